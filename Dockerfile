@@ -1,0 +1,28 @@
+# centralita: build the TypeScript, then run it as a non-root user.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    CENTRALITA_HOST=0.0.0.0 \
+    CENTRALITA_PORT=3000 \
+    CENTRALITA_DATA_DIR=/var/lib/centralita \
+    CENTRALITA_RECORDINGS_DIR=/var/spool/centralita/recordings \
+    CENTRALITA_PROMPTS_DIR=/var/lib/centralita/prompts
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY migrations ./migrations
+RUN mkdir -p /var/lib/centralita/prompts /var/spool/centralita/recordings \
+ && chown -R node:node /var/lib/centralita /var/spool/centralita
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.CENTRALITA_PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/main.js"]

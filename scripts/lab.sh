@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The Asterisk lab: Asterisk 22 from Debian unstable in a chroot on this
+# machine, configured from config/asterisk and dialplan/, bound to 127.0.0.1.
+#   lab.sh up      build (once, cached) and start; idempotent
+#   lab.sh down    stop and unmount
+#   lab.sh status  what runs
+#   lab.sh restart down then up
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${CENTRALITA_LAB_CACHE:-/var/cache/centralita-lab}
+root="$cache/rootfs"
+run="$cache/run"
+pidfile="$run/asterisk.pid"
+recordings=${CENTRALITA_RECORDINGS_DIR:-$repo/recordings}
+prompts=${CENTRALITA_PROMPTS_DIR:-$repo/prompts}
+prompt_sounds="$root/usr/share/asterisk/sounds/centralita-prompts"
+ari_url=http://127.0.0.1:8088/ari
+ari_auth=centralita:centralita-lab-ari
+rootfs_version=3 # bump when the packages in the root change
+
+say() { echo "lab: $*" >&2; }
+die() { echo "lab: error: $*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "the lab needs root (chroot, mount); run it with sudo"; }
+
+ensure_host_packages() {
+  local missing=()
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v sipp >/dev/null || missing+=(sip-tester)
+  command -v sox >/dev/null || missing+=(sox)
+  command -v tcpdump >/dev/null || missing+=(tcpdump)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+}
+
+debian_mirror() {
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '/^deb / && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+  fi
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+build_root() {
+  if [ -f "$root/.centralita-lab" ] && [ "$(cat "$root/.centralita-lab")" = "$rootfs_version" ]; then
+    return
+  fi
+  mkdir -p "$cache"
+  if [ ! -x "$root/usr/sbin/asterisk" ]; then
+    local mirror; mirror=$(debian_mirror)
+    say "building the Asterisk root from Debian unstable ($mirror), about a minute"
+    rm -rf "$root.tmp"
+    debootstrap --variant=minbase --include=asterisk sid "$root.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+      || die "debootstrap failed, see $cache/debootstrap.log"
+    rm -rf "$root"
+    mv "$root.tmp" "$root"
+  fi
+  say "installing Spanish prompts and music on hold in the root"
+  mount_proc
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    asterisk-core-sounds-en-gsm asterisk-core-sounds-es-gsm asterisk-moh-opsound-gsm >"$cache/packages.log" 2>&1 \
+    || die "installing sound packages failed, see $cache/packages.log"
+  # Relative links, so the host can copy prompts into them (Debian's en link
+  # is absolute, through /etc/alternatives, and would point into the host).
+  ln -sfn es_MX_f_Allison "$root/usr/share/asterisk/sounds/es"
+  ln -sfn en_US_f_Allison "$root/usr/share/asterisk/sounds/en"
+  [ -d "$root/etc/asterisk.debian" ] || cp -a "$root/etc/asterisk" "$root/etc/asterisk.debian"
+  echo "$rootfs_version" >"$root/.centralita-lab"
+}
+
+check_version() {
+  local v; v=$(chroot "$root" /usr/sbin/asterisk -V 2>/dev/null || true)
+  case "$v" in
+    "Asterisk 22."*) ;;
+    *) die "the lab needs Asterisk 22, the root has '${v:-nothing}'; remove $root to rebuild it" ;;
+  esac
+}
+
+mount_proc() {
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+}
+
+install_config() {
+  rm -rf "$root/etc/asterisk"
+  mkdir -p "$root/etc/asterisk"
+  cp "$repo"/config/asterisk/*.conf "$root/etc/asterisk/"
+  mkdir -p "$root/etc/asterisk/dialplan"
+  cp "$repo"/dialplan/*.conf "$root/etc/asterisk/dialplan/"
+  for lang in "$repo"/sounds/*/; do
+    lang=$(basename "$lang")
+    mkdir -p "$root/usr/share/asterisk/sounds/$lang/centralita"
+    cp "$repo/sounds/$lang/centralita/"*.wav "$root/usr/share/asterisk/sounds/$lang/centralita/"
+  done
+  # Without the machine's own name in /etc/hosts Asterisk looks it up in DNS
+  # on every call, which a closed network makes slow.
+  printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$root/etc/hosts"
+  mkdir -p "$root/var/spool/asterisk/recording" "$root/var/lib/asterisk" "$root/var/log/asterisk" "$root/var/run/asterisk"
+  mkdir -p "$recordings"
+  if ! mountpoint -q "$root/var/spool/asterisk/recording"; then
+    mount --bind "$recordings" "$root/var/spool/asterisk/recording"
+  fi
+  # Uploaded prompts, played as sound:centralita-prompts/<name>.
+  mkdir -p "$prompts" "$prompt_sounds"
+  if ! mountpoint -q "$prompt_sounds"; then
+    mount --bind "$prompts" "$prompt_sounds"
+  fi
+}
+
+running_pid() {
+  [ -f "$pidfile" ] || return 1
+  local pid; pid=$(cat "$pidfile")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && echo "$pid"
+}
+
+ari_ready() {
+  curl -fsS -m 2 -u "$ari_auth" "$ari_url/asterisk/info" >/dev/null 2>&1
+}
+
+# What the running Asterisk was configured from, including which folders are
+# mounted into it (another checkout has its own): a change means a restart.
+config_hash() {
+  { echo "$recordings $prompts"; cat "$repo"/config/asterisk/*.conf "$repo"/dialplan/*.conf "$repo"/sounds/*/centralita/*.wav; } | sha256sum | cut -d' ' -f1
+}
+
+up() {
+  need_root
+  ensure_host_packages
+  build_root
+  check_version
+  if pid=$(running_pid) && [ "$(cat "$run/config.sha" 2>/dev/null)" != "$(config_hash)" ]; then
+    say "the lab configuration changed since Asterisk started; restarting it"
+    down
+  fi
+  if pid=$(running_pid); then
+    say "Asterisk already running (pid $pid)"
+  else
+    mount_proc
+    install_config
+    mkdir -p "$run"
+    say "starting Asterisk"
+    setsid chroot "$root" /usr/sbin/asterisk -f -vvv </dev/null >"$run/asterisk.out" 2>&1 &
+    echo $! >"$pidfile"
+    config_hash >"$run/config.sha"
+  fi
+  for _ in $(seq 1 150); do
+    if ari_ready; then
+      say "Asterisk $(chroot "$root" /usr/sbin/asterisk -V | cut -d' ' -f2) is up: ARI $ari_url, AMI 127.0.0.1:5038, SIP udp 127.0.0.1:5060"
+      return 0
+    fi
+    running_pid >/dev/null || die "Asterisk exited during start-up; see $run/asterisk.out"
+    sleep 0.2
+  done
+  die "ARI did not answer within 30 s; see $run/asterisk.out"
+}
+
+down() {
+  need_root
+  if pid=$(running_pid); then
+    say "stopping Asterisk (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  if [ -d "$root" ]; then
+    mountpoint -q "$root/var/spool/asterisk/recording" && umount "$root/var/spool/asterisk/recording"
+    mountpoint -q "$prompt_sounds" && umount "$prompt_sounds"
+    mountpoint -q "$root/proc" && umount "$root/proc"
+  fi
+  say "down"
+}
+
+status() {
+  if pid=$(running_pid); then
+    echo "asterisk: running (pid $pid)"
+  else
+    echo "asterisk: stopped"
+  fi
+  if ari_ready; then echo "ari: up ($ari_url)"; else echo "ari: down"; fi
+  if [ -x "$root/usr/sbin/asterisk" ]; then echo "root: $root"; else echo "root: not built"; fi
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  restart) down; up ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|restart|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Regenerates centralita's own prompts (sounds/<lang>/centralita/*.wav,
+# 8 kHz mono) with espeak-ng, for what Asterisk's stock sounds do not say.
+# The output is committed; run this only after changing the texts below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v espeak-ng >/dev/null || { echo "apt-get install espeak-ng sox" >&2; exit 1; }
+
+# name|Spanish|English
+prompts=(
+  "agent-paused|Pausa activada.|You are now on a pause."
+  "agent-available|Está disponible para recibir llamadas.|You are now available for calls."
+  "agent-not-logged-in|No hay ningún agente conectado en este teléfono.|No agent is logged in on this phone."
+  "agent-not-now|Eso no se puede hacer ahora.|That cannot be done right now."
+  "pause-enter-code|Marque el código de la pausa.|Enter the pause code."
+  "pause-invalid-code|Ese código de pausa no existe.|That pause code does not exist."
+  "pause-pending|La pausa empezará al terminar la llamada.|Your pause will start when the call ends."
+  "agent-unreachable|Su teléfono no está disponible.|Your phone is not reachable."
+)
+
+for entry in "${prompts[@]}"; do
+  IFS='|' read -r name es en <<<"$entry"
+  for lang in es en; do
+    text=$es; voice=es
+    [ "$lang" = en ] && { text=$en; voice=en-us; }
+    mkdir -p "sounds/$lang/centralita"
+    tmp=$(mktemp --suffix=.wav)
+    espeak-ng -v "$voice" -s 150 -w "$tmp" "$text"
+    sox "$tmp" -r 8000 -c 1 -b 16 "sounds/$lang/centralita/$name.wav"
+    rm -f "$tmp"
+  done
+done
+echo "wrote $(ls sounds/*/centralita/*.wav | wc -l) prompts"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# npm test: everything, on this machine's real Postgres and the lab Asterisk.
+# Installs what is missing (npm packages, apt packages and the lab root via
+# lab.sh), so it runs on a clean clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test: $*" >&2; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  say "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/centralita_test}
+db=${TEST_DATABASE_URL##*/}
+psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database if exists \"$db\" with (force)" -c "create database \"$db\"" 2>/dev/null
+
+bash scripts/lab.sh up
+
+say "type-check and lint"
+npx tsc --noEmit
+npx eslint .
+
+mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
+# One file at a time: the integration tests share the lab's Stasis
+# application and phone extensions.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}"

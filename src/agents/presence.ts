@@ -1,0 +1,27 @@
+import type { AmiClient } from '../asterisk/ami.js';
+import type { Logger } from '../core/logger.js';
+import { phoneCondition, type AgentsService } from './service.js';
+
+/**
+ * Desk phones' condition from AMI device states (PJSIP/<extension>): an
+ * unregistered phone, or one that stopped answering qualify OPTIONS, is
+ * UNAVAILABLE. On every AMI (re)connection the full list is read, since
+ * changes made while the link was down are not replayed.
+ */
+export function watchPhones(ami: AmiClient, agents: AgentsService, logger: Logger): void {
+  const feed = (device: string | undefined, state: string | undefined): void => {
+    const extension = /^PJSIP\/(.+)$/.exec(device ?? '')?.[1];
+    const condition = phoneCondition(state ?? '');
+    if (!extension || !condition) return;
+    void agents.phoneChanged(extension, condition);
+  };
+
+  ami.onEvent((event) => {
+    if (event.event === 'DeviceStateChange') feed(event.device, event.state);
+  });
+
+  ami.onConnected(async () => {
+    const devices = await ami.listAction('DeviceStateList', 'DeviceStateListComplete');
+    logger.debug({ devices: devices.length }, 'device states read');
+  });
+}

@@ -1,0 +1,407 @@
+import { randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { WriteQueue } from '../core/write-queue.js';
+import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
+import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type PauseReasonRow, type StateSource } from './store.js';
+
+const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+export async function hashPin(pin: string): Promise<string> {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
+}
+
+export async function verifyPin(pin: string, stored: string): Promise<boolean> {
+  const [scheme, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await scrypt(pin, Buffer.from(salt, 'base64'), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+export interface AgentView {
+  id: string;
+  number: string;
+  name: string;
+  extension: string | null;
+  team: string | null;
+  skills: Record<string, number>;
+  isSupervisor: boolean;
+  active: boolean;
+}
+
+export interface AgentStateView {
+  agentId: string;
+  status: AgentStatus;
+  reason: string | null;
+  pendingPause: string | null;
+  extension: string | null;
+  wrapUpEndsAt: string | null;
+  callId: string | null;
+  since: string | null;
+}
+
+export interface AgentStateChange extends AgentStateView {
+  from: { status: AgentStatus; reason: string | null };
+  source: StateSource;
+}
+
+export interface TimelineEntry {
+  from: string; to: string; status: AgentStatus; reason: string | null; pendingPause: string | null;
+  extension: string | null; callId: string | null; source: StateSource; at: string;
+}
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    'agent.state': AgentStateChange;
+  }
+}
+
+export interface AgentInput {
+  number: string;
+  name: string;
+  extension?: string | null;
+  pin: string;
+  team?: string | null;
+  skills?: Record<string, number>;
+  isSupervisor?: boolean;
+}
+
+export interface PauseReasonView { name: string; code: string | null; label: string; productive: boolean; system: boolean }
+
+const agentView = (row: AgentRow): AgentView => ({
+  id: row.id, number: row.number, name: row.name, extension: row.extension, team: row.team,
+  skills: row.skills, isSupervisor: row.is_supervisor, active: row.active,
+});
+
+const pauseReasonView = (row: PauseReasonRow): PauseReasonView => ({ ...row });
+
+/** Device states (AMI) as the agents capability reads them. */
+export type PhoneCondition = 'unreachable' | 'idle' | 'in_use' | 'ringing';
+
+export function phoneCondition(deviceState: string): PhoneCondition | undefined {
+  switch (deviceState) {
+    case 'UNAVAILABLE': case 'INVALID': return 'unreachable';
+    case 'NOT_INUSE': return 'idle';
+    case 'INUSE': case 'BUSY': case 'ONHOLD': case 'RINGINUSE': return 'in_use';
+    case 'RINGING': return 'ringing';
+    default: return undefined;
+  }
+}
+
+/** How long a phone must be in use before it counts as a call outside the queues. */
+const directCallSettleMs = 1000;
+
+export interface AgentsOptions {
+  /** Wrap-up after a call the agent made or took outside the queues. */
+  directCallWrapUpSeconds: number;
+}
+
+/**
+ * Agents, their pause reasons and their state. The state of every agent is
+ * held in memory and written, one row per change, to agent_state_events;
+ * load() rebuilds memory from each agent's last row after a restart, and the
+ * phones' current condition (AMI device states) then corrects what changed
+ * while the service was down.
+ */
+export class AgentsService {
+  private readonly states = new Map<string, AgentState>();
+  private readonly since = new Map<string, Date>();
+  private readonly wrapUpTimers = new Map<string, NodeJS.Timeout>();
+  /** Last known condition of each phone by extension, from AMI. */
+  private readonly phones = new Map<string, PhoneCondition>();
+  /** Phones on a call to centralita itself (a feature code): not a call with a customer. */
+  private readonly featureCalls = new Map<string, number>();
+  private readonly directCallChecks = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: AgentsStore,
+    private readonly writes: WriteQueue,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly options: AgentsOptions,
+  ) {}
+
+  async load(): Promise<void> {
+    this.stop();
+    this.states.clear();
+    this.since.clear();
+    for (const row of await this.store.latestStates()) {
+      const state = stateFromRow(row);
+      this.states.set(row.agent_id, state);
+      this.since.set(row.agent_id, row.at);
+      this.scheduleWrapUp(row.agent_id, state);
+    }
+  }
+
+  stop(): void {
+    for (const timer of [...this.wrapUpTimers.values(), ...this.directCallChecks.values()]) clearTimeout(timer);
+    this.wrapUpTimers.clear();
+    this.directCallChecks.clear();
+  }
+
+  /** Marks a phone as talking to centralita (feature codes), for the duration of `work`. */
+  async duringFeatureCall<T>(extension: string, work: () => Promise<T>): Promise<T> {
+    this.featureCalls.set(extension, (this.featureCalls.get(extension) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.featureCalls.get(extension) ?? 1) - 1;
+      if (left > 0) this.featureCalls.set(extension, left);
+      else this.featureCalls.delete(extension);
+    }
+  }
+
+  // ---- agents ----
+
+  async listAgents(includeInactive: boolean): Promise<AgentView[]> {
+    return (await this.store.listAgents(includeInactive)).map(agentView);
+  }
+
+  async getAgent(id: string): Promise<AgentView> {
+    return agentView(await this.requireAgent(id));
+  }
+
+  async createAgent(input: AgentInput): Promise<AgentView> {
+    await this.checkUnique(input.number, input.extension ?? null, null);
+    const row = await this.store.insertAgent({
+      id: randomUUID(), number: input.number, name: input.name, extension: input.extension ?? null,
+      pin_hash: await hashPin(input.pin), team: input.team ?? null, skills: input.skills ?? {}, is_supervisor: input.isSupervisor ?? false,
+    });
+    return agentView(row);
+  }
+
+  async updateAgent(id: string, input: Partial<AgentInput>): Promise<AgentView> {
+    const agent = await this.requireAgent(id);
+    if (!agent.active) throw conflict('the agent is deactivated');
+    await this.checkUnique(input.number ?? agent.number, input.extension === undefined ? agent.extension : input.extension, id);
+    const row = await this.store.updateAgent(id, {
+      ...(input.number !== undefined ? { number: input.number } : {}),
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.extension !== undefined ? { extension: input.extension } : {}),
+      ...(input.pin !== undefined ? { pin_hash: await hashPin(input.pin) } : {}),
+      ...(input.team !== undefined ? { team: input.team } : {}),
+      ...(input.skills !== undefined ? { skills: input.skills } : {}),
+      ...(input.isSupervisor !== undefined ? { is_supervisor: input.isSupervisor } : {}),
+    });
+    return agentView(row!);
+  }
+
+  /** Deletes an agent without history; deactivates one with history. */
+  async removeAgent(id: string): Promise<{ deleted: boolean; agent: AgentView }> {
+    const agent = await this.requireAgent(id);
+    if (!agent.active) return { deleted: false, agent: agentView(agent) };
+    const state = this.states.get(id) ?? loggedOut;
+    if (state.status !== 'logged_out') throw conflict(`the agent is checked in (${describeState(state)}); check them out first`);
+    if (await this.store.hasHistory(id)) {
+      const row = await this.store.deactivate(id, new Date());
+      return { deleted: false, agent: agentView(row!) };
+    }
+    await this.store.deleteAgent(id);
+    return { deleted: true, agent: agentView(agent) };
+  }
+
+  async isActiveAgent(id: string): Promise<boolean> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+    return (await this.store.getAgent(id))?.active === true;
+  }
+
+  async findByNumber(number: string): Promise<AgentRow | undefined> {
+    return this.store.findActiveByNumber(number);
+  }
+
+  async findBoundToExtension(extension: string): Promise<AgentRow | undefined> {
+    return this.store.findActiveByExtension(extension);
+  }
+
+  /** The agent checked in on a phone, if any. */
+  agentOnExtension(extension: string): string | undefined {
+    for (const [agentId, state] of this.states) if (state.status !== 'logged_out' && state.extension === extension) return agentId;
+    return undefined;
+  }
+
+  // ---- pause reasons ----
+
+  async listPauseReasons(): Promise<PauseReasonView[]> {
+    return (await this.store.listPauseReasons()).map(pauseReasonView);
+  }
+
+  async savePauseReason(input: { name: string; code: string; label: string; productive: boolean }): Promise<PauseReasonView> {
+    const existing = await this.store.getPauseReason(input.name);
+    if (existing?.system) throw conflict(`${input.name} is a system reason and cannot be changed`);
+    const taken = (await this.store.listPauseReasons()).find((r) => r.code === input.code && r.name !== input.name);
+    if (taken) throw conflict(`code ${input.code} is already used by ${taken.name}`);
+    return pauseReasonView(await this.store.upsertPauseReason({ ...input, system: false }));
+  }
+
+  async pauseReasonByCode(code: string): Promise<PauseReasonView | undefined> {
+    return (await this.store.listPauseReasons()).find((r) => r.code === code);
+  }
+
+  // ---- state ----
+
+  stateOf(agentId: string): AgentStateView {
+    return this.view(agentId, this.states.get(agentId) ?? loggedOut);
+  }
+
+  async state(agentId: string): Promise<AgentStateView> {
+    await this.requireAgent(agentId);
+    return this.stateOf(agentId);
+  }
+
+  async timeline(agentId: string, from?: Date, to?: Date): Promise<TimelineEntry[]> {
+    await this.requireAgent(agentId);
+    return (await this.store.timeline(agentId, from, to)).map((row: AgentStateEventRow) => ({
+      from: describeState({ status: row.from_state, reason: row.from_reason }),
+      to: describeState({ status: row.to_state, reason: row.to_reason }),
+      status: row.to_state, reason: row.to_reason, pendingPause: row.pending_pause,
+      extension: row.extension, callId: row.call_id, source: row.source, at: row.at.toISOString(),
+    }));
+  }
+
+  /**
+   * Checks an agent in on a phone: their own unless another is given. An
+   * agent acting for themselves may not take another agent's own phone.
+   */
+  async login(agentId: string, extension: string | undefined, source: StateSource, byTheAgent = false): Promise<AgentStateView> {
+    const agent = await this.requireAgent(agentId);
+    if (!agent.active) throw conflict('the agent is deactivated');
+    const phone = extension ?? agent.extension;
+    if (!phone) throw badRequest('body/extension is required: the agent has no desk phone of their own');
+    // Every PJSIP endpoint has a device state once AMI has listed them.
+    if (this.phones.size > 0 && !this.phones.has(phone)) throw badRequest(`body/extension: Asterisk has no phone ${phone}`);
+    if (byTheAgent && phone !== agent.extension) {
+      const owner = await this.store.findActiveByExtension(phone);
+      if (owner && owner.id !== agentId) throw new HttpError(403, 'forbidden', `${phone} is the desk phone of another agent`);
+    }
+    const other = this.agentOnExtension(phone);
+    if (other && other !== agentId) throw conflict(`another agent is checked in on ${phone}`);
+    const view = await this.apply(agentId, { type: 'login', extension: phone }, source);
+    // Checked in on a phone that is not there: no call can reach it. AMI may
+    // have said so already while the row was being written.
+    if (this.phones.get(phone) !== 'unreachable') return view;
+    return this.apply(agentId, { type: 'unreachable' }, 'system').catch(() => this.stateOf(agentId));
+  }
+
+  async pause(agentId: string, reasonName: string, source: StateSource): Promise<AgentStateView> {
+    await this.requireAgent(agentId);
+    const reason = await this.store.getPauseReason(reasonName);
+    if (!reason) throw badRequest(`body/reason: no pause reason named ${reasonName}`);
+    if (reason.system) throw new HttpError(409, 'conflict', `${reasonName} is set by the system, not asked for`);
+    return this.apply(agentId, { type: 'pause', reason: reasonName }, source);
+  }
+
+  async command(agentId: string, command: AgentCommand, source: StateSource): Promise<AgentStateView> {
+    await this.requireAgent(agentId);
+    return this.apply(agentId, command, source);
+  }
+
+  /**
+   * What the phone on an extension is doing now (AMI device state). Drives
+   * reachability (unreachable ↔ back) and calls outside the queues.
+   */
+  async phoneChanged(extension: string, condition: PhoneCondition): Promise<void> {
+    const previous = this.phones.get(extension);
+    this.phones.set(extension, condition);
+    if (previous === condition) return;
+    const agentId = this.agentOnExtension(extension);
+    if (!agentId) return;
+    const state = this.states.get(agentId)!;
+    const isUnreachable = state.status === 'paused' && state.reason === 'unreachable';
+    let command: AgentCommand | undefined;
+    if (condition === 'unreachable' && !isUnreachable) command = { type: 'unreachable' };
+    else if (condition !== 'unreachable' && isUnreachable) command = { type: 'reachable' };
+    else if (condition === 'in_use' && state.status === 'available') return this.checkDirectCall(extension);
+    else if (condition === 'idle' && state.status === 'on_call' && state.callId === null) {
+      const seconds = this.options.directCallWrapUpSeconds;
+      command = { type: 'callEnded', wrapUpEndsAt: seconds > 0 ? new Date(Date.now() + seconds * 1000) : null };
+    }
+    if (!command) return;
+    await this.apply(agentId, command, 'system').catch((err: unknown) => {
+      this.logger.warn({ err: (err as Error).message, agentId, extension, condition }, 'phone change not applied');
+    });
+  }
+
+  /**
+   * A phone in use while its agent is available is a call outside the queues,
+   * unless it is a call to centralita's own feature codes. AMI reports the
+   * phone in use before ARI's StasisStart tells which it is, hence the delay.
+   */
+  private checkDirectCall(extension: string): void {
+    clearTimeout(this.directCallChecks.get(extension));
+    this.directCallChecks.set(extension, setTimeout(() => {
+      this.directCallChecks.delete(extension);
+      const agentId = this.agentOnExtension(extension);
+      if (!agentId || this.phones.get(extension) !== 'in_use' || this.featureCalls.has(extension)) return;
+      if (this.states.get(agentId)?.status !== 'available') return;
+      this.apply(agentId, { type: 'answer', callId: null }, 'system').catch((err: unknown) => {
+        this.logger.warn({ err: (err as Error).message, agentId, extension }, 'direct call not applied');
+      });
+    }, directCallSettleMs));
+  }
+
+  private async apply(agentId: string, command: AgentCommand, source: StateSource): Promise<AgentStateView> {
+    const current = this.states.get(agentId) ?? loggedOut;
+    const result = transition(current, command);
+    if (!result.ok) throw conflict(result.message);
+    const next = result.next;
+    const at = new Date();
+    this.states.set(agentId, next);
+    this.since.set(agentId, at);
+    this.scheduleWrapUp(agentId, next);
+    // Available while the phone is already busy (a call made during wrap-up
+    // or a pause): that is a call outside the queues.
+    if (next.status === 'available' && next.extension && this.phones.get(next.extension) === 'in_use') this.checkDirectCall(next.extension);
+    const view = this.view(agentId, next);
+    this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source });
+    const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, () => this.store.insertStateEvent({
+      agent_id: agentId, from_state: current.status, from_reason: current.reason,
+      to_state: next.status, to_reason: next.reason, pending_pause: next.pendingPause,
+      resume_state: next.resume?.status ?? null, resume_reason: next.resume?.reason ?? null,
+      extension: next.extension, wrap_up_ends_at: next.wrapUpEndsAt, call_id: next.callId, source, at,
+    }));
+    // Answer once the row is stored; during a database outage the row waits
+    // in the write queue and the agent is not kept waiting for it.
+    await Promise.race([written, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    return view;
+  }
+
+  private scheduleWrapUp(agentId: string, state: AgentState): void {
+    clearTimeout(this.wrapUpTimers.get(agentId));
+    this.wrapUpTimers.delete(agentId);
+    if (state.status !== 'wrap_up' || !state.wrapUpEndsAt) return;
+    const delay = Math.max(0, state.wrapUpEndsAt.getTime() - Date.now());
+    this.wrapUpTimers.set(agentId, setTimeout(() => {
+      this.wrapUpTimers.delete(agentId);
+      this.apply(agentId, { type: 'wrapUpDone' }, 'system').catch((err: unknown) => {
+        this.logger.warn({ err: (err as Error).message, agentId }, 'end of wrap-up not applied');
+      });
+    }, delay));
+  }
+
+  private view(agentId: string, state: AgentState): AgentStateView {
+    return {
+      agentId, status: state.status, reason: state.reason, pendingPause: state.pendingPause, extension: state.extension,
+      wrapUpEndsAt: state.wrapUpEndsAt ? state.wrapUpEndsAt.toISOString() : null, callId: state.callId,
+      since: this.since.get(agentId)?.toISOString() ?? null,
+    };
+  }
+
+  private async requireAgent(id: string): Promise<AgentRow> {
+    const agent = await this.store.getAgent(id);
+    if (!agent) throw notFound('agent');
+    return agent;
+  }
+
+  private async checkUnique(number: string, extension: string | null, selfId: string | null): Promise<void> {
+    const byNumber = await this.store.findActiveByNumber(number);
+    if (byNumber && byNumber.id !== selfId) throw conflict(`agent number ${number} is taken by ${byNumber.name}`);
+    if (extension) {
+      const byExtension = await this.store.findActiveByExtension(extension);
+      if (byExtension && byExtension.id !== selfId) throw conflict(`extension ${extension} is the desk phone of ${byExtension.name}`);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { AgentState, AgentStatus } from './state-machine.js';
+
+export interface AgentsTable {
+  id: string;
+  number: string;
+  name: string;
+  extension: string | null;
+  pin_hash: string;
+  team: string | null;
+  skills: Record<string, number>;
+  is_supervisor: boolean;
+  active: Generated<boolean>;
+  created_at: Generated<Date>;
+  deactivated_at: Date | null;
+}
+
+export interface PauseReasonsTable {
+  name: string;
+  code: string | null;
+  label: string;
+  productive: boolean;
+  system: boolean;
+}
+
+export type StateSource = 'phone' | 'api' | 'system';
+
+export interface AgentStateEventsTable {
+  id: Generated<number>;
+  agent_id: string;
+  from_state: AgentStatus;
+  from_reason: string | null;
+  to_state: AgentStatus;
+  to_reason: string | null;
+  pending_pause: string | null;
+  resume_state: 'available' | 'paused' | null;
+  resume_reason: string | null;
+  extension: string | null;
+  wrap_up_ends_at: Date | null;
+  call_id: string | null;
+  source: StateSource;
+  at: Date;
+}
+
+export interface AgentsTables { agents: AgentsTable; pause_reasons: PauseReasonsTable; agent_state_events: AgentStateEventsTable }
+export type AgentRow = Selectable<AgentsTable>;
+export type PauseReasonRow = Selectable<PauseReasonsTable>;
+export type AgentStateEventRow = Selectable<AgentStateEventsTable>;
+
+export function stateFromRow(row: AgentStateEventRow): AgentState {
+  return {
+    status: row.to_state,
+    reason: row.to_reason,
+    pendingPause: row.pending_pause,
+    resume: row.resume_state ? { status: row.resume_state, reason: row.resume_reason } : null,
+    extension: row.extension,
+    wrapUpEndsAt: row.wrap_up_ends_at,
+    callId: row.call_id,
+  };
+}
+
+export class AgentsStore {
+  constructor(private readonly db: Kysely<AgentsTables>) {}
+
+  listAgents(includeInactive: boolean): Promise<AgentRow[]> {
+    let query = this.db.selectFrom('agents').selectAll();
+    if (!includeInactive) query = query.where('active', '=', true);
+    return query.orderBy('number').execute();
+  }
+
+  getAgent(id: string): Promise<AgentRow | undefined> {
+    return this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findActiveByNumber(number: string): Promise<AgentRow | undefined> {
+    return this.db.selectFrom('agents').selectAll().where('number', '=', number).where('active', '=', true).executeTakeFirst();
+  }
+
+  findActiveByExtension(extension: string): Promise<AgentRow | undefined> {
+    return this.db.selectFrom('agents').selectAll().where('extension', '=', extension).where('active', '=', true).executeTakeFirst();
+  }
+
+  async insertAgent(row: Omit<AgentsTable, 'active' | 'created_at' | 'deactivated_at'>): Promise<AgentRow> {
+    return this.db.insertInto('agents').values({ ...row, skills: JSON.stringify(row.skills) as unknown as Record<string, number> })
+      .returningAll().executeTakeFirstOrThrow();
+  }
+
+  async updateAgent(id: string, change: Partial<Pick<AgentsTable, 'name' | 'number' | 'extension' | 'pin_hash' | 'team' | 'skills' | 'is_supervisor'>>): Promise<AgentRow | undefined> {
+    const values = change.skills ? { ...change, skills: JSON.stringify(change.skills) as unknown as Record<string, number> } : change;
+    return this.db.updateTable('agents').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  async deactivate(id: string, at: Date): Promise<AgentRow | undefined> {
+    return this.db.updateTable('agents').set({ active: false, deactivated_at: at }).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  async deleteAgent(id: string): Promise<void> {
+    await this.db.deleteFrom('agents').where('id', '=', id).execute();
+  }
+
+  async hasHistory(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('agent_state_events').select('id').where('agent_id', '=', id).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  listPauseReasons(): Promise<PauseReasonRow[]> {
+    return this.db.selectFrom('pause_reasons').selectAll().orderBy('system').orderBy('code').orderBy('name').execute();
+  }
+
+  getPauseReason(name: string): Promise<PauseReasonRow | undefined> {
+    return this.db.selectFrom('pause_reasons').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  async upsertPauseReason(row: PauseReasonRow): Promise<PauseReasonRow> {
+    return this.db.insertInto('pause_reasons').values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ code: row.code, label: row.label, productive: row.productive }))
+      .returningAll().executeTakeFirstOrThrow();
+  }
+
+  async insertStateEvent(row: Omit<AgentStateEventsTable, 'id'>): Promise<void> {
+    await this.db.insertInto('agent_state_events').values(row).execute();
+  }
+
+  /** Each agent's last row: the current state of everyone. */
+  async latestStates(): Promise<AgentStateEventRow[]> {
+    const result = await sql<AgentStateEventRow>`
+      select distinct on (agent_id) * from agent_state_events order by agent_id, id desc`.execute(this.db);
+    return result.rows;
+  }
+
+  /** The newest `limit` changes in the range, oldest first. */
+  async timeline(agentId: string, from: Date | undefined, to: Date | undefined, limit = 10_000): Promise<AgentStateEventRow[]> {
+    let query = this.db.selectFrom('agent_state_events').selectAll().where('agent_id', '=', agentId);
+    if (from) query = query.where('at', '>=', from);
+    if (to) query = query.where('at', '<', to);
+    return (await query.orderBy('id', 'desc').limit(limit).execute()).reverse();
+  }
+}

@@ -1,0 +1,157 @@
+import { watchPhones } from './agents/presence.js';
+import { agentRoutes } from './agents/routes.js';
+import { AgentsService } from './agents/service.js';
+import { featureCodeRoute } from './agents/stasis.js';
+import { AgentsStore } from './agents/store.js';
+import { AmiClient } from './asterisk/ami.js';
+import { AriClient } from './asterisk/ari.js';
+import { DigitCollector } from './asterisk/dtmf.js';
+import { Media } from './asterisk/media.js';
+import { installAuth } from './auth/http.js';
+import { tokenRoutes } from './auth/routes.js';
+import { AuthService } from './auth/service.js';
+import { TokenStore } from './auth/store.js';
+import { callRoutes } from './calls/routes.js';
+import { CallsService } from './calls/service.js';
+import { registerCallHandlers } from './calls/stasis.js';
+import { CallsStore } from './calls/store.js';
+import { redactedConfig, type Config } from './core/config.js';
+import { openDatabase, type DatabaseHandle } from './core/db.js';
+import { EventBus } from './core/events.js';
+import { createHttpApp, type HttpApp } from './core/http.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { migrate } from './core/migrate.js';
+import { WriteQueue } from './core/write-queue.js';
+import type { Database } from './db-schema.js';
+import { healthRoutes } from './health/routes.js';
+import { ivrRoutes } from './ivr/routes.js';
+import { IvrService } from './ivr/service.js';
+import { IvrStore } from './ivr/store.js';
+import type { IvrCall, QueueRequest } from './ivr/engine.js';
+import { installLiveFeed } from './live/feed.js';
+import { QueueEngine } from './queues/engine.js';
+import { queueRoutes } from './queues/routes.js';
+import { QueuesService } from './queues/service.js';
+import { QueuesStore } from './queues/store.js';
+import { promptRoutes } from './prompts/routes.js';
+import { PromptsService, promptMedia } from './prompts/service.js';
+import { PromptsStore } from './prompts/store.js';
+
+export interface Centralita {
+  config: Config;
+  logger: Logger;
+  http: HttpApp;
+  database: DatabaseHandle<Database>;
+  ari: AriClient;
+  ami: AmiClient;
+  bus: EventBus;
+  writes: WriteQueue;
+  calls: CallsService;
+  agents: AgentsService;
+  /** Connects to Asterisk and listens; resolves with the HTTP address. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface CreateOptions {
+  logger?: Logger;
+  /** The time IVR schedules see; tests inject it. */
+  clock?: () => Date;
+}
+
+/**
+ * Wires the service: core first (database, Asterisk, HTTP), then each
+ * capability's store → service → ARI handlers → routes. Tests build it with
+ * any config and call start()/stop().
+ */
+export async function createCentralita(config: Config, options: CreateOptions = {}): Promise<Centralita> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  logger.info({ config: redactedConfig(config) }, 'starting centralita');
+
+  const database = await openDatabase<Database>(config, logger);
+  try {
+    await migrate(database.db, logger);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+
+  const bus = new EventBus();
+  const writes = new WriteQueue(logger);
+  const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
+  const ami = new AmiClient(config.ami, logger.child({ component: 'ami' }));
+  const media = new Media(ari);
+  const digits = new DigitCollector(ari, media);
+  const http = await createHttpApp(logger);
+
+  const agents = new AgentsService(new AgentsStore(database.db), writes, bus, logger.child({ component: 'agents' }), {
+    directCallWrapUpSeconds: config.directCallWrapUpSeconds,
+  });
+  await agents.load();
+
+  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, (id) => agents.isActiveAgent(id));
+  installAuth(http, auth);
+  tokenRoutes(http, auth);
+
+  watchPhones(ami, agents, logger.child({ component: 'agents' }));
+  agentRoutes(http, agents);
+
+  const prompts = new PromptsService(new PromptsStore(database.db), config.promptsDir);
+  promptRoutes(http, prompts);
+
+  const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
+  const queuesStore = new QueuesStore(database.db);
+  const queuesLogger = logger.child({ component: 'queues' });
+  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger);
+  const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
+  await queues.load();
+  queueRoutes(http, queues);
+
+  const ivrLogger = logger.child({ component: 'ivr' });
+  const ivr = new IvrService(new IvrStore(database.db), writes, calls, media, {
+    ari, digits, logger: ivrLogger, promptMedia,
+    clock: options.clock ?? (() => new Date()),
+    queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
+  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name));
+  ivrRoutes(http, ivr);
+  // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
+  queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
+  queues.flowExists = (flowId) => ivr.flowExists(flowId);
+  registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
+    did: (channel, did) => ivr.answerDid(channel, did),
+    feature: featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' })),
+  });
+  callRoutes(http, calls);
+  const liveFeed = installLiveFeed(http, bus, auth);
+
+  healthRoutes(http, {
+    db: () => database.ping(),
+    ari: () => ari.state === 'up',
+    ami: () => ami.state === 'up',
+    pendingWrites: () => writes.pending,
+  });
+
+  let stopped = false;
+  return {
+    config, logger, http, database, ari, ami, bus, writes, calls, agents,
+    async start() {
+      // Listen first: a second copy started by mistake fails on the port
+      // before it can take the Stasis application from the running one.
+      const address = await http.listen({ host: config.host, port: config.port });
+      ari.start();
+      ami.start();
+      return address;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      liveFeed.close();
+      await http.close();
+      agents.stop();
+      await Promise.all([ari.stop(), ami.stop()]);
+      await Promise.race([writes.drain(), new Promise((r) => setTimeout(r, 5000))]);
+      if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written');
+      await database.close();
+    },
+  };
+}

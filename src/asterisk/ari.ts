@@ -1,0 +1,224 @@
+import WebSocket from 'ws';
+import type { Logger } from '../core/logger.js';
+import { ariOperationSpecs, type AriEvent, type AriEventType, type AriOperations } from './ari-types.generated.js';
+
+export type { AriEvent, AriEventType, AriOperations };
+export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
+export type AriConnectionState = 'connecting' | 'up' | 'down' | 'replaced' | 'stopped';
+
+export interface AriOptions {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+  /** How long a REST call may take before it fails. */
+  requestTimeoutMs?: number;
+  /** A socket that answers no ping within this time is treated as dead. */
+  heartbeatMs?: number;
+}
+
+/** A REST call that Asterisk refused or that could not be made. */
+export class AriError extends Error {
+  constructor(readonly operation: string, readonly status: number, message: string) {
+    super(`ARI ${operation}: ${status ? `${status} ` : ''}${message}`);
+    this.name = 'AriError';
+  }
+}
+
+type Handler<E> = (event: E) => void | Promise<void>;
+
+const backoffStartMs = 250;
+const backoffMaxMs = 2000;
+
+/**
+ * A thin typed ARI client: REST over fetch, events over one WebSocket for one
+ * Stasis application. The socket is reopened with a short backoff whenever it
+ * closes, cleanly or not, except when another connection took the application
+ * over (ApplicationReplaced): two instances fighting over it would each lose
+ * half the events, so this one steps back and reports 'replaced'.
+ *
+ * Asterisk does not queue events while no socket holds the application, so
+ * every (re)connect is announced to onConnected handlers, which rebuild what
+ * they know from ARI's lists instead of trusting memory.
+ */
+export class AriClient {
+  state: AriConnectionState = 'down';
+  private socket: WebSocket | undefined;
+  private readonly handlers = new Map<string, Set<Handler<AriEvent>>>();
+  private readonly connectedHandlers = new Set<() => void | Promise<void>>();
+  private readonly stateHandlers = new Set<(state: AriConnectionState) => void>();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private readonly authorization: string;
+  private readonly requestTimeoutMs: number;
+  private readonly heartbeatMs: number;
+
+  constructor(private readonly options: AriOptions, private readonly logger: Logger) {
+    this.authorization = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.heartbeatMs = options.heartbeatMs ?? 2000;
+  }
+
+  get app(): string { return this.options.app; }
+
+  start(): void {
+    if (this.state !== 'down' && this.state !== 'stopped') return;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.setState('stopped');
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeatTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close();
+        setTimeout(() => { socket.terminate(); resolve(); }, 1000).unref();
+      });
+    }
+  }
+
+  /** Subscribes to one event type; returns the unsubscribe function. */
+  on<T extends AriEventType>(type: T, handler: Handler<AriEventOf<T>>): () => void {
+    let set = this.handlers.get(type);
+    if (!set) this.handlers.set(type, (set = new Set()));
+    set.add(handler as Handler<AriEvent>);
+    return () => set.delete(handler as Handler<AriEvent>);
+  }
+
+  /** Runs after every successful (re)connection of the events socket. */
+  onConnected(handler: () => void | Promise<void>): () => void {
+    this.connectedHandlers.add(handler);
+    return () => this.connectedHandlers.delete(handler);
+  }
+
+  onStateChange(handler: (state: AriConnectionState) => void): () => void {
+    this.stateHandlers.add(handler);
+    return () => this.stateHandlers.delete(handler);
+  }
+
+  /** Calls one REST operation, e.g. request('channels.answer', { channelId }). */
+  async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
+    const spec = ariOperationSpecs[operation];
+    const values = params as Record<string, unknown>;
+    let path = spec.path;
+    for (const name of spec.pathParams) {
+      const value = values[name];
+      if (value === undefined) throw new AriError(operation, 0, `missing path parameter ${name}`);
+      path = path.replace(`{${name}}`, encodeURIComponent(String(value)));
+    }
+    const query = new URLSearchParams();
+    for (const name of spec.queryParams) {
+      const value = values[name];
+      if (value === undefined) continue;
+      query.set(name, Array.isArray(value) ? value.join(',') : String(value));
+    }
+    const body: Record<string, unknown> = {};
+    for (const name of spec.bodyParams) if (values[name] !== undefined) body[name] = values[name];
+    const hasBody = Object.keys(body).length > 0;
+    const qs = query.toString();
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.url}${path}${qs ? `?${qs}` : ''}`, {
+        method: spec.method,
+        headers: { authorization: this.authorization, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+        body: hasBody ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (err) {
+      throw new AriError(operation, 0, (err as Error).message);
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (!response.ok) {
+      let message = response.statusText;
+      if (type.includes('json')) {
+        const parsed = (await response.json().catch(() => undefined)) as { message?: string; error?: string } | undefined;
+        message = parsed?.message ?? parsed?.error ?? message;
+      }
+      throw new AriError(operation, response.status, message);
+    }
+    if (response.status === 204) return undefined as AriOperations[K]['result'];
+    if (type.includes('json')) return (await response.json()) as AriOperations[K]['result'];
+    return Buffer.from(await response.arrayBuffer()) as unknown as AriOperations[K]['result'];
+  }
+
+  private setState(state: AriConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const handler of this.stateHandlers) handler(state);
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const wsUrl = new URL(`${this.options.url.replace(/^http/, 'ws')}/events`);
+    wsUrl.searchParams.set('app', this.options.app);
+    wsUrl.searchParams.set('subscribeAll', 'false');
+    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000 });
+    this.socket = socket;
+    let alive = true;
+
+    socket.on('open', () => {
+      this.failures = 0;
+      this.setState('up');
+      this.logger.info({ app: this.options.app }, 'ARI events connected');
+      this.heartbeatTimer = setInterval(() => {
+        if (!alive) {
+          this.logger.warn('ARI events socket answered no ping; dropping it');
+          socket.terminate();
+          return;
+        }
+        alive = false;
+        socket.ping();
+      }, this.heartbeatMs);
+      for (const handler of this.connectedHandlers) this.runHandler('connected', handler);
+    });
+    socket.on('pong', () => { alive = true; });
+    socket.on('message', (data) => this.dispatch(data.toString()));
+    socket.on('error', (err) => {
+      this.logger.debug({ err: err.message }, 'ARI events socket error');
+    });
+    socket.on('close', () => {
+      clearInterval(this.heartbeatTimer);
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (this.state === 'stopped' || this.state === 'replaced') return;
+      const wasUp = this.state === 'up';
+      this.setState('down');
+      const delay = Math.min(backoffMaxMs, backoffStartMs * 2 ** this.failures);
+      this.failures += 1;
+      if (wasUp || this.failures === 1) this.logger.warn({ retryInMs: delay }, 'ARI events disconnected; reconnecting');
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private dispatch(text: string): void {
+    let event: AriEvent;
+    try {
+      event = JSON.parse(text) as AriEvent;
+    } catch {
+      this.logger.warn('ARI sent an event that is not JSON');
+      return;
+    }
+    if (event.type === 'ApplicationReplaced') {
+      this.logger.error({ app: this.options.app }, 'another connection took over the Stasis application; this instance stops handling calls');
+      this.setState('replaced');
+      this.socket?.close();
+    }
+    const set = this.handlers.get(event.type);
+    if (!set) return;
+    for (const handler of set) this.runHandler(event.type, () => handler(event));
+  }
+
+  private runHandler(name: string, handler: () => void | Promise<void>): void {
+    try {
+      const result = handler();
+      if (result) result.catch((err: unknown) => this.logger.error({ err, event: name }, 'ARI handler failed'));
+    } catch (err) {
+      this.logger.error({ err, event: name }, 'ARI handler failed');
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { HttpApp } from '../core/http.js';
+import { bearerToken, type AuthService, type Principal, type Role } from './service.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route. Every /api/v1 route must say. */
+    roles?: readonly Role[];
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/**
+ * Bearer-token auth on every route that declares `config.roles`: 401 without
+ * a valid token, 403 for a role the route does not allow. A /api/v1 route
+ * without roles is refused at start-up, so none can be left open by mistake.
+ */
+export function installAuth(app: HttpApp, auth: AuthService): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    const roles = route.config?.roles;
+    if (route.url.startsWith('/api/v1') && (!roles || roles.length === 0)) {
+      throw new Error(`route ${route.method} ${route.url} declares no roles`);
+    }
+    if (roles && route.schema && !route.schema.hide) {
+      route.schema.security = [{ bearer: [] }];
+      route.schema.description = [route.schema.description, `Roles: ${roles.join(', ')}.`].filter(Boolean).join(' ');
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const roles = request.routeOptions.config.roles;
+    if (!roles) return;
+    const token = bearerToken(request.headers.authorization);
+    const principal = token ? await auth.authenticate(token) : undefined;
+    if (!principal) {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({
+        error: { code: 'unauthorized', message: token ? 'the bearer token is unknown or revoked' : 'a bearer token is required (Authorization: Bearer <token>)' },
+      });
+    }
+    if (!roles.includes(principal.role)) {
+      return reply.status(403).send({
+        error: { code: 'forbidden', message: `role ${principal.role} may not call this route (allowed: ${roles.join(', ')})` },
+      });
+    }
+    request.principal = principal;
+  });
+}

@@ -1,0 +1,93 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { HttpError, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import type { ApiTokenRow, TokenStore } from './store.js';
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    'token.revoked': { tokenId: string };
+  }
+}
+
+export const roles = ['admin', 'supervisor', 'agent'] as const;
+export type Role = (typeof roles)[number];
+
+/** Who is calling: from the bearer token. */
+export interface Principal {
+  role: Role;
+  /** The agent an agent token belongs to. */
+  agentId: string | null;
+  /** null for the bootstrap admin token from the config. */
+  tokenId: string | null;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+
+/** Tokens look like `ctl_<43 url-safe characters>`: easy to spot in a leak scan. */
+export const generateToken = (): string => `ctl_${randomBytes(32).toString('base64url')}`;
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+export interface TokenView { id: string; name: string; role: Role; agentId: string | null; createdAt: string; revokedAt: string | null }
+
+const view = (row: ApiTokenRow): TokenView => ({
+  id: row.id, name: row.name, role: row.role, agentId: row.agent_id,
+  createdAt: row.created_at.toISOString(), revokedAt: row.revoked_at ? row.revoked_at.toISOString() : null,
+});
+
+export class AuthService {
+  private readonly adminTokenHash: Buffer;
+
+  constructor(
+    private readonly store: TokenStore,
+    adminToken: string,
+    private readonly bus: EventBus,
+    /** Whether an agent id names an existing, active agent (agent tokens must). */
+    private readonly agentExists: (agentId: string) => Promise<boolean>,
+  ) {
+    this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
+  }
+
+  /** The principal a token stands for, or undefined when it is unknown or revoked. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = hashToken(token);
+    if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenHash)) {
+      return { role: 'admin', agentId: null, tokenId: null };
+    }
+    const row = await this.store.findActiveByHash(hash);
+    return row ? { role: row.role, agentId: row.agent_id, tokenId: row.id } : undefined;
+  }
+
+  /** Creates a token; the secret is returned once and only its hash is kept. */
+  async createToken(input: { name: string; role: Role; agentId?: string }): Promise<TokenView & { token: string }> {
+    if (input.role === 'agent' && !input.agentId) {
+      throw new HttpError(400, 'bad_request', 'body/agentId is required for an agent token');
+    }
+    if (input.role !== 'agent' && input.agentId) {
+      throw new HttpError(400, 'bad_request', 'body/agentId is only for agent tokens');
+    }
+    if (input.agentId && !(await this.agentExists(input.agentId))) {
+      throw new HttpError(400, 'bad_request', `body/agentId: no active agent ${input.agentId}`);
+    }
+    const token = generateToken();
+    const row = await this.store.insert({
+      id: randomUUID(), name: input.name, role: input.role, agent_id: input.agentId ?? null, token_hash: hashToken(token),
+    });
+    return { ...view(row), token };
+  }
+
+  async listTokens(): Promise<TokenView[]> {
+    return (await this.store.list()).map(view);
+  }
+
+  async revokeToken(id: string): Promise<TokenView> {
+    const revoked = await this.store.revoke(id);
+    if (revoked) this.bus.emit('token.revoked', { tokenId: id });
+    const row = revoked ?? (await this.store.get(id));
+    if (!row) throw notFound('token');
+    return view(row);
+  }
+}

@@ -1,0 +1,43 @@
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Role } from './service.js';
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: Role;
+  agent_id: string | null;
+  token_hash: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface AuthTables { api_tokens: ApiTokensTable }
+export type ApiTokenRow = Selectable<ApiTokensTable>;
+
+export class TokenStore {
+  constructor(private readonly db: Kysely<AuthTables>) {}
+
+  findActiveByHash(tokenHash: string): Promise<ApiTokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll()
+      .where('token_hash', '=', tokenHash).where('revoked_at', 'is', null)
+      .executeTakeFirst();
+  }
+
+  async insert(row: Omit<ApiTokensTable, 'created_at' | 'revoked_at'>): Promise<ApiTokenRow> {
+    return this.db.insertInto('api_tokens').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  list(): Promise<ApiTokenRow[]> {
+    return this.db.selectFrom('api_tokens').selectAll().orderBy('created_at').execute();
+  }
+
+  async revoke(id: string): Promise<ApiTokenRow | undefined> {
+    return this.db.updateTable('api_tokens').set({ revoked_at: new Date() })
+      .where('id', '=', id).where('revoked_at', 'is', null)
+      .returningAll().executeTakeFirst();
+  }
+
+  get(id: string): Promise<ApiTokenRow | undefined> {
+    return this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+}

@@ -1,0 +1,73 @@
+import type { Generated, Kysely, Selectable } from 'kysely';
+
+export interface CallsTable {
+  id: string;
+  channel_id: string;
+  direction: 'inbound' | 'internal';
+  caller_number: string;
+  caller_name: string;
+  did: string | null;
+  language: string | null;
+  started_at: Date;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  end_reason: 'hangup' | 'lost' | null;
+}
+
+export interface CallEventsTable {
+  id: Generated<number>;
+  call_id: string;
+  type: string;
+  detail: Record<string, unknown>;
+  at: Date;
+}
+
+export interface CallsTables { calls: CallsTable; call_events: CallEventsTable }
+export type CallRow = Selectable<CallsTable>;
+export type CallEventRow = Selectable<CallEventsTable>;
+
+export interface CallListFilter { from?: Date; to?: Date; did?: string; limit: number; offset: number }
+
+export class CallsStore {
+  constructor(private readonly db: Kysely<CallsTables>) {}
+
+  async insertCall(row: CallsTable): Promise<void> {
+    await this.db.insertInto('calls').values(row).onConflict((oc) => oc.column('channel_id').doNothing()).execute();
+  }
+
+  async setAnswered(id: string, at: Date): Promise<void> {
+    await this.db.updateTable('calls').set({ answered_at: at }).where('id', '=', id).where('answered_at', 'is', null).execute();
+  }
+
+  async setEnded(id: string, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }): Promise<void> {
+    await this.db.updateTable('calls')
+      .set({ ended_at: end.at, hangup_cause: end.cause, hangup_cause_text: end.causeText, end_reason: end.reason })
+      .where('id', '=', id).where('ended_at', 'is', null).execute();
+  }
+
+  async insertEvent(event: Omit<CallEventsTable, 'id'>): Promise<void> {
+    await this.db.insertInto('call_events').values({ ...event, detail: JSON.stringify(event.detail) as unknown as Record<string, unknown> }).execute();
+  }
+
+  listOpen(): Promise<CallRow[]> {
+    return this.db.selectFrom('calls').selectAll().where('ended_at', 'is', null).orderBy('started_at').execute();
+  }
+
+  list(filter: CallListFilter): Promise<CallRow[]> {
+    let query = this.db.selectFrom('calls').selectAll();
+    if (filter.from) query = query.where('started_at', '>=', filter.from);
+    if (filter.to) query = query.where('started_at', '<', filter.to);
+    if (filter.did) query = query.where('did', '=', filter.did);
+    return query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute();
+  }
+
+  get(id: string): Promise<CallRow | undefined> {
+    return this.db.selectFrom('calls').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  events(callId: string): Promise<CallEventRow[]> {
+    return this.db.selectFrom('call_events').selectAll().where('call_id', '=', callId).orderBy('at').orderBy('id').execute();
+  }
+}

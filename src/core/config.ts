@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { projectRoot } from './paths.js';
+
+/** centralita's whole configuration, validated once at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Postgres connection string; unset means the embedded PGlite database under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string;
+  ari: { url: string; user: string; password: string; app: string };
+  ami: { host: string; port: number; user: string; password: string };
+  recordingsDir: string;
+  /** Uploaded prompts, 8 kHz mono WAV files; Asterisk's sounds/centralita-prompts must be this folder. */
+  promptsDir: string;
+  /** Language of the prompts callers hear when nothing more specific applies. */
+  defaultLanguage: 'es' | 'en';
+  /** Wrap-up after an agent's call outside the queues (a direct or outgoing call). */
+  directCallWrapUpSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, problem: string) {
+    super(`${key}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+/** Keys whose values are never logged nor echoed in errors. */
+export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
+
+const knownKeys = new Set([
+  'CENTRALITA_CONFIG', 'CENTRALITA_HOST', 'CENTRALITA_PORT', 'CENTRALITA_LOG_LEVEL', 'DATABASE_URL', 'CENTRALITA_DATA_DIR',
+  'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',
+  'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
+  'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
+]);
+
+/**
+ * Reads KEY=VALUE lines (the same keys as the environment; # starts a comment).
+ * Unknown CENTRALITA_ keys are refused so a typo does not silently fall back
+ * to a default.
+ */
+export function parseConfigFile(text: string, fileName: string): Source {
+  const values: Source = {};
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new ConfigError('CENTRALITA_CONFIG', `${fileName} line ${index + 1}: expected KEY=VALUE`);
+    const key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1).trim();
+    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+    if (!knownKeys.has(key)) throw new ConfigError(key, `unknown key in ${fileName} line ${index + 1}`);
+    values[key] = value;
+  });
+  return values;
+}
+
+function required(src: Source, key: string): string {
+  const value = src[key];
+  if (value === undefined || value === '') throw new ConfigError(key, 'is required but not set');
+  return value;
+}
+
+function optional(src: Source, key: string, fallback: string): string {
+  const value = src[key];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function port(src: Source, key: string, fallback: number): number {
+  const text = optional(src, key, String(fallback));
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > 65535) {
+    throw new ConfigError(key, `must be a port number from 1 to 65535, got '${text}'`);
+  }
+  return value;
+}
+
+function integer(src: Source, key: string, fallback: number, min: number, max: number): number {
+  const text = optional(src, key, String(fallback));
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(key, `must be a whole number from ${min} to ${max}, got '${text}'`);
+  return value;
+}
+
+function oneOf<T extends string>(src: Source, key: string, allowed: readonly T[], fallback: T): T {
+  const text = optional(src, key, fallback);
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new ConfigError(key, `must be one of ${allowed.join(', ')}, got '${text}'`);
+  }
+  return text as T;
+}
+
+function url(src: Source, key: string, fallback: string | undefined, protocols: string[], secret = false): string | undefined {
+  const text = fallback === undefined ? src[key] || undefined : optional(src, key, fallback);
+  if (text === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError(key, secret ? 'is not a valid URL' : `is not a valid URL: '${text}'`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(key, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return text.replace(/\/+$/, '');
+}
+
+function host(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(text)) throw new ConfigError(key, `is not a host name or address: '${text}'`);
+  return text;
+}
+
+function directory(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  return isAbsolute(text) ? text : resolve(projectRoot, text);
+}
+
+/**
+ * Builds the config from the environment, over an optional file named by
+ * CENTRALITA_CONFIG (environment wins). Throws ConfigError naming the first
+ * bad key; secrets are never echoed back.
+ */
+export function loadConfig(env: Source = process.env): Config {
+  const fileName = env.CENTRALITA_CONFIG;
+  let fromFile: Source = {};
+  if (fileName) {
+    let text: string;
+    try {
+      text = readFileSync(fileName, 'utf8');
+    } catch (err) {
+      throw new ConfigError('CENTRALITA_CONFIG', `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    fromFile = parseConfigFile(text, fileName);
+  }
+  const src: Source = { ...fromFile };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') src[key] = value;
+
+  const adminToken = required(src, 'CENTRALITA_ADMIN_TOKEN');
+  if (adminToken.length < 16) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 16 characters long');
+
+  return {
+    host: host(src, 'CENTRALITA_HOST', '127.0.0.1'),
+    port: port(src, 'CENTRALITA_PORT', 3000),
+    logLevel: oneOf(src, 'CENTRALITA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    databaseUrl: url(src, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'], true),
+    dataDir: directory(src, 'CENTRALITA_DATA_DIR', 'data'),
+    adminToken,
+    ari: {
+      url: url(src, 'CENTRALITA_ARI_URL', 'http://127.0.0.1:8088/ari', ['http:', 'https:']) as string,
+      user: required(src, 'CENTRALITA_ARI_USER'),
+      password: required(src, 'CENTRALITA_ARI_PASSWORD'),
+      app: optional(src, 'CENTRALITA_ARI_APP', 'centralita'),
+    },
+    ami: {
+      host: host(src, 'CENTRALITA_AMI_HOST', '127.0.0.1'),
+      port: port(src, 'CENTRALITA_AMI_PORT', 5038),
+      user: required(src, 'CENTRALITA_AMI_USER'),
+      password: required(src, 'CENTRALITA_AMI_PASSWORD'),
+    },
+    recordingsDir: directory(src, 'CENTRALITA_RECORDINGS_DIR', 'recordings'),
+    promptsDir: directory(src, 'CENTRALITA_PROMPTS_DIR', 'prompts'),
+    defaultLanguage: oneOf(src, 'CENTRALITA_DEFAULT_LANGUAGE', ['es', 'en'] as const, 'es'),
+    directCallWrapUpSeconds: integer(src, 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS', 0, 0, 3600),
+  };
+}
+
+/** The config as it may be logged: secrets replaced. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  return {
+    ...config,
+    adminToken: '[redacted]',
+    databaseUrl: config.databaseUrl ? '[redacted]' : undefined,
+    ari: { ...config.ari, password: '[redacted]' },
+    ami: { ...config.ami, password: '[redacted]' },
+  };
+}

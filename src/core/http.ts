@@ -1,0 +1,93 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { LogController, type FastifyError } from 'fastify';
+import type { Logger } from './logger.js';
+import { HttpError } from './errors.js';
+
+export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
+
+interface ValidationIssue { instancePath: string; message?: string; params?: Record<string, unknown> }
+
+/** "body/role must be equal to one of the allowed values (admin, supervisor, agent)" */
+export function describeValidation(context: string, issues: ValidationIssue[]): string {
+  return issues.map((issue) => {
+    const at = `${context}${issue.instancePath}`;
+    const params = issue.params ?? {};
+    if (typeof params.missingProperty === 'string') return `${at}/${params.missingProperty} is required`;
+    if (typeof params.additionalProperty === 'string') return `${at}/${params.additionalProperty} is not allowed`;
+    if (Array.isArray(params.allowedValues)) return `${at} must be one of ${params.allowedValues.join(', ')}`;
+    return `${at} ${issue.message ?? 'is invalid'}`;
+  }).join('; ');
+}
+
+/** Postgres refusals that mean "conflicts with what is stored", raced past a service's own checks. */
+const conflictCodes: Record<string, string> = {
+  '23505': 'conflicts with an existing record',
+  '23503': 'refers to, or is referred to by, another record',
+};
+
+function validator(coerceTypes: boolean | 'array'): Ajv {
+  const ajv = new Ajv({ removeAdditional: false, allErrors: true, useDefaults: true, coerceTypes, strict: false });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/**
+ * The Fastify instance every capability registers its routes on: JSON schema
+ * validation with TypeBox, an OpenAPI document at /api/docs, and one error
+ * shape, {"error": {"code", "message"}}, with no stack traces.
+ */
+export async function createHttpApp(logger: Logger) {
+  const app = Fastify({
+    loggerInstance: logger,
+    // one line per request is noise at a call centre's request rate
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Query strings and path parameters are text and are converted to the
+  // schema's types; JSON bodies are taken as sent ("1234" is not a number).
+  const bodies = validator(false);
+  const texts = validator('array');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : texts).compile(schema));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'centralita', description: 'Contact-center control server API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if ('validation' in error && error.validation) {
+      return reply.status(400).send({
+        error: { code: 'validation_failed', message: describeValidation(error.validationContext ?? 'request', error.validation as ValidationIssue[]) },
+      });
+    }
+    if (error instanceof HttpError) {
+      return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message, ...error.details } });
+    }
+    const pgCode = (error as { code?: unknown }).code;
+    if (typeof pgCode === 'string' && conflictCodes[pgCode]) {
+      const constraint = (error as { constraint?: string }).constraint;
+      return reply.status(409).send({ error: { code: 'conflict', message: `the request ${conflictCodes[pgCode]}${constraint ? ` (${constraint})` : ''}` } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send({ error: { code: (error.code ?? 'bad_request').toLowerCase(), message: error.message } });
+    }
+    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    return reply.status(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}

@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from './logger.js';
+import { projectRoot } from './paths.js';
+
+export const migrationsDir = join(projectRoot, 'migrations');
+
+/**
+ * Applies the SQL files of migrations/ that are not applied yet, in name
+ * order, each in its own transaction with its bookkeeping row. Forward-only:
+ * a file once applied is never run again, so fixes go in a new file. An
+ * advisory lock keeps two starting instances from migrating at once.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs before any schema exists
+export async function migrate(db: Kysely<any>, logger: Logger, dir = migrationsDir): Promise<string[]> {
+  await sql`create table if not exists schema_migrations (
+    name text primary key,
+    applied_at timestamptz not null default now()
+  )`.execute(db);
+  const files = readdirSync(dir).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
+  const applied: string[] = [];
+  for (const file of files) {
+    const ran = await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(7240311)`.execute(trx);
+      const done = await sql<{ name: string }>`select name from schema_migrations where name = ${file}`.execute(trx);
+      if (done.rows.length > 0) return false;
+      await sql.raw(readFileSync(join(dir, file), 'utf8')).execute(trx);
+      await sql`insert into schema_migrations (name) values (${file})`.execute(trx);
+      return true;
+    });
+    if (ran) {
+      logger.info({ migration: file }, 'migration applied');
+      applied.push(file);
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,104 @@
+import { Type } from 'typebox';
+import type { HttpApp } from '../core/http.js';
+import { ErrorBody } from '../core/schemas.js';
+import type { IvrService } from './service.js';
+
+const FlowName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$' });
+// The document is checked by validateFlow, which lists every problem at once.
+const FlowDocument = Type.Object({}, { additionalProperties: true, description: 'a flow document: {start, language?, nodes: {name: node}}' });
+const Flow = Type.Object({
+  id: Type.String({ format: 'uuid' }), name: Type.String(), currentVersion: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
+});
+const FlowWithDocument = Type.Intersect([Flow, Type.Object({ document: FlowDocument })]);
+const Version = Type.Object({
+  flowId: Type.String({ format: 'uuid' }), version: Type.Integer(), createdAt: Type.String({ format: 'date-time' }), document: Type.Optional(FlowDocument),
+});
+const Did = Type.String({ pattern: '^\\+?[0-9]{1,32}$' });
+const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }) });
+const Trace = Type.Object({
+  node: Type.String(), type: Type.String(), input: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
+});
+const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
+  app.get('/api/v1/ivr-flows', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['ivr'], summary: 'IVR flows', response: { 200: Type.Array(Flow) } },
+  }, async () => ivr.listFlows());
+
+  app.post('/api/v1/ivr-flows', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['ivr'], summary: 'Create a flow (version 1)',
+      body: Type.Object({ name: FlowName, document: FlowDocument }, { additionalProperties: false }),
+      response: { 201: FlowWithDocument, ...errors },
+    },
+  }, async (request, reply) => reply.status(201).send(await ivr.createFlow(request.body.name, request.body.document)));
+
+  app.get('/api/v1/ivr-flows/:id', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['ivr'], summary: "A flow and its current version's document", params: Id, response: { 200: FlowWithDocument, 404: ErrorBody } },
+  }, async (request) => ivr.getFlow(request.params.id));
+
+  app.put('/api/v1/ivr-flows/:id', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['ivr'], summary: 'Save a new version of a flow (calls in progress keep theirs)',
+      params: Id, body: Type.Object({ document: FlowDocument }, { additionalProperties: false }),
+      response: { 200: FlowWithDocument, ...errors },
+    },
+  }, async (request) => ivr.saveVersion(request.params.id, request.body.document));
+
+  app.get('/api/v1/ivr-flows/:id/versions', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['ivr'], summary: "A flow's versions", params: Id, response: { 200: Type.Array(Version), 404: ErrorBody } },
+  }, async (request) => ivr.listVersions(request.params.id));
+
+  app.get('/api/v1/ivr-flows/:id/versions/:version', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['ivr'], summary: 'One version of a flow',
+      params: Type.Object({ id: Type.String({ format: 'uuid' }), version: Type.Integer({ minimum: 1 }) }),
+      response: { 200: Version, 404: ErrorBody },
+    },
+  }, async (request) => ivr.getVersion(request.params.id, request.params.version));
+
+  app.post('/api/v1/ivr-flows/:id/restore', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['ivr'], summary: 'Restore an earlier version (saved again as the newest)',
+      params: Id, body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      response: { 200: FlowWithDocument, ...errors },
+    },
+  }, async (request) => ivr.restoreVersion(request.params.id, request.body.version));
+
+  app.get('/api/v1/routes', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['ivr'], summary: 'DID routes', response: { 200: Type.Array(Route) } },
+  }, async () => ivr.listRoutes());
+
+  app.put('/api/v1/routes/:did', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['ivr'], summary: 'Send calls to a DID to a flow',
+      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+      response: { 200: Route, ...errors },
+    },
+  }, async (request) => ivr.putRoute(request.params.did, request.body.flowId));
+
+  app.delete('/api/v1/routes/:did', {
+    config: { roles: ['admin'] },
+    schema: { tags: ['ivr'], summary: 'Remove a DID route', params: Type.Object({ did: Did }), response: { 204: Type.Null(), 404: ErrorBody } },
+  }, async (request, reply) => {
+    await ivr.deleteRoute(request.params.did);
+    return reply.status(204).send(null);
+  });
+
+  app.get('/api/v1/calls/:id/ivr-trace', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace) } },
+  }, async (request) => ivr.traces(request.params.id));
+}

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel } from '../asterisk/ari-types.generated.js';
+import type { Media } from '../asterisk/media.js';
+import type { CallsService } from '../calls/service.js';
+import { HttpError, conflict, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { WriteQueue } from '../core/write-queue.js';
+import { runFlow, type EngineDeps, type IvrCall } from './engine.js';
+import { validateFlow, type FlowDocument, type Language } from './flow.js';
+import type { FlowRow, IvrStore } from './store.js';
+
+export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
+export interface FlowVersionView { flowId: string; version: number; createdAt: string; document?: FlowDocument }
+export interface RouteView { did: string; flowId: string }
+export interface TraceView { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number; at: string }
+
+/** 400 with every problem of a flow listed. */
+export class InvalidFlowError extends HttpError {
+  constructor(readonly problems: string[]) {
+    super(400, 'invalid_flow', `the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
+  }
+}
+
+const flowView = (row: FlowRow): FlowView => ({
+  id: row.id, name: row.name, currentVersion: row.current_version, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+});
+
+/** What a caller to a DID with no route hears before the hang-up. */
+const unroutedMedia = ['sound:ss-noservice'];
+
+/**
+ * IVR flows (versioned documents), DID routes, and the running of calls
+ * through them. Nothing is held in memory between calls: a call reads its
+ * route and flow version when it arrives and keeps that version.
+ */
+export class IvrService {
+  constructor(
+    private readonly store: IvrStore,
+    private readonly writes: WriteQueue,
+    private readonly calls: CallsService,
+    private readonly media: Media,
+    private readonly engine: Omit<EngineDeps, 'trace'>,
+    private readonly logger: Logger,
+    private readonly defaultLanguage: Language,
+    private readonly promptExists: (name: string) => Promise<boolean>,
+  ) {}
+
+  async listFlows(): Promise<FlowView[]> {
+    return (await this.store.listFlows()).map(flowView);
+  }
+
+  async getFlow(id: string): Promise<FlowView & { document: FlowDocument }> {
+    const flow = await this.requireFlow(id);
+    const version = await this.store.getVersion(id, flow.current_version);
+    return { ...flowView(flow), document: version!.document };
+  }
+
+  async createFlow(name: string, document: unknown): Promise<FlowView & { document: FlowDocument }> {
+    const valid = await this.valid(document);
+    if (await this.store.findFlowByName(name)) throw conflict(`a flow named ${name} exists`);
+    const id = randomUUID();
+    await this.store.createFlow(id, name, valid);
+    return this.getFlow(id);
+  }
+
+  async saveVersion(id: string, document: unknown): Promise<FlowView & { document: FlowDocument }> {
+    await this.requireFlow(id);
+    await this.store.addVersion(id, await this.valid(document));
+    return this.getFlow(id);
+  }
+
+  async listVersions(id: string): Promise<FlowVersionView[]> {
+    await this.requireFlow(id);
+    return (await this.store.listVersions(id)).map((v) => ({ flowId: v.flow_id, version: v.version, createdAt: v.created_at.toISOString() }));
+  }
+
+  async getVersion(id: string, version: number): Promise<FlowVersionView> {
+    const row = await this.store.getVersion(id, version);
+    if (!row) throw notFound(`version ${version} of flow ${id}`);
+    return { flowId: row.flow_id, version: row.version, createdAt: row.created_at.toISOString(), document: row.document };
+  }
+
+  /** Restoring an old version saves it again as the newest: history stays append-only. */
+  async restoreVersion(id: string, version: number): Promise<FlowView & { document: FlowDocument }> {
+    const old = await this.getVersion(id, version);
+    return this.saveVersion(id, old.document);
+  }
+
+  async listRoutes(): Promise<RouteView[]> {
+    return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id }));
+  }
+
+  async putRoute(did: string, flowId: string): Promise<RouteView> {
+    await this.requireFlow(flowId);
+    const row = await this.store.putRoute(did, flowId);
+    return { did: row.did, flowId: row.flow_id };
+  }
+
+  async deleteRoute(did: string): Promise<void> {
+    if (!(await this.store.deleteRoute(did))) throw notFound(`route for ${did}`);
+  }
+
+  async traces(callId: string): Promise<TraceView[]> {
+    return (await this.store.traces(callId)).map((t) => ({
+      node: t.node, type: t.node_type, input: t.input, detail: t.detail, flowVersion: t.flow_version, at: t.at.toISOString(),
+    }));
+  }
+
+  async flowExists(id: string): Promise<boolean> {
+    return /^[0-9a-f-]{36}$/i.test(id) && (await this.store.getFlow(id)) !== undefined;
+  }
+
+  /** The route for DID calls: the DID's flow, or a polite message when it has none. */
+  async answerDid(channel: Channel, did: string): Promise<void | 'released'> {
+    const callId = this.calls.callIdOf(channel.id);
+    const route = await this.store.getRoute(did);
+    if (!callId || !route || !(await this.flowExists(route.flow_id))) {
+      this.logger.warn({ did, channelId: channel.id }, 'call to a DID with no IVR route');
+      this.calls.noteEvent(channel.id, 'unrouted', { did }, new Date());
+      await this.media.playToEnd(channel.id, unroutedMedia);
+      return;
+    }
+    const language: Language = channel.language === 'en' ? 'en' : channel.language === 'es' ? 'es' : this.defaultLanguage;
+    return this.runFlowById({ channelId: channel.id, callId, caller: channel.caller.number, did }, route.flow_id, language);
+  }
+
+  /** Runs a call through the current version of a flow (also used by queue overflows). */
+  async runFlowById(call: IvrCall, flowId: string, language: Language = this.defaultLanguage): Promise<void | 'released'> {
+    const flow = await this.store.getFlow(flowId);
+    const version = flow ? await this.store.getVersion(flow.id, flow.current_version) : undefined;
+    if (!flow || !version) {
+      this.logger.error({ flowId, callId: call.callId }, 'no such IVR flow');
+      await this.media.playToEnd(call.channelId, unroutedMedia);
+      return;
+    }
+    const callId = call.callId;
+    return runFlow({
+      ...this.engine,
+      trace: (entry) => {
+        const at = new Date();
+        void this.writes.enqueue(`ivr trace ${callId} ${entry.node}`, () => this.store.insertTrace({
+          call_id: callId, flow_id: flow.id, flow_version: version.version, node: entry.node, node_type: entry.type,
+          input: entry.input, detail: entry.detail, at,
+        }));
+      },
+    }, call, { id: flow.id, version: version.version, document: version.document }, language);
+  }
+
+  /** The document, if it is a valid flow whose uploaded prompts all exist. */
+  private async valid(document: unknown): Promise<FlowDocument> {
+    const problems = validateFlow(document);
+    if (problems.length === 0) {
+      for (const [name, node] of Object.entries((document as FlowDocument).nodes)) {
+        const media = Object.values(node).filter(Array.isArray).flat().filter((m): m is string => typeof m === 'string' && m.startsWith('prompt:'));
+        for (const m of new Set(media)) {
+          if (!(await this.promptExists(m.slice('prompt:'.length)))) problems.push(`nodes.${name} plays ${m}, but no prompt by that name was uploaded`);
+        }
+      }
+    }
+    if (problems.length > 0) throw new InvalidFlowError(problems);
+    return document as FlowDocument;
+  }
+
+  private async requireFlow(id: string): Promise<FlowRow> {
+    const flow = await this.store.getFlow(id);
+    if (!flow) throw notFound('flow');
+    return flow;
+  }
+}

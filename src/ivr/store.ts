@@ -1,0 +1,85 @@
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { FlowDocument } from './flow.js';
+
+export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }
+export interface IvrFlowVersionsTable { flow_id: string; version: number; document: FlowDocument; created_at: Generated<Date> }
+export interface IvrRoutesTable { did: string; flow_id: string; created_at: Generated<Date> }
+export interface IvrTracesTable {
+  id: Generated<number>; call_id: string; flow_id: string; flow_version: number; node: string; node_type: string;
+  input: string | null; detail: Record<string, unknown>; at: Date;
+}
+
+export interface IvrTables { ivr_flows: IvrFlowsTable; ivr_flow_versions: IvrFlowVersionsTable; ivr_routes: IvrRoutesTable; ivr_traces: IvrTracesTable }
+export type FlowRow = Selectable<IvrFlowsTable>;
+export type FlowVersionRow = Selectable<IvrFlowVersionsTable>;
+export type RouteRow = Selectable<IvrRoutesTable>;
+export type TraceRow = Selectable<IvrTracesTable>;
+
+const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
+
+export class IvrStore {
+  constructor(private readonly db: Kysely<IvrTables>) {}
+
+  listFlows(): Promise<FlowRow[]> {
+    return this.db.selectFrom('ivr_flows').selectAll().orderBy('name').execute();
+  }
+
+  getFlow(id: string): Promise<FlowRow | undefined> {
+    return this.db.selectFrom('ivr_flows').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findFlowByName(name: string): Promise<FlowRow | undefined> {
+    return this.db.selectFrom('ivr_flows').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  getVersion(flowId: string, version: number): Promise<FlowVersionRow | undefined> {
+    return this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
+  }
+
+  listVersions(flowId: string): Promise<Omit<FlowVersionRow, 'document'>[]> {
+    return this.db.selectFrom('ivr_flow_versions').select(['flow_id', 'version', 'created_at']).where('flow_id', '=', flowId).orderBy('version').execute();
+  }
+
+  async createFlow(id: string, name: string, document: FlowDocument): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('ivr_flows').values({ id, name, current_version: 1 }).execute();
+      await trx.insertInto('ivr_flow_versions').values({ flow_id: id, version: 1, document: json(document) }).execute();
+    });
+  }
+
+  /** Appends a version and makes it current; returns its number. */
+  async addVersion(flowId: string, document: FlowDocument): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const flow = await trx.updateTable('ivr_flows').set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: new Date() }))
+        .where('id', '=', flowId).returning('current_version').executeTakeFirstOrThrow();
+      await trx.insertInto('ivr_flow_versions').values({ flow_id: flowId, version: flow.current_version, document: json(document) }).execute();
+      return flow.current_version;
+    });
+  }
+
+  listRoutes(): Promise<RouteRow[]> {
+    return this.db.selectFrom('ivr_routes').selectAll().orderBy('did').execute();
+  }
+
+  getRoute(did: string): Promise<RouteRow | undefined> {
+    return this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst();
+  }
+
+  async putRoute(did: string, flowId: string): Promise<RouteRow> {
+    return this.db.insertInto('ivr_routes').values({ did, flow_id: flowId })
+      .onConflict((oc) => oc.column('did').doUpdateSet({ flow_id: flowId })).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async deleteRoute(did: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('ivr_routes').where('did', '=', did).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async insertTrace(row: Omit<IvrTracesTable, 'id'>): Promise<void> {
+    await this.db.insertInto('ivr_traces').values({ ...row, detail: json(row.detail) }).execute();
+  }
+
+  traces(callId: string): Promise<TraceRow[]> {
+    return this.db.selectFrom('ivr_traces').selectAll().where('call_id', '=', callId).orderBy('id').execute();
+  }
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AgentStateChange } from '../agents/service.js';
+import { bearerToken, type AuthService, type Principal } from '../auth/service.js';
+import type { EventBus } from '../core/events.js';
+import type { HttpApp } from '../core/http.js';
+
+export const liveFeedPath = '/api/v1/events';
+
+interface Client { socket: WebSocket; principal: Principal }
+
+/** The token of a WebSocket request: the Authorization header, or ?token= for browsers, which cannot set headers. */
+function tokenOf(request: IncomingMessage, url: URL): string | undefined {
+  return bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const body = JSON.stringify({ error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * GET /api/v1/events (WebSocket): every agent state change and queue entry
+ * event as JSON (`{"type":"agent.state"|"queue.entry","data":{...}}`) as it
+ * happens. Admins and supervisors see everything, an agent token only its own
+ * agent's changes and the offers made to it.
+ */
+export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const clients = new Set<Client>();
+
+  http.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Until ws takes the socket over, a client resetting it must not become
+    // an unhandled error that ends the process.
+    const ignore = (): void => undefined;
+    socket.on('error', ignore);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== liveFeedPath) return refuse(socket, 404, 'Not Found');
+    const token = tokenOf(request, url);
+    if (!token) return refuse(socket, 401, 'Unauthorized');
+    auth.authenticate(token).then((principal) => {
+      if (!principal) return refuse(socket, 401, 'Unauthorized');
+      if (socket.destroyed) return;
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        socket.off('error', ignore);
+        const client = { socket: ws, principal };
+        clients.add(client);
+        ws.on('close', () => clients.delete(client));
+        ws.on('error', () => clients.delete(client));
+        ws.send(JSON.stringify({ type: 'hello', data: { role: principal.role, agentId: principal.agentId } }));
+      });
+    }, () => refuse(socket, 503, 'Service Unavailable'));
+  });
+
+  /** Sends to every client allowed to see it: agents only what concerns them. */
+  const broadcast = (type: string, data: { agentId?: string }): void => {
+    const message = JSON.stringify({ type, data });
+    for (const client of clients) {
+      if (client.principal.role === 'agent' && client.principal.agentId !== data.agentId) continue;
+      if (client.socket.readyState === client.socket.OPEN) client.socket.send(message);
+    }
+  };
+  const unsubscribe = bus.on('agent.state', (change: AgentStateChange) => broadcast('agent.state', change));
+  const unsubscribeQueues = bus.on('queue.entry', (change) => broadcast('queue.entry', change));
+
+  const unsubscribeRevoked = bus.on('token.revoked', ({ tokenId }) => {
+    for (const client of clients) if (client.principal.tokenId === tokenId) client.socket.close(4001, 'token revoked');
+  });
+
+  return {
+    close() {
+      unsubscribe();
+      unsubscribeQueues();
+      unsubscribeRevoked();
+      for (const client of clients) client.socket.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { createCentralita } from './app.js';
+import { ConfigError, loadConfig } from './core/config.js';
+
+// A bad config is one clear line on stderr, not a stack trace.
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`centralita: invalid configuration: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const app = await createCentralita(config);
+const address = await app.start();
+app.logger.info({ address }, 'centralita listening');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'stopping');
+    app.stop().then(() => process.exit(0), (err: unknown) => {
+      app.logger.error({ err }, 'stop failed');
+      process.exit(1);
+    });
+  });
+}

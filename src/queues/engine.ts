@@ -1,0 +1,473 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentsService } from '../agents/service.js';
+import type { AriClient } from '../asterisk/ari.js';
+import { AriError } from '../asterisk/ari.js';
+import type { Media } from '../asterisk/media.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { WriteQueue } from '../core/write-queue.js';
+import type { IvrCall, QueueRequest } from '../ivr/engine.js';
+import type { OfferResult, Outcome, QueueRow, QueuesStore } from './store.js';
+import { callerOrder, chooseAgents, type Candidate } from './strategy.js';
+
+export interface WaitingView { entryId: string; callId: string; caller: string; priority: number; enteredAt: string; waitSeconds: number; ringing: string[] }
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    'queue.entry': {
+      queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
+      outcome?: Outcome; agentId?: string; position?: number; at: string;
+    };
+  }
+}
+
+interface Entry {
+  id: string;
+  call: IvrCall;
+  queue: QueueRow;
+  priority: number;
+  skills: Record<string, number>;
+  language: string | null;
+  enteredAt: Date;
+  holdingBridgeId: string | undefined;
+  state: 'waiting' | 'offering' | 'connected' | 'done';
+  /** Agent legs ringing now: leg channel id → agent id. */
+  legs: Map<string, string>;
+  connected: { agentId: string; legId: string; bridgeId: string } | undefined;
+  timers: NodeJS.Timeout[];
+  ringTimer: NodeJS.Timeout | undefined;
+  finished: (outcome: void | 'released') => void;
+}
+
+const legArg = 'queue-leg';
+/** Stored recordings of messages left at an overflow: <recordings dir>/queue-messages/<entry>.wav */
+export const messageFolder = 'queue-messages';
+const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
+
+/**
+ * The ACD: callers wait in a holding bridge with music on hold; the queue's
+ * strategy picks available, qualified members; their phones are rung with
+ * ARI (channels.create + dial); the first to answer is bridged with the
+ * caller. Entries and offers are written as they happen.
+ *
+ * Waiting callers and ringing legs live in memory only: after a restart the
+ * open entries are closed (see QueuesService.load), since their callers'
+ * channels left Stasis with the old process.
+ */
+export class QueueEngine {
+  private readonly entries = new Map<string, Entry>();
+  /** Agent leg channel → its entry. */
+  private readonly legs = new Map<string, string>();
+  /** Caller channel → its entry. */
+  private readonly callers = new Map<string, string>();
+  private readonly lastOffered = new Map<string, Date>();
+  /** Agent legs created but not yet in Stasis: dial is refused (409) until they are. */
+  private readonly legStarts = new Map<string, () => void>();
+  /** Runs an IVR flow for an overflow; set once the IVR exists (it needs the queues too). */
+  runFlow: ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
+  private dispatching = false;
+  private dispatchAgain = false;
+
+  constructor(
+    private readonly ari: AriClient,
+    private readonly media: Media,
+    private readonly store: QueuesStore,
+    private readonly agents: AgentsService,
+    private readonly bus: EventBus,
+    private readonly writes: WriteQueue,
+    private readonly logger: Logger,
+  ) {
+    ari.on('StasisStart', (event) => {
+      if (event.args[0] === legArg) this.legStarts.get(event.channel.id)?.();
+    });
+    ari.on('ChannelStateChange', (event) => {
+      if (event.channel.state === 'Up' && this.legs.has(event.channel.id)) void this.legAnswered(event.channel.id);
+    });
+    // An agent leg's events end at StasisEnd (busy, rejected, hung up);
+    // callers are subscribed beyond it by the calls capability, so their end
+    // is ChannelDestroyed.
+    ari.on('StasisEnd', (event) => {
+      if (this.legs.has(event.channel.id)) void this.legGone(event.channel.id);
+      else this.connectedLegGone(event.channel.id);
+    });
+    ari.on('ChannelDestroyed', (event) => {
+      if (this.callers.has(event.channel.id)) void this.callerGone(event.channel.id);
+    });
+    ari.on('ChannelDtmfReceived', (event) => {
+      const entry = this.entries.get(this.callers.get(event.channel.id) ?? '');
+      if (!entry || (entry.state !== 'waiting' && entry.state !== 'offering')) return;
+      if (event.digit === entry.queue.callback_key) void this.leaveCallback(entry);
+      else if (event.digit === entry.queue.overflow_key) void this.overflow(entry);
+    });
+    bus.on('agent.state', (change) => {
+      if (change.status === 'available') void this.dispatch();
+    });
+  }
+
+  /** Waiting callers of a queue, in the order they will be served. */
+  waiting(queueId: string): WaitingView[] {
+    const now = Date.now();
+    return [...this.entries.values()].filter((e) => e.queue.id === queueId && e.state !== 'connected' && e.state !== 'done')
+      .sort((a, b) => callerOrder({ entryId: a.id, priority: a.priority, enteredAt: a.enteredAt }, { entryId: b.id, priority: b.priority, enteredAt: b.enteredAt }))
+      .map((e) => ({
+        entryId: e.id, callId: e.call.callId, caller: e.call.caller, priority: e.priority, enteredAt: e.enteredAt.toISOString(),
+        waitSeconds: Math.round((now - e.enteredAt.getTime()) / 100) / 10, ringing: [...e.legs.values()],
+      }));
+  }
+
+  /** Takes a caller into a queue; resolves when the caller has left it (answered and finished, abandoned, overflowed). */
+  async enqueue(call: IvrCall, queue: QueueRow, request: QueueRequest): Promise<void | 'released'> {
+    const entry: Entry = {
+      id: randomUUID(), call, queue, priority: request.priority,
+      skills: { ...queue.required_skills, ...request.skills }, language: queue.language ?? null,
+      enteredAt: new Date(), holdingBridgeId: undefined, state: 'waiting', legs: new Map(), connected: undefined,
+      timers: [], ringTimer: undefined, finished: () => undefined,
+    };
+    const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });
+    this.entries.set(entry.id, entry);
+    this.callers.set(call.channelId, entry.id);
+    this.write(`queue entry ${entry.id}`, () => this.store.insertEntry({
+      id: entry.id, call_id: call.callId, queue_id: queue.id, priority: entry.priority, entered_at: entry.enteredAt,
+      answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null,
+    }));
+    this.announce(entry, 'entered');
+    try {
+      const bridge = await this.ari.request('bridges.create', { type: 'holding', name: `queue-${queue.name}` });
+      // The caller may have left (hung up, pressed a key, been answered)
+      // while the bridge was being made: then it is not theirs any more.
+      if (entry.state === 'done' || entry.state === 'connected') {
+        await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+        return done;
+      }
+      entry.holdingBridgeId = bridge.id;
+      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: call.channelId });
+      await this.ari.request('bridges.startMoh', { bridgeId: bridge.id, mohClass: queue.music_on_hold });
+    } catch (err) {
+      if (!isGone(err)) this.logger.error({ err, entryId: entry.id }, 'could not put the caller on hold');
+    }
+    if (entry.state === 'done') return done;
+    entry.timers.push(setTimeout(() => void this.overflow(entry), queue.max_wait_seconds * 1000));
+    const every = queue.announcements.everySeconds;
+    if (every > 0) entry.timers.push(setInterval(() => void this.announcePosition(entry), every * 1000));
+    void this.dispatch();
+    return done;
+  }
+
+  /** Offers waiting callers to free agents until no more matches can be made. */
+  async dispatch(): Promise<void> {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      do {
+        this.dispatchAgain = false;
+        const waiting = [...this.entries.values()].filter((e) => e.state === 'waiting')
+          .sort((a, b) => callerOrder({ entryId: a.id, priority: a.priority, enteredAt: a.enteredAt }, { entryId: b.id, priority: b.priority, enteredAt: b.enteredAt }));
+        const taken = new Set<string>();
+        for (const entry of waiting) {
+          const candidates = (await this.candidates(entry.queue)).filter((c) => !taken.has(c.agentId));
+          const chosen = chooseAgents(entry.queue.strategy, candidates, { skills: entry.skills, language: entry.language });
+          if (chosen.length === 0 || entry.state !== 'waiting') continue;
+          for (const c of chosen) taken.add(c.agentId);
+          await this.offer(entry, chosen.map((c) => c.agentId));
+        }
+      } while (this.dispatchAgain);
+    } catch (err) {
+      this.logger.error({ err }, 'queue dispatch failed');
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private async candidates(queue: QueueRow): Promise<Candidate[]> {
+    const members = await this.store.members(queue.id);
+    const busy = new Set([...this.entries.values()].flatMap((e) => [...e.legs.values(), ...(e.connected ? [e.connected.agentId] : [])]));
+    const available = members.filter((m) => !busy.has(m.agent_id) && this.agents.stateOf(m.agent_id).status === 'available');
+    if (available.length === 0) return [];
+    const calls = queue.strategy === 'fewest_calls' ? await this.store.answeredSince(startOfDay()) : new Map<string, number>();
+    const result: Candidate[] = [];
+    for (const m of available) {
+      const agent = await this.agents.getAgent(m.agent_id).catch(() => undefined);
+      const state = this.agents.stateOf(m.agent_id);
+      if (!agent?.active || !state.extension) continue;
+      result.push({
+        agentId: m.agent_id, penalty: m.penalty, idleSince: new Date(state.since ?? 0), callsToday: calls.get(m.agent_id) ?? 0,
+        lastOfferedAt: this.lastOffered.get(`${queue.id}:${m.agent_id}`) ?? null, skills: agent.skills,
+      });
+    }
+    return result;
+  }
+
+  private async offer(entry: Entry, agentIds: string[]): Promise<void> {
+    entry.state = 'offering';
+    for (const agentId of agentIds) {
+      const extension = this.agents.stateOf(agentId).extension;
+      try {
+        await this.agents.command(agentId, { type: 'offer', callId: entry.call.callId }, 'system');
+      } catch {
+        continue; // the agent changed state meanwhile
+      }
+      this.lastOffered.set(`${entry.queue.id}:${agentId}`, new Date());
+      const legId = randomUUID();
+      const inStasis = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 3000);
+        this.legStarts.set(legId, () => { clearTimeout(timer); resolve(true); });
+      });
+      try {
+        const leg = await this.ari.request('channels.create', {
+          endpoint: `PJSIP/${extension}`, app: this.ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
+          variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}` },
+        });
+        if (!(await inStasis)) throw new Error('the agent leg never entered Stasis');
+        if (entry.state !== 'offering') {
+          // The caller left (or was answered by a faster agent) meanwhile.
+          void this.hangup(leg.id);
+          await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+          continue;
+        }
+        entry.legs.set(leg.id, agentId);
+        this.legs.set(leg.id, entry.id);
+        const offeredAt = new Date();
+        this.write(`queue offer ${entry.id} ${agentId}`, () => this.store.insertOffer({ entry_id: entry.id, agent_id: agentId, offered_at: offeredAt, ended_at: null, result: null }));
+        this.announce(entry, 'offered', { agentId });
+        // caller: the agent's phone shows the caller's number (connected line).
+        await this.ari.request('channels.dial', { channelId: leg.id, caller: entry.call.channelId, timeout: entry.queue.ring_timeout_seconds });
+      } catch (err) {
+        this.legs.delete(legId);
+        entry.legs.delete(legId);
+        void this.hangup(legId);
+        this.logger.warn({ err, agentId, entryId: entry.id }, 'could not ring the agent');
+        await this.endOffer(entry, agentId, 'failed');
+        await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
+      } finally {
+        this.legStarts.delete(legId);
+      }
+    }
+    if (entry.legs.size === 0) {
+      entry.state = 'waiting';
+      return;
+    }
+    clearTimeout(entry.ringTimer);
+    entry.ringTimer = setTimeout(() => void this.ringTimeout(entry), entry.queue.ring_timeout_seconds * 1000);
+  }
+
+  /** Nobody answered in time: those agents are paused (RONA) and the caller goes to the next. */
+  private async ringTimeout(entry: Entry): Promise<void> {
+    if (entry.state !== 'offering') return;
+    for (const [legId, agentId] of [...entry.legs]) {
+      this.dropLeg(entry, legId);
+      await this.endOffer(entry, agentId, 'no_answer');
+      await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
+    }
+    entry.state = 'waiting';
+    void this.dispatch();
+  }
+
+  private async legAnswered(legId: string): Promise<void> {
+    const entry = this.entries.get(this.legs.get(legId)!);
+    const agentId = entry?.legs.get(legId);
+    if (!entry || !agentId) return;
+    if (entry.state !== 'offering') return;
+    entry.state = 'connected';
+    clearTimeout(entry.ringTimer);
+    for (const [otherLeg, otherAgent] of [...entry.legs]) {
+      if (otherLeg === legId) continue;
+      this.dropLeg(entry, otherLeg);
+      await this.endOffer(entry, otherAgent, 'lost_race');
+      await this.agents.command(otherAgent, { type: 'withdraw' }, 'system').catch(() => undefined);
+    }
+    entry.legs.clear();
+    this.legs.delete(legId);
+    const answeredAt = new Date();
+    await this.agents.command(agentId, { type: 'answer', callId: entry.call.callId }, 'system').catch((err: unknown) => {
+      this.logger.warn({ err: (err as Error).message, agentId }, 'agent state on answer not applied');
+    });
+    await this.endOffer(entry, agentId, 'answered');
+    const waitSeconds = (answeredAt.getTime() - entry.enteredAt.getTime()) / 1000;
+    this.write(`queue entry ${entry.id} answered`, () => this.store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
+    this.announce(entry, 'answered', { agentId });
+    try {
+      if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+      entry.holdingBridgeId = undefined;
+      const bridge = await this.ari.request('bridges.create', { type: 'mixing', name: `call-${entry.call.callId}` });
+      entry.connected = { agentId, legId, bridgeId: bridge.id };
+      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: [entry.call.channelId, legId] });
+    } catch (err) {
+      this.logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
+      await this.hangup(legId);
+      await this.hangup(entry.call.channelId);
+    }
+  }
+
+  /** An agent leg ended before anyone answered it: busy, rejected or unreachable. */
+  private async legGone(legId: string): Promise<void> {
+    const entry = this.entries.get(this.legs.get(legId)!);
+    this.legs.delete(legId);
+    const agentId = entry?.legs.get(legId);
+    if (!entry || !agentId) return;
+    entry.legs.delete(legId);
+    await this.endOffer(entry, agentId, 'no_answer');
+    await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
+    if (entry.state === 'offering' && entry.legs.size === 0) {
+      clearTimeout(entry.ringTimer);
+      entry.state = 'waiting';
+      void this.dispatch();
+    }
+  }
+
+  /** The agent hung up a connected call: the caller's side ends too. */
+  private connectedLegGone(channelId: string): void {
+    const entry = [...this.entries.values()].find((e) => e.connected?.legId === channelId);
+    if (entry) void this.hangup(entry.call.channelId);
+  }
+
+  /** The caller hung up: abandoned while waiting, or the end of an answered call. */
+  private async callerGone(channelId: string): Promise<void> {
+    const entry = this.entries.get(this.callers.get(channelId)!);
+    if (!entry) return;
+    if (entry.state === 'connected' && entry.connected) {
+      await this.hangup(entry.connected.legId);
+      await this.ari.request('bridges.destroy', { bridgeId: entry.connected.bridgeId }).catch(() => undefined);
+      const wrapUp = entry.queue.wrap_up_seconds;
+      await this.agents.command(entry.connected.agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'agent state at call end not applied'));
+      this.leave(entry, 'answered');
+      return;
+    }
+    await this.takeOut(entry);
+    this.leave(entry, 'abandoned');
+  }
+
+  /** Takes a waiting caller out of the queue: withdraws the offers and the hold. */
+  private async takeOut(entry: Entry): Promise<void> {
+    for (const [legId, agentId] of [...entry.legs]) {
+      this.dropLeg(entry, legId);
+      await this.endOffer(entry, agentId, 'caller_left');
+      await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+    }
+    if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+    entry.holdingBridgeId = undefined;
+  }
+
+  /** The caller pressed the callback key: the request is stored and the call ends. */
+  private async leaveCallback(entry: Entry): Promise<void> {
+    await this.takeOut(entry);
+    const requestedAt = new Date();
+    this.write(`queue callback ${entry.id}`, () => this.store.insertCallback({
+      id: randomUUID(), queue_id: entry.queue.id, call_id: entry.call.callId, caller_number: entry.call.caller, requested_at: requestedAt,
+    }));
+    this.leave(entry, 'callback', false);
+    await this.media.playToEnd(entry.call.channelId, ['sound:auth-thankyou']);
+    entry.finished();
+  }
+
+  /** Max wait reached, or the overflow key: the queue's overflow action takes the caller. */
+  private async overflow(entry: Entry): Promise<void> {
+    if (entry.state !== 'waiting' && entry.state !== 'offering') return;
+    await this.takeOut(entry);
+    const action = entry.queue.overflow;
+    this.leave(entry, 'overflow', false);
+    let outcome: void | 'released' = undefined;
+    try {
+      if (action.action === 'hangup') {
+        await this.media.playToEnd(entry.call.channelId, action.media ?? ['sound:tt-allbusy']);
+      } else if (action.action === 'queue') {
+        const next = await this.store.get(action.queueId);
+        if (next) outcome = await this.enqueue(entry.call, next, { queue: next.name, priority: entry.priority, skills: entry.skills, language: 'es', variables: {} });
+      } else if (action.action === 'flow') {
+        if (this.runFlow) outcome = await this.runFlow(entry.call, action.flowId);
+        else await this.media.playToEnd(entry.call.channelId, ['sound:tt-allbusy']);
+      } else {
+        await this.takeMessage(entry, action.media ?? ['sound:vm-intro'], action.maxSeconds ?? 60);
+      }
+    } catch (err) {
+      if (!isGone(err)) this.logger.error({ err, entryId: entry.id }, 'overflow failed');
+    }
+    entry.finished(outcome);
+  }
+
+  /** The caller leaves a message after the beep; it is stored as a recording and a row. */
+  private async takeMessage(entry: Entry, prompt: string[], maxSeconds: number): Promise<void> {
+    if ((await this.media.playToEnd(entry.call.channelId, prompt)) === 'channel_gone') return;
+    const name = `${messageFolder}/${entry.id}`;
+    const result = await this.media.record(entry.call.channelId, name, { maxDurationSeconds: maxSeconds, beep: true, terminateOn: '#' });
+    if (result.outcome === 'failed') {
+      this.logger.error({ entryId: entry.id }, 'recording the caller\'s message failed');
+      return;
+    }
+    const createdAt = new Date();
+    this.write(`queue message ${entry.id}`, () => this.store.insertMessage({
+      id: randomUUID(), queue_id: entry.queue.id, call_id: entry.call.callId, caller_number: entry.call.caller,
+      recording_name: name, duration_seconds: result.durationSeconds, created_at: createdAt,
+    }));
+    if (result.outcome === 'done') await this.media.playToEnd(entry.call.channelId, ['sound:auth-thankyou']);
+  }
+
+  private async announcePosition(entry: Entry): Promise<void> {
+    if (entry.state !== 'waiting') return;
+    const position = this.waiting(entry.queue.id).findIndex((w) => w.entryId === entry.id) + 1;
+    if (position <= 0) return;
+    this.announce(entry, 'announced', { position });
+    const media = position === 1 ? ['sound:queue-youarenext'] : ['sound:queue-thereare', `number:${position - 1}`, 'sound:queue-callswaiting'];
+    if (entry.queue.announcements.estimate) {
+      const handle = await this.store.recentHandleSeconds(entry.queue.id).catch(() => null);
+      if (handle) media.push('sound:queue-holdtime', `number:${Math.max(1, Math.round((handle * position) / 60))}`, 'sound:queue-minutes');
+    }
+    const bridgeId = entry.holdingBridgeId;
+    if (!bridgeId) return;
+    // A holding bridge plays one thing at a time: the music pauses for the announcement.
+    await this.ari.request('bridges.stopMoh', { bridgeId }).catch(() => undefined);
+    await this.media.playToBridge(bridgeId, media).catch(() => undefined);
+    if (entry.holdingBridgeId === bridgeId) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
+  }
+
+  private leave(entry: Entry, outcome: Outcome, finish = true): void {
+    if (entry.state === 'done') return;
+    entry.state = 'done';
+    for (const timer of entry.timers) clearTimeout(timer);
+    clearTimeout(entry.ringTimer);
+    this.entries.delete(entry.id);
+    this.callers.delete(entry.call.channelId);
+    const leftAt = new Date();
+    const waitSeconds = entry.connected ? undefined : (leftAt.getTime() - entry.enteredAt.getTime()) / 1000;
+    this.write(`queue entry ${entry.id} left`, () => this.store.updateEntry(entry.id, {
+      left_at: leftAt, outcome, ...(waitSeconds !== undefined ? { wait_seconds: waitSeconds } : {}),
+    }));
+    this.announce(entry, 'left', { outcome });
+    if (entry.holdingBridgeId) void this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+    if (finish) entry.finished(undefined);
+  }
+
+  private dropLeg(entry: Entry, legId: string): void {
+    entry.legs.delete(legId);
+    this.legs.delete(legId);
+    void this.hangup(legId);
+  }
+
+  private async endOffer(entry: Entry, agentId: string, result: OfferResult): Promise<void> {
+    const at = new Date();
+    this.write(`queue offer ${entry.id} ${agentId} ${result}`, () => this.store.endOffer(entry.id, agentId, at, result));
+  }
+
+  private hangup(channelId: string): Promise<void> {
+    return this.ari.request('channels.hangup', { channelId }).catch((err: unknown) => {
+      if (!isGone(err)) this.logger.warn({ err, channelId }, 'hang-up failed');
+    });
+  }
+
+  private write(what: string, run: () => Promise<void>): void {
+    void this.writes.enqueue(what, run);
+  }
+
+  private announce(entry: Entry, event: 'entered' | 'offered' | 'answered' | 'announced' | 'left', extra: { agentId?: string; outcome?: Outcome; position?: number } = {}): void {
+    this.bus.emit('queue.entry', { queueId: entry.queue.id, entryId: entry.id, callId: entry.call.callId, event, ...extra, at: new Date().toISOString() });
+  }
+}
+
+function startOfDay(): Date {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d;
+}

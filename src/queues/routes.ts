@@ -1,0 +1,125 @@
+import { Type } from 'typebox';
+import type { HttpApp } from '../core/http.js';
+import { ErrorBody, StringEnum } from '../core/schemas.js';
+import type { QueuesService } from './service.js';
+import { strategies } from './strategy.js';
+
+const Skills = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Type.Integer({ minimum: 1, maximum: 10 }), { additionalProperties: false });
+const Overflow = Type.Union([
+  Type.Object({ action: Type.Literal('hangup'), media: Type.Optional(Type.Array(Type.String({ pattern: '^(sound|tone):' }), { minItems: 1 })) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('queue'), queueId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('flow'), flowId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  Type.Object({
+    action: Type.Literal('message'),
+    media: Type.Optional(Type.Array(Type.String({ pattern: '^(sound|tone):' }), { minItems: 1 })),
+    maxSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 600 })),
+  }, { additionalProperties: false }),
+]);
+const Announcements = Type.Object({
+  everySeconds: Type.Integer({ minimum: 0, maximum: 600, description: '0: no announcements' }),
+  position: Type.Optional(Type.Boolean()), estimate: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+const fields = {
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$' }),
+  strategy: StringEnum(strategies),
+  requiredSkills: Skills,
+  language: Type.Union([Type.String({ pattern: '^[a-z]{2}$' }), Type.Null()]),
+  ringTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 120 }),
+  wrapUpSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
+  maxWaitSeconds: Type.Integer({ minimum: 10, maximum: 86400 }),
+  overflow: Overflow,
+  serviceLevelSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  announcements: Announcements,
+  musicOnHold: Type.String({ pattern: '^[A-Za-z0-9_-]{1,40}$' }),
+  recordingPolicy: StringEnum(['none', 'all'] as const),
+  callbackKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
+  overflowKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
+};
+const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
+const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });
+const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export function queueRoutes(app: HttpApp, queues: QueuesService): void {
+  app.get('/api/v1/queues', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['queues'], summary: 'Queues', response: { 200: Type.Array(Queue) } },
+  }, async () => queues.list());
+
+  app.post('/api/v1/queues', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['queues'], summary: 'Create a queue',
+      body: Type.Object({
+        name: fields.name, strategy: fields.strategy,
+        ...Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'name' && k !== 'strategy').map(([k, v]) => [k, Type.Optional(v)])),
+      }, { additionalProperties: false }),
+      response: { 201: Queue, ...errors },
+    },
+  }, async (request, reply) => reply.status(201).send(await queues.create(request.body as Parameters<QueuesService['create']>[0])));
+
+  app.get('/api/v1/queues/:id', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['queues'], summary: 'One queue', params: Id, response: { 200: Queue, 404: ErrorBody } },
+  }, async (request) => queues.get(request.params.id));
+
+  app.patch('/api/v1/queues/:id', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['queues'], summary: 'Change a queue', params: Id,
+      body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Queue, ...errors },
+    },
+  }, async (request) => queues.update(request.params.id, request.body as Parameters<QueuesService['update']>[1]));
+
+  app.delete('/api/v1/queues/:id', {
+    config: { roles: ['admin'] },
+    schema: { tags: ['queues'], summary: 'Delete a queue without call history', params: Id, response: { 204: Type.Null(), 404: ErrorBody, 409: ErrorBody } },
+  }, async (request, reply) => {
+    await queues.remove(request.params.id);
+    return reply.status(204).send(null);
+  });
+
+  app.put('/api/v1/queues/:id/members', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['queues'], summary: "Replace a queue's members", params: Id,
+      body: Type.Object({ members: Type.Array(Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }), { maxItems: 1000 }) }, { additionalProperties: false }),
+      response: { 200: Queue, ...errors },
+    },
+  }, async (request) => queues.setMembers(request.params.id, request.body.members));
+
+  app.get('/api/v1/queues/:id/callbacks', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['queues'], summary: 'Callback requests left by waiting callers', params: Id,
+      response: { 200: Type.Array(Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), requestedAt: Type.String(), status: Type.String() })), 404: ErrorBody },
+    },
+  }, async (request) => queues.callbacks(request.params.id));
+
+  app.get('/api/v1/queues/:id/messages', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['queues'], summary: 'Messages left by callers at the overflow', params: Id,
+      response: { 200: Type.Array(Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), recordingName: Type.String(), durationSeconds: Type.Union([Type.Integer(), Type.Null()]), createdAt: Type.String() })), 404: ErrorBody },
+    },
+  }, async (request) => queues.messages(request.params.id));
+
+  app.get('/api/v1/queues/:id/live', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['queues'], summary: 'Waiting callers and member agents now', params: Id,
+      response: {
+        200: Type.Object({
+          queueId: Type.String(),
+          waiting: Type.Array(Type.Object({
+            entryId: Type.String(), callId: Type.String(), caller: Type.String(), priority: Type.Integer(), enteredAt: Type.String(),
+            waitSeconds: Type.Number(), ringing: Type.Array(Type.String()),
+          })),
+          agents: Type.Array(Type.Object({ agentId: Type.String(), status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), since: Type.Union([Type.String(), Type.Null()]) })),
+        }),
+        404: ErrorBody,
+      },
+    },
+  }, async (request) => queues.live(request.params.id));
+}

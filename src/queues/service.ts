@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentsService } from '../agents/service.js';
+import type { Media } from '../asterisk/media.js';
+import { badRequest, conflict, notFound } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { IvrCall, QueueRequest } from '../ivr/engine.js';
+import type { QueueEngine, WaitingView } from './engine.js';
+import type { Announcements, Overflow, QueueRow, QueuesStore } from './store.js';
+import type { Strategy } from './strategy.js';
+
+export interface QueueInput {
+  name: string; strategy: Strategy; requiredSkills?: Record<string, number>; language?: string | null;
+  ringTimeoutSeconds?: number; wrapUpSeconds?: number; maxWaitSeconds?: number; overflow?: Overflow;
+  serviceLevelSeconds?: number; announcements?: Announcements; musicOnHold?: string; recordingPolicy?: 'none' | 'all';
+  /** A key a waiting caller presses to leave a callback request, or to go to the overflow. */
+  callbackKey?: string | null; overflowKey?: string | null;
+}
+
+export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey'>> {
+  id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; members: { agentId: string; penalty: number }[];
+}
+
+export interface QueueLive { queueId: string; waiting: WaitingView[]; agents: { agentId: string; status: string; reason: string | null; since: string | null }[] }
+
+const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): QueueView => ({
+  id: row.id, name: row.name, strategy: row.strategy, requiredSkills: row.required_skills, language: row.language,
+  ringTimeoutSeconds: row.ring_timeout_seconds, wrapUpSeconds: row.wrap_up_seconds, maxWaitSeconds: row.max_wait_seconds,
+  overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
+  musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy, callbackKey: row.callback_key, overflowKey: row.overflow_key,
+  members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+});
+
+/** Queues (rules and members) and the way IVR calls enter them. */
+export class QueuesService {
+  /** Whether an IVR flow exists, for overflows into a flow; set once the IVR exists (it needs the queues too). */
+  flowExists: (flowId: string) => Promise<boolean> = async () => false;
+
+  constructor(
+    private readonly store: QueuesStore,
+    private readonly engine: QueueEngine,
+    private readonly agents: AgentsService,
+    private readonly media: Media,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Entries left open by a previous process are closed: their callers left Stasis with it. */
+  async load(): Promise<void> {
+    const closed = await this.store.closeOpenEntries(new Date());
+    if (closed > 0) this.logger.warn({ closed }, 'queue entries of a previous run closed as abandoned');
+  }
+
+  async list(): Promise<QueueView[]> {
+    return Promise.all((await this.store.list()).map(async (q) => view(q, await this.store.members(q.id))));
+  }
+
+  async get(id: string): Promise<QueueView> {
+    const row = await this.store.get(id);
+    if (!row) throw notFound('queue');
+    return view(row, await this.store.members(id));
+  }
+
+  async create(input: QueueInput): Promise<QueueView> {
+    if (await this.store.findByName(input.name)) throw conflict(`a queue named ${input.name} exists`);
+    checkKeys(input.callbackKey ?? null, input.overflowKey ?? null);
+    await this.checkOverflow(input.overflow, null);
+    const row = await this.store.insert({
+      id: randomUUID(), name: input.name, strategy: input.strategy, required_skills: input.requiredSkills ?? {}, language: input.language ?? null,
+      ring_timeout_seconds: input.ringTimeoutSeconds ?? 15, wrap_up_seconds: input.wrapUpSeconds ?? 10, max_wait_seconds: input.maxWaitSeconds ?? 600,
+      overflow: input.overflow ?? { action: 'hangup' }, service_level_seconds: input.serviceLevelSeconds ?? 20,
+      announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'none',
+      callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null,
+    });
+    return view(row, []);
+  }
+
+  async update(id: string, input: Partial<QueueInput>): Promise<QueueView> {
+    const current = await this.get(id);
+    checkKeys(input.callbackKey === undefined ? current.callbackKey : input.callbackKey, input.overflowKey === undefined ? current.overflowKey : input.overflowKey);
+    await this.checkOverflow(input.overflow, id);
+    await this.store.update(id, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.strategy !== undefined ? { strategy: input.strategy } : {}),
+      ...(input.requiredSkills !== undefined ? { required_skills: input.requiredSkills } : {}),
+      ...(input.language !== undefined ? { language: input.language } : {}),
+      ...(input.ringTimeoutSeconds !== undefined ? { ring_timeout_seconds: input.ringTimeoutSeconds } : {}),
+      ...(input.wrapUpSeconds !== undefined ? { wrap_up_seconds: input.wrapUpSeconds } : {}),
+      ...(input.maxWaitSeconds !== undefined ? { max_wait_seconds: input.maxWaitSeconds } : {}),
+      ...(input.overflow !== undefined ? { overflow: input.overflow } : {}),
+      ...(input.serviceLevelSeconds !== undefined ? { service_level_seconds: input.serviceLevelSeconds } : {}),
+      ...(input.announcements !== undefined ? { announcements: input.announcements } : {}),
+      ...(input.musicOnHold !== undefined ? { music_on_hold: input.musicOnHold } : {}),
+      ...(input.recordingPolicy !== undefined ? { recording_policy: input.recordingPolicy } : {}),
+      ...(input.callbackKey !== undefined ? { callback_key: input.callbackKey } : {}),
+      ...(input.overflowKey !== undefined ? { overflow_key: input.overflowKey } : {}),
+    });
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.get(id);
+    if (await this.store.hasEntries(id)) throw conflict('the queue has call history; it cannot be deleted');
+    await this.store.remove(id);
+  }
+
+  async setMembers(id: string, members: { agentId: string; penalty?: number }[]): Promise<QueueView> {
+    await this.get(id);
+    const seen = new Set<string>();
+    for (const m of members) {
+      if (seen.has(m.agentId)) throw badRequest(`body/members: agent ${m.agentId} is listed twice`);
+      seen.add(m.agentId);
+      if (!(await this.agents.isActiveAgent(m.agentId))) throw badRequest(`body/members: no active agent ${m.agentId}`);
+    }
+    await this.store.setMembers(id, members.map((m) => ({ agentId: m.agentId, penalty: m.penalty ?? 0 })));
+    void this.engine.dispatch();
+    return this.get(id);
+  }
+
+  async live(id: string): Promise<QueueLive> {
+    const queue = await this.get(id);
+    return {
+      queueId: id,
+      waiting: this.engine.waiting(id),
+      agents: queue.members.map((m) => {
+        const s = this.agents.stateOf(m.agentId);
+        return { agentId: m.agentId, status: s.status, reason: s.reason, since: s.since };
+      }),
+    };
+  }
+
+  /** The IVR's queue node: the call waits in the named queue. */
+  async enterFromIvr(call: IvrCall, request: QueueRequest): Promise<void | 'released'> {
+    const queue = await this.store.findByName(request.queue);
+    if (!queue) {
+      this.logger.error({ queue: request.queue, callId: call.callId }, 'an IVR flow sends calls to a queue that does not exist');
+      await this.media.playToEnd(call.channelId, ['sound:tt-allbusy'], request.language);
+      return;
+    }
+    return this.engine.enqueue(call, queue, request);
+  }
+
+  async messages(id: string): Promise<{ id: string; callId: string; callerNumber: string; recordingName: string; durationSeconds: number | null; createdAt: string }[]> {
+    await this.get(id);
+    return (await this.store.messages(id)).map((m) => ({
+      id: m.id, callId: m.call_id, callerNumber: m.caller_number, recordingName: m.recording_name, durationSeconds: m.duration_seconds, createdAt: m.created_at.toISOString(),
+    }));
+  }
+
+  async callbacks(id: string): Promise<{ id: string; callId: string; callerNumber: string; requestedAt: string; status: string }[]> {
+    await this.get(id);
+    return (await this.store.callbacks(id)).map((c) => ({ id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status }));
+  }
+
+  private async checkOverflow(overflow: Overflow | undefined, selfId: string | null): Promise<void> {
+    if (overflow?.action === 'queue') {
+      if (overflow.queueId === selfId) throw badRequest('body/overflow/queueId: a queue cannot overflow into itself');
+      if (!(await this.store.get(overflow.queueId))) throw badRequest(`body/overflow/queueId: no queue ${overflow.queueId}`);
+    }
+    if (overflow?.action === 'flow' && !(await this.flowExists(overflow.flowId))) throw badRequest(`body/overflow/flowId: no IVR flow ${overflow.flowId}`);
+  }
+}
+
+function checkKeys(callbackKey: string | null, overflowKey: string | null): void {
+  if (callbackKey && callbackKey === overflowKey) throw badRequest('body/overflowKey must differ from body/callbackKey');
+}

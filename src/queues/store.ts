@@ -1,0 +1,135 @@
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { Strategy } from './strategy.js';
+
+export type Overflow =
+  | { action: 'hangup'; media?: string[] }
+  | { action: 'queue'; queueId: string }
+  | { action: 'flow'; flowId: string }
+  /** Leave a message: a prompt, a beep, a recording up to maxSeconds (or #). */
+  | { action: 'message'; media?: string[]; maxSeconds?: number };
+export interface Announcements { everySeconds: number; position?: boolean; estimate?: boolean }
+
+export interface QueuesTable {
+  id: string; name: string; strategy: Strategy; required_skills: Record<string, number>; language: string | null;
+  ring_timeout_seconds: number; wrap_up_seconds: number; max_wait_seconds: number; overflow: Overflow;
+  service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'none' | 'all';
+  callback_key: string | null; overflow_key: string | null;
+  created_at: Generated<Date>;
+}
+export interface QueueCallbacksTable { id: string; queue_id: string; call_id: string; caller_number: string; requested_at: Date; status: Generated<'pending' | 'done' | 'cancelled'> }
+export interface QueueMembersTable { queue_id: string; agent_id: string; penalty: number }
+export type Outcome = 'answered' | 'abandoned' | 'overflow' | 'callback' | 'transferred';
+export interface QueueEntriesTable {
+  id: string; call_id: string; queue_id: string; priority: number; entered_at: Date; answered_at: Date | null;
+  answered_by: string | null; left_at: Date | null; outcome: Outcome | null; wait_seconds: number | null;
+}
+export type OfferResult = 'answered' | 'no_answer' | 'caller_left' | 'lost_race' | 'failed';
+export interface QueueOffersTable { id: Generated<number>; entry_id: string; agent_id: string; offered_at: Date; ended_at: Date | null; result: OfferResult | null }
+
+export interface QueueMessagesTable { id: string; queue_id: string; call_id: string; caller_number: string; recording_name: string; duration_seconds: number | null; created_at: Date }
+export interface QueuesTables {
+  queues: QueuesTable; queue_members: QueueMembersTable; queue_entries: QueueEntriesTable; queue_offers: QueueOffersTable;
+  queue_callbacks: QueueCallbacksTable; queue_messages: QueueMessagesTable;
+}
+export type QueueRow = Selectable<QueuesTable>;
+export type QueueEntryRow = Selectable<QueueEntriesTable>;
+
+const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
+const jsonFields = ['required_skills', 'overflow', 'announcements'] as const;
+function withJson<T extends Partial<QueuesTable>>(row: T): T {
+  const out: Record<string, unknown> = { ...row };
+  for (const field of jsonFields) if (out[field] !== undefined) out[field] = json(out[field]);
+  return out as T;
+}
+
+export class QueuesStore {
+  constructor(private readonly db: Kysely<QueuesTables>) {}
+
+  list(): Promise<QueueRow[]> { return this.db.selectFrom('queues').selectAll().orderBy('name').execute(); }
+  get(id: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst(); }
+  findByName(name: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst(); }
+
+  async insert(row: Omit<QueuesTable, 'created_at'>): Promise<QueueRow> {
+    return this.db.insertInto('queues').values(withJson(row)).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async update(id: string, change: Partial<Omit<QueuesTable, 'id' | 'created_at'>>): Promise<QueueRow | undefined> {
+    return this.db.updateTable('queues').set(withJson(change)).where('id', '=', id).returningAll().executeTakeFirst();
+  }
+
+  async remove(id: string): Promise<void> { await this.db.deleteFrom('queues').where('id', '=', id).execute(); }
+
+  async hasEntries(id: string): Promise<boolean> {
+    return (await this.db.selectFrom('queue_entries').select('id').where('queue_id', '=', id).limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  members(queueId: string): Promise<Selectable<QueueMembersTable>[]> {
+    return this.db.selectFrom('queue_members').selectAll().where('queue_id', '=', queueId).orderBy('penalty').execute();
+  }
+
+  async setMembers(queueId: string, members: { agentId: string; penalty: number }[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('queue_members').where('queue_id', '=', queueId).execute();
+      if (members.length > 0) await trx.insertInto('queue_members').values(members.map((m) => ({ queue_id: queueId, agent_id: m.agentId, penalty: m.penalty }))).execute();
+    });
+  }
+
+  async insertEntry(row: QueueEntriesTable): Promise<void> { await this.db.insertInto('queue_entries').values(row).execute(); }
+
+  async updateEntry(id: string, change: Partial<QueueEntriesTable>): Promise<void> {
+    await this.db.updateTable('queue_entries').set(change).where('id', '=', id).execute();
+  }
+
+  async insertOffer(row: Omit<QueueOffersTable, 'id'>): Promise<void> { await this.db.insertInto('queue_offers').values(row).execute(); }
+
+  async endOffer(entryId: string, agentId: string, ended: Date, result: OfferResult): Promise<void> {
+    await this.db.updateTable('queue_offers').set({ ended_at: ended, result })
+      .where('entry_id', '=', entryId).where('agent_id', '=', agentId).where('ended_at', 'is', null).execute();
+  }
+
+  /** Queue calls each agent answered since `since`. */
+  async answeredSince(since: Date): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom('queue_entries').select(['answered_by', sql<number>`count(*)::int`.as('n')])
+      .where('answered_at', '>=', since).where('answered_by', 'is not', null).groupBy('answered_by').execute();
+    return new Map(rows.map((r) => [r.answered_by!, r.n]));
+  }
+
+  /** Average talk-plus-wait handle time of recent answered entries, for wait estimates. */
+  async recentHandleSeconds(queueId: string): Promise<number | null> {
+    const row = await sql<{ avg: number | null }>`
+      select avg(extract(epoch from (left_at - answered_at)))::float as avg from (
+        select answered_at, left_at from queue_entries
+        where queue_id = ${queueId} and outcome = 'answered' and left_at is not null order by entered_at desc limit 50) recent`.execute(this.db);
+    return row.rows[0]?.avg ?? null;
+  }
+
+  entries(queueId: string, limit: number): Promise<QueueEntryRow[]> {
+    return this.db.selectFrom('queue_entries').selectAll().where('queue_id', '=', queueId).orderBy('entered_at', 'desc').limit(limit).execute();
+  }
+
+  offers(entryId: string): Promise<Selectable<QueueOffersTable>[]> {
+    return this.db.selectFrom('queue_offers').selectAll().where('entry_id', '=', entryId).orderBy('id').execute();
+  }
+
+  async insertCallback(row: Omit<QueueCallbacksTable, 'status'>): Promise<void> {
+    await this.db.insertInto('queue_callbacks').values(row).execute();
+  }
+
+  callbacks(queueId: string): Promise<Selectable<QueueCallbacksTable>[]> {
+    return this.db.selectFrom('queue_callbacks').selectAll().where('queue_id', '=', queueId).orderBy('requested_at').execute();
+  }
+
+  async insertMessage(row: QueueMessagesTable): Promise<void> {
+    await this.db.insertInto('queue_messages').values(row).execute();
+  }
+
+  messages(queueId: string): Promise<Selectable<QueueMessagesTable>[]> {
+    return this.db.selectFrom('queue_messages').selectAll().where('queue_id', '=', queueId).orderBy('created_at').execute();
+  }
+
+  /** Entries left open by a crash: closed at start-up. */
+  async closeOpenEntries(at: Date): Promise<number> {
+    const result = await this.db.updateTable('queue_entries').set({ left_at: at, outcome: 'abandoned' }).where('left_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+}

@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { writeWav } from '../../src/prompts/wav.js';
+import { sine } from '../phones/audio.js';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+
+/** Prompts that are pure tones, so the test can tell by ear (Goertzel) which one the caller heard. */
+const tones = { t440: 440, t600: 600, t1000: 1000, t1400: 1400, t1800: 1800 } as const;
+
+interface TraceStep { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number }
+
+describe('IVR flows on the lab', () => {
+  let t: TestApp;
+  let now = new Date('2026-11-23T09:30:00Z'); // a Monday, 10:30 in Madrid
+  const phones: TestPhone[] = [];
+  let lookupServer: Server;
+  let lookupUrl: string;
+  let lookupDelayMs = 0;
+
+  before(async () => {
+    t = await startTestApp({}, { clock: () => now });
+    await resetDatabase(t.app);
+    for (const [name, hz] of Object.entries(tones)) {
+      const res = await t.api(`/api/v1/prompts?name=${name}`, {
+        method: 'POST', body: new Uint8Array(writeWav(sine(hz, 8000 * 0.7))), headers: { 'content-type': 'audio/wav' },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    lookupServer = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ balance: url.searchParams.get('account') === '12345' ? 1234 : 0, status: 'ok', nested: { ignored: true } }));
+      }, lookupDelayMs);
+    });
+    await new Promise<void>((resolve) => lookupServer.listen(0, '127.0.0.1', resolve));
+    lookupUrl = `http://127.0.0.1:${(lookupServer.address() as AddressInfo).port}/balance`;
+  });
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    lookupServer?.closeAllConnections();
+    lookupServer?.close();
+    await t?.stop();
+  });
+
+  const dial = async (did: string): Promise<Call> => {
+    const phone = await TestPhone.start({ user: `6000${did.slice(-5)}` });
+    phones.push(phone);
+    return phone.call(did);
+  };
+  const hears = (call: Call, hz: number, since?: number) => call.waitForTone(hz, { since, timeoutMs: 8000, threshold: 0.5 });
+  const traceOf = async (): Promise<TraceStep[]> => {
+    const calls = await t.api('/api/v1/calls?limit=1');
+    return (await t.api(`/api/v1/calls/${calls.body[0].id}/ivr-trace`)).body;
+  };
+  const ended = (call: Call) => waitFor(() => !call.isActive, 15_000, 'the IVR did not hang up');
+
+  const menuFlow = (oneSays: keyof typeof tones) => ({
+    start: 'menu',
+    nodes: {
+      menu: {
+        type: 'menu', prompt: ['prompt:t440'], options: { 1: 'one' }, timeoutMs: 2000, retries: 2,
+        invalidPrompt: ['prompt:t1000'], timeoutPrompt: ['prompt:t1400'], default: 'fallback',
+      },
+      one: { type: 'play', media: [`prompt:${oneSays}`], next: 'bye' },
+      fallback: { type: 'play', media: ['prompt:t600'], next: 'bye' },
+      bye: { type: 'hangup' },
+    },
+  });
+
+  it('plays the invalid prompt for a wrong key and goes on with a right one', async () => {
+    await routeDid(t, '5553001', menuFlow('t1800'));
+    const call = await dial('5553001');
+    await hears(call, 440);
+    let mark = call.mark();
+    await call.sendDtmf('9');
+    await hears(call, 1000, mark);
+    mark = call.mark();
+    await hears(call, 440, mark);
+    mark = call.mark();
+    await call.sendDtmf('1');
+    await hears(call, 1800, mark);
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.map((s) => [s.node, s.input, s.detail.outcome ?? null]), [
+      ['menu', '9', 'invalid'], ['menu', '1', null], ['one', null, null], ['bye', null, null],
+    ]);
+  });
+
+  it('gives a silent caller the retries with the timeout prompt, then the default', async () => {
+    await routeDid(t, '5553002', menuFlow('t1800'));
+    const call = await dial('5553002');
+    for (let i = 0; i < 3; i += 1) {
+      const mark = call.mark();
+      await hears(call, 1400, mark);
+    }
+    const mark = call.mark();
+    await hears(call, 600, mark);
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.map((s) => s.detail.outcome ?? s.node), ['timeout', 'timeout', 'timeout', 'default', 'fallback', 'bye']);
+  });
+
+  it('lets a key pressed during a prompt stop it and answer the menu that follows (barge-in)', async () => {
+    await routeDid(t, '5553003', {
+      start: 'intro',
+      nodes: {
+        intro: { type: 'play', media: ['prompt:t600', 'prompt:t600', 'prompt:t600', 'prompt:t600'], next: 'menu' },
+        menu: { type: 'menu', prompt: ['prompt:t440'], options: { 1: 'one' }, default: 'bye' },
+        one: { type: 'play', media: ['prompt:t1800'], next: 'bye' },
+        bye: { type: 'hangup' },
+      },
+    });
+    const call = await dial('5553003');
+    await hears(call, 600);
+    const mark = call.mark();
+    await call.sendDtmf('1');
+    await hears(call, 1800, mark);
+    const heard = call.receivedSince(mark);
+    const { toneLevels } = await import('../phones/audio.js');
+    const [level440] = toneLevels(heard, [440]);
+    assert.ok(level440! < 0.1, `the menu prompt should not play after a key pressed during the intro (440 Hz level ${level440})`);
+    await ended(call);
+    assert.deepEqual((await traceOf()).map((s) => [s.node, s.input]), [['intro', null], ['menu', '1'], ['one', null], ['bye', null]]);
+  });
+
+  const lookupFlow = () => ({
+    start: 'account',
+    nodes: {
+      account: { type: 'collect', prompt: ['prompt:t440'], variable: 'account', minDigits: 4, maxDigits: 8, timeoutMs: 5000, next: 'balance' },
+      balance: { type: 'lookup', url: lookupUrl, send: ['account'], timeoutMs: 1000, next: 'say', onError: 'sorry' },
+      say: { type: 'say', variable: 'balance', as: 'number', next: 'bye' },
+      sorry: { type: 'play', media: ['prompt:t600'], next: 'bye' },
+      bye: { type: 'hangup' },
+    },
+  });
+
+  it('collects an account number, looks it up over HTTP and says the balance', async () => {
+    lookupDelayMs = 0;
+    await routeDid(t, '5553004', lookupFlow());
+    const call = await dial('5553004');
+    await hears(call, 440);
+    const mark = call.mark();
+    await call.sendDtmf('12345#');
+    await call.waitForAudio({ since: mark, minMs: 500, timeoutMs: 8000 });
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.map((s) => s.node), ['account', 'balance', 'say', 'bye']);
+    assert.equal(trace[0]!.input, '12345');
+    assert.deepEqual(trace[1]!.detail, { status: 200, result: { balance: '1234', status: 'ok' } });
+    assert.deepEqual(trace[2]!.detail, { variable: 'balance', value: '1234', as: 'number' });
+  });
+
+  it('takes the onError branch when the lookup times out', async () => {
+    lookupDelayMs = 2500;
+    await routeDid(t, '5553005', lookupFlow());
+    const call = await dial('5553005');
+    await hears(call, 440);
+    const mark = call.mark();
+    await call.sendDtmf('12345#');
+    await hears(call, 600, mark);
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.map((s) => s.node), ['account', 'balance', 'sorry', 'bye']);
+    assert.deepEqual(trace[1]!.detail, { error: 'timeout' });
+  });
+
+  it('routes by opening hours in the flow’s time zone', async () => {
+    await routeDid(t, '5553006', {
+      start: 'hours',
+      nodes: {
+        hours: {
+          type: 'schedule', timezone: 'Europe/Madrid', holidays: ['2026-12-25'],
+          hours: { mon: [['09:00', '18:00']], tue: [['09:00', '18:00']], wed: [['09:00', '18:00']], thu: [['09:00', '18:00']], fri: [['09:00', '14:00']] },
+          open: 'open', closed: 'closed',
+        },
+        open: { type: 'play', media: ['prompt:t1800'], next: 'bye' },
+        closed: { type: 'play', media: ['prompt:t600'], next: 'bye' },
+        bye: { type: 'hangup' },
+      },
+    });
+    now = new Date('2026-11-23T09:30:00Z'); // Monday 10:30 in Madrid: open
+    let call = await dial('5553006');
+    await hears(call, 1800);
+    await ended(call);
+    assert.equal((await traceOf())[0]!.detail.open, true);
+    now = new Date('2026-11-27T14:30:00Z'); // Friday 15:30 in Madrid: closed since 14:00
+    call = await dial('5553006');
+    await hears(call, 600);
+    await ended(call);
+    assert.equal((await traceOf())[0]!.detail.open, false);
+    now = new Date('2026-12-25T10:00:00Z'); // a Friday, but a holiday
+    call = await dial('5553006');
+    await hears(call, 600);
+    await ended(call);
+  });
+
+  it('refuses an invalid flow listing every problem, and changes nothing', async () => {
+    const before = (await t.api('/api/v1/ivr-flows')).body.length;
+    const res = await t.api('/api/v1/ivr-flows', {
+      method: 'POST',
+      json: {
+        name: 'broken',
+        document: {
+          start: 'a',
+          nodes: {
+            a: { type: 'play', media: ['sound:hello-world'], next: 'b' },
+            b: { type: 'say', variable: 'x', as: 'number', next: 'a' },
+            c: { type: 'dance' },
+            d: { type: 'menu', prompt: ['sound:x'], options: { 1: 'nowhere' } },
+          },
+        },
+      },
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'invalid_flow');
+    const problems: string[] = res.body.error.problems;
+    assert.ok(problems.some((p) => /nodes\.c\.type "dance" is not a node type/.test(p)), problems.join('\n'));
+    assert.ok(problems.some((p) => /nodes\.d leads to nowhere, which is not a node/.test(p)), problems.join('\n'));
+    assert.ok(problems.some((p) => /nodes\.c cannot be reached from start/.test(p)), problems.join('\n'));
+    assert.ok(problems.some((p) => /nodes\.d cannot be reached from start/.test(p)), problems.join('\n'));
+    assert.ok(problems.some((p) => /nodes a → b → a loop without asking the caller anything/.test(p)), problems.join('\n'));
+    const missingPrompt = await t.api('/api/v1/ivr-flows', {
+      method: 'POST', json: { name: 'missing prompt', document: { start: 'a', nodes: { a: { type: 'play', media: ['prompt:never-uploaded'] } } } },
+    });
+    assert.equal(missingPrompt.status, 400);
+    assert.deepEqual(missingPrompt.body.error.problems, ['nodes.a plays prompt:never-uploaded, but no prompt by that name was uploaded']);
+    assert.equal((await t.api('/api/v1/ivr-flows')).body.length, before);
+  });
+
+  it('finishes a call on the version it started on after a new version is saved, and restores versions', async () => {
+    const flow = await routeDid(t, '5553007', menuFlow('t1800'));
+    const call = await dial('5553007');
+    await hears(call, 440);
+    const saved = await t.api(`/api/v1/ivr-flows/${flow.id}`, { method: 'PUT', json: { document: menuFlow('t600') } });
+    assert.equal(saved.body.currentVersion, 2);
+    const mark = call.mark();
+    await call.sendDtmf('1');
+    await hears(call, 1800, mark); // version 1 says 1800
+    await ended(call);
+    assert.ok((await traceOf()).every((s) => s.flowVersion === 1));
+
+    const next = await dial('5553007');
+    await hears(next, 440);
+    const mark2 = next.mark();
+    await next.sendDtmf('1');
+    await hears(next, 600, mark2); // version 2 says 600
+    await ended(next);
+
+    const restored = await t.api(`/api/v1/ivr-flows/${flow.id}/restore`, { method: 'POST', json: { version: 1 } });
+    assert.equal(restored.body.currentVersion, 3);
+    assert.deepEqual(restored.body.document, menuFlow('t1800'));
+    assert.deepEqual((await t.api(`/api/v1/ivr-flows/${flow.id}/versions`)).body.map((v: { version: number }) => v.version), [1, 2, 3]);
+    assert.equal((await t.api(`/api/v1/ivr-flows/${flow.id}/versions/9`)).status, 404);
+  });
+
+  it('tells a caller to a DID with no route that the number is not in service, and logs it', async () => {
+    const call = await dial('5553999');
+    await call.waitForAudio({ minMs: 500, timeoutMs: 5000 });
+    await ended(call);
+    const calls = await t.api('/api/v1/calls?did=5553999');
+    const detail = await t.api(`/api/v1/calls/${calls.body[0].id}`);
+    assert.ok(detail.body.events.some((e: { type: string }) => e.type === 'unrouted'));
+  });
+
+  it('transfers a caller to an extension, whose phone then hears the caller', async () => {
+    await routeDid(t, '5553009', {
+      start: 'vip',
+      nodes: {
+        vip: { type: 'condition', rules: [{ callerIn: ['600053009'], next: 'desk' }], else: 'bye' },
+        desk: { type: 'transfer', extension: '1009' },
+        bye: { type: 'hangup' },
+      },
+    });
+    const desk = await TestPhone.start({ user: '1009', password: 'lab-1009' });
+    phones.push(desk);
+    await desk.register();
+    const ringing = desk.waitForIncoming(10_000);
+    const call = await dial('5553009');
+    const answered = await (await ringing).answer();
+    call.playTone(1000);
+    await answered.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    await call.hangup();
+    await answered.ended;
+    const calls = await t.api('/api/v1/calls?did=5553009');
+    const row = await waitFor(async () => (await t.api(`/api/v1/calls/${calls.body[0].id}`)).body.endedAt ? (await t.api(`/api/v1/calls/${calls.body[0].id}`)).body : undefined, 8000, 'the transferred call was not closed');
+    assert.equal(row.hangupCause, 16);
+    assert.deepEqual((await traceOf()).map((s) => s.node), ['vip', 'desk']);
+  });
+
+  it('hands a call to a queue node with the priority and skills set before it (an unknown queue: the caller is told all agents are busy)', async () => {
+    await routeDid(t, '5553010', {
+      start: 'prio',
+      nodes: {
+        prio: { type: 'setPriority', priority: 7, next: 'skills' },
+        skills: { type: 'setSkills', skills: { es: 6, billing: 3 }, next: 'queue' },
+        queue: { type: 'queue', queue: 'billing' },
+      },
+    });
+    const call = await dial('5553010');
+    await call.waitForAudio({ minMs: 300, timeoutMs: 5000 });
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.at(-1)!.detail, { queue: 'billing', priority: 7, skills: { es: 6, billing: 3 } });
+  });
+
+  it('switches the rest of the flow to Spanish from a "para español marque 1" menu', async () => {
+    await routeDid(t, '5553008', {
+      start: 'language', language: 'en',
+      nodes: {
+        language: { type: 'menu', prompt: ['prompt:t440'], options: { 1: 'spanish', 2: 'english' }, default: 'english' },
+        spanish: { type: 'play', language: 'es', media: ['sound:hello-world'], next: 'more' },
+        english: { type: 'play', media: ['sound:hello-world'], next: 'more' },
+        more: { type: 'play', media: ['sound:vm-goodbye'], next: 'bye' },
+        bye: { type: 'hangup' },
+      },
+    });
+    const call = await dial('5553008');
+    await hears(call, 440);
+    await call.sendDtmf('1');
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.filter((s) => s.type === 'play').map((s) => [s.node, s.detail.language]), [['spanish', 'es'], ['more', 'es']]);
+  });
+});

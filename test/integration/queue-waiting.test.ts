@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { FeedClient } from '../support/live-feed.js';
+import { adminToken, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+
+describe('waiting in a queue with nobody free', () => {
+  let t: TestApp;
+  const phones: TestPhone[] = [];
+  let queueId: string;
+  let feed: FeedClient;
+
+  const caller = async (user: string): Promise<Call> => {
+    const phone = await TestPhone.start({ user });
+    phones.push(phone);
+    return phone.call('5555001');
+  };
+  const outcomeOf = async (callerNumber: string) => waitFor(async () => (await sql<{ outcome: string | null }>`
+    select e.outcome from queue_entries e join calls c on c.id = e.call_id where c.caller_number = ${callerNumber}`.execute(t.app.database.db)).rows[0]?.outcome, 10_000, `no outcome for ${callerNumber}`);
+
+  before(async () => {
+    t = await startTestApp();
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    const queue = await t.api('/api/v1/queues', {
+      method: 'POST',
+      json: {
+        name: 'soporte', strategy: 'longest_idle', maxWaitSeconds: 12, musicOnHold: 'silence',
+        announcements: { everySeconds: 4, position: true }, overflow: { action: 'hangup', media: ['sound:vm-goodbye'] },
+        callbackKey: '1', overflowKey: '2',
+      },
+    });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    queueId = queue.body.id;
+    await routeDid(t, '5555001', { start: 'q', nodes: { q: { type: 'queue', queue: 'soporte' } } });
+    feed = await FeedClient.connect(t.baseUrl, adminToken);
+  });
+  after(async () => {
+    feed?.close();
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+  });
+
+  it('announces the position while the caller waits, and runs the overflow at max wait', async () => {
+    const call = await caller('600500001');
+    // Music on hold is silent here, so sound means an announcement.
+    await call.waitForAudio({ minMs: 400, timeoutMs: 7000 });
+    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 20_000, undefined))]);
+    assert.ok(end, 'the overflow should hang up after its message');
+    assert.equal(end.by, 'remote');
+    assert.equal(await outcomeOf('600500001'), 'overflow');
+    const announced = feed.messages.filter((m) => m.type === 'queue.entry' && m.data.event === 'announced');
+    assert.ok(announced.length >= 2, `announcements: ${announced.length}`);
+    assert.equal(announced[0]!.data.position, 1);
+  });
+
+  it('stores a callback request when the caller presses the callback key', async () => {
+    const call = await caller('600500002');
+    await waitFor(async () => (await t.api(`/api/v1/queues/${queueId}/live`)).body.waiting.length === 1, 5000, 'not waiting');
+    await call.sendDtmf('1');
+    await waitFor(() => !call.isActive, 10_000, 'the call did not end after the callback request');
+    assert.equal(await outcomeOf('600500002'), 'callback');
+    const callbacks = await t.api(`/api/v1/queues/${queueId}/callbacks`);
+    assert.deepEqual(callbacks.body.map((c: { callerNumber: string; status: string }) => [c.callerNumber, c.status]), [['600500002', 'pending']]);
+  });
+
+  it('runs the overflow at once when the caller presses the overflow key', async () => {
+    const call = await caller('600500003');
+    await waitFor(async () => (await t.api(`/api/v1/queues/${queueId}/live`)).body.waiting.length === 1, 5000, 'not waiting');
+    await call.sendDtmf('2');
+    await waitFor(() => !call.isActive, 10_000, 'the call did not end after the overflow');
+    assert.equal(await outcomeOf('600500003'), 'overflow');
+  });
+
+  it('records a message at an overflow of the message kind, as a WAV holding what the caller said', async () => {
+    const queue = await t.api('/api/v1/queues', {
+      method: 'POST', json: { name: 'mensajes', strategy: 'longest_idle', overflowKey: '2', overflow: { action: 'message', media: ['sound:vm-intro'], maxSeconds: 20 } },
+    });
+    await routeDid(t, '5555002', { start: 'q', nodes: { q: { type: 'queue', queue: 'mensajes' } } });
+    const phone = await TestPhone.start({ user: '600500004' });
+    phones.push(phone);
+    const call = await phone.call('5555002');
+    await waitFor(async () => (await t.api(`/api/v1/queues/${queue.body.id}/live`)).body.waiting.length === 1, 5000, 'not waiting');
+    await call.sendDtmf('2');
+    await call.waitForTone(700, { timeoutMs: 15_000, threshold: 0.3 }); // Asterisk's beep is about 700 Hz
+    call.playTone(440);
+    await new Promise((r) => setTimeout(r, 2000));
+    call.stopTone();
+    await call.sendDtmf('#');
+    await waitFor(() => !call.isActive, 10_000, 'the call did not end after the message');
+    const messages = await waitFor(async () => {
+      const res = await t.api(`/api/v1/queues/${queue.body.id}/messages`);
+      return res.body.length === 1 ? res.body : undefined;
+    }, 5000, 'no message row');
+    assert.equal(messages[0].callerNumber, '600500004');
+    const { readFileSync } = await import('node:fs');
+    const { parseWav } = await import('../../src/prompts/wav.js');
+    const { toneLevels } = await import('../phones/audio.js');
+    const audio = parseWav(readFileSync(`${t.app.config.recordingsDir}/${messages[0].recordingName}.wav`));
+    assert.deepEqual([audio.encoding, audio.sampleRate, audio.channels], ['pcm16', 8000, 1]);
+    const samples = Int16Array.from({ length: audio.data.length / 2 }, (_, i) => audio.data.readInt16LE(i * 2));
+    const [level] = toneLevels(samples, [440]);
+    assert.ok(level! > 0.5, `the recording should hold the caller's 440 Hz (level ${level})`);
+    assert.equal(await outcomeOf('600500004'), 'overflow');
+  });
+
+  it('runs an IVR flow at an overflow of the flow kind, and refuses a flow that does not exist', async () => {
+    const flow = (await t.api('/api/v1/ivr-flows', {
+      method: 'POST', json: { name: 'fuera de cola', document: { start: 'sorry', nodes: { sorry: { type: 'play', media: ['sound:hello-world'], next: 'bye' }, bye: { type: 'hangup' } } } },
+    })).body;
+    const missing = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'x', strategy: 'longest_idle', overflow: { action: 'flow', flowId: '00000000-0000-4000-8000-000000000000' } } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.error.message, /overflow\/flowId/);
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'a-flujo', strategy: 'longest_idle', overflowKey: '2', overflow: { action: 'flow', flowId: flow.id } } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await routeDid(t, '5555003', { start: 'q', nodes: { q: { type: 'queue', queue: 'a-flujo' } } });
+    const phone = await TestPhone.start({ user: '600500005' });
+    phones.push(phone);
+    const call = await phone.call('5555003');
+    await waitFor(async () => (await t.api(`/api/v1/queues/${queue.body.id}/live`)).body.waiting.length === 1, 5000, 'not waiting');
+    await call.sendDtmf('2');
+    await waitFor(() => !call.isActive, 10_000, 'the overflow flow did not end the call');
+    const calls = await t.api('/api/v1/calls?did=5555003');
+    const trace = await t.api(`/api/v1/calls/${calls.body[0].id}/ivr-trace`);
+    assert.deepEqual(trace.body.map((s: { node: string }) => s.node), ['q', 'sorry', 'bye']);
+  });
+
+  it('refuses the same key for callback and overflow', async () => {
+    const res = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { overflowKey: '1' } });
+    assert.equal(res.status, 400);
+    assert.match(res.body.error.message, /overflowKey/);
+  });
+});

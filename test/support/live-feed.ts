@@ -1,0 +1,32 @@
+import WebSocket from 'ws';
+
+export interface FeedMessage { type: string; data: Record<string, unknown> }
+
+/** A client of /api/v1/events that keeps every message, for assertions. */
+export class FeedClient {
+  readonly messages: FeedMessage[] = [];
+  closedWith: number | undefined;
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => this.messages.push(JSON.parse(data.toString()) as FeedMessage));
+    socket.on('close', (code) => { this.closedWith = code; });
+  }
+
+  static connect(baseUrl: string, token: string | null): Promise<FeedClient> {
+    const url = `${baseUrl.replace(/^http/, 'ws')}/api/v1/events`;
+    const socket = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    return new Promise((resolve, reject) => {
+      const client = new FeedClient(socket);
+      socket.once('open', () => resolve(client));
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+      socket.once('error', reject);
+    });
+  }
+
+  agentStates(agentId: string): string[] {
+    return this.messages
+      .filter((m) => m.type === 'agent.state' && m.data.agentId === agentId)
+      .map((m) => (m.data.status === 'paused' ? `paused(${String(m.data.reason)})` : String(m.data.status)));
+  }
+
+  close(): void { this.socket.terminate(); }
+}

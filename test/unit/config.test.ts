@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfigFile, redactedConfig } from '../../src/core/config.js';
+
+const minimal = {
+  CENTRALITA_ADMIN_TOKEN: 'a-long-enough-admin-token',
+  CENTRALITA_ARI_USER: 'u', CENTRALITA_ARI_PASSWORD: 'ari-secret',
+  CENTRALITA_AMI_USER: 'u', CENTRALITA_AMI_PASSWORD: 'ami-secret',
+};
+
+describe('config', () => {
+  it('defaults to loopback, port 3000 and the embedded database', () => {
+    const config = loadConfig(minimal);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 3000);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.ari.url, 'http://127.0.0.1:8088/ari');
+    assert.equal(config.ari.app, 'centralita');
+    assert.equal(config.ami.port, 5038);
+  });
+
+  it('names the key and the problem for a bad port', () => {
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_PORT: 'eighty' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_PORT' && /1 to 65535, got 'eighty'/.test(err.message));
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_PORT: '70000' }), /CENTRALITA_PORT/);
+  });
+
+  it('names a missing required key', () => {
+    const { CENTRALITA_ARI_PASSWORD: _, ...rest } = minimal;
+    assert.throws(() => loadConfig(rest), (err: unknown) => err instanceof ConfigError && err.message === 'CENTRALITA_ARI_PASSWORD: is required but not set');
+  });
+
+  it('refuses a short admin token and a non-postgres DATABASE_URL without echoing it', () => {
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_ADMIN_TOKEN: 'short' }), /CENTRALITA_ADMIN_TOKEN: must be at least 16/);
+    assert.throws(() => loadConfig({ ...minimal, DATABASE_URL: 'mysql://root:hunter2@db/x' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'DATABASE_URL' && !err.message.includes('hunter2'));
+    assert.throws(() => loadConfig({ ...minimal, DATABASE_URL: 'not a url hunter2' }),
+      (err: unknown) => err instanceof ConfigError && !err.message.includes('hunter2'));
+  });
+
+  it('checks enumerated values', () => {
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_LOG_LEVEL: 'loud' }), /CENTRALITA_LOG_LEVEL: must be one of/);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_DEFAULT_LANGUAGE: 'fr' }), /CENTRALITA_DEFAULT_LANGUAGE/);
+  });
+
+  it('reads a KEY=VALUE file and refuses unknown keys in it', () => {
+    assert.deepEqual(parseConfigFile('# comment\nCENTRALITA_PORT=4000\nCENTRALITA_HOST="0.0.0.0"\n', 'f'), { CENTRALITA_PORT: '4000', CENTRALITA_HOST: '0.0.0.0' });
+    assert.throws(() => parseConfigFile('CENTRALITA_PROT=4000', 'f'), /CENTRALITA_PROT: unknown key in f line 1/);
+    assert.throws(() => parseConfigFile('just text', 'f'), /line 1: expected KEY=VALUE/);
+  });
+
+  it('redacts every secret', () => {
+    const config = loadConfig({ ...minimal, DATABASE_URL: 'postgres://u:dbsecret@h/db' });
+    const text = JSON.stringify(redactedConfig(config));
+    for (const secret of ['a-long-enough-admin-token', 'ari-secret', 'ami-secret', 'dbsecret']) assert.ok(!text.includes(secret), secret);
+  });
+});
