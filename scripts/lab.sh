@@ -104,14 +104,26 @@ install_config() {
   printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$root/etc/hosts"
   mkdir -p "$root/var/spool/asterisk/recording" "$root/var/lib/asterisk" "$root/var/log/asterisk" "$root/var/run/asterisk"
   mkdir -p "$recordings"
-  if ! mountpoint -q "$root/var/spool/asterisk/recording"; then
-    mount --bind "$recordings" "$root/var/spool/asterisk/recording"
-  fi
+  bind_mount "$recordings" "$root/var/spool/asterisk/recording"
   # Uploaded prompts, played as sound:centralita-prompts/<name>.
   mkdir -p "$prompts" "$prompt_sounds"
-  if ! mountpoint -q "$prompt_sounds"; then
-    mount --bind "$prompts" "$prompt_sounds"
-  fi
+  bind_mount "$prompts" "$prompt_sounds"
+}
+
+# Bind $1 onto $2, replacing whatever is mounted there already: another
+# checkout's folder, or a mount left behind when Asterisk was killed without
+# `down` (a new machine state, a CI run after a session).
+bind_mount() {
+  local src=$1 dst=$2
+  while mountpoint -q "$dst"; do umount "$dst" 2>/dev/null || umount -l "$dst"; done
+  mount --bind "$src" "$dst"
+}
+
+# Whether the folders seen inside the root are this checkout's (a bind mount
+# shows the same device and inode as its source).
+mounts_ok() {
+  [ "$(stat -c %d:%i "$recordings")" = "$(stat -c %d:%i "$root/var/spool/asterisk/recording" 2>/dev/null)" ] &&
+    [ "$(stat -c %d:%i "$prompts")" = "$(stat -c %d:%i "$prompt_sounds" 2>/dev/null)" ]
 }
 
 running_pid() {
@@ -135,8 +147,9 @@ up() {
   ensure_host_packages
   build_root
   check_version
-  if pid=$(running_pid) && [ "$(cat "$run/config.sha" 2>/dev/null)" != "$(config_hash)" ]; then
-    say "the lab configuration changed since Asterisk started; restarting it"
+  mkdir -p "$recordings" "$prompts"
+  if pid=$(running_pid) && { [ "$(cat "$run/config.sha" 2>/dev/null)" != "$(config_hash)" ] || ! mounts_ok; }; then
+    say "the lab configuration or its mounted folders changed since Asterisk started; restarting it"
     down
   fi
   if pid=$(running_pid); then
@@ -150,6 +163,7 @@ up() {
     echo $! >"$pidfile"
     config_hash >"$run/config.sha"
   fi
+  mounts_ok || die "$recordings and $prompts are not what Asterisk sees; run lab.sh restart"
   for _ in $(seq 1 150); do
     if ari_ready; then
       say "Asterisk $(chroot "$root" /usr/sbin/asterisk -V | cut -d' ' -f2) is up: ARI $ari_url, AMI 127.0.0.1:5038, SIP udp 127.0.0.1:5060"
@@ -171,9 +185,10 @@ down() {
   fi
   rm -f "$pidfile"
   if [ -d "$root" ]; then
-    mountpoint -q "$root/var/spool/asterisk/recording" && umount "$root/var/spool/asterisk/recording"
-    mountpoint -q "$prompt_sounds" && umount "$prompt_sounds"
-    mountpoint -q "$root/proc" && umount "$root/proc"
+    local m
+    for m in "$root/var/spool/asterisk/recording" "$prompt_sounds" "$root/proc"; do
+      while mountpoint -q "$m"; do umount "$m" 2>/dev/null || umount -l "$m"; done
+    done
   fi
   say "down"
 }
