@@ -116,6 +116,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   ivrRoutes(http, ivr);
   // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
+  queueEngine.noteCallEvent = (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date());
   queues.flowExists = (flowId) => ivr.flowExists(flowId);
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
     did: (channel, did) => ivr.answerDid(channel, did),

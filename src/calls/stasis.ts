@@ -94,6 +94,14 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     if (event.cause && calls.isTracked(event.channel.id)) hangupCauses.set(event.channel.id, event.cause);
   });
 
+  // Each dial made for a call (a queue ringing an agent, a transfer to a
+  // phone through the dialplan) and how it ended.
+  ari.on('Dial', (event) => {
+    const callerId = event.caller?.id;
+    if (!callerId || !event.dialstatus || !calls.isTracked(callerId)) return;
+    calls.noteEvent(callerId, 'dial', { peer: event.peer.name, status: event.dialstatus }, new Date(event.timestamp));
+  });
+
   ari.on('ChannelDestroyed', (event) => endCall(event.channel.id, new Date(event.timestamp), event.cause));
 
   ari.onConnected(async () => {

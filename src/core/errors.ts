@@ -12,3 +12,4 @@ export class HttpError extends Error {
 export const notFound = (what: string): HttpError => new HttpError(404, 'not_found', `${what} not found`);
 export const conflict = (message: string): HttpError => new HttpError(409, 'conflict', message);
 export const badRequest = (message: string): HttpError => new HttpError(400, 'bad_request', message);
+export const forbidden = (message: string): HttpError => new HttpError(403, 'forbidden', message);

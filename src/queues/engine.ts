@@ -6,9 +6,13 @@ import type { Media } from '../asterisk/media.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
-import type { IvrCall, QueueRequest } from '../ivr/engine.js';
-import type { OfferResult, Outcome, QueueRow, QueuesStore } from './store.js';
+import { conflict } from '../core/errors.js';
+import { transferContext, type IvrCall, type QueueRequest } from '../ivr/engine.js';
+import type { Language } from '../ivr/flow.js';
+import type { OfferResult, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
+import { announcementMedia, estimateMinutes } from './announcements.js';
 import { callerOrder, chooseAgents, type Candidate } from './strategy.js';
+import { digitTimeoutMs, TransferKeys } from './transfer-keys.js';
 
 export interface WaitingView { entryId: string; callId: string; caller: string; priority: number; enteredAt: string; waitSeconds: number; ringing: string[] }
 
@@ -16,7 +20,7 @@ declare module '../core/events.js' {
   interface DomainEvents {
     'queue.entry': {
       queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
-      outcome?: Outcome; agentId?: string; position?: number; at: string;
+      outcome?: Outcome; agentId?: string; position?: number; estimateMinutes?: number; at: string;
     };
   }
 }
@@ -28,6 +32,10 @@ interface Entry {
   priority: number;
   skills: Record<string, number>;
   language: string | null;
+  /** The language the caller hears prompts in. */
+  callLanguage: Language;
+  /** An announcement is playing (the next one waits for its turn). */
+  announcing: boolean;
   enteredAt: Date;
   holdingBridgeId: string | undefined;
   state: 'waiting' | 'offering' | 'connected' | 'done';
@@ -65,6 +73,10 @@ export class QueueEngine {
   private readonly legStarts = new Map<string, () => void>();
   /** Runs an IVR flow for an overflow; set once the IVR exists (it needs the queues too). */
   runFlow: ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
+  /** Notes an event on the call's record (the calls capability); set by the app. */
+  noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void = () => undefined;
+  /** Transfer keys being pressed on connected agent legs. */
+  private readonly keys = new Map<string, { keys: TransferKeys; timer: NodeJS.Timeout | undefined }>();
   private dispatching = false;
   private dispatchAgain = false;
 
@@ -94,6 +106,11 @@ export class QueueEngine {
       if (this.callers.has(event.channel.id)) void this.callerGone(event.channel.id);
     });
     ari.on('ChannelDtmfReceived', (event) => {
+      const connected = this.connectedByLeg(event.channel.id);
+      if (connected) {
+        this.agentKey(connected, event.digit);
+        return;
+      }
       const entry = this.entries.get(this.callers.get(event.channel.id) ?? '');
       if (!entry || (entry.state !== 'waiting' && entry.state !== 'offering')) return;
       if (event.digit === entry.queue.callback_key) void this.leaveCallback(entry);
@@ -120,7 +137,7 @@ export class QueueEngine {
     const entry: Entry = {
       id: randomUUID(), call, queue, priority: request.priority,
       skills: { ...queue.required_skills, ...request.skills }, language: queue.language ?? null,
-      enteredAt: new Date(), holdingBridgeId: undefined, state: 'waiting', legs: new Map(), connected: undefined,
+      callLanguage: request.language, announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, state: 'waiting', legs: new Map(), connected: undefined,
       timers: [], ringTimer: undefined, finished: () => undefined,
     };
     const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });
@@ -319,8 +336,104 @@ export class QueueEngine {
 
   /** The agent hung up a connected call: the caller's side ends too. */
   private connectedLegGone(channelId: string): void {
-    const entry = [...this.entries.values()].find((e) => e.connected?.legId === channelId);
+    this.forgetKeys(channelId);
+    const entry = this.connectedByLeg(channelId);
     if (entry) void this.hangup(entry.call.channelId);
+  }
+
+  private connectedByLeg(legId: string): Entry | undefined {
+    for (const entry of this.entries.values()) if (entry.state === 'connected' && entry.connected?.legId === legId) return entry;
+    return undefined;
+  }
+
+  /** The connected queue call of a call id, if an agent is on it now. */
+  connectedCall(callId: string): { agentId: string; queueId: string } | undefined {
+    for (const entry of this.entries.values()) {
+      if (entry.call.callId === callId && entry.state === 'connected' && entry.connected) return { agentId: entry.connected.agentId, queueId: entry.queue.id };
+    }
+    return undefined;
+  }
+
+  /** A key the agent pressed during a connected call: ## number # transfers the caller. */
+  private agentKey(entry: Entry, digit: string): void {
+    const legId = entry.connected!.legId;
+    const state = this.keys.get(legId) ?? { keys: new TransferKeys(), timer: undefined };
+    this.keys.set(legId, state);
+    clearTimeout(state.timer);
+    const result = state.keys.press(digit, Date.now());
+    if (state.keys.keying) {
+      state.timer = setTimeout(() => {
+        const timedOut = state.keys.timeout();
+        if (timedOut.kind === 'number') void this.transferByNumber(entry, timedOut.number);
+      }, digitTimeoutMs);
+    }
+    if (result.kind === 'number') void this.transferByNumber(entry, result.number);
+  }
+
+  private forgetKeys(legId: string): void {
+    clearTimeout(this.keys.get(legId)?.timer);
+    this.keys.delete(legId);
+  }
+
+  /** What a number keyed by an agent reaches: a queue's extension first, then a phone. */
+  async resolveNumber(number: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
+    const queue = await this.store.findByExtension(number);
+    if (queue) return { target: { queueId: queue.id }, queue };
+    return (await this.phoneExists(number)) ? { target: { extension: number } } : undefined;
+  }
+
+  async phoneExists(extension: string): Promise<boolean> {
+    return this.ari.request('endpoints.get', { tech: 'PJSIP', resource: extension }).then(() => true, () => false);
+  }
+
+  private async transferByNumber(entry: Entry, number: string): Promise<void> {
+    const legId = entry.connected?.legId;
+    if (entry.state !== 'connected' || !legId) return;
+    const resolved = await this.resolveNumber(number).catch(() => undefined);
+    if (!resolved) {
+      // Only the agent hears it; the caller stays on the line.
+      this.logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to an unknown number');
+      await this.media.play(legId, ['sound:pbx-invalid']).catch(() => undefined);
+      return;
+    }
+    await this.transfer(entry.call.callId, resolved.target, 'phone').catch((err: unknown) => {
+      this.logger.warn({ err, entryId: entry.id }, 'transfer failed');
+    });
+  }
+
+  /**
+   * Blind transfer: the caller leaves the agent (who goes to wrap-up) for
+   * another queue, where a new entry of the same call starts, or for a phone
+   * through the dialplan. The entry is closed as `transferred` with its target.
+   */
+  async transfer(callId: string, target: TransferTarget, source: 'phone' | 'api'): Promise<void> {
+    const entry = [...this.entries.values()].find((e) => e.call.callId === callId && e.state === 'connected');
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue');
+    const next = 'queueId' in target ? await this.store.get(target.queueId) : undefined;
+    if ('queueId' in target && !next) throw conflict(`no queue ${target.queueId}`);
+    if (entry.state !== 'connected') throw conflict('the call ended meanwhile');
+    const { agentId, legId, bridgeId } = entry.connected;
+    this.write(`queue entry ${entry.id} transferred`, () => this.store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
+    this.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
+    this.forgetKeys(legId);
+    this.leave(entry, 'transferred', false);
+    await this.ari.request('bridges.removeChannel', { bridgeId, channel: entry.call.channelId }).catch(() => undefined);
+    await this.ari.request('bridges.destroy', { bridgeId }).catch(() => undefined);
+    await this.hangup(legId);
+    const wrapUp = entry.queue.wrap_up_seconds;
+    await this.agents.command(agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
+      .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'agent state at transfer not applied'));
+    // The caller's next part: the flow that queued them resolves when it ends.
+    const onward = async (): Promise<void | 'released'> => {
+      if (next) return this.enqueue(entry.call, next, { queue: next.name, priority: entry.priority, skills: entry.skills, language: entry.callLanguage, variables: {} });
+      if ('extension' in target) {
+        await this.ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: transferContext, extension: target.extension, priority: 1 });
+        return 'released';
+      }
+    };
+    void onward().catch((err: unknown) => {
+      if (!isGone(err)) this.logger.error({ err, entryId: entry.id }, 'transfer failed after the agent left');
+    }).then((outcome) => entry.finished(outcome));
   }
 
   /** The caller hung up: abandoned while waiting, or the end of an answered call. */
@@ -375,7 +488,7 @@ export class QueueEngine {
         await this.media.playToEnd(entry.call.channelId, action.media ?? ['sound:tt-allbusy']);
       } else if (action.action === 'queue') {
         const next = await this.store.get(action.queueId);
-        if (next) outcome = await this.enqueue(entry.call, next, { queue: next.name, priority: entry.priority, skills: entry.skills, language: 'es', variables: {} });
+        if (next) outcome = await this.enqueue(entry.call, next, { queue: next.name, priority: entry.priority, skills: entry.skills, language: entry.callLanguage, variables: {} });
       } else if (action.action === 'flow') {
         if (this.runFlow) outcome = await this.runFlow(entry.call, action.flowId);
         else await this.media.playToEnd(entry.call.channelId, ['sound:tt-allbusy']);
@@ -406,21 +519,29 @@ export class QueueEngine {
   }
 
   private async announcePosition(entry: Entry): Promise<void> {
-    if (entry.state !== 'waiting') return;
+    if (entry.state !== 'waiting' || entry.announcing) return;
     const position = this.waiting(entry.queue.id).findIndex((w) => w.entryId === entry.id) + 1;
     if (position <= 0) return;
-    this.announce(entry, 'announced', { position });
-    const media = position === 1 ? ['sound:queue-youarenext'] : ['sound:queue-thereare', `number:${position - 1}`, 'sound:queue-callswaiting'];
+    let estimate: number | null = null;
     if (entry.queue.announcements.estimate) {
       const handle = await this.store.recentHandleSeconds(entry.queue.id).catch(() => null);
-      if (handle) media.push('sound:queue-holdtime', `number:${Math.max(1, Math.round((handle * position) / 60))}`, 'sound:queue-minutes');
+      const members = await this.store.members(entry.queue.id).catch(() => []);
+      const staffed = members.filter((m) => this.agents.stateOf(m.agent_id).status !== 'logged_out').length;
+      estimate = estimateMinutes(position, handle, staffed);
     }
+    const media = announcementMedia(position, entry.queue.announcements, estimate);
     const bridgeId = entry.holdingBridgeId;
-    if (!bridgeId) return;
+    if (media.length === 0 || !bridgeId || entry.state !== 'waiting') return;
+    this.announce(entry, 'announced', { position, ...(estimate !== null ? { estimateMinutes: estimate } : {}) });
     // A holding bridge plays one thing at a time: the music pauses for the announcement.
-    await this.ari.request('bridges.stopMoh', { bridgeId }).catch(() => undefined);
-    await this.media.playToBridge(bridgeId, media).catch(() => undefined);
-    if (entry.holdingBridgeId === bridgeId) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
+    entry.announcing = true;
+    try {
+      await this.ari.request('bridges.stopMoh', { bridgeId }).catch(() => undefined);
+      await this.media.playToBridge(bridgeId, media, entry.callLanguage).catch(() => undefined);
+      if (entry.holdingBridgeId === bridgeId) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
+    } finally {
+      entry.announcing = false;
+    }
   }
 
   private leave(entry: Entry, outcome: Outcome, finish = true): void {
@@ -461,7 +582,7 @@ export class QueueEngine {
     void this.writes.enqueue(what, run);
   }
 
-  private announce(entry: Entry, event: 'entered' | 'offered' | 'answered' | 'announced' | 'left', extra: { agentId?: string; outcome?: Outcome; position?: number } = {}): void {
+  private announce(entry: Entry, event: 'entered' | 'offered' | 'answered' | 'announced' | 'left', extra: { agentId?: string; outcome?: Outcome; position?: number; estimateMinutes?: number } = {}): void {
     this.bus.emit('queue.entry', { queueId: entry.queue.id, entryId: entry.id, callId: entry.call.callId, event, ...extra, at: new Date().toISOString() });
   }
 }

@@ -34,6 +34,7 @@ const fields = {
   recordingPolicy: StringEnum(['none', 'all'] as const),
   callbackKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
   overflowKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
+  extension: Type.Union([Type.String({ pattern: '^[0-9]{2,8}$' }), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });
@@ -122,4 +123,22 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       },
     },
   }, async (request) => queues.live(request.params.id));
+
+  app.post('/api/v1/calls/:id/transfer', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['queues'],
+      summary: 'Blind-transfer a queue call from its agent to another queue or a phone',
+      description: 'Agents may transfer only their own call. On the desk phone the agent keys ## number # instead (a queue extension or a phone).',
+      params: Id,
+      body: Type.Union([
+        Type.Object({ queueId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        Type.Object({ extension: Type.String({ pattern: '^[0-9]{2,8}$' }) }, { additionalProperties: false }),
+      ]),
+      response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request, reply) => {
+    await queues.transferCall(request.params.id, request.body, request.principal!);
+    return reply.status(202).send(null);
+  });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentsService } from '../agents/service.js';
 import type { Media } from '../asterisk/media.js';
-import { badRequest, conflict, notFound } from '../core/errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
@@ -14,10 +14,12 @@ export interface QueueInput {
   serviceLevelSeconds?: number; announcements?: Announcements; musicOnHold?: string; recordingPolicy?: 'none' | 'all';
   /** A key a waiting caller presses to leave a callback request, or to go to the overflow. */
   callbackKey?: string | null; overflowKey?: string | null;
+  /** The short number agents key (## number #) to transfer a caller here. */
+  extension?: string | null;
 }
 
-export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey'>> {
-  id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; members: { agentId: string; penalty: number }[];
+export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension'>> {
+  id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; extension: string | null; members: { agentId: string; penalty: number }[];
 }
 
 export interface QueueLive { queueId: string; waiting: WaitingView[]; agents: { agentId: string; status: string; reason: string | null; since: string | null }[] }
@@ -27,7 +29,7 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   ringTimeoutSeconds: row.ring_timeout_seconds, wrapUpSeconds: row.wrap_up_seconds, maxWaitSeconds: row.max_wait_seconds,
   overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy, callbackKey: row.callback_key, overflowKey: row.overflow_key,
-  members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+  extension: row.extension, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
 
 /** Queues (rules and members) and the way IVR calls enter them. */
@@ -61,6 +63,7 @@ export class QueuesService {
 
   async create(input: QueueInput): Promise<QueueView> {
     if (await this.store.findByName(input.name)) throw conflict(`a queue named ${input.name} exists`);
+    await this.checkExtension(input.extension, null);
     checkKeys(input.callbackKey ?? null, input.overflowKey ?? null);
     await this.checkOverflow(input.overflow, null);
     const row = await this.store.insert({
@@ -68,7 +71,7 @@ export class QueuesService {
       ring_timeout_seconds: input.ringTimeoutSeconds ?? 15, wrap_up_seconds: input.wrapUpSeconds ?? 10, max_wait_seconds: input.maxWaitSeconds ?? 600,
       overflow: input.overflow ?? { action: 'hangup' }, service_level_seconds: input.serviceLevelSeconds ?? 20,
       announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'none',
-      callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null,
+      callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
     });
     return view(row, []);
   }
@@ -77,6 +80,7 @@ export class QueuesService {
     const current = await this.get(id);
     checkKeys(input.callbackKey === undefined ? current.callbackKey : input.callbackKey, input.overflowKey === undefined ? current.overflowKey : input.overflowKey);
     await this.checkOverflow(input.overflow, id);
+    await this.checkExtension(input.extension, id);
     await this.store.update(id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.strategy !== undefined ? { strategy: input.strategy } : {}),
@@ -92,6 +96,7 @@ export class QueuesService {
       ...(input.recordingPolicy !== undefined ? { recording_policy: input.recordingPolicy } : {}),
       ...(input.callbackKey !== undefined ? { callback_key: input.callbackKey } : {}),
       ...(input.overflowKey !== undefined ? { overflow_key: input.overflowKey } : {}),
+      ...(input.extension !== undefined ? { extension: input.extension } : {}),
     });
     return this.get(id);
   }
@@ -148,6 +153,25 @@ export class QueuesService {
   async callbacks(id: string): Promise<{ id: string; callId: string; callerNumber: string; requestedAt: string; status: string }[]> {
     await this.get(id);
     return (await this.store.callbacks(id)).map((c) => ({ id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status }));
+  }
+
+  /** An agent's blind transfer from the API (the phone's is ## number #). */
+  async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
+    const connected = this.engine.connectedCall(callId);
+    if (!connected) {
+      if (await this.store.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
+      throw notFound('call');
+    }
+    if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden('an agent may transfer only their own call');
+    if ('queueId' in to && !(await this.store.get(to.queueId))) throw badRequest(`body/queueId: no queue ${to.queueId}`);
+    if ('extension' in to && !(await this.engine.phoneExists(to.extension))) throw badRequest(`body/extension: no phone ${to.extension}`);
+    await this.engine.transfer(callId, to, 'api');
+  }
+
+  private async checkExtension(extension: string | null | undefined, selfId: string | null): Promise<void> {
+    if (!extension) return;
+    const holder = await this.store.findByExtension(extension);
+    if (holder && holder.id !== selfId) throw conflict(`queue ${holder.name} already has extension ${extension}`);
   }
 
   private async checkOverflow(overflow: Overflow | undefined, selfId: string | null): Promise<void> {

@@ -1,4 +1,4 @@
-import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { Strategy } from './strategy.js';
 
 export type Overflow =
@@ -13,7 +13,7 @@ export interface QueuesTable {
   id: string; name: string; strategy: Strategy; required_skills: Record<string, number>; language: string | null;
   ring_timeout_seconds: number; wrap_up_seconds: number; max_wait_seconds: number; overflow: Overflow;
   service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'none' | 'all';
-  callback_key: string | null; overflow_key: string | null;
+  callback_key: string | null; overflow_key: string | null; extension: string | null;
   created_at: Generated<Date>;
 }
 export interface QueueCallbacksTable { id: string; queue_id: string; call_id: string; caller_number: string; requested_at: Date; status: Generated<'pending' | 'done' | 'cancelled'> }
@@ -22,7 +22,10 @@ export type Outcome = 'answered' | 'abandoned' | 'overflow' | 'callback' | 'tran
 export interface QueueEntriesTable {
   id: string; call_id: string; queue_id: string; priority: number; entered_at: Date; answered_at: Date | null;
   answered_by: string | null; left_at: Date | null; outcome: Outcome | null; wait_seconds: number | null;
+  transferred_by: Generated<string | null>; transferred_to: Generated<TransferTarget | null>;
 }
+/** Where an agent sends a connected caller. */
+export type TransferTarget = { queueId: string } | { extension: string };
 export type OfferResult = 'answered' | 'no_answer' | 'caller_left' | 'lost_race' | 'failed';
 export interface QueueOffersTable { id: Generated<number>; entry_id: string; agent_id: string; offered_at: Date; ended_at: Date | null; result: OfferResult | null }
 
@@ -48,6 +51,9 @@ export class QueuesStore {
   list(): Promise<QueueRow[]> { return this.db.selectFrom('queues').selectAll().orderBy('name').execute(); }
   get(id: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst(); }
   findByName(name: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst(); }
+  findByExtension(extension: string): Promise<QueueRow | undefined> {
+    return this.db.selectFrom('queues').selectAll().where('extension', '=', extension).executeTakeFirst();
+  }
 
   async insert(row: Omit<QueuesTable, 'created_at'>): Promise<QueueRow> {
     return this.db.insertInto('queues').values(withJson(row)).returningAll().executeTakeFirstOrThrow();
@@ -74,10 +80,16 @@ export class QueuesStore {
     });
   }
 
-  async insertEntry(row: QueueEntriesTable): Promise<void> { await this.db.insertInto('queue_entries').values(row).execute(); }
+  async callExists(callId: string): Promise<boolean> {
+    const { rows } = await sql<{ id: string }>`select id from calls where id = ${callId}`.execute(this.db);
+    return rows.length > 0;
+  }
 
-  async updateEntry(id: string, change: Partial<QueueEntriesTable>): Promise<void> {
-    await this.db.updateTable('queue_entries').set(change).where('id', '=', id).execute();
+  async insertEntry(row: Insertable<QueueEntriesTable>): Promise<void> { await this.db.insertInto('queue_entries').values(row).execute(); }
+
+  async updateEntry(id: string, change: Updateable<QueueEntriesTable>): Promise<void> {
+    const values = change.transferred_to ? { ...change, transferred_to: json(change.transferred_to) } : change;
+    await this.db.updateTable('queue_entries').set(values).where('id', '=', id).execute();
   }
 
   async insertOffer(row: Omit<QueueOffersTable, 'id'>): Promise<void> { await this.db.insertInto('queue_offers').values(row).execute(); }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { rms } from '../phones/audio.js';
 import { FeedClient } from '../support/live-feed.js';
 import { adminToken, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
@@ -130,5 +131,47 @@ describe('waiting in a queue with nobody free', () => {
     const res = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { overflowKey: '1' } });
     assert.equal(res.status, 400);
     assert.match(res.body.error.message, /overflowKey/);
+  });
+
+  it('adds the estimated wait, from recent handle times, to the position when the queue asks for it', { timeout: 60_000 }, async () => {
+    // One agent staffs both queues, checked in but paused: nobody is offered, the estimate shares the work by one.
+    const agent = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1008', name: 'Eli', pin: '1234', extension: '1008' } })).body;
+    await t.api(`/api/v1/agents/${agent.id}/login`, { method: 'POST' });
+    await t.api(`/api/v1/agents/${agent.id}/pause`, { method: 'POST', json: { reason: 'break' } });
+    const speech = (call: Call, since: number): number => {
+      const samples = call.receivedSince(since);
+      let ms = 0;
+      for (let i = 0; i + 160 <= samples.length; i += 160) if (rms(samples.subarray(i, i + 160)) > 300) ms += 20;
+      return ms;
+    };
+    const measured: Record<string, { speechMs: number; estimate: unknown }> = {};
+    await Promise.all([['sin-estimar', '5555011', false], ['estimada', '5555012', true]].map(async ([name, did, estimate], i) => {
+      const queue = (await t.api('/api/v1/queues', {
+        method: 'POST',
+        json: { name, strategy: 'longest_idle', maxWaitSeconds: 30, musicOnHold: 'silence', announcements: { everySeconds: 4, position: true, estimate } },
+      })).body;
+      await t.api(`/api/v1/queues/${queue.id}/members`, { method: 'PUT', json: { members: [{ agentId: agent.id }] } });
+      // Handle times of 120 s and 240 s: three minutes on average.
+      for (const handle of [120, 240]) {
+        const callId = crypto.randomUUID();
+        const at = new Date(Date.now() - 3_600_000);
+        await sql`insert into calls (id, channel_id, direction, started_at, ended_at, end_reason) values (${callId}, ${`history-${callId}`}, 'inbound', ${at}, ${at}, 'hangup')`.execute(t.app.database.db);
+        await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, answered_at, answered_by, left_at, outcome, wait_seconds)
+          values (${crypto.randomUUID()}, ${callId}, ${queue.id}, 0, ${at}, ${at}, ${agent.id}, ${new Date(at.getTime() + handle * 1000)}, 'answered', 0)`.execute(t.app.database.db);
+      }
+      await routeDid(t, did as string, { start: 'q', nodes: { q: { type: 'queue', queue: name } } });
+      const phone = await TestPhone.start({ user: `60050009${i}` });
+      phones.push(phone);
+      const call = await phone.call(did as string);
+      const announced = await waitFor(() => feed.messages.find((m) => m.type === 'queue.entry' && m.data.event === 'announced' && m.data.queueId === queue.id), 10_000, `no announcement in ${name}`);
+      const mark = call.mark();
+      await new Promise((r) => setTimeout(r, 9000));
+      measured[name as string] = { speechMs: speech(call, mark), estimate: announced.data.estimateMinutes };
+      await call.hangup();
+    }));
+    assert.equal(measured['sin-estimar']!.estimate, undefined);
+    assert.equal(measured.estimada!.estimate, 3, 'position 1 × 180 s handle / 1 agent = 3 minutes');
+    // "You are next" alone, against "you are next; the estimated hold time is 3 minutes".
+    assert.ok(measured.estimada!.speechMs - measured['sin-estimar']!.speechMs >= 1500, JSON.stringify(measured));
   });
 });
