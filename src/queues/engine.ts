@@ -308,9 +308,12 @@ export class QueueEngine {
     try {
       if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
       entry.holdingBridgeId = undefined;
-      const bridge = await this.ari.request('bridges.create', { type: 'mixing', name: `call-${entry.call.callId}` });
+      // dtmf_events: a mixing bridge passes keys through without telling
+      // ARI; the agent's ## transfer keys must reach us (and not the caller).
+      const bridge = await this.ari.request('bridges.create', { type: 'mixing,dtmf_events', name: `call-${entry.call.callId}` });
       entry.connected = { agentId, legId, bridgeId: bridge.id };
-      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: [entry.call.channelId, legId] });
+      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: entry.call.channelId });
+      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: legId, absorbDTMF: true });
     } catch (err) {
       this.logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
       await this.hangup(legId);

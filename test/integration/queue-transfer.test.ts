@@ -99,7 +99,7 @@ describe('queues on the lab: an agent blind-transfers the caller', () => {
     await ana.sendDtmf('##999#');
     await ana.waitForAudio({ since: mark, minMs: 300, timeoutMs: 5000 });
     caller.playTone(440);
-    await ana.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await ana.waitForTone(440, { timeoutMs: 10_000, threshold: 0.5 });
     assert.equal(await stateOf(agents.ana!), 'on_call');
     assert.ok(ana.isActive && caller.isActive, 'the call is still up');
     await caller.hangup();
