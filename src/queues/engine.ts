@@ -444,12 +444,14 @@ export class QueueEngine {
     const entry = this.entries.get(this.callers.get(channelId)!);
     if (!entry) return;
     if (entry.state === 'connected' && entry.connected) {
+      // The entry goes first: with no wrap-up the agent is available at
+      // once, and the dispatch that follows must not see them as busy here.
+      this.leave(entry, 'answered');
       await this.hangup(entry.connected.legId);
       await this.ari.request('bridges.destroy', { bridgeId: entry.connected.bridgeId }).catch(() => undefined);
       const wrapUp = entry.queue.wrap_up_seconds;
       await this.agents.command(entry.connected.agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
         .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'agent state at call end not applied'));
-      this.leave(entry, 'answered');
       return;
     }
     await this.takeOut(entry);
