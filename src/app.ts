@@ -30,6 +30,9 @@ import { IvrStore } from './ivr/store.js';
 import type { IvrCall, QueueRequest } from './ivr/engine.js';
 import { installLiveFeed } from './live/feed.js';
 import { QueueEngine } from './queues/engine.js';
+import { recordingCallRoutes } from './recording/call-routes.js';
+import { RecordingService } from './recording/service.js';
+import { RecordingsStore } from './recording/store.js';
 import { queueRoutes } from './queues/routes.js';
 import { QueuesService } from './queues/service.js';
 import { QueuesStore } from './queues/store.js';
@@ -48,6 +51,7 @@ export interface Centralita {
   writes: WriteQueue;
   calls: CallsService;
   agents: AgentsService;
+  recordings: RecordingService;
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -123,6 +127,9 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     feature: featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' })),
   });
   callRoutes(http, calls);
+  const recordingsStore = new RecordingsStore(database.db as never);
+  const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }));
+  recordingCallRoutes(http, recordings);
   const liveFeed = installLiveFeed(http, bus, auth);
 
   healthRoutes(http, {
@@ -134,7 +141,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, calls, agents,
+    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -106,6 +106,12 @@ export class CallsService {
     this.bus.emit('call.dtmf', { callId: row.id, digit, at: at.toISOString() });
   }
 
+  /** A call in progress by its id: its channel and DID. */
+  liveCall(callId: string): { channelId: string; did: string | null } | undefined {
+    for (const row of this.live.values()) if (row.id === callId) return { channelId: row.channel_id, did: row.did };
+    return undefined;
+  }
+
   /** Notes something that happened on the call, e.g. a prompt played. */
   noteEvent(channelId: string, type: string, detail: Record<string, unknown>, at: Date): void {
     const row = this.live.get(channelId);

@@ -11,7 +11,9 @@ import type { Strategy } from './strategy.js';
 export interface QueueInput {
   name: string; strategy: Strategy; requiredSkills?: Record<string, number>; language?: string | null;
   ringTimeoutSeconds?: number; wrapUpSeconds?: number; maxWaitSeconds?: number; overflow?: Overflow;
-  serviceLevelSeconds?: number; announcements?: Announcements; musicOnHold?: string; recordingPolicy?: 'none' | 'all';
+  serviceLevelSeconds?: number; announcements?: Announcements; musicOnHold?: string;
+  /** Calls answered in this queue are recorded always (a sample of them below 100 %), never, or when someone asks. */
+  recordingPolicy?: 'always' | 'never' | 'on_demand'; recordingSamplePercent?: number; recordingRetentionDays?: number;
   /** A key a waiting caller presses to leave a callback request, or to go to the overflow. */
   callbackKey?: string | null; overflowKey?: string | null;
   /** The short number agents key (## number #) to transfer a caller here. */
@@ -28,7 +30,8 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   id: row.id, name: row.name, strategy: row.strategy, requiredSkills: row.required_skills, language: row.language,
   ringTimeoutSeconds: row.ring_timeout_seconds, wrapUpSeconds: row.wrap_up_seconds, maxWaitSeconds: row.max_wait_seconds,
   overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
-  musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy, callbackKey: row.callback_key, overflowKey: row.overflow_key,
+  musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
+  recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
   extension: row.extension, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
 
@@ -70,7 +73,8 @@ export class QueuesService {
       id: randomUUID(), name: input.name, strategy: input.strategy, required_skills: input.requiredSkills ?? {}, language: input.language ?? null,
       ring_timeout_seconds: input.ringTimeoutSeconds ?? 15, wrap_up_seconds: input.wrapUpSeconds ?? 10, max_wait_seconds: input.maxWaitSeconds ?? 600,
       overflow: input.overflow ?? { action: 'hangup' }, service_level_seconds: input.serviceLevelSeconds ?? 20,
-      announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'none',
+      announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'never',
+      recording_sample_percent: input.recordingSamplePercent ?? 100, recording_retention_days: input.recordingRetentionDays ?? 365,
       callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
     });
     return view(row, []);
@@ -94,6 +98,8 @@ export class QueuesService {
       ...(input.announcements !== undefined ? { announcements: input.announcements } : {}),
       ...(input.musicOnHold !== undefined ? { music_on_hold: input.musicOnHold } : {}),
       ...(input.recordingPolicy !== undefined ? { recording_policy: input.recordingPolicy } : {}),
+      ...(input.recordingSamplePercent !== undefined ? { recording_sample_percent: input.recordingSamplePercent } : {}),
+      ...(input.recordingRetentionDays !== undefined ? { recording_retention_days: input.recordingRetentionDays } : {}),
       ...(input.callbackKey !== undefined ? { callback_key: input.callbackKey } : {}),
       ...(input.overflowKey !== undefined ? { overflow_key: input.overflowKey } : {}),
       ...(input.extension !== undefined ? { extension: input.extension } : {}),

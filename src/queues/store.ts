@@ -12,7 +12,8 @@ export interface Announcements { everySeconds: number; position?: boolean; estim
 export interface QueuesTable {
   id: string; name: string; strategy: Strategy; required_skills: Record<string, number>; language: string | null;
   ring_timeout_seconds: number; wrap_up_seconds: number; max_wait_seconds: number; overflow: Overflow;
-  service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'none' | 'all';
+  service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'always' | 'never' | 'on_demand';
+  recording_sample_percent: number; recording_retention_days: number;
   callback_key: string | null; overflow_key: string | null; extension: string | null;
   created_at: Generated<Date>;
 }

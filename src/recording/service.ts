@@ -1,0 +1,312 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AriClient } from '../asterisk/ari.js';
+import { AriError } from '../asterisk/ari.js';
+import type { CallsService } from '../calls/service.js';
+import { conflict, forbidden, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { WriteQueue } from '../core/write-queue.js';
+import type { QueueEngine } from '../queues/engine.js';
+import type { QueuesStore } from '../queues/store.js';
+import type { Pause, RecordingPolicy, RecordingRow, RecordingsStore } from './store.js';
+import { datedPath, durationOf, insertSilence, pcmOf, silenceInserts, wavOf } from './wav-edit.js';
+
+/** Where Asterisk writes recordings in progress, inside the recordings dir. */
+export const inProgressFolder = 'in-progress';
+const snoopArg = 'recording';
+const defaultRetentionDays = 365;
+
+interface Active { id: string; callId: string; name: string; snoopId: string; startedAt: Date; agentIds: string[]; pauses: Pause[]; pausedSince: Date | null; finalizing: boolean }
+
+export interface ReconcileReport { adopted: number; stillRecording: number; missing: number; orphans: string[] }
+
+/**
+ * Call recordings. A recorded call gets a snoop channel on the caller's leg
+ * (spy both ways), which Asterisk records to <recordings>/in-progress/<id>.wav:
+ * it follows the caller through transfers and barges, and goes on if
+ * centralita dies. When it ends, the file gets its paused parts back as
+ * silence and moves atomically to YYYY/MM/DD/<call-id>.wav (link, so it
+ * never overwrites), with its size, duration and sha256 on the row.
+ */
+export class RecordingService {
+  private readonly active = new Map<string, Active>();
+  private readonly byCall = new Map<string, string>();
+  private readonly snoopStarts = new Map<string, () => void>();
+  private reconciling: Promise<ReconcileReport> | undefined;
+  lastReconcile: ReconcileReport | undefined;
+
+  constructor(
+    private readonly ari: AriClient,
+    private readonly store: RecordingsStore,
+    private readonly queues: QueuesStore,
+    private readonly engine: QueueEngine,
+    private readonly calls: CallsService,
+    private readonly writes: WriteQueue,
+    private readonly recordingsDir: string,
+    bus: EventBus,
+    private readonly logger: Logger,
+  ) {
+    ari.on('StasisStart', (event) => {
+      if (event.args[0] === snoopArg) this.snoopStarts.get(event.channel.id)?.();
+    });
+    ari.on('RecordingFinished', (event) => void this.finished(event.recording.name, null));
+    ari.on('RecordingFailed', (event) => void this.finished(event.recording.name, event.recording.cause ?? 'failed'));
+    bus.on('queue.entry', (entry) => {
+      if (entry.event === 'answered' && entry.agentId) {
+        void this.onAnswered(entry.callId, entry.queueId, entry.agentId).catch((err: unknown) => this.logger.error({ err, callId: entry.callId }, 'could not start the call recording'));
+      }
+    });
+    ari.onConnected(() => {
+      void this.reconcile().catch((err: unknown) => this.logger.error({ err }, 'recording reconciliation failed'));
+    });
+  }
+
+  /** An agent answered a queue call: record it when the route's or the queue's policy says so. */
+  private async onAnswered(callId: string, queueId: string, agentId: string): Promise<void> {
+    const current = this.byCall.get(callId);
+    if (current) {
+      this.addAgent(this.active.get(current)!, agentId);
+      return;
+    }
+    const queue = await this.queues.get(queueId);
+    const policy = await this.policyOf(callId, queue?.recording_policy ?? 'never');
+    if (policy !== 'always') return;
+    if ((queue?.recording_sample_percent ?? 100) < 100 && Math.random() * 100 >= queue!.recording_sample_percent) return;
+    await this.start(callId, queueId, agentId, queue?.recording_retention_days ?? defaultRetentionDays);
+  }
+
+  /** The route's policy for the call's DID wins over the queue's. */
+  private async policyOf(callId: string, queuePolicy: RecordingPolicy): Promise<RecordingPolicy> {
+    const did = this.calls.liveCall(callId)?.did;
+    const route = did ? await this.store.routePolicy(did).catch(() => null) : null;
+    return route ?? queuePolicy;
+  }
+
+  /** POST /calls/:id/recording: an agent on the call, a supervisor or an admin starts it. */
+  async startOnDemand(callId: string, principal: { role: string; agentId: string | null }): Promise<RecordingRow | { id: string }> {
+    const connected = this.engine.connectedCall(callId);
+    if (!connected) {
+      if (this.calls.liveCall(callId)) throw conflict('only a call connected to an agent of a queue can be recorded');
+      throw notFound('call in progress');
+    }
+    if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden('an agent may record only their own call');
+    const existing = this.byCall.get(callId);
+    if (existing) throw conflict(`the call is already being recorded (recording ${existing})`);
+    const queue = await this.queues.get(connected.queueId);
+    if ((await this.policyOf(callId, queue?.recording_policy ?? 'never')) === 'never') throw conflict('recording is turned off for this call\'s queue or route');
+    const id = await this.start(callId, connected.queueId, connected.agentId, queue?.recording_retention_days ?? defaultRetentionDays);
+    return { id };
+  }
+
+  async pause(callId: string, principal: { role: string; agentId: string | null }): Promise<{ id: string; pausedSince: string }> {
+    const rec = this.activeFor(callId, principal);
+    if (rec.pausedSince) throw conflict('the recording is already paused');
+    await this.ari.request('recordings.pause', { recordingName: rec.name });
+    rec.pausedSince = new Date();
+    const since = rec.pausedSince;
+    this.write(rec.id, 'paused', () => this.store.update(rec.id, { paused_since: since }));
+    return { id: rec.id, pausedSince: since.toISOString() };
+  }
+
+  async resume(callId: string, principal: { role: string; agentId: string | null }): Promise<{ id: string; pauses: Pause[] }> {
+    const rec = this.activeFor(callId, principal);
+    if (!rec.pausedSince) throw conflict('the recording is not paused');
+    await this.ari.request('recordings.unpause', { recordingName: rec.name });
+    rec.pauses.push({ from: rec.pausedSince.toISOString(), to: new Date().toISOString() });
+    rec.pausedSince = null;
+    const pauses = [...rec.pauses];
+    this.write(rec.id, 'resumed', () => this.store.update(rec.id, { paused_since: null, pauses }));
+    return { id: rec.id, pauses };
+  }
+
+  private activeFor(callId: string, principal: { role: string; agentId: string | null }): Active {
+    const id = this.byCall.get(callId);
+    const rec = id ? this.active.get(id) : undefined;
+    if (!rec) {
+      if (this.calls.liveCall(callId)) throw conflict('the call is not being recorded');
+      throw notFound('call in progress');
+    }
+    const connected = this.engine.connectedCall(callId);
+    if (principal.role === 'agent' && (!connected || connected.agentId !== principal.agentId)) throw forbidden('an agent may pause only their own call\'s recording');
+    return rec;
+  }
+
+  private async start(callId: string, queueId: string | null, agentId: string, retentionDays: number): Promise<string> {
+    const call = this.calls.liveCall(callId);
+    if (!call) throw conflict('the call has ended');
+    const id = randomUUID();
+    const rec: Active = { id, callId, name: `${inProgressFolder}/${id}`, snoopId: randomUUID(), startedAt: new Date(), agentIds: [agentId], pauses: [], pausedSince: null, finalizing: false };
+    this.active.set(id, rec);
+    this.byCall.set(callId, id);
+    // The row goes first (through the write queue, so a short database
+    // outage does not stop the recording): a crash from here on leaves a
+    // row that the next start reconciles.
+    this.write(id, 'started', () => this.store.insert({
+      id, call_id: callId, queue_id: queueId, agent_ids: rec.agentIds, asterisk_name: rec.name, path: null, status: 'recording',
+      started_at: rec.startedAt, ended_at: null, duration_seconds: null, bytes: null, sha256: null, paused_since: null,
+      retention_days: retentionDays, deleted_at: null, note: null,
+    }));
+    await mkdir(join(this.recordingsDir, inProgressFolder), { recursive: true });
+    const inStasis = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      this.snoopStarts.set(rec.snoopId, () => { clearTimeout(timer); resolve(true); });
+    });
+    try {
+      await this.ari.request('channels.snoopChannel', { channelId: call.channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId: rec.snoopId });
+      if (!(await inStasis)) throw new Error('the recording snoop channel never entered Stasis');
+      await this.ari.request('channels.record', {
+        channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists: 'fail', maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
+      });
+    } catch (err) {
+      this.logger.error({ err, callId, recordingId: id }, 'the call recording did not start');
+      this.forget(rec);
+      this.write(id, 'failed', () => this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
+      await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch(() => undefined);
+      throw err;
+    } finally {
+      this.snoopStarts.delete(rec.snoopId);
+    }
+    this.logger.info({ callId, recordingId: id }, 'recording the call');
+    return id;
+  }
+
+  private addAgent(rec: Active, agentId: string): void {
+    if (rec.agentIds.includes(agentId)) return;
+    rec.agentIds.push(agentId);
+    const agentIds = [...rec.agentIds];
+    this.write(rec.id, 'agent', () => this.store.update(rec.id, { agent_ids: agentIds }));
+  }
+
+  /** Asterisk finished (or failed) a recording: ours are named in-progress/<id>. */
+  private async finished(name: string, failure: string | null): Promise<void> {
+    if (!name.startsWith(`${inProgressFolder}/`)) return;
+    const id = name.slice(inProgressFolder.length + 1);
+    const rec = this.active.get(id);
+    if (rec?.finalizing) return;
+    if (rec) rec.finalizing = true;
+    await this.writes.drain().catch(() => undefined);
+    const row = await this.store.get(id).catch(() => undefined);
+    if (!row) {
+      this.logger.error({ recordingId: id }, 'a recording finished that has no row; its file stays in place');
+      if (rec) this.forget(rec);
+      return;
+    }
+    if (rec && rec.pausedSince) rec.pauses.push({ from: rec.pausedSince.toISOString(), to: new Date().toISOString() });
+    const pauses = rec ? rec.pauses : row.pauses.concat(row.paused_since ? [{ from: row.paused_since.toISOString(), to: new Date().toISOString() }] : []);
+    if (failure) this.logger.error({ recordingId: id, cause: failure }, 'Asterisk reports the recording failed; keeping what was written');
+    await this.finalize({ ...row, agent_ids: rec?.agentIds ?? row.agent_ids, pauses }, new Date(), failure);
+    if (rec) this.forget(rec);
+  }
+
+  /**
+   * Puts a finished recording in its place: silence for the pauses, a
+   * correct header, link into YYYY/MM/DD (never over another file), then the
+   * row, then the in-progress file goes.
+   */
+  private async finalize(row: RecordingRow, endedAt: Date, failure: string | null): Promise<void> {
+    const source = join(this.recordingsDir, `${row.asterisk_name}.wav`);
+    let file: Buffer;
+    try {
+      file = await readFile(source);
+    } catch {
+      this.logger.error({ recordingId: row.id, file: source }, 'the recording\'s file is missing');
+      this.write(row.id, 'missing', () => this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
+      return;
+    }
+    let pcm = pcmOf(file);
+    const inserts = silenceInserts(row.started_at, row.pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) })));
+    if (inserts.length > 0) pcm = insertSilence(pcm, inserts);
+    const wav = wavOf(pcm);
+    const sha256 = createHash('sha256').update(wav).digest('hex');
+    const partial = join(this.recordingsDir, inProgressFolder, `${row.id}.final`);
+    await writeFile(partial, wav);
+    let path: string | undefined;
+    for (let attempt = 0; attempt < 100 && !path; attempt += 1) {
+      const candidate = datedPath(row.call_id, row.started_at, attempt);
+      const target = join(this.recordingsDir, candidate);
+      await mkdir(dirname(target), { recursive: true });
+      try {
+        await link(partial, target);
+        path = candidate;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // Already put there by an earlier try that crashed before its row was written?
+        const there = await readFile(target).catch(() => undefined);
+        if (there && createHash('sha256').update(there).digest('hex') === sha256 && !(await this.store.pathTaken(candidate))) path = candidate;
+      }
+    }
+    if (!path) throw new Error(`no free file name for the recording of call ${row.call_id}`);
+    const finalPath = path;
+    const done = { status: 'complete' as const, path: finalPath, bytes: wav.length, sha256, duration_seconds: Math.round(durationOf(pcm) * 1000) / 1000,
+      ended_at: endedAt, pauses: row.pauses, paused_since: null, agent_ids: row.agent_ids, note: failure ? `Asterisk reported: ${failure}` : row.note };
+    this.write(row.id, 'complete', async () => {
+      await this.store.update(row.id, done);
+      await unlink(partial).catch(() => undefined);
+      await unlink(source).catch(() => undefined);
+    });
+    this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
+  }
+
+  /**
+   * On every ARI (re)connection: rows still `recording` are matched with
+   * Asterisk's live recordings and the files on disk. Finished files are
+   * adopted, rows without a file are marked missing; nothing is deleted.
+   */
+  reconcile(): Promise<ReconcileReport> {
+    this.reconciling ??= this.runReconcile().finally(() => { this.reconciling = undefined; });
+    return this.reconciling;
+  }
+
+  private async runReconcile(): Promise<ReconcileReport> {
+    await this.writes.drain().catch(() => undefined);
+    const report: ReconcileReport = { adopted: 0, stillRecording: 0, missing: 0, orphans: [] };
+    const open = await this.store.open();
+    for (const row of open) {
+      if (this.active.has(row.id)) continue;
+      const live = await this.ari.request('recordings.getLive', { recordingName: row.asterisk_name }).catch((err: unknown) => {
+        if (err instanceof AriError && err.status === 404) return undefined;
+        throw err;
+      });
+      if (live && (live.state === 'recording' || live.state === 'paused' || live.state === 'queued')) {
+        // Still going (centralita restarted mid-call): its end event will come to this app.
+        report.stillRecording += 1;
+        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId: '', startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false };
+        this.active.set(row.id, rec);
+        this.byCall.set(row.call_id, row.id);
+        continue;
+      }
+      const file = join(this.recordingsDir, `${row.asterisk_name}.wav`);
+      const info = await stat(file).catch(() => undefined);
+      if (!info) {
+        report.missing += 1;
+        await this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' });
+        continue;
+      }
+      report.adopted += 1;
+      const pauses = row.pauses.concat(row.paused_since ? [{ from: row.paused_since.toISOString(), to: info.mtime.toISOString() }] : []);
+      await this.finalize({ ...row, pauses }, info.mtime, null);
+    }
+    const known = new Set(open.map((r) => `${r.id}.wav`));
+    const files = await readdir(join(this.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
+    for (const f of files) {
+      if (!f.endsWith('.wav') || known.has(f) || this.active.has(f.slice(0, -4))) continue;
+      const row = await this.store.get(f.slice(0, -4)).catch(() => undefined);
+      if (!row || row.status !== 'complete') report.orphans.push(`${inProgressFolder}/${f}`);
+    }
+    this.lastReconcile = report;
+    if (report.adopted + report.missing + report.orphans.length > 0) this.logger.warn(report, 'recordings reconciled after a restart');
+    else if (report.stillRecording > 0) this.logger.info(report, 'recordings still in progress adopted');
+    return report;
+  }
+
+  private forget(rec: Active): void {
+    this.active.delete(rec.id);
+    if (this.byCall.get(rec.callId) === rec.id) this.byCall.delete(rec.callId);
+  }
+
+  private write(id: string, what: string, run: () => Promise<void>): void {
+    void this.writes.enqueue(`recording ${id} ${what}`, run);
+  }
+}

@@ -1,0 +1,112 @@
+import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+
+export type RecordingPolicy = 'always' | 'never' | 'on_demand';
+export type RecordingStatus = 'recording' | 'complete' | 'missing' | 'failed' | 'deleted';
+export interface Pause { from: string; to: string }
+
+export interface RecordingsTable {
+  id: string;
+  call_id: string;
+  queue_id: string | null;
+  agent_ids: Generated<string[]>;
+  /** Where Asterisk writes while the call lasts, relative to the recordings dir, without extension. */
+  asterisk_name: string;
+  /** The finished file, relative to the recordings dir: YYYY/MM/DD/<call-id>.wav */
+  path: string | null;
+  format: Generated<string>;
+  status: RecordingStatus;
+  started_at: Date;
+  ended_at: Date | null;
+  duration_seconds: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  pauses: Generated<Pause[]>;
+  paused_since: Date | null;
+  retention_days: number;
+  deleted_at: Date | null;
+  note: string | null;
+}
+
+export interface RecordingAuditTable {
+  id: Generated<number>;
+  recording_id: string;
+  action: 'playback' | 'delete';
+  token_id: string | null;
+  role: string;
+  agent_id: string | null;
+  detail: Record<string, unknown>;
+  at: Generated<Date>;
+}
+
+export interface RecordingTables { recordings: RecordingsTable; recording_audit: RecordingAuditTable }
+export type RecordingRow = Selectable<RecordingsTable>;
+
+export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; limit: number; offset: number }
+
+/** bigint and numeric come back from pg as strings. */
+function normalize(row: RecordingRow): RecordingRow {
+  return {
+    ...row,
+    bytes: row.bytes === null ? null : Number(row.bytes),
+    duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+  };
+}
+
+export class RecordingsStore {
+  constructor(private readonly db: Kysely<RecordingTables>) {}
+
+  async insert(row: Insertable<RecordingsTable>): Promise<void> {
+    await this.db.insertInto('recordings').values({ ...row, ...(row.pauses ? { pauses: JSON.stringify(row.pauses) as unknown as Pause[] } : {}) }).execute();
+  }
+
+  async update(id: string, change: Updateable<RecordingsTable>): Promise<void> {
+    const values = change.pauses ? { ...change, pauses: JSON.stringify(change.pauses) as unknown as Pause[] } : change;
+    await this.db.updateTable('recordings').set(values).where('id', '=', id).execute();
+  }
+
+  async get(id: string): Promise<RecordingRow | undefined> {
+    const row = await this.db.selectFrom('recordings').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && normalize(row);
+  }
+
+  async byCall(callId: string): Promise<RecordingRow[]> {
+    return (await this.db.selectFrom('recordings').selectAll().where('call_id', '=', callId).orderBy('started_at').execute()).map(normalize);
+  }
+
+  async open(): Promise<RecordingRow[]> {
+    return (await this.db.selectFrom('recordings').selectAll().where('status', '=', 'recording').execute()).map(normalize);
+  }
+
+  async pathTaken(path: string): Promise<boolean> {
+    return (await this.db.selectFrom('recordings').select('id').where('path', '=', path).executeTakeFirst()) !== undefined;
+  }
+
+  async list(filter: RecordingFilter): Promise<RecordingRow[]> {
+    let query = this.db.selectFrom('recordings').selectAll();
+    if (filter.from) query = query.where('started_at', '>=', filter.from);
+    if (filter.to) query = query.where('started_at', '<', filter.to);
+    if (filter.queueId) query = query.where('queue_id', '=', filter.queueId);
+    if (filter.callId) query = query.where('call_id', '=', filter.callId);
+    if (filter.agentId) query = query.where(sql<boolean>`${filter.agentId}::uuid = any(agent_ids)`);
+    return (await query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute()).map(normalize);
+  }
+
+  /** Finished recordings whose retention has run out at `now`. */
+  async expired(now: Date): Promise<RecordingRow[]> {
+    return (await this.db.selectFrom('recordings').selectAll().where('status', '=', 'complete')
+      .where(sql<boolean>`started_at + make_interval(days => retention_days) < ${now}`).execute()).map(normalize);
+  }
+
+  async audit(row: Insertable<RecordingAuditTable>): Promise<void> {
+    await this.db.insertInto('recording_audit').values({ ...row, detail: JSON.stringify(row.detail) as unknown as Record<string, unknown> }).execute();
+  }
+
+  async auditOf(recordingId: string): Promise<Selectable<RecordingAuditTable>[]> {
+    return this.db.selectFrom('recording_audit').selectAll().where('recording_id', '=', recordingId).orderBy('id').execute();
+  }
+
+  async routePolicy(did: string): Promise<RecordingPolicy | null> {
+    const { rows } = await sql<{ recording_policy: RecordingPolicy | null }>`select recording_policy from ivr_routes where did = ${did}`.execute(this.db);
+    return rows[0]?.recording_policy ?? null;
+  }
+}
