@@ -84,6 +84,11 @@ export class RecordingService {
     return route ?? queuePolicy;
   }
 
+  /** The recordings of a call, oldest first. */
+  rowsOf(callId: string): Promise<RecordingRow[]> {
+    return this.store.byCall(callId);
+  }
+
   /** POST /calls/:id/recording: an agent on the call, a supervisor or an admin starts it. */
   async startOnDemand(callId: string, principal: { role: string; agentId: string | null }): Promise<RecordingRow | { id: string }> {
     const connected = this.engine.connectedCall(callId);

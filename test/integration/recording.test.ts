@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { after, before, describe, it } from 'node:test';
+import { rms, toneLevels } from '../phones/audio.js';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { pcmOf } from '../../src/recording/wav-edit.js';
+import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const samplesOf = (file: Buffer): Int16Array => {
+  const pcm = pcmOf(file);
+  return new Int16Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.length));
+};
+/** The samples between two offsets in seconds. */
+const slice = (samples: Int16Array, fromS: number, toS: number): Int16Array => samples.subarray(Math.round(fromS * 8000), Math.round(toS * 8000));
+
+/** Recorded queue calls: what the file holds is checked against what the phones played. */
+describe('call recording on the lab', () => {
+  let t: TestApp;
+  const phones: TestPhone[] = [];
+  let agentId: string;
+  let agentToken: string;
+  let desk: TestPhone;
+
+  const recordingsOf = async (callId: string) => (await t.app.recordings.rowsOf(callId));
+  /** A caller in the recorded queue answered by the agent; both play their tone. */
+  const talk = async (callerNumber: string): Promise<{ caller: Call; agent: Call; callId: string; answeredAt: number }> => {
+    const ringing = desk.waitForIncoming(10_000);
+    const phone = await TestPhone.start({ user: callerNumber });
+    phones.push(phone);
+    const caller = await phone.call('5558001');
+    const agent = await (await ringing).answer();
+    const answeredAt = Date.now();
+    caller.playTone(440);
+    agent.playTone(1000);
+    const callId = await waitFor(async () => ((await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[]).find((c) => c.callerNumber === callerNumber)?.id, 5000, 'call not live');
+    await waitFor(async () => (await recordingsOf(callId)).some((r) => r.status === 'recording'), 5000, 'the recording did not start');
+    return { caller, agent, callId, answeredAt };
+  };
+
+  before(async () => {
+    t = await startTestApp();
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    desk = await TestPhone.start({ user: '1005', password: 'lab-1005' });
+    await desk.register();
+    phones.push(desk);
+    agentId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1005', name: 'Rita', pin: '1234', extension: '1005' } })).body.id;
+    agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'rita', role: 'agent', agentId } })).body.token;
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'grabadas', strategy: 'longest_idle', wrapUpSeconds: 0, recordingPolicy: 'always', recordingRetentionDays: 30 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
+    await routeDid(t, '5558001', { start: 'q', nodes: { q: { type: 'queue', queue: 'grabadas' } } });
+    await t.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' });
+  });
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+  });
+
+  it('records a queue call into one dated file holding both parties, as long as the talk, with its sha256 on the row', async () => {
+    const { caller, agent, callId, answeredAt } = await talk('600800001');
+    await sleep(3000);
+    await caller.hangup();
+    const talkSeconds = (Date.now() - answeredAt) / 1000;
+    await agent.ended;
+    const row = await waitFor(async () => (await recordingsOf(callId)).find((r) => r.status === 'complete'), 10_000, 'the recording was not completed');
+    assert.match(row.path!, new RegExp(`^\\d{4}/\\d{2}/\\d{2}/${callId}\\.wav$`));
+    assert.deepEqual(row.agent_ids, [agentId]);
+    assert.equal(row.retention_days, 30);
+    const file = readFileSync(join(t.app.config.recordingsDir, row.path!));
+    assert.equal(createHash('sha256').update(file).digest('hex'), row.sha256);
+    assert.equal(file.length, row.bytes);
+    assert.ok(Math.abs(row.duration_seconds! - talkSeconds) <= 1, `recorded ${row.duration_seconds} s for ${talkSeconds} s of talk`);
+    const samples = samplesOf(file);
+    const [low, high] = toneLevels(slice(samples, 0.5, row.duration_seconds! - 0.5), [440, 1000]);
+    assert.ok(low! > 0.2 && high! > 0.2, `both tones in the file (440: ${low}, 1000: ${high})`);
+    assert.equal(statSync(join(t.app.config.recordingsDir, 'in-progress')).isDirectory(), true);
+  });
+
+  it('leaves silence, and neither tone, where the recording was paused', async () => {
+    const { caller, agent, callId } = await talk('600800002');
+    await sleep(2000);
+    const pause = `/api/v1/calls/${callId}/recording/pause`;
+    assert.equal((await t.api(pause, { method: 'POST', token: agentToken })).status, 200);
+    assert.equal((await t.api(pause, { method: 'POST', token: agentToken })).status, 409, 'already paused');
+    await sleep(2000);
+    const resumed = await t.api(`/api/v1/calls/${callId}/recording/resume`, { method: 'POST', token: agentToken });
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    await sleep(2000);
+    await caller.hangup();
+    await agent.ended;
+    const row = await waitFor(async () => (await recordingsOf(callId)).find((r) => r.status === 'complete'), 10_000, 'the recording was not completed');
+    assert.equal(row.pauses.length, 1);
+    const from = (new Date(row.pauses[0]!.from).getTime() - row.started_at.getTime()) / 1000;
+    const to = (new Date(row.pauses[0]!.to).getTime() - row.started_at.getTime()) / 1000;
+    assert.ok(to - from > 1.5, `paused ${to - from} s`);
+    const samples = samplesOf(readFileSync(join(t.app.config.recordingsDir, row.path!)));
+    const paused = slice(samples, from + 0.3, to - 0.3);
+    assert.ok(paused.length > 8000, 'the paused part is in the file, as silence');
+    assert.equal(rms(paused), 0, 'silence where the recording was paused');
+    for (const [name, part] of [['before', slice(samples, from - 1.5, from - 0.3)], ['after', slice(samples, to + 0.3, to + 1.5)]] as const) {
+      const [low, high] = toneLevels(part, [440, 1000]);
+      assert.ok(low! > 0.2 && high! > 0.2, `both tones ${name} the pause (440: ${low}, 1000: ${high})`);
+    }
+    const notRecorded = await t.api(`/api/v1/calls/${callId}/recording/pause`, { method: 'POST' });
+    assert.equal(notRecorded.status, 404, 'the call has ended');
+  });
+});
+
+describe('30 recorded calls at once', () => {
+  let t: TestApp;
+  const phones: TestPhone[] = [];
+  const count = 30;
+
+  before(async () => {
+    t = await startTestApp();
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'treinta', strategy: 'round_robin', wrapUpSeconds: 0, ringTimeoutSeconds: 20, recordingPolicy: 'always' } });
+    const members: { agentId: string }[] = [];
+    for (let i = 1; i <= count; i += 1) {
+      const ext = String(3000 + i);
+      const phone = await TestPhone.start({ user: ext, password: `lab-${ext}` });
+      await phone.register();
+      phones.push(phone);
+      members.push({ agentId: (await t.api('/api/v1/agents', { method: 'POST', json: { number: ext, name: `Agente ${ext}`, pin: '1234', extension: ext } })).body.id });
+    }
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members } });
+    await routeDid(t, '5558030', { start: 'q', nodes: { q: { type: 'queue', queue: 'treinta' } } });
+    for (const m of members) await t.api(`/api/v1/agents/${m.agentId}/login`, { method: 'POST' });
+  });
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+  });
+
+  it('ends with 30 complete files and 30 rows', { timeout: 120_000 }, async () => {
+    // Every desk answers; all 30 calls are up together before anyone hangs up.
+    const answered = phones.map(async (desk) => (await desk.waitForIncoming(30_000)).answer());
+    const callers: Call[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const phone = await TestPhone.start({ user: `6008${String(i).padStart(5, '0')}` });
+      phones.push(phone);
+      callers.push(await phone.call('5558030'));
+    }
+    const agents = await Promise.all(answered);
+    callers.forEach((c) => c.playTone(440));
+    agents.forEach((a) => a.playTone(1000));
+    await waitFor(async () => (await sqlCount(t, `status = 'recording'`)) === count, 20_000, 'not all 30 calls are being recorded at once');
+    await sleep(2000);
+    await Promise.all(callers.map((c) => c.hangup()));
+    await waitFor(async () => (await sqlCount(t, `status = 'complete'`)) === count, 60_000, 'not all 30 recordings completed');
+    const rows = (await t.app.database.db.selectFrom('recordings' as never).selectAll().execute()) as { path: string; sha256: string; bytes: number; call_id: string }[];
+    assert.equal(new Set(rows.map((r) => r.call_id)).size, count, 'one recording per call');
+    for (const row of rows) {
+      const file = readFileSync(join(t.app.config.recordingsDir, row.path));
+      assert.equal(createHash('sha256').update(file).digest('hex'), row.sha256, `${row.path} matches its row`);
+      const [low, high] = toneLevels(samplesOf(file), [440, 1000]);
+      assert.ok(low! > 0.1 && high! > 0.1, `${row.path} holds both parties (440: ${low}, 1000: ${high})`);
+    }
+  });
+});
+
+async function sqlCount(t: TestApp, where: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from recordings where ${sql.raw(where)}`.execute(t.app.database.db);
+  return rows[0]!.n;
+}
