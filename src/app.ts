@@ -39,6 +39,9 @@ import { QueuesStore } from './queues/store.js';
 import { promptRoutes } from './prompts/routes.js';
 import { PromptsService, promptMedia } from './prompts/service.js';
 import { PromptsStore } from './prompts/store.js';
+import { recordingsDiskProbe } from './recording/files.js';
+import { scheduleRetention } from './recording/retention.js';
+import { recordingRoutes } from './recording/routes.js';
 
 export interface Centralita {
   config: Config;
@@ -132,11 +135,21 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   recordingCallRoutes(http, recordings);
   const liveFeed = installLiveFeed(http, bus, auth);
 
+  const recordingLogger = logger.child({ component: 'recording' });
+  recordingRoutes(http, { store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger });
+  // Retention runs while the HTTP app does: from listen (start) to close (stop).
+  let stopRetention: (() => Promise<void>) | undefined;
+  http.addHook('onReady', async () => {
+    stopRetention = scheduleRetention(recordingsStore, config.recordingsDir, recordingLogger);
+  });
+  http.addHook('onClose', async () => stopRetention?.());
+
   healthRoutes(http, {
     db: () => database.ping(),
     ari: () => ari.state === 'up',
     ami: () => ami.state === 'up',
     pendingWrites: () => writes.pending,
+    recordingsDisk: recordingsDiskProbe(config.recordingsDir, config.recordingsMinFreeMb * 1024 * 1024),
   });
 
   let stopped = false;

@@ -14,6 +14,10 @@ export interface Config {
   ari: { url: string; user: string; password: string; app: string };
   ami: { host: string; port: number; user: string; password: string };
   recordingsDir: string;
+  /** /health reports the recordings disk low (and the service degraded) under this many free MB. */
+  recordingsMinFreeMb: number;
+  /** Agent tokens may list and play the recordings of their own calls. */
+  agentsHearOwnRecordings: boolean;
   /** Uploaded prompts, 8 kHz mono WAV files; Asterisk's sounds/centralita-prompts must be this folder. */
   promptsDir: string;
   /** Language of the prompts callers hear when nothing more specific applies. */
@@ -39,6 +43,7 @@ const knownKeys = new Set([
   'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',
   'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
+  'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS',
 ]);
 
 /**
@@ -95,6 +100,10 @@ function oneOf<T extends string>(src: Source, key: string, allowed: readonly T[]
     throw new ConfigError(key, `must be one of ${allowed.join(', ')}, got '${text}'`);
   }
   return text as T;
+}
+
+function boolean(src: Source, key: string, fallback: boolean): boolean {
+  return oneOf(src, key, ['true', 'false'] as const, fallback ? 'true' : 'false') === 'true';
 }
 
 function url(src: Source, key: string, fallback: string | undefined, protocols: string[], secret = false): string | undefined {
@@ -166,6 +175,8 @@ export function loadConfig(env: Source = process.env): Config {
       password: required(src, 'CENTRALITA_AMI_PASSWORD'),
     },
     recordingsDir: directory(src, 'CENTRALITA_RECORDINGS_DIR', 'recordings'),
+    recordingsMinFreeMb: integer(src, 'CENTRALITA_RECORDINGS_MIN_FREE_MB', 2048, 0, 1_000_000_000),
+    agentsHearOwnRecordings: boolean(src, 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', false),
     promptsDir: directory(src, 'CENTRALITA_PROMPTS_DIR', 'prompts'),
     defaultLanguage: oneOf(src, 'CENTRALITA_DEFAULT_LANGUAGE', ['es', 'en'] as const, 'es'),
     directCallWrapUpSeconds: integer(src, 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS', 0, 0, 3600),

@@ -8,6 +8,8 @@ export interface HealthProbes {
   ari: () => boolean;
   ami: () => boolean;
   pendingWrites: () => number;
+  /** Room on the recordings folder's disk; low under CENTRALITA_RECORDINGS_MIN_FREE_MB. */
+  recordingsDisk?: () => Promise<{ freeBytes: number; totalBytes: number; low: boolean }>;
 }
 
 /**
@@ -26,6 +28,10 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
           status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
           db: UpDown, ari: UpDown, ami: UpDown,
           pendingWrites: Type.Integer({ description: 'event records waiting for the database' }),
+          recordings: Type.Optional(Type.Union([
+            Type.Object({ freeBytes: Type.Integer(), totalBytes: Type.Integer(), lowDisk: Type.Boolean() }),
+            Type.Null(),
+          ], { description: "the recordings folder's disk; null when it cannot be read (missing folder), which counts as degraded" })),
         }),
       },
     },
@@ -33,7 +39,9 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
     const db = (await probes.db()) ? 'up' : 'down';
     const ari = probes.ari() ? 'up' : 'down';
     const ami = probes.ami() ? 'up' : 'down';
-    const status = db === 'up' && ari === 'up' && ami === 'up' ? 'ok' : 'degraded';
-    return { status, db, ari, ami, pendingWrites: probes.pendingWrites() } as const;
+    const disk = probes.recordingsDisk ? await probes.recordingsDisk().catch(() => null) : undefined;
+    const recordings = disk && { freeBytes: disk.freeBytes, totalBytes: disk.totalBytes, lowDisk: disk.low };
+    const status = db === 'up' && ari === 'up' && ami === 'up' && recordings !== null && !recordings?.lowDisk ? 'ok' : 'degraded';
+    return { status, db, ari, ami, pendingWrites: probes.pendingWrites(), ...(recordings === undefined ? {} : { recordings }) } as const;
   });
 }

@@ -11,10 +11,13 @@ describe('HTTP API foundation', () => {
   });
   after(async () => t?.stop());
 
-  it('reports health of the database, ARI and AMI', async () => {
+  it('reports health of the database, ARI, AMI and the recordings disk', async () => {
     const res = await t.api('/health', { token: null });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { status: 'ok', db: 'up', ari: 'up', ami: 'up', pendingWrites: 0 });
+    const { recordings, ...rest } = res.body;
+    assert.deepEqual(rest, { status: 'ok', db: 'up', ari: 'up', ami: 'up', pendingWrites: 0 });
+    assert.equal(recordings.lowDisk, false, 'the test config asks for no free space');
+    assert.ok(recordings.freeBytes > 0 && recordings.freeBytes <= recordings.totalBytes, JSON.stringify(recordings));
   });
 
   it('serves the OpenAPI document with every /api/v1 route secured', async () => {

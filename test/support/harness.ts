@@ -20,6 +20,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita' },
     ami: { host: '127.0.0.1', port: 5038, user: 'centralita', password: 'centralita-lab-ami' },
     recordingsDir: `${projectRoot}/recordings`,
+    recordingsMinFreeMb: 0,
+    agentsHearOwnRecordings: false,
     promptsDir: `${projectRoot}/prompts`,
     defaultLanguage: 'es',
     directCallWrapUpSeconds: 0,

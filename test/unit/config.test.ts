@@ -43,6 +43,18 @@ describe('config', () => {
     assert.throws(() => loadConfig({ ...minimal, CENTRALITA_DEFAULT_LANGUAGE: 'fr' }), /CENTRALITA_DEFAULT_LANGUAGE/);
   });
 
+  it('reads the recordings disk threshold and whether agents hear their own recordings', () => {
+    const defaults = loadConfig(minimal);
+    assert.equal(defaults.recordingsMinFreeMb, 2048);
+    assert.equal(defaults.agentsHearOwnRecordings, false);
+    const set = loadConfig({ ...minimal, CENTRALITA_RECORDINGS_MIN_FREE_MB: '0', CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: 'true' });
+    assert.equal(set.recordingsMinFreeMb, 0);
+    assert.equal(set.agentsHearOwnRecordings, true);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_RECORDINGS_MIN_FREE_MB: '-1' }), /CENTRALITA_RECORDINGS_MIN_FREE_MB: must be a whole number/);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: 'yes' }), /CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: must be one of true, false, got 'yes'/);
+    assert.deepEqual(parseConfigFile('CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS=true\n', 'f'), { CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: 'true' });
+  });
+
   it('reads a KEY=VALUE file and refuses unknown keys in it', () => {
     assert.deepEqual(parseConfigFile('# comment\nCENTRALITA_PORT=4000\nCENTRALITA_HOST="0.0.0.0"\n', 'f'), { CENTRALITA_PORT: '4000', CENTRALITA_HOST: '0.0.0.0' });
     assert.throws(() => parseConfigFile('CENTRALITA_PROT=4000', 'f'), /CENTRALITA_PROT: unknown key in f line 1/);

@@ -1,0 +1,216 @@
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { Type } from 'typebox';
+import type { Principal } from '../auth/service.js';
+import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
+import type { HttpApp } from '../core/http.js';
+import type { Logger } from '../core/logger.js';
+import { ErrorBody, Nullable, StringEnum } from '../core/schemas.js';
+import { openRecording } from './files.js';
+import { parseRange } from './range.js';
+import type { RecordingRow, RecordingsStore, RecordingStatus } from './store.js';
+
+export interface RecordingRoutesDeps {
+  store: RecordingsStore;
+  recordingsDir: string;
+  /** CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: agent tokens may list and play the recordings of their own calls. */
+  agentsHearOwn: boolean;
+  logger: Logger;
+}
+
+const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'deleted'];
+
+const RecordingView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  callId: Type.String({ format: 'uuid' }),
+  queueId: Nullable(Type.String({ format: 'uuid' })),
+  agentIds: Type.Array(Type.String({ format: 'uuid' }), { description: 'agents who talked on the call, in order' }),
+  status: StringEnum(statuses),
+  startedAt: Type.String({ format: 'date-time' }),
+  endedAt: Nullable(Type.String({ format: 'date-time' })),
+  durationSeconds: Nullable(Type.Number()),
+  bytes: Nullable(Type.Integer()),
+  sha256: Nullable(Type.String({ description: 'of the whole file, hex' })),
+  format: Type.String(),
+  pauses: Type.Array(Type.Object({ from: Type.String(), to: Type.String() }), { description: 'paused parts (e.g. card payments): silence in the file' }),
+  deletedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+
+const AuditView = Type.Object({
+  id: Type.Integer(),
+  action: StringEnum(['playback', 'delete'] as const),
+  tokenId: Nullable(Type.String({ description: 'null for the bootstrap admin token and for the system' })),
+  role: Type.String({ description: 'admin, supervisor, agent, or system (retention)' }),
+  agentId: Nullable(Type.String()),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+  at: Type.String({ format: 'date-time' }),
+});
+
+const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Audio = Type.Unsafe<Readable>({ type: 'string', format: 'binary' });
+
+const view = (row: RecordingRow) => ({
+  id: row.id,
+  callId: row.call_id,
+  queueId: row.queue_id,
+  agentIds: row.agent_ids,
+  status: row.status,
+  startedAt: row.started_at.toISOString(),
+  endedAt: row.ended_at ? row.ended_at.toISOString() : null,
+  durationSeconds: row.duration_seconds,
+  bytes: row.bytes,
+  sha256: row.sha256,
+  format: row.format,
+  pauses: row.pauses,
+  deletedAt: row.deleted_at ? row.deleted_at.toISOString() : null,
+});
+
+/** Why a recording that is not complete cannot be played, in words. */
+const notPlayable: Record<Exclude<RecordingStatus, 'complete' | 'deleted'>, string> = {
+  recording: 'the call is still being recorded',
+  missing: 'its file was not found when the call ended',
+  failed: 'Asterisk could not record it',
+};
+
+/**
+ * Recordings: listing, playback with HTTP ranges, and the audit trail.
+ * Responses carry ids, never file paths; the file played is the one the
+ * database row names, and only inside the recordings folder. Every playback
+ * is audited before a byte is sent: no audit, no audio.
+ */
+export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
+  const { store, recordingsDir, agentsHearOwn, logger } = deps;
+
+  /** The agent whose recordings an agent token is limited to; null for other roles. */
+  function ownAgent(principal: Principal): string | null {
+    if (principal.role !== 'agent') return null;
+    if (!agentsHearOwn || !principal.agentId) {
+      throw forbidden('agent tokens may not hear recordings on this service (CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS is false)');
+    }
+    return principal.agentId;
+  }
+
+  async function recordingFor(id: string, principal: Principal): Promise<RecordingRow> {
+    const agentId = ownAgent(principal);
+    const row = await store.get(id);
+    if (!row) throw notFound('recording');
+    if (agentId !== null && !row.agent_ids.includes(agentId)) throw forbidden('an agent token may hear only the recordings of its own calls');
+    return row;
+  }
+
+  app.get('/api/v1/recordings', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['recordings'],
+      summary: 'Call recordings, newest first',
+      description: 'Agent tokens (only when CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS is true) see the recordings of their own calls.',
+      querystring: Type.Object({
+        from: Type.Optional(Type.String({ format: 'date-time', description: 'started at or after' })),
+        to: Type.Optional(Type.String({ format: 'date-time', description: 'started before' })),
+        agent: Type.Optional(Type.String({ format: 'uuid', description: 'an agent who talked on the call' })),
+        queue: Type.Optional(Type.String({ format: 'uuid' })),
+        call: Type.Optional(Type.String({ format: 'uuid' })),
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+        offset: Type.Integer({ minimum: 0, default: 0 }),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Array(RecordingView), 400: ErrorBody, 403: ErrorBody },
+    },
+  }, async (request) => {
+    const { from, to, agent, queue, call, limit, offset } = request.query;
+    const own = ownAgent(request.principal!);
+    if (own !== null && agent !== undefined && agent !== own) throw forbidden('an agent token may list only the recordings of its own calls');
+    const rows = await store.list({
+      from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined,
+      agentId: own ?? agent, queueId: queue, callId: call, limit, offset,
+    });
+    return rows.map(view);
+  });
+
+  app.get('/api/v1/recordings/:id', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: { tags: ['recordings'], summary: 'One call recording', params: Id, response: { 200: RecordingView, 403: ErrorBody, 404: ErrorBody } },
+  }, async (request) => view(await recordingFor(request.params.id, request.principal!)));
+
+  app.get('/api/v1/recordings/:id/audio', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    // A HEAD would run this handler and be audited as a playback.
+    exposeHeadRoute: false,
+    schema: {
+      tags: ['recordings'],
+      summary: "A recording's audio (WAV), whole or one byte range",
+      description: 'Supports one Range (bytes=a-b, bytes=a-, bytes=-n): 206 with Content-Range, or 416 with Content-Range: bytes */size. '
+        + 'Each playback is written to the audit trail first; when that write fails the answer is 503 and nothing is sent. '
+        + '409 while the recording is not complete, 410 once retention deleted it.',
+      params: Id,
+      produces: ['audio/wav'],
+      response: { 200: Audio, 206: Audio, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody, 416: ErrorBody, 503: ErrorBody },
+    },
+  }, async (request, reply) => {
+    const principal = request.principal!;
+    const row = await recordingFor(request.params.id, principal);
+    if (row.status === 'deleted' || row.deleted_at) {
+      throw new HttpError(410, 'gone', `recording ${row.id} was deleted${row.deleted_at ? ` on ${row.deleted_at.toISOString()}` : ''} when its retention ran out`);
+    }
+    if (row.status !== 'complete') throw conflict(`recording ${row.id} is ${row.status}: ${notPlayable[row.status]}; only a complete recording can be played`);
+    if (!row.path) throw new Error(`complete recording ${row.id} has no path`);
+
+    let file: FileHandle;
+    try {
+      file = await openRecording(recordingsDir, row.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      logger.warn({ recordingId: row.id, path: row.path }, 'recording file missing');
+      throw new HttpError(404, 'file_missing', `the file of recording ${row.id} is missing from the recordings folder`);
+    }
+
+    let streaming = false;
+    try {
+      const { size } = await file.stat();
+      // Files are never rewritten once complete, so their sha256 is a strong validator.
+      const etag = row.sha256 ? `"${row.sha256}"` : undefined;
+      const ifRange = request.headers['if-range'];
+      const range = ifRange !== undefined && ifRange !== etag ? { kind: 'whole' as const } : parseRange(request.headers.range, size);
+      if (range.kind === 'unsatisfiable') {
+        return reply.status(416).header('content-range', `bytes */${size}`).send({
+          error: { code: 'range_not_satisfiable', message: `the range ${request.headers.range ?? ''} is outside the recording's ${size} bytes` },
+        });
+      }
+
+      const served = range.kind === 'partial' ? `bytes=${range.start}-${range.end}` : null;
+      try {
+        await store.audit({
+          recording_id: row.id, action: 'playback', token_id: principal.tokenId, role: principal.role, agent_id: principal.agentId,
+          detail: { range: served, ip: request.ip },
+        });
+      } catch (err) {
+        logger.error({ err, recordingId: row.id }, 'playback refused: the audit row could not be written');
+        throw new HttpError(503, 'audit_unavailable', 'the playback could not be written to the audit trail, so it is refused; try again later');
+      }
+
+      void reply.type('audio/wav').header('accept-ranges', 'bytes').header('cache-control', 'no-store')
+        .header('content-disposition', `inline; filename="${row.id}.${row.format}"`);
+      if (etag) void reply.header('etag', etag);
+      streaming = true;
+      if (range.kind === 'partial') {
+        void reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
+        return reply.send(file.createReadStream({ start: range.start, end: range.end }));
+      }
+      void reply.header('content-length', size);
+      return reply.send(file.createReadStream());
+    } finally {
+      // The read stream closes the file when it ends or is destroyed.
+      if (!streaming) await file.close();
+    }
+  });
+
+  app.get('/api/v1/recordings/:id/audit', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: { tags: ['recordings'], summary: "A recording's audit trail: every playback and its deletion", params: Id, response: { 200: Type.Array(AuditView), 404: ErrorBody } },
+  }, async (request) => {
+    const row = await store.get(request.params.id);
+    if (!row) throw notFound('recording');
+    return (await store.auditOf(row.id)).map((entry) => ({
+      id: Number(entry.id), action: entry.action, tokenId: entry.token_id, role: entry.role, agentId: entry.agent_id, detail: entry.detail, at: entry.at.toISOString(),
+    }));
+  });
+}
