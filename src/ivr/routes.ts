@@ -15,7 +15,8 @@ const Version = Type.Object({
   flowId: Type.String({ format: 'uuid' }), version: Type.Integer(), createdAt: Type.String({ format: 'date-time' }), document: Type.Optional(FlowDocument),
 });
 const Did = Type.String({ pattern: '^\\+?[0-9]{1,32}$' });
-const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }) });
+const RecordingPolicy = Type.Union([Type.Literal('always'), Type.Literal('never'), Type.Literal('on_demand'), Type.Null()], { description: 'overrides the queue\'s recording policy for calls to this DID; null: the queue decides' });
+const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }), recordingPolicy: RecordingPolicy });
 const Trace = Type.Object({
   node: Type.String(), type: Type.String(), input: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
@@ -84,10 +85,10 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Send calls to a DID to a flow',
-      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Type.String({ format: 'uuid' }), recordingPolicy: Type.Optional(RecordingPolicy) }, { additionalProperties: false }),
       response: { 200: Route, ...errors },
     },
-  }, async (request) => ivr.putRoute(request.params.did, request.body.flowId));
+  }, async (request) => ivr.putRoute(request.params.did, request.body.flowId, request.body.recordingPolicy ?? null));
 
   app.delete('/api/v1/routes/:did', {
     config: { roles: ['admin'] },

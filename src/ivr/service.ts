@@ -7,11 +7,11 @@ import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { runFlow, type EngineDeps, type IvrCall } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
-import type { FlowRow, IvrStore } from './store.js';
+import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
 
 export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
 export interface FlowVersionView { flowId: string; version: number; createdAt: string; document?: FlowDocument }
-export interface RouteView { did: string; flowId: string }
+export interface RouteView { did: string; flowId: string; recordingPolicy: RouteRecordingPolicy }
 export interface TraceView { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number; at: string }
 
 /** 400 with every problem of a flow listed. */
@@ -87,13 +87,14 @@ export class IvrService {
   }
 
   async listRoutes(): Promise<RouteView[]> {
-    return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id }));
+    return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id, recordingPolicy: r.recording_policy }));
   }
 
-  async putRoute(did: string, flowId: string): Promise<RouteView> {
+  /** A route's recording policy, when set, decides for every call through it (else the queue's). */
+  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy = null): Promise<RouteView> {
     await this.requireFlow(flowId);
-    const row = await this.store.putRoute(did, flowId);
-    return { did: row.did, flowId: row.flow_id };
+    const row = await this.store.putRoute(did, flowId, recordingPolicy);
+    return { did: row.did, flowId: row.flow_id, recordingPolicy: row.recording_policy };
   }
 
   async deleteRoute(did: string): Promise<void> {

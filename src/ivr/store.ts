@@ -3,7 +3,8 @@ import type { FlowDocument } from './flow.js';
 
 export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }
 export interface IvrFlowVersionsTable { flow_id: string; version: number; document: FlowDocument; created_at: Generated<Date> }
-export interface IvrRoutesTable { did: string; flow_id: string; created_at: Generated<Date> }
+export type RouteRecordingPolicy = 'always' | 'never' | 'on_demand' | null;
+export interface IvrRoutesTable { did: string; flow_id: string; recording_policy: Generated<RouteRecordingPolicy>; created_at: Generated<Date> }
 export interface IvrTracesTable {
   id: Generated<number>; call_id: string; flow_id: string; flow_version: number; node: string; node_type: string;
   input: string | null; detail: Record<string, unknown>; at: Date;
@@ -65,9 +66,9 @@ export class IvrStore {
     return this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst();
   }
 
-  async putRoute(did: string, flowId: string): Promise<RouteRow> {
-    return this.db.insertInto('ivr_routes').values({ did, flow_id: flowId })
-      .onConflict((oc) => oc.column('did').doUpdateSet({ flow_id: flowId })).returningAll().executeTakeFirstOrThrow();
+  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy): Promise<RouteRow> {
+    return this.db.insertInto('ivr_routes').values({ did, flow_id: flowId, recording_policy: recordingPolicy })
+      .onConflict((oc) => oc.column('did').doUpdateSet({ flow_id: flowId, recording_policy: recordingPolicy })).returningAll().executeTakeFirstOrThrow();
   }
 
   async deleteRoute(did: string): Promise<boolean> {

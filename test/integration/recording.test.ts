@@ -27,17 +27,17 @@ describe('call recording on the lab', () => {
 
   const recordingsOf = async (callId: string) => (await t.app.recordings.rowsOf(callId));
   /** A caller in the recorded queue answered by the agent; both play their tone. */
-  const talk = async (callerNumber: string): Promise<{ caller: Call; agent: Call; callId: string; answeredAt: number }> => {
+  const talk = async (callerNumber: string, did = '5558001', recorded = true): Promise<{ caller: Call; agent: Call; callId: string; answeredAt: number }> => {
     const ringing = desk.waitForIncoming(10_000);
     const phone = await TestPhone.start({ user: callerNumber });
     phones.push(phone);
-    const caller = await phone.call('5558001');
+    const caller = await phone.call(did);
     const agent = await (await ringing).answer();
     const answeredAt = Date.now();
     caller.playTone(440);
     agent.playTone(1000);
     const callId = await waitFor(async () => ((await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[]).find((c) => c.callerNumber === callerNumber)?.id, 5000, 'call not live');
-    await waitFor(async () => (await recordingsOf(callId)).some((r) => r.status === 'recording'), 5000, 'the recording did not start');
+    if (recorded) await waitFor(async () => (await recordingsOf(callId)).some((r) => r.status === 'recording'), 5000, 'the recording did not start');
     return { caller, agent, callId, answeredAt };
   };
 
@@ -54,6 +54,11 @@ describe('call recording on the lab', () => {
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
     await routeDid(t, '5558001', { start: 'q', nodes: { q: { type: 'queue', queue: 'grabadas' } } });
+    for (const [did, recordingPolicy] of [['5558002', 'never'], ['5558003', 'on_demand']] as const) {
+      const flow = await routeDid(t, did, { start: 'q', nodes: { q: { type: 'queue', queue: 'grabadas' } } });
+      const route = await t.api(`/api/v1/routes/${did}`, { method: 'PUT', json: { flowId: flow.id, recordingPolicy } });
+      assert.equal(route.body.recordingPolicy, recordingPolicy);
+    }
     await t.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' });
   });
   after(async () => {
@@ -108,6 +113,31 @@ describe('call recording on the lab', () => {
     }
     const notRecorded = await t.api(`/api/v1/calls/${callId}/recording/pause`, { method: 'POST' });
     assert.equal(notRecorded.status, 404, 'the call has ended');
+  });
+
+  it('lets the route decide: never is not recorded even on demand; on demand starts when the agent asks', async () => {
+    const never = await talk('600800003', '5558002', false);
+    await sleep(1000);
+    assert.deepEqual(await recordingsOf(never.callId), [], 'a never route records nothing');
+    const refused = await t.api(`/api/v1/calls/${never.callId}/recording`, { method: 'POST', token: agentToken });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /turned off/);
+    await never.caller.hangup();
+    await never.agent.ended;
+
+    const onDemand = await talk('600800004', '5558003', false);
+    await sleep(1000);
+    assert.deepEqual(await recordingsOf(onDemand.callId), [], 'on demand: nothing until asked');
+    assert.equal((await t.api('/api/v1/calls/00000000-0000-4000-8000-000000000000/recording', { method: 'POST' })).status, 404);
+    const started = await t.api(`/api/v1/calls/${onDemand.callId}/recording`, { method: 'POST', token: agentToken });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    assert.equal((await t.api(`/api/v1/calls/${onDemand.callId}/recording`, { method: 'POST' })).status, 409, 'already recording');
+    await sleep(1500);
+    await onDemand.caller.hangup();
+    await onDemand.agent.ended;
+    const row = await waitFor(async () => (await recordingsOf(onDemand.callId)).find((r) => r.status === 'complete'), 10_000, 'the on-demand recording was not completed');
+    assert.equal(row.id, started.body.id);
+    assert.ok(row.duration_seconds! > 1 && row.duration_seconds! < 3, `recorded from the request on: ${row.duration_seconds} s`);
   });
 });
 
