@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { rms, toneLevels } from '../phones/audio.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { pcmOf } from '../../src/recording/wav-edit.js';
-import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { adminToken, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const samplesOf = (file: Buffer): Int16Array => {
@@ -84,6 +84,20 @@ describe('call recording on the lab', () => {
     const [low, high] = toneLevels(slice(samples, 0.5, row.duration_seconds! - 0.5), [440, 1000]);
     assert.ok(low! > 0.2 && high! > 0.2, `both tones in the file (440: ${low}, 1000: ${high})`);
     assert.equal(statSync(join(t.app.config.recordingsDir, 'in-progress')).isDirectory(), true);
+
+    // Played back through the API, whole and by range, each time audited.
+    const url = `${t.baseUrl}/api/v1/recordings/${row.id}/audio`;
+    const headers = { authorization: `Bearer ${adminToken}` };
+    const whole = await fetch(url, { headers });
+    assert.equal(whole.status, 200);
+    assert.ok(Buffer.from(await whole.arrayBuffer()).equals(file), 'the download is the file');
+    const part = await fetch(url, { headers: { ...headers, range: 'bytes=1000-1999' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${file.length}`);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(file.subarray(1000, 2000)), 'the range is those bytes');
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${agentToken}` } })).status, 403, 'agents do not hear recordings unless configured');
+    const audit = await t.api(`/api/v1/recordings/${row.id}/audit`);
+    assert.equal(audit.body.length, 2, 'one audit row per playback');
   });
 
   it('leaves silence, and neither tone, where the recording was paused', async () => {
