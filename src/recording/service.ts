@@ -18,7 +18,11 @@ export const inProgressFolder = 'in-progress';
 const snoopArg = 'recording';
 const defaultRetentionDays = 365;
 
-interface Active { id: string; callId: string; name: string; snoopId: string; startedAt: Date; agentIds: string[]; pauses: Pause[]; pausedSince: Date | null; finalizing: boolean }
+interface Active {
+  id: string; callId: string; name: string; snoopId: string; startedAt: Date; agentIds: string[]; pauses: Pause[]; pausedSince: Date | null; finalizing: boolean;
+  /** Stops we asked for to move to a new snoop channel: their RecordingFinished is not the end. */
+  rotations: number;
+}
 
 export interface ReconcileReport { adopted: number; stillRecording: number; missing: number; orphans: string[] }
 
@@ -67,7 +71,9 @@ export class RecordingService {
   private async onAnswered(callId: string, queueId: string, agentId: string): Promise<void> {
     const current = this.byCall.get(callId);
     if (current) {
-      this.addAgent(this.active.get(current)!, agentId);
+      const rec = this.active.get(current)!;
+      this.addAgent(rec, agentId);
+      await this.rotate(rec);
       return;
     }
     const queue = await this.queues.get(queueId);
@@ -142,7 +148,7 @@ export class RecordingService {
     const call = this.calls.liveCall(callId);
     if (!call) throw conflict('the call has ended');
     const id = randomUUID();
-    const rec: Active = { id, callId, name: `${inProgressFolder}/${id}`, snoopId: randomUUID(), startedAt: new Date(), agentIds: [agentId], pauses: [], pausedSince: null, finalizing: false };
+    const rec: Active = { id, callId, name: `${inProgressFolder}/${id}`, snoopId: randomUUID(), startedAt: new Date(), agentIds: [agentId], pauses: [], pausedSince: null, finalizing: false, rotations: 0 };
     this.active.set(id, rec);
     this.byCall.set(callId, id);
     // The row goes first (through the write queue, so a short database
@@ -154,27 +160,62 @@ export class RecordingService {
       retention_days: retentionDays, deleted_at: null, note: null,
     }));
     await mkdir(join(this.recordingsDir, inProgressFolder), { recursive: true });
-    const inStasis = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 3000);
-      this.snoopStarts.set(rec.snoopId, () => { clearTimeout(timer); resolve(true); });
-    });
     try {
-      await this.ari.request('channels.snoopChannel', { channelId: call.channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId: rec.snoopId });
-      if (!(await inStasis)) throw new Error('the recording snoop channel never entered Stasis');
-      await this.ari.request('channels.record', {
-        channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists: 'fail', maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
-      });
+      await this.snoopAndRecord(call.channelId, rec, 'fail');
     } catch (err) {
       this.logger.error({ err, callId, recordingId: id }, 'the call recording did not start');
       this.forget(rec);
       this.write(id, 'failed', () => this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
       await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch(() => undefined);
       throw err;
-    } finally {
-      this.snoopStarts.delete(rec.snoopId);
     }
     this.logger.info({ callId, recordingId: id }, 'recording the call');
     return id;
+  }
+
+  /**
+   * A recorded caller reached another agent (a transfer): the snoop moves to
+   * a fresh channel appending to the same file. Asterisk 22.10's snoop loses
+   * what the caller hears once the caller has changed bridges, so without
+   * this the second agent would be missing from the recording.
+   */
+  private async rotate(rec: Active): Promise<void> {
+    const call = this.calls.liveCall(rec.callId);
+    if (!call || rec.finalizing) return;
+    const oldSnoop = rec.snoopId;
+    rec.rotations += 1;
+    try {
+      await this.ari.request('recordings.stop', { recordingName: rec.name });
+    } catch (err) {
+      rec.rotations -= 1;
+      this.logger.warn({ err, recordingId: rec.id }, 'could not move the recording to a new snoop channel');
+      return;
+    }
+    if (oldSnoop) await this.ari.request('channels.hangup', { channelId: oldSnoop }).catch(() => undefined);
+    rec.snoopId = randomUUID();
+    try {
+      await this.snoopAndRecord(call.channelId, rec, 'append');
+      if (rec.pausedSince) await this.ari.request('recordings.pause', { recordingName: rec.name });
+    } catch (err) {
+      this.logger.error({ err, recordingId: rec.id }, 'the recording could not go on after the transfer; finishing what was recorded');
+      void this.finished(rec.name, `stopped at a transfer: ${(err as Error).message}`);
+    }
+  }
+
+  private async snoopAndRecord(channelId: string, rec: Active, ifExists: 'fail' | 'append'): Promise<void> {
+    const inStasis = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      this.snoopStarts.set(rec.snoopId, () => { clearTimeout(timer); resolve(true); });
+    });
+    try {
+      await this.ari.request('channels.snoopChannel', { channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId: rec.snoopId });
+      if (!(await inStasis)) throw new Error('the recording snoop channel never entered Stasis');
+      await this.ari.request('channels.record', {
+        channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
+      });
+    } finally {
+      this.snoopStarts.delete(rec.snoopId);
+    }
   }
 
   private addAgent(rec: Active, agentId: string): void {
@@ -189,6 +230,10 @@ export class RecordingService {
     if (!name.startsWith(`${inProgressFolder}/`)) return;
     const id = name.slice(inProgressFolder.length + 1);
     const rec = this.active.get(id);
+    if (rec && rec.rotations > 0 && !failure?.startsWith('stopped at a transfer')) {
+      rec.rotations -= 1;
+      return;
+    }
     if (rec?.finalizing) return;
     if (rec) rec.finalizing = true;
     await this.writes.drain().catch(() => undefined);
@@ -277,7 +322,7 @@ export class RecordingService {
       if (live && (live.state === 'recording' || live.state === 'paused' || live.state === 'queued')) {
         // Still going (centralita restarted mid-call): its end event will come to this app.
         report.stillRecording += 1;
-        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId: '', startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false };
+        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId: '', startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0 };
         this.active.set(row.id, rec);
         this.byCall.set(row.call_id, row.id);
         continue;

@@ -24,6 +24,9 @@ describe('call recording on the lab', () => {
   let agentId: string;
   let agentToken: string;
   let desk: TestPhone;
+  let secondDesk: TestPhone;
+  let secondAgentId: string;
+  let secondQueueId: string;
 
   const recordingsOf = async (callId: string) => (await t.app.recordings.rowsOf(callId));
   /** A caller in the recorded queue answered by the agent; both play their tone. */
@@ -54,6 +57,13 @@ describe('call recording on the lab', () => {
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
     await routeDid(t, '5558001', { start: 'q', nodes: { q: { type: 'queue', queue: 'grabadas' } } });
+    secondDesk = await TestPhone.start({ user: '1006', password: 'lab-1006' });
+    await secondDesk.register();
+    phones.push(secondDesk);
+    secondAgentId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1006', name: 'Sol', pin: '1234', extension: '1006' } })).body.id;
+    secondQueueId = (await t.api('/api/v1/queues', { method: 'POST', json: { name: 'segunda', strategy: 'longest_idle', wrapUpSeconds: 0, recordingPolicy: 'never' } })).body.id;
+    await t.api(`/api/v1/queues/${secondQueueId}/members`, { method: 'PUT', json: { members: [{ agentId: secondAgentId }] } });
+    await t.api(`/api/v1/agents/${secondAgentId}/login`, { method: 'POST' });
     for (const [did, recordingPolicy] of [['5558002', 'never'], ['5558003', 'on_demand']] as const) {
       const flow = await routeDid(t, did, { start: 'q', nodes: { q: { type: 'queue', queue: 'grabadas' } } });
       const route = await t.api(`/api/v1/routes/${did}`, { method: 'PUT', json: { flowId: flow.id, recordingPolicy } });
@@ -152,6 +162,33 @@ describe('call recording on the lab', () => {
     const row = await waitFor(async () => (await recordingsOf(onDemand.callId)).find((r) => r.status === 'complete'), 10_000, 'the on-demand recording was not completed');
     assert.equal(row.id, started.body.id);
     assert.ok(row.duration_seconds! > 1 && row.duration_seconds! < 3, `recorded from the request on: ${row.duration_seconds} s`);
+  });
+
+  it('keeps recording through a transfer: one file with both agents', async () => {
+    const { caller, agent, callId } = await talk('600800005');
+    await sleep(1500);
+    const rings = secondDesk.waitForIncoming(10_000);
+    assert.equal((await t.api(`/api/v1/calls/${callId}/transfer`, { method: 'POST', json: { queueId: secondQueueId } })).status, 202);
+    await agent.ended;
+    const second = await (await rings).answer();
+    const transferredAt = (await recordingsOf(callId))[0]!;
+    second.playTone(1500);
+    await sleep(2000);
+    await caller.hangup();
+    await second.ended;
+    const rows = await waitFor(async () => {
+      const all = await recordingsOf(callId);
+      return all.every((r) => r.status === 'complete') ? all : undefined;
+    }, 10_000, 'the recording was not completed');
+    assert.equal(rows.length, 1, 'one recording for the whole call');
+    assert.deepEqual(rows[0]!.agent_ids, [agentId, secondAgentId]);
+    assert.equal(transferredAt.id, rows[0]!.id);
+    const samples = samplesOf(readFileSync(join(t.app.config.recordingsDir, rows[0]!.path!)));
+    const end = rows[0]!.duration_seconds!;
+    const [firstAgent] = toneLevels(slice(samples, 0.3, 1.3), [1000]);
+    const [secondAgent, caller440] = toneLevels(slice(samples, end - 1.5, end - 0.3), [1500, 440]);
+    assert.ok(firstAgent! > 0.2, `the first agent is in the file (${firstAgent})`);
+    assert.ok(secondAgent! > 0.2 && caller440! > 0.2, `the second agent and the caller after the transfer (${secondAgent}, ${caller440})`);
   });
 });
 
