@@ -131,7 +131,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   });
   callRoutes(http, calls);
   const recordingsStore = new RecordingsStore(database.db as never);
-  const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }));
+  const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
   const liveFeed = installLiveFeed(http, bus, auth);
 

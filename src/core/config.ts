@@ -18,6 +18,8 @@ export interface Config {
   recordingsMinFreeMb: number;
   /** Agent tokens may list and play the recordings of their own calls. */
   agentsHearOwnRecordings: boolean;
+  /** Asterisk on another host: finished recordings are fetched (and then removed) through ARI's stored recordings API. */
+  recordingsViaAri: boolean;
   /** Uploaded prompts, 8 kHz mono WAV files; Asterisk's sounds/centralita-prompts must be this folder. */
   promptsDir: string;
   /** Language of the prompts callers hear when nothing more specific applies. */
@@ -43,7 +45,7 @@ const knownKeys = new Set([
   'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',
   'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
-  'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS',
+  'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
 ]);
 
 /**
@@ -177,6 +179,7 @@ export function loadConfig(env: Source = process.env): Config {
     recordingsDir: directory(src, 'CENTRALITA_RECORDINGS_DIR', 'recordings'),
     recordingsMinFreeMb: integer(src, 'CENTRALITA_RECORDINGS_MIN_FREE_MB', 2048, 0, 1_000_000_000),
     agentsHearOwnRecordings: boolean(src, 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', false),
+    recordingsViaAri: boolean(src, 'CENTRALITA_RECORDINGS_VIA_ARI', false),
     promptsDir: directory(src, 'CENTRALITA_PROMPTS_DIR', 'prompts'),
     defaultLanguage: oneOf(src, 'CENTRALITA_DEFAULT_LANGUAGE', ['es', 'en'] as const, 'es'),
     directCallWrapUpSeconds: integer(src, 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS', 0, 0, 3600),

@@ -51,6 +51,8 @@ export class RecordingService {
     private readonly recordingsDir: string,
     bus: EventBus,
     private readonly logger: Logger,
+    /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
+    private readonly viaAri = false,
   ) {
     ari.on('StasisStart', (event) => {
       if (event.args[0] === snoopArg) this.snoopStarts.get(event.channel.id)?.();
@@ -257,11 +259,9 @@ export class RecordingService {
    */
   private async finalize(row: RecordingRow, endedAt: Date, failure: string | null): Promise<void> {
     const source = join(this.recordingsDir, `${row.asterisk_name}.wav`);
-    let file: Buffer;
-    try {
-      file = await readFile(source);
-    } catch {
-      this.logger.error({ recordingId: row.id, file: source }, 'the recording\'s file is missing');
+    const file = await this.readFinished(row.asterisk_name);
+    if (!file) {
+      this.logger.error({ recordingId: row.id, file: row.asterisk_name }, 'the recording\'s file is missing');
       this.write(row.id, 'missing', () => this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
       return;
     }
@@ -271,6 +271,7 @@ export class RecordingService {
     const wav = wavOf(pcm);
     const sha256 = createHash('sha256').update(wav).digest('hex');
     const partial = join(this.recordingsDir, inProgressFolder, `${row.id}.final`);
+    await mkdir(dirname(partial), { recursive: true });
     await writeFile(partial, wav);
     let path: string | undefined;
     for (let attempt = 0; attempt < 100 && !path; attempt += 1) {
@@ -294,7 +295,8 @@ export class RecordingService {
     this.write(row.id, 'complete', async () => {
       await this.store.update(row.id, done);
       await unlink(partial).catch(() => undefined);
-      await unlink(source).catch(() => undefined);
+      if (this.viaAri) await this.ari.request('recordings.deleteStored', { recordingName: row.asterisk_name }).catch(() => undefined);
+      else await unlink(source).catch(() => undefined);
     });
     this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
   }
@@ -327,8 +329,7 @@ export class RecordingService {
         this.byCall.set(row.call_id, row.id);
         continue;
       }
-      const file = join(this.recordingsDir, `${row.asterisk_name}.wav`);
-      const info = await stat(file).catch(() => undefined);
+      const info = await this.finishedFileInfo(row.asterisk_name);
       if (!info) {
         report.missing += 1;
         await this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' });
@@ -339,7 +340,9 @@ export class RecordingService {
       await this.finalize({ ...row, pauses }, info.mtime, null);
     }
     const known = new Set(open.map((r) => `${r.id}.wav`));
-    const files = await readdir(join(this.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
+    const files = this.viaAri
+      ? (await this.ari.request('recordings.listStored', {}).catch(() => [])).filter((r) => r.name.startsWith(`${inProgressFolder}/`)).map((r) => `${r.name.slice(inProgressFolder.length + 1)}.wav`)
+      : await readdir(join(this.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
     for (const f of files) {
       if (!f.endsWith('.wav') || known.has(f) || this.active.has(f.slice(0, -4))) continue;
       const row = await this.store.get(f.slice(0, -4)).catch(() => undefined);
@@ -349,6 +352,23 @@ export class RecordingService {
     if (report.adopted + report.missing + report.orphans.length > 0) this.logger.warn(report, 'recordings reconciled after a restart');
     else if (report.stillRecording > 0) this.logger.info(report, 'recordings still in progress adopted');
     return report;
+  }
+
+  /** A finished recording's bytes: from the shared folder, or through ARI when Asterisk is elsewhere. */
+  private async readFinished(name: string): Promise<Buffer | undefined> {
+    if (!this.viaAri) return readFile(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
+    const bytes = await this.ari.request('recordings.getStoredFile', { recordingName: name }).catch((err: unknown) => {
+      if (err instanceof AriError && err.status === 404) return undefined;
+      throw err;
+    });
+    return bytes === undefined ? undefined : Buffer.from(bytes as unknown as Buffer);
+  }
+
+  /** Whether a finished recording is there, and when it was last written (ARI does not say: now). */
+  private async finishedFileInfo(name: string): Promise<{ mtime: Date } | undefined> {
+    if (!this.viaAri) return stat(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
+    const stored = await this.ari.request('recordings.getStored', { recordingName: name }).catch(() => undefined);
+    return stored ? { mtime: new Date() } : undefined;
   }
 
   private forget(rec: Active): void {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
@@ -250,3 +251,50 @@ async function sqlCount(t: TestApp, where: string): Promise<number> {
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from recordings where ${sql.raw(where)}`.execute(t.app.database.db);
   return rows[0]!.n;
 }
+
+describe('recording with Asterisk on another host (files through ARI)', () => {
+  let t: TestApp;
+  const phones: TestPhone[] = [];
+  const ownDir = mkdtempSync(join(tmpdir(), 'centralita-recordings-'));
+
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+    rmSync(ownDir, { recursive: true, force: true });
+  });
+
+  it('fetches the finished file through the stored recordings API into its own folder, then removes it from Asterisk', async () => {
+    // centralita's folder is not the one Asterisk writes to: only ARI connects them.
+    t = await startTestApp({ recordingsDir: ownDir, recordingsViaAri: true });
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    const desk = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    await desk.register();
+    phones.push(desk);
+    const agentId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1007', name: 'Ada', pin: '1234', extension: '1007' } })).body.id;
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'remota', strategy: 'longest_idle', wrapUpSeconds: 0, recordingPolicy: 'always' } });
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
+    await routeDid(t, '5558200', { start: 'q', nodes: { q: { type: 'queue', queue: 'remota' } } });
+    await t.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' });
+    const ringing = desk.waitForIncoming(10_000);
+    const phone = await TestPhone.start({ user: '600820001' });
+    phones.push(phone);
+    const caller = await phone.call('5558200');
+    const agent = await (await ringing).answer();
+    caller.playTone(440);
+    agent.playTone(1000);
+    const callId = await waitFor(async () => ((await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[]).find((c) => c.callerNumber === '600820001')?.id, 5000, 'call not live');
+    await sleep(2500);
+    await caller.hangup();
+    await agent.ended;
+    const row = await waitFor(async () => (await t.app.recordings.rowsOf(callId)).find((r) => r.status === 'complete'), 10_000, 'the recording was not completed');
+    const file = readFileSync(join(ownDir, row.path!));
+    assert.equal(createHash('sha256').update(file).digest('hex'), row.sha256);
+    const [low, high] = toneLevels(samplesOf(file), [440, 1000]);
+    assert.ok(low! > 0.2 && high! > 0.2, `both parties (440: ${low}, 1000: ${high})`);
+    await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:8088/ari/recordings/stored/${encodeURIComponent(row.asterisk_name)}`, { headers: { authorization: `Basic ${Buffer.from('centralita:centralita-lab-ari').toString('base64')}` } });
+      return res.status === 404;
+    }, 5000, 'the in-progress recording is still stored in Asterisk');
+  });
+});

@@ -22,6 +22,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     recordingsDir: `${projectRoot}/recordings`,
     recordingsMinFreeMb: 0,
     agentsHearOwnRecordings: false,
+    recordingsViaAri: false,
     promptsDir: `${projectRoot}/prompts`,
     defaultLanguage: 'es',
     directCallWrapUpSeconds: 0,
