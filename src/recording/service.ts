@@ -38,6 +38,8 @@ export class RecordingService {
   private readonly active = new Map<string, Active>();
   private readonly byCall = new Map<string, string>();
   private readonly snoopStarts = new Map<string, () => void>();
+  /** Callers waiting to be in an agent's mixing bridge before their snoop starts. */
+  private readonly bridgeWaits = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
   lastReconcile: ReconcileReport | undefined;
 
@@ -56,6 +58,9 @@ export class RecordingService {
   ) {
     ari.on('StasisStart', (event) => {
       if (event.args[0] === snoopArg) this.snoopStarts.get(event.channel.id)?.();
+    });
+    ari.on('ChannelEnteredBridge', (event) => {
+      if (event.bridge.bridge_type === 'mixing' && event.channel) this.bridgeWaits.get(event.channel.id)?.();
     });
     ari.on('RecordingFinished', (event) => void this.finished(event.recording.name, null));
     ari.on('RecordingFailed', (event) => void this.finished(event.recording.name, event.recording.cause ?? 'failed'));
@@ -204,7 +209,27 @@ export class RecordingService {
     }
   }
 
+  /**
+   * Resolves once the caller is in a mixing bridge (with the agent). A snoop
+   * made before the caller changes bridges loses what the caller hears, so
+   * the snoop waits for the bridge the queue is putting the caller in.
+   */
+  private async inMixingBridge(channelId: string): Promise<void> {
+    const entered = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      this.bridgeWaits.set(channelId, () => { clearTimeout(timer); resolve(); });
+    });
+    try {
+      const bridges = await this.ari.request('bridges.list', {}).catch(() => []);
+      if (bridges.some((b) => b.bridge_type === 'mixing' && b.channels.includes(channelId))) return;
+      await entered;
+    } finally {
+      this.bridgeWaits.delete(channelId);
+    }
+  }
+
   private async snoopAndRecord(channelId: string, rec: Active, ifExists: 'fail' | 'append'): Promise<void> {
+    await this.inMixingBridge(channelId);
     const inStasis = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 3000);
       this.snoopStarts.set(rec.snoopId, () => { clearTimeout(timer); resolve(true); });
