@@ -35,6 +35,8 @@ describe('agents on their desk phones', () => {
     return s.status === 'paused' ? `paused(${s.reason})` : s.status;
   };
   const rowsOf = async (id: string): Promise<string[]> => {
+    // State changes are visible at once; their rows go through the write queue.
+    await t.app.writes.drain();
     const rows = await sql<{ to_state: string; to_reason: string | null; source: string }>`
       select to_state, to_reason, source from agent_state_events where agent_id = ${id} order by id`.execute(t.app.database.db);
     return rows.rows.map((r) => `${r.to_state}${r.to_reason ? `(${r.to_reason})` : ''}:${r.source}`);
