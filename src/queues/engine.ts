@@ -351,9 +351,12 @@ export class QueueEngine {
 
   /** The connected queue call of a call id, if an agent is on it now. */
   connectedCall(callId: string): { agentId: string; queueId: string } | undefined {
-    for (const entry of this.entries.values()) {
-      if (entry.call.callId === callId && entry.state === 'connected' && entry.connected) return { agentId: entry.connected.agentId, queueId: entry.queue.id };
-    }
+    const entry = this.connectedByCall(callId);
+    return entry?.connected ? { agentId: entry.connected.agentId, queueId: entry.queue.id } : undefined;
+  }
+
+  private connectedByCall(callId: string): Entry | undefined {
+    for (const entry of this.entries.values()) if (entry.call.callId === callId && entry.state === 'connected') return entry;
     return undefined;
   }
 
@@ -410,7 +413,7 @@ export class QueueEngine {
    * through the dialplan. The entry is closed as `transferred` with its target.
    */
   async transfer(callId: string, target: TransferTarget, source: 'phone' | 'api'): Promise<void> {
-    const entry = [...this.entries.values()].find((e) => e.call.callId === callId && e.state === 'connected');
+    const entry = this.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue');
     const next = 'queueId' in target ? await this.store.get(target.queueId) : undefined;
     if ('queueId' in target && !next) throw conflict(`no queue ${target.queueId}`);
