@@ -16,10 +16,19 @@ prompts=(
   "pause-invalid-code|Ese código de pausa no existe.|That pause code does not exist."
   "pause-pending|La pausa empezará al terminar la llamada.|Your pause will start when the call ends."
   "agent-unreachable|Su teléfono no está disponible.|Your phone is not reachable."
+  "monitor-not-supervisor|Solo un supervisor puede escuchar llamadas.|Only a supervisor can monitor calls."
+  "monitor-agent-number|Marque el número del agente y la tecla almohadilla.|Enter the agent's number, then the pound key."
+  "monitor-unknown-agent|Ese número de agente no existe.|There is no agent with that number."
+  "monitor-agent-not-on-call|Ese agente no está en una llamada.|That agent is not on a call."
+  "monitor-not-allowed|No puede escuchar a ese agente.|You may not monitor that agent."
+  "monitor-already|Ya está escuchando otra llamada.|You are already monitoring a call."
+  "monitor-call-ended|La llamada ha terminado.|The call has ended."
 )
 
+# With names as arguments, only those prompts are made.
 for entry in "${prompts[@]}"; do
   IFS='|' read -r name es en <<<"$entry"
+  if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
   for lang in es en; do
     text=$es; voice=es
     [ "$lang" = en ] && { text=$en; voice=en-us; }

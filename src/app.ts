@@ -1,7 +1,11 @@
 import { watchPhones } from './agents/presence.js';
 import { agentRoutes } from './agents/routes.js';
 import { AgentsService } from './agents/service.js';
-import { featureCodeRoute } from './agents/stasis.js';
+import { featureCodeRoute, PhoneLogin } from './agents/stasis.js';
+import { isMonitorCode, monitorFeatureRoute } from './monitor/phone.js';
+import { monitorRoutes } from './monitor/routes.js';
+import { MonitorService } from './monitor/service.js';
+import { MonitorStore } from './monitor/store.js';
 import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
@@ -55,6 +59,7 @@ export interface Centralita {
   calls: CallsService;
   agents: AgentsService;
   recordings: RecordingService;
+  monitor: MonitorService;
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -96,7 +101,10 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   });
   await agents.load();
 
-  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, (id) => agents.isActiveAgent(id));
+  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, async (id) => {
+    if (!(await agents.isActiveAgent(id))) return undefined;
+    return { isSupervisor: (await agents.getAgent(id)).isSupervisor };
+  });
   installAuth(http, auth);
   tokenRoutes(http, auth);
 
@@ -125,9 +133,17 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
   queueEngine.noteCallEvent = (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date());
   queues.flowExists = (flowId) => ivr.flowExists(flowId);
+  const phoneLogin = new PhoneLogin(media, digits, agents, logger.child({ component: 'agents' }));
+  const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin);
+  const monitorLogger = logger.child({ component: 'monitor' });
+  const monitor = new MonitorService(ari, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
+    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent,
+  });
+  monitorRoutes(http, monitor);
+  const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger);
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
     did: (channel, did) => ivr.answerDid(channel, did),
-    feature: featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' })),
+    feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
   });
   callRoutes(http, calls);
   const recordingsStore = new RecordingsStore(database.db as never);
@@ -154,7 +170,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings,
+    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings, monitor,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -2,8 +2,9 @@ import type { AgentsTables } from './agents/store.js';
 import type { AuthTables } from './auth/store.js';
 import type { CallsTables } from './calls/store.js';
 import type { IvrTables } from './ivr/store.js';
+import type { MonitorTables } from './monitor/store.js';
 import type { QueuesTables } from './queues/store.js';
 import type { PromptsTables } from './prompts/store.js';
 
 /** Every table, for Kysely; each capability declares and queries only its own. */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables {}
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables {}

@@ -4,6 +4,7 @@ import type { Media } from '../asterisk/media.js';
 import { HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { verifyPin, type AgentsService } from './service.js';
+import type { AgentRow } from './store.js';
 
 /** The desk phone a channel comes from: PJSIP/1001-0000002a → 1001. */
 export function extensionOf(channel: Pick<Channel, 'name'>): string | undefined {
@@ -34,26 +35,60 @@ const loginAttempts = 3;
 /** Wrong logins from one phone before it is locked out, and for how long. */
 const lockoutAfter = 6;
 const lockoutMs = 10 * 60_000;
+const noSuchPin = 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+/**
+ * Asks a phone user for their agent number and PIN (up to three tries),
+ * with a lockout per phone against PIN guessing (in memory: a restart
+ * forgives). Shared by check-in and supervisors' monitoring codes.
+ */
+export class PhoneLogin {
+  private readonly wrongLogins = new Map<string, { count: number; since: number }>();
+
+  constructor(private readonly media: Media, private readonly digits: DigitCollector, private readonly agents: AgentsService, private readonly logger: Logger) {}
+
+  lockedOut(extension: string): boolean {
+    const entry = this.wrongLogins.get(extension);
+    if (entry && Date.now() - entry.since > lockoutMs) this.wrongLogins.delete(extension);
+    return (this.wrongLogins.get(extension)?.count ?? 0) >= lockoutAfter;
+  }
+
+  private failed(extension: string): void {
+    const entry = this.wrongLogins.get(extension) ?? { count: 0, since: Date.now() };
+    entry.count += 1;
+    this.wrongLogins.set(extension, entry);
+    if (entry.count === lockoutAfter) this.logger.warn({ extension, minutes: lockoutMs / 60_000 }, 'phone locked out of agent logins after repeated wrong PINs');
+  }
+
+  /** The agent who keyed a right number and PIN; undefined after the last wrong try (goodbye said), a lockout (said) or a hang-up. */
+  async ask(channelId: string, extension: string): Promise<AgentRow | undefined> {
+    for (let i = 0; i < loginAttempts; i += 1) {
+      if (this.lockedOut(extension)) return void (await this.media.playToEnd(channelId, [say.notNow]));
+      const number = await this.digits.collect(channelId, [i === 0 ? say.askNumber : say.wrongLogin], { maxDigits: 10, timeoutMs: 8000 });
+      if (number === null) return undefined;
+      const pin = number ? await this.digits.collect(channelId, [say.askPin], { maxDigits: 12, timeoutMs: 8000 }) : '';
+      if (pin === null) return undefined;
+      const agent = number ? await this.agents.findByNumber(number) : undefined;
+      // The PIN is checked even for an unknown number, so both take as long.
+      const pinOk = await verifyPin(pin, agent?.pin_hash ?? noSuchPin);
+      if (agent && pinOk) {
+        this.wrongLogins.delete(extension);
+        return agent;
+      }
+      this.failed(extension);
+      this.logger.info({ extension, number }, 'phone login refused: wrong agent number or PIN');
+    }
+    await this.media.playToEnd(channelId, [say.goodbye]);
+    return undefined;
+  }
+}
 
 /**
  * Desk-phone feature codes: *45 check in, *46 check out, *47 (+ reason
  * digit) pause, *48 ready. Every outcome is spoken, errors included, and a
  * refused request changes nothing.
  */
-export function featureCodeRoute(media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger) {
-  // PIN guessing: wrong logins per phone, in memory (a restart forgives them).
-  const wrongLogins = new Map<string, { count: number; since: number }>();
-  const lockedOut = (extension: string): boolean => {
-    const entry = wrongLogins.get(extension);
-    if (entry && Date.now() - entry.since > lockoutMs) wrongLogins.delete(extension);
-    return (wrongLogins.get(extension)?.count ?? 0) >= lockoutAfter;
-  };
-  const loginFailed = (extension: string): void => {
-    const entry = wrongLogins.get(extension) ?? { count: 0, since: Date.now() };
-    entry.count += 1;
-    wrongLogins.set(extension, entry);
-    if (entry.count === lockoutAfter) logger.warn({ extension, minutes: lockoutMs / 60_000 }, 'phone locked out of check-in after repeated wrong PINs');
-  };
+export function featureCodeRoute(media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger, login: PhoneLogin) {
   const speak = (channelId: string, sound: string) => media.playToEnd(channelId, [sound]);
 
   /** Runs a state change; a refusal (409) is spoken, not thrown. */
@@ -76,24 +111,9 @@ export function featureCodeRoute(media: Media, digits: DigitCollector, agents: A
       if (await attempt(channel.id, () => agents.login(bound.id, extension, 'phone'), say.alreadyOn)) await speak(channel.id, say.loggedIn);
       return;
     }
-    for (let i = 0; i < loginAttempts; i += 1) {
-      if (lockedOut(extension)) return void (await speak(channel.id, say.notNow));
-      const number = await digits.collect(channel.id, [i === 0 ? say.askNumber : say.wrongLogin], { maxDigits: 10, timeoutMs: 8000 });
-      if (number === null) return;
-      const pin = number ? await digits.collect(channel.id, [say.askPin], { maxDigits: 12, timeoutMs: 8000 }) : '';
-      if (pin === null) return;
-      const agent = number ? await agents.findByNumber(number) : undefined;
-      // The PIN is checked even for an unknown number, so both take as long.
-      const pinOk = await verifyPin(pin, agent?.pin_hash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
-      if (agent && pinOk) {
-        wrongLogins.delete(extension);
-        if (await attempt(channel.id, () => agents.login(agent.id, extension, 'phone'), say.alreadyOn)) await speak(channel.id, say.loggedIn);
-        return;
-      }
-      loginFailed(extension);
-      logger.info({ extension, number }, 'phone check-in refused: wrong agent number or PIN');
-    }
-    await speak(channel.id, say.goodbye);
+    if (login.lockedOut(extension)) return void (await speak(channel.id, say.notNow));
+    const agent = await login.ask(channel.id, extension);
+    if (agent && await attempt(channel.id, () => agents.login(agent.id, extension, 'phone'), say.alreadyOn)) await speak(channel.id, say.loggedIn);
   };
 
   const pause = async (channel: Channel, agentId: string, typedCode: string): Promise<void> => {

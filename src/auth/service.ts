@@ -15,7 +15,7 @@ export type Role = (typeof roles)[number];
 /** Who is calling: from the bearer token. */
 export interface Principal {
   role: Role;
-  /** The agent an agent token belongs to. */
+  /** The agent an agent token belongs to; for a supervisor token, the supervisor it is bound to (if any). */
   agentId: string | null;
   /** null for the bootstrap admin token from the config. */
   tokenId: string | null;
@@ -45,8 +45,8 @@ export class AuthService {
     private readonly store: TokenStore,
     adminToken: string,
     private readonly bus: EventBus,
-    /** Whether an agent id names an existing, active agent (agent tokens must). */
-    private readonly agentExists: (agentId: string) => Promise<boolean>,
+    /** The active agent an id names, if any (agent tokens must name one; supervisor tokens may name a supervisor). */
+    private readonly activeAgent: (agentId: string) => Promise<{ isSupervisor: boolean } | undefined>,
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
   }
@@ -66,11 +66,13 @@ export class AuthService {
     if (input.role === 'agent' && !input.agentId) {
       throw new HttpError(400, 'bad_request', 'body/agentId is required for an agent token');
     }
-    if (input.role !== 'agent' && input.agentId) {
-      throw new HttpError(400, 'bad_request', 'body/agentId is only for agent tokens');
+    if (input.role === 'admin' && input.agentId) {
+      throw new HttpError(400, 'bad_request', 'body/agentId is only for agent and supervisor tokens');
     }
-    if (input.agentId && !(await this.agentExists(input.agentId))) {
-      throw new HttpError(400, 'bad_request', `body/agentId: no active agent ${input.agentId}`);
+    const agent = input.agentId ? await this.activeAgent(input.agentId) : undefined;
+    if (input.agentId && !agent) throw new HttpError(400, 'bad_request', `body/agentId: no active agent ${input.agentId}`);
+    if (input.role === 'supervisor' && agent && !agent.isSupervisor) {
+      throw new HttpError(400, 'bad_request', `body/agentId: agent ${input.agentId} is not a supervisor`);
     }
     const token = generateToken();
     const row = await this.store.insert({

@@ -26,6 +26,10 @@ export interface Config {
   defaultLanguage: 'es' | 'en';
   /** Wrap-up after an agent's call outside the queues (a direct or outgoing call). */
   directCallWrapUpSeconds: number;
+  /** Supervisors may monitor only agents of their own team. */
+  monitorSameTeamOnly: boolean;
+  /** A monitoring session follows the agent to their next call instead of ending with the call. */
+  monitorFollowAgent: boolean;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +50,7 @@ const knownKeys = new Set([
   'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
+  'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT',
 ]);
 
 /**
@@ -183,6 +188,8 @@ export function loadConfig(env: Source = process.env): Config {
     promptsDir: directory(src, 'CENTRALITA_PROMPTS_DIR', 'prompts'),
     defaultLanguage: oneOf(src, 'CENTRALITA_DEFAULT_LANGUAGE', ['es', 'en'] as const, 'es'),
     directCallWrapUpSeconds: integer(src, 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS', 0, 0, 3600),
+    monitorSameTeamOnly: boolean(src, 'CENTRALITA_MONITOR_SAME_TEAM_ONLY', false),
+    monitorFollowAgent: boolean(src, 'CENTRALITA_MONITOR_FOLLOW_AGENT', false),
   };
 }
 

@@ -21,10 +21,11 @@ function refuse(socket: Duplex, status: number, reason: string): void {
 }
 
 /**
- * GET /api/v1/events (WebSocket): every agent state change and queue entry
- * event as JSON (`{"type":"agent.state"|"queue.entry","data":{...}}`) as it
- * happens. Admins and supervisors see everything, an agent token only its own
- * agent's changes and the offers made to it.
+ * GET /api/v1/events (WebSocket): every agent state change, queue entry
+ * event and monitoring session change as JSON
+ * (`{"type":"agent.state"|"queue.entry"|"monitor.session","data":{...}}`) as
+ * it happens. Admins and supervisors see everything, an agent token only its
+ * own agent's changes and the offers made to it, never monitoring.
  */
 export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
@@ -54,15 +55,17 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
   });
 
   /** Sends to every client allowed to see it: agents only what concerns them. */
-  const broadcast = (type: string, data: { agentId?: string }): void => {
+  const broadcast = (type: string, data: { agentId?: string }, supervisorsOnly = false): void => {
     const message = JSON.stringify({ type, data });
     for (const client of clients) {
-      if (client.principal.role === 'agent' && client.principal.agentId !== data.agentId) continue;
+      if (client.principal.role === 'agent' && (supervisorsOnly || client.principal.agentId !== data.agentId)) continue;
       if (client.socket.readyState === client.socket.OPEN) client.socket.send(message);
     }
   };
   const unsubscribe = bus.on('agent.state', (change: AgentStateChange) => broadcast('agent.state', change));
   const unsubscribeQueues = bus.on('queue.entry', (change) => broadcast('queue.entry', change));
+  // Monitoring is never shown to agents: they must not know they are heard.
+  const unsubscribeMonitor = bus.on('monitor.session', (session) => broadcast('monitor.session', session, true));
 
   const unsubscribeRevoked = bus.on('token.revoked', ({ tokenId }) => {
     for (const client of clients) if (client.principal.tokenId === tokenId) client.socket.close(4001, 'token revoked');
@@ -72,6 +75,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     close() {
       unsubscribe();
       unsubscribeQueues();
+      unsubscribeMonitor();
       unsubscribeRevoked();
       for (const client of clients) client.socket.terminate();
       wss.close();

@@ -22,7 +22,15 @@ declare module '../core/events.js' {
       queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
       outcome?: Outcome; agentId?: string; position?: number; estimateMinutes?: number; at: string;
     };
+    /** Caller and agent are both in their mixing bridge (internal: not on the live feed). */
+    'queue.connected': ConnectedParties;
   }
+}
+
+/** A queue call in progress with an agent: who and where, for those who join it (monitoring). */
+export interface ConnectedParties {
+  entryId: string; callId: string; queueId: string; agentId: string;
+  callerChannelId: string; agentChannelId: string; bridgeId: string;
 }
 
 interface Entry {
@@ -314,6 +322,7 @@ export class QueueEngine {
       entry.connected = { agentId, legId, bridgeId: bridge.id };
       await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: entry.call.channelId });
       await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: legId, absorbDTMF: true });
+      if (entry.state === 'connected') this.bus.emit('queue.connected', partiesOf(entry)!);
     } catch (err) {
       this.logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
       await this.hangup(legId);
@@ -353,6 +362,15 @@ export class QueueEngine {
   connectedCall(callId: string): { agentId: string; queueId: string } | undefined {
     const entry = this.connectedByCall(callId);
     return entry?.connected ? { agentId: entry.connected.agentId, queueId: entry.queue.id } : undefined;
+  }
+
+  /** Who is on a connected queue call, by call or by agent. */
+  connectedParties(by: { callId: string } | { agentId: string }): ConnectedParties | undefined {
+    for (const entry of this.entries.values()) {
+      if (entry.state !== 'connected' || !entry.connected) continue;
+      if ('callId' in by ? entry.call.callId === by.callId : entry.connected.agentId === by.agentId) return partiesOf(entry);
+    }
+    return undefined;
   }
 
   private connectedByCall(callId: string): Entry | undefined {
@@ -593,6 +611,14 @@ export class QueueEngine {
   private announce(entry: Entry, event: 'entered' | 'offered' | 'answered' | 'announced' | 'left', extra: { agentId?: string; outcome?: Outcome; position?: number; estimateMinutes?: number } = {}): void {
     this.bus.emit('queue.entry', { queueId: entry.queue.id, entryId: entry.id, callId: entry.call.callId, event, ...extra, at: new Date().toISOString() });
   }
+}
+
+function partiesOf(entry: Entry): ConnectedParties | undefined {
+  if (!entry.connected) return undefined;
+  return {
+    entryId: entry.id, callId: entry.call.callId, queueId: entry.queue.id, agentId: entry.connected.agentId,
+    callerChannelId: entry.call.channelId, agentChannelId: entry.connected.legId, bridgeId: entry.connected.bridgeId,
+  };
 }
 
 function startOfDay(): Date {

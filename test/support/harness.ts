@@ -26,6 +26,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     promptsDir: `${projectRoot}/prompts`,
     defaultLanguage: 'es',
     directCallWrapUpSeconds: 0,
+    monitorSameTeamOnly: false,
+    monitorFollowAgent: false,
     ...overrides,
   };
 }

@@ -1,0 +1,598 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentsService, AgentView } from '../agents/service.js';
+import { AriError, type AriClient } from '../asterisk/ari.js';
+import type { Media } from '../asterisk/media.js';
+import type { Principal } from '../auth/service.js';
+import type { CallsService } from '../calls/service.js';
+import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { WriteQueue } from '../core/write-queue.js';
+import type { ConnectedParties, QueueEngine } from '../queues/engine.js';
+import type { EndReason, MonitorMode, MonitorStore, SegmentRow, SegmentSource, SessionFilter, SessionRow, SessionStatus } from './store.js';
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** A monitoring session changed: supervisors and admins only (the agent must not know). */
+    'monitor.session': MonitorSessionView & { event: 'ringing' | 'started' | 'mode' | 'call' | 'ended' };
+  }
+}
+
+export interface SegmentView { mode: MonitorMode; callId: string; source: SegmentSource; startedAt: string; endedAt: string | null }
+export interface MonitorSessionView {
+  id: string; supervisorId: string; agentId: string; callId: string; currentCallId: string | null; extension: string;
+  source: 'api' | 'phone'; follow: boolean; status: SessionStatus; mode: MonitorMode;
+  createdAt: string; answeredAt: string | null; endedAt: string | null; endReason: EndReason | null;
+  segments: SegmentView[];
+}
+
+export interface MonitorRequest {
+  supervisorId: string;
+  target: { agentId: string } | { callId: string };
+  mode: MonitorMode;
+  follow?: boolean;
+}
+
+export interface MonitorOptions {
+  sameTeamOnly: boolean;
+  followAgent: boolean;
+  /** How long the supervisor's phone rings before the session is given up. */
+  ringSeconds?: number;
+}
+
+interface Segment { id: string; mode: MonitorMode; callId: string; source: SegmentSource; startedAt: Date; endedAt: Date | null }
+
+interface Session {
+  id: string;
+  supervisorId: string;
+  agentId: string;
+  firstCallId: string;
+  extension: string;
+  source: 'api' | 'phone';
+  follow: boolean;
+  mode: MonitorMode;
+  status: SessionStatus;
+  createdAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  endReason: EndReason | null;
+  /** The supervisor's channel: a leg we rang (API) or the phone's own call (feature code). */
+  channelId: string;
+  /** The call being monitored now; undefined between calls (following) or after it ended. */
+  call: ConnectedParties | undefined;
+  /** Which bridge the supervisor's channel is in. */
+  where: 'none' | 'monitor' | 'call';
+  monitorBridgeId: string | undefined;
+  snoopId: string | undefined;
+  snoops: number;
+  segments: Segment[];
+  dialStatus: string | undefined;
+  /** Operations on a session run one after another (keys, API calls, call events); the first waits for the session's row. */
+  ops: Promise<void>;
+  open: () => void;
+  ended: Promise<void>;
+  resolveEnded: () => void;
+}
+
+const legArg = 'monitor-leg';
+const snoopArg = 'monitor-snoop';
+const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
+const dialReasons: Record<string, EndReason> = { BUSY: 'busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'unreachable', CONGESTION: 'unreachable' };
+
+/** What a refusal says: the API answers with it, the phone speaks `prompt`. */
+export class MonitorRefusal extends HttpError {
+  constructor(status: number, message: string, readonly prompt: string) {
+    super(status, status === 403 ? 'forbidden' : status === 404 ? 'not_found' : 'conflict', message);
+  }
+}
+
+/** Spoken on the supervisor's phone; `centralita/…` are the project's own prompts (sounds/). */
+export const monitorPrompts = {
+  notSupervisor: 'sound:centralita/monitor-not-supervisor',
+  askAgent: 'sound:centralita/monitor-agent-number',
+  unknownAgent: 'sound:centralita/monitor-unknown-agent',
+  notOnCall: 'sound:centralita/monitor-agent-not-on-call',
+  notAllowed: 'sound:centralita/monitor-not-allowed',
+  busy: 'sound:centralita/monitor-already',
+  callEnded: 'sound:centralita/monitor-call-ended',
+} as const;
+
+/**
+ * Supervisor monitoring of queue calls with ARI, verified at the phones:
+ * - listen: a snoop on the agent's channel (spy both, whisper none) in a
+ *   bridge of its own with the supervisor: nobody hears the supervisor;
+ * - whisper: the same snoop with whisper out: only the agent hears them;
+ * - barge: the supervisor joins the call's own mixing bridge.
+ * A snoop's mode cannot change, so a switch replaces it. Sessions and each
+ * mode's stretch are written as they happen (the audit).
+ */
+export class MonitorService {
+  private readonly sessions = new Map<string, Session>();
+  private readonly byChannel = new Map<string, string>();
+  private readonly stasisStarts = new Map<string, () => void>();
+  private readonly ringSeconds: number;
+
+  constructor(
+    private readonly ari: AriClient,
+    private readonly media: Media,
+    private readonly agents: AgentsService,
+    private readonly engine: QueueEngine,
+    private readonly calls: CallsService,
+    private readonly store: MonitorStore,
+    private readonly writes: WriteQueue,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly options: MonitorOptions,
+  ) {
+    this.ringSeconds = options.ringSeconds ?? 30;
+    ari.on('StasisStart', (event) => {
+      if (event.args[0] === legArg || event.args[0] === snoopArg) this.stasisStarts.get(event.channel.id)?.();
+    });
+    ari.on('ChannelStateChange', (event) => {
+      const session = this.sessionOfChannel(event.channel.id);
+      if (session?.status === 'ringing' && event.channel.state === 'Up') this.run(session, () => this.answered(session));
+    });
+    ari.on('Dial', (event) => {
+      const session = this.sessionOfChannel(event.peer.id);
+      if (session && event.dialstatus) session.dialStatus = event.dialstatus;
+    });
+    const gone = (channelId: string): void => {
+      const session = this.sessionOfChannel(channelId);
+      if (!session) return;
+      const reason = session.status === 'ringing' ? dialReasons[session.dialStatus ?? ''] ?? 'no_answer' : 'supervisor_hangup';
+      this.run(session, () => this.finish(session, reason, null));
+    };
+    ari.on('StasisEnd', (event) => gone(event.channel.id));
+    ari.on('ChannelDestroyed', (event) => gone(event.channel.id));
+    ari.on('ChannelDtmfReceived', (event) => {
+      const session = this.sessionOfChannel(event.channel.id);
+      const mode = ({ 4: 'listen', 5: 'whisper', 6: 'barge' } as Record<string, MonitorMode>)[event.digit];
+      if (session?.status === 'active' && mode) this.run(session, () => this.switchTo(session, mode, 'phone'));
+    });
+    bus.on('queue.entry', (entry) => {
+      if (entry.event !== 'left') return;
+      for (const session of this.sessions.values()) {
+        if (session.call?.entryId === entry.entryId) this.run(session, () => this.callLeft(session));
+      }
+    });
+    bus.on('queue.connected', (parties) => {
+      for (const session of this.sessions.values()) {
+        if (session.agentId === parties.agentId && session.follow && !session.call && session.status !== 'ended') {
+          this.run(session, () => this.nextCall(session, parties));
+        }
+      }
+    });
+    ari.onConnected(() => {
+      void this.reconcile().catch((err: unknown) => this.logger.error({ err }, 'monitoring reconciliation failed'));
+    });
+  }
+
+  // ---- starting ----
+
+  /** POST /monitor: checks, then rings the supervisor's desk phone; the session starts when they answer. */
+  async start(request: MonitorRequest, principal: Principal): Promise<MonitorSessionView> {
+    const supervisor = await this.supervisorFor(request.supervisorId, principal);
+    const agent = 'agentId' in request.target ? await this.agents.getAgent(request.target.agentId) : undefined;
+    const call = await this.targetCall(request.target);
+    const agentView = agent ?? (await this.agents.getAgent(call.agentId));
+    this.checkAllowed(supervisor, agentView);
+    if (!supervisor.extension) throw conflict(`supervisor ${supervisor.id} has no desk phone (extension) to ring`);
+    this.checkFree(supervisor);
+    const endpoint = await this.ari.request('endpoints.get', { tech: 'PJSIP', resource: supervisor.extension }).catch(() => undefined);
+    if (endpoint?.state !== 'online') throw conflict(`the supervisor's phone ${supervisor.extension} is unreachable`);
+
+    const session = this.newSession({
+      supervisorId: supervisor.id, agentId: agentView.id, call, extension: supervisor.extension, source: 'api',
+      follow: request.follow ?? this.options.followAgent, mode: request.mode, channelId: randomUUID(),
+    });
+    try {
+      await this.ring(session);
+    } catch (err) {
+      session.status = 'ended';
+      this.forget(session);
+      session.open();
+      await this.hangup(session.channelId);
+      if (err instanceof HttpError) throw err;
+      this.logger.error({ err, sessionId: session.id }, 'could not ring the supervisor');
+      throw conflict(`the supervisor's phone ${supervisor.extension} could not be rung`);
+    }
+    this.insert(session, principal.role === 'admin' ? 'admin' : 'supervisor', principal.tokenId);
+    session.open();
+    this.announce(session, 'ringing');
+    return this.view(session);
+  }
+
+  /**
+   * *22/*23/*24 + agent number from the supervisor's own phone (already
+   * answered): resolves when the session ends. Refusals are thrown as
+   * MonitorRefusal for the caller to speak.
+   */
+  async startFromPhone(channelId: string, supervisor: AgentView, agentNumber: string, mode: MonitorMode, extension: string): Promise<void> {
+    if (!supervisor.isSupervisor) throw new MonitorRefusal(403, 'not a supervisor', monitorPrompts.notSupervisor);
+    const row = agentNumber ? await this.agents.findByNumber(agentNumber) : undefined;
+    if (!row) throw new MonitorRefusal(404, `no agent number ${agentNumber}`, monitorPrompts.unknownAgent);
+    const agent = await this.agents.getAgent(row.id);
+    this.checkAllowed(supervisor, agent);
+    this.checkFree(supervisor);
+    const call = this.engine.connectedParties({ agentId: agent.id });
+    if (!call) throw new MonitorRefusal(409, `agent ${agent.id} is not on a call`, monitorPrompts.notOnCall);
+    const session = this.newSession({
+      supervisorId: supervisor.id, agentId: agent.id, call, extension, source: 'phone', follow: this.options.followAgent, mode, channelId,
+    });
+    session.status = 'active';
+    session.answeredAt = session.createdAt;
+    this.insert(session, 'phone', null);
+    session.open();
+    this.run(session, async () => {
+      this.announce(session, 'started');
+      await this.connect(session, mode, 'start');
+    });
+    await session.ended;
+  }
+
+  private async supervisorFor(supervisorId: string, principal: Principal): Promise<AgentView> {
+    if (principal.role === 'supervisor' && principal.agentId && principal.agentId !== supervisorId) {
+      throw forbidden('this supervisor token acts only for its own supervisor');
+    }
+    const supervisor = await this.agents.getAgent(supervisorId);
+    if (!supervisor.active) throw conflict(`supervisor ${supervisorId} is deactivated`);
+    if (!supervisor.isSupervisor) throw forbidden(`agent ${supervisorId} is not a supervisor`);
+    return supervisor;
+  }
+
+  private async targetCall(target: MonitorRequest['target']): Promise<ConnectedParties> {
+    const call = this.engine.connectedParties(target);
+    if (call) return call;
+    if ('agentId' in target) throw conflict(`agent ${target.agentId} is not on a call`);
+    if (!this.calls.liveCall(target.callId)) await this.calls.get(target.callId); // 404 for an unknown call
+    throw conflict(`call ${target.callId} is not connected to an agent`);
+  }
+
+  private checkAllowed(supervisor: AgentView, agent: AgentView): void {
+    if (supervisor.id === agent.id) throw new MonitorRefusal(409, 'a supervisor cannot monitor their own call', monitorPrompts.notAllowed);
+    if (this.options.sameTeamOnly && supervisor.team !== agent.team) {
+      throw new MonitorRefusal(403, `supervisor ${supervisor.id} may monitor only agents of team ${supervisor.team ?? '(none)'}`, monitorPrompts.notAllowed);
+    }
+  }
+
+  private checkFree(supervisor: AgentView): void {
+    for (const session of this.sessions.values()) {
+      if (session.supervisorId === supervisor.id) throw new MonitorRefusal(409, `supervisor ${supervisor.id} is already in monitoring session ${session.id}`, monitorPrompts.busy);
+    }
+  }
+
+  private newSession(init: Pick<Session, 'supervisorId' | 'agentId' | 'extension' | 'source' | 'follow' | 'mode' | 'channelId'> & { call: ConnectedParties }): Session {
+    let resolveEnded!: () => void;
+    const ended = new Promise<void>((resolve) => { resolveEnded = resolve; });
+    let open!: () => void;
+    const ops = new Promise<void>((resolve) => { open = resolve; });
+    const session: Session = {
+      ...init, id: randomUUID(), firstCallId: init.call.callId, status: 'ringing', createdAt: new Date(), answeredAt: null, endedAt: null, endReason: null,
+      where: 'none', monitorBridgeId: undefined, snoopId: undefined, snoops: 0, segments: [], dialStatus: undefined,
+      ops, open, ended, resolveEnded,
+    };
+    this.sessions.set(session.id, session);
+    this.byChannel.set(session.channelId, session.id);
+    return session;
+  }
+
+  /** Creates the supervisor's leg and dials it; throws when the phone cannot be rung. */
+  private async ring(session: Session): Promise<void> {
+    await this.untilStasis(session.channelId, () => this.ari.request('channels.create', {
+      endpoint: `PJSIP/${session.extension}`, app: this.ari.app, appArgs: legArg, channelId: session.channelId,
+    }));
+    // The call's parties ride on the supervisor's phone display.
+    await this.ari.request('channels.dial', { channelId: session.channelId, timeout: this.ringSeconds });
+    // A phone that cannot be reached fails within moments; one that rings is left to ring.
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (session.status !== 'ringing') break;
+      const channel = await this.ari.request('channels.get', { channelId: session.channelId }).catch((err: unknown) => (isGone(err) ? null : undefined));
+      if (channel === null) throw conflict(`the supervisor's phone ${session.extension} is unreachable (${session.dialStatus ?? 'no answer'})`);
+      if (channel?.state === 'Ringing' || channel?.state === 'Up') break;
+    }
+  }
+
+  private async answered(session: Session): Promise<void> {
+    if (session.status !== 'ringing') return;
+    session.status = 'active';
+    session.answeredAt = new Date();
+    const answeredAt = session.answeredAt;
+    this.write(session, 'answered', () => this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
+    this.announce(session, 'started');
+    // The call may have ended (or the agent moved on) while the phone rang.
+    session.call = session.call ? this.engine.connectedParties({ callId: session.call.callId }) : undefined;
+    if (session.call?.agentId !== session.agentId) session.call = undefined;
+    if (!session.call) {
+      if (session.follow) return;
+      return this.finish(session, 'call_ended', null, monitorPrompts.callEnded);
+    }
+    await this.connect(session, session.mode, 'start');
+  }
+
+  // ---- switching ----
+
+  /** PATCH /monitor/:id */
+  async changeMode(id: string, mode: MonitorMode, principal: Principal): Promise<MonitorSessionView> {
+    const session = await this.liveSession(id, principal);
+    await this.run(session, () => this.switchTo(session, mode, 'api'));
+    return this.view(session);
+  }
+
+  /** DELETE /monitor/:id */
+  async end(id: string, principal: Principal): Promise<MonitorSessionView> {
+    const session = await this.liveSession(id, principal);
+    await this.run(session, () => this.finish(session, 'ended_by_api', principal.tokenId));
+    return this.view(session);
+  }
+
+  private async liveSession(id: string, principal: Principal): Promise<Session> {
+    const session = this.sessions.get(id);
+    if (!session) {
+      if (isUuid(id) && (await this.store.getSession(id))) throw conflict(`monitoring session ${id} has ended`);
+      throw notFound('monitoring session');
+    }
+    if (principal.role === 'supervisor' && principal.agentId && principal.agentId !== session.supervisorId) {
+      throw forbidden('this supervisor token acts only on its own supervisor\'s sessions');
+    }
+    return session;
+  }
+
+  private async switchTo(session: Session, mode: MonitorMode, source: SegmentSource): Promise<void> {
+    if (session.status === 'ended' || mode === session.mode) return;
+    this.logger.info({ sessionId: session.id, from: session.mode, to: mode, source }, 'monitoring mode switched');
+    if (session.status === 'ringing' || !session.call) {
+      session.mode = mode; // applied when the supervisor answers, or at the agent's next call
+      return;
+    }
+    await this.connect(session, mode, source);
+    this.announce(session, 'mode');
+  }
+
+  /** Puts the supervisor on the session's call in `mode`, from wherever they are. */
+  private async connect(session: Session, mode: MonitorMode, source: SegmentSource): Promise<void> {
+    const call = session.call;
+    if (!call || session.status !== 'active') return;
+    try {
+      if (mode === 'barge') {
+        await this.dropSnoop(session);
+        if (session.where === 'monitor') await this.leave(session.monitorBridgeId!, session.channelId);
+        if (session.where !== 'call') {
+          await this.ari.request('bridges.addChannel', { bridgeId: call.bridgeId, channel: session.channelId, absorbDTMF: true });
+        }
+        session.where = 'call';
+      } else {
+        const bridgeId = await this.monitorBridge(session);
+        if (session.where === 'call') await this.leave(call.bridgeId, session.channelId);
+        if (session.where !== 'monitor') {
+          await this.ari.request('bridges.addChannel', { bridgeId, channel: session.channelId, absorbDTMF: true });
+        }
+        session.where = 'monitor';
+        await this.dropSnoop(session);
+        const snoopId = `${session.id}-snoop-${++session.snoops}`;
+        await this.untilStasis(snoopId, () => this.ari.request('channels.snoopChannel', {
+          channelId: call.agentChannelId, spy: 'both', whisper: mode === 'whisper' ? 'out' : 'none', app: this.ari.app, appArgs: snoopArg, snoopId,
+        }));
+        session.snoopId = snoopId;
+        await this.ari.request('bridges.addChannel', { bridgeId, channel: snoopId });
+      }
+    } catch (err) {
+      if (isGone(err) && !this.engine.connectedParties({ callId: call.callId })) return this.callLeft(session);
+      this.logger.error({ err, sessionId: session.id, mode }, 'could not connect the supervisor');
+      return this.finish(session, 'failed', null);
+    }
+    session.mode = mode;
+    this.startSegment(session, mode, call.callId, source);
+  }
+
+  private async monitorBridge(session: Session): Promise<string> {
+    if (!session.monitorBridgeId) {
+      // dtmf_events: the supervisor's 4/5/6 keys must reach us.
+      const bridge = await this.ari.request('bridges.create', { type: 'mixing,dtmf_events', bridgeId: `${session.id}-monitor`, name: `monitor-${session.id}` });
+      session.monitorBridgeId = bridge.id;
+    }
+    return session.monitorBridgeId;
+  }
+
+  private async leave(bridgeId: string, channelId: string): Promise<void> {
+    await this.ari.request('bridges.removeChannel', { bridgeId, channel: channelId }).catch((err: unknown) => {
+      if (!isGone(err) && !(err instanceof AriError && err.status === 409)) throw err;
+    });
+  }
+
+  private async dropSnoop(session: Session): Promise<void> {
+    const snoopId = session.snoopId;
+    session.snoopId = undefined;
+    if (snoopId) await this.hangup(snoopId);
+  }
+
+  // ---- the monitored call ends ----
+
+  /** The agent's part of the call ended (hang-up or transfer): end the session, or wait for the agent's next call. */
+  private async callLeft(session: Session): Promise<void> {
+    if (session.status === 'ended' || !session.call) return;
+    session.call = undefined;
+    this.endSegment(session);
+    await this.dropSnoop(session);
+    if (session.where === 'call') session.where = 'none'; // the call's bridge goes with the call
+    if (!session.follow) return this.finish(session, 'call_ended', null, monitorPrompts.callEnded);
+    this.announce(session, 'call');
+  }
+
+  private async nextCall(session: Session, parties: ConnectedParties): Promise<void> {
+    if (session.status === 'ended' || session.call) return;
+    session.call = parties;
+    if (session.status !== 'active') return;
+    this.announce(session, 'call');
+    await this.connect(session, session.mode, 'follow');
+  }
+
+  /** Ends a session: the supervisor's leg is hung up, everything made for it removed, and the audit closed. */
+  private async finish(session: Session, reason: EndReason, endedByToken: string | null, farewell?: string): Promise<void> {
+    if (session.status === 'ended') return;
+    const wasRinging = session.status === 'ringing';
+    session.status = 'ended';
+    session.endedAt = new Date();
+    session.endReason = reason;
+    this.endSegment(session);
+    const endedAt = session.endedAt;
+    this.write(session, 'ended', () => this.store.updateSession(session.id, { status: 'ended', ended_at: endedAt, end_reason: reason, ended_by_token: endedByToken }));
+    this.logger.info({ sessionId: session.id, reason, wasRinging }, 'monitoring session ended');
+    await this.dropSnoop(session);
+    if (session.where === 'call' && session.call) await this.leave(session.call.bridgeId, session.channelId).catch(() => undefined);
+    if (session.monitorBridgeId) await this.ari.request('bridges.destroy', { bridgeId: session.monitorBridgeId }).catch(() => undefined);
+    if (farewell) await this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined);
+    if (reason !== 'supervisor_hangup') await this.hangup(session.channelId);
+    this.forget(session);
+    this.announce(session, 'ended');
+    session.resolveEnded();
+  }
+
+  private forget(session: Session): void {
+    this.sessions.delete(session.id);
+    this.byChannel.delete(session.channelId);
+  }
+
+  // ---- records ----
+
+  private insert(session: Session, role: 'admin' | 'supervisor' | 'phone', tokenId: string | null): void {
+    const row = {
+      id: session.id, supervisor_id: session.supervisorId, agent_id: session.agentId, call_id: session.firstCallId, extension: session.extension,
+      source: session.source, requested_by_token: tokenId, requested_by_role: role, follow: session.follow, supervisor_channel_id: session.channelId,
+      status: session.status, created_at: session.createdAt, answered_at: session.answeredAt, ended_at: null, end_reason: null, ended_by_token: null,
+    };
+    this.write(session, 'started', () => this.store.insertSession(row));
+  }
+
+  private startSegment(session: Session, mode: MonitorMode, callId: string, source: SegmentSource): void {
+    this.endSegment(session);
+    const segment: Segment = { id: randomUUID(), mode, callId, source, startedAt: new Date(), endedAt: null };
+    session.segments.push(segment);
+    this.write(session, `segment ${mode}`, () => this.store.insertSegment({
+      id: segment.id, session_id: session.id, mode, call_id: callId, source, started_at: segment.startedAt, ended_at: null,
+    }));
+  }
+
+  private endSegment(session: Session): void {
+    const open = session.segments.at(-1);
+    if (!open || open.endedAt) return;
+    open.endedAt = new Date();
+    const at = open.endedAt;
+    this.write(session, `segment ${open.mode} ended`, () => this.store.endSegment(open.id, at));
+  }
+
+  private write(session: Session, what: string, run: () => Promise<void>): void {
+    void this.writes.enqueue(`monitor session ${session.id} ${what}`, run);
+  }
+
+  private announce(session: Session, event: 'ringing' | 'started' | 'mode' | 'call' | 'ended'): void {
+    this.bus.emit('monitor.session', { ...this.view(session), event });
+  }
+
+  // ---- reading ----
+
+  /** GET /monitor/:id: a live session from memory, an ended one from the audit. */
+  async get(id: string): Promise<MonitorSessionView> {
+    const live = this.sessions.get(id);
+    if (live) return this.view(live);
+    const row = isUuid(id) ? await this.store.getSession(id) : undefined;
+    if (!row) throw notFound('monitoring session');
+    return rowView(row, await this.store.segmentsOf([id]));
+  }
+
+  /** GET /monitor: the audit, newest first. */
+  async list(filter: SessionFilter): Promise<MonitorSessionView[]> {
+    const rows = await this.store.listSessions(filter);
+    const segments = await this.store.segmentsOf(rows.map((r) => r.id));
+    return rows.map((row) => rowView(row, segments.filter((s) => s.session_id === row.id)));
+  }
+
+  live(): MonitorSessionView[] {
+    return [...this.sessions.values()].map((s) => this.view(s));
+  }
+
+  private view(session: Session): MonitorSessionView {
+    return {
+      id: session.id, supervisorId: session.supervisorId, agentId: session.agentId, callId: session.firstCallId,
+      currentCallId: session.call?.callId ?? null, extension: session.extension, source: session.source, follow: session.follow,
+      status: session.status, mode: session.mode, createdAt: session.createdAt.toISOString(),
+      answeredAt: session.answeredAt?.toISOString() ?? null, endedAt: session.endedAt?.toISOString() ?? null, endReason: session.endReason,
+      segments: session.segments.map((s) => ({ mode: s.mode, callId: s.callId, source: s.source, startedAt: s.startedAt.toISOString(), endedAt: s.endedAt?.toISOString() ?? null })),
+    };
+  }
+
+  // ---- restarts ----
+
+  /**
+   * On every ARI (re)connection: live sessions whose supervisor channel is
+   * gone (Asterisk restarted) end; sessions an earlier process left open are
+   * closed, and their channels and bridges removed, so no supervisor stays
+   * silently attached to an agent.
+   */
+  private async reconcile(): Promise<void> {
+    const channels = await this.ari.request('channels.list', {});
+    const ids = new Set(channels.map((c) => c.id));
+    for (const session of [...this.sessions.values()]) {
+      if (!ids.has(session.channelId)) this.run(session, () => this.finish(session, 'asterisk_lost', null));
+    }
+    const open = await this.store.openSessions();
+    const at = new Date();
+    for (const row of open) {
+      if (this.sessions.has(row.id)) continue;
+      for (const channel of channels) {
+        if (channel.id === row.supervisor_channel_id || channel.id.startsWith(`${row.id}-`)) await this.hangup(channel.id);
+      }
+      await this.ari.request('bridges.destroy', { bridgeId: `${row.id}-monitor` }).catch(() => undefined);
+      await this.writes.enqueue(`monitor session ${row.id} closed after restart`, () => this.store.closeSession(row.id, at, ids.has(row.supervisor_channel_id ?? '') ? 'restart' : 'asterisk_lost'));
+      this.logger.warn({ sessionId: row.id }, 'closed a monitoring session left open by an earlier run');
+    }
+  }
+
+  // ---- helpers ----
+
+  private sessionOfChannel(channelId: string): Session | undefined {
+    return this.sessions.get(this.byChannel.get(channelId) ?? '');
+  }
+
+  /** Runs `work` after the session's earlier operations; errors are logged, never thrown to the event loop. */
+  private run(session: Session, work: () => Promise<void>): Promise<void> {
+    const next = session.ops.then(work).catch((err: unknown) => {
+      this.logger.error({ err, sessionId: session.id }, 'monitoring operation failed');
+    });
+    session.ops = next;
+    return next;
+  }
+
+  /** Makes a channel that enters our Stasis app and waits until it has. */
+  private async untilStasis(channelId: string, make: () => Promise<unknown>): Promise<void> {
+    const started = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      this.stasisStarts.set(channelId, () => { clearTimeout(timer); resolve(true); });
+    });
+    try {
+      await make();
+      if (!(await started)) throw new Error(`channel ${channelId} never entered Stasis`);
+    } finally {
+      this.stasisStarts.delete(channelId);
+    }
+  }
+
+  private async hangup(channelId: string): Promise<void> {
+    await this.ari.request('channels.hangup', { channelId }).catch((err: unknown) => {
+      if (!isGone(err)) this.logger.warn({ err, channelId }, 'hang-up failed');
+    });
+  }
+}
+
+const isUuid = (id: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
+function rowView(row: SessionRow, segments: SegmentRow[]): MonitorSessionView {
+  return {
+    id: row.id, supervisorId: row.supervisor_id, agentId: row.agent_id, callId: row.call_id, currentCallId: null, extension: row.extension,
+    source: row.source, follow: row.follow, status: row.status, mode: segments.at(-1)?.mode ?? 'listen',
+    createdAt: row.created_at.toISOString(), answeredAt: row.answered_at?.toISOString() ?? null, endedAt: row.ended_at?.toISOString() ?? null,
+    endReason: row.end_reason,
+    segments: segments.map((s) => ({ mode: s.mode, callId: s.call_id, source: s.source, startedAt: s.started_at.toISOString(), endedAt: s.ended_at?.toISOString() ?? null })),
+  };
+}
