@@ -42,7 +42,12 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     const phone = await TestPhone.start({ user: number });
     phones.push(phone);
     const caller = await phone.call('5554201');
-    const agent = await (await ringing).answer();
+    const incoming = await ringing.catch(async (err: Error) => {
+      const state = (await t.api(`/api/v1/agents/${ids.ana}/state`)).body;
+      const live = (await t.api('/api/v1/calls/live')).body;
+      throw new Error(`${err.message}; ana ${JSON.stringify(state)}; live calls ${JSON.stringify(live)}`);
+    });
+    const agent = await incoming.answer();
     const callId = await waitFor(async () => {
       const live = (await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[];
       const call = live.find((c) => c.callerNumber === number);
@@ -300,5 +305,24 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     await t.app.writes.drain();
     const row = await session(started.body.id);
     assert.deepEqual(row.segments.map((s: { callId: string; source: string }) => [s.callId, s.source]), [[first.callId, 'start'], [second.callId, 'follow']]);
+  });
+
+  it('a session left by a stopped centralita is ended at the next start: the supervisor is hung up, the audit closed', async () => {
+    const { caller, agent } = await answeredCall();
+    const supRings = supDesk.waitForIncoming(10_000);
+    const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, agentId: ids.ana, mode: 'listen' } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const supervisor = await (await supRings).answer();
+    await waitFor(async () => (await session(started.body.id)).status === 'active', 5000, 'the session did not start');
+    await t.stop();
+    t = await startTestApp();
+    const end = await supervisor.ended;
+    assert.equal(end.by, 'remote', 'the new process hung up the old session\'s supervisor');
+    await waitFor(async () => (await session(started.body.id)).status === 'ended', 5000, 'the audit row was not closed');
+    const row = await session(started.body.id);
+    assert.equal(row.endReason, 'restart');
+    assert.ok(row.segments.every((s: { endedAt: string | null }) => s.endedAt !== null), 'no segment left open');
+    // Queue calls are not yet adopted across a restart (issue 10): both ends hang up here.
+    await Promise.all([caller.hangup(), agent.hangup()]);
   });
 });

@@ -67,8 +67,20 @@ export async function startTestApp(overrides: Partial<Config> = {}, options: Cre
 /** Tables whose rows the migrations seed; a reset keeps the seeded rows. */
 const seeded = ['schema_migrations', 'pause_reasons'];
 
-/** Empties every table (seeded ones back to their seed), for a test file's clean start. */
+/**
+ * Hangs up every channel left in this app's Stasis application by an earlier
+ * test run that died mid-call (a test phone gone without a BYE leaves its
+ * channel up, and an agent leg kept up keeps that phone's device INUSE).
+ */
+export async function hangUpLeftovers(app: Centralita): Promise<void> {
+  const channels = await app.ari.request('channels.list', {});
+  const ours = channels.filter((c) => c.dialplan.app_name === 'Stasis' && c.dialplan.app_data.split(',')[0] === app.config.ari.app);
+  await Promise.all(ours.map((c) => app.ari.request('channels.hangup', { channelId: c.id }).catch(() => undefined)));
+}
+
+/** Empties every table (seeded ones back to their seed), for a test file's clean start; ends calls left by earlier runs. */
 export async function resetDatabase(app: Centralita): Promise<void> {
+  await hangUpLeftovers(app);
   const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(app.database.db);
   const emptied = tables.rows.map((t) => t.tablename).filter((name) => !seeded.includes(name));
   // The app just started writes of its own (reconciling calls), which can
