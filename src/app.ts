@@ -6,6 +6,10 @@ import { isMonitorCode, monitorFeatureRoute } from './monitor/phone.js';
 import { monitorRoutes } from './monitor/routes.js';
 import { MonitorService } from './monitor/service.js';
 import { MonitorStore } from './monitor/store.js';
+import { liveStats, pushLiveStats } from './reports/live.js';
+import { reportRoutes } from './reports/routes.js';
+import { scheduleRollups } from './reports/schedule.js';
+import { ReportsService } from './reports/service.js';
 import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
@@ -60,6 +64,7 @@ export interface Centralita {
   agents: AgentsService;
   recordings: RecordingService;
   monitor: MonitorService;
+  reports: ReportsService;
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -149,6 +154,9 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const recordingsStore = new RecordingsStore(database.db as never);
   const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
+  const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
+  const live = () => liveStats(queues, agents, reports);
+  reportRoutes(http, reports, live);
   const liveFeed = installLiveFeed(http, bus, auth);
 
   const recordingLogger = logger.child({ component: 'recording' });
@@ -159,6 +167,15 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     stopRetention = scheduleRetention(recordingsStore, config.recordingsDir, recordingLogger);
   });
   http.addHook('onClose', async () => stopRetention?.());
+  // Rollups every quarter hour, and the wallboard figures pushed while things change.
+  let stopRollups: (() => void) | undefined;
+  http.addHook('onReady', async () => {
+    stopRollups = scheduleRollups(reports, logger.child({ component: 'reports' }));
+    const stopPush = pushLiveStats(bus, live, logger.child({ component: 'reports' }));
+    const previous = stopRollups;
+    stopRollups = () => { previous(); stopPush(); };
+  });
+  http.addHook('onClose', async () => stopRollups?.());
 
   healthRoutes(http, {
     db: () => database.ping(),
@@ -170,7 +187,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings, monitor,
+    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings, monitor, reports,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -30,6 +30,10 @@ export interface Config {
   monitorSameTeamOnly: boolean;
   /** A monitoring session follows the agent to their next call instead of ending with the call. */
   monitorFollowAgent: boolean;
+  /** The centre's time zone: "today" on the wallboard, and reports' default. */
+  timezone: string;
+  /** Callers who abandon within this many seconds are short abandons, left out of the service level. */
+  shortAbandonSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -50,7 +54,7 @@ const knownKeys = new Set([
   'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
-  'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT',
+  'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
 ]);
 
 /**
@@ -134,6 +138,16 @@ function host(src: Source, key: string, fallback: string): string {
   return text;
 }
 
+function timeZone(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: text });
+  } catch {
+    throw new ConfigError(key, `is not a known time zone (an IANA name such as Europe/Madrid): '${text}'`);
+  }
+  return text;
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -190,6 +204,8 @@ export function loadConfig(env: Source = process.env): Config {
     directCallWrapUpSeconds: integer(src, 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS', 0, 0, 3600),
     monitorSameTeamOnly: boolean(src, 'CENTRALITA_MONITOR_SAME_TEAM_ONLY', false),
     monitorFollowAgent: boolean(src, 'CENTRALITA_MONITOR_FOLLOW_AGENT', false),
+    timezone: timeZone(src, 'CENTRALITA_TIMEZONE', Intl.DateTimeFormat().resolvedOptions().timeZone),
+    shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
   };
 }
 

@@ -66,6 +66,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
   const unsubscribeQueues = bus.on('queue.entry', (change) => broadcast('queue.entry', change));
   // Monitoring is never shown to agents: they must not know they are heard.
   const unsubscribeMonitor = bus.on('monitor.session', (session) => broadcast('monitor.session', session, true));
+  const unsubscribeStats = bus.on('stats.live', (stats) => broadcast('stats.live', stats as { agentId?: string }, true));
 
   const unsubscribeRevoked = bus.on('token.revoked', ({ tokenId }) => {
     for (const client of clients) if (client.principal.tokenId === tokenId) client.socket.close(4001, 'token revoked');
@@ -76,6 +77,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
       unsubscribe();
       unsubscribeQueues();
       unsubscribeMonitor();
+      unsubscribeStats();
       unsubscribeRevoked();
       for (const client of clients) client.socket.terminate();
       wss.close();

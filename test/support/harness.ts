@@ -28,6 +28,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     directCallWrapUpSeconds: 0,
     monitorSameTeamOnly: false,
     monitorFollowAgent: false,
+    timezone: 'Europe/Madrid',
+    shortAbandonSeconds: 5,
     ...overrides,
   };
 }

@@ -1,0 +1,119 @@
+/**
+ * The figures of docs/metrics.md, from sums over any set of 15-minute
+ * buckets. Pure: the rollups and the raw events give the same sums, so the
+ * same figures.
+ */
+
+export const intervals = ['15m', 'hour', 'day', 'week', 'month'] as const;
+export type Interval = (typeof intervals)[number];
+
+export interface QueueSums {
+  offered: number; answered: number; abandoned: number; short_abandoned: number; answered_within_sl: number;
+  waits: number; wait_sum: number; wait_max: number | null; answered_wait_sum: number;
+  handled: number; talk_sum: number; wrap_sum: number; callbacks: number; transfers: number; overflows: number;
+}
+
+export interface AgentSums {
+  login_s: number; available_s: number; ringing_s: number; talk_s: number; wrap_s: number; pause_s: number;
+  handled: number; missed: number;
+}
+
+/** Seconds to the millisecond. */
+const seconds = (value: number): number => Math.round(value * 1000) / 1000;
+/** A percentage with two decimals; null when there is nothing to divide by. */
+const percent = (part: number, whole: number): number | null => (whole > 0 ? Math.round((10000 * part) / whole) / 100 : null);
+const average = (sum: number, count: number): number | null => (count > 0 ? seconds(sum / count) : null);
+
+export interface QueueFigures {
+  offered: number; answered: number; abandoned: number; shortAbandoned: number; abandonRate: number | null;
+  answeredWithinThreshold: number; serviceLevel: number | null;
+  asa: number | null; averageWait: number | null; longestWait: number | null;
+  handled: number; talkTime: number; averageTalk: number | null; wrapUpTime: number; averageWrapUp: number | null;
+  holdTime: number; aht: number | null;
+  callbacksRequested: number; transfers: number; overflows: number;
+}
+
+export function queueFigures(s: QueueSums): QueueFigures {
+  const hold = 0; // centralita has no hold yet: docs/metrics.md
+  return {
+    offered: s.offered,
+    answered: s.answered,
+    abandoned: s.abandoned,
+    shortAbandoned: s.short_abandoned,
+    abandonRate: percent(s.abandoned, s.offered),
+    answeredWithinThreshold: s.answered_within_sl,
+    serviceLevel: percent(s.answered_within_sl, s.offered - s.short_abandoned),
+    asa: average(s.answered_wait_sum, s.answered),
+    averageWait: average(s.wait_sum, s.waits),
+    longestWait: s.wait_max === null ? null : seconds(s.wait_max),
+    handled: s.handled,
+    talkTime: seconds(s.talk_sum),
+    averageTalk: average(s.talk_sum, s.handled),
+    wrapUpTime: seconds(s.wrap_sum),
+    averageWrapUp: average(s.wrap_sum, s.handled),
+    holdTime: hold,
+    aht: average(s.talk_sum + hold + s.wrap_sum, s.handled),
+    callbacksRequested: s.callbacks,
+    transfers: s.transfers,
+    overflows: s.overflows,
+  };
+}
+
+export interface AgentFigures {
+  loginTime: number; availableTime: number; ringingTime: number; talkTime: number; wrapUpTime: number; pauseTime: number;
+  pauseByReason: Record<string, number>;
+  handled: number; missed: number; handleTime: number;
+  occupancy: number | null; utilization: number | null; callsPerHour: number | null;
+}
+
+export function agentFigures(s: AgentSums, pauses: Record<string, number>): AgentFigures {
+  const handle = s.talk_s + s.wrap_s;
+  return {
+    loginTime: seconds(s.login_s),
+    availableTime: seconds(s.available_s),
+    ringingTime: seconds(s.ringing_s),
+    talkTime: seconds(s.talk_s),
+    wrapUpTime: seconds(s.wrap_s),
+    pauseTime: seconds(s.pause_s),
+    pauseByReason: Object.fromEntries(Object.entries(pauses).map(([k, v]) => [k, seconds(v)])),
+    handled: s.handled,
+    missed: s.missed,
+    handleTime: seconds(handle),
+    occupancy: percent(handle, handle + s.available_s),
+    utilization: percent(handle, s.login_s),
+    callsPerHour: s.login_s > 0 ? Math.round((s.handled / (s.login_s / 3600)) * 100) / 100 : null,
+  };
+}
+
+/** Flattens a report row for CSV: nested objects become `key.sub` columns. */
+export function flatten(row: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flatten(value as Record<string, unknown>, `${prefix}${key}.`));
+    else out[`${prefix}${key}`] = value;
+  }
+  return out;
+}
+
+/** RFC 4180 CSV with a header row; columns are the union of the rows' keys in first-seen order. */
+export function toCsv(rows: Record<string, unknown>[]): string {
+  const flat = rows.map((r) => flatten(r));
+  const columns: string[] = [];
+  for (const row of flat) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+  const cell = (value: unknown): string => {
+    if (value === null || value === undefined) return '';
+    const text = String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return [columns.join(','), ...flat.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+/** Whether a time zone name is one the runtime knows (IANA names such as Europe/Madrid). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,76 @@
+import type { AgentsService } from '../agents/service.js';
+import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { QueuesService } from '../queues/service.js';
+import type { ReportsService } from './service.js';
+
+export interface LiveQueue {
+  queueId: string; name: string; waiting: number; longestWaitSeconds: number | null;
+  agents: Record<'available' | 'ringing' | 'on_call' | 'wrap_up' | 'paused' | 'logged_out', number>;
+  today: { offered: number; answered: number; abandoned: number; serviceLevel: number | null; serviceLevelSeconds: number };
+}
+export interface LiveAgent { agentId: string; name: string; status: string; reason: string | null; since: string | null; secondsInState: number | null }
+export interface LiveStats { at: string; timezone: string; queues: LiveQueue[]; agents: LiveAgent[] }
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** The wallboard figures, at most every 2 s while anything changes. */
+    'stats.live': LiveStats;
+  }
+}
+
+/** Figures for the wallboard now: queues (waiting, agents by state, today) and agents (state, time in it). */
+export async function liveStats(queues: QueuesService, agents: AgentsService, reports: ReportsService, now = new Date()): Promise<LiveStats> {
+  const [list, people, today] = await Promise.all([queues.list(), agents.listAgents(false), reports.today(now)]);
+  const secondsSince = (since: string | null): number | null => (since ? Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 100) / 10) : null);
+  const liveQueues = await Promise.all(list.map(async (q): Promise<LiveQueue> => {
+    const live = await queues.live(q.id);
+    const byState = { available: 0, ringing: 0, on_call: 0, wrap_up: 0, paused: 0, logged_out: 0 };
+    for (const a of live.agents) byState[a.status as keyof typeof byState] += 1;
+    const figures = today.get(q.id);
+    return {
+      queueId: q.id, name: q.name, waiting: live.waiting.length,
+      longestWaitSeconds: live.waiting.length ? Math.max(...live.waiting.map((w) => w.waitSeconds)) : null,
+      agents: byState,
+      today: {
+        offered: figures?.offered ?? 0, answered: figures?.answered ?? 0, abandoned: figures?.abandoned ?? 0,
+        serviceLevel: figures?.serviceLevel ?? null, serviceLevelSeconds: q.serviceLevelSeconds,
+      },
+    };
+  }));
+  return {
+    at: now.toISOString(),
+    timezone: reports.timezone,
+    queues: liveQueues,
+    agents: people.map((a) => {
+      const s = agents.stateOf(a.id);
+      return { agentId: a.id, name: a.name, status: s.status, reason: s.reason, since: s.since, secondsInState: secondsSince(s.since) };
+    }),
+  };
+}
+
+/**
+ * Pushes `stats.live` on the bus (and so on /api/v1/events) at most every
+ * `everyMs` while agents or queues change, and once more after the last
+ * change; nothing while all is quiet.
+ */
+export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, logger: Logger, everyMs = 2000): () => void {
+  let dirty = false;
+  let running = false;
+  const markDirty = (): void => { dirty = true; };
+  const offAgents = bus.on('agent.state', markDirty);
+  const offQueues = bus.on('queue.entry', markDirty);
+  const timer = setInterval(() => {
+    if (!dirty || running) return;
+    dirty = false;
+    running = true;
+    compute().then((stats) => bus.emit('stats.live', stats), (err: unknown) => logger.warn({ err }, 'live figures not computed'))
+      .finally(() => { running = false; });
+  }, everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    offAgents();
+    offQueues();
+  };
+}

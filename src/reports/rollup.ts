@@ -1,0 +1,130 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/** Rollup buckets are UTC quarter hours: every real time zone's hours and days are whole numbers of them. */
+export const bucketMs = 15 * 60_000;
+export const floorBucket = (d: Date): Date => new Date(Math.floor(d.getTime() / bucketMs) * bucketMs);
+export const ceilBucket = (d: Date): Date => new Date(Math.ceil(d.getTime() / bucketMs) * bucketMs);
+
+const bin = (column: RawBuilder<unknown>) => sql`date_bin('15 minutes', ${column}, timestamptz '2000-01-01 00:00:00+00')`;
+
+/**
+ * The queue figures of every 15-minute bucket in [from, to), computed from
+ * the raw queue entries (docs/metrics.md): each entry counts in the bucket it
+ * entered the queue in. `now` closes the wrap-ups still going on.
+ */
+export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: number, now: Date) {
+  return sql`
+    select e.queue_id, ${bin(sql`e.entered_at`)} as bucket,
+      count(*)::int as offered,
+      count(e.answered_at)::int as answered,
+      (count(*) filter (where e.outcome = 'abandoned'))::int as abandoned,
+      (count(*) filter (where e.outcome = 'abandoned' and e.wait_seconds < ${shortAbandonSeconds}))::int as short_abandoned,
+      (count(*) filter (where e.answered_at is not null and e.wait_seconds <= q.service_level_seconds))::int as answered_within_sl,
+      count(e.wait_seconds)::int as waits,
+      coalesce(sum(e.wait_seconds), 0)::float8 as wait_sum,
+      max(e.wait_seconds)::float8 as wait_max,
+      coalesce(sum(e.wait_seconds) filter (where e.answered_at is not null), 0)::float8 as answered_wait_sum,
+      (count(*) filter (where e.answered_at is not null and e.left_at is not null))::int as handled,
+      coalesce(sum(extract(epoch from e.left_at - e.answered_at)) filter (where e.answered_at is not null and e.left_at is not null), 0)::float8 as talk_sum,
+      coalesce(sum(w.wrap) filter (where e.left_at is not null), 0)::float8 as wrap_sum,
+      (count(*) filter (where e.outcome = 'callback'))::int as callbacks,
+      (count(*) filter (where e.outcome = 'transferred'))::int as transfers,
+      (count(*) filter (where e.outcome = 'overflow'))::int as overflows
+    from queue_entries e
+    join queues q on q.id = e.queue_id
+    left join lateral (
+      select sum(extract(epoch from coalesce(
+        (select n.at from agent_state_events n where n.agent_id = s.agent_id and n.id > s.id order by n.id limit 1),
+        ${now}::timestamptz) - s.at)) as wrap
+      from agent_state_events s
+      where s.agent_id = e.answered_by and s.call_id = e.call_id and s.to_state = 'wrap_up'
+    ) w on e.answered_by is not null
+    where e.entered_at >= ${from} and e.entered_at < ${to}
+    group by e.queue_id, 2`;
+}
+
+/**
+ * Each agent's states cut into 15-minute buckets over [from, to): the state
+ * at `from` is the agent's last change before it (looked for up to 7 days
+ * back), and a state still going on is counted up to `now`.
+ */
+function stateSlices(from: Date, to: Date, now: Date) {
+  const until = now < to ? now : to;
+  return sql`
+    with ev as (
+      select agent_id, id, to_state, to_reason, at from agent_state_events where at >= ${from} and at < ${to}
+      union all
+      select distinct on (agent_id) agent_id, id, to_state, to_reason, at from agent_state_events
+        where at < ${from} and at >= ${from}::timestamptz - interval '7 days' order by agent_id, at desc, id desc
+    ), stretch as (
+      select agent_id, to_state, to_reason, greatest(at, ${from}::timestamptz) as start,
+        least(coalesce(lead(at) over (partition by agent_id order by at, id), ${until}::timestamptz), ${until}::timestamptz) as stop
+      from ev
+    )
+    select s.agent_id, s.to_state, s.to_reason, b.bucket,
+      extract(epoch from least(s.stop, b.bucket + interval '15 minutes') - greatest(s.start, b.bucket))::float8 as seconds
+    from stretch s
+    cross join lateral generate_series(${bin(sql`s.start`)}, s.stop - interval '1 microsecond', interval '15 minutes') as b(bucket)
+    where s.stop > s.start and s.to_state <> 'logged_out'`;
+}
+
+/** Each agent's 15-minute figures in [from, to) from the raw state changes, answers and offers. */
+export function rawAgentBuckets(from: Date, to: Date, now: Date) {
+  return sql`
+    with slices as (${stateSlices(from, to, now)}),
+    times as (
+      select agent_id, bucket,
+        sum(seconds) as login_s,
+        coalesce(sum(seconds) filter (where to_state = 'available'), 0) as available_s,
+        coalesce(sum(seconds) filter (where to_state = 'ringing'), 0) as ringing_s,
+        coalesce(sum(seconds) filter (where to_state = 'on_call'), 0) as talk_s,
+        coalesce(sum(seconds) filter (where to_state = 'wrap_up'), 0) as wrap_s,
+        coalesce(sum(seconds) filter (where to_state = 'paused'), 0) as pause_s
+      from slices group by agent_id, bucket
+    ),
+    handled as (
+      select answered_by as agent_id, ${bin(sql`answered_at`)} as bucket, count(*)::int as handled
+      from queue_entries where answered_by is not null and answered_at >= ${from} and answered_at < ${to} group by 1, 2
+    ),
+    missed as (
+      select agent_id, ${bin(sql`offered_at`)} as bucket, count(*)::int as missed
+      from queue_offers where result = 'no_answer' and offered_at >= ${from} and offered_at < ${to} group by 1, 2
+    )
+    select coalesce(t.agent_id, h.agent_id, m.agent_id) as agent_id, coalesce(t.bucket, h.bucket, m.bucket) as bucket,
+      coalesce(t.login_s, 0)::float8 as login_s, coalesce(t.available_s, 0)::float8 as available_s, coalesce(t.ringing_s, 0)::float8 as ringing_s,
+      coalesce(t.talk_s, 0)::float8 as talk_s, coalesce(t.wrap_s, 0)::float8 as wrap_s, coalesce(t.pause_s, 0)::float8 as pause_s,
+      coalesce(h.handled, 0) as handled, coalesce(m.missed, 0) as missed
+    from times t
+    full join handled h on h.agent_id = t.agent_id and h.bucket = t.bucket
+    full join missed m on m.agent_id = coalesce(t.agent_id, h.agent_id) and m.bucket = coalesce(t.bucket, h.bucket)`;
+}
+
+/** Pause seconds by reason, per agent and bucket, in [from, to). */
+export function rawPauseBuckets(from: Date, to: Date, now: Date) {
+  return sql`
+    select agent_id, bucket, to_reason as reason, sum(seconds)::float8 as seconds
+    from (${stateSlices(from, to, now)}) s
+    where to_state = 'paused' and to_reason is not null
+    group by agent_id, bucket, to_reason`;
+}
+
+/**
+ * Replaces the rollups of [from, to) (whole buckets) with figures computed
+ * from the raw events, in one transaction: readers see the old or the new
+ * numbers, never a mix.
+ */
+export async function rebuildRollups(db: Kysely<unknown>, range: { from: Date; to: Date }, shortAbandonSeconds: number, now = new Date()): Promise<void> {
+  const from = floorBucket(range.from);
+  const to = ceilBucket(range.to);
+  if (to <= from) return;
+  await db.transaction().execute(async (tx) => {
+    await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+    await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+    await sql`delete from report_agent_pause_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+    await sql`insert into report_queue_15m (queue_id, bucket, offered, answered, abandoned, short_abandoned, answered_within_sl, waits, wait_sum, wait_max,
+      answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows) ${rawQueueBuckets(from, to, shortAbandonSeconds, now)}`.execute(tx);
+    await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
+      ${rawAgentBuckets(from, to, now)}`.execute(tx);
+    await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
+  });
+}

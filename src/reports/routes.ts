@@ -1,0 +1,108 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { HttpApp } from '../core/http.js';
+import { ErrorBody, StringEnum } from '../core/schemas.js';
+import { intervals, toCsv, type Interval } from './figures.js';
+import type { LiveStats } from './live.js';
+import type { ReportQuery, ReportsService, Source } from './service.js';
+
+const roles = ['admin', 'supervisor'] as const;
+
+const Range = {
+  from: Type.String({ format: 'date-time', description: 'start (included); rounded down to a quarter hour' }),
+  to: Type.String({ format: 'date-time', description: 'end (excluded); rounded up to a quarter hour' }),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of the periods (default CENTRALITA_TIMEZONE)' })),
+  source: Type.Optional(StringEnum(['rollup', 'raw'] as const, { description: 'rollup (default) or raw: the same figures straight from the events, slower' })),
+  format: Type.Optional(StringEnum(['json', 'csv'] as const, { description: 'csv: the rows as CSV (so does Accept: text/csv)' })),
+};
+const ReportParams = Type.Object({
+  ...Range,
+  interval: StringEnum(intervals, { description: '15m, hour, day, week (Monday first) or month' }),
+  queue: Type.Optional(Type.String({ format: 'uuid' })),
+  agent: Type.Optional(Type.String({ format: 'uuid' })),
+  team: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+}, { additionalProperties: false });
+type ReportParams = { from: string; to: string; interval: Interval; timezone?: string; source?: Source; format?: 'json' | 'csv'; queue?: string; agent?: string; team?: string };
+
+const errors = { 400: ErrorBody };
+const Anything = Type.Unknown();
+
+/** Reports (docs/metrics.md): JSON `{rows, totals}`, or the rows as CSV. */
+export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => Promise<LiveStats>): void {
+  const queryOf = (q: ReportParams): ReportQuery => {
+    const query: ReportQuery = {
+      from: new Date(q.from), to: new Date(q.to), interval: q.interval, timezone: q.timezone ?? reports.timezone, source: q.source ?? 'rollup',
+      ...(q.queue ? { queueIds: [q.queue] } : {}), ...(q.agent ? { agentIds: [q.agent] } : {}), ...(q.team !== undefined ? { team: q.team } : {}),
+    };
+    reports.validate(query);
+    return query;
+  };
+  const wantsCsv = (request: FastifyRequest, q: ReportParams): boolean => q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
+  const send = (request: FastifyRequest, reply: FastifyReply, q: ReportParams, name: string, body: { rows: object[] }) => {
+    if (!wantsCsv(request, q)) return body;
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`)
+      .send(toCsv(body.rows as Record<string, unknown>[]));
+  };
+
+  app.get('/api/v1/reports/queues', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Queue figures by period: offered, answered, abandoned, service level, ASA, AHT, …',
+      querystring: ReportParams, response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => send(request, reply, request.query, 'queues', await reports.queues(queryOf(request.query))));
+
+  app.get('/api/v1/reports/agents', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Agent figures by period: login, available, talk, wrap-up and pause time, calls handled and missed, occupancy, …',
+      description: 'Filters: agent, team, queue (the queue\'s members).',
+      querystring: ReportParams, response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => send(request, reply, request.query, 'agents', await reports.agents(queryOf(request.query))));
+
+  app.get('/api/v1/reports/ivr', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'IVR nodes by period: visits, and callers who hung up there',
+      querystring: ReportParams, response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => send(request, reply, request.query, 'ivr', await reports.ivr(queryOf(request.query))));
+
+  app.get('/api/v1/reports/peak-hours', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Calls offered and answered by weekday (0 = Sunday) and hour of day, in the time zone',
+      querystring: Type.Object({ ...Range, queue: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+      response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => {
+    const q = { ...request.query, interval: 'hour' as const };
+    const rows = await reports.peakHours(queryOf(q));
+    return send(request, reply, q, 'peak-hours', { rows });
+  });
+
+  app.post('/api/v1/reports/rebuild', {
+    config: { roles: ['admin'] },
+    schema: {
+      tags: ['reports'], summary: 'Rebuild the rollups of a range from the raw events (after late events older than a day, or a change of CENTRALITA_SHORT_ABANDON_SECONDS)',
+      body: Type.Object({ from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ from: Type.String(), to: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    const from = new Date(request.body.from);
+    const to = new Date(request.body.to);
+    reports.validate({ from, to, interval: 'month', timezone: 'UTC' });
+    await reports.rebuild(from, to);
+    return { from: from.toISOString(), to: to.toISOString() };
+  });
+
+  app.get('/api/v1/stats/live', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Now: per queue waiting, longest wait, agents by state, today\'s offered/answered/abandoned/service level; per agent state and time in it',
+      description: 'Also pushed as {"type":"stats.live"} on /api/v1/events at most every 2 s while anything changes.',
+      response: { 200: Anything },
+    },
+  }, async () => live());
+}

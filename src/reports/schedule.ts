@@ -1,0 +1,20 @@
+import cron from 'node-cron';
+import type { Logger } from '../core/logger.js';
+import type { ReportsService } from './service.js';
+
+/** A minute after each quarter hour, when the quarter just ended is complete. */
+export const rollupSchedule = '1,16,31,46 * * * *';
+
+/**
+ * Keeps the 15-minute rollups: the last 26 hours are rebuilt from the raw
+ * events at each run (so events written late, after a database outage,
+ * correct the numbers). Reads rebuild what came after the last run
+ * themselves. Returns the stop function.
+ */
+export function scheduleRollups(reports: ReportsService, logger: Logger): () => void {
+  const run = (): void => {
+    reports.rebuildRecent().catch((err: unknown) => logger.error({ err }, 'report rollups not rebuilt; the next run tries again'));
+  };
+  const task = cron.schedule(rollupSchedule, run);
+  return () => { void task.stop(); };
+}

@@ -1,0 +1,208 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { badRequest } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
+import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildRollups } from './rollup.js';
+
+export type Source = 'rollup' | 'raw';
+
+export interface ReportQuery {
+  from: Date; to: Date; interval: Interval; timezone: string; source: Source;
+  queueIds?: string[]; agentIds?: string[]; team?: string;
+}
+
+export interface QueueReportRow extends QueueFigures { period: string | null; queueId: string; queue: string }
+export interface AgentReportRow extends AgentFigures { period: string | null; agentId: string; agent: string; team: string | null }
+export interface IvrReportRow { period: string | null; flowId: string; flow: string; node: string; nodeType: string; visits: number; hangups: number }
+export interface PeakHour { weekday: number; hour: number; offered: number; answered: number }
+
+export interface ReportsOptions { shortAbandonSeconds: number; timezone: string }
+
+/** How far back the periodic job rebuilds: late events (a Postgres outage, a long call) inside it correct the numbers by themselves. */
+const periodicWindowMs = 26 * 3600_000;
+/** How many periods one report may have (15 minutes over a year would be 35 040). */
+const maxPeriods = 5000;
+const periodMs: Record<Interval, number> = { '15m': 15 * 60_000, hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000, month: 28 * 86_400_000 };
+
+/**
+ * Reports from the 15-minute rollups (or, with source=raw, straight from the
+ * events, for checking): queues, agents, IVR nodes and peak hours, by any
+ * interval in any time zone.
+ */
+export class ReportsService {
+  private rebuilding: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: Kysely<unknown>, private readonly options: ReportsOptions, private readonly logger: Logger) {}
+
+  get timezone(): string { return this.options.timezone; }
+
+  /** 400 for what cannot be a report: the route's schema has checked the types. */
+  validate(query: { from: Date; to: Date; interval: Interval; timezone: string }): void {
+    if (Number.isNaN(query.from.getTime())) throw badRequest('querystring/from is not a date-time');
+    if (Number.isNaN(query.to.getTime())) throw badRequest('querystring/to is not a date-time');
+    if (query.from >= query.to) throw badRequest('querystring/from must be before querystring/to');
+    if (!isTimeZone(query.timezone)) throw badRequest(`querystring/timezone: unknown time zone '${query.timezone}' (use an IANA name such as Europe/Madrid)`);
+    if ((query.to.getTime() - query.from.getTime()) / periodMs[query.interval] > maxPeriods) {
+      throw badRequest(`querystring/interval: ${query.interval} over this range gives more than ${maxPeriods} periods; use a longer interval`);
+    }
+  }
+
+  // ---- rollups ----
+
+  /** Rebuilds [from, to) from the raw events (one rebuild at a time). */
+  rebuild(from: Date, to: Date, now = new Date()): Promise<void> {
+    const run = this.rebuilding.then(() => rebuildRollups(this.db, { from, to }, this.options.shortAbandonSeconds, now));
+    this.rebuilding = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The periodic job: the last 26 hours again, then marks what is final. */
+  async rebuildRecent(now = new Date()): Promise<void> {
+    const started = Date.now();
+    await this.rebuild(new Date(now.getTime() - periodicWindowMs), now, now);
+    await sql`insert into report_rollup_state (id, rolled_up_to, updated_at) values (true, ${floorBucket(now)}, ${now})
+      on conflict (id) do update set rolled_up_to = excluded.rolled_up_to, updated_at = excluded.updated_at`.execute(this.db);
+    this.logger.debug({ ms: Date.now() - started }, 'report rollups rebuilt');
+  }
+
+  /** Before reading rollups up to `to`: the buckets after the last periodic run are rebuilt now (the current one is never final). */
+  private async freshen(to: Date): Promise<void> {
+    const state = await sql<{ rolled_up_to: Date }>`select rolled_up_to from report_rollup_state`.execute(this.db);
+    const rolledUpTo = state.rows[0]?.rolled_up_to ?? new Date(0);
+    const now = new Date();
+    if (to <= rolledUpTo) return;
+    const from = rolledUpTo.getTime() === 0 ? new Date(now.getTime() - periodicWindowMs) : rolledUpTo;
+    await this.rebuild(from, ceilBucket(now), now);
+  }
+
+  private async source(kind: 'queue' | 'agent' | 'pause', query: ReportQuery): Promise<RawBuilder<unknown>> {
+    const from = floorBucket(query.from);
+    const to = ceilBucket(query.to);
+    const now = new Date();
+    if (query.source === 'raw') {
+      if (kind === 'queue') return rawQueueBuckets(from, to, this.options.shortAbandonSeconds, now);
+      return kind === 'agent' ? rawAgentBuckets(from, to, now) : rawPauseBuckets(from, to, now);
+    }
+    await this.freshen(to);
+    const table = sql.table(kind === 'queue' ? 'report_queue_15m' : kind === 'agent' ? 'report_agent_15m' : 'report_agent_pause_15m');
+    return sql`select * from ${table} where bucket >= ${from} and bucket < ${to}`;
+  }
+
+  // ---- reports ----
+
+  async queues(query: ReportQuery): Promise<{ rows: QueueReportRow[]; totals: QueueReportRow[] }> {
+    const source = await this.source('queue', query);
+    const run = async (byPeriod: boolean): Promise<QueueReportRow[]> => {
+      const period = byPeriod ? periodOf(query) : sql`null::timestamptz`;
+      const result = await sql<QueueSums & { queue_id: string; queue: string; period: Date | null }>`
+        with b as (${source})
+        select b.queue_id, q.name as queue, ${period} as period,
+          sum(offered)::int as offered, sum(answered)::int as answered, sum(abandoned)::int as abandoned,
+          sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl,
+          sum(waits)::int as waits, sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max,
+          sum(answered_wait_sum)::float8 as answered_wait_sum, sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum,
+          sum(wrap_sum)::float8 as wrap_sum, sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows
+        from b join queues q on q.id = b.queue_id
+        where ${query.queueIds?.length ? sql`b.queue_id in (${sql.join(query.queueIds)})` : sql`true`}
+        group by b.queue_id, q.name, 3
+        order by 3, q.name`.execute(this.db);
+      return result.rows.map((r) => ({ period: r.period ? r.period.toISOString() : null, queueId: r.queue_id, queue: r.queue, ...queueFigures(r) }));
+    };
+    return { rows: await run(true), totals: await run(false) };
+  }
+
+  async agents(query: ReportQuery): Promise<{ rows: AgentReportRow[]; totals: AgentReportRow[] }> {
+    const source = await this.source('agent', query);
+    const pauseSource = await this.source('pause', query);
+    const filter = sql`${query.agentIds?.length ? sql`a.id in (${sql.join(query.agentIds)})` : sql`true`}
+      and ${query.team !== undefined ? sql`a.team = ${query.team}` : sql`true`}
+      and ${query.queueIds?.length ? sql`a.id in (select agent_id from queue_members where queue_id in (${sql.join(query.queueIds)}))` : sql`true`}`;
+    const run = async (byPeriod: boolean): Promise<AgentReportRow[]> => {
+      const period = byPeriod ? periodOf(query) : sql`null::timestamptz`;
+      const sums = await sql<AgentSums & { agent_id: string; agent: string; team: string | null; period: Date | null }>`
+        with b as (${source})
+        select b.agent_id, a.name as agent, a.team, ${period} as period,
+          sum(login_s)::float8 as login_s, sum(available_s)::float8 as available_s, sum(ringing_s)::float8 as ringing_s,
+          sum(talk_s)::float8 as talk_s, sum(wrap_s)::float8 as wrap_s, sum(pause_s)::float8 as pause_s,
+          sum(handled)::int as handled, sum(missed)::int as missed
+        from b join agents a on a.id = b.agent_id
+        where ${filter}
+        group by b.agent_id, a.name, a.team, 4
+        order by 4, a.name`.execute(this.db);
+      const pauses = await sql<{ agent_id: string; period: Date | null; reason: string; seconds: number }>`
+        with b as (${pauseSource})
+        select b.agent_id, ${period} as period, b.reason, sum(b.seconds)::float8 as seconds
+        from b join agents a on a.id = b.agent_id
+        where ${filter}
+        group by b.agent_id, 2, b.reason`.execute(this.db);
+      const key = (agentId: string, period: Date | null): string => `${agentId}|${period?.toISOString() ?? ''}`;
+      const byKey = new Map<string, Record<string, number>>();
+      for (const p of pauses.rows) {
+        const k = key(p.agent_id, p.period);
+        byKey.set(k, { ...byKey.get(k), [p.reason]: p.seconds });
+      }
+      return sums.rows.map((r) => ({
+        period: r.period ? r.period.toISOString() : null, agentId: r.agent_id, agent: r.agent, team: r.team,
+        ...agentFigures(r, byKey.get(key(r.agent_id, r.period)) ?? {}),
+      }));
+    };
+    return { rows: await run(true), totals: await run(false) };
+  }
+
+  /**
+   * IVR nodes: visits by the time of the visit, and hang-ups: calls whose
+   * last step was that node, which ended without reaching a queue or a transfer.
+   */
+  async ivr(query: ReportQuery & { flowIds?: string[] }): Promise<{ rows: IvrReportRow[] }> {
+    const tz = query.timezone;
+    const period = query.interval === '15m' ? sql`date_bin('15 minutes', t.at, timestamptz '2000-01-01 00:00:00+00')` : sql`date_trunc(${query.interval}, t.at, ${tz})`;
+    const result = await sql<{ flow_id: string; flow: string; node: string; node_type: string; period: Date; visits: number; hangups: number }>`
+      with t as (
+        select t.*, row_number() over (partition by t.call_id order by t.id desc) as from_end
+        from ivr_traces t where t.at >= ${query.from} and t.at < ${query.to}
+          and ${query.flowIds?.length ? sql`t.flow_id in (${sql.join(query.flowIds)})` : sql`true`}
+      )
+      select t.flow_id, f.name as flow, t.node, t.node_type, ${period} as period, count(*)::int as visits,
+        (count(*) filter (where t.from_end = 1 and t.node_type not in ('queue', 'transfer') and c.ended_at is not null))::int as hangups
+      from t join ivr_flows f on f.id = t.flow_id join calls c on c.id = t.call_id
+      group by t.flow_id, f.name, t.node, t.node_type, 5
+      order by 5, f.name, t.node`.execute(this.db);
+    return {
+      rows: result.rows.map((r) => ({ period: r.period.toISOString(), flowId: r.flow_id, flow: r.flow, node: r.node, nodeType: r.node_type, visits: r.visits, hangups: r.hangups })),
+    };
+  }
+
+  /** Calls offered and answered by weekday (0 Sunday … 6 Saturday) and hour of day, in the time zone. */
+  async peakHours(query: ReportQuery): Promise<PeakHour[]> {
+    const source = await this.source('queue', query);
+    const tz = query.timezone;
+    const result = await sql<PeakHour>`
+      with b as (${source})
+      select extract(dow from b.bucket at time zone ${tz})::int as weekday, extract(hour from b.bucket at time zone ${tz})::int as hour,
+        sum(offered)::int as offered, sum(answered)::int as answered
+      from b where ${query.queueIds?.length ? sql`b.queue_id in (${sql.join(query.queueIds)})` : sql`true`}
+      group by 1, 2 order by 1, 2`.execute(this.db);
+    return result.rows;
+  }
+
+  /** Today's figures per queue (today in the service's time zone), from the raw entries. */
+  async today(now = new Date()): Promise<Map<string, QueueFigures>> {
+    const start = await sql<{ start: Date }>`select date_trunc('day', ${now}::timestamptz, ${this.options.timezone}) as start`.execute(this.db);
+    const from = start.rows[0]!.start;
+    const result = await sql<QueueSums & { queue_id: string }>`
+      with b as (${rawQueueBuckets(floorBucket(from), ceilBucket(now), this.options.shortAbandonSeconds, now)})
+      select queue_id, sum(offered)::int as offered, sum(answered)::int as answered, sum(abandoned)::int as abandoned,
+        sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl, sum(waits)::int as waits,
+        sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max, sum(answered_wait_sum)::float8 as answered_wait_sum,
+        sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum, sum(wrap_sum)::float8 as wrap_sum,
+        sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows
+      from b group by queue_id`.execute(this.db);
+    return new Map(result.rows.map((r) => [r.queue_id, queueFigures(r)]));
+  }
+}
+
+/** The start of the report period a 15-minute bucket belongs to. */
+function periodOf(query: { interval: Interval; timezone: string }): RawBuilder<unknown> {
+  if (query.interval === '15m') return sql`b.bucket`;
+  return sql`date_trunc(${query.interval}, b.bucket, ${query.timezone})`;
+}

@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { FeedClient } from '../support/live-feed.js';
+import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+
+/**
+ * A scripted morning (Tuesday 10 March 2026, Madrid = UTC+1) written as
+ * stored events with known timestamps; every figure below is worked out by
+ * hand in the comments, from docs/metrics.md.
+ */
+const day = '2026-03-10';
+const at = (hms: string): Date => new Date(`${day}T${hms}Z`);
+
+describe('reports: a scripted day gives every figure as computed by hand', () => {
+  let t: TestApp;
+  const ids: Record<string, string> = {};
+  const calls: Record<string, string> = {};
+  let queueId: string;
+  let flowId: string;
+
+  const db = () => t.app.database.db;
+  const range = `from=${encodeURIComponent(`${day}T00:00:00+01:00`)}&to=${encodeURIComponent('2026-03-11T00:00:00+01:00')}&timezone=Europe/Madrid`;
+  const report = async (path: string, query: string) => {
+    const res = await t.api(`/api/v1/reports/${path}?${query}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body;
+  };
+
+  const state = (agent: string, hms: string, from: string, to: string, extra: { reason?: string; callId?: string } = {}) => sql`
+    insert into agent_state_events (agent_id, from_state, to_state, to_reason, extension, call_id, source, at)
+    values (${ids[agent]}, ${from}, ${to}, ${extra.reason ?? null}, '1005', ${extra.callId ? calls[extra.callId] : null}, 'system', ${at(hms)})`.execute(db());
+
+  before(async () => {
+    // No phones here: an app name of its own, so it never takes the lab's Stasis app from another test.
+    t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-reports' } });
+    await resetDatabase(t.app);
+    for (const [key, team] of [['ana', 'A'], ['ben', 'A'], ['carla', 'B']] as const) {
+      const res = await t.api('/api/v1/agents', { method: 'POST', json: { number: `7${Object.keys(ids).length}`, name: key, pin: '1234', team } });
+      ids[key] = res.body.id;
+    }
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'ventas', strategy: 'longest_idle', serviceLevelSeconds: 20 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    queueId = queue.body.id;
+    await t.api(`/api/v1/queues/${queueId}/members`, { method: 'PUT', json: { members: [{ agentId: ids.ana }, { agentId: ids.ben }] } });
+    const flow = await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'menu', document: { start: 'welcome', nodes: {
+      welcome: { type: 'play', media: ['sound:hello-world'], next: 'menu' },
+      menu: { type: 'menu', prompt: ['sound:beep'], options: { 1: 'q' } },
+      q: { type: 'queue', queue: 'ventas' },
+    } } } });
+    assert.equal(flow.status, 201, JSON.stringify(flow.body));
+    flowId = flow.body.id;
+
+    // Calls 1-6 reach the queue; 8 hangs up in the menu, 9 during the welcome.
+    for (const [name, start, end] of [['c1', '08:09:40', '08:14:05'], ['c2', '08:14:50', '08:15:03'], ['c3', '08:19:50', '08:23:20'], ['c4', '08:49:20', '08:56:02'],
+      ['c5', '08:34:50', '08:36:00'], ['c6', '08:39:50', '08:40:30'], ['c8', '08:05:00', '08:05:20'], ['c9', '08:06:00', '08:06:04']] as const) {
+      calls[name] = randomUUID();
+      await sql`insert into calls (id, channel_id, direction, caller_number, did, started_at, answered_at, ended_at, end_reason)
+        values (${calls[name]}, ${`chan-${name}-${calls[name]}`}, 'inbound', '600000000', '5550000', ${at(start)}, ${at(start)}, ${at(end)}, 'hangup')`.execute(db());
+      const nodes = name === 'c9' ? ['welcome'] : name === 'c8' ? ['welcome', 'menu'] : ['welcome', 'menu', 'q'];
+      for (const [k, node] of nodes.entries()) {
+        await sql`insert into ivr_traces (call_id, flow_id, flow_version, node, node_type, at)
+          values (${calls[name]}, ${flowId}, 1, ${node}, ${({ welcome: 'play', menu: 'menu', q: 'queue' } as Record<string, string>)[node]}, ${new Date(at(start).getTime() + k * 1000)})`.execute(db());
+      }
+    }
+    // Queue entries: [call, entered, answered by, answered at, left, outcome, wait]
+    const entries: [string, string, string | null, string | null, string, string, number][] = [
+      ['c1', '08:09:50', 'ana', '08:10:05', '08:14:05', 'answered', 15],
+      ['c2', '08:15:00', null, null, '08:15:03', 'abandoned', 3],
+      ['c3', '08:20:00', 'ben', '08:20:20', '08:23:20', 'answered', 20],
+      ['c4', '08:49:30', 'ana', '08:50:02', '08:56:02', 'answered', 32],
+      ['c5', '08:35:00', null, null, '08:36:00', 'abandoned', 60],
+      ['c6', '08:40:00', null, null, '08:40:30', 'callback', 30],
+    ];
+    for (const [call, entered, agent, answered, left, outcome, wait] of entries) {
+      const entryId = randomUUID();
+      await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, answered_at, answered_by, left_at, outcome, wait_seconds)
+        values (${entryId}, ${calls[call]}, ${queueId}, 0, ${at(entered)}, ${answered ? at(answered) : null}, ${agent ? ids[agent] : null}, ${at(left)}, ${outcome}, ${wait})`.execute(db());
+      if (call === 'c3') {
+        await sql`insert into queue_offers (entry_id, agent_id, offered_at, ended_at, result) values
+          (${entryId}, ${ids.ana}, ${at('08:20:00')}, ${at('08:20:15')}, 'no_answer'), (${entryId}, ${ids.ben}, ${at('08:20:15')}, ${at('08:20:20')}, 'answered')`.execute(db());
+      } else if (agent) {
+        await sql`insert into queue_offers (entry_id, agent_id, offered_at, ended_at, result) values (${entryId}, ${ids[agent]}, ${at(entered)}, ${at(answered!)}, 'answered')`.execute(db());
+      }
+    }
+    // ana: 08:00-09:00 with two calls, a RONA and a break.
+    await state('ana', '08:00:00', 'logged_out', 'available');
+    await state('ana', '08:10:00', 'available', 'ringing', { callId: 'c1' });
+    await state('ana', '08:10:05', 'ringing', 'on_call', { callId: 'c1' });
+    await state('ana', '08:14:05', 'on_call', 'wrap_up', { callId: 'c1' });
+    await state('ana', '08:14:35', 'wrap_up', 'available');
+    await state('ana', '08:20:00', 'available', 'ringing', { callId: 'c3' });
+    await state('ana', '08:20:15', 'ringing', 'paused', { reason: 'rona' });
+    await state('ana', '08:21:00', 'paused', 'available');
+    await state('ana', '08:30:00', 'available', 'paused', { reason: 'break' });
+    await state('ana', '08:45:00', 'paused', 'available');
+    await state('ana', '08:50:00', 'available', 'ringing', { callId: 'c4' });
+    await state('ana', '08:50:02', 'ringing', 'on_call', { callId: 'c4' });
+    await state('ana', '08:56:02', 'on_call', 'wrap_up', { callId: 'c4' });
+    await state('ana', '08:57:02', 'wrap_up', 'available');
+    await state('ana', '09:00:00', 'available', 'logged_out');
+    // ben: 08:00-09:00, one call, then lunch.
+    await state('ben', '08:00:00', 'logged_out', 'available');
+    await state('ben', '08:20:15', 'available', 'ringing', { callId: 'c3' });
+    await state('ben', '08:20:20', 'ringing', 'on_call', { callId: 'c3' });
+    await state('ben', '08:23:20', 'on_call', 'wrap_up', { callId: 'c3' });
+    await state('ben', '08:24:00', 'wrap_up', 'available');
+    await state('ben', '08:40:00', 'available', 'paused', { reason: 'lunch' });
+    await state('ben', '09:00:00', 'paused', 'logged_out');
+    await t.app.agents.load();
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it('queue figures for the day, by hand', async () => {
+    const rebuilt = await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: `${day}T00:00:00Z`, to: '2026-03-11T00:00:00Z' } });
+    assert.equal(rebuilt.status, 200, JSON.stringify(rebuilt.body));
+    const body = await report('queues', `${range}&interval=day`);
+    assert.equal(body.rows.length, 1);
+    const { period, queueId: q, queue, ...figures } = body.rows[0];
+    assert.equal(period, '2026-03-09T23:00:00.000Z', 'the day starts at midnight in Madrid');
+    assert.equal(q, queueId);
+    assert.equal(queue, 'ventas');
+    assert.deepEqual(figures, {
+      offered: 6, // c1-c6
+      answered: 3, // c1, c3, c4
+      abandoned: 2, // c2 (3 s), c5 (60 s)
+      shortAbandoned: 1, // c2: under 5 s
+      abandonRate: 33.33, // 2 / 6
+      answeredWithinThreshold: 2, // c1 (15 s), c3 (20 s ≤ 20); c4 waited 32 s
+      serviceLevel: 40, // 2 / (6 - 1)
+      asa: 22.333, // (15 + 20 + 32) / 3
+      averageWait: 26.667, // (15 + 3 + 20 + 32 + 60 + 30) / 6
+      longestWait: 60,
+      handled: 3,
+      talkTime: 780, // 240 + 180 + 360
+      averageTalk: 260,
+      wrapUpTime: 130, // 30 + 40 + 60
+      averageWrapUp: 43.333,
+      holdTime: 0,
+      aht: 303.333, // (780 + 0 + 130) / 3
+      callbacksRequested: 1, // c6
+      transfers: 0,
+      overflows: 0,
+    });
+    assert.deepEqual(body.totals.map((r: { offered: number }) => r.offered), [6]);
+    const quarters = await report('queues', `${range}&interval=15m`);
+    assert.deepEqual(quarters.rows.map((r: { period: string; offered: number; answered: number }) => [r.period.slice(11, 16), r.offered, r.answered]),
+      [['08:00', 1, 1], ['08:15', 2, 1], ['08:30', 2, 0], ['08:45', 1, 1]], 'each entry in the quarter hour it entered (UTC shown)');
+  });
+
+  it('agent figures for the day, by hand, and the team filter', async () => {
+    const body = await report('agents', `${range}&interval=day`);
+    const byName = Object.fromEntries(body.rows.map((r: { agent: string }) => [r.agent, r]));
+    assert.deepEqual(Object.keys(byName).sort(), ['ana', 'ben'], 'carla did nothing');
+    const { period: _p1, agentId: _a1, agent: _n1, team: _t1, ...ana } = byName.ana;
+    assert.deepEqual(ana, {
+      loginTime: 3600,
+      availableTime: 1943, // 600 + 325 + 540 + 300 + 178
+      ringingTime: 22, // 5 + 15 + 2
+      talkTime: 600, // 240 + 360
+      wrapUpTime: 90, // 30 + 60
+      pauseTime: 945, // rona 45 + break 900
+      pauseByReason: { rona: 45, break: 900 },
+      handled: 2,
+      missed: 1, // c3 rang out on ana
+      handleTime: 690,
+      occupancy: 26.21, // 690 / (690 + 1943)
+      utilization: 19.17, // 690 / 3600
+      callsPerHour: 2,
+    });
+    const { period: _p2, agentId: _a2, agent: _n2, team: _t2, ...ben } = byName.ben;
+    assert.deepEqual(ben, {
+      loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
+      handled: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1,
+    });
+    const teamB = await report('agents', `${range}&interval=day&team=B`);
+    assert.deepEqual(teamB.rows, []);
+    const onlyBen = await report('agents', `${range}&interval=hour&agent=${ids.ben}`);
+    assert.deepEqual(onlyBen.rows.map((r: { period: string; loginTime: number }) => [r.period, r.loginTime]), [['2026-03-10T08:00:00.000Z', 3600]]);
+  });
+
+  it('IVR nodes: visits and where callers hung up; peak hours', async () => {
+    const ivr = await report('ivr', `${range}&interval=day`);
+    assert.deepEqual(ivr.rows.map((r: { node: string; visits: number; hangups: number }) => [r.node, r.visits, r.hangups]),
+      [['menu', 7, 1], ['q', 6, 0], ['welcome', 8, 1]]);
+    const peaks = await report('peak-hours', range);
+    assert.deepEqual(peaks.rows, [{ weekday: 2, hour: 9, offered: 6, answered: 3 }], 'Tuesday, 09:00-10:00 in Madrid');
+  });
+
+  it('the rollups and the raw events give the same figures, for every report and interval; a late event is counted after a rebuild', async () => {
+    for (const path of ['queues', 'agents']) {
+      for (const interval of ['15m', 'hour', 'day', 'week', 'month']) {
+        const rollup = await report(path, `${range}&interval=${interval}`);
+        const raw = await report(path, `${range}&interval=${interval}&source=raw`);
+        assert.deepEqual(rollup, raw, `${path} by ${interval}`);
+        assert.ok(raw.rows.length > 0);
+      }
+    }
+    // A late event: an abandoned caller written after the rollups were made.
+    const late = randomUUID();
+    await sql`insert into calls (id, channel_id, direction, started_at, ended_at) values (${late}, ${`chan-late-${late}`}, 'inbound', ${at('08:30:00')}, ${at('08:31:00')})`.execute(db());
+    await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, left_at, outcome, wait_seconds)
+      values (${randomUUID()}, ${late}, ${queueId}, 0, ${at('08:30:00')}, ${at('08:31:00')}, 'abandoned', 60)`.execute(db());
+    assert.equal((await report('queues', `${range}&interval=day`)).rows[0].offered, 6, 'the rollup does not know it yet');
+    assert.equal((await report('queues', `${range}&interval=day&source=raw`)).rows[0].offered, 7);
+    await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: `${day}T08:00:00Z`, to: `${day}T09:00:00Z` } });
+    const after = (await report('queues', `${range}&interval=day`)).rows[0];
+    assert.deepEqual([after.offered, after.abandoned, after.serviceLevel], [7, 3, 33.33], '2 within 20 s of 7 - 1');
+  });
+
+  it('CSV gives the same rows as JSON', async () => {
+    const json = await report('queues', `${range}&interval=15m`);
+    const res = await fetch(`${t.baseUrl}/api/v1/reports/queues?${range}&interval=15m`, { headers: { authorization: 'Bearer test-admin-token-0123456789', accept: 'text/csv' } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
+    const [header, ...lines] = (await res.text()).trim().split('\r\n');
+    const columns = header!.split(',');
+    assert.equal(lines.length, json.rows.length);
+    lines.forEach((line, k) => {
+      const cells = line.split(',');
+      for (const [i, column] of columns.entries()) {
+        const expected = json.rows[k][column];
+        assert.equal(cells[i], expected === null ? '' : String(expected), `row ${k} ${column}`);
+      }
+    });
+  });
+
+  it('refuses bad parameters with 400 and a clear message', async () => {
+    const bad = async (query: string, pattern: RegExp) => {
+      const res = await t.api(`/api/v1/reports/queues?${query}`);
+      assert.equal(res.status, 400, query);
+      assert.match(res.body.error.message, pattern);
+    };
+    await bad(`from=2026-03-11T00:00:00Z&to=2026-03-10T00:00:00Z&interval=day`, /from must be before/);
+    await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=fortnight`, /interval/);
+    await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=day&timezone=Mars/Olympus`, /unknown time zone/);
+    await bad(`from=yesterday&to=2026-03-11T00:00:00Z&interval=day`, /from/);
+    await bad(`to=2026-03-11T00:00:00Z&interval=day`, /from/);
+    await bad(`from=2016-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=15m`, /periods/);
+    const agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'a', role: 'agent', agentId: ids.ana } })).body.token;
+    assert.equal((await t.api(`/api/v1/reports/queues?${range}&interval=day`, { token: agentToken })).status, 403);
+    assert.equal((await t.api(`/api/v1/stats/live`, { token: agentToken })).status, 403);
+  });
+
+  it('live figures: today per queue and each agent\'s state, pushed on the events feed when something changes', async () => {
+    const now = new Date();
+    const call = randomUUID();
+    await sql`insert into calls (id, channel_id, direction, started_at, ended_at) values (${call}, ${`chan-today-${call}`}, 'inbound', ${now}, ${now})`.execute(db());
+    await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, left_at, outcome, wait_seconds)
+      values (${randomUUID()}, ${call}, ${queueId}, 0, ${new Date(now.getTime() - 1000)}, ${now}, 'abandoned', 1)`.execute(db());
+    const live = (await t.api('/api/v1/stats/live')).body;
+    const ventas = live.queues.find((q: { name: string }) => q.name === 'ventas');
+    assert.deepEqual(ventas.today, { offered: 1, answered: 0, abandoned: 1, serviceLevel: null, serviceLevelSeconds: 20 }, 'a short abandon only: no service level yet');
+    assert.equal(ventas.waiting, 0);
+    assert.deepEqual(ventas.agents, { available: 0, ringing: 0, on_call: 0, wrap_up: 0, paused: 0, logged_out: 2 });
+    assert.equal(live.agents.find((a: { agentId: string }) => a.agentId === ids.ana).status, 'logged_out');
+
+    const feed = await FeedClient.connect(t.baseUrl, 'test-admin-token-0123456789');
+    try {
+      assert.equal((await t.api(`/api/v1/agents/${ids.ana}/login`, { method: 'POST', json: { extension: '1009' } })).status, 200);
+      const pushed = await waitFor(() => feed.messages.find((m) => m.type === 'stats.live'
+        && (m.data.agents as { agentId: string; status: string }[]).some((a) => a.agentId === ids.ana && a.status !== 'logged_out')), 5000, 'no stats.live after the check-in');
+      const queue = (pushed.data.queues as { name: string; agents: Record<string, number> }[]).find((q) => q.name === 'ventas')!;
+      assert.equal(queue.agents.logged_out, 1, 'ana is counted checked in');
+      await t.api(`/api/v1/agents/${ids.ana}/logout`, { method: 'POST' });
+    } finally {
+      feed.close();
+    }
+  });
+});
