@@ -60,3 +60,15 @@ create index queue_entries_by_entered on queue_entries (entered_at);
 create index queue_entries_by_answer on queue_entries (answered_by, answered_at) where answered_by is not null;
 create index queue_offers_by_time on queue_offers (offered_at) where result = 'no_answer';
 create index agent_state_events_wrap on agent_state_events (agent_id, call_id) where to_state = 'wrap_up';
+
+-- The same sums per local day of the centre (CENTRALITA_TIMEZONE), made from
+-- the quarter hours: reports by day, week or month in that time zone read
+-- these (a month of 500 agents is 15 000 rows instead of 700 000).
+create table report_queue_day (like report_queue_15m);
+alter table report_queue_day drop column bucket, add column day date not null, add primary key (day, queue_id);
+create table report_agent_day (like report_agent_15m);
+alter table report_agent_day drop column bucket, add column day date not null, add primary key (day, agent_id);
+create table report_agent_pause_day (like report_agent_pause_15m);
+alter table report_agent_pause_day drop column bucket, add column day date not null, add primary key (day, agent_id, reason);
+-- the time zone the day tables were made in; a change of CENTRALITA_TIMEZONE makes them stale
+alter table report_rollup_state add column day_timezone text;

@@ -113,7 +113,7 @@ export function rawPauseBuckets(from: Date, to: Date, now: Date) {
  * from the raw events, in one transaction: readers see the old or the new
  * numbers, never a mix.
  */
-export async function rebuildRollups(db: Kysely<unknown>, range: { from: Date; to: Date }, shortAbandonSeconds: number, now = new Date()): Promise<void> {
+export async function rebuildRollups(db: Kysely<unknown>, range: { from: Date; to: Date }, shortAbandonSeconds: number, timezone: string, now = new Date()): Promise<void> {
   const from = floorBucket(range.from);
   const to = ceilBucket(range.to);
   if (to <= from) return;
@@ -126,5 +126,32 @@ export async function rebuildRollups(db: Kysely<unknown>, range: { from: Date; t
     await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
       ${rawAgentBuckets(from, to, now)}`.execute(tx);
     await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
+    await rebuildDays(tx, from, to, timezone);
   });
+}
+
+const queueSums = sql`sum(offered), sum(answered), sum(abandoned), sum(short_abandoned), sum(answered_within_sl), sum(waits), sum(wait_sum), max(wait_max),
+  sum(answered_wait_sum), sum(handled), sum(talk_sum), sum(wrap_sum), sum(callbacks), sum(transfers), sum(overflows)`;
+const agentSums = sql`sum(login_s), sum(available_s), sum(ringing_s), sum(talk_s), sum(wrap_s), sum(pause_s), sum(handled), sum(missed)`;
+
+/** The local days (in `timezone`) that [from, to) touches, made again from their quarter hours. */
+export async function rebuildDays(tx: Kysely<unknown>, from: Date, to: Date, timezone: string): Promise<void> {
+  const range = await sql<{ first: string; last: string; start: Date; stop: Date }>`
+    select (${from}::timestamptz at time zone ${timezone})::date::text as first, ((${to}::timestamptz - interval '1 microsecond') at time zone ${timezone})::date::text as last,
+      ((${from}::timestamptz at time zone ${timezone})::date::timestamp at time zone ${timezone}) as start,
+      ((((${to}::timestamptz - interval '1 microsecond') at time zone ${timezone})::date + 1)::timestamp at time zone ${timezone}) as stop`.execute(tx);
+  const { first, last, start, stop } = range.rows[0]!;
+  const day = sql`(bucket at time zone ${timezone})::date`;
+  for (const table of ['report_queue_day', 'report_agent_day', 'report_agent_pause_day']) {
+    await sql`delete from ${sql.table(table)} where day between ${first}::date and ${last}::date`.execute(tx);
+  }
+  await sql`insert into report_queue_day (queue_id, day, offered, answered, abandoned, short_abandoned, answered_within_sl, waits, wait_sum, wait_max,
+      answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows)
+    select queue_id, ${day}, ${queueSums} from report_queue_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2`.execute(tx);
+  await sql`insert into report_agent_day (agent_id, day, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
+    select agent_id, ${day}, ${agentSums} from report_agent_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2`.execute(tx);
+  await sql`insert into report_agent_pause_day (agent_id, day, reason, seconds)
+    select agent_id, ${day}, reason, sum(seconds) from report_agent_pause_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2, 3`.execute(tx);
+  await sql`insert into report_rollup_state (id, rolled_up_to, updated_at, day_timezone) values (true, 'epoch', now(), ${timezone})
+    on conflict (id) do update set day_timezone = excluded.day_timezone`.execute(tx);
 }

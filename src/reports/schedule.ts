@@ -16,5 +16,6 @@ export function scheduleRollups(reports: ReportsService, logger: Logger): () => 
     reports.rebuildRecent().catch((err: unknown) => logger.error({ err }, 'report rollups not rebuilt; the next run tries again'));
   };
   const task = cron.schedule(rollupSchedule, run);
+  reports.checkDayZone().catch((err: unknown) => logger.error({ err }, 'daily report rollups not remade for the new time zone'));
   return () => { void task.stop(); };
 }

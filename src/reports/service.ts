@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { badRequest } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
-import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildRollups } from './rollup.js';
+import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups } from './rollup.js';
 
 export type Source = 'rollup' | 'raw';
 
@@ -51,7 +51,7 @@ export class ReportsService {
 
   /** Rebuilds [from, to) from the raw events (one rebuild at a time). */
   rebuild(from: Date, to: Date, now = new Date()): Promise<void> {
-    const run = this.rebuilding.then(() => rebuildRollups(this.db, { from, to }, this.options.shortAbandonSeconds, now));
+    const run = this.rebuilding.then(() => rebuildRollups(this.db, { from, to }, this.options.shortAbandonSeconds, this.options.timezone, now));
     this.rebuilding = run.catch(() => undefined);
     return run;
   }
@@ -63,6 +63,22 @@ export class ReportsService {
     await sql`insert into report_rollup_state (id, rolled_up_to, updated_at) values (true, ${floorBucket(now)}, ${now})
       on conflict (id) do update set rolled_up_to = excluded.rolled_up_to, updated_at = excluded.updated_at`.execute(this.db);
     this.logger.debug({ ms: Date.now() - started }, 'report rollups rebuilt');
+  }
+
+  /**
+   * At start: day tables made in another time zone (CENTRALITA_TIMEZONE
+   * changed) are made again from the quarter hours.
+   */
+  async checkDayZone(): Promise<void> {
+    const state = await sql<{ day_timezone: string | null }>`select day_timezone from report_rollup_state`.execute(this.db);
+    const zone = state.rows[0]?.day_timezone;
+    if (!zone || zone === this.options.timezone) return;
+    const span = await sql<{ first: Date | null; last: Date | null }>`select min(bucket) as first, max(bucket) as last from report_agent_15m`.execute(this.db);
+    const { first, last } = span.rows[0] ?? { first: null, last: null };
+    this.logger.warn({ from: zone, to: this.options.timezone }, 'the time zone changed: remaking the daily report rollups');
+    const run = this.rebuilding.then(() => this.db.transaction().execute((tx) => rebuildDays(tx, first ?? new Date(), last ? new Date(last.getTime() + 1) : new Date(), this.options.timezone)));
+    this.rebuilding = run.catch(() => undefined);
+    await run;
   }
 
   /** Before reading rollups up to `to`: the buckets after the last periodic run are rebuilt now (the current one is never final). */
@@ -84,8 +100,29 @@ export class ReportsService {
       return kind === 'agent' ? rawAgentBuckets(from, to, now) : rawPauseBuckets(from, to, now);
     }
     await this.freshen(to);
+    if (await this.byDays(query)) {
+      // The centre's own days: the day tables, each day shown as its local midnight.
+      const table = sql.table(kind === 'queue' ? 'report_queue_day' : kind === 'agent' ? 'report_agent_day' : 'report_agent_pause_day');
+      const tz = this.options.timezone;
+      return sql`select *, (day::timestamp at time zone ${tz}) as bucket from ${table}
+        where day >= (${query.from}::timestamptz at time zone ${tz})::date and day < (${query.to}::timestamptz at time zone ${tz})::date`;
+    }
     const table = sql.table(kind === 'queue' ? 'report_queue_15m' : kind === 'agent' ? 'report_agent_15m' : 'report_agent_pause_15m');
     return sql`select * from ${table} where bucket >= ${from} and bucket < ${to}`;
+  }
+
+  /**
+   * Whether the day tables can answer: days, weeks or months in the centre's
+   * time zone, over a range of whole local days, with the day tables made in
+   * that zone.
+   */
+  private async byDays(query: ReportQuery): Promise<boolean> {
+    if (!['day', 'week', 'month'].includes(query.interval) || query.timezone !== this.options.timezone) return false;
+    const check = await sql<{ aligned: boolean; zone: string | null }>`
+      select date_trunc('day', ${query.from}::timestamptz, ${query.timezone}) = ${query.from}::timestamptz
+        and date_trunc('day', ${query.to}::timestamptz, ${query.timezone}) = ${query.to}::timestamptz as aligned,
+        (select day_timezone from report_rollup_state) as zone`.execute(this.db);
+    return check.rows[0]!.aligned && check.rows[0]!.zone === query.timezone;
   }
 
   // ---- reports ----

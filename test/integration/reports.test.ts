@@ -199,6 +199,8 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
         assert.ok(raw.rows.length > 0);
       }
     }
+    const days = await sql<{ n: number }>`select count(*)::int as n from report_queue_day where day = ${day}::date`.execute(db());
+    assert.equal(days.rows[0]!.n, 1, 'by day in the centre\'s zone, the day rollups answered');
     // A late event: an abandoned caller written after the rollups were made.
     const late = randomUUID();
     await sql`insert into calls (id, channel_id, direction, started_at, ended_at) values (${late}, ${`chan-late-${late}`}, 'inbound', ${at('08:30:00')}, ${at('08:31:00')})`.execute(db());
