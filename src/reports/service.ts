@@ -211,7 +211,7 @@ export class ReportsService {
 
   /** Calls offered and answered by weekday (0 Sunday … 6 Saturday) and hour of day, in the time zone. */
   async peakHours(query: ReportQuery): Promise<PeakHour[]> {
-    const source = await this.source('queue', query);
+    const source = await this.source('queue', { ...query, interval: '15m' }); // hours of the day: never the day rollups
     const tz = query.timezone;
     const result = await sql<PeakHour>`
       with b as (${source})

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { agentFigures, isTimeZone, queueFigures, toCsv } from '../../src/reports/figures.js';
+
+const none = {
+  offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
+  answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0,
+};
+
+describe('report figures', () => {
+  it('gives null, not 0, for a ratio over nothing', () => {
+    const f = queueFigures(none);
+    assert.equal(f.serviceLevel, null);
+    assert.equal(f.asa, null);
+    assert.equal(f.aht, null);
+    assert.equal(f.abandonRate, null);
+    assert.equal(f.longestWait, null);
+    const a = agentFigures({ login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0 }, {});
+    assert.deepEqual([a.occupancy, a.utilization, a.callsPerHour], [null, null, null]);
+  });
+
+  it('leaves short abandons out of the service level only', () => {
+    const f = queueFigures({ ...none, offered: 10, answered: 6, abandoned: 4, short_abandoned: 2, answered_within_sl: 4 });
+    assert.equal(f.serviceLevel, 50); // 4 / (10 - 2)
+    assert.equal(f.abandonRate, 40); // 4 / 10: short abandons are still abandons
+  });
+
+  it('writes CSV with quoting and flattened objects', () => {
+    const csv = toCsv([{ a: 'x,y', b: { c: 1 } }, { a: 'say "hi"', b: { c: null }, d: 2 }]);
+    assert.equal(csv, 'a,b.c,d\r\n"x,y",1,\r\n"say ""hi""",,2\r\n');
+  });
+
+  it('knows time zones', () => {
+    assert.ok(isTimeZone('Europe/Madrid'));
+    assert.ok(!isTimeZone('Mars/Olympus'));
+  });
+});
