@@ -173,9 +173,10 @@ export class MonitorService {
   async start(request: MonitorRequest, principal: Principal): Promise<MonitorSessionView> {
     const supervisor = await this.supervisorFor(request.supervisorId, principal);
     const agent = 'agentId' in request.target ? await this.agents.getAgent(request.target.agentId) : undefined;
+    if (agent) this.checkAllowed(supervisor, agent);
     const call = await this.targetCall(request.target);
     const agentView = agent ?? (await this.agents.getAgent(call.agentId));
-    this.checkAllowed(supervisor, agentView);
+    if (!agent) this.checkAllowed(supervisor, agentView);
     if (!supervisor.extension) throw conflict(`supervisor ${supervisor.id} has no desk phone (extension) to ring`);
     this.checkFree(supervisor);
     const endpoint = await this.ari.request('endpoints.get', { tech: 'PJSIP', resource: supervisor.extension }).catch(() => undefined);
