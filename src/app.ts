@@ -10,6 +10,7 @@ import { liveStats, pushLiveStats } from './reports/live.js';
 import { reportRoutes } from './reports/routes.js';
 import { scheduleRollups } from './reports/schedule.js';
 import { ReportsService } from './reports/service.js';
+import { webRoutes } from './web/routes.js';
 import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
@@ -155,8 +156,13 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
   const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
-  const live = () => liveStats(queues, agents, reports);
+  const live = () => liveStats({
+    queues, agents, reports,
+    connected: () => queueEngine.connectedCalls(),
+    callerNumber: (callId) => calls.liveCalls().find((c) => c.id === callId)?.callerNumber,
+  });
   reportRoutes(http, reports, live);
+  webRoutes(http, { agents, calls, ivr, engine: queueEngine, queues });
   const liveFeed = installLiveFeed(http, bus, auth);
 
   const recordingLogger = logger.child({ component: 'recording' });
@@ -171,7 +177,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   let stopRollups: (() => void) | undefined;
   http.addHook('onReady', async () => {
     stopRollups = scheduleRollups(reports, logger.child({ component: 'reports' }));
-    const stopPush = pushLiveStats(bus, live, logger.child({ component: 'reports' }));
+    const stopPush = pushLiveStats(bus, live, logger.child({ component: 'reports' }), () => queueEngine.waitingCount > 0);
     const previous = stopRollups;
     stopRollups = () => { previous(); stopPush(); };
   });

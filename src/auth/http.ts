@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { HttpApp } from '../core/http.js';
 import { bearerToken, type AuthService, type Principal, type Role } from './service.js';
 
@@ -5,6 +6,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route. Every /api/v1 route must say. */
     roles?: readonly Role[];
+    /**
+     * For links a browser follows by itself (an <audio> element cannot send
+     * a header): who a request without a bearer token stands for, from a
+     * short-lived ticket in its URL; undefined refuses it (401).
+     */
+    ticket?: (request: FastifyRequest) => Principal | undefined;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -34,7 +41,8 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const token = bearerToken(request.headers.authorization);
-    const principal = token ? await auth.authenticate(token) : undefined;
+    const ticket = request.routeOptions.config.ticket;
+    const principal = token ? await auth.authenticate(token) : ticket?.(request);
     if (!principal) {
       return reply.status(401).header('www-authenticate', 'Bearer').send({
         error: { code: 'unauthorized', message: token ? 'the bearer token is unknown or revoked' : 'a bearer token is required (Authorization: Bearer <token>)' },

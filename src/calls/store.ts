@@ -28,7 +28,7 @@ export interface CallsTables { calls: CallsTable; call_events: CallEventsTable }
 export type CallRow = Selectable<CallsTable>;
 export type CallEventRow = Selectable<CallEventsTable>;
 
-export interface CallListFilter { from?: Date; to?: Date; did?: string; limit: number; offset: number }
+export interface CallListFilter { from?: Date; to?: Date; did?: string; callerNumber?: string; limit: number; offset: number }
 
 export class CallsStore {
   constructor(private readonly db: Kysely<CallsTables>) {}
@@ -60,6 +60,7 @@ export class CallsStore {
     if (filter.from) query = query.where('started_at', '>=', filter.from);
     if (filter.to) query = query.where('started_at', '<', filter.to);
     if (filter.did) query = query.where('did', '=', filter.did);
+    if (filter.callerNumber) query = query.where('caller_number', '=', filter.callerNumber);
     return query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute();
   }
 

@@ -129,6 +129,29 @@ export class QueueEngine {
     });
   }
 
+  /** The queue a call is in now (waiting, ringing an agent or connected). */
+  queueOfCall(callId: string): string | undefined {
+    for (const entry of this.entries.values()) if (entry.call.callId === callId && entry.state !== 'done') return entry.queue.id;
+    return undefined;
+  }
+
+  /** Callers waiting (or being offered) in any queue now. */
+  get waitingCount(): number {
+    let n = 0;
+    for (const entry of this.entries.values()) if (entry.state === 'waiting' || entry.state === 'offering') n += 1;
+    return n;
+  }
+
+  /** Every queue call connected to an agent now, with when it was answered. */
+  connectedCalls(): (ConnectedParties & { enteredAt: string })[] {
+    const calls: (ConnectedParties & { enteredAt: string })[] = [];
+    for (const entry of this.entries.values()) {
+      const parties = entry.state === 'connected' ? partiesOf(entry) : undefined;
+      if (parties) calls.push({ ...parties, enteredAt: entry.enteredAt.toISOString() });
+    }
+    return calls;
+  }
+
   /** Waiting callers of a queue, in the order they will be served. */
   waiting(queueId: string): WaitingView[] {
     const now = Date.now();

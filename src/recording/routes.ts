@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Principal } from '../auth/service.js';
@@ -80,6 +82,7 @@ const notPlayable: Record<Exclude<RecordingStatus, 'complete' | 'deleted'>, stri
  */
 export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
   const { store, recordingsDir, agentsHearOwn, logger } = deps;
+  const tickets = new PlaybackTickets();
 
   /** The agent whose recordings an agent token is limited to; null for other roles. */
   function ownAgent(principal: Principal): string | null {
@@ -97,6 +100,18 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
     if (agentId !== null && !row.agent_ids.includes(agentId)) throw forbidden('an agent token may hear only the recordings of its own calls');
     return row;
   }
+
+  app.post('/api/v1/recordings/:id/ticket', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['recordings'], summary: 'A link to play one recording in a browser for 10 minutes',
+      description: 'For an <audio> element, which cannot send the Authorization header: the link carries a ticket good for this recording only; each request through it is audited as the token\'s playback.',
+      params: Id, response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), 403: ErrorBody, 404: ErrorBody },
+    },
+  }, async (request) => {
+    const row = await recordingFor(request.params.id, request.principal!);
+    return tickets.issue(row.id, request.principal!);
+  });
 
   app.get('/api/v1/recordings', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
@@ -132,7 +147,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
   }, async (request) => view(await recordingFor(request.params.id, request.principal!)));
 
   app.get('/api/v1/recordings/:id/audio', {
-    config: { roles: ['admin', 'supervisor', 'agent'] },
+    config: { roles: ['admin', 'supervisor', 'agent'], ticket: (request) => tickets.use(request) },
     // A HEAD would run this handler and be audited as a playback.
     exposeHeadRoute: false,
     schema: {
@@ -213,4 +228,27 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
       id: Number(entry.id), action: entry.action, tokenId: entry.token_id, role: entry.role, agentId: entry.agent_id, detail: entry.detail, at: entry.at.toISOString(),
     }));
   });
+}
+
+const ticketMs = 10 * 60_000;
+
+/** Playback links for browsers: a random ticket → one recording, for whoever asked, for 10 minutes (in memory). */
+class PlaybackTickets {
+  private readonly tickets = new Map<string, { recordingId: string; principal: Principal; expires: number }>();
+
+  issue(recordingId: string, principal: Principal): { url: string; expiresAt: string } {
+    const now = Date.now();
+    for (const [key, t] of this.tickets) if (t.expires < now) this.tickets.delete(key);
+    const ticket = randomBytes(24).toString('base64url');
+    this.tickets.set(ticket, { recordingId, principal, expires: now + ticketMs });
+    return { url: `/api/v1/recordings/${recordingId}/audio?ticket=${ticket}`, expiresAt: new Date(now + ticketMs).toISOString() };
+  }
+
+  use(request: FastifyRequest): Principal | undefined {
+    const ticket = new URL(request.url, 'http://localhost').searchParams.get('ticket');
+    const entry = ticket ? this.tickets.get(ticket) : undefined;
+    const id = (request.params as { id?: string }).id;
+    if (!entry || entry.expires < Date.now() || entry.recordingId !== id) return undefined;
+    return entry.principal;
+  }
 }

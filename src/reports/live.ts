@@ -10,7 +10,18 @@ export interface LiveQueue {
   today: { offered: number; answered: number; abandoned: number; serviceLevel: number | null; serviceLevelSeconds: number };
 }
 export interface LiveAgent { agentId: string; name: string; status: string; reason: string | null; since: string | null; secondsInState: number | null }
-export interface LiveStats { at: string; timezone: string; queues: LiveQueue[]; agents: LiveAgent[] }
+export interface LiveCall { callId: string; callerNumber: string; queueId: string; queue: string; agentId: string; agent: string; enteredAt: string; answeredAt: string | null; secondsConnected: number | null }
+export interface LiveStats { at: string; timezone: string; queues: LiveQueue[]; agents: LiveAgent[]; calls: LiveCall[] }
+
+/** What the wallboard needs from the queues and calls besides the figures. */
+export interface LiveSources {
+  queues: QueuesService;
+  agents: AgentsService;
+  reports: ReportsService;
+  /** Queue calls with an agent now. */
+  connected: () => { callId: string; queueId: string; agentId: string; enteredAt: string }[];
+  callerNumber: (callId: string) => string | undefined;
+}
 
 declare module '../core/events.js' {
   interface DomainEvents {
@@ -20,7 +31,7 @@ declare module '../core/events.js' {
 }
 
 /** Figures for the wallboard now: queues (waiting, agents by state, today) and agents (state, time in it). */
-export async function liveStats(queues: QueuesService, agents: AgentsService, reports: ReportsService, now = new Date()): Promise<LiveStats> {
+export async function liveStats({ queues, agents, reports, connected, callerNumber }: LiveSources, now = new Date()): Promise<LiveStats> {
   const [list, people, today] = await Promise.all([queues.list(), agents.listAgents(false), reports.today(now)]);
   const secondsSince = (since: string | null): number | null => (since ? Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 100) / 10) : null);
   const liveQueues = await Promise.all(list.map(async (q): Promise<LiveQueue> => {
@@ -38,10 +49,21 @@ export async function liveStats(queues: QueuesService, agents: AgentsService, re
       },
     };
   }));
+  const queueNames = new Map(list.map((q) => [q.id, q.name]));
+  const agentNames = new Map(people.map((a) => [a.id, a.name]));
+  const calls = connected().map((c): LiveCall => {
+    const state = agents.stateOf(c.agentId);
+    const answeredAt = state.status === 'on_call' && state.callId === c.callId ? state.since : null;
+    return {
+      callId: c.callId, callerNumber: callerNumber(c.callId) ?? '', queueId: c.queueId, queue: queueNames.get(c.queueId) ?? '',
+      agentId: c.agentId, agent: agentNames.get(c.agentId) ?? '', enteredAt: c.enteredAt, answeredAt, secondsConnected: secondsSince(answeredAt),
+    };
+  });
   return {
     at: now.toISOString(),
     timezone: reports.timezone,
     queues: liveQueues,
+    calls,
     agents: people.map((a) => {
       const s = agents.stateOf(a.id);
       return { agentId: a.id, name: a.name, status: s.status, reason: s.reason, since: s.since, secondsInState: secondsSince(s.since) };
@@ -50,17 +72,19 @@ export async function liveStats(queues: QueuesService, agents: AgentsService, re
 }
 
 /**
- * Pushes `stats.live` on the bus (and so on /api/v1/events) at most every
- * `everyMs` while agents or queues change, and once more after the last
- * change; nothing while all is quiet.
+ * Pushes `stats.live` on the bus (and so on /api/v1/events) every `everyMs`
+ * while agents or queues change or callers wait (`changing`), and once more
+ * after the last change; nothing while all is quiet.
  */
-export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, logger: Logger, everyMs = 2000): () => void {
+export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, logger: Logger, changing: () => boolean = () => false, everyMs = 2000): () => void {
   let dirty = false;
   let running = false;
   const markDirty = (): void => { dirty = true; };
   const offAgents = bus.on('agent.state', markDirty);
   const offQueues = bus.on('queue.entry', markDirty);
   const timer = setInterval(() => {
+    // Callers waiting: their waits grow, so the figures change by themselves.
+    if (changing()) dirty = true;
     if (!dirty || running) return;
     dirty = false;
     running = true;

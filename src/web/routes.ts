@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { Type } from 'typebox';
+import type { AgentsService } from '../agents/service.js';
+import type { CallsService } from '../calls/service.js';
+import { forbidden, notFound } from '../core/errors.js';
+import type { HttpApp } from '../core/http.js';
+import { projectRoot } from '../core/paths.js';
+import type { IvrService } from '../ivr/service.js';
+import type { QueueEngine } from '../queues/engine.js';
+import type { QueuesService } from '../queues/service.js';
+
+const webDir = join(projectRoot, 'web');
+/** Files from node_modules the pages use; nothing is fetched from the internet at run time. */
+const vendor: Record<string, string> = {
+  'chart.umd.min.js': join(projectRoot, 'node_modules/chart.js/dist/chart.umd.min.js'),
+};
+const types: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml',
+};
+
+export interface WebDeps { agents: AgentsService; calls: CallsService; ivr: IvrService; engine: QueueEngine; queues: QueuesService }
+
+/**
+ * The browser pages (web/, served at /ui/) and the two routes only they need:
+ * who the token is, and the call an agent is being offered or is on.
+ */
+export function webRoutes(app: HttpApp, deps: WebDeps): void {
+  const { agents, calls, ivr, engine, queues } = deps;
+
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/ui/'));
+  app.get('/ui/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/ui/index.html'));
+  app.get('/ui/*', { schema: { hide: true } }, async (request, reply) => {
+    const name = (request.params as { '*': string })['*'];
+    const file = name.startsWith('vendor/') ? vendor[name.slice('vendor/'.length)] : normalize(join(webDir, name));
+    if (!file || (!name.startsWith('vendor/') && !file.startsWith(webDir + sep))) throw notFound('page');
+    const body = await readFile(file).catch(() => undefined);
+    if (!body) throw notFound('page');
+    return reply.type(types[extname(file)] ?? 'application/octet-stream').header('cache-control', 'no-cache').send(body);
+  });
+
+  app.get('/api/v1/me', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['auth'], summary: 'Who this token is: role, and the agent (or supervisor) it is bound to',
+      response: { 200: Type.Object({ role: Type.String(), agentId: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), isSupervisor: Type.Boolean() }) },
+    },
+  }, async (request) => {
+    const principal = request.principal!;
+    const agent = principal.agentId ? await agents.getAgent(principal.agentId).catch(() => undefined) : undefined;
+    return { role: principal.role, agentId: principal.agentId, name: agent?.name ?? null, isSupervisor: agent?.isSupervisor ?? false };
+  });
+
+  app.get('/api/v1/agents/:id/call', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['agents'], summary: 'The call the agent is being offered, is on, or is wrapping up: caller, queue, IVR choices and variables, the caller\'s previous calls',
+      description: '`call` is null when the agent has no call. Agents only their own.',
+      params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+    },
+  }, async (request) => {
+    const principal = request.principal!;
+    if (principal.role === 'agent' && principal.agentId !== request.params.id) throw forbidden('an agent token may read only its own agent');
+    const state = await agents.state(request.params.id);
+    if (!state.callId || !['ringing', 'on_call', 'wrap_up'].includes(state.status)) return { status: state.status, call: null };
+    const live = calls.liveCalls().find((c) => c.id === state.callId);
+    const call = live ?? (await calls.get(state.callId).catch(() => undefined));
+    if (!call) return { status: state.status, call: null };
+    const queueId = engine.queueOfCall(call.id);
+    const queue = queueId ? await queues.get(queueId).catch(() => undefined) : undefined;
+    const steps = await ivr.traces(call.id);
+    const variables: Record<string, unknown> = {};
+    for (const step of steps) {
+      const d = step.detail;
+      if (typeof d.variable === 'string') variables[d.variable] = d.value ?? step.input;
+      if (d.result && typeof d.result === 'object') Object.assign(variables, d.result as Record<string, unknown>);
+    }
+    const previous = call.callerNumber
+      ? (await calls.list({ callerNumber: call.callerNumber, limit: 6, offset: 0 })).filter((c) => c.id !== call.id).slice(0, 5)
+      : [];
+    return {
+      status: state.status,
+      call: {
+        id: call.id, callerNumber: call.callerNumber, callerName: call.callerName, did: call.did, startedAt: call.startedAt,
+        queue: queue ? { id: queue.id, name: queue.name } : null,
+        choices: steps.filter((s) => s.input !== null).map((s) => ({ node: s.node, input: s.input, at: s.at })),
+        variables,
+        previousCalls: previous.map((c) => ({ id: c.id, startedAt: c.startedAt, endedAt: c.endedAt, did: c.did })),
+      },
+    };
+  });
+}

@@ -1,0 +1,148 @@
+// Shared by every page: the token, the API, the live feed, the two languages.
+
+const texts = {
+  es: {
+    signIn: 'Entrar', token: 'Token de acceso', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
+    badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
+    longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
+    agents: 'Agentes', agent: 'Agente', state: 'Estado', since: 'Tiempo', calls: 'Llamadas en curso', caller: 'Llamante', duration: 'Duración',
+    listen: 'Escuchar', whisper: 'Susurrar', barge: 'Intervenir', end: 'Terminar', monitoring: 'Monitorización', noCalls: 'Ninguna llamada en curso.',
+    checkIn: 'Conectar', checkOut: 'Desconectar', ready: 'Disponible', pause: 'Pausa', reason: 'Motivo', currentCall: 'Llamada',
+    noCall: 'Sin llamada.', ivrChoices: 'Opciones del IVR', variables: 'Datos', previousCalls: 'Llamadas anteriores', extension: 'Extensión',
+    from: 'Desde', to: 'Hasta', interval: 'Intervalo', team: 'Equipo', show: 'Mostrar', csv: 'Descargar CSV', all: 'Todas',
+    overTime: 'Ofrecidas, atendidas y abandonadas', slChart: 'Nivel de servicio y objetivo', peak: 'Horas punta', productivity: 'Productividad por agente',
+    handled: 'Atendidas', aht: 'TMO (s)', occupancy: 'Ocupación %', pauseTime: 'Pausas (s)', target: 'Objetivo', search: 'Buscar', play: 'Escuchar',
+    download: 'Descargar', started: 'Inicio', status: 'Estado', language: 'Language: English', available: 'disponible', ringing: 'sonando',
+    on_call: 'en llamada', wrap_up: 'posllamada', paused: 'en pausa', logged_out: 'desconectado', session: 'Sesión', ringingPhone: 'Sonando tu teléfono…',
+  },
+  en: {
+    signIn: 'Sign in', token: 'Access token', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
+    badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
+    longestWait: 'Longest wait', serviceLevel: 'Service level today', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
+    agents: 'Agents', agent: 'Agent', state: 'State', since: 'Time', calls: 'Calls in progress', caller: 'Caller', duration: 'Duration',
+    listen: 'Listen', whisper: 'Whisper', barge: 'Barge', end: 'End', monitoring: 'Monitoring', noCalls: 'No calls in progress.',
+    checkIn: 'Check in', checkOut: 'Check out', ready: 'Ready', pause: 'Pause', reason: 'Reason', currentCall: 'Call',
+    noCall: 'No call.', ivrChoices: 'IVR choices', variables: 'Data', previousCalls: 'Previous calls', extension: 'Extension',
+    from: 'From', to: 'To', interval: 'Interval', team: 'Team', show: 'Show', csv: 'Download CSV', all: 'All',
+    overTime: 'Offered, answered and abandoned', slChart: 'Service level and target', peak: 'Peak hours', productivity: 'Productivity per agent',
+    handled: 'Handled', aht: 'AHT (s)', occupancy: 'Occupancy %', pauseTime: 'Pauses (s)', target: 'Target', search: 'Search', play: 'Play',
+    download: 'Download', started: 'Started', status: 'Status', language: 'Idioma: español', available: 'available', ringing: 'ringing',
+    on_call: 'on a call', wrap_up: 'wrap-up', paused: 'paused', logged_out: 'checked out', session: 'Session', ringingPhone: 'Your phone is ringing…',
+  },
+};
+
+export const lang = localStorage.getItem('lang') ?? (navigator.language?.startsWith('en') ? 'en' : 'es');
+export const t = (key) => texts[lang][key] ?? key;
+
+export function applyTexts(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+}
+
+export const token = () => sessionStorage.getItem('token');
+
+export async function api(path, { method = 'GET', json, accept } = {}) {
+  const headers = { authorization: `Bearer ${token()}` };
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  if (accept) headers.accept = accept;
+  const res = await fetch(path, { method, headers, body: json !== undefined ? JSON.stringify(json) : undefined });
+  if (res.status === 401) {
+    sessionStorage.removeItem('token');
+    location.href = '/ui/index.html';
+    throw new Error('signed out');
+  }
+  const type = res.headers.get('content-type') ?? '';
+  const body = type.includes('json') ? await res.json() : await res.text();
+  if (!res.ok) throw new Error(body?.error?.message ?? `${res.status}`);
+  return body;
+}
+
+/** Who is signed in; sends to the sign-in page without a token. */
+export async function signedIn() {
+  if (!token()) {
+    location.href = '/ui/index.html';
+    throw new Error('no token');
+  }
+  return api('/api/v1/me');
+}
+
+/** The navigation for the role, the language switch and sign-out. */
+export function navigation(me, current) {
+  const nav = document.querySelector('nav');
+  const pages = me.role === 'agent' ? [['desk', 'desk.html']] : [['wallboard', 'wallboard.html'], ['reports', 'reports.html'], ['recordings', 'recordings.html']];
+  nav.innerHTML = '';
+  for (const [key, href] of pages) {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = t(key);
+    if (key === current) a.setAttribute('aria-current', 'page');
+    nav.append(a);
+  }
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = me.name ?? me.role;
+  const language = document.createElement('button');
+  language.type = 'button';
+  language.textContent = t('language');
+  language.onclick = () => { localStorage.setItem('lang', lang === 'es' ? 'en' : 'es'); location.reload(); };
+  const out = document.createElement('button');
+  out.type = 'button';
+  out.textContent = t('signOut');
+  out.onclick = () => { sessionStorage.removeItem('token'); location.href = '/ui/index.html'; };
+  nav.append(who, language, out);
+}
+
+/**
+ * The live feed: calls onMessage for each event; shows the banner while the
+ * connection is down and reconnects by itself (1 s, 2 s, … up to 10 s).
+ */
+export function liveFeed(onMessage, onReconnect = () => {}) {
+  const banner = document.getElementById('banner');
+  let delay = 1000;
+  let first = true;
+  const connect = () => {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/events?token=${encodeURIComponent(token())}`);
+    ws.onopen = () => {
+      delay = 1000;
+      banner.hidden = true;
+      if (!first) onReconnect();
+      first = false;
+    };
+    ws.onmessage = (event) => onMessage(JSON.parse(event.data));
+    ws.onclose = () => {
+      banner.hidden = false;
+      banner.textContent = t('disconnected');
+      setTimeout(connect, delay);
+      delay = Math.min(10_000, delay * 2);
+    };
+  };
+  connect();
+}
+
+export function seconds(total) {
+  if (total === null || total === undefined) return '—';
+  const s = Math.floor(total);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+export function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  row.append(td);
+  return td;
+}
+
+/** Downloads what an authorised request answers (a CSV) as a file. */
+export async function download(path, name, accept) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token()}`, accept } });
+  const blob = await res.blob();
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
