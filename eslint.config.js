@@ -12,6 +12,14 @@ export default tseslint.config(
     },
   },
   {
+    // The browser pages: plain modules run by the browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'navigator', 'localStorage', 'sessionStorage', 'fetch', 'WebSocket', 'URL',
+        'URLSearchParams', 'Blob', 'alert', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console', 'Chart', 'Audio', 'Intl'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { HttpApp } from '../core/http.js';
 import { bearerToken, type AuthService, type Principal, type Role } from './service.js';
 
