@@ -125,18 +125,19 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
         agent: Type.Optional(Type.String({ format: 'uuid', description: 'an agent who talked on the call' })),
         queue: Type.Optional(Type.String({ format: 'uuid' })),
         call: Type.Optional(Type.String({ format: 'uuid' })),
+        caller: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,32}$', description: "the caller's number" })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
         offset: Type.Integer({ minimum: 0, default: 0 }),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(RecordingView), 400: ErrorBody, 403: ErrorBody },
     },
   }, async (request) => {
-    const { from, to, agent, queue, call, limit, offset } = request.query;
+    const { from, to, agent, queue, call, caller, limit, offset } = request.query;
     const own = ownAgent(request.principal!);
     if (own !== null && agent !== undefined && agent !== own) throw forbidden('an agent token may list only the recordings of its own calls');
     const rows = await store.list({
       from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined,
-      agentId: own ?? agent, queueId: queue, callId: call, limit, offset,
+      agentId: own ?? agent, queueId: queue, callId: call, callerNumber: caller, limit, offset,
     });
     return rows.map(view);
   });

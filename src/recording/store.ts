@@ -41,7 +41,7 @@ export interface RecordingAuditTable {
 export interface RecordingTables { recordings: RecordingsTable; recording_audit: RecordingAuditTable }
 export type RecordingRow = Selectable<RecordingsTable>;
 
-export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; limit: number; offset: number }
+export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callerNumber?: string; limit: number; offset: number }
 
 /** bigint and numeric come back from pg as strings. */
 function normalize(row: RecordingRow): RecordingRow {
@@ -88,6 +88,7 @@ export class RecordingsStore {
     if (filter.queueId) query = query.where('queue_id', '=', filter.queueId);
     if (filter.callId) query = query.where('call_id', '=', filter.callId);
     if (filter.agentId) query = query.where(sql<boolean>`${filter.agentId}::uuid = any(agent_ids)`);
+    if (filter.callerNumber) query = query.where(sql<boolean>`call_id in (select id from calls where caller_number = ${filter.callerNumber})`);
     return (await query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute()).map(normalize);
   }
 
