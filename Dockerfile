@@ -19,6 +19,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+COPY web ./web
 RUN mkdir -p /var/lib/centralita/prompts /var/spool/centralita/recordings \
  && chown -R node:node /var/lib/centralita /var/spool/centralita
 USER node

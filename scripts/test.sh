@@ -24,6 +24,13 @@ psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database if exists \"$db\"
 
 bash scripts/lab.sh up
 
+# The pages' end-to-end test drives Debian's Chromium.
+if ! command -v chromium >/dev/null; then
+  say "installing chromium"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+fi
+
 say "type-check and lint"
 npx tsc --noEmit
 npx eslint .

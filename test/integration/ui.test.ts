@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { projectRoot } from '../../src/core/paths.js';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { seedScriptedDay } from '../support/scripted-day.js';
+
+/** Where the screenshots of each page go (kept as test artefacts, not committed). */
+const shots = join(projectRoot, 'test-artifacts', 'screenshots');
+const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+describe('the pages in a real Chromium: wallboard, agent desk, reports, recordings', () => {
+  let t: TestApp;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const phones: TestPhone[] = [];
+  let deskPhone: TestPhone;
+  let supervisorPhone: TestPhone;
+  const ids: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
+  let supervisorPage: Page;
+  let agentPage: Page;
+
+  /** A signed-in page at 1366×768 in Madrid's time zone. */
+  const signIn = async (token: string, landing: RegExp): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Madrid', locale: 'es-ES', acceptDownloads: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.baseUrl}/ui/`);
+    await page.fill('#token', token);
+    await page.press('#token', 'Enter');
+    await page.waitForURL(landing);
+    return page;
+  };
+
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    t = await startTestApp();
+    await resetDatabase(t.app);
+    await seedScriptedDay(t);
+    deskPhone = await TestPhone.start({ user: '1006', password: 'lab-1006' });
+    supervisorPhone = await TestPhone.start({ user: '2001', password: 'lab-2001' });
+    phones.push(deskPhone, supervisorPhone);
+    await Promise.all([deskPhone.register(), supervisorPhone.register()]);
+    for (const [key, json] of [['lucia', { number: '1006', name: 'Lucía', extension: '1006', team: 'A' }], ['sofia', { number: '2001', name: 'Sofía', extension: '2001', isSupervisor: true }]] as const) {
+      const res = await t.api('/api/v1/agents', { method: 'POST', json: { pin: '1234', ...json } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      ids[key] = res.body.id;
+    }
+    tokens.lucia = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'lucia', role: 'agent', agentId: ids.lucia } })).body.token;
+    tokens.sofia = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'sofia', role: 'supervisor', agentId: ids.sofia } })).body.token;
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 20, wrapUpSeconds: 0, recordingPolicy: 'always' } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId: ids.lucia }] } });
+    await routeDid(t, '5554301', {
+      start: 'account',
+      nodes: {
+        account: { type: 'collect', prompt: ['sound:beep'], variable: 'account', maxDigits: 4, timeoutMs: 3000, retries: 0, next: 'q' },
+        q: { type: 'queue', queue: 'soporte' },
+      },
+    });
+    assert.equal((await t.api(`/api/v1/agents/${ids.lucia}/login`, { method: 'POST' })).status, 200);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumFlags });
+  });
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+  });
+
+  it('a supervisor sees a waiting call appear within 2 s, sees the agent answer, clicks Listen and hears the call on the desk phone; the agent\'s desk shows who is calling', async () => {
+    supervisorPage = await signIn(tokens.sofia!, /wallboard\.html/);
+    agentPage = await signIn(tokens.lucia!, /desk\.html/);
+    await agentPage.waitForSelector('#state[data-status="available"]');
+
+    const rings = deskPhone.waitForIncoming(15_000);
+    const callerPhone = await TestPhone.start({ user: '600900001' });
+    phones.push(callerPhone);
+    const caller = await callerPhone.call('5554301');
+    await caller.sendDtmf('4321#');
+    const incoming = await rings;
+    // The caller entered the queue when the desk phone began to ring.
+    await supervisorPage.locator('[data-queue="soporte"] [data-field="waiting"]', { hasText: '1' }).waitFor({ timeout: 2000 });
+    await agentPage.locator('#caller-number', { hasText: '600900001' }).waitFor({ timeout: 5000 });
+    assert.equal(await agentPage.textContent('#call-queue'), 'soporte');
+    assert.match((await agentPage.textContent('#call-variables')) ?? '', /account = 4321/);
+    await agentPage.screenshot({ path: join(shots, 'desk-offered.png') });
+
+    const agent: Call = await incoming.answer();
+    caller.playTone(440);
+    agent.playTone(1000);
+    const row = supervisorPage.locator('#calls tbody tr', { hasText: 'Lucía' });
+    await row.waitFor({ timeout: 5000 });
+    assert.match((await row.textContent()) ?? '', /600900001/);
+    await supervisorPage.locator('[data-queue="soporte"] [data-field="waiting"]', { hasText: '0' }).waitFor({ timeout: 5000 });
+    await supervisorPage.screenshot({ path: join(shots, 'wallboard.png') });
+
+    const supervisorRings = supervisorPhone.waitForIncoming(10_000);
+    await row.locator('button[data-mode="listen"]').click();
+    const supervisor = await (await supervisorRings).answer();
+    await supervisor.waitForTone(440, { timeoutMs: 5000, threshold: 0.2 });
+    await supervisor.waitForTone(1000, { timeoutMs: 5000, threshold: 0.2 });
+    await supervisorPage.locator('#monitor:not([hidden])').waitFor();
+    await supervisorPage.screenshot({ path: join(shots, 'wallboard-monitoring.png') });
+    await supervisorPage.click('#monitor-end');
+    await supervisor.ended;
+    await caller.hangup();
+    await agent.ended;
+  });
+
+  it('the agent pauses and readies on the desk page, and the wallboard shows each change', async () => {
+    const wallboardState = (status: string) => supervisorPage.locator(`#agents tr[data-agent="Lucía"] td[data-status="${status}"]`).waitFor({ timeout: 5000 });
+    await agentPage.waitForSelector('#state[data-status="available"]');
+    await wallboardState('available');
+    await agentPage.selectOption('#reason', 'break');
+    await agentPage.click('#pause');
+    await agentPage.waitForSelector('#state[data-status="paused"]');
+    await wallboardState('paused');
+    await agentPage.screenshot({ path: join(shots, 'desk-paused.png') });
+    await agentPage.click('#ready');
+    await agentPage.waitForSelector('#state[data-status="available"]');
+    await wallboardState('available');
+  });
+
+  it('the reports page draws its charts from a seeded day, and its CSV is the API\'s report', async () => {
+    await supervisorPage.goto(`${t.baseUrl}/ui/reports.html?from=2026-03-10&to=2026-03-10&interval=hour`);
+    await supervisorPage.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+    const drawn = await supervisorPage.evaluate(() => {
+      const charts = (window as unknown as { reportCharts: Record<string, { data: { datasets: { data: (number | null)[] }[]; labels: string[] } }> }).reportCharts;
+      return Object.fromEntries(Object.entries(charts).map(([id, c]) => [id, { labels: c.data.labels, data: c.data.datasets.map((d) => d.data) }]));
+    });
+    assert.deepEqual(drawn['chart-volume']!.data, [[6], [3], [2]], 'offered, answered, abandoned in the one hour of the seeded day');
+    assert.deepEqual(drawn['chart-sl']!.data[0], [40]);
+    assert.deepEqual(drawn['chart-agents']!.labels, ['ana', 'ben']);
+    assert.deepEqual(drawn['chart-agents']!.data[0], [2, 1], 'calls handled');
+    assert.equal(await supervisorPage.locator('#heat td[data-weekday="2"][data-hour="9"]').textContent(), '6', 'Tuesday 9:00 in the heat map');
+    await supervisorPage.screenshot({ path: join(shots, 'reports.png'), fullPage: false });
+
+    const [download] = await Promise.all([supervisorPage.waitForEvent('download'), supervisorPage.click('#csv-queues')]);
+    const fromPage = readFileSync((await download.path())!, 'utf8');
+    const query = new URLSearchParams({ from: '2026-03-09T23:00:00.000Z', to: '2026-03-10T23:00:00.000Z', interval: 'hour', timezone: 'Europe/Madrid' });
+    const fromApi = await t.api(`/api/v1/reports/queues?${query}`, { headers: { accept: 'text/csv' } });
+    assert.equal(fromApi.status, 200);
+    assert.equal(fromPage, fromApi.body);
+    assert.equal(fromPage.trim().split('\r\n').length, 2, 'a header and the one hour');
+  });
+
+  it('the recordings page finds the call by the caller and plays it in the page', async () => {
+    await waitFor(async () => (await t.api('/api/v1/recordings')).body.some((r: { status: string }) => r.status === 'complete'), 10_000, 'the recording did not finish');
+    await supervisorPage.goto(`${t.baseUrl}/ui/recordings.html`);
+    await supervisorPage.fill('#caller', '600900001');
+    await supervisorPage.click('#filters button[type="submit"]');
+    const row = supervisorPage.locator('#recordings tbody tr');
+    await row.first().waitFor();
+    assert.equal(await row.count(), 1);
+    const audio = supervisorPage.waitForResponse((res) => /\/audio\?ticket=/.test(res.url()) && (res.status() === 200 || res.status() === 206));
+    await row.first().locator('button', { hasText: /Escuchar|Play/ }).click();
+    const response = await audio;
+    assert.match(response.headers()['content-type'] ?? '', /audio\/wav/);
+    await supervisorPage.screenshot({ path: join(shots, 'recordings.png') });
+    const audit = (await t.api(`/api/v1/recordings/${await row.first().getAttribute('data-recording')}/audit`)).body;
+    assert.ok(audit.some((a: { action: string; agentId: string | null }) => a.action === 'playback' && a.agentId === ids.sofia), 'the playback is audited as the supervisor\'s');
+  });
+});
