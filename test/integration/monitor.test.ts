@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { toneLevels } from '../phones/audio.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { FeedClient } from '../support/live-feed.js';
-import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { hangUpLeftovers, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
 /** Each phone streams its own tone; what each one receives tells who hears whom. */
 const CALLER = 440;
@@ -322,8 +322,10 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     const row = await session(started.body.id);
     assert.equal(row.endReason, 'restart');
     assert.ok(row.segments.every((s: { endedAt: string | null }) => s.endedAt !== null), 'no segment left open');
-    // Queue calls are not yet adopted across a restart (issue 10): both ends hang up here.
+    // Queue calls are not yet adopted across a restart (issue 10): both ends hang up
+    // here, and the old process's bridge is removed.
     await Promise.all([caller.hangup(), agent.hangup()]);
+    await hangUpLeftovers(t.app);
 
     // This process limits supervisors to their own team: Ausente has none.
     const otherTeam = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.away, agentId: ids.ana, mode: 'listen' } });

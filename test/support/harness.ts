@@ -70,14 +70,20 @@ export async function startTestApp(overrides: Partial<Config> = {}, options: Cre
 const seeded = ['schema_migrations', 'pause_reasons'];
 
 /**
- * Hangs up every channel left in this app's Stasis application by an earlier
- * test run that died mid-call (a test phone gone without a BYE leaves its
+ * Hangs up every channel (and removes every empty bridge) left in this app's
+ * Stasis application by an earlier test run that died mid-call (a test phone gone without a BYE leaves its
  * channel up, and an agent leg kept up keeps that phone's device INUSE).
  */
 export async function hangUpLeftovers(app: Centralita): Promise<void> {
   const channels = await app.ari.request('channels.list', {});
   const ours = channels.filter((c) => c.dialplan.app_name === 'Stasis' && c.dialplan.app_data.split(',')[0] === app.config.ari.app);
   await Promise.all(ours.map((c) => app.ari.request('channels.hangup', { channelId: c.id }).catch(() => undefined)));
+  // Bridges the app made and nobody destroyed (a process stopped mid-call)
+  // keep the application registered in Asterisk, as if a centralita held it.
+  const bridges = await app.ari.request('bridges.list', {});
+  const owned = new Set((await app.ari.request('applications.get', { applicationName: app.config.ari.app }).catch(() => ({ bridge_ids: [] as string[] }))).bridge_ids);
+  await Promise.all(bridges.filter((b) => owned.has(b.id) && b.channels.length === 0)
+    .map((b) => app.ari.request('bridges.destroy', { bridgeId: b.id }).catch(() => undefined)));
 }
 
 /** Empties every table (seeded ones back to their seed), for a test file's clean start; ends calls left by earlier runs. */
