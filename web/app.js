@@ -4,7 +4,7 @@ const texts = {
   es: {
     signIn: 'Entrar', token: 'Token de acceso', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
     badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
-    longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
+    longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', serviceLevelShort: 'Nivel de servicio %', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
     agents: 'Agentes', agent: 'Agente', state: 'Estado', since: 'Tiempo', calls: 'Llamadas en curso', caller: 'Llamante', duration: 'Duración',
     listen: 'Escuchar', whisper: 'Susurrar', barge: 'Intervenir', end: 'Terminar', monitoring: 'Monitorización', noCalls: 'Ninguna llamada en curso.',
     checkIn: 'Conectar', checkOut: 'Desconectar', ready: 'Disponible', pause: 'Pausa', reason: 'Motivo', currentCall: 'Llamada',
@@ -18,7 +18,7 @@ const texts = {
   en: {
     signIn: 'Sign in', token: 'Access token', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
     badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
-    longestWait: 'Longest wait', serviceLevel: 'Service level today', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
+    longestWait: 'Longest wait', serviceLevel: 'Service level today', serviceLevelShort: 'Service level %', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
     agents: 'Agents', agent: 'Agent', state: 'State', since: 'Time', calls: 'Calls in progress', caller: 'Caller', duration: 'Duration',
     listen: 'Listen', whisper: 'Whisper', barge: 'Barge', end: 'End', monitoring: 'Monitoring', noCalls: 'No calls in progress.',
     checkIn: 'Check in', checkOut: 'Check out', ready: 'Ready', pause: 'Pause', reason: 'Reason', currentCall: 'Call',

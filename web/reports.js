@@ -93,7 +93,7 @@ async function show() {
     ] } });
     const target = 80;
     chart('chart-sl', { type: 'line', data: { labels, datasets: [
-      { label: t('serviceLevel'), data: periods.map((p) => { const v = byPeriod.get(p); return v.offered - v.short > 0 ? Math.round((1000 * v.within) / (v.offered - v.short)) / 10 : null; }), borderColor: '#1f5fbf' },
+      { label: t('serviceLevelShort'), data: periods.map((p) => { const v = byPeriod.get(p); return v.offered - v.short > 0 ? Math.round((1000 * v.within) / (v.offered - v.short)) / 10 : null; }), borderColor: '#1f5fbf' },
       { label: `${t('target')} ${target} %`, data: periods.map(() => target), borderColor: '#f9ab00', borderDash: [6, 4], pointRadius: 0 },
     ] }, options: { scales: { y: { min: 0, max: 100 } } } });
     table('table-queues', [['period', (r) => label(r.period, interval)], [t('queue'), (r) => r.queue], [t('offered'), (r) => r.offered], [t('answered'), (r) => r.answered],

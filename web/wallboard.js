@@ -23,7 +23,8 @@ function render() {
       <dt>${t('longestWait')}</dt><dd>${q.longestWaitSeconds === null ? '—' : seconds(q.longestWaitSeconds + elapsed)}</dd>
       <dt>${t('serviceLevel')}</dt><dd data-field="sl">${sl}</dd>
       <dt>${t('offered')} / ${t('answered')} / ${t('abandoned')}</dt><dd>${q.today.offered} / ${q.today.answered} / ${q.today.abandoned}</dd>
-      <dt>${t('agents')}</dt><dd>${['available', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}" title="${t(s)}">${q.agents[s]}</span>`).join(' · ')}</dd>
+      <dt>${t('agents')}</dt><dd></dd>
+      <div class="states">${['available', 'ringing', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}">${q.agents[s]} ${t(s)}</span>`).join('')}</div>
     </dl>`;
     card.querySelector('h2').textContent = q.name;
     queues.append(card);
@@ -35,7 +36,7 @@ function render() {
     row.dataset.agent = a.name;
     cell(row, a.name);
     cell(row, a.status === 'paused' && a.reason ? `${t('paused')} (${a.reason})` : t(a.status), `state state-${a.status}`).dataset.status = a.status;
-    cell(row, seconds(a.secondsInState === null ? null : a.secondsInState + elapsed));
+    cell(row, a.status === 'logged_out' || a.secondsInState === null ? '—' : seconds(a.secondsInState + elapsed));
     agents.append(row);
   }
   const calls = document.querySelector('#calls tbody');
