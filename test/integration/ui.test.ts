@@ -10,6 +10,7 @@ import { seedScriptedDay } from '../support/scripted-day.js';
 
 /** Where the screenshots of each page go (kept as test artefacts, not committed). */
 const shots = join(projectRoot, 'test-artifacts', 'screenshots');
+const uiPort = 3471;
 const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('the pages in a real Chromium: wallboard, agent desk, reports, recordings', () => {
@@ -38,7 +39,8 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
-    t = await startTestApp();
+    // A fixed port: the pages must find the service again after it restarts.
+    t = await startTestApp({ port: uiPort });
     await resetDatabase(t.app);
     await seedScriptedDay(t);
     // Stored history is rolled up by the periodic job for the last day only; older days on demand.
@@ -166,5 +168,18 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await supervisorPage.screenshot({ path: join(shots, 'recordings.png') });
     const audit = (await t.api(`/api/v1/recordings/${await row.first().getAttribute('data-recording')}/audit`)).body;
     assert.ok(audit.some((a: { action: string; agentId: string | null }) => a.action === 'playback' && a.agentId === ids.sofia), 'the playback is audited as the supervisor\'s');
+  });
+
+  it('the wallboard shows a banner while the service is away and recovers by itself', async () => {
+    await supervisorPage.goto(`${t.baseUrl}/ui/wallboard.html`);
+    await supervisorPage.locator('#agents tr[data-agent="Lucía"]').waitFor();
+    await t.stop();
+    await supervisorPage.locator('#banner:not([hidden])').waitFor({ timeout: 5000 });
+    await supervisorPage.screenshot({ path: join(shots, 'wallboard-disconnected.png') });
+    t = await startTestApp({ port: uiPort });
+    await supervisorPage.locator('#banner[hidden]').waitFor({ state: 'attached', timeout: 15_000 });
+    // And it is live again: a change made now shows up without a reload.
+    assert.equal((await t.api(`/api/v1/agents/${ids.lucia}/pause`, { method: 'POST', json: { reason: 'lunch' } })).status, 200);
+    await supervisorPage.locator('#agents tr[data-agent="Lucía"] td[data-status="paused"]').waitFor({ timeout: 5000 });
   });
 });
