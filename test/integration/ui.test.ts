@@ -31,6 +31,8 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     contexts.push(context);
     const page = await context.newPage();
     await page.goto(`${t.baseUrl}/ui/`);
+    await page.locator('#token').waitFor();
+    if (contexts.length === 1) await page.screenshot({ path: join(shots, 'sign-in.png') });
     await page.fill('#token', token);
     await page.press('#token', 'Enter');
     await page.waitForURL(landing);
