@@ -75,6 +75,8 @@ interface Session {
 }
 
 const legArg = 'monitor-leg';
+const farewellMs = 4000;
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const snoopArg = 'monitor-snoop';
 const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
 const dialReasons: Record<string, EndReason> = { BUSY: 'busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'unreachable', CONGESTION: 'unreachable' };
@@ -443,7 +445,9 @@ export class MonitorService {
     await this.dropSnoop(session);
     if (session.where === 'call' && session.call) await this.leave(session.call.bridgeId, session.channelId).catch(() => undefined);
     if (session.monitorBridgeId) await this.ari.request('bridges.destroy', { bridgeId: session.monitorBridgeId }).catch(() => undefined);
-    if (farewell) await this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined);
+    // A playback on a channel just out of a destroyed bridge may never report
+    // its end: the farewell gets a few seconds, then the hang-up comes anyway.
+    if (farewell) await Promise.race([this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined), delay(farewellMs)]);
     if (reason !== 'supervisor_hangup') await this.hangup(session.channelId);
     this.forget(session);
     this.announce(session, 'ended');

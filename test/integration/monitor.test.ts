@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { toneLevels } from '../phones/audio.js';
+import { within } from '../phones/lab.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { FeedClient } from '../support/live-feed.js';
 import { hangUpLeftovers, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
@@ -156,7 +157,7 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     await t.app.writes.drain();
     assert.deepEqual((await t.api('/api/v1/monitor')).body, [], 'no refused request left a session');
     await caller.hangup();
-    await agent.ended;
+    await within(agent.ended, 15_000, 'agent\'s call to end');
   });
 
   it('by API: listen → whisper → barge → listen, each heard at the three phones, without dropping the supervisor; audited and on the live feed', async () => {
@@ -191,11 +192,11 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
       assert.equal((await t.api(`/api/v1/monitor/${id}`, { method: 'PATCH', json: { mode: 'whisper' }, token: tokens.away })).status, 403, 'another supervisor\'s token');
       const ended = await t.api(`/api/v1/monitor/${id}`, { method: 'DELETE', token: tokens.sup });
       assert.equal(ended.status, 200);
-      await supervisor.ended;
+      await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
       assert.ok(caller.isActive && agent.isActive, 'the monitored call goes on');
       assert.equal((await t.api(`/api/v1/monitor/${id}`, { method: 'PATCH', json: { mode: 'barge' } })).status, 409, 'an ended session cannot switch');
       await caller.hangup();
-      await agent.ended;
+      await within(agent.ended, 15_000, 'agent\'s call to end');
 
       await t.app.writes.drain();
       const audit = (await t.api(`/api/v1/monitor?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date().toISOString())}`)).body;
@@ -241,8 +242,8 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     assert.equal(agent.receivedDtmf(), '', 'the agent hears no keys');
     assert.equal(caller.receivedDtmf(), '', 'the caller hears no keys');
     await caller.hangup();
-    await agent.ended;
-    const end = await supervisor.ended;
+    await within(agent.ended, 15_000, 'agent\'s call to end');
+    const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
     assert.equal(end.by, 'remote', 'centralita ended the supervisor\'s call');
     await t.app.writes.drain();
     const row = await session(live.id);
@@ -269,14 +270,14 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     await waitFor(async () => (await session(live.id)).endReason === 'supervisor_hangup', 5000, 'the session did not end with the hang-up');
     assert.ok(caller.isActive && agent.isActive, 'the monitored call goes on');
     await caller.hangup();
-    await agent.ended;
+    await within(agent.ended, 15_000, 'agent\'s call to end');
   });
 
   it('spoken refusals on the phone: an agent who is not on a call, an unknown agent number', async () => {
     for (const code of ['*221005', '*229999']) {
       const supervisor = await supDesk.call(code);
       await supervisor.waitForAudio({ minMs: 500, timeoutMs: 5000 });
-      const end = await supervisor.ended;
+      const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
       assert.equal(end.by, 'remote', `${code}: centralita hung up after saying why`);
     }
     await t.app.writes.drain();
@@ -292,16 +293,16 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     supervisor.playTone(SUPERVISOR);
     await checkHearing('barge', { ...first, supervisor }, 'first call');
     await first.caller.hangup();
-    await first.agent.ended;
+    await within(first.agent.ended, 15_000, 'the first call to end');
     await sleep(1000);
     assert.ok(supervisor.isActive, 'the supervisor stays between calls');
     const second = await answeredCall();
     await waitFor(async () => (await session(started.body.id)).currentCallId === second.callId, 5000, 'the session did not follow ana');
     await checkHearing('barge', { ...second, supervisor }, 'the next call');
     await t.api(`/api/v1/monitor/${started.body.id}`, { method: 'DELETE' });
-    await supervisor.ended;
+    await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
     await second.caller.hangup();
-    await second.agent.ended;
+    await within(second.agent.ended, 15_000, 'the second call to end');
     await t.app.writes.drain();
     const row = await session(started.body.id);
     assert.deepEqual(row.segments.map((s: { callId: string; source: string }) => [s.callId, s.source]), [[first.callId, 'start'], [second.callId, 'follow']]);
@@ -316,7 +317,7 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     await waitFor(async () => (await session(started.body.id)).status === 'active', 5000, 'the session did not start');
     await t.stop();
     t = await startTestApp({ monitorSameTeamOnly: true });
-    const end = await supervisor.ended;
+    const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
     assert.equal(end.by, 'remote', 'the new process hung up the old session\'s supervisor');
     await waitFor(async () => (await session(started.body.id)).status === 'ended', 5000, 'the audit row was not closed');
     const row = await session(started.body.id);
