@@ -381,12 +381,6 @@ export class QueueEngine {
     return undefined;
   }
 
-  /** The connected queue call of a call id, if an agent is on it now. */
-  connectedCall(callId: string): { agentId: string; queueId: string } | undefined {
-    const entry = this.connectedByCall(callId);
-    return entry?.connected ? { agentId: entry.connected.agentId, queueId: entry.queue.id } : undefined;
-  }
-
   /** Who is on a connected queue call, by call or by agent. */
   connectedParties(by: { callId: string } | { agentId: string }): ConnectedParties | undefined {
     for (const entry of this.entries.values()) {

@@ -163,7 +163,7 @@ export class QueuesService {
 
   /** An agent's blind transfer from the API (the phone's is ## number #). */
   async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
-    const connected = this.engine.connectedCall(callId);
+    const connected = this.engine.connectedParties({ callId });
     if (!connected) {
       if (await this.store.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
       throw notFound('call');

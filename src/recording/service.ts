@@ -104,7 +104,7 @@ export class RecordingService {
 
   /** POST /calls/:id/recording: an agent on the call, a supervisor or an admin starts it. */
   async startOnDemand(callId: string, principal: { role: string; agentId: string | null }): Promise<RecordingRow | { id: string }> {
-    const connected = this.engine.connectedCall(callId);
+    const connected = this.engine.connectedParties({ callId });
     if (!connected) {
       if (this.calls.liveCall(callId)) throw conflict('only a call connected to an agent of a queue can be recorded');
       throw notFound('call in progress');
@@ -146,7 +146,7 @@ export class RecordingService {
       if (this.calls.liveCall(callId)) throw conflict('the call is not being recorded');
       throw notFound('call in progress');
     }
-    const connected = this.engine.connectedCall(callId);
+    const connected = this.engine.connectedParties({ callId });
     if (principal.role === 'agent' && (!connected || connected.agentId !== principal.agentId)) throw forbidden('an agent may pause only their own call\'s recording');
     return rec;
   }
