@@ -159,7 +159,16 @@ up() {
     install_config
     mkdir -p "$run"
     say "starting Asterisk"
-    setsid chroot "$root" /usr/sbin/asterisk -f -vvv </dev/null >"$run/asterisk.out" 2>&1 &
+    # Asterisk must not inherit the caller's descriptors: under
+    # `flock /tmp/centralita-lab.lock lab.sh up` it would otherwise hold the
+    # lab lock for as long as it runs, and every later locked run would wait.
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-"; fi
+      done
+      exec setsid chroot "$root" /usr/sbin/asterisk -f -vvv </dev/null >"$run/asterisk.out" 2>&1
+    ) &
     echo $! >"$pidfile"
     config_hash >"$run/config.sha"
   fi

@@ -39,4 +39,8 @@ mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 # One file at a time: the integration tests share the lab's Stasis
 # application and phone extensions.
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}"
+
+# The fault tests that kill centralita mid-call, on a database of their own.
+say "chaos: centralita killed mid-call"
+bash scripts/chaos.sh

@@ -28,6 +28,7 @@ import { redactedConfig, type Config } from './core/config.js';
 import { openDatabase, type DatabaseHandle } from './core/db.js';
 import { EventBus } from './core/events.js';
 import { createHttpApp, type HttpApp } from './core/http.js';
+import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
 import { WriteQueue } from './core/write-queue.js';
@@ -96,13 +97,17 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   const bus = new EventBus();
   const writes = new WriteQueue(logger);
+  // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
+  const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
   const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
-  const ami = new AmiClient(config.ami, logger.child({ component: 'ami' }));
+  // Phones' device states are all centralita reads from AMI's events.
+  const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
   const digits = new DigitCollector(ari, media);
   const http = await createHttpApp(logger);
 
-  const agents = new AgentsService(new AgentsStore(database.db), writes, bus, logger.child({ component: 'agents' }), {
+  const agentsStore = new AgentsStore(database.db, lastKnown);
+  const agents = new AgentsService(agentsStore, writes, bus, logger.child({ component: 'agents' }), {
     directCallWrapUpSeconds: config.directCallWrapUpSeconds,
   });
   await agents.load();
@@ -121,15 +126,15 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   promptRoutes(http, prompts);
 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
-  const queuesStore = new QueuesStore(database.db);
+  const queuesStore = new QueuesStore(database.db, lastKnown);
   const queuesLogger = logger.child({ component: 'queues' });
   const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger);
   const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
-  await queues.load();
   queueRoutes(http, queues);
 
   const ivrLogger = logger.child({ component: 'ivr' });
-  const ivr = new IvrService(new IvrStore(database.db), writes, calls, media, {
+  const ivrStore = new IvrStore(database.db, lastKnown);
+  const ivr = new IvrService(ivrStore, writes, calls, media, {
     ari, digits, logger: ivrLogger, promptMedia,
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
@@ -150,9 +155,14 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
     did: (channel, did) => ivr.answerDid(channel, did),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
+    reconciled: async (view) => {
+      await queueEngine.reconcile(view, config.defaultLanguage);
+      return queueEngine.callerChannels();
+    },
   });
   callRoutes(http, calls);
-  const recordingsStore = new RecordingsStore(database.db as never);
+  const recordingsStore = new RecordingsStore(database.db as never, lastKnown);
+  await lastKnown.warm([agentsStore, queuesStore, ivrStore, recordingsStore]);
   const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
   const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));

@@ -247,6 +247,11 @@ export class AgentsService {
     return this.view(agentId, this.states.get(agentId) ?? loggedOut);
   }
 
+  /** Every agent's state now (those never checked in are absent). */
+  allStates(): AgentStateView[] {
+    return [...this.states.entries()].map(([agentId, state]) => this.view(agentId, state));
+  }
+
   async state(agentId: string): Promise<AgentStateView> {
     await this.requireAgent(agentId);
     return this.stateOf(agentId);
@@ -363,9 +368,12 @@ export class AgentsService {
       resume_state: next.resume?.status ?? null, resume_reason: next.resume?.reason ?? null,
       extension: next.extension, wrap_up_ends_at: next.wrapUpEndsAt, call_id: next.callId, source, at,
     }));
-    // Answer once the row is stored; during a database outage the row waits
-    // in the write queue and the agent is not kept waiting for it.
-    await Promise.race([written, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    // A person (API, phone) is answered once the row is stored; during a
+    // database outage the row waits in the write queue and they are not kept
+    // waiting for it, not even the first 2 s once the outage is known. The
+    // system's own changes (offers, answers, call ends) never wait: under
+    // load the write queue is behind, and each queue offer waited for it.
+    if (source !== 'system' && !this.writes.holding) await Promise.race([written, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     return view;
   }
 

@@ -1,4 +1,5 @@
 import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { LastKnownGood } from '../core/last-known-good.js';
 import type { AgentState, AgentStatus } from './state-machine.js';
 
 export interface AgentsTable {
@@ -60,7 +61,25 @@ export function stateFromRow(row: AgentStateEventRow): AgentState {
 }
 
 export class AgentsStore {
-  constructor(private readonly db: Kysely<AgentsTables>) {}
+  /** cache: the reads calls depend on fall back to their last known value while the database is down. */
+  constructor(private readonly db: Kysely<AgentsTables>, private readonly cache?: LastKnownGood) {}
+
+  private read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.read(key, load) : load();
+  }
+
+  /** Every agent and pause reason, into the cache (at start). */
+  async warm(remember: (key: string, value: unknown) => void): Promise<void> {
+    for (const row of await this.listAgents(true)) {
+      remember(`agent:${row.id}`, row);
+      if (!row.active) continue;
+      remember(`agent-number:${row.number}`, row);
+      if (row.extension) remember(`agent-extension:${row.extension}`, row);
+    }
+    const reasons = await this.listPauseReasons();
+    remember('pause-reasons', reasons);
+    for (const row of reasons) remember(`pause-reason:${row.name}`, row);
+  }
 
   listAgents(includeInactive: boolean): Promise<AgentRow[]> {
     let query = this.db.selectFrom('agents').selectAll();
@@ -69,15 +88,15 @@ export class AgentsStore {
   }
 
   getAgent(id: string): Promise<AgentRow | undefined> {
-    return this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.read(`agent:${id}`, () => this.db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst());
   }
 
   findActiveByNumber(number: string): Promise<AgentRow | undefined> {
-    return this.db.selectFrom('agents').selectAll().where('number', '=', number).where('active', '=', true).executeTakeFirst();
+    return this.read(`agent-number:${number}`, () => this.db.selectFrom('agents').selectAll().where('number', '=', number).where('active', '=', true).executeTakeFirst());
   }
 
   findActiveByExtension(extension: string): Promise<AgentRow | undefined> {
-    return this.db.selectFrom('agents').selectAll().where('extension', '=', extension).where('active', '=', true).executeTakeFirst();
+    return this.read(`agent-extension:${extension}`, () => this.db.selectFrom('agents').selectAll().where('extension', '=', extension).where('active', '=', true).executeTakeFirst());
   }
 
   async insertAgent(row: Omit<AgentsTable, 'active' | 'created_at' | 'deactivated_at'>): Promise<AgentRow> {
@@ -104,11 +123,11 @@ export class AgentsStore {
   }
 
   listPauseReasons(): Promise<PauseReasonRow[]> {
-    return this.db.selectFrom('pause_reasons').selectAll().orderBy('system').orderBy('code').orderBy('name').execute();
+    return this.read('pause-reasons', () => this.db.selectFrom('pause_reasons').selectAll().orderBy('system').orderBy('code').orderBy('name').execute());
   }
 
   getPauseReason(name: string): Promise<PauseReasonRow | undefined> {
-    return this.db.selectFrom('pause_reasons').selectAll().where('name', '=', name).executeTakeFirst();
+    return this.read(`pause-reason:${name}`, () => this.db.selectFrom('pause_reasons').selectAll().where('name', '=', name).executeTakeFirst());
   }
 
   async upsertPauseReason(row: PauseReasonRow): Promise<PauseReasonRow> {

@@ -4,7 +4,15 @@ import type { Logger } from '../core/logger.js';
 export type { AmiMessage };
 export type AmiConnectionState = 'connecting' | 'up' | 'down' | 'stopped';
 
-export interface AmiOptions { host: string; port: number; user: string; password: string; actionTimeoutMs?: number }
+export interface AmiOptions {
+  host: string; port: number; user: string; password: string; actionTimeoutMs?: number;
+  /**
+   * The only events Asterisk should send this session (an AMI Filter set at
+   * every login); every other event (a busy Asterisk sends many per call) is
+   * not even parsed. Items of list actions are answers, not filtered.
+   */
+  events?: readonly string[];
+}
 
 export class AmiError extends Error {
   constructor(readonly action: string, message: string) {
@@ -118,6 +126,15 @@ export class AmiClient {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
+  private async filterEvents(): Promise<void> {
+    for (const name of this.options.events ?? []) {
+      await this.action('Filter', { operation: 'Add', filter: `Event: ${name}` }).catch((err: Error) => {
+        // Needs write=system for the AMI user; without it every event still comes.
+        this.logger.warn({ err: err.message }, 'AMI event filter not set; all events will be received');
+      });
+    }
+  }
+
   private connect(): void {
     this.state = 'connecting';
     const manager = new Manager(undefined, this.options.host, this.options.user, this.options.password, true);
@@ -149,9 +166,11 @@ export class AmiClient {
             this.lost(manager);
           });
         }, keepaliveMs);
-        for (const handler of this.connectedHandlers) {
-          Promise.resolve().then(handler).catch((err: unknown) => this.logger.error({ err }, 'AMI connected handler failed'));
-        }
+        void this.filterEvents().then(() => {
+          for (const handler of this.connectedHandlers) {
+            Promise.resolve().then(handler).catch((err: unknown) => this.logger.error({ err }, 'AMI connected handler failed'));
+          }
+        });
       });
     });
   }

@@ -132,9 +132,10 @@ export class CallsService {
    * socket was down, so memory cannot be trusted. Calls that started after
    * the listing are left alone: their channels could not be in it.
    */
-  async reconcile(liveChannelIds: ReadonlySet<string>, listedAt: Date): Promise<{ adopted: number; lost: number }> {
+  async reconcile(liveChannelIds: ReadonlySet<string>, listedAt: Date): Promise<{ adopted: number; lost: number; adoptedChannels: string[] }> {
     await this.writes.drain();
     const open = await this.store.listOpen();
+    const adoptedChannels: string[] = [];
     let adopted = 0;
     let lost = 0;
     const judge = (row: CallRow): void => {
@@ -142,6 +143,7 @@ export class CallsService {
       if (liveChannelIds.has(row.channel_id)) {
         if (!this.live.has(row.channel_id)) {
           this.live.set(row.channel_id, row);
+          adoptedChannels.push(row.channel_id);
           adopted += 1;
         }
         return;
@@ -153,7 +155,7 @@ export class CallsService {
     for (const row of open) judge(this.live.get(row.channel_id) ?? row);
     for (const row of [...this.live.values()]) judge(row);
     if (adopted || lost) this.logger.info({ adopted, lost }, 'calls reconciled with Asterisk');
-    return { adopted, lost };
+    return { adopted, lost, adoptedChannels };
   }
 
   liveCalls(): CallView[] {

@@ -1,8 +1,8 @@
 import type { AriClient } from '../asterisk/ari.js';
 import { AriError } from '../asterisk/ari.js';
-import type { Channel } from '../asterisk/ari-types.generated.js';
+import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { hangupCauseText } from '../asterisk/causes.js';
-import { parseCallEntry } from '../asterisk/entry.js';
+import { parseCallEntry, type CallEntry } from '../asterisk/entry.js';
 import type { Logger } from '../core/logger.js';
 import type { CallsService } from './service.js';
 
@@ -15,6 +15,11 @@ export interface CallRoutes {
   /** 'released' when the channel was handed on (e.g. transferred) and must stay up. */
   did(channel: Channel, did: string): Promise<void | 'released'>;
   feature(channel: Channel, code: string): Promise<void>;
+  /**
+   * After each (re)connection's reconciliation of calls: the other
+   * capabilities judge what they held; returns the channels they drive now.
+   */
+  reconciled?(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }): Promise<ReadonlySet<string>>;
 }
 
 /** A channel that is already gone answers 404; that is a hang-up race, not a fault. */
@@ -44,6 +49,17 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
       if (!isChannelGone(err)) logger.warn({ err, channelId }, 'hang-up failed');
     });
 
+  /** The route for the call's kind of entry takes the channel; it is hung up when the route is done with it. */
+  const drive = async (channel: Channel, entry: CallEntry & { kind: 'did' | 'feature' }): Promise<void> => {
+    let outcome: void | 'released' = undefined;
+    try {
+      outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did) : routes.feature(channel, entry.code));
+    } catch (err) {
+      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
+    }
+    if (outcome !== 'released' && calls.isTracked(channel.id)) await hangup(channel.id);
+  };
+
   ari.on('StasisStart', async (event) => {
     const entry = parseCallEntry(event.args);
     if (entry.kind === 'other') return;
@@ -62,15 +78,15 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     // which carries the hangup cause; an explicit subscription keeps them coming.
     void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channel.id}` })
       .catch((err: unknown) => logger.debug({ err, channelId: channel.id }, 'channel subscription failed'));
-    let outcome: void | 'released' = undefined;
     try {
       await ari.request('channels.answer', { channelId: channel.id });
       calls.callAnswered(channel.id, new Date());
-      outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did) : routes.feature(channel, entry.code));
     } catch (err) {
-      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
+      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'answering the call failed');
+      if (calls.isTracked(channel.id)) await hangup(channel.id);
+      return;
     }
-    if (outcome !== 'released' && calls.isTracked(channel.id)) await hangup(channel.id);
+    await drive(channel, entry);
   });
 
   ari.on('ChannelDtmfReceived', (event) => {
@@ -104,9 +120,30 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
 
   ari.on('ChannelDestroyed', (event) => endCall(event.channel.id, new Date(event.timestamp), event.cause));
 
+  // Every (re)connection: the record is brought in line with Asterisk's
+  // channels, then the queues with its bridges (routes.reconciled); calls
+  // still in our application that nobody drives any more (an earlier process
+  // had them in its IVR or feature codes) start their route again.
   ari.onConnected(async () => {
     const listedAt = new Date();
     const channels = await ari.request('channels.list', {});
-    await calls.reconcile(new Set(channels.map((c) => c.id)), listedAt);
+    const { adoptedChannels } = await calls.reconcile(new Set(channels.map((c) => c.id)), listedAt);
+    // Adopted calls' ChannelDestroyed must keep coming (queues end entries on it).
+    for (const channelId of adoptedChannels) {
+      void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channelId}` }).catch(() => undefined);
+    }
+    const bridges = await ari.request('bridges.list', {});
+    const driven = await routes.reconciled?.({ channels, bridges, listedAt });
+    const bridged = new Set(bridges.flatMap((b) => b.channels));
+    for (const channel of channels) {
+      if (!adoptedChannels.includes(channel.id) || bridged.has(channel.id) || driven?.has(channel.id)) continue;
+      const [app, ...args] = channel.dialplan.app_name === 'Stasis' ? channel.dialplan.app_data.split(',') : [];
+      const entry = parseCallEntry(args);
+      if (app !== ari.app || entry.kind === 'other') continue;
+      if (entry.kind === 'feature') secretDigits.add(channel.id);
+      calls.noteEvent(channel.id, 'resumed', { after: 'restart' }, listedAt);
+      logger.info({ channelId: channel.id, entry }, 'a call left in our application by an earlier run starts its route again');
+      void drive(channel, entry);
+    }
   });
 }

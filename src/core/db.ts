@@ -23,6 +23,11 @@ export async function openDatabase<DB>(config: Pick<Config, 'databaseUrl' | 'dat
     // An idle client's error (server restart) must not crash the process;
     // the pool drops the client and the next query gets a new one.
     pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres connection lost'));
+    // The pool listens only to idle clients: one checked out when the server
+    // goes away (between two queries of a request) would emit an 'error'
+    // nobody handles, and the process would die of it. Its release then
+    // discards it (it is no longer queryable).
+    pool.on('connect', (client) => client.on('error', (err) => logger.debug({ err: err.message }, 'postgres connection lost while in use')));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', ping: (ms) => ping(db, ms), close: () => db.destroy() };
   }

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import type { Logger } from './logger.js';
 import { HttpError } from './errors.js';
+import { isTransientDbError } from './write-queue.js';
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
 
@@ -78,6 +79,12 @@ export async function createHttpApp(logger: Logger) {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return reply.status(status).send({ error: { code: (error.code ?? 'bad_request').toLowerCase(), message: error.message } });
+    }
+    // Postgres unreachable (an outage): calls go on from the last-known-good
+    // reads, but this request cannot be answered now; say so, not "internal".
+    if (isTransientDbError(error)) {
+      request.log.warn({ url: request.url, method: request.method, err: error.message }, 'request refused: the database is unreachable');
+      return reply.status(503).header('retry-after', '5').send({ error: { code: 'database_unavailable', message: 'the database is unreachable now; try again shortly' } });
     }
     request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });

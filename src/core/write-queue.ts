@@ -7,7 +7,7 @@ export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string') return code.startsWith('08') || code.startsWith('57P') || code === '53300' || /^E[A-Z]+$/.test(code);
   // node-postgres reports a lost server without a code
-  return /connect|terminat|timeout|ECONN/i.test((err as Error)?.message ?? '');
+  return /connect|terminat|timeout|ECONN|not queryable/i.test((err as Error)?.message ?? '');
 }
 
 /**
@@ -25,11 +25,16 @@ export class WriteQueue {
   private readonly queue: Write[] = [];
   private running = false;
   private failures = 0;
+  /** Writes were held by an outage and its backlog is not written yet. */
+  private held = false;
   private idle: Array<() => void> = [];
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: Logger, private readonly backoff = { firstMs: 200, maxMs: 2000 }) {}
 
   get pending(): number { return this.queue.length; }
+
+  /** Whether writes are being held (the database is unreachable) or the backlog of an outage is still being written. */
+  get holding(): boolean { return this.held; }
 
   /** Queues a write; the promise settles once it is stored (or dropped). */
   enqueue(what: string, run: () => Promise<void>): Promise<void> {
@@ -57,7 +62,8 @@ export class WriteQueue {
       } catch (err) {
         if (isTransientDbError(err)) {
           this.failures += 1;
-          const delay = Math.min(2000, 100 * 2 ** Math.min(this.failures, 5));
+          this.held = true;
+          const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.min(this.failures - 1, 5));
           if (this.failures === 1) this.logger.warn({ err: (err as Error).message, what: write.what, pending: this.queue.length }, 'database unreachable; holding writes');
           await new Promise((r) => setTimeout(r, delay));
           continue;
@@ -68,6 +74,7 @@ export class WriteQueue {
       write.done();
     }
     this.running = false;
+    this.held = false;
     const idle = this.idle;
     this.idle = [];
     for (const resolve of idle) resolve();

@@ -1,4 +1,5 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
+import type { LastKnownGood } from '../core/last-known-good.js';
 import type { FlowDocument } from './flow.js';
 
 export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }
@@ -19,14 +20,29 @@ export type TraceRow = Selectable<IvrTracesTable>;
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
 
 export class IvrStore {
-  constructor(private readonly db: Kysely<IvrTables>) {}
+  /** cache: the reads calls depend on fall back to their last known value while the database is down. */
+  constructor(private readonly db: Kysely<IvrTables>, private readonly cache?: LastKnownGood) {}
+
+  private read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.read(key, load) : load();
+  }
+
+  /** Every route, flow and flow's current version, into the cache (at start). */
+  async warm(remember: (key: string, value: unknown) => void): Promise<void> {
+    for (const row of await this.listRoutes()) remember(`ivr-route:${row.did}`, row);
+    const current = await this.db.selectFrom('ivr_flow_versions').innerJoin('ivr_flows', (join) => join
+      .onRef('ivr_flows.id', '=', 'ivr_flow_versions.flow_id').onRef('ivr_flows.current_version', '=', 'ivr_flow_versions.version'))
+      .selectAll('ivr_flow_versions').execute();
+    for (const row of await this.listFlows()) remember(`ivr-flow:${row.id}`, row);
+    for (const row of current) remember(`ivr-flow-version:${row.flow_id}:${row.version}`, row);
+  }
 
   listFlows(): Promise<FlowRow[]> {
     return this.db.selectFrom('ivr_flows').selectAll().orderBy('name').execute();
   }
 
   getFlow(id: string): Promise<FlowRow | undefined> {
-    return this.db.selectFrom('ivr_flows').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.read(`ivr-flow:${id}`, () => this.db.selectFrom('ivr_flows').selectAll().where('id', '=', id).executeTakeFirst());
   }
 
   findFlowByName(name: string): Promise<FlowRow | undefined> {
@@ -34,7 +50,7 @@ export class IvrStore {
   }
 
   getVersion(flowId: string, version: number): Promise<FlowVersionRow | undefined> {
-    return this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
+    return this.read(`ivr-flow-version:${flowId}:${version}`, () => this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst());
   }
 
   listVersions(flowId: string): Promise<Omit<FlowVersionRow, 'document'>[]> {
@@ -63,7 +79,7 @@ export class IvrStore {
   }
 
   getRoute(did: string): Promise<RouteRow | undefined> {
-    return this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst();
+    return this.read(`ivr-route:${did}`, () => this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst());
   }
 
   async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy): Promise<RouteRow> {

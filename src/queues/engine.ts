@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentsService } from '../agents/service.js';
+import type { AgentsService, AgentView } from '../agents/service.js';
 import type { AriClient } from '../asterisk/ari.js';
+import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { AriError } from '../asterisk/ari.js';
 import type { Media } from '../asterisk/media.js';
 import type { EventBus } from '../core/events.js';
@@ -9,10 +10,12 @@ import type { WriteQueue } from '../core/write-queue.js';
 import { conflict } from '../core/errors.js';
 import { transferContext, type IvrCall, type QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
-import type { OfferResult, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
+import type { OfferResult, OpenEntryRow, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
 import { announcementMedia, estimateMinutes } from './announcements.js';
-import { callerOrder, chooseAgents, type Candidate } from './strategy.js';
+import { callerOrder, chooseAgents, type Candidate, type CallerNeeds } from './strategy.js';
 import { digitTimeoutMs, TransferKeys } from './transfer-keys.js';
+
+export interface QueueReconcileReport { adopted: number; resumed: number; closed: number; legsHungUp: number; agentsCorrected: number }
 
 export interface WaitingView { entryId: string; callId: string; caller: string; priority: number; enteredAt: string; waitSeconds: number; ringing: string[] }
 
@@ -56,9 +59,16 @@ interface Entry {
 }
 
 const legArg = 'queue-leg';
+const legMark = '-leg-';
 /** Stored recordings of messages left at an overflow: <recordings dir>/queue-messages/<entry>.wav */
 export const messageFolder = 'queue-messages';
 const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
+
+/** Database reads shared by one dispatch pass: a queue's members, an agent's row. */
+interface PassReads {
+  members: Map<string, ReturnType<QueuesStore['members']>>;
+  agents: Map<string, Promise<AgentView | undefined>>;
+}
 
 /**
  * The ACD: callers wait in a holding bridge with music on hold; the queue's
@@ -66,9 +76,12 @@ const isGone = (err: unknown): boolean => err instanceof AriError && (err.status
  * ARI (channels.create + dial); the first to answer is bridged with the
  * caller. Entries and offers are written as they happen.
  *
- * Waiting callers and ringing legs live in memory only: after a restart the
- * open entries are closed (see QueuesService.load), since their callers'
- * channels left Stasis with the old process.
+ * Entries live in memory and in queue_entries. On every ARI (re)connection
+ * reconcile() brings both in line with the channels and bridges Asterisk
+ * has: after a restart of centralita, calls already bridged with an agent are
+ * adopted (they go on and end properly), callers still waiting or ringing are
+ * resumed (back on hold, offered again), and entries whose caller is gone
+ * are closed; after a restart of Asterisk every entry's caller is gone.
  */
 export class QueueEngine {
   private readonly entries = new Map<string, Entry>();
@@ -129,6 +142,129 @@ export class QueueEngine {
     });
   }
 
+  /**
+   * Brings entries in line with what Asterisk has (see the class comment).
+   * `view` is one listing of channels and bridges taken after the calls were
+   * reconciled; `language` is the language of callers whose call row has none.
+   */
+  async reconcile(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }, language: Language): Promise<QueueReconcileReport> {
+    const report: QueueReconcileReport = { adopted: 0, resumed: 0, closed: 0, legsHungUp: 0, agentsCorrected: 0 };
+    const alive = new Map(view.channels.map((c) => [c.id, c]));
+    // 1. Entries this process holds (a reconnection: Asterisk restarted, or the socket dropped).
+    for (const entry of [...this.entries.values()]) {
+      if (!alive.has(entry.call.channelId)) {
+        await this.callerGone(entry.call.channelId);
+        report.closed += 1;
+        continue;
+      }
+      if (entry.state === 'connected' && entry.connected && !alive.has(entry.connected.legId)) this.connectedLegGone(entry.connected.legId);
+      for (const [legId, agentId] of [...entry.legs]) {
+        if (alive.has(legId)) continue;
+        entry.legs.delete(legId);
+        this.legs.delete(legId);
+        await this.endOffer(entry, agentId, 'failed');
+        await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+      }
+      if (entry.state === 'offering' && entry.legs.size === 0) entry.state = 'waiting';
+    }
+    // 2. Entries an earlier process left open.
+    const open = await this.store.openEntries();
+    for (const row of open) {
+      if (this.entries.has(row.id)) continue;
+      const queue = await this.store.get(row.queue_id);
+      const caller = alive.get(row.channel_id);
+      if (!caller || !queue) {
+        await this.closeLeftEntry(row, view.listedAt);
+        report.closed += 1;
+        continue;
+      }
+      const entry = this.entryOf(row, queue, row.language === 'en' || row.language === 'es' ? row.language : language);
+      const bridge = view.bridges.find((b) => b.channels.includes(row.channel_id));
+      const legId = bridge?.channels.find((id) => id.startsWith(`${row.id}${legMark}`));
+      if (row.answered_by && bridge && legId && bridge.bridge_type === 'mixing') {
+        entry.state = 'connected';
+        entry.connected = { agentId: row.answered_by, legId, bridgeId: bridge.id };
+        this.entries.set(entry.id, entry);
+        this.callers.set(row.channel_id, entry.id);
+        if (this.agents.stateOf(row.answered_by).callId !== row.call_id) {
+          await this.agents.command(row.answered_by, { type: 'answer', callId: row.call_id }, 'system').catch(() => undefined);
+        }
+        this.bus.emit('queue.connected', partiesOf(entry)!);
+        report.adopted += 1;
+        continue;
+      }
+      // Waiting or ringing (or answered but never bridged): the caller goes back on hold.
+      if (row.answered_by) {
+        this.write(`queue entry ${row.id} not bridged`, () => this.store.updateEntry(row.id, { answered_at: null, answered_by: null, wait_seconds: null }));
+      }
+      await this.store.endOpenOffers(row.id, view.listedAt, 'failed').catch(() => undefined);
+      if (bridge) await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+      this.entries.set(entry.id, entry);
+      this.callers.set(row.channel_id, entry.id);
+      await this.hold(entry);
+      this.startWaiting(entry);
+      this.logger.info({ entryId: entry.id, callId: row.call_id }, 'a waiting caller resumed after a restart');
+      report.resumed += 1;
+    }
+    // 3. Agent legs nobody owns now (ringing when the earlier process died), and empty bridges it left.
+    const owned = new Set([...this.entries.values()].flatMap((e) => [...e.legs.keys(), ...(e.connected ? [e.connected.legId] : [])]));
+    for (const channel of view.channels) {
+      if (channel.id.includes(legMark) && !owned.has(channel.id)) {
+        await this.hangup(channel.id);
+        report.legsHungUp += 1;
+      }
+    }
+    for (const bridge of view.bridges) {
+      if (bridge.channels.length === 0 && /^(queue|call)-/.test(bridge.name)) await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+    }
+    // 4. Agents whose state names a call or an offer that is no more.
+    const busy = this.busyAgents();
+    for (const state of this.agents.allStates()) {
+      const command = state.status === 'ringing' && !busy.has(state.agentId)
+        ? { type: 'withdraw' as const }
+        : state.status === 'on_call' && state.callId !== null && !busy.has(state.agentId) ? { type: 'callEnded' as const, wrapUpEndsAt: null } : undefined;
+      if (!command) continue;
+      await this.agents.command(state.agentId, command, 'system').then(() => { report.agentsCorrected += 1; }, () => undefined);
+    }
+    if (Object.values(report).some((n) => n > 0)) this.logger.info(report, 'queues reconciled with Asterisk');
+    void this.dispatch();
+    return report;
+  }
+
+  /** Agents ringing for or talking to a caller of the queues now. */
+  private busyAgents(): Set<string> {
+    return new Set([...this.entries.values()].flatMap((e) => [...e.legs.values(), ...(e.connected ? [e.connected.agentId] : [])]));
+  }
+
+  /** An entry rebuilt from its row (its IVR skills are not stored: the queue's apply). */
+  private entryOf(row: OpenEntryRow, queue: QueueRow, callLanguage: Language): Entry {
+    const entry: Entry = {
+      id: row.id, call: { channelId: row.channel_id, callId: row.call_id, caller: row.caller_number, did: row.did ?? '' }, queue, priority: row.priority,
+      skills: { ...queue.required_skills }, language: queue.language ?? null, callLanguage, announcing: false, enteredAt: row.entered_at,
+      holdingBridgeId: undefined, state: 'waiting', legs: new Map(), connected: undefined, timers: [], ringTimer: undefined,
+      // Nobody awaits an adopted entry: when it is over the caller's channel is hung up, unless handed on.
+      finished: (outcome) => {
+        if (outcome !== 'released') void this.hangup(row.channel_id);
+      },
+    };
+    return entry;
+  }
+
+  /** An entry whose caller is gone: closed as the call left it. */
+  private async closeLeftEntry(row: OpenEntryRow, at: Date): Promise<void> {
+    await this.store.endOpenOffers(row.id, at, 'caller_left');
+    await this.store.updateEntry(row.id, {
+      left_at: at, outcome: row.answered_at ? 'answered' : 'abandoned',
+      ...(row.answered_at ? {} : { wait_seconds: (at.getTime() - row.entered_at.getTime()) / 1000 }),
+    });
+    this.bus.emit('queue.entry', { queueId: row.queue_id, entryId: row.id, callId: row.call_id, event: 'left', outcome: row.answered_at ? 'answered' : 'abandoned', at: at.toISOString() });
+  }
+
+  /** Channels of the callers the queues hold now. */
+  callerChannels(): ReadonlySet<string> {
+    return new Set(this.callers.keys());
+  }
+
   /** The queue a call is in now (waiting, ringing an agent or connected). */
   queueOfCall(callId: string): string | undefined {
     for (const entry of this.entries.values()) if (entry.call.callId === callId && entry.state !== 'done') return entry.queue.id;
@@ -174,31 +310,43 @@ export class QueueEngine {
     const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });
     this.entries.set(entry.id, entry);
     this.callers.set(call.channelId, entry.id);
+    this.logger.debug({ entryId: entry.id, callId: call.callId, queue: queue.name }, 'a caller enters the queue');
     this.write(`queue entry ${entry.id}`, () => this.store.insertEntry({
       id: entry.id, call_id: call.callId, queue_id: queue.id, priority: entry.priority, entered_at: entry.enteredAt,
       answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null,
     }));
     this.announce(entry, 'entered');
+    await this.hold(entry);
+    if (entry.state === 'done' || entry.state === 'connected') return done;
+    this.startWaiting(entry);
+    void this.dispatch();
+    return done;
+  }
+
+  /** The wait's timers: the overflow at the queue's maximum wait since the caller entered, and the announcements. */
+  private startWaiting(entry: Entry): void {
+    const leftMs = entry.queue.max_wait_seconds * 1000 - (Date.now() - entry.enteredAt.getTime());
+    entry.timers.push(setTimeout(() => void this.overflow(entry), Math.max(1000, leftMs)));
+    const every = entry.queue.announcements.everySeconds;
+    if (every > 0) entry.timers.push(setInterval(() => void this.announcePosition(entry), every * 1000));
+  }
+
+  /** The caller waits in a holding bridge of their own with the queue's music. */
+  private async hold(entry: Entry): Promise<void> {
     try {
-      const bridge = await this.ari.request('bridges.create', { type: 'holding', name: `queue-${queue.name}` });
+      const bridge = await this.ari.request('bridges.create', { type: 'holding', name: `queue-${entry.queue.name}` });
       // The caller may have left (hung up, pressed a key, been answered)
       // while the bridge was being made: then it is not theirs any more.
       if (entry.state === 'done' || entry.state === 'connected') {
         await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
-        return done;
+        return;
       }
       entry.holdingBridgeId = bridge.id;
-      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: call.channelId });
-      await this.ari.request('bridges.startMoh', { bridgeId: bridge.id, mohClass: queue.music_on_hold });
+      await this.ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: entry.call.channelId });
+      await this.ari.request('bridges.startMoh', { bridgeId: bridge.id, mohClass: entry.queue.music_on_hold });
     } catch (err) {
       if (!isGone(err)) this.logger.error({ err, entryId: entry.id }, 'could not put the caller on hold');
     }
-    if (entry.state === 'done') return done;
-    entry.timers.push(setTimeout(() => void this.overflow(entry), queue.max_wait_seconds * 1000));
-    const every = queue.announcements.everySeconds;
-    if (every > 0) entry.timers.push(setInterval(() => void this.announcePosition(entry), every * 1000));
-    void this.dispatch();
-    return done;
   }
 
   /** Offers waiting callers to free agents until no more matches can be made. */
@@ -214,9 +362,11 @@ export class QueueEngine {
         const waiting = [...this.entries.values()].filter((e) => e.state === 'waiting')
           .sort((a, b) => callerOrder({ entryId: a.id, priority: a.priority, enteredAt: a.enteredAt }, { entryId: b.id, priority: b.priority, enteredAt: b.enteredAt }));
         const taken = new Set<string>();
+        const reads: PassReads = { members: new Map(), agents: new Map() };
         for (const entry of waiting) {
-          const candidates = (await this.candidates(entry.queue)).filter((c) => !taken.has(c.agentId));
-          const chosen = chooseAgents(entry.queue.strategy, candidates, { skills: entry.skills, language: entry.language });
+          const needs = { skills: entry.skills, language: entry.language };
+          const candidates = (await this.candidates(entry.queue, needs, reads)).filter((c) => !taken.has(c.agentId));
+          const chosen = chooseAgents(entry.queue.strategy, candidates, needs);
           if (chosen.length === 0 || entry.state !== 'waiting') continue;
           for (const c of chosen) taken.add(c.agentId);
           await this.offer(entry, chosen.map((c) => c.agentId));
@@ -229,22 +379,38 @@ export class QueueEngine {
     }
   }
 
-  private async candidates(queue: QueueRow): Promise<Candidate[]> {
-    const members = await this.store.members(queue.id);
-    const busy = new Set([...this.entries.values()].flatMap((e) => [...e.legs.values(), ...(e.connected ? [e.connected.agentId] : [])]));
+  /**
+   * The queue's members free to take a caller with these needs. Under load
+   * this runs for every waiting caller on every dispatch, so each database
+   * read is made at most once per dispatch pass (`reads`), and an agent's row
+   * is read only for its skills, when the caller needs some: an available
+   * agent is checked in, and only a checked-out agent can be deactivated.
+   */
+  private async candidates(queue: QueueRow, needs: CallerNeeds, reads: PassReads): Promise<Candidate[]> {
+    let membersRead = reads.members.get(queue.id);
+    if (!membersRead) reads.members.set(queue.id, membersRead = this.store.members(queue.id));
+    const members = await membersRead;
+    const busy = this.busyAgents();
     const available = members.filter((m) => !busy.has(m.agent_id) && this.agents.stateOf(m.agent_id).status === 'available');
     if (available.length === 0) return [];
     const calls = queue.strategy === 'fewest_calls' ? await this.store.answeredSince(startOfDay()) : new Map<string, number>();
+    const needsSkills = Object.keys(needs.skills).length > 0 || needs.language !== null;
+    const agentRead = (agentId: string): Promise<AgentView | undefined> => {
+      let read = reads.agents.get(agentId);
+      if (!read) reads.agents.set(agentId, read = this.agents.getAgent(agentId).catch(() => undefined));
+      return read;
+    };
+    const agents = needsSkills ? await Promise.all(available.map((m) => agentRead(m.agent_id))) : [];
     const result: Candidate[] = [];
-    for (const m of available) {
-      const agent = await this.agents.getAgent(m.agent_id).catch(() => undefined);
+    available.forEach((m, i) => {
+      const agent = agents[i];
       const state = this.agents.stateOf(m.agent_id);
-      if (!agent?.active || !state.extension) continue;
+      if ((needsSkills && !agent?.active) || !state.extension) return;
       result.push({
         agentId: m.agent_id, penalty: m.penalty, idleSince: new Date(state.since ?? 0), callsToday: calls.get(m.agent_id) ?? 0,
-        lastOfferedAt: this.lastOffered.get(`${queue.id}:${m.agent_id}`) ?? null, skills: agent.skills,
+        lastOfferedAt: this.lastOffered.get(`${queue.id}:${m.agent_id}`) ?? null, skills: agent?.skills ?? {},
       });
-    }
+    });
     return result;
   }
 
@@ -258,7 +424,8 @@ export class QueueEngine {
         continue; // the agent changed state meanwhile
       }
       this.lastOffered.set(`${entry.queue.id}:${agentId}`, new Date());
-      const legId = randomUUID();
+      // The entry's id is in the leg's: after a restart its legs are found by it.
+      const legId = `${entry.id}${legMark}${randomUUID().slice(0, 8)}`;
       const inStasis = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), 3000);
         this.legStarts.set(legId, () => { clearTimeout(timer); resolve(true); });
@@ -293,6 +460,9 @@ export class QueueEngine {
         this.legStarts.delete(legId);
       }
     }
+    // A phone that answers at once is bridged (legAnswered) before its dial
+    // request has returned: the entry is no longer offering, and stays so.
+    if (entry.state !== 'offering') return;
     if (entry.legs.size === 0) {
       entry.state = 'waiting';
       return;
@@ -589,6 +759,7 @@ export class QueueEngine {
 
   private leave(entry: Entry, outcome: Outcome, finish = true): void {
     if (entry.state === 'done') return;
+    this.logger.debug({ entryId: entry.id, callId: entry.call.callId, state: entry.state, outcome }, 'a caller leaves the queue');
     entry.state = 'done';
     for (const timer of entry.timers) clearTimeout(timer);
     clearTimeout(entry.ringTimer);

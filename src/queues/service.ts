@@ -48,12 +48,6 @@ export class QueuesService {
     private readonly logger: Logger,
   ) {}
 
-  /** Entries left open by a previous process are closed: their callers left Stasis with it. */
-  async load(): Promise<void> {
-    const closed = await this.store.closeOpenEntries(new Date());
-    if (closed > 0) this.logger.warn({ closed }, 'queue entries of a previous run closed as abandoned');
-  }
-
   async list(): Promise<QueueView[]> {
     return Promise.all((await this.store.list()).map(async (q) => view(q, await this.store.members(q.id))));
   }

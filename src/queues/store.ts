@@ -1,4 +1,5 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { LastKnownGood } from '../core/last-known-good.js';
 import type { Strategy } from './strategy.js';
 
 export type Overflow =
@@ -37,6 +38,7 @@ export interface QueuesTables {
 }
 export type QueueRow = Selectable<QueuesTable>;
 export type QueueEntryRow = Selectable<QueueEntriesTable>;
+export type OpenEntryRow = QueueEntryRow & { channel_id: string; caller_number: string; did: string | null; language: string | null };
 
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
 const jsonFields = ['required_skills', 'overflow', 'announcements'] as const;
@@ -47,13 +49,31 @@ function withJson<T extends Partial<QueuesTable>>(row: T): T {
 }
 
 export class QueuesStore {
-  constructor(private readonly db: Kysely<QueuesTables>) {}
+  /** cache: the reads calls depend on fall back to their last known value while the database is down. */
+  constructor(private readonly db: Kysely<QueuesTables>, private readonly cache?: LastKnownGood) {}
+
+  private read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.read(key, load) : load();
+  }
+
+  /** Every queue and its members, into the cache (at start). */
+  async warm(remember: (key: string, value: unknown) => void): Promise<void> {
+    const members = await this.db.selectFrom('queue_members').selectAll().orderBy('penalty').execute();
+    for (const row of await this.list()) {
+      remember(`queue:${row.id}`, row);
+      remember(`queue-name:${row.name}`, row);
+      if (row.extension) remember(`queue-extension:${row.extension}`, row);
+      remember(`queue-members:${row.id}`, members.filter((m) => m.queue_id === row.id));
+    }
+  }
 
   list(): Promise<QueueRow[]> { return this.db.selectFrom('queues').selectAll().orderBy('name').execute(); }
-  get(id: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst(); }
-  findByName(name: string): Promise<QueueRow | undefined> { return this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst(); }
+  get(id: string): Promise<QueueRow | undefined> { return this.read(`queue:${id}`, () => this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst()); }
+  findByName(name: string): Promise<QueueRow | undefined> {
+    return this.read(`queue-name:${name}`, () => this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst());
+  }
   findByExtension(extension: string): Promise<QueueRow | undefined> {
-    return this.db.selectFrom('queues').selectAll().where('extension', '=', extension).executeTakeFirst();
+    return this.read(`queue-extension:${extension}`, () => this.db.selectFrom('queues').selectAll().where('extension', '=', extension).executeTakeFirst());
   }
 
   async insert(row: Omit<QueuesTable, 'created_at'>): Promise<QueueRow> {
@@ -71,7 +91,7 @@ export class QueuesStore {
   }
 
   members(queueId: string): Promise<Selectable<QueueMembersTable>[]> {
-    return this.db.selectFrom('queue_members').selectAll().where('queue_id', '=', queueId).orderBy('penalty').execute();
+    return this.read(`queue-members:${queueId}`, () => this.db.selectFrom('queue_members').selectAll().where('queue_id', '=', queueId).orderBy('penalty').execute());
   }
 
   async setMembers(queueId: string, members: { agentId: string; penalty: number }[]): Promise<void> {
@@ -102,17 +122,17 @@ export class QueuesStore {
 
   /** Queue calls each agent answered since `since`. */
   async answeredSince(since: Date): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom('queue_entries').select(['answered_by', sql<number>`count(*)::int`.as('n')])
-      .where('answered_at', '>=', since).where('answered_by', 'is not', null).groupBy('answered_by').execute();
+    const rows = await this.read(`queue-answered-since:${since.toISOString()}`, () => this.db.selectFrom('queue_entries').select(['answered_by', sql<number>`count(*)::int`.as('n')])
+      .where('answered_at', '>=', since).where('answered_by', 'is not', null).groupBy('answered_by').execute());
     return new Map(rows.map((r) => [r.answered_by!, r.n]));
   }
 
   /** Average talk-plus-wait handle time of recent answered entries, for wait estimates. */
   async recentHandleSeconds(queueId: string): Promise<number | null> {
-    const row = await sql<{ avg: number | null }>`
+    const row = await this.read(`queue-handle-seconds:${queueId}`, () => sql<{ avg: number | null }>`
       select avg(extract(epoch from (left_at - answered_at)))::float as avg from (
         select answered_at, left_at from queue_entries
-        where queue_id = ${queueId} and outcome = 'answered' and left_at is not null order by entered_at desc limit 50) recent`.execute(this.db);
+        where queue_id = ${queueId} and outcome = 'answered' and left_at is not null order by entered_at desc limit 50) recent`.execute(this.db));
     return row.rows[0]?.avg ?? null;
   }
 
@@ -141,8 +161,15 @@ export class QueuesStore {
   }
 
   /** Entries left open by a crash: closed at start-up. */
-  async closeOpenEntries(at: Date): Promise<number> {
-    const result = await this.db.updateTable('queue_entries').set({ left_at: at, outcome: 'abandoned' }).where('left_at', 'is', null).executeTakeFirst();
-    return Number(result.numUpdatedRows);
+  /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
+  async openEntries(): Promise<OpenEntryRow[]> {
+    const result = await sql<OpenEntryRow>`select e.*, c.channel_id, c.caller_number, c.did, c.language
+      from queue_entries e join calls c on c.id = e.call_id where e.left_at is null order by e.entered_at`.execute(this.db);
+    return result.rows.map((row) => ({ ...row, wait_seconds: row.wait_seconds === null ? null : Number(row.wait_seconds) }));
+  }
+
+  /** Closes the offers of an entry still ringing (agent legs a previous run left). */
+  async endOpenOffers(entryId: string, at: Date, result: OfferResult): Promise<void> {
+    await this.db.updateTable('queue_offers').set({ ended_at: at, result }).where('entry_id', '=', entryId).where('ended_at', 'is', null).execute();
   }
 }

@@ -1,4 +1,5 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+import type { LastKnownGood } from '../core/last-known-good.js';
 
 export type RecordingPolicy = 'always' | 'never' | 'on_demand';
 export type RecordingStatus = 'recording' | 'complete' | 'missing' | 'failed' | 'deleted';
@@ -53,7 +54,14 @@ function normalize(row: RecordingRow): RecordingRow {
 }
 
 export class RecordingsStore {
-  constructor(private readonly db: Kysely<RecordingTables>) {}
+  /** cache: the route policies calls depend on fall back to their last known value while the database is down. */
+  constructor(private readonly db: Kysely<RecordingTables>, private readonly cache?: LastKnownGood) {}
+
+  /** Every route's recording policy, into the cache (at start). */
+  async warm(remember: (key: string, value: unknown) => void): Promise<void> {
+    const { rows } = await sql<{ did: string; recording_policy: RecordingPolicy | null }>`select did, recording_policy from ivr_routes`.execute(this.db);
+    for (const row of rows) remember(`recording-route-policy:${row.did}`, row.recording_policy);
+  }
 
   async insert(row: Insertable<RecordingsTable>): Promise<void> {
     await this.db.insertInto('recordings').values({ ...row, ...(row.pauses ? { pauses: JSON.stringify(row.pauses) as unknown as Pause[] } : {}) }).execute();
@@ -107,7 +115,7 @@ export class RecordingsStore {
   }
 
   async routePolicy(did: string): Promise<RecordingPolicy | null> {
-    const { rows } = await sql<{ recording_policy: RecordingPolicy | null }>`select recording_policy from ivr_routes where did = ${did}`.execute(this.db);
-    return rows[0]?.recording_policy ?? null;
+    const load = async () => (await sql<{ recording_policy: RecordingPolicy | null }>`select recording_policy from ivr_routes where did = ${did}`.execute(this.db)).rows[0]?.recording_policy ?? null;
+    return this.cache ? this.cache.read(`recording-route-policy:${did}`, load) : load();
   }
 }

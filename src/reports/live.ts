@@ -79,6 +79,7 @@ export async function liveStats({ queues, agents, reports, connected, callerNumb
 export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, logger: Logger, changing: () => boolean = () => false, everyMs = 2000): () => void {
   let dirty = false;
   let running = false;
+  let failing = false;
   const markDirty = (): void => { dirty = true; };
   const offAgents = bus.on('agent.state', markDirty);
   const offQueues = bus.on('queue.entry', markDirty);
@@ -88,8 +89,14 @@ export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, 
     if (!dirty || running) return;
     dirty = false;
     running = true;
-    compute().then((stats) => bus.emit('stats.live', stats), (err: unknown) => logger.warn({ err }, 'live figures not computed'))
-      .finally(() => { running = false; });
+    compute().then((stats) => {
+      failing = false;
+      bus.emit('stats.live', stats);
+    }, (err: unknown) => {
+      // Once per failure spell (a database outage would say it every 2 s).
+      if (!failing) logger.warn({ err }, 'live figures not computed');
+      failing = true;
+    }).finally(() => { running = false; });
   }, everyMs);
   timer.unref();
   return () => {

@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { projectRoot } from '../../src/core/paths.js';
 import { pcmOf } from '../../src/recording/wav-edit.js';
 import { toneLevels } from '../phones/audio.js';
 import { TestPhone } from '../phones/sip-phone.js';
-import { adminToken, resetDatabase, routeDid, startTestApp, testConfig, testDatabaseUrl, waitFor, type TestApp } from '../support/harness.js';
+import { resetDatabase, routeDid, startTestApp, testDatabaseUrl, waitFor, type TestApp } from '../support/harness.js';
+import { runService } from '../support/service-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** centralita as its own process, so it can be killed with SIGKILL. */
-function runService(port: number) {
-  const config = testConfig();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
-      DATABASE_URL: testDatabaseUrl, CENTRALITA_PORT: String(port), CENTRALITA_ADMIN_TOKEN: adminToken, CENTRALITA_LOG_LEVEL: 'warn',
-      CENTRALITA_ARI_USER: config.ari.user, CENTRALITA_ARI_PASSWORD: config.ari.password,
-      CENTRALITA_AMI_USER: config.ami.user, CENTRALITA_AMI_PASSWORD: config.ami.password,
-      CENTRALITA_RECORDINGS_DIR: config.recordingsDir, CENTRALITA_PROMPTS_DIR: config.promptsDir, CENTRALITA_DATA_DIR: config.dataDir,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return { child, exited, output: () => output };
-}
 
 describe('recording while centralita is killed', () => {
   let t: TestApp | undefined;
@@ -57,9 +35,7 @@ describe('recording while centralita is killed', () => {
     await setup.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' });
     await setup.stop();
 
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const service = runService(port);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json()).catch(() => undefined) as { ari?: string; ami?: string } | undefined)?.ari === 'up', 20_000, 'the service did not come up');
+    const service = await runService(20000 + Math.floor(Math.random() * 20000));
     await db.connect();
     const desk = await TestPhone.start({ user: '1006', password: 'lab-1006' });
     await desk.register();
@@ -74,8 +50,7 @@ describe('recording while centralita is killed', () => {
     agent.playTone(1000);
     const recording = await waitFor(async () => (await db.query<{ id: string; call_id: string }>(`select id, call_id from recordings where status = 'recording'`)).rows[0], 10_000, 'the recording did not start');
     await sleep(1500);
-    service.child.kill('SIGKILL');
-    await service.exited;
+    await service.kill();
     // The call goes on without centralita, and so does the recording.
     await sleep(2000);
     await caller.hangup();

@@ -39,7 +39,7 @@ describe('calls reconciliation after a reconnection', () => {
     // A new process: nothing in memory, the rows in the database.
     const after = service(store);
     const result = await after.reconcile(new Set(['alive']), new Date(5000));
-    assert.deepEqual(result, { adopted: 1, lost: 1 });
+    assert.deepEqual(result, { adopted: 1, lost: 1, adoptedChannels: ['alive'] });
     assert.deepEqual(after.liveCalls().map((c) => c.channelId), ['alive']);
     const dead = [...store.rows.values()].find((r) => r.channel_id === 'dead')!;
     await new Promise((r) => setTimeout(r, 10));
@@ -52,7 +52,7 @@ describe('calls reconciliation after a reconnection', () => {
     const calls = service(store);
     calls.callArrived(arrival('fresh', new Date(9000)));
     const result = await calls.reconcile(new Set(), new Date(8000));
-    assert.deepEqual(result, { adopted: 0, lost: 0 });
+    assert.deepEqual(result, { adopted: 0, lost: 0, adoptedChannels: [] });
     assert.deepEqual(calls.liveCalls().map((c) => c.channelId), ['fresh']);
   });
 

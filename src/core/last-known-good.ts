@@ -1,0 +1,122 @@
+import type { Logger } from './logger.js';
+import { isTransientDbError } from './write-queue.js';
+
+export interface LastKnownGoodOptions {
+  /** How long a read may take before the last known value is served instead. */
+  timeoutMs?: number;
+  /** Values kept; the least recently stored go first. */
+  maxEntries?: number;
+}
+
+/**
+ * The last value each call-path read got from the database (a DID's route, a
+ * flow's version, a queue and its members, an agent), so calls keep being
+ * handled while Postgres is unreachable. Reads go to the database first, as
+ * before; when it fails (or takes longer than timeoutMs) the last known value
+ * is served instead. While the database is known to be down, a read with a
+ * known value answers at once and asks the database in the background, which
+ * is how its return is noticed. A key never read (nor warmed) has nothing to
+ * fall back on: its read fails as it would have.
+ *
+ * Lives in memory only, rebuilt by warm() at start and by every read.
+ * Values are shared, not copied: callers must treat them as read-only.
+ */
+export class LastKnownGood {
+  private readonly values = new Map<string, unknown>();
+  private readonly refreshing = new Map<string, Promise<unknown>>();
+  private readonly timeoutMs: number;
+  private readonly maxEntries: number;
+  private downSince: number | undefined;
+  private servedDuringOutage = 0;
+
+  constructor(private readonly logger: Logger, options: LastKnownGoodOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 1500;
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** Whether the last read found the database unreachable. */
+  get databaseDown(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** Stores a value read some other way (warming at start). */
+  remember(key: string, value: unknown): void {
+    this.values.delete(key);
+    this.values.set(key, value);
+    if (this.values.size > this.maxEntries) this.values.delete(this.values.keys().next().value!);
+  }
+
+  /** Reads through the database; on an outage, the last value read for `key`. */
+  async read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    if (this.downSince !== undefined && this.values.has(key)) {
+      void this.fetch(key, load).catch(() => undefined);
+      return this.serve(key);
+    }
+    const fetched = this.fetch(key, load);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), this.timeoutMs); });
+    try {
+      const first = await Promise.race([fetched.then((value) => ({ value })), late]);
+      if (first !== 'late') return first.value;
+      if (!this.values.has(key)) return await fetched;
+      this.wentDown(`no answer within ${this.timeoutMs} ms`);
+      void fetched.catch(() => undefined);
+      return this.serve(key);
+    } catch (err) {
+      if (!isTransientDbError(err) || !this.values.has(key)) throw err;
+      return this.serve(key);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Fills the cache from whole-table reads at start, so that the first call
+   * of an outage finds its values even if no call used them before.
+   */
+  async warm(stores: Array<{ warm(remember: (key: string, value: unknown) => void): Promise<void> }>): Promise<void> {
+    const started = Date.now();
+    const results = await Promise.allSettled(stores.map((store) => store.warm((key, value) => this.remember(key, value))));
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) this.logger.warn({ err: (failed[0] as PromiseRejectedResult).reason, failed: failed.length }, 'call-path cache not fully warmed');
+    else this.logger.debug({ entries: this.values.size, ms: Date.now() - started }, 'call-path cache warmed');
+  }
+
+  /** One database read per key at a time; its outcome updates the value and the up/down state. */
+  private fetch<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const running = this.refreshing.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const fetched = load().then((value) => {
+      this.remember(key, value);
+      this.cameBack();
+      return value;
+    }, (err: unknown) => {
+      if (isTransientDbError(err)) this.wentDown((err as Error).message);
+      throw err;
+    }).finally(() => this.refreshing.delete(key));
+    this.refreshing.set(key, fetched);
+    return fetched;
+  }
+
+  private serve<T>(key: string): T {
+    this.servedDuringOutage += 1;
+    return this.values.get(key) as T;
+  }
+
+  private wentDown(reason: string): void {
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    this.servedDuringOutage = 0;
+    this.logger.warn({ reason }, 'database unreachable; calls are served from the last known routes, flows, queues and agents');
+  }
+
+  private cameBack(): void {
+    if (this.downSince === undefined) return;
+    this.logger.info({ downMs: Date.now() - this.downSince, servedFromCache: this.servedDuringOutage }, 'database reads answer again');
+    this.downSince = undefined;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * centralita killed with SIGKILL mid-call, again and again (npm run chaos).
+ *
+ * Each round places one real call through an IVR into a queue with one
+ * agent (recording always on), kills the service at a random moment of one
+ * phase (IVR, waiting in the queue, agent ringing, talking, talking while a
+ * supervisor listens), starts a new process and checks what the issue asks:
+ * a bridged call goes on (both tones still heard) and is adopted (listed
+ * live, ended properly when the caller hangs up); a call in the IVR or the
+ * queue is resumed (it reaches the agent after the restart); the agent ends
+ * available; no call row, queue entry or recording is lost.
+ *
+ * CHAOS_ROUNDS (default 20), CHAOS_SEED (default 20261124) and CHAOS_PHASES
+ * (a comma-separated list) change the run.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { toneLevels } from '../phones/audio.js';
+import { TestPhone, type Call, type IncomingCall } from '../phones/sip-phone.js';
+import { resetDatabase, routeDid, startTestApp, testDatabaseUrl, waitFor } from '../support/harness.js';
+import { runService, type ServiceProcess } from '../support/service-process.js';
+
+const CALLER = 440;
+const AGENT = 1000;
+const SUPERVISOR = 1800;
+const DID = '5558300';
+const allPhases = ['ivr', 'waiting', 'ringing', 'talk', 'monitor'] as const;
+type Phase = (typeof allPhases)[number];
+/** CHAOS_PHASES=talk,monitor runs only those. */
+const phases = allPhases.filter((p) => !process.env.CHAOS_PHASES || process.env.CHAOS_PHASES.split(',').includes(p));
+
+const rounds = Number(process.env.CHAOS_ROUNDS ?? 20);
+let seed = Number(process.env.CHAOS_SEED ?? 20261124);
+/** Deterministic random numbers (mulberry32), so a failing run can be replayed. */
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const between = (lowMs: number, highMs: number): number => Math.round(lowMs + random() * (highMs - lowMs));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Both tones flow both ways over the next second. */
+async function talking(caller: Call, agent: Call, what: string): Promise<void> {
+  const marks = { caller: caller.mark(), agent: agent.mark() };
+  await sleep(1000);
+  const [heardByCaller] = toneLevels(caller.receivedSince(marks.caller), [AGENT]);
+  const [heardByAgent] = toneLevels(agent.receivedSince(marks.agent), [CALLER]);
+  assert.ok((heardByCaller ?? 0) > 0.3 && (heardByAgent ?? 0) > 0.3, `${what}: caller heard the agent ${heardByCaller}, agent heard the caller ${heardByAgent}`);
+}
+
+describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () => {
+  const db = new pg.Client({ connectionString: testDatabaseUrl });
+  const phones: TestPhone[] = [];
+  let service: ServiceProcess | undefined;
+  let desk: TestPhone;
+  let supDesk: TestPhone;
+  const ids: Record<string, string> = {};
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const tally: Record<Phase, number> = { ivr: 0, waiting: 0, ringing: 0, talk: 0, monitor: 0 };
+  const callers: string[] = [];
+
+  before(async () => {
+    // Set up with an in-process app, then hand over to separate processes.
+    const setup = await startTestApp();
+    await resetDatabase(setup.app);
+    await setup.app.agents.load();
+    const agent = await setup.api('/api/v1/agents', { method: 'POST', json: { number: '1009', name: 'Lucía', pin: '1234', extension: '1009' } });
+    ids.agent = agent.body.id;
+    ids.supervisor = (await setup.api('/api/v1/agents', { method: 'POST', json: { number: '2001', name: 'Sofía', pin: '1234', extension: '2001', isSupervisor: true } })).body.id;
+    const queue = await setup.api('/api/v1/queues', { method: 'POST', json: { name: 'caos', strategy: 'longest_idle', wrapUpSeconds: 0, ringTimeoutSeconds: 30, recordingPolicy: 'always' } });
+    await setup.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId: ids.agent }] } });
+    // A greeting of about 4 s, then the queue.
+    await routeDid(setup, DID, {
+      start: 'hello',
+      nodes: {
+        hello: { type: 'play', media: ['sound:hello-world', 'sound:hello-world', 'sound:hello-world'], next: 'q' },
+        q: { type: 'queue', queue: 'caos' },
+      },
+    });
+    await setup.api(`/api/v1/agents/${ids.agent}/login`, { method: 'POST' });
+    await setup.stop();
+    await db.connect();
+    desk = await TestPhone.start({ user: '1009', password: 'lab-1009' });
+    await desk.register();
+    supDesk = await TestPhone.start({ user: '2001', password: 'lab-2001' });
+    await supDesk.register();
+    phones.push(desk, supDesk);
+    service = await runService(port);
+  });
+
+  after(async () => {
+    await service?.kill().catch(() => undefined);
+    await Promise.all(phones.map((p) => p.close()));
+    await db.end().catch(() => undefined);
+    console.log(`chaos: ${JSON.stringify(tally)}`);
+  });
+
+  const agentState = async (): Promise<string> => (await service!.api(`/api/v1/agents/${ids.agent}/state`)).body.status;
+
+  const restart = async (): Promise<number> => {
+    await service!.kill();
+    const killedAt = Date.now();
+    service = await runService(port);
+    return Date.now() - killedAt;
+  };
+
+  /** After the restart the call is offered again: the agent answers it. */
+  const answerAgain = async (ringing: Promise<IncomingCall>, what: string): Promise<Call> => {
+    const incoming = await ringing.catch(async (err: Error) => {
+      throw new Error(`${what}: the call was not offered again after the restart (${err.message}); agent ${await agentState()}; ${service!.output().slice(-1500)}`);
+    });
+    return incoming.answer();
+  };
+
+  for (let round = 1; round <= rounds; round += 1) {
+    const phase = phases[(round - 1) % phases.length]!;
+    it(`round ${round}: killed while ${phase}`, { timeout: 90_000 }, async () => {
+      tally[phase] += 1;
+      const number = `60083${String(round).padStart(4, '0')}`;
+      callers.push(number);
+      assert.equal(await agentState(), 'available', 'the agent starts the round available');
+      if (phase === 'waiting') await service!.api(`/api/v1/agents/${ids.agent}/pause`, { method: 'POST', json: { reason: 'break' } });
+      let ringing = desk.waitForIncoming(30_000);
+      const callerPhone = await TestPhone.start({ user: number });
+      phones.push(callerPhone);
+      const caller = await callerPhone.call(DID);
+      caller.playTone(CALLER);
+      let agent: Call | undefined;
+      let restartMs: number;
+      try {
+
+        if (phase === 'ivr') {
+          // Somewhere in the 4 s greeting.
+          await sleep(between(300, 2500));
+          restartMs = await restart();
+          agent = await answerAgain(ringing, 'ivr');
+        } else if (phase === 'waiting') {
+          await waitFor(async () => (await db.query(`select 1 from queue_entries e join calls c on c.id = e.call_id where c.caller_number = $1`, [number])).rowCount, 10_000, 'the caller did not reach the queue');
+          await sleep(between(0, 2000));
+          restartMs = await restart();
+          // The caller still waits: the agent's return brings them the call.
+          await service!.api(`/api/v1/agents/${ids.agent}/ready`, { method: 'POST' });
+          agent = await answerAgain(ringing, 'waiting');
+        } else if (phase === 'ringing') {
+          const first = await ringing;
+          ringing = desk.waitForIncoming(30_000);
+          await sleep(between(0, 2000));
+          restartMs = await restart();
+          // The ringing leg of the dead process is taken back, and the call offered anew.
+          await Promise.race([first.cancelled, sleep(10_000).then(() => { throw new Error('the old ringing leg was not cancelled'); })]);
+          agent = await answerAgain(ringing, 'ringing');
+        } else {
+          agent = await (await ringing).answer();
+          agent.playTone(AGENT);
+          await talking(caller, agent, 'before the kill');
+          let supervisor: Call | undefined;
+          if (phase === 'monitor') {
+            const supRinging = supDesk.waitForIncoming(10_000);
+            const session = await service!.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.supervisor, agentId: ids.agent, mode: 'listen' } });
+            assert.equal(session.status, 201, `${JSON.stringify(session.body)}; live: ${JSON.stringify((await service!.api('/api/v1/stats/live')).body.calls)}; agent ${await agentState()}`);
+            supervisor = await (await supRinging.catch(async (err: Error) => {
+            throw new Error(`${err.message}; sessions ${JSON.stringify((await service!.api('/api/v1/monitor')).body)}; ${service!.output().slice(-1500)}`);
+          })).answer();
+            supervisor.playTone(SUPERVISOR);
+            await supervisor.waitForTone(CALLER, { timeoutMs: 5000, threshold: 0.2 });
+          }
+          await sleep(between(0, 2500));
+          await service!.kill();
+          const killedAt = Date.now();
+          // Nobody controls the call now: it goes on.
+          await talking(caller, agent, 'while centralita is down');
+          service = await runService(port);
+          restartMs = Date.now() - killedAt;
+          if (supervisor) {
+            // The session the dead process left is closed, and the supervisor hung up.
+            await Promise.race([supervisor.ended, sleep(10_000).then(() => { throw new Error('the supervisor was not hung up after the restart'); })]);
+            await waitFor(async () => {
+              const sessions = (await service!.api('/api/v1/monitor')).body as { endReason: string | null; endedAt: string | null }[];
+              return sessions.length > 0 && sessions.every((s) => s.endedAt && s.endReason === 'restart');
+            }, 5000, 'the monitoring session was not closed as ended by the restart');
+          }
+        }
+        agent.playTone(AGENT);
+        await talking(caller, agent, 'after the restart');
+        // Adopted (or resumed and answered): listed live with its agent.
+        const live = await waitFor(async () => {
+          const stats = (await service!.api('/api/v1/stats/live')).body as { calls: { callId: string; agentId: string }[] };
+          return stats.calls.find((c) => c.agentId === ids.agent);
+        }, 5000, 'the call is not listed live after the restart').catch(async (err: Error) => {
+          throw new Error(`${err.message}; stats ${JSON.stringify((await service!.api('/api/v1/stats/live')).body.calls)}; agent ${JSON.stringify((await service!.api(`/api/v1/agents/${ids.agent}/state`)).body)}`);
+        });
+        assert.equal(await agentState(), 'on_call');
+        await caller.hangup();
+        // Ended properly: the agent's phone is hung up by centralita, the agent is free again.
+        await Promise.race([agent.ended, sleep(5000).then(() => { throw new Error("the agent's phone was not hung up"); })]);
+        await waitFor(async () => (await agentState()) === 'available', 5000, 'the agent did not become available');
+        const call = await waitFor(async () => (await db.query(`select * from calls where id = $1 and ended_at is not null`, [live.callId])).rows[0], 5000, 'the call row was not closed');
+        assert.equal(call.end_reason, 'hangup', 'the call ended by a hang-up, not lost');
+        assert.equal(call.caller_number, number);
+        const entries = await waitFor(async () => {
+          const rows = (await db.query(`select * from queue_entries where call_id = $1`, [live.callId])).rows;
+          return rows.length > 0 && rows.every((r) => r.left_at) ? rows : undefined;
+        }, 5000, 'the queue entry was not closed');
+        assert.deepEqual(entries.map((e) => e.outcome), ['answered'], 'one entry, answered');
+        const recording = await waitFor(async () => (await db.query(`select * from recordings where call_id = $1 and status = 'complete'`, [live.callId])).rows[0], 15_000, 'the recording was not completed');
+        assert.ok(recording.bytes > 0);
+        console.log(`round ${round} (${phase}): back in ${restartMs} ms`);
+      } finally {
+        // A failed round must not leave the agent on a call for the next ones.
+        if (caller.isActive || agent?.isActive) {
+          await caller.hangup().catch(() => undefined);
+          await agent?.hangup().catch(() => undefined);
+          await waitFor(async () => (await agentState()) === 'available', 10_000, 'cleanup').catch(() => undefined);
+        }
+      }
+    });
+  }
+
+  it('lost nothing: every call, queue entry and recording is there and closed', async () => {
+    const started = Date.now();
+    console.log(`lost-nothing check starts`);
+    const calls = (await db.query(`select caller_number, end_reason from calls where caller_number = any($1)`, [callers])).rows;
+    console.log(`calls read after ${Date.now() - started} ms`);
+    assert.equal(calls.length, callers.length, 'one call row per call placed');
+    assert.deepEqual(calls.filter((c) => c.end_reason !== 'hangup'), [], 'no call lost');
+    const entries = (await db.query(`select e.outcome from queue_entries e join calls c on c.id = e.call_id where c.caller_number = any($1)`, [callers])).rows;
+    assert.equal(entries.length, callers.length);
+    assert.ok(entries.every((e) => e.outcome === 'answered'));
+    const recordings = (await db.query(`select r.status from recordings r join calls c on c.id = r.call_id where c.caller_number = any($1)`, [callers])).rows;
+    assert.equal(recordings.length, callers.length, 'one recording per call');
+    assert.ok(recordings.every((r) => r.status === 'complete'));
+    const open = (await db.query(`select count(*)::int as n from queue_offers where ended_at is null`)).rows[0].n;
+    assert.equal(open, 0, 'no offer left open');
+    console.log(`chaos: ${callers.length} calls, ${calls.length} call rows, ${entries.length} queue entries, ${recordings.length} recordings, 0 lost`);
+  });
+});
