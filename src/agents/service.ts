@@ -247,6 +247,11 @@ export class AgentsService {
     return this.view(agentId, this.states.get(agentId) ?? loggedOut);
   }
 
+  /** What Asterisk last said of the phone on an extension (AMI device state). */
+  phoneOn(extension: string): PhoneCondition | undefined {
+    return this.phones.get(extension);
+  }
+
   /** Every agent's state now (those never checked in are absent). */
   allStates(): AgentStateView[] {
     return [...this.states.entries()].map(([agentId, state]) => this.view(agentId, state));

@@ -28,6 +28,9 @@ describe('agents on their desk phones', () => {
     const phone = await TestPhone.start({ user: ext, password: `lab-${ext}` });
     phones.push(phone);
     await phone.register();
+    // AMI reports the registration a moment after the 200 OK: an agent
+    // checked in before that is (rightly) paused as unreachable at first.
+    await waitFor(() => t.app.agents.phoneOn(ext) !== 'unreachable', 5000, `AMI did not see ${ext} registered`);
     return phone;
   };
   const stateOf = async (id: string): Promise<string> => {

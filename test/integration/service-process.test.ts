@@ -74,11 +74,16 @@ describe('the service process', () => {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      const health = await waitFor(async () => {
-        const res = await fetch(`${base}/health`);
-        const body = (await res.json()) as { db: string; ari: string; ami: string };
-        return body.db === 'up' && body.ari === 'up' && body.ami === 'up' ? body : undefined;
-      }, 30_000, 'the service did not come up healthy on PGlite');
+      // About 5 s here (migrations on PGlite); a loaded CI machine needs more.
+      // If it does not come up, say why: its exit code and its own log.
+      const health = await Promise.race([
+        waitFor(async () => {
+          const res = await fetch(`${base}/health`);
+          const body = (await res.json()) as { db: string; ari: string; ami: string };
+          return body.db === 'up' && body.ari === 'up' && body.ami === 'up' ? body : undefined;
+        }, 90_000, 'the service did not come up healthy on PGlite'),
+        service.exited.then((code) => { throw new Error(`the service exited (${code}) before it was healthy:\n${service.output().slice(-4000)}`); }),
+      ]).catch((err: Error) => { throw new Error(`${err.message}\n--- its log ---\n${service.output().slice(-4000)}`); });
       assert.equal(health.db, 'up');
       const ok = await fetch(`${base}/api/v1/calls`, { headers: { authorization: `Bearer ${secrets.CENTRALITA_ADMIN_TOKEN}` } });
       assert.equal(ok.status, 200);
