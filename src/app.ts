@@ -62,6 +62,8 @@ export interface Centralita {
   ami: AmiClient;
   bus: EventBus;
   writes: WriteQueue;
+  /** The call path's reads kept in memory (database outages, hot reads). */
+  lastKnown: LastKnownGood;
   calls: CallsService;
   agents: AgentsService;
   recordings: RecordingService;
@@ -203,7 +205,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, calls, agents, recordings, monitor, reports,
+    config, logger, http, database, ari, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -27,6 +27,11 @@ export class IvrStore {
     return this.cache ? this.cache.read(key, load) : load();
   }
 
+  /** A read every call makes: served from memory while known current (see LastKnownGood). */
+  private readFresh<T>(key: string, load: () => Promise<T>, forever = false): Promise<T> {
+    return this.cache ? this.cache.readFresh(key, load, forever) : load();
+  }
+
   /** Every route, flow and flow's current version, into the cache (at start). */
   async warm(remember: (key: string, value: unknown) => void): Promise<void> {
     for (const row of await this.listRoutes()) remember(`ivr-route:${row.did}`, row);
@@ -42,7 +47,7 @@ export class IvrStore {
   }
 
   getFlow(id: string): Promise<FlowRow | undefined> {
-    return this.read(`ivr-flow:${id}`, () => this.db.selectFrom('ivr_flows').selectAll().where('id', '=', id).executeTakeFirst());
+    return this.readFresh(`ivr-flow:${id}`, () => this.db.selectFrom('ivr_flows').selectAll().where('id', '=', id).executeTakeFirst());
   }
 
   findFlowByName(name: string): Promise<FlowRow | undefined> {
@@ -50,7 +55,12 @@ export class IvrStore {
   }
 
   getVersion(flowId: string, version: number): Promise<FlowVersionRow | undefined> {
-    return this.read(`ivr-flow-version:${flowId}:${version}`, () => this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst());
+    // A version never changes once written; one not written yet is asked for again.
+    const load = () => this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
+    return this.cache ? this.cache.readFresh(`ivr-flow-version:${flowId}:${version}`, load, true).then((row) => {
+      if (row === undefined) this.cache!.invalidate(`ivr-flow-version:${flowId}:${version}`);
+      return row;
+    }) : load();
   }
 
   listVersions(flowId: string): Promise<Omit<FlowVersionRow, 'document'>[]> {
@@ -62,16 +72,19 @@ export class IvrStore {
       await trx.insertInto('ivr_flows').values({ id, name, current_version: 1 }).execute();
       await trx.insertInto('ivr_flow_versions').values({ flow_id: id, version: 1, document: json(document) }).execute();
     });
+    this.cache?.invalidate(`ivr-flow:${id}`, `ivr-flow-version:${id}:`);
   }
 
   /** Appends a version and makes it current; returns its number. */
   async addVersion(flowId: string, document: FlowDocument): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
+    const version = await this.db.transaction().execute(async (trx) => {
       const flow = await trx.updateTable('ivr_flows').set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: new Date() }))
         .where('id', '=', flowId).returning('current_version').executeTakeFirstOrThrow();
       await trx.insertInto('ivr_flow_versions').values({ flow_id: flowId, version: flow.current_version, document: json(document) }).execute();
       return flow.current_version;
     });
+    this.cache?.invalidate(`ivr-flow:${flowId}`, `ivr-flow-version:${flowId}:`);
+    return version;
   }
 
   listRoutes(): Promise<RouteRow[]> {
@@ -79,17 +92,25 @@ export class IvrStore {
   }
 
   getRoute(did: string): Promise<RouteRow | undefined> {
-    return this.read(`ivr-route:${did}`, () => this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst());
+    return this.readFresh(`ivr-route:${did}`, () => this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst());
   }
 
   async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy): Promise<RouteRow> {
-    return this.db.insertInto('ivr_routes').values({ did, flow_id: flowId, recording_policy: recordingPolicy })
+    const row = await this.db.insertInto('ivr_routes').values({ did, flow_id: flowId, recording_policy: recordingPolicy })
       .onConflict((oc) => oc.column('did').doUpdateSet({ flow_id: flowId, recording_policy: recordingPolicy })).returningAll().executeTakeFirstOrThrow();
+    this.forgetRoute(did);
+    return row;
   }
 
   async deleteRoute(did: string): Promise<boolean> {
     const result = await this.db.deleteFrom('ivr_routes').where('did', '=', did).executeTakeFirst();
+    this.forgetRoute(did);
     return result.numDeletedRows > 0n;
+  }
+
+  /** The route and its recording policy (read by the recordings' store) changed. */
+  private forgetRoute(did: string): void {
+    this.cache?.invalidate(`ivr-route:${did}`, `recording-route-policy:${did}`);
   }
 
   async insertTrace(row: Omit<IvrTracesTable, 'id'>): Promise<void> {

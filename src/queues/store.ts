@@ -56,6 +56,16 @@ export class QueuesStore {
     return this.cache ? this.cache.read(key, load) : load();
   }
 
+  /** A read every call or dispatch makes: served from memory while known current (see LastKnownGood). */
+  private readFresh<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.readFresh(key, load) : load();
+  }
+
+  /** A queue changed: its rows under every key (id, name, extension: old and new) and its members. */
+  private forgetQueue(id: string): void {
+    this.cache?.invalidate('queue:', 'queue-name:', 'queue-extension:', `queue-members:${id}`);
+  }
+
   /** Every queue and its members, into the cache (at start). */
   async warm(remember: (key: string, value: unknown) => void): Promise<void> {
     const members = await this.db.selectFrom('queue_members').selectAll().orderBy('penalty').execute();
@@ -68,30 +78,37 @@ export class QueuesStore {
   }
 
   list(): Promise<QueueRow[]> { return this.db.selectFrom('queues').selectAll().orderBy('name').execute(); }
-  get(id: string): Promise<QueueRow | undefined> { return this.read(`queue:${id}`, () => this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst()); }
+  get(id: string): Promise<QueueRow | undefined> { return this.readFresh(`queue:${id}`, () => this.db.selectFrom('queues').selectAll().where('id', '=', id).executeTakeFirst()); }
   findByName(name: string): Promise<QueueRow | undefined> {
-    return this.read(`queue-name:${name}`, () => this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst());
+    return this.readFresh(`queue-name:${name}`, () => this.db.selectFrom('queues').selectAll().where('name', '=', name).executeTakeFirst());
   }
   findByExtension(extension: string): Promise<QueueRow | undefined> {
-    return this.read(`queue-extension:${extension}`, () => this.db.selectFrom('queues').selectAll().where('extension', '=', extension).executeTakeFirst());
+    return this.readFresh(`queue-extension:${extension}`, () => this.db.selectFrom('queues').selectAll().where('extension', '=', extension).executeTakeFirst());
   }
 
   async insert(row: Omit<QueuesTable, 'created_at'>): Promise<QueueRow> {
-    return this.db.insertInto('queues').values(withJson(row)).returningAll().executeTakeFirstOrThrow();
+    const inserted = await this.db.insertInto('queues').values(withJson(row)).returningAll().executeTakeFirstOrThrow();
+    this.forgetQueue(inserted.id);
+    return inserted;
   }
 
   async update(id: string, change: Partial<Omit<QueuesTable, 'id' | 'created_at'>>): Promise<QueueRow | undefined> {
-    return this.db.updateTable('queues').set(withJson(change)).where('id', '=', id).returningAll().executeTakeFirst();
+    const updated = await this.db.updateTable('queues').set(withJson(change)).where('id', '=', id).returningAll().executeTakeFirst();
+    this.forgetQueue(id);
+    return updated;
   }
 
-  async remove(id: string): Promise<void> { await this.db.deleteFrom('queues').where('id', '=', id).execute(); }
+  async remove(id: string): Promise<void> {
+    await this.db.deleteFrom('queues').where('id', '=', id).execute();
+    this.forgetQueue(id);
+  }
 
   async hasEntries(id: string): Promise<boolean> {
     return (await this.db.selectFrom('queue_entries').select('id').where('queue_id', '=', id).limit(1).executeTakeFirst()) !== undefined;
   }
 
   members(queueId: string): Promise<Selectable<QueueMembersTable>[]> {
-    return this.read(`queue-members:${queueId}`, () => this.db.selectFrom('queue_members').selectAll().where('queue_id', '=', queueId).orderBy('penalty').execute());
+    return this.readFresh(`queue-members:${queueId}`, () => this.db.selectFrom('queue_members').selectAll().where('queue_id', '=', queueId).orderBy('penalty').execute());
   }
 
   async setMembers(queueId: string, members: { agentId: string; penalty: number }[]): Promise<void> {
@@ -99,6 +116,7 @@ export class QueuesStore {
       await trx.deleteFrom('queue_members').where('queue_id', '=', queueId).execute();
       if (members.length > 0) await trx.insertInto('queue_members').values(members.map((m) => ({ queue_id: queueId, agent_id: m.agentId, penalty: m.penalty }))).execute();
     });
+    this.cache?.invalidate(`queue-members:${queueId}`);
   }
 
   async callExists(callId: string): Promise<boolean> {

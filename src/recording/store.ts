@@ -116,6 +116,7 @@ export class RecordingsStore {
 
   async routePolicy(did: string): Promise<RecordingPolicy | null> {
     const load = async () => (await sql<{ recording_policy: RecordingPolicy | null }>`select recording_policy from ivr_routes where did = ${did}`.execute(this.db)).rows[0]?.recording_policy ?? null;
-    return this.cache ? this.cache.read(`recording-route-policy:${did}`, load) : load();
+    // Forgotten by IvrStore when the route changes.
+    return this.cache ? this.cache.readFresh(`recording-route-policy:${did}`, load) : load();
   }
 }

@@ -102,6 +102,8 @@ export async function resetDatabase(app: Centralita): Promise<void> {
     }
   }
   await sql`delete from pause_reasons where name not in ('break', 'lunch', 'training', 'back_office', 'rona', 'unreachable')`.execute(app.database.db);
+  // Routes, flows and queues read by calls are kept in memory while current.
+  app.lastKnown.invalidateAll();
 }
 
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, message: string): Promise<NonNullable<T>> {

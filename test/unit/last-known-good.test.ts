@@ -24,6 +24,59 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const waitUntil = async (check: () => boolean) => { while (!check()) await sleep(0); };
 
 describe('last-known-good cache', () => {
+  it('serves a hot read from memory while fresh, and asks again once it is invalidated or stale', async () => {
+    const cache = new LastKnownGood(recordingLogger(), { freshMs: 60 });
+    let reads = 0;
+    let flow = 'a';
+    const load = async () => { reads += 1; return { did: '555', flow }; };
+    assert.equal((await cache.readFresh('ivr-route:555', load)).flow, 'a');
+    flow = 'b';
+    assert.equal((await cache.readFresh('ivr-route:555', load)).flow, 'a', 'fresh: not asked again');
+    assert.equal(reads, 1);
+    cache.invalidate('ivr-route:');
+    assert.equal((await cache.readFresh('ivr-route:555', load)).flow, 'b', 'a prefix invalidates every key under it');
+    assert.equal(reads, 2);
+    flow = 'c';
+    cache.invalidate('ivr-route:556');
+    assert.equal((await cache.readFresh('ivr-route:555', load)).flow, 'b', 'another key: still fresh');
+    await sleep(80);
+    assert.equal((await cache.readFresh('ivr-route:555', load)).flow, 'c', 'stale after freshMs');
+    assert.equal(reads, 3);
+    let versionReads = 0;
+    const version = async () => { versionReads += 1; return { version: 1 }; };
+    await cache.readFresh('ivr-flow-version:f:1', version, true);
+    await sleep(80);
+    await cache.readFresh('ivr-flow-version:f:1', version, true);
+    assert.equal(versionReads, 1, 'forever: read once');
+  });
+
+  it('does not keep as current what a read begun before an invalidate answered', async () => {
+    const cache = new LastKnownGood(recordingLogger());
+    let release!: (v: { flow: string }) => void;
+    const slow = cache.readFresh('queue:q1', () => new Promise<{ flow: string }>((resolve) => { release = resolve; }));
+    cache.invalidate('queue:');
+    const fresh = await cache.readFresh('queue:q1', async () => ({ flow: 'new' }));
+    assert.equal(fresh.flow, 'new');
+    release({ flow: 'old' });
+    assert.equal((await slow).flow, 'old', 'the early reader gets what it read');
+    assert.equal((await cache.readFresh('queue:q1', async () => ({ flow: 'asked' }))).flow, 'new', 'the old answer did not replace the new one');
+    cache.invalidateAll();
+    assert.equal((await cache.readFresh('queue:q1', async () => ({ flow: 'asked' }))).flow, 'asked');
+  });
+
+  it('does not make fresh what it served from memory during an outage', async () => {
+    const cache = new LastKnownGood(recordingLogger());
+    await cache.read('queue:q2', async () => ({ n: 1 }));
+    assert.deepEqual(await cache.readFresh('queue:q2', async () => { throw refused(); }), { n: 1 });
+    assert.equal(cache.databaseDown, true);
+    await sleep(5);
+    let asked = false;
+    await cache.readFresh('queue:q2', async () => { asked = true; return { n: 2 }; });
+    await waitUntil(() => asked);
+    assert.equal(cache.databaseDown, false);
+    assert.deepEqual(await cache.readFresh('queue:q2', async () => ({ n: 3 })), { n: 2 }, 'once the database answers again, its value is current');
+  });
+
   it('reads the database first and remembers what it answered', async () => {
     const cache = new LastKnownGood(recordingLogger());
     let row = { did: '555', flow: 'a' };
