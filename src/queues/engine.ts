@@ -66,8 +66,11 @@ const isGone = (err: unknown): boolean => err instanceof AriError && (err.status
 
 /** Database reads shared by one dispatch pass: a queue's members, an agent's row. */
 interface PassReads {
-  members: Map<string, ReturnType<QueuesStore['members']>>;
+  /** Per queue: its members free at the start of the pass (not busy, not reserved, available). */
+  free: Map<string, ReturnType<QueuesStore['members']>>;
   agents: Map<string, Promise<AgentView | undefined>>;
+  /** Agents with a caller of the queues (ringing or talking) at the start of the pass. */
+  busy: Set<string>;
 }
 
 /**
@@ -100,6 +103,8 @@ export class QueueEngine {
   private readonly keys = new Map<string, { keys: TransferKeys; timer: NodeJS.Timeout | undefined }>();
   private dispatching = false;
   private dispatchAgain = false;
+  /** Agents chosen for an offer whose ringing is still being set up. */
+  private readonly reserved = new Set<string>();
 
   constructor(
     private readonly ari: AriClient,
@@ -362,14 +367,27 @@ export class QueueEngine {
         const waiting = [...this.entries.values()].filter((e) => e.state === 'waiting')
           .sort((a, b) => callerOrder({ entryId: a.id, priority: a.priority, enteredAt: a.enteredAt }, { entryId: b.id, priority: b.priority, enteredAt: b.enteredAt }));
         const taken = new Set<string>();
-        const reads: PassReads = { members: new Map(), agents: new Map() };
+        const reads: PassReads = { free: new Map(), agents: new Map(), busy: this.busyAgents() };
         for (const entry of waiting) {
           const needs = { skills: entry.skills, language: entry.language };
           const candidates = (await this.candidates(entry.queue, needs, reads)).filter((c) => !taken.has(c.agentId));
           const chosen = chooseAgents(entry.queue.strategy, candidates, needs);
           if (chosen.length === 0 || entry.state !== 'waiting') continue;
-          for (const c of chosen) taken.add(c.agentId);
-          await this.offer(entry, chosen.map((c) => c.agentId));
+          const agentIds = chosen.map((c) => c.agentId);
+          for (const id of agentIds) {
+            taken.add(id);
+            this.reserved.add(id);
+          }
+          // Offers are made side by side: each takes a few ARI round trips,
+          // and made one after another they fell behind callers arriving at
+          // 100 a second. The reservation keeps the agents out of the next
+          // passes until their state says they are ringing (or not).
+          entry.state = 'offering';
+          void this.offer(entry, agentIds).finally(() => {
+            for (const id of agentIds) this.reserved.delete(id);
+            // Nobody could be rung: the caller waits again for the next agent.
+            if (entry.state === 'waiting') void this.dispatch();
+          });
         }
       } while (this.dispatchAgain);
     } catch (err) {
@@ -387,11 +405,13 @@ export class QueueEngine {
    * agent is checked in, and only a checked-out agent can be deactivated.
    */
   private async candidates(queue: QueueRow, needs: CallerNeeds, reads: PassReads): Promise<Candidate[]> {
-    let membersRead = reads.members.get(queue.id);
-    if (!membersRead) reads.members.set(queue.id, membersRead = this.store.members(queue.id));
-    const members = await membersRead;
-    const busy = this.busyAgents();
-    const available = members.filter((m) => !busy.has(m.agent_id) && this.agents.stateOf(m.agent_id).status === 'available');
+    let freeRead = reads.free.get(queue.id);
+    if (!freeRead) {
+      reads.free.set(queue.id, freeRead = this.store.members(queue.id).then((members) => members.filter((m) =>
+        !reads.busy.has(m.agent_id) && !this.reserved.has(m.agent_id) && this.agents.stateOf(m.agent_id).status === 'available')));
+    }
+    // Checked again: an agent's state may have changed during the pass.
+    const available = (await freeRead).filter((m) => this.agents.stateOf(m.agent_id).status === 'available');
     if (available.length === 0) return [];
     const calls = queue.strategy === 'fewest_calls' ? await this.store.answeredSince(startOfDay()) : new Map<string, number>();
     const needsSkills = Object.keys(needs.skills).length > 0 || needs.language !== null;
