@@ -88,4 +88,17 @@ describe('first call path: a DID call end to end', () => {
     }, 5000, 'the feature-code call was not recorded');
     assert.equal(rows.callerNumber, '1001');
   });
+
+  it('asks Asterisk for only the event types it handles, and for a type handled later too', async () => {
+    const allowedTypes = async () => ((await t.app.ari.request('applications.get', { applicationName: t.app.ari.app })).events_allowed as { type: string }[]).map((e) => e.type);
+    const first = await waitFor(async () => { const types = await allowedTypes(); return types.length > 0 ? types : undefined; }, 5000, 'no event filter on the application');
+    for (const type of ['StasisStart', 'StasisEnd', 'ChannelDestroyed', 'ChannelDtmfReceived', 'PlaybackFinished', 'ApplicationReplaced']) assert.ok(first.includes(type), `${type} is not allowed`);
+    assert.ok(!first.includes('ChannelVarset'), 'variable changes are not needed');
+    const off = t.app.ari.on('ChannelVarset', () => undefined);
+    try {
+      await waitFor(async () => (await allowedTypes()).includes('ChannelVarset'), 5000, 'a newly handled type was not allowed');
+    } finally {
+      off();
+    }
+  });
 });
