@@ -126,7 +126,7 @@ async function startCentralita(): Promise<Service> {
   const profileDir = join(workDir, 'profile');
   const child = spawn(process.execPath, [
     ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    '--import', 'tsx', 'src/main.ts',
+    ...(process.env.BENCH_ELD ? ['--import', process.env.BENCH_ELD] : []), '--import', 'tsx', 'src/main.ts',
   ], {
     cwd: projectRoot,
     stdio: ['ignore', 'ignore', 'pipe'],
