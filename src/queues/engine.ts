@@ -383,7 +383,10 @@ export class QueueEngine {
           // 100 a second. The reservation keeps the agents out of the next
           // passes until their state says they are ringing (or not).
           entry.state = 'offering';
-          void this.offer(entry, agentIds).finally(() => {
+          this.offer(entry, agentIds).catch((err: unknown) => {
+            this.logger.error({ err, entryId: entry.id }, 'queue offer failed');
+            if (entry.state === 'offering' && entry.legs.size === 0) entry.state = 'waiting';
+          }).finally(() => {
             for (const id of agentIds) this.reserved.delete(id);
             // Nobody could be rung: the caller waits again for the next agent.
             if (entry.state === 'waiting') void this.dispatch();
