@@ -383,13 +383,16 @@ export class QueueEngine {
           // 100 a second. The reservation keeps the agents out of the next
           // passes until their state says they are ringing (or not).
           entry.state = 'offering';
-          this.offer(entry, agentIds).catch((err: unknown) => {
-            this.logger.error({ err, entryId: entry.id }, 'queue offer failed');
-            if (entry.state === 'offering' && entry.legs.size === 0) entry.state = 'waiting';
-          }).finally(() => {
+          this.offer(entry, agentIds).then(() => {
             for (const id of agentIds) this.reserved.delete(id);
             // Nobody could be rung: the caller waits again for the next agent.
             if (entry.state === 'waiting') void this.dispatch();
+          }, (err: unknown) => {
+            // Not retried at once (a fault that repeats would spin): the
+            // caller waits for the next dispatch (an agent freed, a caller in).
+            for (const id of agentIds) this.reserved.delete(id);
+            this.logger.error({ err, entryId: entry.id }, 'queue offer failed');
+            if (entry.state === 'offering' && entry.legs.size === 0) entry.state = 'waiting';
           });
         }
       } while (this.dispatchAgain);
