@@ -773,11 +773,28 @@ export class QueueEngine {
     if (media.length === 0 || !bridgeId || entry.state !== 'waiting') return;
     this.announce(entry, 'announced', { position, ...(estimate !== null ? { estimateMinutes: estimate } : {}) });
     // A holding bridge plays one thing at a time: the music pauses for the announcement.
+    // It takes one announcer channel (the music's or a playback's) and refuses
+    // a second, and stopMoh answers before the music's channel has left: a
+    // playback started in that moment fails at once (Asterisk logs "tried to
+    // be an announcer. Bridge already has one"). ARI hides announcer channels
+    // from the bridge's channel list, so there is nothing to wait for: a
+    // failed announcement is played again a moment later.
     entry.announcing = true;
+    const holding = () => entry.state !== 'done' && entry.holdingBridgeId === bridgeId;
     try {
       await this.ari.request('bridges.stopMoh', { bridgeId }).catch(() => undefined);
-      await this.media.playToBridge(bridgeId, media, entry.callLanguage).catch(() => undefined);
-      if (entry.holdingBridgeId === bridgeId) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
+      let failures = 0;
+      while ((await this.media.playToBridge(bridgeId, media, entry.callLanguage).catch(() => 'failed' as const)) === 'failed') {
+        failures += 1;
+        await new Promise((r) => setTimeout(r, 100 * failures));
+        if (!holding()) break;
+        if (failures === 3) {
+          this.logger.error({ entryId: entry.id, bridgeId, media }, 'a position announcement could not be played');
+          break;
+        }
+        this.logger.warn({ entryId: entry.id, bridgeId, media, failures }, 'a position announcement failed to play; playing it again');
+      }
+      if (holding()) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
     } finally {
       entry.announcing = false;
     }
