@@ -699,7 +699,14 @@ export class QueueEngine {
       await this.endOffer(entry, agentId, 'caller_left');
       await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
     }
-    if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+    if (entry.holdingBridgeId) {
+      // The caller leaves the bridge before it is destroyed. Destroyed under
+      // a position announcement with the caller still in it, the caller's
+      // next playback (the overflow's message) was now and then never played
+      // nor finished (docs/status.md); leaving first is the orderly way out.
+      await this.ari.request('bridges.removeChannel', { bridgeId: entry.holdingBridgeId, channel: entry.call.channelId }).catch(() => undefined);
+      await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+    }
     entry.holdingBridgeId = undefined;
   }
 
