@@ -53,6 +53,8 @@ describe('IVR flows on the lab', () => {
   };
   const hears = (call: Call, hz: number, since?: number) => call.waitForTone(hz, { since, timeoutMs: 8000, threshold: 0.5 });
   const traceOf = async (): Promise<TraceStep[]> => {
+    // Trace rows go through the write queue: the hang-up can reach the phone first.
+    await t.app.writes.drain();
     const calls = await t.api('/api/v1/calls?limit=1');
     return (await t.api(`/api/v1/calls/${calls.body[0].id}/ivr-trace`)).body;
   };

@@ -122,6 +122,8 @@ describe('waiting in a queue with nobody free', () => {
     await waitFor(async () => (await t.api(`/api/v1/queues/${queue.body.id}/live`)).body.waiting.length === 1, 5000, 'not waiting');
     await call.sendDtmf('2');
     await waitFor(() => !call.isActive, 10_000, 'the overflow flow did not end the call');
+    // Trace rows go through the write queue: the hang-up can reach the phone first.
+    await t.app.writes.drain();
     const calls = await t.api('/api/v1/calls?did=5555003');
     const trace = await t.api(`/api/v1/calls/${calls.body[0].id}/ivr-trace`);
     assert.deepEqual(trace.body.map((s: { node: string }) => s.node), ['q', 'sorry', 'bye']);
