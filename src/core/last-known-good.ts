@@ -71,7 +71,9 @@ export class LastKnownGood {
 
   /**
    * Like read, but a value read from the database less than freshMs ago (any
-   * time ago with forever) is served without asking it again.
+   * time ago with forever, for a row that cannot change once written) is
+   * served without asking it again. With forever, a row not found is not
+   * kept: it may be written next.
    */
   async readFresh<T>(key: string, load: () => Promise<T>, forever = false): Promise<T> {
     const until = this.freshUntil.get(key);
@@ -80,7 +82,9 @@ export class LastKnownGood {
     const value = await this.read(key, load);
     // Not when it came from memory during an outage, nor when the key was
     // changed while it was being read.
-    if (generation === this.generation && this.downSince === undefined) this.freshUntil.set(key, forever ? Infinity : Date.now() + this.freshMs);
+    if (generation !== this.generation || this.downSince !== undefined) return value;
+    if (!forever) this.freshUntil.set(key, Date.now() + this.freshMs);
+    else if (value !== undefined) this.freshUntil.set(key, Infinity);
     return value;
   }
 

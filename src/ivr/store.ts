@@ -55,12 +55,8 @@ export class IvrStore {
   }
 
   getVersion(flowId: string, version: number): Promise<FlowVersionRow | undefined> {
-    // A version never changes once written; one not written yet is asked for again.
-    const load = () => this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst();
-    return this.cache ? this.cache.readFresh(`ivr-flow-version:${flowId}:${version}`, load, true).then((row) => {
-      if (row === undefined) this.cache!.invalidate(`ivr-flow-version:${flowId}:${version}`);
-      return row;
-    }) : load();
+    // A version never changes once written.
+    return this.readFresh(`ivr-flow-version:${flowId}:${version}`, () => this.db.selectFrom('ivr_flow_versions').selectAll().where('flow_id', '=', flowId).where('version', '=', version).executeTakeFirst(), true);
   }
 
   listVersions(flowId: string): Promise<Omit<FlowVersionRow, 'document'>[]> {
