@@ -159,7 +159,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
     reconciled: async (view) => {
       await queueEngine.reconcile(view, config.defaultLanguage);
-      return queueEngine.callerChannels();
+      // Monitoring sessions follow the queue calls they listen to: adopted after them.
+      const supervised = await monitor.reconcile(view).catch((err: unknown) => {
+        monitorLogger.error({ err }, 'monitoring reconciliation failed');
+        return new Set<string>();
+      });
+      return new Set([...queueEngine.callerChannels(), ...supervised]);
     },
   });
   callRoutes(http, calls);

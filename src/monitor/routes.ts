@@ -25,7 +25,7 @@ const SessionView = Type.Object({
   segments: Type.Array(Type.Object({
     mode: Mode,
     callId: Type.String({ format: 'uuid' }),
-    source: StringEnum(['start', 'api', 'phone', 'follow'] as const),
+    source: StringEnum(['start', 'api', 'phone', 'follow', 'restart'] as const),
     startedAt: Type.String({ format: 'date-time' }),
     endedAt: Nullable(Type.String({ format: 'date-time' })),
   }), { description: 'each mode in turn, with its start and end' }),

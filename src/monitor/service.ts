@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentsService, AgentView } from '../agents/service.js';
 import { AriError, type AriClient } from '../asterisk/ari.js';
+import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import type { Principal } from '../auth/service.js';
 import type { CallsService } from '../calls/service.js';
@@ -164,9 +165,8 @@ export class MonitorService {
         }
       }
     });
-    ari.onConnected(() => {
-      void this.reconcile().catch((err: unknown) => this.logger.error({ err }, 'monitoring reconciliation failed'));
-    });
+    // Reconciled after each (re)connection by the calls' reconciliation
+    // (app.ts), once the queues have adopted their calls: see reconcile().
   }
 
   // ---- starting ----
@@ -185,9 +185,9 @@ export class MonitorService {
     if (endpoint?.state !== 'online') throw conflict(`the supervisor's phone ${supervisor.extension} is unreachable`);
 
     const session = this.newSession({
-      supervisorId: supervisor.id, agentId: agentView.id, call, extension: supervisor.extension, source: 'api',
+      supervisorId: supervisor.id, agentId: agentView.id, extension: supervisor.extension, source: 'api',
       follow: request.follow ?? this.options.followAgent, mode: request.mode, channelId: randomUUID(),
-    });
+    }, { call });
     try {
       await this.ring(session);
     } catch (err) {
@@ -220,8 +220,8 @@ export class MonitorService {
     const call = this.engine.connectedParties({ agentId: agent.id });
     if (!call) throw new MonitorRefusal(409, `agent ${agent.id} is not on a call`, monitorPrompts.notOnCall);
     const session = this.newSession({
-      supervisorId: supervisor.id, agentId: agent.id, call, extension, source: 'phone', follow: this.options.followAgent, mode, channelId,
-    });
+      supervisorId: supervisor.id, agentId: agent.id, extension, source: 'phone', follow: this.options.followAgent, mode, channelId,
+    }, { call });
     session.status = 'active';
     session.answeredAt = session.createdAt;
     this.insert(session, 'phone', null);
@@ -264,13 +264,17 @@ export class MonitorService {
     }
   }
 
-  private newSession(init: Pick<Session, 'supervisorId' | 'agentId' | 'extension' | 'source' | 'follow' | 'mode' | 'channelId'> & { call: ConnectedParties }): Session {
+  private newSession(
+    init: Pick<Session, 'supervisorId' | 'agentId' | 'extension' | 'source' | 'follow' | 'mode' | 'channelId'>,
+    start: Pick<Session, 'call'> & Partial<Pick<Session, 'id' | 'firstCallId' | 'createdAt'>>,
+  ): Session {
     let resolveEnded!: () => void;
     const ended = new Promise<void>((resolve) => { resolveEnded = resolve; });
     let open!: () => void;
     const ops = new Promise<void>((resolve) => { open = resolve; });
     const session: Session = {
-      ...init, id: randomUUID(), firstCallId: init.call.callId, status: 'ringing', createdAt: new Date(), answeredAt: null, endedAt: null, endReason: null,
+      ...init, call: start.call, id: start.id ?? randomUUID(), firstCallId: start.firstCallId ?? start.call!.callId,
+      status: 'ringing', createdAt: start.createdAt ?? new Date(), answeredAt: null, endedAt: null, endReason: null,
       where: 'none', monitorBridgeId: undefined, snoopId: undefined, snoops: 0, segments: [], dialStatus: undefined,
       ops, open, ended, resolveEnded,
     };
@@ -530,28 +534,98 @@ export class MonitorService {
   // ---- restarts ----
 
   /**
-   * On every ARI (re)connection: live sessions whose supervisor channel is
-   * gone (Asterisk restarted) end; sessions an earlier process left open are
-   * closed, and their channels and bridges removed, so no supervisor stays
-   * silently attached to an agent.
+   * On every ARI (re)connection, after the queues have adopted their calls
+   * (the view is that reconciliation's listing): live sessions whose
+   * supervisor channel is gone (Asterisk restarted) end. A session an
+   * earlier process left is adopted when the supervisor's channel is still
+   * up: the supervisor stays on the call in the mode they had (put back if
+   * the old process died halfway through a switch), and the session goes on
+   * as if it had been this process's. Sessions that cannot be adopted are
+   * closed and their channels and bridges removed, so no supervisor stays
+   * silently attached to an agent. Returns the channels the sessions drive.
    */
-  private async reconcile(): Promise<void> {
-    const channels = await this.ari.request('channels.list', {});
-    const ids = new Set(channels.map((c) => c.id));
+  async reconcile(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }): Promise<ReadonlySet<string>> {
+    const alive = new Map(view.channels.map((c) => [c.id, c]));
     for (const session of [...this.sessions.values()]) {
-      if (!ids.has(session.channelId)) this.run(session, () => this.finish(session, 'asterisk_lost', null));
+      if (!alive.has(session.channelId)) this.run(session, () => this.finish(session, 'asterisk_lost', null));
     }
-    const open = await this.store.openSessions();
-    const at = new Date();
+    const open = (await this.store.openSessions()).filter((row) => !this.sessions.has(row.id));
+    const segments = await this.store.segmentsOf(open.map((row) => row.id));
     for (const row of open) {
-      if (this.sessions.has(row.id)) continue;
-      for (const channel of channels) {
-        if (channel.id === row.supervisor_channel_id || channel.id.startsWith(`${row.id}-`)) await this.hangup(channel.id);
+      const channel = alive.get(row.supervisor_channel_id ?? '');
+      if (channel?.state === 'Up') {
+        this.adopt(row, segments.filter((s) => s.session_id === row.id), view);
+        continue;
+      }
+      for (const c of view.channels) {
+        if (c.id === row.supervisor_channel_id || c.id.startsWith(`${row.id}-`)) await this.hangup(c.id);
       }
       await this.ari.request('bridges.destroy', { bridgeId: `${row.id}-monitor` }).catch(() => undefined);
-      await this.writes.enqueue(`monitor session ${row.id} closed after restart`, () => this.store.closeSession(row.id, at, ids.has(row.supervisor_channel_id ?? '') ? 'restart' : 'asterisk_lost'));
-      this.logger.warn({ sessionId: row.id }, 'closed a monitoring session left open by an earlier run');
+      await this.writes.enqueue(`monitor session ${row.id} closed after restart`, () => this.store.closeSession(row.id, view.listedAt, channel ? 'restart' : 'asterisk_lost'));
+      this.logger.warn({ sessionId: row.id, supervisorChannel: channel?.state ?? 'gone' }, 'closed a monitoring session left open by an earlier run');
     }
+    const driven = new Set<string>();
+    for (const session of this.sessions.values()) {
+      driven.add(session.channelId);
+      if (session.snoopId) driven.add(session.snoopId);
+    }
+    // Monitoring channels no session owns (a leg rung or a snoop made just before a crash, before its row was written).
+    for (const c of view.channels) {
+      const [app, kind] = c.dialplan.app_name === 'Stasis' ? c.dialplan.app_data.split(',') : [];
+      const owner = c.id.split('-snoop-')[0]!; // a live session may be making its next snoop right now
+      if (app === this.ari.app && (kind === legArg || kind === snoopArg) && !driven.has(c.id) && !this.sessions.has(owner)) await this.hangup(c.id);
+    }
+    return driven;
+  }
+
+  /** Takes over a session an earlier process left, from what Asterisk shows of it. */
+  private adopt(row: SessionRow, segments: SegmentRow[], view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }): void {
+    const channelId = row.supervisor_channel_id!;
+    const bridgeOf = (id: string): Bridge | undefined => view.bridges.find((b) => b.id === id);
+    const call = this.engine.connectedParties({ agentId: row.agent_id });
+    const monitorBridge = bridgeOf(`${row.id}-monitor`);
+    const where = monitorBridge?.channels.includes(channelId) ? 'monitor' as const
+      : call && bridgeOf(call.bridgeId)?.channels.includes(channelId) ? 'call' as const : 'none' as const;
+    const snoopMark = `${row.id}-snoop-`;
+    const snoops = view.channels.filter((c) => c.id.startsWith(snoopMark));
+    const snoopId = where === 'monitor' ? monitorBridge!.channels.find((id) => id.startsWith(snoopMark)) : undefined;
+    const last = segments.at(-1);
+    const session = this.newSession({
+      supervisorId: row.supervisor_id, agentId: row.agent_id, extension: row.extension, source: row.source, follow: row.follow,
+      mode: last?.mode ?? 'listen', channelId,
+    }, { id: row.id, firstCallId: row.call_id, createdAt: row.created_at, call });
+    session.status = 'active';
+    session.answeredAt = row.answered_at ?? view.listedAt;
+    session.where = where;
+    session.monitorBridgeId = monitorBridge?.id;
+    session.snoopId = snoopId;
+    session.snoops = Math.max(0, ...snoops.map((c) => Number(c.id.slice(snoopMark.length)) || 0));
+    session.segments = segments.map((s) => ({ id: s.id, mode: s.mode, callId: s.call_id, source: s.source, startedAt: s.started_at, endedAt: s.ended_at }));
+    session.open();
+    this.logger.info({ sessionId: row.id, where, mode: session.mode, snoopId, callId: call?.callId ?? null }, 'adopted a monitoring session left by an earlier run');
+    void this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${channelId}` }).catch(() => undefined);
+    this.run(session, async () => {
+      if (row.status === 'ringing') {
+        const answeredAt = session.answeredAt!;
+        this.write(session, 'answered', () => this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
+      }
+      for (const snoop of snoops) if (snoop.id !== snoopId) await this.hangup(snoop.id);
+      this.announce(session, 'started');
+      const open = session.segments.at(-1);
+      const intact = open && !open.endedAt && open.callId === call?.callId
+        && (session.mode === 'barge' ? where === 'call' : where === 'monitor' && snoopId !== undefined);
+      if (intact) return;
+      // The old process died between steps (a switch, a call's end, the next call): finish the step.
+      this.endSegment(session);
+      if (!call) {
+        session.call = undefined;
+        if (where === 'call') session.where = 'none';
+        await this.dropSnoop(session);
+        if (!session.follow) return this.finish(session, 'call_ended', null, monitorPrompts.callEnded);
+        return;
+      }
+      await this.connect(session, session.mode, 'restart');
+    });
   }
 
   // ---- helpers ----

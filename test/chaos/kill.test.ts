@@ -6,7 +6,8 @@
  * phase (IVR, waiting in the queue, agent ringing, talking, talking while a
  * supervisor listens), starts a new process and checks what the issue asks:
  * a bridged call goes on (both tones still heard) and is adopted (listed
- * live, ended properly when the caller hangs up); a call in the IVR or the
+ * live, ended properly when the caller hangs up), and so is a supervisor's
+ * monitoring session on it; a call in the IVR or the
  * queue is resumed (it reaches the agent after the restart); the agent ends
  * available; no call row, queue entry or recording is lost.
  *
@@ -130,6 +131,8 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
       const caller = await callerPhone.call(DID);
       caller.playTone(CALLER);
       let agent: Call | undefined;
+      let supervisor: Call | undefined;
+      let monitorId: string | undefined;
       let restartMs: number;
       try {
 
@@ -157,11 +160,11 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
           agent = await (await ringing).answer();
           agent.playTone(AGENT);
           await talking(caller, agent, 'before the kill');
-          let supervisor: Call | undefined;
           if (phase === 'monitor') {
             const supRinging = supDesk.waitForIncoming(10_000);
             const session = await service!.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.supervisor, agentId: ids.agent, mode: 'listen' } });
             assert.equal(session.status, 201, `${JSON.stringify(session.body)}; live: ${JSON.stringify((await service!.api('/api/v1/stats/live')).body.calls)}; agent ${await agentState()}`);
+            monitorId = session.body.id;
             supervisor = await (await supRinging.catch(async (err: Error) => {
             throw new Error(`${err.message}; sessions ${JSON.stringify((await service!.api('/api/v1/monitor')).body)}; ${service!.output().slice(-1500)}`);
           })).answer();
@@ -176,12 +179,15 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
           service = await runService(port);
           restartMs = Date.now() - killedAt;
           if (supervisor) {
-            // The session the dead process left is closed, and the supervisor hung up.
-            await Promise.race([supervisor.ended, sleep(10_000).then(() => { throw new Error('the supervisor was not hung up after the restart'); })]);
+            // The session the dead process left is adopted: the supervisor still listens.
             await waitFor(async () => {
-              const sessions = (await service!.api('/api/v1/monitor')).body as { endReason: string | null; endedAt: string | null }[];
-              return sessions.length > 0 && sessions.every((s) => s.endedAt && s.endReason === 'restart');
-            }, 5000, 'the monitoring session was not closed as ended by the restart');
+              const live = (await service!.api('/api/v1/monitor?live=true')).body as { id: string; status: string }[];
+              return live.length === 1 && live[0]!.id === monitorId && live[0]!.status === 'active';
+            }, 10_000, 'the monitoring session was not adopted after the restart').catch(async (err: Error) => {
+              throw new Error(`${err.message}; sessions ${JSON.stringify((await service!.api('/api/v1/monitor')).body)}; ${service!.output().slice(-1500)}`);
+            });
+            assert.ok(supervisor.isActive, 'the supervisor stays on the call');
+            await supervisor.waitForTone(CALLER, { timeoutMs: 5000, threshold: 0.2 });
           }
         }
         agent.playTone(AGENT);
@@ -197,6 +203,15 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
         await caller.hangup();
         // Ended properly: the agent's phone is hung up by centralita, the agent is free again.
         await Promise.race([agent.ended, sleep(5000).then(() => { throw new Error("the agent's phone was not hung up"); })]);
+        if (supervisor) {
+          // The adopted session ends with the call, as any other would: the supervisor is hung up, the audit closed.
+          const end = await Promise.race([supervisor.ended, sleep(10_000).then(() => { throw new Error('the supervisor was not hung up when the call ended'); })]);
+          assert.equal(end.by, 'remote');
+          const row = await waitFor(async () => (await db.query(`select * from monitor_sessions where id = $1 and ended_at is not null`, [monitorId])).rows[0], 5000, 'the monitoring session was not closed');
+          assert.equal(row.end_reason, 'call_ended');
+          const segments = (await db.query(`select mode, ended_at from monitor_segments where session_id = $1`, [monitorId])).rows;
+          assert.deepEqual(segments.map((x) => [x.mode, x.ended_at !== null]), [['listen', true]], 'one listening stretch across the restart, closed');
+        }
         await waitFor(async () => (await agentState()) === 'available', 5000, 'the agent did not become available');
         const call = await waitFor(async () => (await db.query(`select * from calls where id = $1 and ended_at is not null`, [live.callId])).rows[0], 5000, 'the call row was not closed');
         assert.equal(call.end_reason, 'hangup', 'the call ended by a hang-up, not lost');
@@ -211,9 +226,10 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
         console.log(`round ${round} (${phase}): back in ${restartMs} ms`);
       } finally {
         // A failed round must not leave the agent on a call for the next ones.
-        if (caller.isActive || agent?.isActive) {
+        if (caller.isActive || agent?.isActive || supervisor?.isActive) {
           await caller.hangup().catch(() => undefined);
           await agent?.hangup().catch(() => undefined);
+          await supervisor?.hangup().catch(() => undefined);
           await waitFor(async () => (await agentState()) === 'available', 10_000, 'cleanup').catch(() => undefined);
         }
       }

@@ -308,24 +308,59 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     assert.deepEqual(row.segments.map((s: { callId: string; source: string }) => [s.callId, s.source]), [[first.callId, 'start'], [second.callId, 'follow']]);
   });
 
-  it('a session left by a stopped centralita is ended at the next start: the supervisor is hung up, the audit closed; a centre may limit supervisors to their team', async () => {
-    const { caller, agent } = await answeredCall();
+  it('a session left by a stopped centralita is adopted by the next one: the supervisor stays on the call and in control, a half-made switch is finished, the audit goes on; a centre may limit supervisors to their team', async () => {
+    const { caller, agent, callId } = await answeredCall();
     const supRings = supDesk.waitForIncoming(10_000);
     const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, agentId: ids.ana, mode: 'listen' } });
     assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id: string = started.body.id;
     const supervisor = await (await supRings).answer();
-    await waitFor(async () => (await session(started.body.id)).status === 'active', 5000, 'the session did not start');
+    supervisor.playTone(SUPERVISOR);
+    const parties = { caller, agent, supervisor };
+    // Stopped once the supervisor listens (a stop mid-connect is the chaos test's business).
+    await waitFor(async () => (await session(id)).segments.length === 1, 5000, 'the session did not start');
+    const adopted = async (when: string): Promise<void> => {
+      await waitFor(async () => {
+        const live = (await t.api('/api/v1/monitor?live=true')).body as { id: string; status: string; currentCallId: string | null }[];
+        return live.find((s) => s.id === id && s.status === 'active' && s.currentCallId === callId);
+      }, 10_000, `the session was not adopted ${when}`);
+      assert.ok(supervisor.isActive && caller.isActive && agent.isActive, `nobody was hung up ${when}`);
+    };
+
     await t.stop();
     t = await startTestApp({ monitorSameTeamOnly: true });
+    await adopted('after a restart');
+    await checkHearing('listen', parties, 'adopted after a restart');
+    // The new process controls the session: a switch works.
+    const switched = await t.api(`/api/v1/monitor/${id}`, { method: 'PATCH', json: { mode: 'whisper' } });
+    assert.equal(switched.status, 200, JSON.stringify(switched.body));
+    await checkHearing('whisper', parties, 'switched after a restart');
+
+    // Stopped again, and the snoop is lost while nobody runs (as if the process died mid-switch):
+    // the next process puts the supervisor back in whisper.
+    await t.stop();
+    const ari = (path: string, method = 'GET') => fetch(`http://127.0.0.1:8088/ari/${path}`, {
+      method, headers: { authorization: `Basic ${Buffer.from('centralita:centralita-lab-ari').toString('base64')}` },
+    });
+    const snoops = ((await (await ari('channels')).json()) as { id: string }[]).filter((c) => c.id.startsWith(`${id}-snoop-`));
+    assert.equal(snoops.length, 1, 'one snoop: the whisper');
+    assert.equal((await ari(`channels/${encodeURIComponent(snoops[0]!.id)}`, 'DELETE')).status, 204);
+    t = await startTestApp({ monitorSameTeamOnly: true });
+    await adopted('after the second restart');
+    await checkHearing('whisper', parties, 'put back after a restart');
+
+    // The monitored call ends: the session ends as any other would.
+    await caller.hangup();
     const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
-    assert.equal(end.by, 'remote', 'the new process hung up the old session\'s supervisor');
-    await waitFor(async () => (await session(started.body.id)).status === 'ended', 5000, 'the audit row was not closed');
-    const row = await session(started.body.id);
-    assert.equal(row.endReason, 'restart');
+    assert.equal(end.by, 'remote', 'centralita hung up the supervisor when the call ended');
+    await within(agent.ended, 15_000, 'the agent\'s call to end');
+    await t.app.writes.drain();
+    const row = await session(id);
+    assert.equal(row.endReason, 'call_ended');
+    assert.deepEqual(row.segments.map((s: { mode: string; source: string; callId: string }) => [s.mode, s.source, s.callId]),
+      [['listen', 'start', callId], ['whisper', 'api', callId], ['whisper', 'restart', callId]]);
     assert.ok(row.segments.every((s: { endedAt: string | null }) => s.endedAt !== null), 'no segment left open');
-    // Queue calls are not yet adopted across a restart (issue 10): both ends hang up
-    // here, and the old process's bridge is removed.
-    await Promise.all([caller.hangup(), agent.hangup()]);
+    assert.equal((await t.api('/api/v1/monitor?live=true')).body.length, 0);
     await hangUpLeftovers(t.app);
 
     // This process limits supervisors to their own team: Ausente has none.
