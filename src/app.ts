@@ -155,7 +155,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   monitorRoutes(http, monitor);
   const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger);
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
-    did: (channel, did) => ivr.answerDid(channel, did),
+    did: (channel, did, resumed) => (resumed ? ivr.resumeDid(channel, did) : ivr.answerDid(channel, did)),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
     reconciled: async (view) => {
       await queueEngine.reconcile(view, config.defaultLanguage);

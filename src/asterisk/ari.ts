@@ -128,6 +128,9 @@ export class AriClient {
 
   /** Calls one REST operation, e.g. request('channels.answer', { channelId }). */
   async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
+    // A stopped client no longer acts on Asterisk: what it still had under way
+    // (a flow waiting for a prompt) must not touch the calls a successor took over.
+    if (this.state === 'stopped') throw new AriError(operation, 0, 'the ARI client is stopped');
     const spec = ariOperationSpecs[operation];
     const values = params as Record<string, unknown>;
     let path = spec.path;

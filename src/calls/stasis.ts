@@ -12,8 +12,11 @@ import type { CallsService } from './service.js';
  * hung up if it is still there.
  */
 export interface CallRoutes {
-  /** 'released' when the channel was handed on (e.g. transferred) and must stay up. */
-  did(channel: Channel, did: string): Promise<void | 'released'>;
+  /**
+   * 'released' when the channel was handed on (e.g. transferred) and must stay up.
+   * `resumed`: an earlier process had the call (a restart); it goes on where it was.
+   */
+  did(channel: Channel, did: string, resumed?: boolean): Promise<void | 'released'>;
   feature(channel: Channel, code: string): Promise<void>;
   /**
    * After each (re)connection's reconciliation of calls: the other
@@ -46,14 +49,15 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
 
   const hangup = (channelId: string): Promise<void> =>
     ari.request('channels.hangup', { channelId, reason: 'normal' }).catch((err: unknown) => {
-      if (!isChannelGone(err)) logger.warn({ err, channelId }, 'hang-up failed');
+      // Stopped: the call is left to the next process, which takes it up.
+      if (!isChannelGone(err) && ari.state !== 'stopped') logger.warn({ err, channelId }, 'hang-up failed');
     });
 
   /** The route for the call's kind of entry takes the channel; it is hung up when the route is done with it. */
-  const drive = async (channel: Channel, entry: CallEntry & { kind: 'did' | 'feature' }): Promise<void> => {
+  const drive = async (channel: Channel, entry: CallEntry & { kind: 'did' | 'feature' }, resumed = false): Promise<void> => {
     let outcome: void | 'released' = undefined;
     try {
-      outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did) : routes.feature(channel, entry.code));
+      outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did, resumed) : routes.feature(channel, entry.code));
     } catch (err) {
       if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
     }
@@ -142,8 +146,8 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
       if (app !== ari.app || entry.kind === 'other') continue;
       if (entry.kind === 'feature') secretDigits.add(channel.id);
       calls.noteEvent(channel.id, 'resumed', { after: 'restart' }, listedAt);
-      logger.info({ channelId: channel.id, entry }, 'a call left in our application by an earlier run starts its route again');
-      void drive(channel, entry);
+      logger.info({ channelId: channel.id, entry }, 'a call left in our application by an earlier run is taken up again');
+      void drive(channel, entry, true);
     }
   });
 }

@@ -25,6 +25,72 @@ export interface EngineDeps {
 
 export interface RunningFlow { id: string; version: number; document: FlowDocument }
 
+/** Where a call taken over after a restart goes on, and what it had gathered. */
+export interface ResumePoint {
+  /** The node to run next; undefined when the flow had finished. */
+  node: string | undefined;
+  variables: Record<string, string>;
+  priority: number;
+  skills: Record<string, number>;
+  language: Language;
+}
+
+/**
+ * Replays a call's trace (the steps of one flow version, in order) to find
+ * where it stood: the variables collected and looked up, priority, skills
+ * and language, and the node to run next. A node traced on entry (play, say,
+ * queue, transfer, hangup) runs again; a node traced once done (menu, collect,
+ * lookup, condition, schedule, setPriority, setSkills) goes on to the branch
+ * it took; a menu or collect whose last attempt failed asks again.
+ */
+export function resumePoint(document: FlowDocument, trace: readonly Pick<TraceEntry, 'node' | 'input' | 'detail'>[], startLanguage: Language): ResumePoint {
+  const variables: Record<string, string> = {};
+  let language: Language = document.language ?? startLanguage;
+  let priority = 0;
+  let skills: Record<string, number> = {};
+  let node: string | undefined = document.start;
+  for (const step of trace) {
+    const def = document.nodes[step.node];
+    if (!def) continue;
+    if (def.language) language = def.language;
+    const detail = step.detail;
+    node = step.node;
+    switch (def.type) {
+      case 'menu':
+        if (detail.outcome === 'default') node = typeof detail.next === 'string' ? detail.next : undefined;
+        else if (detail.outcome === undefined && step.input !== null) node = def.options[step.input];
+        break;
+      case 'collect':
+        if (typeof detail.variable === 'string' && step.input !== null) {
+          variables[detail.variable] = step.input;
+          node = def.next;
+        }
+        break;
+      case 'lookup':
+        if (typeof detail.result === 'object' && detail.result !== null) Object.assign(variables, detail.result);
+        node = 'error' in detail ? def.onError : def.next;
+        break;
+      case 'condition':
+        node = typeof detail.next === 'string' ? detail.next : undefined;
+        break;
+      case 'schedule':
+        node = detail.open === true ? def.open : def.closed;
+        break;
+      case 'setPriority':
+        priority = typeof detail.priority === 'number' ? detail.priority : def.priority;
+        node = def.next;
+        break;
+      case 'setSkills':
+        skills = { ...skills, ...def.skills };
+        node = def.next;
+        break;
+      default:
+        if (def.type === 'play' && (detail.language === 'es' || detail.language === 'en')) language = detail.language;
+    }
+  }
+  return { node, variables, priority, skills, language };
+}
+
 const maxSteps = 1000;
 const lookupTimeoutCapMs = 3000;
 /** Where a transfer node sends the call: a dialplan context that dials the extension. */
@@ -62,19 +128,19 @@ export function sayMedia(value: string, as: 'digits' | 'number' | 'characters'):
  * not change calls in progress. Resolves 'released' when the channel was
  * handed on (transfer, queue) and must not be hung up.
  */
-export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow, startLanguage: Language): Promise<void | 'released'> {
+export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow, startLanguage: Language, from?: ResumePoint): Promise<void | 'released'> {
   const { ari, digits } = deps;
-  const variables = new Map<string, string>([['caller', call.caller], ['did', call.did]]);
-  let language: Language = flow.document.language ?? startLanguage;
-  let priority = 0;
-  let skills: Record<string, number> = {};
+  const variables = new Map<string, string>([...Object.entries(from?.variables ?? {}), ['caller', call.caller], ['did', call.did]]);
+  let language: Language = from?.language ?? flow.document.language ?? startLanguage;
+  let priority = from?.priority ?? 0;
+  let skills: Record<string, number> = from?.skills ?? {};
   const media = (items: string[]): string[] => items.map((m) => (m.startsWith('prompt:') ? deps.promptMedia(m.slice('prompt:'.length)) : m));
   const play = (items: string[]) => digits.playInterruptible(call.channelId, media(items), language);
   const collect = (prompt: string[], options: { maxDigits: number; timeoutMs: number; terminator: '#' | null }) =>
     digits.collect(call.channelId, media(prompt), { ...options, lang: language });
 
   digits.track(call.channelId);
-  let name: string | undefined = flow.document.start;
+  let name: string | undefined = from ? from.node : flow.document.start;
   for (let step = 0; name !== undefined && step < maxSteps; step += 1) {
     const node: FlowNode | undefined = flow.document.nodes[name];
     if (!node) throw new Error(`flow ${flow.id} v${flow.version} has no node ${name}`);

@@ -5,7 +5,7 @@ import type { CallsService } from '../calls/service.js';
 import { HttpError, conflict, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
-import { runFlow, type EngineDeps, type IvrCall } from './engine.js';
+import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
 import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
 
@@ -125,10 +125,31 @@ export class IvrService {
     return this.runFlowById({ channelId: channel.id, callId, caller: channel.caller.number, did }, route.flow_id, language);
   }
 
-  /** Runs a call through the current version of a flow (also used by queue overflows). */
-  async runFlowById(call: IvrCall, flowId: string, language: Language = this.defaultLanguage): Promise<void | 'released'> {
+  /**
+   * A DID call an earlier process had in its IVR (found in Stasis after a
+   * restart): it goes on where its trace says it was, on the version it
+   * started on, with what it had keyed; a call with no trace starts its route.
+   */
+  async resumeDid(channel: Channel, did: string): Promise<void | 'released'> {
+    const callId = this.calls.callIdOf(channel.id);
+    const trace = callId ? await this.store.traces(callId) : [];
+    const last = trace.at(-1);
+    const version = last ? await this.store.getVersion(last.flow_id, last.flow_version) : undefined;
+    if (!callId || !last || !version) return this.answerDid(channel, did);
+    // The steps of the flow it was in last (a queue's overflow flow may follow a DID's).
+    let first = trace.length - 1;
+    while (first > 0 && trace[first - 1]!.flow_id === last.flow_id && trace[first - 1]!.flow_version === last.flow_version) first -= 1;
+    const language: Language = channel.language === 'en' ? 'en' : channel.language === 'es' ? 'es' : this.defaultLanguage;
+    const from = resumePoint(version.document, trace.slice(first), language);
+    this.logger.info({ callId, flowId: last.flow_id, version: last.flow_version, node: from.node ?? null }, 'an IVR call goes on where it was before the restart');
+    if (from.node === undefined) return;
+    return this.runFlowById({ channelId: channel.id, callId, caller: channel.caller.number, did }, last.flow_id, language, { version: last.flow_version, from });
+  }
+
+  /** Runs a call through the current version of a flow (also used by queue overflows), or on from a point of a given version. */
+  async runFlowById(call: IvrCall, flowId: string, language: Language = this.defaultLanguage, resume?: { version: number; from: ResumePoint }): Promise<void | 'released'> {
     const flow = await this.store.getFlow(flowId);
-    const version = flow ? await this.store.getVersion(flow.id, flow.current_version) : undefined;
+    const version = flow ? await this.store.getVersion(flow.id, resume?.version ?? flow.current_version) : undefined;
     if (!flow || !version) {
       this.logger.error({ flowId, callId: call.callId }, 'no such IVR flow');
       await this.media.playToEnd(call.channelId, unroutedMedia);
@@ -144,7 +165,7 @@ export class IvrService {
           input: entry.input, detail: entry.detail, at,
         }));
       },
-    }, call, { id: flow.id, version: version.version, document: version.document }, language);
+    }, call, { id: flow.id, version: version.version, document: version.document }, language, resume?.from);
   }
 
   /** The document, if it is a valid flow whose uploaded prompts all exist. */

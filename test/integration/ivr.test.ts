@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { writeWav } from '../../src/prompts/wav.js';
-import { sine } from '../phones/audio.js';
+import { sine, toneLevels } from '../phones/audio.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
@@ -257,6 +257,47 @@ describe('IVR flows on the lab', () => {
     assert.deepEqual(restored.body.document, menuFlow('t1800'));
     assert.deepEqual((await t.api(`/api/v1/ivr-flows/${flow.id}/versions`)).body.map((v: { version: number }) => v.version), [1, 2, 3]);
     assert.equal((await t.api(`/api/v1/ivr-flows/${flow.id}/versions/9`)).status, 404);
+  });
+
+  it('takes a call up where it was after a restart of centralita: on its version, with what the caller had keyed', async () => {
+    const resumable = (good: keyof typeof tones) => ({
+      start: 'account',
+      nodes: {
+        account: { type: 'collect', prompt: ['prompt:t440'], variable: 'account', minDigits: 4, maxDigits: 4, timeoutMs: 8000, next: 'menu' },
+        menu: { type: 'menu', prompt: ['prompt:t1000'], options: { 1: 'check' }, timeoutMs: 6000, retries: 2, default: 'bye' },
+        check: { type: 'condition', rules: [{ variable: 'account', op: 'eq', value: '4321', next: 'good' }], else: 'bad' },
+        good: { type: 'play', media: [`prompt:${good}`], next: 'bye' },
+        bad: { type: 'play', media: ['prompt:t600'], next: 'bye' },
+        bye: { type: 'hangup' },
+      },
+    });
+    const flow = await routeDid(t, '5553010', resumable('t1800'));
+    const call = await dial('5553010');
+    await hears(call, 440);
+    let mark = call.mark();
+    await call.sendDtmf('4321');
+    await hears(call, 1000, mark); // the menu
+    // A new version saved meanwhile does not change the call in progress.
+    assert.equal((await t.api(`/api/v1/ivr-flows/${flow.id}`, { method: 'PUT', json: { document: resumable('t1400') } })).body.currentVersion, 2);
+    const callId: string = (await t.api('/api/v1/calls?limit=1')).body[0].id;
+    await t.stop();
+    t = await startTestApp({}, { clock: () => now });
+    // The menu again, not the account prompt.
+    mark = call.mark();
+    await hears(call, 1000, mark);
+    assert.ok(call.isActive);
+    const [accountPrompt] = toneLevels(call.receivedSince(mark), [440]);
+    assert.ok(accountPrompt! < 0.05, `the caller was not asked the account again (${accountPrompt})`);
+    mark = call.mark();
+    await call.sendDtmf('1');
+    await hears(call, 1800, mark); // version 1's answer for account 4321: what was keyed before the restart was kept
+    await ended(call);
+    await t.app.writes.drain();
+    const trace = (await t.api(`/api/v1/calls/${callId}/ivr-trace`)).body as TraceStep[];
+    assert.deepEqual(trace.map((s) => [s.node, s.input]), [['account', '4321'], ['menu', '1'], ['check', null], ['good', null], ['bye', null]]);
+    assert.ok(trace.every((s) => s.flowVersion === 1));
+    const events = (await t.api(`/api/v1/calls/${callId}`)).body.events as { type: string }[];
+    assert.ok(events.some((e) => e.type === 'resumed'), `a resumed event: ${JSON.stringify(events)}`);
   });
 
   it('tells a caller to a DID with no route that the number is not in service, and logs it', async () => {

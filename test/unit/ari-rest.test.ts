@@ -90,4 +90,14 @@ describe('ARI REST requests', () => {
     await assert.rejects(ari.request('channels.get', { channelId: 'gone' }), (err: unknown) =>
       err instanceof AriError && err.status === 404 && /Channel not found/.test(err.message));
   });
+
+  it('refuses requests once stopped, sending nothing (a stopped instance must not act on calls its successor took over)', async () => {
+    const fake = await fakeRest([]);
+    cleanups.push(fake.close);
+    const ari = client(fake.url);
+    await ari.request('channels.get', { channelId: 'c1' });
+    await ari.stop();
+    await assert.rejects(ari.request('channels.hangup', { channelId: 'c1' }), (err: unknown) => err instanceof AriError && /stopped/.test(err.message));
+    assert.equal(fake.requests.length, 1);
+  });
 });
