@@ -121,7 +121,7 @@ export class IvrService {
       await this.media.playToEnd(channel.id, unroutedMedia);
       return;
     }
-    const language: Language = channel.language === 'en' ? 'en' : channel.language === 'es' ? 'es' : this.defaultLanguage;
+    const language = this.languageOf(channel);
     return this.runFlowById({ channelId: channel.id, callId, caller: channel.caller.number, did }, route.flow_id, language);
   }
 
@@ -139,7 +139,7 @@ export class IvrService {
     // The steps of the flow it was in last (a queue's overflow flow may follow a DID's).
     let first = trace.length - 1;
     while (first > 0 && trace[first - 1]!.flow_id === last.flow_id && trace[first - 1]!.flow_version === last.flow_version) first -= 1;
-    const language: Language = channel.language === 'en' ? 'en' : channel.language === 'es' ? 'es' : this.defaultLanguage;
+    const language = this.languageOf(channel);
     const from = resumePoint(version.document, trace.slice(first), language);
     this.logger.info({ callId, flowId: last.flow_id, version: last.flow_version, node: from.node ?? null }, 'an IVR call goes on where it was before the restart');
     if (from.node === undefined) return;
@@ -166,6 +166,11 @@ export class IvrService {
         }));
       },
     }, call, { id: flow.id, version: version.version, document: version.document }, language, resume?.from);
+  }
+
+  /** The caller's channel language when it is one the flows speak, else the default. */
+  private languageOf(channel: Channel): Language {
+    return channel.language === 'en' || channel.language === 'es' ? channel.language : this.defaultLanguage;
   }
 
   /** The document, if it is a valid flow whose uploaded prompts all exist. */
