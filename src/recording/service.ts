@@ -38,6 +38,8 @@ export class RecordingService {
   private readonly active = new Map<string, Active>();
   private readonly byCall = new Map<string, string>();
   private readonly snoopStarts = new Map<string, () => void>();
+  /** Snoop channels hung up at a transfer, waiting to be destroyed (their audiohook detached). */
+  private readonly snoopGone = new Map<string, () => void>();
   /** Callers waiting to be in an agent's mixing bridge before their snoop starts. */
   private readonly bridgeWaits = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
@@ -59,6 +61,7 @@ export class RecordingService {
     ari.on('StasisStart', (event) => {
       if (event.args[0] === snoopArg) this.snoopStarts.get(event.channel.id)?.();
     });
+    ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());
     ari.on('ChannelEnteredBridge', (event) => {
       if (event.bridge.bridge_type === 'mixing' && event.channel) this.bridgeWaits.get(event.channel.id)?.();
     });
@@ -198,7 +201,7 @@ export class RecordingService {
       this.logger.warn({ err, recordingId: rec.id }, 'could not move the recording to a new snoop channel');
       return;
     }
-    if (oldSnoop) await this.ari.request('channels.hangup', { channelId: oldSnoop }).catch(() => undefined);
+    if (oldSnoop) await this.hangUpSnoop(oldSnoop, rec.id);
     rec.snoopId = randomUUID();
     try {
       await this.snoopAndRecord(call.channelId, rec, 'append');
@@ -206,6 +209,31 @@ export class RecordingService {
     } catch (err) {
       this.logger.error({ err, recordingId: rec.id }, 'the recording could not go on after the transfer; finishing what was recorded');
       void this.finished(rec.name, `stopped at a transfer: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Hangs up a snoop channel and waits until Asterisk has destroyed it. A
+   * snoop's audiohook leaves the spied channel only as the snoop channel is
+   * torn down (after its StasisEnd); a new snoop attached to the same
+   * channel before that never gets what the channel hears (seen on 22.10.1
+   * in about half the transfers; docs/asterisk-notes.md).
+   */
+  private async hangUpSnoop(snoopId: string, recordingId: string): Promise<void> {
+    const destroyed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 2000);
+      this.snoopGone.set(snoopId, () => { clearTimeout(timer); resolve(true); });
+    });
+    try {
+      const hungUp = await this.ari.request('channels.hangup', { channelId: snoopId }).then(() => true, (err: unknown) => {
+        if (err instanceof AriError && err.status === 404) return false;
+        throw err;
+      });
+      if (hungUp && !(await destroyed)) this.logger.warn({ recordingId, snoopId }, 'the old recording snoop was not destroyed within 2 s; the new one may miss what the caller hears');
+    } catch (err) {
+      this.logger.warn({ err, recordingId, snoopId }, 'could not hang up the old recording snoop');
+    } finally {
+      this.snoopGone.delete(snoopId);
     }
   }
 
@@ -240,6 +268,10 @@ export class RecordingService {
       await this.ari.request('channels.record', {
         channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
       });
+      // Its ChannelDestroyed comes after StasisEnd only with a subscription;
+      // a transfer waits for it (hangUpSnoop).
+      await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${rec.snoopId}` })
+        .catch((err: unknown) => this.logger.warn({ err, snoopId: rec.snoopId }, 'could not subscribe to the recording snoop channel'));
     } finally {
       this.snoopStarts.delete(rec.snoopId);
     }
