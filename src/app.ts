@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { watchPhones } from './agents/presence.js';
 import { agentRoutes } from './agents/routes.js';
 import { AgentsService } from './agents/service.js';
@@ -98,7 +99,11 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   }
 
   const bus = new EventBus();
-  const writes = new WriteQueue(logger);
+  // Event records go through a journal in the data directory, so a crash
+  // loses none: what it holds is applied before Asterisk is listened to.
+  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
+  const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`);
+  if (journaled > 0) await Promise.race([writes.drain(), new Promise((r) => setTimeout(r, 10_000))]);
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
   const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
@@ -227,7 +232,8 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       agents.stop();
       await Promise.all([ari.stop(), ami.stop()]);
       await Promise.race([writes.drain(), new Promise((r) => setTimeout(r, 5000))]);
-      if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written');
+      if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written; they stay in the journal for the next start');
+      writes.close();
       await database.close();
     },
   };

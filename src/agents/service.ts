@@ -367,7 +367,7 @@ export class AgentsService {
     if (next.status === 'available' && next.extension && this.phones.get(next.extension) === 'in_use') this.checkDirectCall(next.extension);
     const view = this.view(agentId, next);
     this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source });
-    const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, () => this.store.insertStateEvent({
+    const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, this.store.insertStateEvent({
       agent_id: agentId, from_state: current.status, from_reason: current.reason,
       to_state: next.status, to_reason: next.reason, pending_pause: next.pendingPause,
       resume_state: next.resume?.status ?? null, resume_reason: next.resume?.reason ?? null,

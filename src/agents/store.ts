@@ -1,5 +1,6 @@
 import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
+import type { WriteOp } from '../core/write-queue.js';
 import type { AgentState, AgentStatus } from './state-machine.js';
 
 export interface AgentsTable {
@@ -136,8 +137,9 @@ export class AgentsStore {
       .returningAll().executeTakeFirstOrThrow();
   }
 
-  async insertStateEvent(row: Omit<AgentStateEventsTable, 'id'>): Promise<void> {
-    await this.db.insertInto('agent_state_events').values(row).execute();
+  /** The write of one state change, for the write queue. */
+  insertStateEvent(row: Omit<AgentStateEventsTable, 'id'>): WriteOp {
+    return { insert: 'agent_state_events', values: { ...row } };
   }
 
   /** Each agent's last row: the current state of everyone. */

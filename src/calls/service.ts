@@ -76,7 +76,7 @@ export class CallsService {
       started_at: arrival.at, answered_at: null, ended_at: null, hangup_cause: null, hangup_cause_text: null, end_reason: null,
     };
     this.live.set(row.channel_id, row);
-    void this.writes.enqueue(`call ${row.id} started`, () => this.store.insertCall(row));
+    void this.writes.enqueue(`call ${row.id} started`, this.store.insertCall(row));
     const view = callView(row);
     this.bus.emit('call.started', view);
     return view;
@@ -95,14 +95,14 @@ export class CallsService {
     const row = this.live.get(channelId);
     if (!row || row.answered_at) return;
     row.answered_at = at;
-    void this.writes.enqueue(`call ${row.id} answered`, () => this.store.setAnswered(row.id, at));
+    void this.writes.enqueue(`call ${row.id} answered`, this.store.setAnswered(row.id, at));
     this.bus.emit('call.answered', callView(row));
   }
 
   digitReceived(channelId: string, digit: string, at: Date): void {
     const row = this.live.get(channelId);
     if (!row) return;
-    void this.writes.enqueue(`call ${row.id} dtmf`, () => this.store.insertEvent({ call_id: row.id, type: 'dtmf', detail: { digit }, at }));
+    void this.writes.enqueue(`call ${row.id} dtmf`, this.store.insertEvent({ call_id: row.id, type: 'dtmf', detail: { digit }, at }));
     this.bus.emit('call.dtmf', { callId: row.id, digit, at: at.toISOString() });
   }
 
@@ -116,7 +116,7 @@ export class CallsService {
   noteEvent(channelId: string, type: string, detail: Record<string, unknown>, at: Date): void {
     const row = this.live.get(channelId);
     if (!row) return;
-    void this.writes.enqueue(`call ${row.id} ${type}`, () => this.store.insertEvent({ call_id: row.id, type, detail, at }));
+    void this.writes.enqueue(`call ${row.id} ${type}`, this.store.insertEvent({ call_id: row.id, type, detail, at }));
   }
 
   callEnded(channelId: string, end: { at: Date; cause: number | null; causeText: string | null }): void {
@@ -179,7 +179,7 @@ export class CallsService {
     row.hangup_cause = end.cause;
     row.hangup_cause_text = end.causeText;
     row.end_reason = end.reason;
-    void this.writes.enqueue(`call ${row.id} ended`, () => this.store.setEnded(row.id, end));
+    void this.writes.enqueue(`call ${row.id} ended`, this.store.setEnded(row.id, end));
     this.bus.emit('call.ended', callView(row));
   }
 }

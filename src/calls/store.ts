@@ -1,4 +1,5 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
+import type { WriteOp } from '../core/write-queue.js';
 
 export interface CallsTable {
   id: string;
@@ -33,22 +34,25 @@ export interface CallListFilter { from?: Date; to?: Date; did?: string; callerNu
 export class CallsStore {
   constructor(private readonly db: Kysely<CallsTables>) {}
 
-  async insertCall(row: CallsTable): Promise<void> {
-    await this.db.insertInto('calls').values(row).onConflict((oc) => oc.column('channel_id').doNothing()).execute();
+  // The writes of a call's record, for the write queue.
+  insertCall(row: CallsTable): WriteOp {
+    return { insert: 'calls', values: { ...row }, onConflictDoNothing: ['channel_id'] };
   }
 
-  async setAnswered(id: string, at: Date): Promise<void> {
-    await this.db.updateTable('calls').set({ answered_at: at }).where('id', '=', id).where('answered_at', 'is', null).execute();
+  setAnswered(id: string, at: Date): WriteOp {
+    return { update: 'calls', set: { answered_at: at }, where: { id, answered_at: null } };
   }
 
-  async setEnded(id: string, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }): Promise<void> {
-    await this.db.updateTable('calls')
-      .set({ ended_at: end.at, hangup_cause: end.cause, hangup_cause_text: end.causeText, end_reason: end.reason })
-      .where('id', '=', id).where('ended_at', 'is', null).execute();
+  setEnded(id: string, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }): WriteOp {
+    return {
+      update: 'calls',
+      set: { ended_at: end.at, hangup_cause: end.cause, hangup_cause_text: end.causeText, end_reason: end.reason },
+      where: { id, ended_at: null },
+    };
   }
 
-  async insertEvent(event: Omit<CallEventsTable, 'id'>): Promise<void> {
-    await this.db.insertInto('call_events').values({ ...event, detail: JSON.stringify(event.detail) as unknown as Record<string, unknown> }).execute();
+  insertEvent(event: Omit<CallEventsTable, 'id'>): WriteOp {
+    return { insert: 'call_events', values: { ...event, detail: JSON.stringify(event.detail) } };
   }
 
   listOpen(): Promise<CallRow[]> {

@@ -1,6 +1,34 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
 
-interface Write { what: string; run: () => Promise<void>; done: () => void }
+type Row = Record<string, unknown>;
+
+/**
+ * One statement of an event record, as data, so that it can be written to the
+ * journal and applied again after a crash. Values must survive JSON: dates
+ * become ISO strings (Postgres reads them back into timestamptz), and jsonb
+ * columns are given as JSON text.
+ */
+export type WriteOp =
+  | { insert: string; values: Row; onConflictDoNothing?: string[] }
+  /** `where` is equality on each column; null means `is null`. */
+  | { update: string; set: Row; where: Row };
+
+interface Write {
+  what: string;
+  ops: WriteOp[];
+  /** Run once the ops are stored (not journaled: lost with a crash, so only for tidying up). */
+  after?: () => Promise<void>;
+  seq: number;
+  /** Taken from the journal after a crash: may have been stored already. */
+  replayed: boolean;
+  /** Refused by the database for its data; its `after` is not run. */
+  dropped?: boolean;
+  done: () => void;
+}
 
 /** Errors that mean "the database is not reachable now", worth retrying. */
 export function isTransientDbError(err: unknown): boolean {
@@ -10,16 +38,119 @@ export function isTransientDbError(err: unknown): boolean {
   return /connect|terminat|timeout|ECONN|not queryable/i.test((err as Error)?.message ?? '');
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>;
+
+/** Applies one op outside the queue (for the few writes that must be awaited where they are made). */
+export async function runWriteOp(db: AnyDb, op: WriteOp): Promise<void> {
+  if ('insert' in op) {
+    await insertRows(db, op.insert, [op.values], op.onConflictDoNothing);
+    return;
+  }
+  let query = db.updateTable(op.update).set(op.set);
+  for (const [column, value] of Object.entries(op.where)) query = value === null ? query.where(column, 'is', null) : query.where(column, '=', value);
+  await query.execute();
+}
+
+async function insertRows(db: AnyDb, table: string, rows: Row[], onConflictDoNothing: string[] | undefined): Promise<void> {
+  const query = db.insertInto(table).values(rows);
+  await (onConflictDoNothing ? query.onConflict((oc) => oc.columns(onConflictDoNothing).doNothing()) : query).execute();
+}
+
 /**
- * Writes of events as they happen, applied one after another in the order
- * they were made. When the database is unreachable the queue holds them and
- * retries with a capped backoff, so a short Postgres outage delays records
- * instead of losing them, and the call path never waits for a retry. A write
- * Postgres refuses for its data (a constraint) is logged and dropped: retrying
- * it would block every write behind it.
+ * An insert taken from the journal may have been stored just before the
+ * crash (the process died between the commit and the journal's note of it):
+ * it is skipped when an identical row exists. Rows without a natural key
+ * (traces, state changes) are identical only when they are the same event.
+ */
+async function insertIfAbsent(db: AnyDb, op: Extract<WriteOp, { insert: string }>): Promise<void> {
+  if (op.onConflictDoNothing) return insertRows(db, op.insert, [op.values], op.onConflictDoNothing);
+  let probe = db.selectFrom(op.insert).select(db.fn.countAll().as('n'));
+  for (const [column, value] of Object.entries(op.values)) {
+    if (value === undefined) continue;
+    probe = value === null ? probe.where(column, 'is', null) : probe.where(column, '=', value);
+  }
+  const found = await probe.executeTakeFirst();
+  if (Number(found?.n ?? 0) === 0) await insertRows(db, op.insert, [op.values], undefined);
+}
+
+/** Consecutive inserts into the same table with the same columns become one multi-row statement. */
+function statements(writes: readonly Write[]): WriteOp[][] {
+  const out: WriteOp[][] = [];
+  let last: { key: string; group: WriteOp[] } | undefined;
+  for (const write of writes) {
+    for (const op of write.ops) {
+      const key = 'insert' in op && !write.replayed
+        ? `${op.insert}|${(op.onConflictDoNothing ?? []).join(',')}|${Object.keys(op.values).filter((k) => op.values[k] !== undefined).sort().join(',')}`
+        : undefined;
+      if (key !== undefined && last?.key === key) {
+        last.group.push(op);
+        continue;
+      }
+      const group = [op];
+      out.push(group);
+      last = key !== undefined ? { key, group } : undefined;
+    }
+  }
+  return out;
+}
+
+async function applyStatement(db: AnyDb, group: WriteOp[], replayed: boolean): Promise<void> {
+  const first = group[0]!;
+  if ('insert' in first && group.length > 1) {
+    await insertRows(db, first.insert, group.map((op) => (op as typeof first).values), first.onConflictDoNothing);
+  } else if ('insert' in first && replayed) {
+    await insertIfAbsent(db, first);
+  } else {
+    await runWriteOp(db, first);
+  }
+}
+
+export interface WriteQueueOptions {
+  /**
+   * File where each write is noted before it is applied, so that a crash
+   * (SIGKILL, a power loss aside: the file is not fsynced) loses no record:
+   * the next start applies what was not stored. None: memory only.
+   */
+  journalPath?: string;
+  /** Most writes applied in one transaction. */
+  batchSize?: number;
+  backoff?: { firstMs: number; maxMs: number };
+}
+
+/** The pid of another live process holding the lock file, if any (a crashed holder's lock is stale). */
+function lockHolder(lockPath: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lockPath, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
+const openJournals = new Set<string>();
+
+/**
+ * Writes of events as they happen, applied in the order they were made,
+ * several at a time (one transaction, consecutive inserts of one table in one
+ * statement) when they come faster than the database takes them. When the
+ * database is unreachable the queue holds them and retries with a capped
+ * backoff, so a short Postgres outage delays records instead of losing them,
+ * and the call path never waits for a retry. A write Postgres refuses for its
+ * data (a constraint) is logged and dropped: retrying it would block every
+ * write behind it.
  *
- * Lives in memory only: what is still queued when the process dies is lost,
- * which is why the queue drains on shutdown and /health reports its length.
+ * Each write is appended to a journal file before it is queued, and the
+ * journal is emptied whenever the queue is: after a crash, `open` applies
+ * what the journal holds beyond the last batch it saw stored.
  */
 export class WriteQueue {
   private readonly queue: Write[] = [];
@@ -28,18 +159,80 @@ export class WriteQueue {
   /** Writes were held by an outage and its backlog is not written yet. */
   private held = false;
   private idle: Array<() => void> = [];
+  private closed = false;
+  private seq = 0;
+  private journal: { fd: number; path: string; headerBytes: number } | undefined;
+  private readonly batchSize: number;
+  private readonly backoff: { firstMs: number; maxMs: number };
 
-  constructor(private readonly logger: Logger, private readonly backoff = { firstMs: 200, maxMs: 2000 }) {}
+  constructor(private readonly db: AnyDb, private readonly logger: Logger, private readonly options: WriteQueueOptions = {}) {
+    this.batchSize = options.batchSize ?? 200;
+    this.backoff = options.backoff ?? { firstMs: 200, maxMs: 2000 };
+  }
 
   get pending(): number { return this.queue.length; }
 
   /** Whether writes are being held (the database is unreachable) or the backlog of an outage is still being written. */
   get holding(): boolean { return this.held; }
 
+  /**
+   * Opens the journal and queues again what an earlier process noted but
+   * did not see stored. `database` names the database the journal's writes
+   * belong to: a journal of another database is set aside, not applied.
+   * Returns how many writes were taken up.
+   */
+  open(database: string): number {
+    const path = this.options.journalPath;
+    if (!path) return 0;
+    if (openJournals.has(path)) {
+      this.logger.warn({ path }, 'the write journal is open in this process already; this instance keeps its writes in memory only');
+      return 0;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    const holder = lockHolder(`${path}.lock`);
+    if (holder !== undefined) {
+      this.logger.error({ path, pid: holder }, 'another running centralita holds the write journal (same data directory); this one keeps its writes in memory only');
+      return 0;
+    }
+    writeFileSync(`${path}.lock`, String(process.pid));
+    const owner = createHash('sha256').update(database).digest('hex').slice(0, 16);
+    const pending = existsSync(path) ? this.readJournal(path, owner) : [];
+    const header = `${JSON.stringify({ journal: 1, database: owner })}\n`;
+    const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops })}\n`).join('');
+    writeFileSync(`${path}.tmp`, header + body);
+    renameSync(`${path}.tmp`, path);
+    const fd = openSync(path, 'a');
+    this.journal = { fd, path, headerBytes: Buffer.byteLength(header) };
+    openJournals.add(path);
+    for (const write of pending) {
+      this.seq += 1;
+      this.queue.push({ ...write, seq: this.seq, replayed: true, done: () => undefined });
+    }
+    if (pending.length > 0) {
+      this.logger.warn({ writes: pending.length, path }, 'applying event records an earlier run noted but did not see stored');
+      void this.pump();
+    }
+    return pending.length;
+  }
+
+  /** Stops applying writes and closes the journal; what is still queued stays in it for the next start. */
+  close(): void {
+    this.closed = true;
+    if (!this.journal) return;
+    closeSync(this.journal.fd);
+    rmSync(`${this.journal.path}.lock`, { force: true });
+    openJournals.delete(this.journal.path);
+    this.journal = undefined;
+  }
+
   /** Queues a write; the promise settles once it is stored (or dropped). */
-  enqueue(what: string, run: () => Promise<void>): Promise<void> {
+  enqueue(what: string, ops: WriteOp | WriteOp[], after?: () => Promise<void>): Promise<void> {
+    const list = Array.isArray(ops) ? ops : [ops];
+    this.seq += 1;
+    const seq = this.seq;
+    this.note({ seq, what, ops: list });
     return new Promise<void>((done) => {
-      this.queue.push({ what, run, done });
+      this.queue.push({ what, ops: list, after, seq, replayed: false, done });
       void this.pump();
     });
   }
@@ -50,13 +243,50 @@ export class WriteQueue {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  private readJournal(path: string, owner: string): Array<{ what: string; ops: WriteOp[] }> {
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];
+    let stored = 0;
+    let header: { database?: string } | undefined;
+    for (const [i, line] of lines.entries()) {
+      let parsed: { journal?: number; database?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        // Only the last line can be torn, by a crash in the middle of its write.
+        if (i !== lines.length - 1) this.logger.error({ path, line: i + 1 }, 'unreadable line in the write journal; skipped');
+        continue;
+      }
+      if (parsed.journal !== undefined) header = parsed;
+      else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
+      else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
+    }
+    const pending = entries.filter((e) => e.seq > stored);
+    if (pending.length > 0 && header?.database !== owner) {
+      const aside = `${path}.other-database-${Date.now()}`;
+      renameSync(path, aside);
+      this.logger.error({ path: aside, writes: pending.length }, 'the write journal belongs to another database; set aside, not applied');
+      return [];
+    }
+    return pending;
+  }
+
+  private note(entry: object): void {
+    if (!this.journal) return;
+    try {
+      writeSync(this.journal.fd, `${JSON.stringify(entry)}\n`);
+    } catch (err) {
+      this.logger.error({ err }, 'could not write to the write journal; the record is kept in memory only');
+    }
+  }
+
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    while (this.queue.length > 0) {
-      const write = this.queue[0]!;
+    while (this.queue.length > 0 && !this.closed) {
+      const batch = this.queue.slice(0, this.batchSize);
       try {
-        await write.run();
+        await this.apply(batch);
         if (this.failures > 0) this.logger.info({ pending: this.queue.length }, 'database writes resumed');
         this.failures = 0;
       } catch (err) {
@@ -64,19 +294,62 @@ export class WriteQueue {
           this.failures += 1;
           this.held = true;
           const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.min(this.failures - 1, 5));
-          if (this.failures === 1) this.logger.warn({ err: (err as Error).message, what: write.what, pending: this.queue.length }, 'database unreachable; holding writes');
+          if (this.failures === 1) this.logger.warn({ err: (err as Error).message, what: batch[0]!.what, pending: this.queue.length }, 'database unreachable; holding writes');
           await new Promise((r) => setTimeout(r, delay));
           continue;
         }
-        this.logger.error({ err, what: write.what }, 'database refused a write; dropped');
+        // Refused for its data: find the write, one at a time, and drop only it.
+        if (!(await this.applyOneByOne(batch))) continue;
       }
-      this.queue.shift();
-      write.done();
+      if (this.closed) break;
+      this.queue.splice(0, batch.length);
+      this.stored(batch[batch.length - 1]!.seq);
+      for (const write of batch) {
+        if (write.after && !write.dropped) await write.after().catch((err: unknown) => this.logger.warn({ err, what: write.what }, 'tidying up after a stored write failed'));
+        write.done();
+      }
     }
     this.running = false;
     this.held = false;
     const idle = this.idle;
     this.idle = [];
     for (const resolve of idle) resolve();
+  }
+
+  /** Returns false when the database went away meanwhile (the batch is tried again). */
+  private async applyOneByOne(batch: Write[]): Promise<boolean> {
+    for (const write of batch) {
+      try {
+        await this.apply([write]);
+      } catch (err) {
+        if (isTransientDbError(err)) return false;
+        write.dropped = true;
+        this.logger.error({ err, what: write.what }, 'database refused a write; dropped');
+      }
+    }
+    return true;
+  }
+
+  private async apply(batch: readonly Write[]): Promise<void> {
+    const groups = statements(batch);
+    const replayed = batch.some((w) => w.replayed);
+    if (groups.length === 1) return applyStatement(this.db, groups[0]!, replayed);
+    await this.db.transaction().execute(async (trx) => {
+      for (const group of groups) await applyStatement(trx, group, replayed);
+    });
+  }
+
+  /** Notes in the journal that everything up to `seq` is stored; an empty queue empties the journal. */
+  private stored(seq: number): void {
+    if (!this.journal) return;
+    if (this.queue.length === 0) {
+      try {
+        ftruncateSync(this.journal.fd, this.journal.headerBytes);
+        return;
+      } catch (err) {
+        this.logger.warn({ err }, 'could not empty the write journal');
+      }
+    }
+    this.note({ done: seq });
   }
 }

@@ -160,7 +160,7 @@ export class IvrService {
       ...this.engine,
       trace: (entry) => {
         const at = new Date();
-        void this.writes.enqueue(`ivr trace ${callId} ${entry.node}`, () => this.store.insertTrace({
+        void this.writes.enqueue(`ivr trace ${callId} ${entry.node}`, this.store.insertTrace({
           call_id: callId, flow_id: flow.id, flow_version: version.version, node: entry.node, node_type: entry.type,
           input: entry.input, detail: entry.detail, at,
         }));

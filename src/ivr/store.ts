@@ -1,5 +1,6 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
+import type { WriteOp } from '../core/write-queue.js';
 import type { FlowDocument } from './flow.js';
 
 export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }
@@ -109,8 +110,9 @@ export class IvrStore {
     this.cache?.invalidate(`ivr-route:${did}`, `recording-route-policy:${did}`);
   }
 
-  async insertTrace(row: Omit<IvrTracesTable, 'id'>): Promise<void> {
-    await this.db.insertInto('ivr_traces').values({ ...row, detail: json(row.detail) }).execute();
+  /** The write of one step of a call through its flow, for the write queue. */
+  insertTrace(row: Omit<IvrTracesTable, 'id'>): WriteOp {
+    return { insert: 'ivr_traces', values: { ...row, detail: json(row.detail) } };
   }
 
   traces(callId: string): Promise<TraceRow[]> {

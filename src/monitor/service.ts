@@ -8,7 +8,7 @@ import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { WriteQueue } from '../core/write-queue.js';
+import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { ConnectedParties, QueueEngine } from '../queues/engine.js';
 import type { EndReason, MonitorMode, MonitorStore, SegmentRow, SegmentSource, SessionFilter, SessionRow, SessionStatus } from './store.js';
 
@@ -306,7 +306,7 @@ export class MonitorService {
     session.status = 'active';
     session.answeredAt = new Date();
     const answeredAt = session.answeredAt;
-    this.write(session, 'answered', () => this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
+    this.write(session, 'answered', this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
     this.announce(session, 'started');
     // The call may have ended (or the agent moved on) while the phone rang.
     session.call = session.call ? this.engine.connectedParties({ callId: session.call.callId }) : undefined;
@@ -444,7 +444,7 @@ export class MonitorService {
     session.endReason = reason;
     this.endSegment(session);
     const endedAt = session.endedAt;
-    this.write(session, 'ended', () => this.store.updateSession(session.id, { status: 'ended', ended_at: endedAt, end_reason: reason, ended_by_token: endedByToken }));
+    this.write(session, 'ended', this.store.updateSession(session.id, { status: 'ended', ended_at: endedAt, end_reason: reason, ended_by_token: endedByToken }));
     this.logger.info({ sessionId: session.id, reason, wasRinging }, 'monitoring session ended');
     await this.dropSnoop(session);
     if (session.where === 'call' && session.call) await this.leave(session.call.bridgeId, session.channelId).catch(() => undefined);
@@ -471,14 +471,14 @@ export class MonitorService {
       source: session.source, requested_by_token: tokenId, requested_by_role: role, follow: session.follow, supervisor_channel_id: session.channelId,
       status: session.status, created_at: session.createdAt, answered_at: session.answeredAt, ended_at: null, end_reason: null, ended_by_token: null,
     };
-    this.write(session, 'started', () => this.store.insertSession(row));
+    this.write(session, 'started', this.store.insertSession(row));
   }
 
   private startSegment(session: Session, mode: MonitorMode, callId: string, source: SegmentSource): void {
     this.endSegment(session);
     const segment: Segment = { id: randomUUID(), mode, callId, source, startedAt: new Date(), endedAt: null };
     session.segments.push(segment);
-    this.write(session, `segment ${mode}`, () => this.store.insertSegment({
+    this.write(session, `segment ${mode}`, this.store.insertSegment({
       id: segment.id, session_id: session.id, mode, call_id: callId, source, started_at: segment.startedAt, ended_at: null,
     }));
   }
@@ -488,11 +488,11 @@ export class MonitorService {
     if (!open || open.endedAt) return;
     open.endedAt = new Date();
     const at = open.endedAt;
-    this.write(session, `segment ${open.mode} ended`, () => this.store.endSegment(open.id, at));
+    this.write(session, `segment ${open.mode} ended`, this.store.endSegment(open.id, at));
   }
 
-  private write(session: Session, what: string, run: () => Promise<void>): void {
-    void this.writes.enqueue(`monitor session ${session.id} ${what}`, run);
+  private write(session: Session, what: string, op: WriteOp): void {
+    void this.writes.enqueue(`monitor session ${session.id} ${what}`, op);
   }
 
   private announce(session: Session, event: 'ringing' | 'started' | 'mode' | 'call' | 'ended'): void {
@@ -561,7 +561,7 @@ export class MonitorService {
         if (c.id === row.supervisor_channel_id || c.id.startsWith(`${row.id}-`)) await this.hangup(c.id);
       }
       await this.ari.request('bridges.destroy', { bridgeId: `${row.id}-monitor` }).catch(() => undefined);
-      await this.writes.enqueue(`monitor session ${row.id} closed after restart`, () => this.store.closeSession(row.id, view.listedAt, channel ? 'restart' : 'asterisk_lost'));
+      await this.writes.enqueue(`monitor session ${row.id} closed after restart`, this.store.closeSession(row.id, view.listedAt, channel ? 'restart' : 'asterisk_lost'));
       this.logger.warn({ sessionId: row.id, supervisorChannel: channel?.state ?? 'gone' }, 'closed a monitoring session left open by an earlier run');
     }
     const driven = new Set<string>();
@@ -607,7 +607,7 @@ export class MonitorService {
     this.run(session, async () => {
       if (row.status === 'ringing') {
         const answeredAt = session.answeredAt!;
-        this.write(session, 'answered', () => this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
+        this.write(session, 'answered', this.store.updateSession(session.id, { status: 'active', answered_at: answeredAt }));
       }
       for (const snoop of snoops) if (snoop.id !== snoopId) await this.hangup(snoop.id);
       this.announce(session, 'started');

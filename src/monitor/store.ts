@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { WriteOp } from '../core/write-queue.js';
 
 export const monitorModes = ['listen', 'whisper', 'barge'] as const;
 export type MonitorMode = (typeof monitorModes)[number];
@@ -44,20 +45,21 @@ export interface SessionFilter { from?: Date; to?: Date; supervisorId?: string; 
 export class MonitorStore {
   constructor(private readonly db: Kysely<MonitorTables>) {}
 
-  async insertSession(row: Insertable<MonitorSessionsTable>): Promise<void> {
-    await this.db.insertInto('monitor_sessions').values(row).execute();
+  // The writes of the monitoring audit, for the write queue.
+  insertSession(row: Insertable<MonitorSessionsTable>): WriteOp {
+    return { insert: 'monitor_sessions', values: { ...row } };
   }
 
-  async updateSession(id: string, change: Updateable<MonitorSessionsTable>): Promise<void> {
-    await this.db.updateTable('monitor_sessions').set(change).where('id', '=', id).execute();
+  updateSession(id: string, change: Updateable<MonitorSessionsTable>): WriteOp {
+    return { update: 'monitor_sessions', set: { ...change }, where: { id } };
   }
 
-  async insertSegment(row: Insertable<MonitorSegmentsTable>): Promise<void> {
-    await this.db.insertInto('monitor_segments').values(row).execute();
+  insertSegment(row: Insertable<MonitorSegmentsTable>): WriteOp {
+    return { insert: 'monitor_segments', values: { ...row } };
   }
 
-  async endSegment(id: string, at: Date): Promise<void> {
-    await this.db.updateTable('monitor_segments').set({ ended_at: at }).where('id', '=', id).where('ended_at', 'is', null).execute();
+  endSegment(id: string, at: Date): WriteOp {
+    return { update: 'monitor_segments', set: { ended_at: at }, where: { id, ended_at: null } };
   }
 
   async getSession(id: string): Promise<SessionRow | undefined> {
@@ -84,10 +86,11 @@ export class MonitorStore {
   }
 
   /** Closes a session and its open segment (after a restart: the old process's sessions). */
-  async closeSession(id: string, at: Date, reason: EndReason): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('monitor_segments').set({ ended_at: at }).where('session_id', '=', id).where('ended_at', 'is', null).execute();
-      await tx.updateTable('monitor_sessions').set({ status: 'ended', ended_at: at, end_reason: reason }).where('id', '=', id).where('ended_at', 'is', null).execute();
-    });
+  /** A session and its open segment closed together (one transaction). */
+  closeSession(id: string, at: Date, reason: EndReason): WriteOp[] {
+    return [
+      { update: 'monitor_segments', set: { ended_at: at }, where: { session_id: id, ended_at: null } },
+      { update: 'monitor_sessions', set: { status: 'ended', ended_at: at, end_reason: reason }, where: { id, ended_at: null } },
+    ];
   }
 }

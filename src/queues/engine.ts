@@ -6,7 +6,7 @@ import { AriError } from '../asterisk/ari.js';
 import type { Media } from '../asterisk/media.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { WriteQueue } from '../core/write-queue.js';
+import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import { conflict } from '../core/errors.js';
 import { transferContext, type IvrCall, type QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
@@ -200,7 +200,7 @@ export class QueueEngine {
       }
       // Waiting or ringing (or answered but never bridged): the caller goes back on hold.
       if (row.answered_by) {
-        this.write(`queue entry ${row.id} not bridged`, () => this.store.updateEntry(row.id, { answered_at: null, answered_by: null, wait_seconds: null }));
+        this.write(`queue entry ${row.id} not bridged`, this.store.updateEntry(row.id, { answered_at: null, answered_by: null, wait_seconds: null }));
       }
       await this.store.endOpenOffers(row.id, view.listedAt, 'failed').catch(() => undefined);
       if (bridge) await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
@@ -258,10 +258,10 @@ export class QueueEngine {
   /** An entry whose caller is gone: closed as the call left it. */
   private async closeLeftEntry(row: OpenEntryRow, at: Date): Promise<void> {
     await this.store.endOpenOffers(row.id, at, 'caller_left');
-    await this.store.updateEntry(row.id, {
+    await this.store.apply(this.store.updateEntry(row.id, {
       left_at: at, outcome: row.answered_at ? 'answered' : 'abandoned',
       ...(row.answered_at ? {} : { wait_seconds: (at.getTime() - row.entered_at.getTime()) / 1000 }),
-    });
+    }));
     this.bus.emit('queue.entry', { queueId: row.queue_id, entryId: row.id, callId: row.call_id, event: 'left', outcome: row.answered_at ? 'answered' : 'abandoned', at: at.toISOString() });
   }
 
@@ -316,7 +316,7 @@ export class QueueEngine {
     this.entries.set(entry.id, entry);
     this.callers.set(call.channelId, entry.id);
     this.logger.debug({ entryId: entry.id, callId: call.callId, queue: queue.name }, 'a caller enters the queue');
-    this.write(`queue entry ${entry.id}`, () => this.store.insertEntry({
+    this.write(`queue entry ${entry.id}`, this.store.insertEntry({
       id: entry.id, call_id: call.callId, queue_id: queue.id, priority: entry.priority, entered_at: entry.enteredAt,
       answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null,
     }));
@@ -471,7 +471,7 @@ export class QueueEngine {
         entry.legs.set(leg.id, agentId);
         this.legs.set(leg.id, entry.id);
         const offeredAt = new Date();
-        this.write(`queue offer ${entry.id} ${agentId}`, () => this.store.insertOffer({ entry_id: entry.id, agent_id: agentId, offered_at: offeredAt, ended_at: null, result: null }));
+        this.write(`queue offer ${entry.id} ${agentId}`, this.store.insertOffer({ entry_id: entry.id, agent_id: agentId, offered_at: offeredAt, ended_at: null, result: null }));
         this.announce(entry, 'offered', { agentId });
         // caller: the agent's phone shows the caller's number (connected line).
         await this.ari.request('channels.dial', { channelId: leg.id, caller: entry.call.channelId, timeout: entry.queue.ring_timeout_seconds });
@@ -530,7 +530,7 @@ export class QueueEngine {
     });
     await this.endOffer(entry, agentId, 'answered');
     const waitSeconds = (answeredAt.getTime() - entry.enteredAt.getTime()) / 1000;
-    this.write(`queue entry ${entry.id} answered`, () => this.store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
+    this.write(`queue entry ${entry.id} answered`, this.store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
     this.announce(entry, 'answered', { agentId });
     try {
       if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
@@ -650,7 +650,7 @@ export class QueueEngine {
     if ('queueId' in target && !next) throw conflict(`no queue ${target.queueId}`);
     if (entry.state !== 'connected') throw conflict('the call ended meanwhile');
     const { agentId, legId, bridgeId } = entry.connected;
-    this.write(`queue entry ${entry.id} transferred`, () => this.store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
+    this.write(`queue entry ${entry.id} transferred`, this.store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
     this.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
     this.forgetKeys(legId);
     this.leave(entry, 'transferred', false);
@@ -714,7 +714,7 @@ export class QueueEngine {
   private async leaveCallback(entry: Entry): Promise<void> {
     await this.takeOut(entry);
     const requestedAt = new Date();
-    this.write(`queue callback ${entry.id}`, () => this.store.insertCallback({
+    this.write(`queue callback ${entry.id}`, this.store.insertCallback({
       id: randomUUID(), queue_id: entry.queue.id, call_id: entry.call.callId, caller_number: entry.call.caller, requested_at: requestedAt,
     }));
     this.leave(entry, 'callback', false);
@@ -757,7 +757,7 @@ export class QueueEngine {
       return;
     }
     const createdAt = new Date();
-    this.write(`queue message ${entry.id}`, () => this.store.insertMessage({
+    this.write(`queue message ${entry.id}`, this.store.insertMessage({
       id: randomUUID(), queue_id: entry.queue.id, call_id: entry.call.callId, caller_number: entry.call.caller,
       recording_name: name, duration_seconds: result.durationSeconds, created_at: createdAt,
     }));
@@ -817,7 +817,7 @@ export class QueueEngine {
     this.callers.delete(entry.call.channelId);
     const leftAt = new Date();
     const waitSeconds = entry.connected ? undefined : (leftAt.getTime() - entry.enteredAt.getTime()) / 1000;
-    this.write(`queue entry ${entry.id} left`, () => this.store.updateEntry(entry.id, {
+    this.write(`queue entry ${entry.id} left`, this.store.updateEntry(entry.id, {
       left_at: leftAt, outcome, ...(waitSeconds !== undefined ? { wait_seconds: waitSeconds } : {}),
     }));
     this.announce(entry, 'left', { outcome });
@@ -833,7 +833,7 @@ export class QueueEngine {
 
   private async endOffer(entry: Entry, agentId: string, result: OfferResult): Promise<void> {
     const at = new Date();
-    this.write(`queue offer ${entry.id} ${agentId} ${result}`, () => this.store.endOffer(entry.id, agentId, at, result));
+    this.write(`queue offer ${entry.id} ${agentId} ${result}`, this.store.endOffer(entry.id, agentId, at, result));
   }
 
   private hangup(channelId: string): Promise<void> {
@@ -842,8 +842,8 @@ export class QueueEngine {
     });
   }
 
-  private write(what: string, run: () => Promise<void>): void {
-    void this.writes.enqueue(what, run);
+  private write(what: string, op: WriteOp): void {
+    void this.writes.enqueue(what, op);
   }
 
   private announce(entry: Entry, event: 'entered' | 'offered' | 'answered' | 'announced' | 'left', extra: { agentId?: string; outcome?: Outcome; position?: number; estimateMinutes?: number } = {}): void {

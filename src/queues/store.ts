@@ -1,5 +1,6 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
+import { runWriteOp, type WriteOp } from '../core/write-queue.js';
 import type { Strategy } from './strategy.js';
 
 export type Overflow =
@@ -124,19 +125,22 @@ export class QueuesStore {
     return rows.length > 0;
   }
 
-  async insertEntry(row: Insertable<QueueEntriesTable>): Promise<void> { await this.db.insertInto('queue_entries').values(row).execute(); }
+  // The writes of queue entries, offers, callbacks and messages, for the write queue.
+  insertEntry(row: Insertable<QueueEntriesTable>): WriteOp { return { insert: 'queue_entries', values: { ...row } }; }
 
-  async updateEntry(id: string, change: Updateable<QueueEntriesTable>): Promise<void> {
-    const values = change.transferred_to ? { ...change, transferred_to: json(change.transferred_to) } : change;
-    await this.db.updateTable('queue_entries').set(values).where('id', '=', id).execute();
+  updateEntry(id: string, change: Updateable<QueueEntriesTable>): WriteOp {
+    const values = change.transferred_to ? { ...change, transferred_to: json(change.transferred_to) } : { ...change };
+    return { update: 'queue_entries', set: values, where: { id } };
   }
 
-  async insertOffer(row: Omit<QueueOffersTable, 'id'>): Promise<void> { await this.db.insertInto('queue_offers').values(row).execute(); }
+  insertOffer(row: Omit<QueueOffersTable, 'id'>): WriteOp { return { insert: 'queue_offers', values: { ...row } }; }
 
-  async endOffer(entryId: string, agentId: string, ended: Date, result: OfferResult): Promise<void> {
-    await this.db.updateTable('queue_offers').set({ ended_at: ended, result })
-      .where('entry_id', '=', entryId).where('agent_id', '=', agentId).where('ended_at', 'is', null).execute();
+  endOffer(entryId: string, agentId: string, ended: Date, result: OfferResult): WriteOp {
+    return { update: 'queue_offers', set: { ended_at: ended, result }, where: { entry_id: entryId, agent_id: agentId, ended_at: null } };
   }
+
+  /** Applies a write at once, outside the write queue. */
+  async apply(op: WriteOp): Promise<void> { await runWriteOp(this.db, op); }
 
   /** Queue calls each agent answered since `since`. */
   async answeredSince(since: Date): Promise<Map<string, number>> {
@@ -162,16 +166,16 @@ export class QueuesStore {
     return this.db.selectFrom('queue_offers').selectAll().where('entry_id', '=', entryId).orderBy('id').execute();
   }
 
-  async insertCallback(row: Omit<QueueCallbacksTable, 'status'>): Promise<void> {
-    await this.db.insertInto('queue_callbacks').values(row).execute();
+  insertCallback(row: Omit<QueueCallbacksTable, 'status'>): WriteOp {
+    return { insert: 'queue_callbacks', values: { ...row } };
   }
 
   callbacks(queueId: string): Promise<Selectable<QueueCallbacksTable>[]> {
     return this.db.selectFrom('queue_callbacks').selectAll().where('queue_id', '=', queueId).orderBy('requested_at').execute();
   }
 
-  async insertMessage(row: QueueMessagesTable): Promise<void> {
-    await this.db.insertInto('queue_messages').values(row).execute();
+  insertMessage(row: QueueMessagesTable): WriteOp {
+    return { insert: 'queue_messages', values: { ...row } };
   }
 
   messages(queueId: string): Promise<Selectable<QueueMessagesTable>[]> {

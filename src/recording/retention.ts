@@ -29,7 +29,7 @@ export async function purgeExpired(store: RecordingsStore, recordingsDir: string
         recording_id: row.id, action: 'delete', token_id: null, role: 'system', agent_id: null,
         detail: { reason: 'retention', retentionDays: row.retention_days },
       });
-      await store.update(row.id, { status: 'deleted', deleted_at: now });
+      await store.apply(store.update(row.id, { status: 'deleted', deleted_at: now }));
       logger.info({ recordingId: row.id, path: row.path, retentionDays: row.retention_days }, 'recording deleted: its retention ran out');
       report.deleted += 1;
     } catch (err) {

@@ -7,7 +7,7 @@ import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { WriteQueue } from '../core/write-queue.js';
+import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { QueueEngine } from '../queues/engine.js';
 import type { QueuesStore } from '../queues/store.js';
 import type { Pause, RecordingPolicy, RecordingRow, RecordingsStore } from './store.js';
@@ -127,7 +127,7 @@ export class RecordingService {
     await this.ari.request('recordings.pause', { recordingName: rec.name });
     rec.pausedSince = new Date();
     const since = rec.pausedSince;
-    this.write(rec.id, 'paused', () => this.store.update(rec.id, { paused_since: since }));
+    this.write(rec.id, 'paused', this.store.update(rec.id, { paused_since: since }));
     return { id: rec.id, pausedSince: since.toISOString() };
   }
 
@@ -138,7 +138,7 @@ export class RecordingService {
     rec.pauses.push({ from: rec.pausedSince.toISOString(), to: new Date().toISOString() });
     rec.pausedSince = null;
     const pauses = [...rec.pauses];
-    this.write(rec.id, 'resumed', () => this.store.update(rec.id, { paused_since: null, pauses }));
+    this.write(rec.id, 'resumed', this.store.update(rec.id, { paused_since: null, pauses }));
     return { id: rec.id, pauses };
   }
 
@@ -164,7 +164,7 @@ export class RecordingService {
     // The row goes first (through the write queue, so a short database
     // outage does not stop the recording): a crash from here on leaves a
     // row that the next start reconciles.
-    this.write(id, 'started', () => this.store.insert({
+    this.write(id, 'started', this.store.insert({
       id, call_id: callId, queue_id: queueId, agent_ids: rec.agentIds, asterisk_name: rec.name, path: null, status: 'recording',
       started_at: rec.startedAt, ended_at: null, duration_seconds: null, bytes: null, sha256: null, paused_since: null,
       retention_days: retentionDays, deleted_at: null, note: null,
@@ -175,7 +175,7 @@ export class RecordingService {
     } catch (err) {
       this.logger.error({ err, callId, recordingId: id }, 'the call recording did not start');
       this.forget(rec);
-      this.write(id, 'failed', () => this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
+      this.write(id, 'failed', this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
       await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch(() => undefined);
       throw err;
     }
@@ -281,7 +281,7 @@ export class RecordingService {
     if (rec.agentIds.includes(agentId)) return;
     rec.agentIds.push(agentId);
     const agentIds = [...rec.agentIds];
-    this.write(rec.id, 'agent', () => this.store.update(rec.id, { agent_ids: agentIds }));
+    this.write(rec.id, 'agent', this.store.update(rec.id, { agent_ids: agentIds }));
   }
 
   /** Asterisk finished (or failed) a recording: ours are named in-progress/<id>. */
@@ -319,7 +319,7 @@ export class RecordingService {
     const file = await this.readFinished(row.asterisk_name);
     if (!file) {
       this.logger.error({ recordingId: row.id, file: row.asterisk_name }, 'the recording\'s file is missing');
-      this.write(row.id, 'missing', () => this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
+      this.write(row.id, 'missing', this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
       return;
     }
     let pcm = pcmOf(file);
@@ -349,8 +349,7 @@ export class RecordingService {
     const finalPath = path;
     const done = { status: 'complete' as const, path: finalPath, bytes: wav.length, sha256, duration_seconds: Math.round(durationOf(pcm) * 1000) / 1000,
       ended_at: endedAt, pauses: row.pauses, paused_since: null, agent_ids: row.agent_ids, note: failure ? `Asterisk reported: ${failure}` : row.note };
-    this.write(row.id, 'complete', async () => {
-      await this.store.update(row.id, done);
+    this.write(row.id, 'complete', this.store.update(row.id, done), async () => {
       await unlink(partial).catch(() => undefined);
       if (this.viaAri) await this.ari.request('recordings.deleteStored', { recordingName: row.asterisk_name }).catch(() => undefined);
       else await unlink(source).catch(() => undefined);
@@ -389,7 +388,7 @@ export class RecordingService {
       const info = await this.finishedFileInfo(row.asterisk_name);
       if (!info) {
         report.missing += 1;
-        await this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' });
+        await this.store.apply(this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' }));
         continue;
       }
       report.adopted += 1;
@@ -433,7 +432,7 @@ export class RecordingService {
     if (this.byCall.get(rec.callId) === rec.id) this.byCall.delete(rec.callId);
   }
 
-  private write(id: string, what: string, run: () => Promise<void>): void {
-    void this.writes.enqueue(`recording ${id} ${what}`, run);
+  private write(id: string, what: string, op: WriteOp, after?: () => Promise<void>): void {
+    void this.writes.enqueue(`recording ${id} ${what}`, op, after);
   }
 }

@@ -1,4 +1,5 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { runWriteOp, type WriteOp } from '../core/write-queue.js';
 import type { LastKnownGood } from '../core/last-known-good.js';
 
 export type RecordingPolicy = 'always' | 'never' | 'on_demand';
@@ -63,14 +64,17 @@ export class RecordingsStore {
     for (const row of rows) remember(`recording-route-policy:${row.did}`, row.recording_policy);
   }
 
-  async insert(row: Insertable<RecordingsTable>): Promise<void> {
-    await this.db.insertInto('recordings').values({ ...row, ...(row.pauses ? { pauses: JSON.stringify(row.pauses) as unknown as Pause[] } : {}) }).execute();
+  // The writes of a recording's row, for the write queue.
+  insert(row: Insertable<RecordingsTable>): WriteOp {
+    return { insert: 'recordings', values: { ...row, ...(row.pauses ? { pauses: JSON.stringify(row.pauses) } : {}) } };
   }
 
-  async update(id: string, change: Updateable<RecordingsTable>): Promise<void> {
-    const values = change.pauses ? { ...change, pauses: JSON.stringify(change.pauses) as unknown as Pause[] } : change;
-    await this.db.updateTable('recordings').set(values).where('id', '=', id).execute();
+  update(id: string, change: Updateable<RecordingsTable>): WriteOp {
+    return { update: 'recordings', set: { ...change, ...(change.pauses ? { pauses: JSON.stringify(change.pauses) } : {}) }, where: { id } };
   }
+
+  /** Applies a write at once, outside the write queue. */
+  async apply(op: WriteOp): Promise<void> { await runWriteOp(this.db, op); }
 
   async get(id: string): Promise<RecordingRow | undefined> {
     const row = await this.db.selectFrom('recordings').selectAll().where('id', '=', id).executeTakeFirst();

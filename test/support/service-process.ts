@@ -28,7 +28,9 @@ export async function runService(port: number, env: Record<string, string> = {})
       CENTRALITA_LOG_LEVEL: process.env.TEST_LOG_LEVEL && process.env.TEST_LOG_LEVEL !== 'silent' ? process.env.TEST_LOG_LEVEL : 'warn',
       CENTRALITA_ARI_USER: config.ari.user, CENTRALITA_ARI_PASSWORD: config.ari.password,
       CENTRALITA_AMI_USER: config.ami.user, CENTRALITA_AMI_PASSWORD: config.ami.password,
-      CENTRALITA_RECORDINGS_DIR: config.recordingsDir, CENTRALITA_PROMPTS_DIR: config.promptsDir, CENTRALITA_DATA_DIR: config.dataDir,
+      CENTRALITA_RECORDINGS_DIR: config.recordingsDir, CENTRALITA_PROMPTS_DIR: config.promptsDir,
+      // A data directory of its own (kept across its restarts): in-process apps hold data/test's write journal.
+      CENTRALITA_DATA_DIR: `${config.dataDir}-process`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

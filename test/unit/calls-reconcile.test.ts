@@ -4,24 +4,39 @@ import { CallsService } from '../../src/calls/service.js';
 import type { CallRow, CallsStore } from '../../src/calls/store.js';
 import { EventBus } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
-import { WriteQueue } from '../../src/core/write-queue.js';
+import type { WriteOp, WriteQueue } from '../../src/core/write-queue.js';
 
-/** The calls table in memory: enough of CallsStore for the service's bookkeeping. */
+/**
+ * The calls table in memory: enough of CallsStore for the service's
+ * bookkeeping. Each write is applied as the service asks for it (the write
+ * queue itself is tested in write-queue.test.ts).
+ */
 class MemoryCallsStore {
   rows = new Map<string, CallRow>();
-  async insertCall(row: CallRow) { if (![...this.rows.values()].some((r) => r.channel_id === row.channel_id)) this.rows.set(row.id, { ...row }); }
-  async setAnswered(id: string, at: Date) { const r = this.rows.get(id); if (r && !r.answered_at) r.answered_at = at; }
-  async setEnded(id: string, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }) {
+  insertCall(row: CallRow): WriteOp {
+    if (![...this.rows.values()].some((r) => r.channel_id === row.channel_id)) this.rows.set(row.id, { ...row });
+    return applied;
+  }
+  setAnswered(id: string, at: Date): WriteOp {
+    const r = this.rows.get(id);
+    if (r && !r.answered_at) r.answered_at = at;
+    return applied;
+  }
+  setEnded(id: string, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }): WriteOp {
     const r = this.rows.get(id);
     if (r && !r.ended_at) Object.assign(r, { ended_at: end.at, hangup_cause: end.cause, hangup_cause_text: end.causeText, end_reason: end.reason });
+    return applied;
   }
-  async insertEvent() {}
+  insertEvent(): WriteOp { return applied; }
   async listOpen() { return [...this.rows.values()].filter((r) => !r.ended_at).map((r) => ({ ...r })); }
 }
 
+/** What the memory store hands the queue: its change is made already. */
+const applied: WriteOp = { update: 'calls', set: {}, where: {} };
+const writes = { enqueue: async () => undefined, drain: async () => undefined } as unknown as WriteQueue;
+
 function service(store: MemoryCallsStore, bus = new EventBus()): CallsService {
-  const logger = createLogger('silent');
-  return new CallsService(store as unknown as CallsStore, new WriteQueue(logger), bus, logger);
+  return new CallsService(store as unknown as CallsStore, writes, bus, createLogger('silent'));
 }
 
 const arrival = (channelId: string, at: Date) => ({

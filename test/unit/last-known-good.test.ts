@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LastKnownGood } from '../../src/core/last-known-good.js';
 import type { Logger } from '../../src/core/logger.js';
-import { WriteQueue } from '../../src/core/write-queue.js';
 
 /** A logger that keeps what was said at warn and info. */
 function recordingLogger(): Logger & { said: { level: string; msg: string }[] } {
@@ -183,46 +182,5 @@ describe('last-known-good cache', () => {
     assert.equal(cache.size, 3);
     await assert.rejects(cache.read('b', async () => { throw refused(); }), /ECONNREFUSED/, 'b was the oldest');
     assert.equal(await cache.read('a', async () => { throw refused(); }), 'a2');
-  });
-});
-
-describe('write queue through an outage', () => {
-  it('retries every failing write until it is stored, in the order made, however long the outage', async () => {
-    const queue = new WriteQueue(recordingLogger(), { firstMs: 1, maxMs: 2 });
-    const stored: number[] = [];
-    let down = true;
-    let attempts = 0;
-    // Each of the errors node-postgres gives for a server going away and coming back.
-    const outageErrors = [
-      refused(),
-      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
-      Object.assign(new Error('the database system is shutting down'), { code: '57P03' }),
-      new Error('Connection terminated unexpectedly'),
-      new Error('Client has encountered a connection error and is not queryable'),
-      new Error('Client was closed and is not queryable'),
-      new Error('timeout exceeded when trying to connect'),
-      Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
-    ];
-    const write = (n: number) => queue.enqueue(`event ${n}`, async () => {
-      attempts += 1;
-      if (down) throw outageErrors[attempts % outageErrors.length];
-      await sleep(1);
-      stored.push(n);
-    });
-    const done: Promise<void>[] = [];
-    for (let n = 0; n < 20; n += 1) done.push(write(n));
-    await sleep(100);
-    assert.equal(queue.holding, true);
-    for (let n = 20; n < 40; n += 1) done.push(write(n));
-    assert.equal(queue.pending, 40);
-    assert.ok(attempts > 20, `only ${attempts} attempts`);
-    assert.deepEqual(stored, []);
-    down = false;
-    await waitUntil(() => stored.length > 0);
-    assert.equal(queue.holding, true, 'still holding while the backlog is written');
-    await Promise.all(done);
-    assert.deepEqual(stored, Array.from({ length: 40 }, (_, n) => n), 'every write, once, in order');
-    assert.equal(queue.holding, false);
-    assert.equal(queue.pending, 0);
   });
 });
