@@ -118,21 +118,41 @@ export interface WriteQueueOptions {
   backoff?: { firstMs: number; maxMs: number };
 }
 
-/** The pid of another live process holding the lock file, if any (a crashed holder's lock is stale). */
-function lockHolder(lockPath: string): number | undefined {
-  let pid: number;
+/** This boot of the machine: a lock from an earlier boot is stale whatever its pid. */
+function bootId(): string {
   try {
-    pid = Number(readFileSync(lockPath, 'utf8'));
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The pid of another live centralita holding the lock file, if any. A
+ * crashed holder's lock is stale: its pid is gone, belongs to an earlier boot,
+ * or has been reused by a process that is not Node.
+ */
+function lockHolder(lockPath: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8');
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  const [pidText, boot] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || boot !== bootId()) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
     return undefined;
   }
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node')) return undefined;
+  } catch {
+    // no /proc: trust the pid
+  }
+  return pid;
 }
 
 /** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
@@ -194,7 +214,7 @@ export class WriteQueue {
       this.logger.error({ path, pid: holder }, 'another running centralita holds the write journal (same data directory); this one keeps its writes in memory only');
       return 0;
     }
-    writeFileSync(`${path}.lock`, String(process.pid));
+    writeFileSync(`${path}.lock`, `${process.pid} ${bootId()}`);
     const owner = createHash('sha256').update(database).digest('hex').slice(0, 16);
     const pending = existsSync(path) ? this.readJournal(path, owner) : [];
     const header = `${JSON.stringify({ journal: 1, database: owner })}\n`;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -186,6 +187,40 @@ describe('write queue', () => {
     assert.deepEqual(await rows(), []);
     assert.ok(readdirSync(dir).some((f) => f.startsWith('write-journal.jsonl.other-database-')), 'kept beside it');
     other.close();
+  });
+
+  it('takes over a lock left by a crashed process, not one held by a running centralita', async () => {
+    const journalPath = join(dir, 'write-journal.jsonl');
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const seed = new WriteQueue(db, logger, { journalPath });
+    seed.open('db-a');
+    gate.failWith = refused();
+    void seed.enqueue('left by the crash', event(5));
+    seed.close();
+    gate.failWith = undefined;
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      writeFileSync(`${journalPath}.lock`, `${running.pid} ${boot}`);
+      const beside = new WriteQueue(db, logger, { journalPath });
+      assert.equal(beside.open('db-a'), 0, 'a live holder keeps its journal');
+      beside.close();
+      for (const stale of [`999999999 ${boot}`, `${running.pid} another-boot`]) {
+        writeFileSync(`${journalPath}.lock`, stale);
+        const next = new WriteQueue(db, logger, { journalPath });
+        assert.equal(next.open('db-a'), 1, stale);
+        gate.failWith = refused(); // kept in the journal for the next round
+        await sleep(10);
+        next.close();
+        gate.failWith = undefined;
+      }
+      const last = new WriteQueue(db, logger, { journalPath });
+      assert.equal(last.open('db-a'), 1);
+      await last.drain();
+      last.close();
+      assert.deepEqual((await rows()).map((r) => r.n), [5]);
+    } finally {
+      running.kill();
+    }
   });
 
   it('a second queue on a journal already open keeps its writes in memory and leaves the journal alone', async () => {
