@@ -103,7 +103,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // loses none: what it holds is applied before Asterisk is listened to.
   const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
   const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`);
-  if (journaled > 0) await Promise.race([writes.drain(), new Promise((r) => setTimeout(r, 10_000))]);
+  if (journaled > 0) await writes.drainWithin(10_000);
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
   const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
@@ -231,7 +231,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       await http.close();
       agents.stop();
       await Promise.all([ari.stop(), ami.stop()]);
-      await Promise.race([writes.drain(), new Promise((r) => setTimeout(r, 5000))]);
+      await writes.drainWithin(5000);
       if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written; they stay in the journal for the next start');
       writes.close();
       await database.close();

@@ -263,6 +263,17 @@ export class WriteQueue {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** Like drain, but waits at most `ms`; true when everything was applied. */
+  async drainWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([this.drain().then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
+    } finally {
+      // A timer left running would keep a stopped process alive for the rest of it.
+      clearTimeout(timer);
+    }
+  }
+
   private readJournal(path: string, owner: string): Array<{ what: string; ops: WriteOp[] }> {
     const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
     const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];

@@ -116,6 +116,18 @@ describe('write queue', () => {
     assert.deepEqual(tidied, ['good'], 'the tidying-up of a dropped write is not run');
   });
 
+  it('waits a bounded time for the backlog, and leaves no timer behind', async () => {
+    const queue = new WriteQueue(db, logger, { backoff: { firstMs: 1, maxMs: 2 } });
+    gate.failWith = refused();
+    const stored = queue.enqueue('held', event(1));
+    assert.equal(await queue.drainWithin(30), false);
+    gate.failWith = undefined;
+    await stored;
+    const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    assert.equal(await queue.drainWithin(60_000), true);
+    assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, timers, 'a stopped app must not be kept alive by the wait');
+  });
+
   it('tells connection errors from data errors', () => {
     assert.equal(isTransientDbError(Object.assign(new Error(), { code: '08006' })), true);
     assert.equal(isTransientDbError(Object.assign(new Error(), { code: '57P01' })), true);
