@@ -15,7 +15,7 @@ async function featureCall(phone: TestPhone, code: string, answers: string[] = [
   }
   const mark = call.mark();
   await call.waitForAudio({ since: mark, minMs: 300, timeoutMs: 8000 });
-  const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 15_000, undefined))]);
+  const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 15_000, undefined).unref())]);
   assert.ok(end, `centralita should hang up after confirming ${code}`);
   return call;
 }

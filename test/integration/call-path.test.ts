@@ -78,7 +78,7 @@ describe('first call path: a DID call end to end', () => {
     await desk.register();
     const call = await desk.call('*99');
     await call.waitForAudio({ minMs: 300, timeoutMs: 5000 });
-    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 10_000, undefined))]);
+    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 10_000, undefined).unref())]);
     assert.ok(end, 'centralita should hang up after the spoken error');
     assert.equal(end.by, 'remote');
     const rows = await waitFor(async () => {

@@ -47,7 +47,7 @@ describe('waiting in a queue with nobody free', () => {
     const call = await caller('600500001');
     // Music on hold is silent here, so sound means an announcement.
     await call.waitForAudio({ minMs: 400, timeoutMs: 7000 });
-    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 20_000, undefined))]);
+    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 20_000, undefined).unref())]);
     assert.ok(end, 'the overflow should hang up after its message');
     assert.equal(end.by, 'remote');
     assert.equal(await outcomeOf('600500001'), 'overflow');
