@@ -155,6 +155,18 @@ function lockHolder(lockPath: string): number | undefined {
   return pid;
 }
 
+/** A database URL names the same database whatever user and password reach it. */
+function withoutCredentials(database: string): string {
+  try {
+    const url = new URL(database);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return database;
+  }
+}
+
 /** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
 const openJournals = new Set<string>();
 
@@ -215,7 +227,7 @@ export class WriteQueue {
       return 0;
     }
     writeFileSync(`${path}.lock`, `${process.pid} ${bootId()}`);
-    const owner = createHash('sha256').update(database).digest('hex').slice(0, 16);
+    const owner = createHash('sha256').update(withoutCredentials(database)).digest('hex').slice(0, 16);
     const pending = existsSync(path) ? this.readJournal(path, owner) : [];
     const header = `${JSON.stringify({ journal: 1, database: owner })}\n`;
     const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops })}\n`).join('');

@@ -139,7 +139,7 @@ describe('write queue', () => {
   it('loses no write when the process dies with writes queued: the next start applies the journal', async () => {
     const journalPath = join(dir, 'write-journal.jsonl');
     const first = new WriteQueue(db, logger, { journalPath, backoff: { firstMs: 1, maxMs: 2 } });
-    first.open('db-a');
+    first.open('postgres://centralita:old-secret@127.0.0.1:5432/cc');
     await first.enqueue('stored before', event(0));
     assert.equal(statSync(journalPath).size, readFileSync(journalPath, 'utf8').split('\n')[0]!.length + 1, 'an empty queue leaves only the header');
     gate.failWith = refused();
@@ -153,7 +153,7 @@ describe('write queue', () => {
     assert.deepEqual((await rows()).map((r) => r.n), [0], 'the dead queue wrote nothing more');
 
     const second = new WriteQueue(db, logger, { journalPath });
-    assert.equal(second.open('db-a'), 5);
+    assert.equal(second.open('postgres://centralita:new-secret@127.0.0.1:5432/cc'), 5, 'the same database, whatever password reaches it');
     await second.drain();
     const stored = await sql<{ n: number; tag: string; at: Date; detail: unknown }>`select n, tag, at, detail from events order by id`.execute(db);
     assert.deepEqual(stored.rows.map((r) => [r.n, r.tag]), [[0, 'x'], [1, 'é ñ "quoted"'], [2, 'é ñ "quoted"'], [3, 'é ñ "quoted"']]);
