@@ -194,8 +194,6 @@ export class WriteQueue {
   private closed = false;
   private seq = 0;
   private journal: { fd: number; path: string; headerBytes: number } | undefined;
-  private unwritten = '';
-  private flushScheduled = false;
   private readonly batchSize: number;
   private readonly backoff: { firstMs: number; maxMs: number };
 
@@ -253,7 +251,6 @@ export class WriteQueue {
   close(): void {
     this.closed = true;
     if (!this.journal) return;
-    this.flush();
     closeSync(this.journal.fd);
     rmSync(`${this.journal.path}.lock`, { force: true });
     openJournals.delete(this.journal.path);
@@ -317,29 +314,12 @@ export class WriteQueue {
     return pending;
   }
 
-  /**
-   * Lines made in one turn of the event loop (an ARI event's handler makes
-   * several writes) go to the file in one system call, at the end of the
-   * turn's synchronous work: before any of them reaches the database.
-   */
   private note(entry: object): void {
     if (!this.journal) return;
-    this.unwritten += `${JSON.stringify(entry)}\n`;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (!this.journal || this.unwritten.length === 0) return;
-    const lines = this.unwritten;
-    this.unwritten = '';
     try {
-      writeSync(this.journal.fd, lines);
+      writeSync(this.journal.fd, `${JSON.stringify(entry)}\n`);
     } catch (err) {
-      this.logger.error({ err }, 'could not write to the write journal; the records are kept in memory only');
+      this.logger.error({ err }, 'could not write to the write journal; the record is kept in memory only');
     }
   }
 
@@ -406,8 +386,6 @@ export class WriteQueue {
   private stored(seq: number): void {
     if (!this.journal) return;
     if (this.queue.length === 0) {
-      // Nothing is waiting, so nothing noted and not yet written can be a write.
-      this.unwritten = '';
       try {
         ftruncateSync(this.journal.fd, this.journal.headerBytes);
         return;
