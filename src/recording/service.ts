@@ -380,9 +380,16 @@ export class RecordingService {
       if (live && (live.state === 'recording' || live.state === 'paused' || live.state === 'queued')) {
         // Still going (centralita restarted mid-call): its end event will come to this app.
         report.stillRecording += 1;
-        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId: '', startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0 };
+        // The snoop it records, so that a transfer can take it down before
+        // making the next one (two snoops on the caller at once lose the caller's audio).
+        const snoopId = live.target_uri.startsWith('channel:') ? live.target_uri.slice('channel:'.length) : '';
+        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId, startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0 };
         this.active.set(row.id, rec);
         this.byCall.set(row.call_id, row.id);
+        if (snoopId) {
+          await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${snoopId}` })
+            .catch((err: unknown) => this.logger.warn({ err, snoopId }, 'could not subscribe to an adopted recording snoop channel'));
+        }
         continue;
       }
       const info = await this.finishedFileInfo(row.asterisk_name);

@@ -221,9 +221,12 @@ describe('centralita killed (SIGKILL) mid-call', { timeout: 20 * 60_000 }, () =>
           return rows.length > 0 && rows.every((r) => r.left_at) ? rows : undefined;
         }, 5000, 'the queue entry was not closed');
         assert.deepEqual(entries.map((e) => e.outcome), ['answered'], 'one entry, answered');
-        // The IVR's steps, each once: none lost with the killed process's queue, none written twice by the journal's replay.
-        const trace = (await db.query(`select node from ivr_traces where call_id = $1 order by id`, [live.callId])).rows.map((r) => r.node);
-        assert.deepEqual(trace, ['hello', 'q'], 'the greeting and the queue step, once each');
+        // The IVR's steps: none lost with the killed process's queue, none written twice by the
+        // journal's replay. A play step is traced as it starts, so a greeting cut by the kill
+        // and played again after it is a second, real visit.
+        const trace = (await db.query(`select node from ivr_traces where call_id = $1 order by id`, [live.callId])).rows.map((r) => r.node).join(',');
+        if (phase === 'ivr') assert.ok(trace === 'hello,q' || trace === 'hello,hello,q', `the greeting (once, or again after the kill) and the queue step: ${trace}`);
+        else assert.equal(trace, 'hello,q', 'the greeting and the queue step, once each');
         const recording = await waitFor(async () => (await db.query(`select * from recordings where call_id = $1 and status = 'complete'`, [live.callId])).rows[0], 15_000, 'the recording was not completed');
         assert.ok(recording.bytes > 0);
         console.log(`round ${round} (${phase}): back in ${restartMs} ms`);

@@ -168,9 +168,15 @@ describe('call recording on the lab', () => {
   // At the transfer the recording moves to a new snoop on the caller; the old snoop
   // must be destroyed first, or the new one gets only the caller's own voice (about
   // half the runs before the fix; docs/asterisk-notes.md).
-  it('keeps recording through a transfer: one file with both agents', async () => {
-    const { caller, agent, callId } = await talk('600800005');
+  const throughTransfer = (restartFirst: boolean) => async () => {
+    const { caller, agent, callId } = await talk(restartFirst ? '600800015' : '600800005');
     await sleep(1500);
+    if (restartFirst) {
+      // The new process adopts the recording, and must know its snoop to move it at the transfer.
+      await t.stop();
+      t = await startTestApp();
+      await waitFor(() => t.app.recordings.lastReconcile?.stillRecording === 1, 10_000, 'the recording was not adopted');
+    }
     const rings = secondDesk.waitForIncoming(10_000);
     assert.equal((await t.api(`/api/v1/calls/${callId}/transfer`, { method: 'POST', json: { queueId: secondQueueId } })).status, 202);
     await agent.ended;
@@ -193,7 +199,9 @@ describe('call recording on the lab', () => {
     const [secondAgent, caller440] = toneLevels(slice(samples, end - 1.5, end - 0.3), [1500, 440]);
     assert.ok(firstAgent! > 0.2, `the first agent is in the file (${firstAgent})`);
     assert.ok(secondAgent! > 0.2 && caller440! > 0.2, `the second agent and the caller after the transfer (${secondAgent}, ${caller440})`);
-  });
+  };
+  it('keeps recording through a transfer: one file with both agents', throughTransfer(false));
+  it('keeps recording through a transfer made after a restart of centralita', throughTransfer(true));
 });
 
 describe('30 recorded calls at once', () => {
