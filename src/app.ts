@@ -230,6 +230,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       liveFeed.close();
       await http.close();
       agents.stop();
+      queueEngine.stop();
       await Promise.all([ari.stop(), ami.stop()]);
       await writes.drainWithin(5000);
       if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written; they stay in the journal for the next start');

@@ -807,6 +807,19 @@ export class QueueEngine {
     }
   }
 
+  /**
+   * Stopping (the process ends or hands over): the waits' timers stop, and
+   * the entries stay as they are in the database and in Asterisk for the
+   * next process to adopt (reconcile).
+   */
+  stop(): void {
+    for (const entry of this.entries.values()) {
+      for (const timer of entry.timers) clearTimeout(timer);
+      clearTimeout(entry.ringTimer);
+    }
+    for (const key of this.keys.values()) clearTimeout(key.timer);
+  }
+
   private leave(entry: Entry, outcome: Outcome, finish = true): void {
     if (entry.state === 'done') return;
     this.logger.debug({ entryId: entry.id, callId: entry.call.callId, state: entry.state, outcome }, 'a caller leaves the queue');
