@@ -47,9 +47,16 @@ export async function runWriteOp(db: AnyDb, op: WriteOp): Promise<void> {
     await insertRows(db, op.insert, [op.values], op.onConflictDoNothing);
     return;
   }
-  let query = db.updateTable(op.update).set(op.set);
-  for (const [column, value] of Object.entries(op.where)) query = value === null ? query.where(column, 'is', null) : query.where(column, '=', value);
-  await query.execute();
+  await matching(db.updateTable(op.update).set(op.set), op.where).execute();
+}
+
+/** Equality on each column of `row` (null: `is null`; undefined: not compared). */
+function matching<Q extends { where(column: string, op: string, value: unknown): Q }>(query: Q, row: Row): Q {
+  let matched = query;
+  for (const [column, value] of Object.entries(row)) {
+    if (value !== undefined) matched = value === null ? matched.where(column, 'is', null) : matched.where(column, '=', value);
+  }
+  return matched;
 }
 
 async function insertRows(db: AnyDb, table: string, rows: Row[], onConflictDoNothing: string[] | undefined): Promise<void> {
@@ -65,40 +72,42 @@ async function insertRows(db: AnyDb, table: string, rows: Row[], onConflictDoNot
  */
 async function insertIfAbsent(db: AnyDb, op: Extract<WriteOp, { insert: string }>): Promise<void> {
   if (op.onConflictDoNothing) return insertRows(db, op.insert, [op.values], op.onConflictDoNothing);
-  let probe = db.selectFrom(op.insert).select(db.fn.countAll().as('n'));
-  for (const [column, value] of Object.entries(op.values)) {
-    if (value === undefined) continue;
-    probe = value === null ? probe.where(column, 'is', null) : probe.where(column, '=', value);
-  }
-  const found = await probe.executeTakeFirst();
+  const found = await matching(db.selectFrom(op.insert).select(db.fn.countAll().as('n')), op.values).executeTakeFirst();
   if (Number(found?.n ?? 0) === 0) await insertRows(db, op.insert, [op.values], undefined);
 }
 
-/** Consecutive inserts into the same table with the same columns become one multi-row statement. */
-function statements(writes: readonly Write[]): WriteOp[][] {
-  const out: WriteOp[][] = [];
-  let last: { key: string; group: WriteOp[] } | undefined;
+/** One statement: a write's op, or consecutive inserts merged. */
+interface Statement { ops: WriteOp[]; replayed: boolean }
+
+/**
+ * Consecutive inserts into the same table with the same columns become one
+ * multi-row statement; inserts taken from the journal stay on their own (each
+ * is checked for a row stored already).
+ */
+function statements(writes: readonly Write[]): Statement[] {
+  const out: Statement[] = [];
+  let last: { key: string; statement: Statement } | undefined;
   for (const write of writes) {
     for (const op of write.ops) {
       const key = 'insert' in op && !write.replayed
         ? `${op.insert}|${(op.onConflictDoNothing ?? []).join(',')}|${Object.keys(op.values).filter((k) => op.values[k] !== undefined).sort().join(',')}`
         : undefined;
       if (key !== undefined && last?.key === key) {
-        last.group.push(op);
+        last.statement.ops.push(op);
         continue;
       }
-      const group = [op];
-      out.push(group);
-      last = key !== undefined ? { key, group } : undefined;
+      const statement = { ops: [op], replayed: write.replayed };
+      out.push(statement);
+      last = key !== undefined ? { key, statement } : undefined;
     }
   }
   return out;
 }
 
-async function applyStatement(db: AnyDb, group: WriteOp[], replayed: boolean): Promise<void> {
-  const first = group[0]!;
-  if ('insert' in first && group.length > 1) {
-    await insertRows(db, first.insert, group.map((op) => (op as typeof first).values), first.onConflictDoNothing);
+async function applyStatement(db: AnyDb, { ops, replayed }: Statement): Promise<void> {
+  const first = ops[0]!;
+  if ('insert' in first && ops.length > 1) {
+    await insertRows(db, first.insert, ops.map((op) => (op as typeof first).values), first.onConflictDoNothing);
   } else if ('insert' in first && replayed) {
     await insertIfAbsent(db, first);
   } else {
@@ -374,11 +383,10 @@ export class WriteQueue {
   }
 
   private async apply(batch: readonly Write[]): Promise<void> {
-    const groups = statements(batch);
-    const replayed = batch.some((w) => w.replayed);
-    if (groups.length === 1) return applyStatement(this.db, groups[0]!, replayed);
+    const all = statements(batch);
+    if (all.length === 1) return applyStatement(this.db, all[0]!);
     await this.db.transaction().execute(async (trx) => {
-      for (const group of groups) await applyStatement(trx, group, replayed);
+      for (const statement of all) await applyStatement(trx, statement);
     });
   }
 

@@ -256,6 +256,12 @@ export class RecordingService {
     }
   }
 
+  /** A snoop's ChannelDestroyed comes after its StasisEnd only with a subscription; a transfer waits for it (hangUpSnoop). */
+  private async subscribeToSnoop(snoopId: string): Promise<void> {
+    await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${snoopId}` })
+      .catch((err: unknown) => this.logger.warn({ err, snoopId }, 'could not subscribe to the recording snoop channel'));
+  }
+
   private async snoopAndRecord(channelId: string, rec: Active, ifExists: 'fail' | 'append'): Promise<void> {
     await this.inMixingBridge(channelId);
     const inStasis = new Promise<boolean>((resolve) => {
@@ -268,10 +274,7 @@ export class RecordingService {
       await this.ari.request('channels.record', {
         channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
       });
-      // Its ChannelDestroyed comes after StasisEnd only with a subscription;
-      // a transfer waits for it (hangUpSnoop).
-      await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${rec.snoopId}` })
-        .catch((err: unknown) => this.logger.warn({ err, snoopId: rec.snoopId }, 'could not subscribe to the recording snoop channel'));
+      await this.subscribeToSnoop(rec.snoopId);
     } finally {
       this.snoopStarts.delete(rec.snoopId);
     }
@@ -386,10 +389,7 @@ export class RecordingService {
         const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId, startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0 };
         this.active.set(row.id, rec);
         this.byCall.set(row.call_id, row.id);
-        if (snoopId) {
-          await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${snoopId}` })
-            .catch((err: unknown) => this.logger.warn({ err, snoopId }, 'could not subscribe to an adopted recording snoop channel'));
-        }
+        if (snoopId) await this.subscribeToSnoop(snoopId);
         continue;
       }
       const info = await this.finishedFileInfo(row.asterisk_name);
