@@ -41,7 +41,10 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     if (!roles) return;
     const token = bearerToken(request.headers.authorization);
     const ticket = request.routeOptions.config.ticket;
-    const principal = token ? await auth.authenticate(token) : ticket?.(request);
+    // A ticket's principal is checked again: its token may have been revoked
+    // (or its agent offboarded) since the ticket was issued.
+    const fromTicket = token ? undefined : ticket?.(request);
+    const principal = token ? await auth.authenticate(token) : fromTicket && (await auth.stillValid(fromTicket));
     if (!principal) {
       return reply.status(401).header('www-authenticate', 'Bearer').send({
         error: { code: 'unauthorized', message: token ? 'the bearer token is unknown or revoked' : 'a bearer token is required (Authorization: Bearer <token>)' },

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Principal } from '../auth/service.js';
+import type { EventBus } from '../core/events.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
@@ -18,6 +19,7 @@ export interface RecordingRoutesDeps {
   /** CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: agent tokens may list and play the recordings of their own calls. */
   agentsHearOwn: boolean;
   logger: Logger;
+  bus: EventBus;
 }
 
 const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'deleted'];
@@ -81,8 +83,11 @@ const notPlayable: Record<Exclude<RecordingStatus, 'complete' | 'deleted'>, stri
  * is audited before a byte is sent: no audit, no audio.
  */
 export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
-  const { store, recordingsDir, agentsHearOwn, logger } = deps;
+  const { store, recordingsDir, agentsHearOwn, logger, bus } = deps;
   const tickets = new PlaybackTickets();
+  // A revoked token's tickets die with it (offboarding included).
+  const offRevoked = bus.on('token.revoked', ({ tokenId }) => tickets.dropToken(tokenId));
+  app.addHook('onClose', async () => offRevoked());
 
   /** The agent whose recordings an agent token is limited to; null for other roles. */
   function ownAgent(principal: Principal): string | null {
@@ -243,6 +248,10 @@ class PlaybackTickets {
     const ticket = randomBytes(24).toString('base64url');
     this.tickets.set(ticket, { recordingId, principal, expires: now + ticketMs });
     return { url: `/api/v1/recordings/${recordingId}/audio?ticket=${ticket}`, expiresAt: new Date(now + ticketMs).toISOString() };
+  }
+
+  dropToken(tokenId: string): void {
+    for (const [key, t] of this.tickets) if (t.principal.tokenId === tokenId) this.tickets.delete(key);
   }
 
   use(request: FastifyRequest): Principal | undefined {
