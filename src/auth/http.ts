@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { HttpApp } from '../core/http.js';
 import { bearerToken, type AuthService, type Principal, type Role } from './service.js';
 
@@ -10,7 +11,7 @@ declare module 'fastify' {
      * a header): who a request without a bearer token stands for, from a
      * short-lived ticket in its URL; undefined refuses it (401).
      */
-    ticket?: (request: FastifyRequest) => Principal | undefined;
+    ticket?: (request: FastifyRequest, reply: FastifyReply) => Principal | undefined;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -43,7 +44,7 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     const ticket = request.routeOptions.config.ticket;
     // A ticket's principal is checked again: its token may have been revoked
     // (or its agent offboarded) since the ticket was issued.
-    const fromTicket = token ? undefined : ticket?.(request);
+    const fromTicket = token ? undefined : ticket?.(request, reply);
     const principal = token ? await auth.authenticate(token) : fromTicket && (await auth.stillValid(fromTicket));
     if (!principal) {
       return reply.status(401).header('www-authenticate', 'Bearer').send({
