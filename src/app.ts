@@ -119,7 +119,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   });
   await agents.load();
 
-  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, (id) => agents.access(id), logger.child({ component: 'auth' }));
+  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, (id) => agents.access(id), logger.child({ component: 'auth' }), config.authFailuresPerMinute);
   // Offboarding: the tokens of an agent who lost access stop working at once.
   bus.on('agent.access.removed', ({ agentId, change }) => void auth.revokeBoundTo(agentId, change));
   installAuth(http, auth);

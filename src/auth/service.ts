@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { HttpError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { AuthFailures } from './failures.js';
 import type { ApiTokenRow, TokenStore } from './store.js';
 
 declare module '../core/events.js' {
@@ -41,6 +42,8 @@ const view = (row: ApiTokenRow): TokenView => ({
 
 export class AuthService {
   private readonly adminTokenHash: Buffer;
+  /** Failed bearer-token authentications per client address (REST and the events socket). */
+  readonly failures: AuthFailures;
 
   constructor(
     private readonly store: TokenStore,
@@ -49,8 +52,10 @@ export class AuthService {
     /** The active agent an id names, if any (agent tokens must name one; supervisor tokens may name a supervisor). */
     private readonly activeAgent: (agentId: string) => Promise<{ isSupervisor: boolean } | undefined>,
     private readonly logger: Logger,
+    failuresPerMinute = 10,
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
+    this.failures = new AuthFailures(logger, { limit: failuresPerMinute });
   }
 
   /**
