@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../../src/auth/service.js';
+import { installAuth } from '../../src/auth/http.js';
+import { AuthService, type Principal } from '../../src/auth/service.js';
+import type { TokenStore } from '../../src/auth/store.js';
+import { EventBus } from '../../src/core/events.js';
+import { createHttpApp } from '../../src/core/http.js';
+import { createLogger } from '../../src/core/logger.js';
 import { PlaybackTickets } from '../../src/recording/tickets.js';
 
 const sup: Principal = { role: 'supervisor', agentId: null, tokenId: 'token-1' };
@@ -66,5 +71,25 @@ describe('playback tickets', () => {
     tickets.dropToken('token-1');
     assert.equal(request(tickets, mine).principal, undefined);
     assert.equal(request(tickets, theirs).principal, other);
+  });
+
+  it('end a series when the last response is over, through a real server', async () => {
+    let now = 0;
+    const tickets = new PlaybackTickets({ now: () => now });
+    const logger = createLogger('silent');
+    const app = await createHttpApp(logger);
+    installAuth(app, new AuthService({} as TokenStore, 'unit-admin-token-0123456789abcdef0123', new EventBus(), async () => undefined, logger));
+    app.get('/api/v1/recordings/:id/audio', { config: { roles: ['admin'], ticket: (request, reply) => tickets.use(request, reply) } }, async () => 'audio');
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { url } = tickets.issue('rec-1', { role: 'admin', agentId: null, tokenId: null });
+      assert.equal((await fetch(`${base}${url}`)).status, 200);
+      now += 20_000;
+      assert.equal((await fetch(`${base}${url}`, { headers: { range: 'bytes=2-' } })).status, 200, 'the next Range request of the series');
+      now += 31_000;
+      assert.equal((await fetch(`${base}${url}`)).status, 401, 'the responses ended more than 30 s ago: the series is over');
+    } finally {
+      await app.close();
+    }
   });
 });
