@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { createLogger } from '../../src/core/logger.js';
 import { FeedClient } from '../support/live-feed.js';
 import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
@@ -18,11 +19,12 @@ describe('offboarding', () => {
   let dir: string;
   let recordingId: string;
   const feeds: FeedClient[] = [];
+  const logLines: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'centralita-offboarding-'));
     // Revoked tokens are refused many times here: more than the default budget of failed authentications.
-    t = await startTestApp({ recordingsDir: dir, authFailuresPerMinute: 1000 });
+    t = await startTestApp({ recordingsDir: dir, authFailuresPerMinute: 1000 }, { logger: createLogger('info', { write: (line: string) => { logLines.push(line); } }) });
     await resetDatabase(t.app);
     // One complete recording to issue playback tickets for.
     const callId = randomUUID();
@@ -81,6 +83,11 @@ describe('offboarding', () => {
     await waitFor(() => s.supervisorFeed.closedWith === 4001 && s.agentFeed.closedWith === 4001, 2000, 'the open live feeds were not closed');
     const tokens = (await t.api('/api/v1/tokens')).body as Array<{ agentId: string; revokedAt: string | null }>;
     assert.ok(tokens.filter((x) => x.agentId === s.id).every((x) => x.revokedAt), 'both tokens are listed as revoked');
+    const logged = logLines.map((l) => JSON.parse(l) as { msg: string; agentId?: string; change?: string; tokenIds?: string[] });
+    const revocation = logged.find((l) => l.msg.startsWith('tokens revoked') && l.agentId === s.id);
+    assert.equal(revocation?.change, 'deleted', 'the revocation is logged with the agent and why');
+    assert.equal(revocation?.tokenIds?.length, 2);
+    assert.ok(logLines.every((l) => !l.includes(s.supervisor) && !l.includes(s.agentToken)), 'never the secrets');
   });
 
   it('a deactivated agent: every token bound to them stops working', async () => {
