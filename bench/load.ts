@@ -62,7 +62,7 @@ const prompt = ['sound:conf-otherinparty', 'sound:silence/1'];
 
 const port = 3990;
 const base = `http://127.0.0.1:${port}`;
-const adminToken = 'bench-admin-token-0123456789';
+const adminToken = 'bench-admin-token-0123456789abcdef0123456789';
 const databaseName = 'centralita_load';
 const adminUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const databaseUrl = `postgres://postgres@127.0.0.1:5432/${databaseName}`;

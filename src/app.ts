@@ -119,10 +119,9 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   });
   await agents.load();
 
-  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, async (id) => {
-    if (!(await agents.isActiveAgent(id))) return undefined;
-    return { isSupervisor: (await agents.getAgent(id)).isSupervisor };
-  });
+  const auth = new AuthService(new TokenStore(database.db), config.adminToken, bus, (id) => agents.access(id), logger.child({ component: 'auth' }), config.authFailuresPerMinute);
+  // Offboarding: the tokens of an agent who lost access stop working at once.
+  bus.on('agent.access.removed', ({ agentId, change }) => void auth.revokeBoundTo(agentId, change));
   installAuth(http, auth);
   tokenRoutes(http, auth);
 
@@ -188,7 +187,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const liveFeed = installLiveFeed(http, bus, auth);
 
   const recordingLogger = logger.child({ component: 'recording' });
-  recordingRoutes(http, { store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger });
+  recordingRoutes(http, { store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger, bus });
   // Retention runs while the HTTP app does: from listen (start) to close (stop).
   let stopRetention: (() => Promise<void>) | undefined;
   http.addHook('onReady', async () => {

@@ -6,7 +6,7 @@ import { migrate } from './core/migrate.js';
 // npm run migrate: only the database keys matter here, so the others get
 // placeholders instead of failing on, say, a missing ARI password.
 const env = {
-  CENTRALITA_ADMIN_TOKEN: 'migrate-only-placeholder', CENTRALITA_ARI_USER: '-', CENTRALITA_ARI_PASSWORD: '-',
+  CENTRALITA_ADMIN_TOKEN: 'migrate-only-placeholder-not-a-real-admin-token', CENTRALITA_ARI_USER: '-', CENTRALITA_ARI_PASSWORD: '-',
   CENTRALITA_AMI_USER: '-', CENTRALITA_AMI_PASSWORD: '-', ...process.env,
 };
 try {

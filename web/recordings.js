@@ -22,9 +22,25 @@ async function play(id, button) {
   player.hidden = false;
   player.src = url;
   player.dataset.recording = id;
+  player.dataset.retried = '';
   await player.play().catch(() => undefined);
   button.setAttribute('aria-pressed', 'true');
 }
+
+// A ticket is spent once its series of requests has been idle for 30 s (a
+// long pause): ask for a new one once and go on from the same place.
+document.getElementById('player').addEventListener('error', async (event) => {
+  const player = event.target;
+  const id = player.dataset.recording;
+  if (!id || player.dataset.retried === id) return;
+  player.dataset.retried = id;
+  const at = player.currentTime;
+  const { url } = await api(`/api/v1/recordings/${id}/ticket`, { method: 'POST' });
+  player.src = url;
+  player.currentTime = at;
+  await player.play().catch(() => undefined);
+});
+document.getElementById('player').addEventListener('playing', (event) => { event.target.dataset.retried = ''; });
 
 async function downloadRecording(id) {
   const { url } = await api(`/api/v1/recordings/${id}/ticket`, { method: 'POST' });

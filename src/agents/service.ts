@@ -7,6 +7,8 @@ import type { WriteQueue } from '../core/write-queue.js';
 import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
 import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type PauseReasonRow, type StateSource } from './store.js';
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
 export async function hashPin(pin: string): Promise<string> {
@@ -57,8 +59,15 @@ export interface TimelineEntry {
 declare module '../core/events.js' {
   interface DomainEvents {
     'agent.state': AgentStateChange;
+    'agent.access.removed': AgentAccessRemoved;
   }
 }
+
+/**
+ * An agent lost access (offboarding): deleted, deactivated, or no longer a
+ * supervisor. Auth revokes the API tokens bound to them on it.
+ */
+export interface AgentAccessRemoved { agentId: string; change: 'deleted' | 'deactivated' | 'supervisor_removed' }
 
 export interface AgentInput {
   number: string;
@@ -187,6 +196,7 @@ export class AgentsService {
       ...(input.skills !== undefined ? { skills: input.skills } : {}),
       ...(input.isSupervisor !== undefined ? { is_supervisor: input.isSupervisor } : {}),
     });
+    if (agent.is_supervisor && row && !row.is_supervisor) this.accessRemoved(id, 'supervisor_removed');
     return agentView(row!);
   }
 
@@ -198,14 +208,28 @@ export class AgentsService {
     if (state.status !== 'logged_out') throw conflict(`the agent is checked in (${describeState(state)}); check them out first`);
     if (await this.store.hasHistory(id)) {
       const row = await this.store.deactivate(id, new Date());
+      this.accessRemoved(id, 'deactivated');
       return { deleted: false, agent: agentView(row!) };
     }
     await this.store.deleteAgent(id);
+    this.accessRemoved(id, 'deleted');
     return { deleted: true, agent: agentView(agent) };
   }
 
+  private accessRemoved(agentId: string, change: AgentAccessRemoved['change']): void {
+    this.logger.info({ agentId, change }, 'agent access removed');
+    this.bus.emit('agent.access.removed', { agentId, change });
+  }
+
+  /** Whether an agent exists and is active, and is a supervisor: what a token bound to them may still do. */
+  async access(id: string): Promise<{ isSupervisor: boolean } | undefined> {
+    if (!uuidPattern.test(id)) return undefined;
+    const row = await this.store.getAgent(id);
+    return row?.active ? { isSupervisor: row.is_supervisor } : undefined;
+  }
+
   async isActiveAgent(id: string): Promise<boolean> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+    if (!uuidPattern.test(id)) return false;
     return (await this.store.getAgent(id))?.active === true;
   }
 

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { HttpApp } from '../core/http.js';
 import { bearerToken, type AuthService, type Principal, type Role } from './service.js';
 
@@ -10,16 +11,26 @@ declare module 'fastify' {
      * a header): who a request without a bearer token stands for, from a
      * short-lived ticket in its URL; undefined refuses it (401).
      */
-    ticket?: (request: FastifyRequest) => Principal | undefined;
+    ticket?: (request: FastifyRequest, reply: FastifyReply) => Principal | undefined;
   }
   interface FastifyRequest {
     principal: Principal | null;
   }
 }
 
+/** 429 for an address locked after too many failed authentications (see AuthFailures). */
+export function tooManyFailuresBody(retryAfter: number) {
+  return { error: { code: 'too_many_requests', message: `too many failed authentications from this address; try again in ${retryAfter} s` } };
+}
+
+function tooManyFailures(reply: FastifyReply, retryAfter: number) {
+  return reply.status(429).header('retry-after', String(retryAfter)).send(tooManyFailuresBody(retryAfter));
+}
+
 /**
  * Bearer-token auth on every route that declares `config.roles`: 401 without
- * a valid token, 403 for a role the route does not allow. A /api/v1 route
+ * a valid token, 403 for a role the route does not allow, 429 from an
+ * address locked after too many failed authentications. A /api/v1 route
  * without roles is refused at start-up, so none can be left open by mistake.
  */
 export function installAuth(app: HttpApp, auth: AuthService): void {
@@ -40,9 +51,15 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     const roles = request.routeOptions.config.roles;
     if (!roles) return;
     const token = bearerToken(request.headers.authorization);
+    const retryAfter = token ? auth.failures.retryAfter(request.ip) : 0;
+    if (retryAfter > 0) return tooManyFailures(reply, retryAfter);
     const ticket = request.routeOptions.config.ticket;
-    const principal = token ? await auth.authenticate(token) : ticket?.(request);
+    // A ticket's principal is checked again: its token may have been revoked
+    // (or its agent offboarded) since the ticket was issued.
+    const fromTicket = token ? undefined : ticket?.(request, reply);
+    const principal = token ? await auth.authenticate(token) : fromTicket && (await auth.stillValid(fromTicket));
     if (!principal) {
+      if (token) auth.failures.fail(request.ip);
       return reply.status(401).header('www-authenticate', 'Bearer').send({
         error: { code: 'unauthorized', message: token ? 'the bearer token is unknown or revoked' : 'a bearer token is required (Authorization: Bearer <token>)' },
       });

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { HttpError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import { AuthFailures } from './failures.js';
 import type { ApiTokenRow, TokenStore } from './store.js';
 
 declare module '../core/events.js' {
@@ -40,6 +42,8 @@ const view = (row: ApiTokenRow): TokenView => ({
 
 export class AuthService {
   private readonly adminTokenHash: Buffer;
+  /** Failed bearer-token authentications per client address (REST and the events socket). */
+  readonly failures: AuthFailures;
 
   constructor(
     private readonly store: TokenStore,
@@ -47,18 +51,67 @@ export class AuthService {
     private readonly bus: EventBus,
     /** The active agent an id names, if any (agent tokens must name one; supervisor tokens may name a supervisor). */
     private readonly activeAgent: (agentId: string) => Promise<{ isSupervisor: boolean } | undefined>,
+    private readonly logger: Logger,
+    failuresPerMinute = 10,
   ) {
     this.adminTokenHash = Buffer.from(hashToken(adminToken), 'hex');
+    this.failures = new AuthFailures(logger, { limit: failuresPerMinute });
   }
 
-  /** The principal a token stands for, or undefined when it is unknown or revoked. */
+  /**
+   * The principal a token stands for, or undefined when it is unknown,
+   * revoked, or bound to an agent who may no longer use it.
+   */
   async authenticate(token: string): Promise<Principal | undefined> {
     const hash = hashToken(token);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminTokenHash)) {
       return { role: 'admin', agentId: null, tokenId: null };
     }
     const row = await this.store.findActiveByHash(hash);
-    return row ? { role: row.role, agentId: row.agent_id, tokenId: row.id } : undefined;
+    return row && (await this.bindingHolds(row)) ? { role: row.role, agentId: row.agent_id, tokenId: row.id } : undefined;
+  }
+
+  /**
+   * The same principal if its token still holds (not revoked, its agent still
+   * allowed), for principals kept past their request (playback tickets).
+   */
+  async stillValid(principal: Principal): Promise<Principal | undefined> {
+    if (principal.tokenId === null) return principal;
+    const row = await this.store.get(principal.tokenId);
+    return row && !row.revoked_at && (await this.bindingHolds(row)) ? principal : undefined;
+  }
+
+  /**
+   * Whether the agent a token is bound to is still active (and still a
+   * supervisor, for a supervisor token). Offboarding revokes such tokens at
+   * once (revokeBoundTo); this check on every request is the second line,
+   * for a change that reached the database some other way. Its cost is one
+   * primary-key read of the agent, and only for tokens bound to an agent.
+   */
+  private async bindingHolds(row: ApiTokenRow): Promise<boolean> {
+    if (row.agent_id === null) return true;
+    const agent = await this.activeAgent(row.agent_id);
+    if (agent && (row.role !== 'supervisor' || agent.isSupervisor)) return true;
+    this.logger.warn({ tokenId: row.id, agentId: row.agent_id, role: row.role }, 'token refused: its agent is no longer active or no longer a supervisor; revoking it');
+    void this.revokeBoundTo(row.agent_id, row.role === 'supervisor' && agent ? 'supervisor_removed' : 'deactivated');
+    return false;
+  }
+
+  /**
+   * Offboarding: revokes the tokens bound to an agent who was deleted or
+   * deactivated (every role), or who is no longer a supervisor (supervisor
+   * tokens), and announces each revocation (open WebSockets close, playback
+   * tickets die). Never throws: a failure is logged, and authenticate()
+   * refuses those tokens anyway.
+   */
+  async revokeBoundTo(agentId: string, change: 'deleted' | 'deactivated' | 'supervisor_removed'): Promise<void> {
+    try {
+      const rows = await this.store.revokeBoundTo(agentId, change === 'supervisor_removed' ? ['supervisor'] : [...roles]);
+      for (const row of rows) this.bus.emit('token.revoked', { tokenId: row.id });
+      if (rows.length > 0) this.logger.info({ agentId, change, tokenIds: rows.map((r) => r.id) }, 'tokens revoked: their agent lost access');
+    } catch (err) {
+      this.logger.error({ err, agentId, change }, 'revoking the tokens of an agent who lost access failed; they are refused on use');
+    }
   }
 
   /** Creates a token; the secret is returned once and only its hash is kept. */
@@ -87,7 +140,10 @@ export class AuthService {
 
   async revokeToken(id: string): Promise<TokenView> {
     const revoked = await this.store.revoke(id);
-    if (revoked) this.bus.emit('token.revoked', { tokenId: id });
+    if (revoked) {
+      this.logger.info({ tokenId: id }, 'token revoked');
+      this.bus.emit('token.revoked', { tokenId: id });
+    }
     const row = revoked ?? (await this.store.get(id));
     if (!row) throw notFound('token');
     return view(row);

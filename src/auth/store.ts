@@ -37,6 +37,13 @@ export class TokenStore {
       .returningAll().executeTakeFirst();
   }
 
+  /** Revokes the live tokens of these roles bound to an agent; returns them. */
+  revokeBoundTo(agentId: string, ofRoles: Role[]): Promise<ApiTokenRow[]> {
+    return this.db.updateTable('api_tokens').set({ revoked_at: new Date() })
+      .where('agent_id', '=', agentId).where('role', 'in', ofRoles).where('revoked_at', 'is', null)
+      .returningAll().execute();
+  }
+
   get(id: string): Promise<ApiTokenRow | undefined> {
     return this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -11,6 +11,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   adminToken: string;
+  /** CENTRALITA_LAB: a lab install (the sample config, the tests); only then is the sample admin token accepted, and only on loopback. */
+  lab: boolean;
+  /** Failed bearer-token authentications per client address and minute before it is locked out for a minute. */
+  authFailuresPerMinute: number;
   ari: { url: string; user: string; password: string; app: string };
   ami: { host: string; port: number; user: string; password: string };
   recordingsDir: string;
@@ -55,7 +59,17 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
+  'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE',
 ]);
+
+/** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback). */
+export const sampleAdminToken = 'change-me-lab-admin-token-not-for-production';
+
+/** Whether a listen address reaches only this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || /^::ffff:127\./.test(bare);
+}
 
 /**
  * Reads KEY=VALUE lines (the same keys as the environment; # starts a comment).
@@ -174,15 +188,22 @@ export function loadConfig(env: Source = process.env): Config {
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') src[key] = value;
 
   const adminToken = required(src, 'CENTRALITA_ADMIN_TOKEN');
-  if (adminToken.length < 16) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 16 characters long');
+  if (adminToken.length < 32) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  const listen = host(src, 'CENTRALITA_HOST', '127.0.0.1');
+  const lab = boolean(src, 'CENTRALITA_LAB', false);
+  if (adminToken === sampleAdminToken && !(lab && isLoopbackHost(listen))) {
+    throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'is the sample configuration\'s published value, accepted only in the lab (CENTRALITA_LAB=true and CENTRALITA_HOST on loopback); set a secret of your own');
+  }
 
   return {
-    host: host(src, 'CENTRALITA_HOST', '127.0.0.1'),
+    host: listen,
     port: port(src, 'CENTRALITA_PORT', 3000),
     logLevel: oneOf(src, 'CENTRALITA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: url(src, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'], true),
     dataDir: directory(src, 'CENTRALITA_DATA_DIR', 'data'),
     adminToken,
+    lab,
+    authFailuresPerMinute: integer(src, 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 10, 1, 100_000),
     ari: {
       url: url(src, 'CENTRALITA_ARI_URL', 'http://127.0.0.1:8088/ari', ['http:', 'https:']) as string,
       user: required(src, 'CENTRALITA_ARI_USER'),

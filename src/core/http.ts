@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyError } from 'fastify';
-import type { Logger } from './logger.js';
+import { redactUrl, type Logger } from './logger.js';
 import { HttpError } from './errors.js';
 import { isTransientDbError } from './write-queue.js';
 
@@ -83,10 +83,10 @@ export async function createHttpApp(logger: Logger) {
     // Postgres unreachable (an outage): calls go on from the last-known-good
     // reads, but this request cannot be answered now; say so, not "internal".
     if (isTransientDbError(error)) {
-      request.log.warn({ url: request.url, method: request.method, err: error.message }, 'request refused: the database is unreachable');
+      request.log.warn({ url: redactUrl(request.url), method: request.method, err: error.message }, 'request refused: the database is unreachable');
       return reply.status(503).header('retry-after', '5').send({ error: { code: 'database_unavailable', message: 'the database is unreachable now; try again shortly' } });
     }
-    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    request.log.error({ err: error, url: redactUrl(request.url), method: request.method }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
   });
 

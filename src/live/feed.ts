@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentStateChange } from '../agents/service.js';
+import { tooManyFailuresBody } from '../auth/http.js';
 import { bearerToken, type AuthService, type Principal } from '../auth/service.js';
 import type { EventBus } from '../core/events.js';
 import type { HttpApp } from '../core/http.js';
@@ -15,9 +16,9 @@ function tokenOf(request: IncomingMessage, url: URL): string | undefined {
   return bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
-  const body = JSON.stringify({ error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } }, headers = '' } = {}): void {
+  const text = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${headers}Connection: close\r\n\r\n${text}`);
 }
 
 /**
@@ -40,8 +41,15 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     if (url.pathname !== liveFeedPath) return refuse(socket, 404, 'Not Found');
     const token = tokenOf(request, url);
     if (!token) return refuse(socket, 401, 'Unauthorized');
+    // The same budget of failed authentications per address as the REST API.
+    const address = request.socket.remoteAddress ?? '';
+    const retryAfter = auth.failures.retryAfter(address);
+    if (retryAfter > 0) return refuse(socket, 429, 'Too Many Requests', { body: tooManyFailuresBody(retryAfter), headers: `Retry-After: ${retryAfter}\r\n` });
     auth.authenticate(token).then((principal) => {
-      if (!principal) return refuse(socket, 401, 'Unauthorized');
+      if (!principal) {
+        auth.failures.fail(address);
+        return refuse(socket, 401, 'Unauthorized');
+      }
       if (socket.destroyed) return;
       wss.handleUpgrade(request, socket, head, (ws) => {
         socket.off('error', ignore);

@@ -1,15 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { Type } from 'typebox';
 import type { Principal } from '../auth/service.js';
+import type { EventBus } from '../core/events.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import { ErrorBody, Nullable, StringEnum } from '../core/schemas.js';
 import { openRecording } from './files.js';
 import { parseRange } from './range.js';
+import { PlaybackTickets } from './tickets.js';
 import type { RecordingRow, RecordingsStore, RecordingStatus } from './store.js';
 
 export interface RecordingRoutesDeps {
@@ -18,6 +18,7 @@ export interface RecordingRoutesDeps {
   /** CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: agent tokens may list and play the recordings of their own calls. */
   agentsHearOwn: boolean;
   logger: Logger;
+  bus: EventBus;
 }
 
 const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'deleted'];
@@ -81,8 +82,11 @@ const notPlayable: Record<Exclude<RecordingStatus, 'complete' | 'deleted'>, stri
  * is audited before a byte is sent: no audit, no audio.
  */
 export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
-  const { store, recordingsDir, agentsHearOwn, logger } = deps;
+  const { store, recordingsDir, agentsHearOwn, logger, bus } = deps;
   const tickets = new PlaybackTickets();
+  // A revoked token's tickets die with it (offboarding included).
+  const offRevoked = bus.on('token.revoked', ({ tokenId }) => tickets.dropToken(tokenId));
+  app.addHook('onClose', async () => offRevoked());
 
   /** The agent whose recordings an agent token is limited to; null for other roles. */
   function ownAgent(principal: Principal): string | null {
@@ -104,8 +108,11 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
   app.post('/api/v1/recordings/:id/ticket', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
     schema: {
-      tags: ['recordings'], summary: 'A link to play one recording in a browser for 10 minutes',
-      description: 'For an <audio> element, which cannot send the Authorization header: the link carries a ticket good for this recording only; each request through it is audited as the token\'s playback.',
+      tags: ['recordings'], summary: 'A single-use link to play one recording in a browser',
+      description: 'For an <audio> element, which cannot send the Authorization header: the link carries a ticket good for this recording only, '
+        + 'to be used within 10 minutes (expiresAt). Its first request starts a series of Range requests from that client address, which lasts '
+        + 'while requests follow each other within 30 s; then the ticket is spent. At most 1000 live tickets per token (the oldest dropped). '
+        + 'Each request through it is audited as the token\'s playback.',
       params: Id, response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), 403: ErrorBody, 404: ErrorBody },
     },
   }, async (request) => {
@@ -148,7 +155,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
   }, async (request) => view(await recordingFor(request.params.id, request.principal!)));
 
   app.get('/api/v1/recordings/:id/audio', {
-    config: { roles: ['admin', 'supervisor', 'agent'], ticket: (request) => tickets.use(request) },
+    config: { roles: ['admin', 'supervisor', 'agent'], ticket: (request, reply) => tickets.use(request, reply) },
     // A HEAD would run this handler and be audited as a playback.
     exposeHeadRoute: false,
     schema: {
@@ -229,27 +236,4 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
       id: Number(entry.id), action: entry.action, tokenId: entry.token_id, role: entry.role, agentId: entry.agent_id, detail: entry.detail, at: entry.at.toISOString(),
     }));
   });
-}
-
-const ticketMs = 10 * 60_000;
-
-/** Playback links for browsers: a random ticket → one recording, for whoever asked, for 10 minutes (in memory). */
-class PlaybackTickets {
-  private readonly tickets = new Map<string, { recordingId: string; principal: Principal; expires: number }>();
-
-  issue(recordingId: string, principal: Principal): { url: string; expiresAt: string } {
-    const now = Date.now();
-    for (const [key, t] of this.tickets) if (t.expires < now) this.tickets.delete(key);
-    const ticket = randomBytes(24).toString('base64url');
-    this.tickets.set(ticket, { recordingId, principal, expires: now + ticketMs });
-    return { url: `/api/v1/recordings/${recordingId}/audio?ticket=${ticket}`, expiresAt: new Date(now + ticketMs).toISOString() };
-  }
-
-  use(request: FastifyRequest): Principal | undefined {
-    const ticket = new URL(request.url, 'http://localhost').searchParams.get('ticket');
-    const entry = ticket ? this.tickets.get(ticket) : undefined;
-    const id = (request.params as { id?: string }).id;
-    if (!entry || entry.expires < Date.now() || entry.recordingId !== id) return undefined;
-    return entry.principal;
-  }
 }

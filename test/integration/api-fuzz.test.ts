@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
+import { adminToken, resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
 import { seedScriptedDay } from '../support/scripted-day.js';
 
 /**
@@ -64,7 +64,7 @@ describe('the API under bad input: role × route matrix and a fuzz run', () => {
     t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-fuzz' } });
     await resetDatabase(t.app);
     const { ids } = await seedScriptedDay(t);
-    tokens.admin = 'test-admin-token-0123456789';
+    tokens.admin = adminToken;
     tokens.supervisor = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'sup', role: 'supervisor' } })).body.token;
     tokens.agent = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'ana', role: 'agent', agentId: ids.ana } })).body.token;
     const doc = (await t.api('/api/docs', { token: null })).body as { paths: Record<string, Record<string, { description?: string; requestBody?: unknown }>> };

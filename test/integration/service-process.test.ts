@@ -8,7 +8,7 @@ import { projectRoot } from '../../src/core/paths.js';
 import { waitFor } from '../support/harness.js';
 
 const secrets = {
-  CENTRALITA_ADMIN_TOKEN: 'process-test-admin-token-5f1c',
+  CENTRALITA_ADMIN_TOKEN: 'process-test-admin-token-5f1c0123456789abcdef',
   CENTRALITA_ARI_PASSWORD: 'centralita-lab-ari',
   CENTRALITA_AMI_PASSWORD: 'centralita-lab-ami',
 };

@@ -5,7 +5,7 @@ import type { Config } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { projectRoot } from '../../src/core/paths.js';
 
-export const adminToken = 'test-admin-token-0123456789';
+export const adminToken = 'test-admin-token-0123456789abcdef0123456789';
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/centralita_test';
 
 /** A config for the lab Asterisk and the test database, on an ephemeral port. */
@@ -17,6 +17,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: testDatabaseUrl,
     dataDir: `${projectRoot}/data/test`,
     adminToken,
+    // The harness is the lab (CENTRALITA_LAB=true): see README, configuration.
+    lab: true,
+    authFailuresPerMinute: 10,
     ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita' },
     ami: { host: '127.0.0.1', port: 5038, user: 'centralita', password: 'centralita-lab-ami' },
     recordingsDir: `${projectRoot}/recordings`,

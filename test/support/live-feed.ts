@@ -11,9 +11,10 @@ export class FeedClient {
     socket.on('close', (code) => { this.closedWith = code; });
   }
 
-  static connect(baseUrl: string, token: string | null): Promise<FeedClient> {
-    const url = `${baseUrl.replace(/^http/, 'ws')}/api/v1/events`;
-    const socket = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  /** With `inQuery`, the token goes in `?token=` as a browser sends it. */
+  static connect(baseUrl: string, token: string | null, { inQuery = false } = {}): Promise<FeedClient> {
+    const url = `${baseUrl.replace(/^http/, 'ws')}/api/v1/events${token && inQuery ? `?token=${encodeURIComponent(token)}` : ''}`;
+    const socket = new WebSocket(url, token && !inQuery ? { headers: { authorization: `Bearer ${token}` } } : {});
     return new Promise((resolve, reject) => {
       const client = new FeedClient(socket);
       socket.once('open', () => resolve(client));

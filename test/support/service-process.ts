@@ -24,7 +24,7 @@ export async function runService(port: number, env: Record<string, string> = {})
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root',
-      DATABASE_URL: testDatabaseUrl, CENTRALITA_PORT: String(port), CENTRALITA_ADMIN_TOKEN: adminToken,
+      DATABASE_URL: testDatabaseUrl, CENTRALITA_PORT: String(port), CENTRALITA_ADMIN_TOKEN: adminToken, CENTRALITA_LAB: 'true',
       CENTRALITA_LOG_LEVEL: process.env.TEST_LOG_LEVEL && process.env.TEST_LOG_LEVEL !== 'silent' ? process.env.TEST_LOG_LEVEL : 'warn',
       CENTRALITA_ARI_USER: config.ari.user, CENTRALITA_ARI_PASSWORD: config.ari.password,
       CENTRALITA_AMI_USER: config.ami.user, CENTRALITA_AMI_PASSWORD: config.ami.password,

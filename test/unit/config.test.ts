@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfigFile, redactedConfig } from '../../src/core/config.js';
+import { ConfigError, isLoopbackHost, loadConfig, parseConfigFile, redactedConfig, sampleAdminToken } from '../../src/core/config.js';
+import { projectRoot } from '../../src/core/paths.js';
 
 const minimal = {
-  CENTRALITA_ADMIN_TOKEN: 'a-long-enough-admin-token',
+  CENTRALITA_ADMIN_TOKEN: 'a-long-enough-admin-token-0123456789',
   CENTRALITA_ARI_USER: 'u', CENTRALITA_ARI_PASSWORD: 'ari-secret',
   CENTRALITA_AMI_USER: 'u', CENTRALITA_AMI_PASSWORD: 'ami-secret',
 };
@@ -31,7 +32,9 @@ describe('config', () => {
   });
 
   it('refuses a short admin token and a non-postgres DATABASE_URL without echoing it', () => {
-    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_ADMIN_TOKEN: 'short' }), /CENTRALITA_ADMIN_TOKEN: must be at least 16/);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_ADMIN_TOKEN: 'short' }), /CENTRALITA_ADMIN_TOKEN: must be at least 32/);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_ADMIN_TOKEN: 'x'.repeat(31) }), /CENTRALITA_ADMIN_TOKEN: must be at least 32/);
+    assert.equal(loadConfig({ ...minimal, CENTRALITA_ADMIN_TOKEN: 'x'.repeat(32) }).adminToken.length, 32);
     assert.throws(() => loadConfig({ ...minimal, DATABASE_URL: 'mysql://root:hunter2@db/x' }),
       (err: unknown) => err instanceof ConfigError && err.key === 'DATABASE_URL' && !err.message.includes('hunter2'));
     assert.throws(() => loadConfig({ ...minimal, DATABASE_URL: 'not a url hunter2' }),
@@ -65,5 +68,31 @@ describe('config', () => {
     const config = loadConfig({ ...minimal, DATABASE_URL: 'postgres://u:dbsecret@h/db' });
     const text = JSON.stringify(redactedConfig(config));
     for (const secret of ['a-long-enough-admin-token', 'ari-secret', 'ami-secret', 'dbsecret']) assert.ok(!text.includes(secret), secret);
+  });
+
+  it('accepts the sample admin token only in the lab, on loopback', () => {
+    const sample = { ...minimal, CENTRALITA_ADMIN_TOKEN: sampleAdminToken };
+    assert.throws(() => loadConfig(sample), (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_ADMIN_TOKEN' && /CENTRALITA_LAB=true/.test(err.message) && !err.message.includes(sampleAdminToken));
+    assert.throws(() => loadConfig({ ...sample, CENTRALITA_LAB: 'true', CENTRALITA_HOST: '0.0.0.0' }), /sample configuration/);
+    assert.throws(() => loadConfig({ ...sample, CENTRALITA_LAB: 'true', CENTRALITA_HOST: '192.168.1.10' }), /sample configuration/);
+    assert.equal(loadConfig({ ...sample, CENTRALITA_LAB: 'true' }).lab, true);
+    assert.equal(loadConfig({ ...sample, CENTRALITA_LAB: 'true', CENTRALITA_HOST: '::1' }).host, '::1');
+    assert.equal(loadConfig(minimal).lab, false);
+    // The sample file is the lab, and its token is the one refused elsewhere.
+    const fromSample = loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env` });
+    assert.deepEqual([fromSample.adminToken, fromSample.lab], [sampleAdminToken, true]);
+    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env`, CENTRALITA_HOST: '0.0.0.0' }), /sample configuration/);
+    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env`, CENTRALITA_LAB: 'false' }), /sample configuration/);
+  });
+
+  it('knows loopback addresses', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.ok(isLoopbackHost(host), host);
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', '128.0.0.1', 'example.com']) assert.ok(!isLoopbackHost(host), host);
+  });
+
+  it('reads the failed-authentication budget', () => {
+    assert.equal(loadConfig(minimal).authFailuresPerMinute, 10);
+    assert.equal(loadConfig({ ...minimal, CENTRALITA_AUTH_FAILURES_PER_MINUTE: '50' }).authFailuresPerMinute, 50);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_AUTH_FAILURES_PER_MINUTE: '0' }), /CENTRALITA_AUTH_FAILURES_PER_MINUTE/);
   });
 });

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { AuthFailures } from '../../src/auth/failures.js';
+import { installAuth } from '../../src/auth/http.js';
+import { AuthService } from '../../src/auth/service.js';
+import type { TokenStore } from '../../src/auth/store.js';
+import { EventBus } from '../../src/core/events.js';
+import { createHttpApp, type HttpApp } from '../../src/core/http.js';
+import { createLogger } from '../../src/core/logger.js';
+import { installLiveFeed } from '../../src/live/feed.js';
+
+const adminToken = 'unit-admin-token-0123456789abcdef0123';
+const noTokens = { findActiveByHash: async () => undefined, get: async () => undefined } as unknown as TokenStore;
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, logger: createLogger('info', { write: (line: string) => { lines.push(line); } }) };
+}
+
+describe('failed bearer-token authentications', () => {
+  it('lock an address after the limit within a minute, for a minute, logged once', () => {
+    let now = 0;
+    const { lines, logger } = capture();
+    const failures = new AuthFailures(logger, { limit: 3, now: () => now });
+    failures.fail('10.0.0.1');
+    now += 61_000;
+    failures.fail('10.0.0.1');
+    failures.fail('10.0.0.1');
+    assert.equal(failures.retryAfter('10.0.0.1'), 0, 'a failure older than a minute does not count');
+    failures.fail('10.0.0.1');
+    assert.equal(failures.retryAfter('10.0.0.1'), 60);
+    assert.equal(failures.retryAfter('10.0.0.2'), 0, 'per address');
+    now += 59_500;
+    assert.equal(failures.retryAfter('10.0.0.1'), 1, 'retry-after is rounded up');
+    now += 501;
+    assert.equal(failures.retryAfter('10.0.0.1'), 0);
+    assert.equal(lines.filter((l) => l.includes('address locked')).length, 1);
+  });
+
+  describe('over HTTP and the events socket', () => {
+    let app: HttpApp;
+    let base: string;
+    const { lines, logger } = capture();
+    before(async () => {
+      app = await createHttpApp(logger);
+      const auth = new AuthService(noTokens, adminToken, new EventBus(), async () => undefined, logger, 10);
+      installAuth(app, auth);
+      installLiveFeed(app, new EventBus(), auth);
+      app.get('/api/v1/thing', { config: { roles: ['admin'] } }, async () => ({ ok: true }));
+      base = await app.listen({ host: '127.0.0.1', port: 0 });
+    });
+    after(() => app.close());
+
+    const get = (token: string, remoteAddress: string) =>
+      app.inject({ url: '/api/v1/thing', remoteAddress, headers: { authorization: `Bearer ${token}` } });
+    const feed = (token: string) => new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/events?token=${token}`);
+      socket.once('open', () => { socket.terminate(); resolve(101); });
+      socket.once('unexpected-response', (_req, res) => { resolve(res.statusCode!); socket.terminate(); });
+      socket.once('error', reject);
+    });
+
+    it('answer 429 with retry-after after 10 failures from one address, to a right token too; others are not slowed', async () => {
+      for (let i = 0; i < 10; i++) assert.equal((await get(`ctl_guess-${i}`, '10.9.9.9')).statusCode, 401);
+      const locked = await get('ctl_guess-11', '10.9.9.9');
+      assert.equal(locked.statusCode, 429);
+      assert.equal(locked.headers['retry-after'], '60');
+      assert.equal(locked.json().error.code, 'too_many_requests');
+      assert.equal((await get(adminToken, '10.9.9.9')).statusCode, 429, 'a locked address is refused even with a right token');
+      assert.equal((await get(adminToken, '10.9.9.8')).statusCode, 200, 'another address is not affected');
+      for (let i = 0; i < 20; i++) assert.equal((await get(adminToken, '10.9.9.7')).statusCode, 200, 'successful requests are never limited');
+      assert.equal((await app.inject({ url: '/api/v1/thing', remoteAddress: '10.9.9.9' })).statusCode, 401, 'no token: not a guess, a plain 401');
+      assert.equal(lines.filter((l) => l.includes('address locked')).length, 1, 'logged once per lockout, not per request');
+      assert.ok(lines.every((l) => !l.includes('ctl_guess')), 'the guesses are not logged');
+    });
+
+    it('count failures on the events socket, and lock it too', async () => {
+      assert.equal(await feed(adminToken), 101);
+      for (let i = 0; i < 10; i++) assert.equal(await feed(`ctl_guess-${i}`), 401);
+      assert.equal(await feed(adminToken), 429);
+      assert.equal((await get(adminToken, '127.0.0.1')).statusCode, 429, 'one budget for REST and the socket');
+    });
+  });
+});
