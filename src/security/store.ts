@@ -42,8 +42,8 @@ export class SecurityStore {
       : { update: 'security_login_failures', set: { phone_spent_at: at }, where: { extension: subject, phone_spent_at: null } };
   }
 
-  insertLock(row: Insertable<SecurityLockoutsTable>): WriteOp {
-    return { insert: 'security_lockouts', values: { ...row } };
+  insertLock(row: Omit<Insertable<SecurityLockoutsTable>, 'cleared_at' | 'cleared_by_token' | 'cleared_by_role'>): WriteOp {
+    return { insert: 'security_lockouts', values: { ...row, cleared_at: null, cleared_by_token: null, cleared_by_role: null } };
   }
 
   clearLock(id: string, at: Date, by: { tokenId: string | null; role: string }): WriteOp {
