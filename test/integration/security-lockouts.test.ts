@@ -111,4 +111,22 @@ describe('PIN lockout on the desk phones', () => {
     assert.equal(await statusOf(agent.id), 'available');
     await t.api(`/api/v1/agents/${agent.id}/logout`, { method: 'POST' });
   });
+
+  it('locks a phone after 5 wrong tries with any numbers: it is refused before anything is asked, until an admin clears it', { timeout: 90_000 }, async () => {
+    const agent = await createAgent('313');
+    const phone = phones.find((p) => p.user === '1005') ?? await deskPhone('1005');
+    await featureCall(phone, '*45', ['321#', '1111#', '322#', '1111#', '323#', '1111#']);
+    const heard = await featureCall(phone, '*45', ['324#', '1111#', '325#', '1111#']);
+    assert.equal(heard.at(-1), notNow, `the fifth failure locks the phone (heard ${heard.join(', ')})`);
+    const [lock, ...others] = await locks();
+    assert.deepEqual(others, []);
+    assert.deepEqual([lock!.kind, lock!.subject, lock!.failures], ['phone', '1005', 5]);
+    // Locked: "not now" at once, for check-in and monitoring alike; no number, no PIN.
+    assert.deepEqual(await featureCall(phone, '*45', []), [notNow]);
+    assert.deepEqual(await featureCall(phone, '*23', []), [notNow]);
+    assert.equal((await t.api(`/api/v1/security/lockouts/${lock!.id}`, { method: 'DELETE' })).status, 200);
+    await featureCall(phone, '*45', ['313#', '2468#']);
+    assert.equal(await statusOf(agent.id), 'available');
+    await t.api(`/api/v1/agents/${agent.id}/logout`, { method: 'POST' });
+  });
 });
