@@ -155,7 +155,8 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
   queueEngine.noteCallEvent = (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date());
   queues.flowExists = (flowId) => ivr.flowExists(flowId);
-  // The phone PIN lockout: its memory is rebuilt from its tables here, before any phone is answered.
+  // The phone PIN lockout: its memory is rebuilt from its tables (the journal's
+  // writes applied above) before any phone is answered.
   const security = new SecurityService(new SecurityStore(database.db), writes, logger.child({ component: 'security' }));
   await security.load();
   securityRoutes(http, security);
