@@ -12,6 +12,9 @@ import { reportRoutes } from './reports/routes.js';
 import { scheduleRollups } from './reports/schedule.js';
 import { ReportsService } from './reports/service.js';
 import { webRoutes } from './web/routes.js';
+import { securityRoutes } from './security/routes.js';
+import { SecurityService } from './security/service.js';
+import { SecurityStore } from './security/store.js';
 import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
@@ -70,6 +73,7 @@ export interface Centralita {
   recordings: RecordingService;
   monitor: MonitorService;
   reports: ReportsService;
+  security: SecurityService;
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -150,7 +154,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
   queueEngine.noteCallEvent = (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date());
   queues.flowExists = (flowId) => ivr.flowExists(flowId);
-  const phoneLogin = new PhoneLogin(media, digits, agents, logger.child({ component: 'agents' }));
+  // The phone PIN lockout: its memory is rebuilt from its tables (the journal's
+  // writes applied above) before any phone is answered.
+  const security = new SecurityService(new SecurityStore(database.db), writes, logger.child({ component: 'security' }));
+  await security.load();
+  securityRoutes(http, security);
+  const phoneLogin = new PhoneLogin(media, digits, agents, security, logger.child({ component: 'agents' }));
   const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin);
   const monitorLogger = logger.child({ component: 'monitor' });
   const monitor = new MonitorService(ari, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
@@ -214,7 +223,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports,
+    config, logger, http, database, ari, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports, security,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -5,6 +5,7 @@ import type { IvrTables } from './ivr/store.js';
 import type { MonitorTables } from './monitor/store.js';
 import type { QueuesTables } from './queues/store.js';
 import type { PromptsTables } from './prompts/store.js';
+import type { SecurityTables } from './security/store.js';
 
 /** Every table, for Kysely; each capability declares and queries only its own. */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables {}
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, SecurityTables {}

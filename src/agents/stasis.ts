@@ -3,6 +3,7 @@ import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Media } from '../asterisk/media.js';
 import { HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { LockView, SecurityService } from '../security/service.js';
 import { verifyPin, type AgentsService } from './service.js';
 import type { AgentRow } from './store.js';
 
@@ -32,51 +33,48 @@ const say = {
 } as const;
 
 const loginAttempts = 3;
-/** Wrong logins from one phone before it is locked out, and for how long. */
-const lockoutAfter = 6;
-const lockoutMs = 10 * 60_000;
 const noSuchPin = 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /**
- * Asks a phone user for their agent number and PIN (up to three tries),
- * with a lockout per phone against PIN guessing (in memory: a restart
- * forgives). Shared by check-in and supervisors' monitoring codes.
+ * Asks a phone user for their agent number and PIN (up to three tries).
+ * Shared by check-in and supervisors' monitoring codes. Guessing is held back
+ * by the security capability's lockout (per agent number and per phone,
+ * stored): a locked phone or number hears "not now" and no PIN is checked.
  */
 export class PhoneLogin {
-  private readonly wrongLogins = new Map<string, { count: number; since: number }>();
+  constructor(private readonly media: Media, private readonly digits: DigitCollector, private readonly agents: AgentsService, private readonly security: SecurityService, private readonly logger: Logger) {}
 
-  constructor(private readonly media: Media, private readonly digits: DigitCollector, private readonly agents: AgentsService, private readonly logger: Logger) {}
-
-  lockedOut(extension: string): boolean {
-    const entry = this.wrongLogins.get(extension);
-    if (entry && Date.now() - entry.since > lockoutMs) this.wrongLogins.delete(extension);
-    return (this.wrongLogins.get(extension)?.count ?? 0) >= lockoutAfter;
-  }
-
-  private failed(extension: string): void {
-    const entry = this.wrongLogins.get(extension) ?? { count: 0, since: Date.now() };
-    entry.count += 1;
-    this.wrongLogins.set(extension, entry);
-    if (entry.count === lockoutAfter) this.logger.warn({ extension, minutes: lockoutMs / 60_000 }, 'phone locked out of agent logins after repeated wrong PINs');
+  /** Says "not now" and logs when a lock is in force; true then. */
+  private async refused(channelId: string, extension: string, lock: LockView | undefined): Promise<boolean> {
+    if (!lock) return false;
+    this.logger.info({ extension, kind: lock.kind, subject: lock.subject, until: lock.until }, 'phone login refused: locked out after repeated wrong PINs');
+    await this.media.playToEnd(channelId, [say.notNow]);
+    return true;
   }
 
   /** The agent who keyed a right number and PIN; undefined after the last wrong try (goodbye said), a lockout (said) or a hang-up. */
   async ask(channelId: string, extension: string): Promise<AgentRow | undefined> {
     for (let i = 0; i < loginAttempts; i += 1) {
-      if (this.lockedOut(extension)) return void (await this.media.playToEnd(channelId, [say.notNow]));
+      if (await this.refused(channelId, extension, this.security.phoneLock(extension))) return undefined;
       const number = await this.digits.collect(channelId, [i === 0 ? say.askNumber : say.wrongLogin], { maxDigits: 10, timeoutMs: 8000 });
       if (number === null) return undefined;
+      // A locked number is refused before its PIN is asked for.
+      if (number && await this.refused(channelId, extension, this.security.numberLock(number))) return undefined;
       const pin = number ? await this.digits.collect(channelId, [say.askPin], { maxDigits: 12, timeoutMs: 8000 }) : '';
       if (pin === null) return undefined;
       const agent = number ? await this.agents.findByNumber(number) : undefined;
       // The PIN is checked even for an unknown number, so both take as long.
       const pinOk = await verifyPin(pin, agent?.pin_hash ?? noSuchPin);
+      // Asked again: another phone may have locked the number (or this phone
+      // a parallel call) meanwhile; a guess that raced the lock is not taken.
+      const raced = this.security.phoneLock(extension) ?? (number ? this.security.numberLock(number) : undefined);
+      if (await this.refused(channelId, extension, raced)) return undefined;
+      const attempt = { extension, number: number || null };
       if (agent && pinOk) {
-        this.wrongLogins.delete(extension);
+        this.security.loginSucceeded(attempt);
         return agent;
       }
-      this.failed(extension);
-      this.logger.info({ extension, number }, 'phone login refused: wrong agent number or PIN');
+      this.security.loginFailed(attempt);
     }
     await this.media.playToEnd(channelId, [say.goodbye]);
     return undefined;
@@ -111,7 +109,6 @@ export function featureCodeRoute(media: Media, digits: DigitCollector, agents: A
       if (await attempt(channel.id, () => agents.login(bound.id, extension, 'phone'), say.alreadyOn)) await speak(channel.id, say.loggedIn);
       return;
     }
-    if (login.lockedOut(extension)) return void (await speak(channel.id, say.notNow));
     const agent = await login.ask(channel.id, extension);
     if (agent && await attempt(channel.id, () => agents.login(agent.id, extension, 'phone'), say.alreadyOn)) await speak(channel.id, say.loggedIn);
   };

@@ -107,6 +107,8 @@ export async function resetDatabase(app: Centralita): Promise<void> {
   await sql`delete from pause_reasons where name not in ('break', 'lunch', 'training', 'back_office', 'rona', 'unreachable')`.execute(app.database.db);
   // Routes, flows and queues read by calls are kept in memory while current.
   app.lastKnown.invalidateAll();
+  // The PIN lockout's memory was loaded from the tables at start: forget what an earlier run left.
+  await app.security.load();
 }
 
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, message: string): Promise<NonNullable<T>> {
