@@ -32,7 +32,7 @@ describe('PIN lockout API (/api/v1/security/lockouts)', () => {
         return found && { ...found, agent_id: null, name: 'x', token_hash: hash, created_at: new Date(), revoked_at: null };
       },
     } as unknown as TokenStore;
-    installAuth(app, new AuthService(tokenStore, adminToken, new EventBus(), async () => undefined));
+    installAuth(app, new AuthService(tokenStore, adminToken, new EventBus(), async () => undefined, pino({ level: 'silent' })));
     const { store, writes } = memoryStore();
     security = new SecurityService(store, writes, logger);
     securityRoutes(app, security);
