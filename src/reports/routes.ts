@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { toCsv } from '../core/csv.js';
 import type { HttpApp } from '../core/http.js';
 import { ErrorBody, StringEnum } from '../core/schemas.js';
-import { intervals, toCsv, type Interval } from './figures.js';
+import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
 import type { ReportQuery, ReportsService, Source } from './service.js';
 

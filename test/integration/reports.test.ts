@@ -153,6 +153,23 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     });
   });
 
+  it('CSV: a team name that a spreadsheet would run as a formula is escaped; the figures stay numbers', async () => {
+    const team = '=HYPERLINK("http://127.0.0.1/x","y")';
+    assert.equal((await t.api(`/api/v1/agents/${ids.ana}`, { method: 'PATCH', json: { team } })).status, 200);
+    try {
+      const res = await t.api(`/api/v1/reports/agents?${range}&interval=day&agent=${ids.ana}&format=csv`);
+      assert.equal(res.status, 200);
+      const [header, line] = (res.body as string).split('\r\n');
+      const columns = header!.split(',');
+      assert.ok(line!.includes(`,"'=HYPERLINK(""http://127.0.0.1/x"",""y"")",`), line);
+      // The team's quoted cell holds commas: the cells after it are split on their own.
+      const afterTeam = line!.slice(line!.lastIndexOf('",') + 2).split(',');
+      assert.equal(afterTeam[columns.indexOf('loginTime') - columns.indexOf('team') - 1], '3600', 'a figure is written as a plain number');
+    } finally {
+      await t.api(`/api/v1/agents/${ids.ana}`, { method: 'PATCH', json: { team: 'A' } });
+    }
+  });
+
   it('refuses bad parameters with 400 and a clear message', async () => {
     const bad = async (query: string, pattern: RegExp) => {
       const res = await t.api(`/api/v1/reports/queues?${query}`);
