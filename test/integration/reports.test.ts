@@ -170,6 +170,18 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     }
   });
 
+  it('plain dates as a person types them: midnight in the report\'s time zone, to= including that day', async () => {
+    const typed = await report('queues', `from=${day}&to=${day}&timezone=Europe/Madrid&interval=day`);
+    assert.deepEqual(typed, await report('queues', `${range}&interval=day`));
+    assert.equal(typed.rows[0].offered, 6);
+    const byDefault = await report('queues', `from=${day}&to=${day}&interval=hour`);
+    assert.deepEqual(byDefault.rows.map((r: { period: string }) => r.period), ['2026-03-10T08:00:00.000Z'], 'CENTRALITA_TIMEZONE (Madrid) by default');
+    const utc = await report('queues', `from=${day}&to=${day}&timezone=UTC&interval=day`);
+    assert.equal(utc.rows[0].period, '2026-03-10T00:00:00.000Z', 'the day in UTC');
+    assert.equal((await report('queues', `from=2026-03-11&to=2026-03-11&interval=day`)).rows.length, 0, 'the next day is another day');
+    assert.deepEqual((await report('peak-hours', `from=${day}&to=${day}`)).rows, [{ weekday: 2, hour: 9, offered: 6, answered: 3 }]);
+  });
+
   it('refuses bad parameters with 400 and a clear message', async () => {
     const bad = async (query: string, pattern: RegExp) => {
       const res = await t.api(`/api/v1/reports/queues?${query}`);
@@ -180,6 +192,8 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=fortnight`, /interval/);
     await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=day&timezone=Mars/Olympus`, /unknown time zone/);
     await bad(`from=yesterday&to=2026-03-11T00:00:00Z&interval=day`, /from/);
+    await bad(`from=2026-02-30&to=2026-03-11&interval=day`, /querystring\/from must be a date/);
+    await bad(`from=2026-03-10&to=2026-03-09&interval=day`, /from must be before/);
     await bad(`to=2026-03-11T00:00:00Z&interval=day`, /from/);
     await bad(`from=2016-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=15m`, /periods/);
     const agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'a', role: 'agent', agentId: ids.ana } })).body.token;
