@@ -33,7 +33,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
       if (message.type() !== 'error') return;
       const text = message.text();
       if (outage && !/Content Security Policy|Refused to/i.test(text) && /WebSocket|Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/i.test(text)) return;
-      problems.push(`${page.url()}: ${text}`);
+      problems.push(`${page.url()}: ${text} (${message.location().url})`);
     });
     page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
   };
