@@ -8,6 +8,10 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# 0.0.0.0 inside the container only: a container's loopback cannot be reached
+# from outside it. centralita speaks plain HTTP with bearer tokens, so publish
+# the port to the host's loopback only (-p 127.0.0.1:3000:3000) and serve it
+# behind a reverse proxy that terminates TLS: README, "Behind a reverse proxy".
 ENV NODE_ENV=production \
     CENTRALITA_HOST=0.0.0.0 \
     CENTRALITA_PORT=3000 \

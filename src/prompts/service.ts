@@ -3,7 +3,8 @@ import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { HttpError, badRequest, notFound } from '../core/errors.js';
 import type { PromptRow, PromptsStore } from './store.js';
-import { InvalidAudioError, toTelephoneWav, type TelephoneWav } from './wav.js';
+import { InvalidAudioError, parseWav, type TelephoneWav } from './wav.js';
+import { toTelephoneWavOffThread } from './wav-worker.js';
 
 export const promptNamePattern = '^[a-z0-9][a-z0-9_-]{0,63}$';
 const promptNameRegExp = new RegExp(promptNamePattern);
@@ -79,7 +80,11 @@ export class PromptsService {
     const target = this.fileOf(name);
     let converted: TelephoneWav;
     try {
-      converted = toTelephoneWav(file);
+      // The header is read here (cheap) so bad audio is refused at once; the
+      // resampling, seconds for a large file, runs in a worker thread so it
+      // does not hold the calls up (the upload's buffer goes with it).
+      parseWav(file);
+      converted = await toTelephoneWavOffThread(file);
     } catch (err) {
       if (err instanceof InvalidAudioError) throw new HttpError(400, 'invalid_audio', err.message);
       throw err;

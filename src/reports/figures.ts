@@ -85,29 +85,6 @@ export function agentFigures(s: AgentSums, pauses: Record<string, number>): Agen
   };
 }
 
-/** Flattens a report row for CSV: nested objects become `key.sub` columns. */
-export function flatten(row: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flatten(value as Record<string, unknown>, `${prefix}${key}.`));
-    else out[`${prefix}${key}`] = value;
-  }
-  return out;
-}
-
-/** RFC 4180 CSV with a header row; columns are the union of the rows' keys in first-seen order. */
-export function toCsv(rows: Record<string, unknown>[]): string {
-  const flat = rows.map((r) => flatten(r));
-  const columns: string[] = [];
-  for (const row of flat) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
-  const cell = (value: unknown): string => {
-    if (value === null || value === undefined) return '';
-    const text = String(value);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  return [columns.join(','), ...flat.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\r\n') + '\r\n';
-}
-
 /** Whether a time zone name is one the runtime knows (IANA names such as Europe/Madrid). */
 export function isTimeZone(name: string): boolean {
   try {

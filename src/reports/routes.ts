@@ -1,16 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { toCsv } from '../core/csv.js';
 import type { HttpApp } from '../core/http.js';
 import { ErrorBody, StringEnum } from '../core/schemas.js';
-import { intervals, toCsv, type Interval } from './figures.js';
+import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
-import type { ReportQuery, ReportsService, Source } from './service.js';
+import { reportBound, type ReportQuery, type ReportsService, type Source } from './service.js';
 
 const roles = ['admin', 'supervisor'] as const;
 
 const Range = {
-  from: Type.String({ format: 'date-time', description: 'start (included); rounded down to a quarter hour' }),
-  to: Type.String({ format: 'date-time', description: 'end (excluded); rounded up to a quarter hour' }),
+  from: Type.String({ minLength: 10, maxLength: 40, description: 'start (included), a date-time (2026-01-01T08:00:00Z) rounded down to a quarter hour, or a date (2026-01-01): that day\'s midnight in the time zone' }),
+  to: Type.String({ minLength: 10, maxLength: 40, description: 'end (excluded), a date-time rounded up to a quarter hour, or a date (2026-01-31): that day included, up to the next midnight in the time zone' }),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of the periods (default CENTRALITA_TIMEZONE)' })),
   source: Type.Optional(StringEnum(['rollup', 'raw'] as const, { description: 'rollup (default) or raw: the same figures straight from the events, slower' })),
   format: Type.Optional(StringEnum(['json', 'csv'] as const, { description: 'csv: the rows as CSV (so does Accept: text/csv)' })),
@@ -30,8 +31,9 @@ const Anything = Type.Unknown();
 /** Reports (docs/metrics.md): JSON `{rows, totals}`, or the rows as CSV. */
 export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => Promise<LiveStats>): void {
   const queryOf = (q: ReportParams): ReportQuery => {
+    const timezone = q.timezone ?? reports.timezone;
     const query: ReportQuery = {
-      from: new Date(q.from), to: new Date(q.to), interval: q.interval, timezone: q.timezone ?? reports.timezone, source: q.source ?? 'rollup',
+      from: reportBound(q.from, timezone, 'from'), to: reportBound(q.to, timezone, 'to'), interval: q.interval, timezone, source: q.source ?? 'rollup',
       ...(q.queue ? { queueIds: [q.queue] } : {}), ...(q.agent ? { agentIds: [q.agent] } : {}), ...(q.team !== undefined ? { team: q.team } : {}),
     };
     reports.validate(query);

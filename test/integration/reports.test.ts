@@ -153,6 +153,35 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     });
   });
 
+  it('CSV: a team name that a spreadsheet would run as a formula is escaped; the figures stay numbers', async () => {
+    const team = '=HYPERLINK("http://127.0.0.1/x","y")';
+    assert.equal((await t.api(`/api/v1/agents/${ids.ana}`, { method: 'PATCH', json: { team } })).status, 200);
+    try {
+      const res = await t.api(`/api/v1/reports/agents?${range}&interval=day&agent=${ids.ana}&format=csv`);
+      assert.equal(res.status, 200);
+      const [header, line] = (res.body as string).split('\r\n');
+      const columns = header!.split(',');
+      assert.ok(line!.includes(`,"'=HYPERLINK(""http://127.0.0.1/x"",""y"")",`), line);
+      // The team's quoted cell holds commas: the cells after it are split on their own.
+      const afterTeam = line!.slice(line!.lastIndexOf('",') + 2).split(',');
+      assert.equal(afterTeam[columns.indexOf('loginTime') - columns.indexOf('team') - 1], '3600', 'a figure is written as a plain number');
+    } finally {
+      await t.api(`/api/v1/agents/${ids.ana}`, { method: 'PATCH', json: { team: 'A' } });
+    }
+  });
+
+  it('plain dates as a person types them: midnight in the report\'s time zone, to= including that day', async () => {
+    const typed = await report('queues', `from=${day}&to=${day}&timezone=Europe/Madrid&interval=day`);
+    assert.deepEqual(typed, await report('queues', `${range}&interval=day`));
+    assert.equal(typed.rows.length, 1);
+    const byDefault = await report('queues', `from=${day}&to=${day}&interval=hour`);
+    assert.deepEqual(byDefault.rows.map((r: { period: string }) => r.period), ['2026-03-10T08:00:00.000Z'], 'CENTRALITA_TIMEZONE (Madrid) by default');
+    const utc = await report('queues', `from=${day}&to=${day}&timezone=UTC&interval=day`);
+    assert.equal(utc.rows[0].period, '2026-03-10T00:00:00.000Z', 'the day in UTC');
+    assert.equal((await report('queues', `from=2026-03-11&to=2026-03-11&interval=day`)).rows.length, 0, 'the next day is another day');
+    assert.deepEqual(await report('peak-hours', `from=${day}&to=${day}`), await report('peak-hours', range));
+  });
+
   it('refuses bad parameters with 400 and a clear message', async () => {
     const bad = async (query: string, pattern: RegExp) => {
       const res = await t.api(`/api/v1/reports/queues?${query}`);
@@ -163,6 +192,8 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=fortnight`, /interval/);
     await bad(`from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=day&timezone=Mars/Olympus`, /unknown time zone/);
     await bad(`from=yesterday&to=2026-03-11T00:00:00Z&interval=day`, /from/);
+    await bad(`from=2026-02-30&to=2026-03-11&interval=day`, /querystring\/from must be a date/);
+    await bad(`from=2026-03-10&to=2026-03-09&interval=day`, /from must be before/);
     await bad(`to=2026-03-11T00:00:00Z&interval=day`, /from/);
     await bad(`from=2016-03-10T00:00:00Z&to=2026-03-11T00:00:00Z&interval=15m`, /periods/);
     const agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'a', role: 'agent', agentId: ids.ana } })).body.token;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { projectRoot } from '../../src/core/paths.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
@@ -24,12 +24,31 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   const tokens: Record<string, string> = {};
   let supervisorPage: Page;
   let agentPage: Page;
+  /** Console errors and page errors of every page (a CSP violation is one); each test must leave none. */
+  let problems: string[] = [];
+  /** While the service is stopped on purpose, the pages' failed connections are expected (never a CSP violation). */
+  let outage = false;
+  const watch = (page: Page): void => {
+    page.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const text = message.text();
+      if (outage && !/Content Security Policy|Refused to/i.test(text) && /WebSocket|Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/i.test(text)) return;
+      problems.push(`${page.url()}: ${text} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
+  };
+  afterEach(() => {
+    const found = problems;
+    problems = [];
+    assert.deepEqual(found, [], 'no console errors or CSP violations');
+  });
 
   /** A signed-in page at 1366×768 in Madrid's time zone. */
   const signIn = async (token: string, landing: RegExp): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Madrid', locale: 'es-ES', acceptDownloads: true });
     contexts.push(context);
     const page = await context.newPage();
+    watch(page);
     await page.goto(`${t.baseUrl}/ui/`);
     await page.locator('#token').waitFor();
     if (contexts.length === 1) await page.screenshot({ path: join(shots, 'sign-in.png') });
@@ -172,14 +191,54 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.ok(audit.some((a: { action: string; agentId: string | null }) => a.action === 'playback' && a.agentId === ids.sofia), 'the playback is audited as the supervisor\'s');
   });
 
+  it('the pages are served with a Content-Security-Policy that keeps out injected script and framing, and nosniff', async () => {
+    const response = await supervisorPage.goto(`${t.baseUrl}/ui/wallboard.html`);
+    await supervisorPage.locator('#agents tr[data-agent="Lucía"]').waitFor();
+    const headers = response!.headers();
+    const csp = headers['content-security-policy'] ?? '';
+    for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "media-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]) {
+      assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+    }
+    assert.match(csp, /connect-src 'self' ws:\/\/127\.0\.0\.1:3471 wss:\/\/127\.0\.0\.1:3471/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+    for (const path of ['/ui/app.js', '/ui/style.css', '/ui/vendor/chart.umd.min.js', '/ui/', '/ui/nothing.html']) {
+      const res = await fetch(`${t.baseUrl}${path}`, { redirect: 'manual' });
+      assert.equal(res.headers.get('content-security-policy'), csp, path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+    }
+    // What an injection would try: an inline script and an inline style. The browser refuses both and says so.
+    const blocked = await supervisorPage.evaluate(async () => {
+      const violations: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      const script = document.createElement('script');
+      script.textContent = 'window.injected = true';
+      document.body.append(script);
+      const div = document.createElement('div');
+      div.innerHTML = '<p id="styled" style="color: rgb(255, 0, 0)">x</p>';
+      document.body.append(div);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const color = getComputedStyle(document.getElementById('styled')!).color;
+      div.remove();
+      return { injected: (window as unknown as { injected?: boolean }).injected ?? false, color, violations };
+    });
+    assert.equal(blocked.injected, false, 'the inline script did not run');
+    assert.notEqual(blocked.color, 'rgb(255, 0, 0)', 'the inline style was not applied');
+    assert.ok(blocked.violations.some((d) => d.startsWith('script-src')), blocked.violations.join());
+    assert.ok(problems.some((p) => /Content Security Policy/.test(p)), 'the console reports a violation (which is what the other tests look for)');
+    problems = [];
+  });
+
   it('the wallboard shows a banner while the service is away and recovers by itself', async () => {
     await supervisorPage.goto(`${t.baseUrl}/ui/wallboard.html`);
     await supervisorPage.locator('#agents tr[data-agent="Lucía"]').waitFor();
+    outage = true;
     await t.stop();
     await supervisorPage.locator('#banner:not([hidden])').waitFor({ timeout: 5000 });
     await supervisorPage.screenshot({ path: join(shots, 'wallboard-disconnected.png') });
     t = await startTestApp({ port: uiPort });
     await supervisorPage.locator('#banner[hidden]').waitFor({ state: 'attached', timeout: 15_000 });
+    outage = false;
     // And it is live again: a change made now shows up without a reload.
     assert.equal((await t.api(`/api/v1/agents/${ids.lucia}/pause`, { method: 'POST', json: { reason: 'lunch' } })).status, 200);
     await supervisorPage.locator('#agents tr[data-agent="Lucía"] td[data-status="paused"]').waitFor({ timeout: 5000 });

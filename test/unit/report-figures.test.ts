@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentFigures, isTimeZone, queueFigures, toCsv } from '../../src/reports/figures.js';
+import { agentFigures, isTimeZone, queueFigures } from '../../src/reports/figures.js';
 
 const none = {
   offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
@@ -23,11 +23,6 @@ describe('report figures', () => {
     const f = queueFigures({ ...none, offered: 10, answered: 6, abandoned: 4, short_abandoned: 2, answered_within_sl: 4 });
     assert.equal(f.serviceLevel, 50); // 4 / (10 - 2)
     assert.equal(f.abandonRate, 40); // 4 / 10: short abandons are still abandons
-  });
-
-  it('writes CSV with quoting and flattened objects', () => {
-    const csv = toCsv([{ a: 'x,y', b: { c: 1 } }, { a: 'say "hi"', b: { c: null }, d: 2 }]);
-    assert.equal(csv, 'a,b.c,d\r\n"x,y",1,\r\n"say ""hi""",,2\r\n');
   });
 
   it('knows time zones', () => {
