@@ -30,6 +30,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     monitorFollowAgent: false,
     timezone: 'Europe/Madrid',
     shortAbandonSeconds: 5,
+    lookupAllow: [],
     ...overrides,
   };
 }
