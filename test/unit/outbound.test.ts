@@ -190,6 +190,19 @@ describe('outbound policy: requests', () => {
     await assert.rejects(get(policy(['127.0.0.1']), `http://127.0.0.1:${port}/slow`, 200), (err: unknown) => err instanceof OutboundFailed && err.code === 'timeout');
   });
 
+  it('reaches an allowed IPv6 literal ([::1]) and refuses it by default', async () => {
+    const v6 = createServer((_req, res) => res.end('{"v6":true}'));
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const url = `http://[::1]:${(v6.address() as AddressInfo).port}/`;
+      await assert.rejects(get(policy(), url), (err: unknown) => err instanceof OutboundRefused && /^::1 is a loopback address/.test(err.message));
+      assert.deepEqual(JSON.parse((await get(policy(['::1/128']), url)).body.toString()), { v6: true });
+    } finally {
+      v6.closeAllConnections();
+      v6.close();
+    }
+  });
+
   it('sends a POST body', async () => {
     const answer = await policy(['127.0.0.1']).request(new URL(`http://127.0.0.1:${port}/post`), {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}', timeoutMs: 2000,
