@@ -35,6 +35,7 @@ import { createHttpApp, type HttpApp } from './core/http.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
+import { AllowList, OutboundPolicy } from './core/outbound.js';
 import { WriteQueue } from './core/write-queue.js';
 import type { Database } from './db-schema.js';
 import { healthRoutes } from './health/routes.js';
@@ -148,7 +149,8 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     ari, digits, logger: ivrLogger, promptMedia,
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
-  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name));
+    outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
+  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName));
   ivrRoutes(http, ivr);
   // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { AllowList } from './outbound.js';
 import { projectRoot } from './paths.js';
 
 /** centralita's whole configuration, validated once at start-up. */
@@ -38,6 +39,8 @@ export interface Config {
   timezone: string;
   /** Callers who abandon within this many seconds are short abandons, left out of the service level. */
   shortAbandonSeconds: number;
+  /** Private hosts and networks IVR lookups may reach (public ones always may): host names, addresses, CIDRs. */
+  lookupAllow: string[];
 }
 
 export class ConfigError extends Error {
@@ -59,7 +62,7 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
-  'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE',
+  'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback). */
@@ -162,6 +165,15 @@ function timeZone(src: Source, key: string, fallback: string): string {
   return text;
 }
 
+function allowList(src: Source, key: string): string[] {
+  const text = optional(src, key, '');
+  try {
+    return [...AllowList.parse(text).entries];
+  } catch (err) {
+    throw new ConfigError(key, (err as Error).message);
+  }
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -227,6 +239,7 @@ export function loadConfig(env: Source = process.env): Config {
     monitorFollowAgent: boolean(src, 'CENTRALITA_MONITOR_FOLLOW_AGENT', false),
     timezone: timeZone(src, 'CENTRALITA_TIMEZONE', Intl.DateTimeFormat().resolvedOptions().timeZone),
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
+    lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { AriClient } from '../asterisk/ari.js';
 import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Logger } from '../core/logger.js';
+import { OutboundFailed, OutboundRefused, type OutboundPolicy } from '../core/outbound.js';
 import type { FlowDocument, FlowNode, Language, LookupNode } from './flow.js';
 import { isOpen, ruleHolds } from './rules.js';
 
@@ -21,6 +22,8 @@ export interface EngineDeps {
   queue: (call: IvrCall, request: QueueRequest) => Promise<void | 'released'>;
   /** Asterisk media for an uploaded prompt. */
   promptMedia: (name: string) => string;
+  /** Where lookups may go (CENTRALITA_LOOKUP_ALLOW), how, and how much of an answer is read. */
+  outbound: OutboundPolicy;
 }
 
 export interface RunningFlow { id: string; version: number; document: FlowDocument }
@@ -205,8 +208,8 @@ export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow
         break;
       }
       case 'lookup': {
-        const result = await lookup(node, variables);
-        trace(null, result.ok ? { status: result.status, result: result.variables } : { error: result.error });
+        const result = await lookup(node, variables, name);
+        trace(null, result.ok ? { status: result.status, result: result.variables } : { error: result.error, ...(result.reason ? { reason: result.reason } : {}) });
         if (result.ok) for (const [k, v] of Object.entries(result.variables)) variables.set(k, v);
         next = result.ok ? node.next : node.onError;
         break;
@@ -250,24 +253,32 @@ export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow
   }
   if (name !== undefined) deps.logger.warn({ callId: call.callId, flowId: flow.id }, `IVR stopped after ${maxSteps} steps`);
 
-  async function lookup(node: LookupNode, vars: Map<string, string>): Promise<{ ok: true; status: number; variables: Record<string, string> } | { ok: false; error: string }> {
+  type LookupResult = { ok: true; status: number; variables: Record<string, string> } | { ok: false; error: string; reason?: string };
+  async function lookup(node: LookupNode, vars: Map<string, string>, nodeName: string): Promise<LookupResult> {
     const sent: Record<string, string> = { caller: call.caller, did: call.did };
     for (const key of node.send ?? []) sent[key] = vars.get(key) ?? '';
     const method = node.method ?? 'GET';
     const url = new URL(node.url);
     if (method === 'GET') for (const [k, v] of Object.entries(sent)) url.searchParams.set(k, v);
     try {
-      const response = await fetch(url, {
+      const answer = await deps.outbound.request(url, {
         method,
         headers: { accept: 'application/json', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
         body: method === 'POST' ? JSON.stringify(sent) : undefined,
-        signal: AbortSignal.timeout(Math.min(node.timeoutMs ?? lookupTimeoutCapMs, lookupTimeoutCapMs)),
+        timeoutMs: Math.min(node.timeoutMs ?? lookupTimeoutCapMs, lookupTimeoutCapMs),
       });
-      if (!response.ok) return { ok: false, error: `HTTP ${response.status}` };
-      return { ok: true, status: response.status, variables: lookupVariables(await response.json()) };
+      if (answer.status < 200 || answer.status > 299) return { ok: false, error: `HTTP ${answer.status}` };
+      let parsed: unknown;
+      try { parsed = JSON.parse(answer.body.toString('utf8')); } catch { return { ok: false, error: 'the answer is not JSON' }; }
+      return { ok: true, status: answer.status, variables: lookupVariables(parsed) };
     } catch (err) {
-      const error = err as Error;
-      return { ok: false, error: error.name === 'TimeoutError' ? 'timeout' : error.message };
+      if (err instanceof OutboundRefused) {
+        // The policy stopped it: the trace says why, and so does the log (the URL without its query: the caller's data).
+        deps.logger.warn({ callId: call.callId, flowId: flow.id, node: nodeName, url: `${url.origin}${url.pathname}`, reason: err.message }, 'an IVR lookup was refused');
+        return { ok: false, error: 'refused', reason: err.message };
+      }
+      if (err instanceof OutboundFailed && err.code === 'timeout') return { ok: false, error: 'timeout' };
+      return { ok: false, error: (err as Error).message };
     }
   }
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
+import { referenceProblems } from './references.js';
 import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
 
 export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
@@ -43,6 +44,8 @@ export class IvrService {
     private readonly logger: Logger,
     private readonly defaultLanguage: Language,
     private readonly promptExists: (name: string) => Promise<boolean>,
+    /** A queue by id or name, asked of the queues capability. */
+    private readonly queueExists: (idOrName: string) => Promise<boolean>,
   ) {}
 
   async listFlows(): Promise<FlowView[]> {
@@ -173,16 +176,13 @@ export class IvrService {
     return channel.language === 'en' || channel.language === 'es' ? channel.language : this.defaultLanguage;
   }
 
-  /** The document, if it is a valid flow whose uploaded prompts all exist. */
+  /** The document, if it is a valid flow whose prompts, queues and lookup addresses all pass. */
   private async valid(document: unknown): Promise<FlowDocument> {
     const problems = validateFlow(document);
     if (problems.length === 0) {
-      for (const [name, node] of Object.entries((document as FlowDocument).nodes)) {
-        const media = Object.values(node).filter(Array.isArray).flat().filter((m): m is string => typeof m === 'string' && m.startsWith('prompt:'));
-        for (const m of new Set(media)) {
-          if (!(await this.promptExists(m.slice('prompt:'.length)))) problems.push(`nodes.${name} plays ${m}, but no prompt by that name was uploaded`);
-        }
-      }
+      problems.push(...await referenceProblems(document as FlowDocument, {
+        promptExists: this.promptExists, queueExists: this.queueExists, checkUrl: (url) => this.engine.outbound.checkUrl(url),
+      }));
     }
     if (problems.length > 0) throw new InvalidFlowError(problems);
     return document as FlowDocument;

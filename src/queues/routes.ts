@@ -4,10 +4,13 @@ import { ErrorBody, StringEnum } from '../core/schemas.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 
+/** A queue named by its id or its name (an id is stored: see QueuesService.findQueue). */
+const queueName = '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$';
+const QueueRef = Type.String({ pattern: queueName, description: "the queue's id or name" });
 const Skills = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Type.Integer({ minimum: 1, maximum: 10 }), { additionalProperties: false });
 const Overflow = Type.Union([
   Type.Object({ action: Type.Literal('hangup'), media: Type.Optional(Type.Array(Type.String({ pattern: '^(sound|tone):' }), { minItems: 1 })) }, { additionalProperties: false }),
-  Type.Object({ action: Type.Literal('queue'), queueId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('queue'), queueId: QueueRef }, { additionalProperties: false }),
   Type.Object({ action: Type.Literal('flow'), flowId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
   Type.Object({
     action: Type.Literal('message'),
@@ -20,7 +23,7 @@ const Announcements = Type.Object({
   position: Type.Optional(Type.Boolean()), estimate: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 const fields = {
-  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$' }),
+  name: Type.String({ pattern: queueName }),
   strategy: StringEnum(strategies),
   requiredSkills: Skills,
   language: Type.Union([Type.String({ pattern: '^[a-z]{2}$' }), Type.Null()]),
@@ -134,7 +137,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       description: 'Agents may transfer only their own call. On the desk phone the agent keys ## number # instead (a queue extension or a phone).',
       params: Id,
       body: Type.Union([
-        Type.Object({ queueId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        Type.Object({ queueId: QueueRef }, { additionalProperties: false }),
         Type.Object({ extension: Type.String({ pattern: '^[0-9]{2,8}$' }) }, { additionalProperties: false }),
       ]),
       response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },

@@ -62,11 +62,11 @@ export class QueuesService {
     if (await this.store.findByName(input.name)) throw conflict(`a queue named ${input.name} exists`);
     await this.checkExtension(input.extension, null);
     checkKeys(input.callbackKey ?? null, input.overflowKey ?? null);
-    await this.checkOverflow(input.overflow, null);
+    const overflow = await this.checkOverflow(input.overflow, null);
     const row = await this.store.insert({
       id: randomUUID(), name: input.name, strategy: input.strategy, required_skills: input.requiredSkills ?? {}, language: input.language ?? null,
       ring_timeout_seconds: input.ringTimeoutSeconds ?? 15, wrap_up_seconds: input.wrapUpSeconds ?? 10, max_wait_seconds: input.maxWaitSeconds ?? 600,
-      overflow: input.overflow ?? { action: 'hangup' }, service_level_seconds: input.serviceLevelSeconds ?? 20,
+      overflow: overflow ?? { action: 'hangup' }, service_level_seconds: input.serviceLevelSeconds ?? 20,
       announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'never',
       recording_sample_percent: input.recordingSamplePercent ?? 100, recording_retention_days: input.recordingRetentionDays ?? 365,
       callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
@@ -77,7 +77,7 @@ export class QueuesService {
   async update(id: string, input: Partial<QueueInput>): Promise<QueueView> {
     const current = await this.get(id);
     checkKeys(input.callbackKey === undefined ? current.callbackKey : input.callbackKey, input.overflowKey === undefined ? current.overflowKey : input.overflowKey);
-    await this.checkOverflow(input.overflow, id);
+    const overflow = await this.checkOverflow(input.overflow, current);
     await this.checkExtension(input.extension, id);
     await this.store.update(id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
@@ -87,7 +87,7 @@ export class QueuesService {
       ...(input.ringTimeoutSeconds !== undefined ? { ring_timeout_seconds: input.ringTimeoutSeconds } : {}),
       ...(input.wrapUpSeconds !== undefined ? { wrap_up_seconds: input.wrapUpSeconds } : {}),
       ...(input.maxWaitSeconds !== undefined ? { max_wait_seconds: input.maxWaitSeconds } : {}),
-      ...(input.overflow !== undefined ? { overflow: input.overflow } : {}),
+      ...(overflow !== undefined ? { overflow } : {}),
       ...(input.serviceLevelSeconds !== undefined ? { service_level_seconds: input.serviceLevelSeconds } : {}),
       ...(input.announcements !== undefined ? { announcements: input.announcements } : {}),
       ...(input.musicOnHold !== undefined ? { music_on_hold: input.musicOnHold } : {}),
@@ -132,9 +132,18 @@ export class QueuesService {
     };
   }
 
-  /** The IVR's queue node: the call waits in the named queue. */
+  /** A queue by its id or its name (the IVR's queue node, overflows and transfers take either). */
+  async findQueue(idOrName: string): Promise<QueueRow | undefined> {
+    return (uuidPattern.test(idOrName) ? await this.store.get(idOrName) : undefined) ?? this.store.findByName(idOrName);
+  }
+
+  async queueExists(idOrName: string): Promise<boolean> {
+    return (await this.findQueue(idOrName)) !== undefined;
+  }
+
+  /** The IVR's queue node: the call waits in the queue it names (by id or name). */
   async enterFromIvr(call: IvrCall, request: QueueRequest): Promise<void | 'released'> {
-    const queue = await this.store.findByName(request.queue);
+    const queue = await this.findQueue(request.queue);
     if (!queue) {
       this.logger.error({ queue: request.queue, callId: call.callId }, 'an IVR flow sends calls to a queue that does not exist');
       await this.media.playToEnd(call.channelId, ['sound:tt-allbusy'], request.language);
@@ -163,9 +172,14 @@ export class QueuesService {
       throw notFound('call');
     }
     if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden('an agent may transfer only their own call');
-    if ('queueId' in to && !(await this.store.get(to.queueId))) throw badRequest(`body/queueId: no queue ${to.queueId}`);
+    let target = to;
+    if ('queueId' in to) {
+      const queue = await this.findQueue(to.queueId);
+      if (!queue) throw badRequest(`body/queueId: no queue with the id or name ${to.queueId}`);
+      target = { queueId: queue.id };
+    }
     if ('extension' in to && !(await this.engine.phoneExists(to.extension))) throw badRequest(`body/extension: no phone ${to.extension}`);
-    await this.engine.transfer(callId, to, 'api');
+    await this.engine.transfer(callId, target, 'api');
   }
 
   private async checkExtension(extension: string | null | undefined, selfId: string | null): Promise<void> {
@@ -174,14 +188,21 @@ export class QueuesService {
     if (holder && holder.id !== selfId) throw conflict(`queue ${holder.name} already has extension ${extension}`);
   }
 
-  private async checkOverflow(overflow: Overflow | undefined, selfId: string | null): Promise<void> {
+  /** The overflow as stored: a queue named by id or name is kept by its id (a rename does not break it). */
+  private async checkOverflow<T extends Overflow | undefined>(overflow: T, self: { id: string; name: string } | null): Promise<T> {
     if (overflow?.action === 'queue') {
-      if (overflow.queueId === selfId) throw badRequest('body/overflow/queueId: a queue cannot overflow into itself');
-      if (!(await this.store.get(overflow.queueId))) throw badRequest(`body/overflow/queueId: no queue ${overflow.queueId}`);
+      if (self && (overflow.queueId === self.id || overflow.queueId === self.name)) throw badRequest('body/overflow/queueId: a queue cannot overflow into itself');
+      const target = await this.findQueue(overflow.queueId);
+      if (!target) throw badRequest(`body/overflow/queueId: no queue with the id or name ${overflow.queueId}`);
+      if (target.id === self?.id) throw badRequest('body/overflow/queueId: a queue cannot overflow into itself');
+      return { ...overflow, queueId: target.id };
     }
     if (overflow?.action === 'flow' && !(await this.flowExists(overflow.flowId))) throw badRequest(`body/overflow/flowId: no IVR flow ${overflow.flowId}`);
+    return overflow;
   }
 }
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function checkKeys(callbackKey: string | null, overflowKey: string | null): void {
   if (callbackKey && callbackKey === overflowKey) throw badRequest('body/overflowKey must differ from body/callbackKey');

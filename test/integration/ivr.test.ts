@@ -19,9 +19,13 @@ describe('IVR flows on the lab', () => {
   let lookupServer: Server;
   let lookupUrl: string;
   let lookupDelayMs = 0;
+  /** A server on a loopback address the lookup setting does not allow: it must never be asked. */
+  let refusedServer: Server;
+  let refusedHits = 0;
 
   before(async () => {
-    t = await startTestApp({}, { clock: () => now });
+    // Lookups may reach 127.0.0.1 (the test's lookup server) and nothing else private.
+    t = await startTestApp({ lookupAllow: ['127.0.0.1'] }, { clock: () => now });
     await resetDatabase(t.app);
     for (const [name, hz] of Object.entries(tones)) {
       const res = await t.api(`/api/v1/prompts?name=${name}`, {
@@ -29,8 +33,22 @@ describe('IVR flows on the lab', () => {
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
+    refusedServer = createServer((_req, res) => {
+      refusedHits += 1;
+      res.end('{"balance": 666}');
+    });
+    await new Promise<void>((resolve) => refusedServer.listen(0, '127.0.0.2', resolve));
     lookupServer = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/redirect') {
+        res.writeHead(302, { location: `http://127.0.0.2:${(refusedServer.address() as AddressInfo).port}/balance` });
+        return res.end();
+      }
+      if (url.pathname === '/big') {
+        // A valid answer, only too large: 100 KiB.
+        res.setHeader('content-type', 'application/json');
+        return res.end(JSON.stringify({ balance: 99, padding: 'x'.repeat(100 * 1024) }));
+      }
       setTimeout(() => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ balance: url.searchParams.get('account') === '12345' ? 1234 : 0, status: 'ok', nested: { ignored: true } }));
@@ -43,6 +61,8 @@ describe('IVR flows on the lab', () => {
     await Promise.all(phones.map((p) => p.close()));
     lookupServer?.closeAllConnections();
     lookupServer?.close();
+    refusedServer?.closeAllConnections();
+    refusedServer?.close();
     await t?.stop();
   });
 
@@ -168,6 +188,65 @@ describe('IVR flows on the lab', () => {
     const trace = await traceOf();
     assert.deepEqual(trace.map((s) => s.node), ['account', 'balance', 'sorry', 'bye']);
     assert.deepEqual(trace[1]!.detail, { error: 'timeout' });
+  });
+
+  it('takes the onError branch when the policy refuses a lookup: a redirect to a refused address, an answer over 64 KiB', async () => {
+    lookupDelayMs = 0;
+    refusedHits = 0;
+    const base = lookupUrl.replace(/\/balance$/, '');
+    await routeDid(t, '5553011', {
+      start: 'account',
+      nodes: {
+        account: { type: 'collect', prompt: ['prompt:t440'], variable: 'account', minDigits: 4, maxDigits: 8, timeoutMs: 5000, next: 'moved' },
+        moved: { type: 'lookup', url: `${base}/redirect`, send: ['account'], timeoutMs: 1000, next: 'say', onError: 'big' },
+        big: { type: 'lookup', url: `${base}/big`, send: ['account'], timeoutMs: 1000, next: 'say', onError: 'sorry' },
+        say: { type: 'say', variable: 'balance', as: 'number', next: 'bye' },
+        sorry: { type: 'play', media: ['prompt:t600'], next: 'bye' },
+        bye: { type: 'hangup' },
+      },
+    });
+    const call = await dial('5553011');
+    await hears(call, 440);
+    const mark = call.mark();
+    await call.sendDtmf('12345#');
+    await hears(call, 600, mark);
+    await ended(call);
+    const trace = await traceOf();
+    assert.deepEqual(trace.map((s) => s.node), ['account', 'moved', 'big', 'sorry', 'bye']);
+    assert.equal(trace[1]!.detail.error, 'refused');
+    assert.match(String(trace[1]!.detail.reason), /redirect \(HTTP 302 to http:\/\/127\.0\.0\.2:\d+\/balance\); redirects are not followed/);
+    assert.equal(trace[2]!.detail.error, 'refused');
+    assert.match(String(trace[2]!.detail.reason), /larger than 65536 bytes/);
+    assert.equal(refusedHits, 0, 'the redirect was not followed');
+  });
+
+  it('refuses at save a lookup to a refused address and a queue that does not exist, naming the node', async () => {
+    const before = (await t.api('/api/v1/ivr-flows')).body.length;
+    const refusedPort = (refusedServer.address() as AddressInfo).port;
+    const res = await t.api('/api/v1/ivr-flows', {
+      method: 'POST',
+      json: {
+        name: 'refused',
+        document: {
+          start: 'meta',
+          nodes: {
+            meta: { type: 'lookup', url: 'http://169.254.169.254/latest/meta-data/', next: 'other', onError: 'other' },
+            other: { type: 'lookup', url: `http://127.0.0.2:${refusedPort}/balance`, next: 'ari', onError: 'ari' },
+            ari: { type: 'lookup', url: 'http://[::1]:8088/ari/channels', next: 'q', onError: 'q' },
+            q: { type: 'queue', queue: 'no-such-queue' },
+          },
+        },
+      },
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.error.problems, [
+      'nodes.meta.url is refused: 169.254.169.254 is the cloud metadata address, refused unless CENTRALITA_LOOKUP_ALLOW allows it',
+      'nodes.other.url is refused: 127.0.0.2 is a loopback address, refused unless CENTRALITA_LOOKUP_ALLOW allows it',
+      'nodes.ari.url is refused: ::1 is a loopback address, refused unless CENTRALITA_LOOKUP_ALLOW allows it',
+      'nodes.q.queue names no queue (by id or name): "no-such-queue"',
+    ]);
+    assert.equal((await t.api('/api/v1/ivr-flows')).body.length, before);
+    assert.equal(refusedHits, 0);
   });
 
   it('routes by opening hours in the flow’s time zone', async () => {
@@ -334,20 +413,37 @@ describe('IVR flows on the lab', () => {
     assert.deepEqual((await traceOf()).map((s) => s.node), ['vip', 'desk']);
   });
 
-  it('hands a call to a queue node with the priority and skills set before it (an unknown queue: the caller is told all agents are busy)', async () => {
-    await routeDid(t, '5553010', {
-      start: 'prio',
-      nodes: {
-        prio: { type: 'setPriority', priority: 7, next: 'skills' },
-        skills: { type: 'setSkills', skills: { es: 6, billing: 3 }, next: 'queue' },
-        queue: { type: 'queue', queue: 'billing' },
-      },
-    });
-    const call = await dial('5553010');
-    await call.waitForAudio({ minMs: 300, timeoutMs: 5000 });
-    await ended(call);
-    const trace = await traceOf();
-    assert.deepEqual(trace.at(-1)!.detail, { queue: 'billing', priority: 7, skills: { es: 6, billing: 3 } });
+  it('hands a call to a queue node, named by its id or its name, with the priority and skills set before it', async () => {
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'billing', strategy: 'longest_idle', maxWaitSeconds: 60 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    // Overflows name a queue by id or name too; a name is stored as the id.
+    const byName = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'billing-overflow', strategy: 'longest_idle', overflow: { action: 'queue', queueId: 'billing' } } });
+    assert.equal(byName.status, 201, JSON.stringify(byName.body));
+    assert.deepEqual(byName.body.overflow, { action: 'queue', queueId: queue.body.id });
+    const missing = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'nowhere', strategy: 'longest_idle', overflow: { action: 'queue', queueId: 'no-such-queue' } } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.error.message, /^body\/overflow\/queueId: no queue with the id or name no-such-queue/);
+    const itself = await t.api(`/api/v1/queues/${queue.body.id}`, { method: 'PATCH', json: { overflow: { action: 'queue', queueId: 'billing' } } });
+    assert.equal(itself.status, 400);
+    assert.match(itself.body.error.message, /cannot overflow into itself/);
+
+    for (const [did, ref] of [['5553010', queue.body.id], ['5553012', 'billing']] as const) {
+      await routeDid(t, did, {
+        start: 'prio',
+        nodes: {
+          prio: { type: 'setPriority', priority: 7, next: 'skills' },
+          skills: { type: 'setSkills', skills: { es: 6, billing: 3 }, next: 'queue' },
+          queue: { type: 'queue', queue: ref },
+        },
+      });
+      const call = await dial(did);
+      const waiting = await waitFor(async () => (await t.api(`/api/v1/queues/${queue.body.id}/live`)).body.waiting[0], 8000, `the caller to ${did} is not waiting in the queue`);
+      assert.equal(waiting.priority, 7);
+      const trace = await traceOf();
+      assert.deepEqual(trace.at(-1)!.detail, { queue: ref, priority: 7, skills: { es: 6, billing: 3 } });
+      await call.hangup();
+      await waitFor(async () => (await t.api(`/api/v1/queues/${queue.body.id}/live`)).body.waiting.length === 0, 8000, 'the caller is still waiting');
+    }
   });
 
   it('switches the rest of the flow to Spanish from a "para español marque 1" menu', async () => {

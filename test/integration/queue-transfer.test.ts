@@ -117,6 +117,9 @@ describe('queues on the lab: an agent blind-transfers the caller', () => {
     assert.match(noPhone.body.error.message, /extension/);
     const both = await t.api(path, { method: 'POST', json: { extension: '1007', queueId: queues.soporte }, token: tokens.ana });
     assert.equal(both.status, 400);
+    const noQueue = await t.api(path, { method: 'POST', json: { queueId: 'no-such-queue' }, token: tokens.ana });
+    assert.equal(noQueue.status, 400);
+    assert.match(noQueue.body.error.message, /^body\/queueId: no queue with the id or name no-such-queue/);
     assert.equal((await t.api('/api/v1/calls/00000000-0000-4000-8000-000000000000/transfer', { method: 'POST', json: { extension: '1007' } })).status, 404);
     assert.equal(await stateOf(agents.ana!), 'on_call', 'refused transfers change nothing');
 

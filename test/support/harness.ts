@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     monitorFollowAgent: false,
     timezone: 'Europe/Madrid',
     shortAbandonSeconds: 5,
+    lookupAllow: [],
     ...overrides,
   };
 }

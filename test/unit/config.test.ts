@@ -58,6 +58,14 @@ describe('config', () => {
     assert.deepEqual(parseConfigFile('CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS=true\n', 'f'), { CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS: 'true' });
   });
 
+  it('reads the lookup allow list (empty by default) and names a bad entry', () => {
+    assert.deepEqual(loadConfig(minimal).lookupAllow, []);
+    assert.deepEqual(loadConfig({ ...minimal, CENTRALITA_LOOKUP_ALLOW: 'crm.internal, 10.0.0.0/8,fd00::/8' }).lookupAllow, ['crm.internal', '10.0.0.0/8', 'fd00::/8']);
+    assert.deepEqual(parseConfigFile('CENTRALITA_LOOKUP_ALLOW=127.0.0.1\n', 'f'), { CENTRALITA_LOOKUP_ALLOW: '127.0.0.1' });
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_LOOKUP_ALLOW: '10.0.0.0/8,10.0.0.0/40' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_LOOKUP_ALLOW' && /'10\.0\.0\.0\/40' is not a network/.test(err.message));
+  });
+
   it('reads a KEY=VALUE file and refuses unknown keys in it', () => {
     assert.deepEqual(parseConfigFile('# comment\nCENTRALITA_PORT=4000\nCENTRALITA_HOST="0.0.0.0"\n', 'f'), { CENTRALITA_PORT: '4000', CENTRALITA_HOST: '0.0.0.0' });
     assert.throws(() => parseConfigFile('CENTRALITA_PROT=4000', 'f'), /CENTRALITA_PROT: unknown key in f line 1/);
