@@ -116,7 +116,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
   const digits = new DigitCollector(ari, media);
-  const http = await createHttpApp(logger);
+  const http = await createHttpApp(logger, { trustProxy: config.trustProxy });
 
   const agentsStore = new AgentsStore(database.db, lastKnown);
   const agents = new AgentsService(agentsStore, writes, bus, logger.child({ component: 'agents' }), {

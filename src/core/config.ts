@@ -1,3 +1,4 @@
+import proxyAddr from '@fastify/proxy-addr';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AllowList } from './outbound.js';
@@ -41,6 +42,8 @@ export interface Config {
   shortAbandonSeconds: number;
   /** Private hosts and networks IVR lookups may reach (public ones always may): host names, addresses, CIDRs. */
   lookupAllow: string[];
+  /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
+  trustProxy: string[];
 }
 
 export class ConfigError extends Error {
@@ -62,7 +65,7 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
-  'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW',
+  'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback). */
@@ -174,6 +177,16 @@ function allowList(src: Source, key: string): string[] {
   }
 }
 
+function proxies(src: Source, key: string): string[] {
+  const list = optional(src, key, '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  try {
+    proxyAddr.compile(list);
+  } catch (err) {
+    throw new ConfigError(key, `${(err as Error).message} (addresses, CIDRs, loopback, linklocal or uniquelocal, comma separated)`);
+  }
+  return list;
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -240,6 +253,7 @@ export function loadConfig(env: Source = process.env): Config {
     timezone: timeZone(src, 'CENTRALITA_TIMEZONE', Intl.DateTimeFormat().resolvedOptions().timeZone),
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
+    trustProxy: proxies(src, 'CENTRALITA_TRUST_PROXY'),
   };
 }
 

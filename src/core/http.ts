@@ -1,8 +1,10 @@
+import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyError } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { redactUrl, type Logger } from './logger.js';
 import { HttpError } from './errors.js';
 import { isTransientDbError } from './write-queue.js';
@@ -40,12 +42,27 @@ function validator(coerceTypes: boolean | 'array'): Ajv {
  * validation with TypeBox, an OpenAPI document at /api/docs, and one error
  * shape, {"error": {"code", "message"}}, with no stack traces.
  */
-export async function createHttpApp(logger: Logger) {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The client's address: the TCP peer, or what a trusted reverse proxy says it is (X-Forwarded-For). */
+    clientAddress(request: IncomingMessage): string;
+  }
+}
+
+export interface HttpOptions {
+  /** Reverse proxies whose X-Forwarded-For is believed (CENTRALITA_TRUST_PROXY); none by default. */
+  trustProxy?: string[];
+}
+
+export async function createHttpApp(logger: Logger, options: HttpOptions = {}) {
+  const trustProxy = options.trustProxy ?? [];
   const app = Fastify({
     loggerInstance: logger,
     // one line per request is noise at a call centre's request rate
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // request.ip: per-address limits and tickets see the client, not the proxy
+    trustProxy: trustProxy.length > 0 ? trustProxy : false,
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -54,6 +71,10 @@ export async function createHttpApp(logger: Logger) {
   const bodies = validator(false);
   const texts = validator('array');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : texts).compile(schema));
+
+  // The same rule for requests Fastify does not route (the events socket's upgrade).
+  const trusted = proxyAddr.compile(trustProxy);
+  app.decorate('clientAddress', (request: IncomingMessage) => proxyAddr(request, trusted));
 
   await app.register(swagger, {
     openapi: {

@@ -42,7 +42,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     const token = tokenOf(request, url);
     if (!token) return refuse(socket, 401, 'Unauthorized');
     // The same budget of failed authentications per address as the REST API.
-    const address = request.socket.remoteAddress ?? '';
+    const address = http.clientAddress(request);
     const retryAfter = auth.failures.retryAfter(address);
     if (retryAfter > 0) return refuse(socket, 429, 'Too Many Requests', { body: tooManyFailuresBody(retryAfter), headers: `Retry-After: ${retryAfter}\r\n` });
     auth.authenticate(token).then((principal) => {

@@ -34,6 +34,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     timezone: 'Europe/Madrid',
     shortAbandonSeconds: 5,
     lookupAllow: [],
+    trustProxy: [],
     ...overrides,
   };
 }

@@ -82,4 +82,41 @@ describe('failed bearer-token authentications', () => {
       assert.equal((await get(adminToken, '127.0.0.1')).statusCode, 429, 'one budget for REST and the socket');
     });
   });
+
+  describe('behind a trusted reverse proxy (CENTRALITA_TRUST_PROXY)', () => {
+    let app: HttpApp;
+    let base: string;
+    before(async () => {
+      const { logger } = capture();
+      app = await createHttpApp(logger, { trustProxy: ['127.0.0.1'] });
+      const auth = new AuthService(noTokens, adminToken, new EventBus(), async () => undefined, logger, 10);
+      installAuth(app, auth);
+      installLiveFeed(app, new EventBus(), auth);
+      app.get('/api/v1/thing', { config: { roles: ['admin'] } }, async () => ({ ok: true }));
+      base = await app.listen({ host: '127.0.0.1', port: 0 });
+    });
+    after(() => app.close());
+
+    const get = (token: string, remoteAddress: string, client: string) =>
+      app.inject({ url: '/api/v1/thing', remoteAddress, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client } });
+    const feed = (token: string, client: string) => new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/events?token=${token}`, { headers: { 'x-forwarded-for': client } });
+      socket.once('open', () => { socket.terminate(); resolve(101); });
+      socket.once('unexpected-response', (_req, res) => { resolve(res.statusCode!); socket.terminate(); });
+      socket.once('error', reject);
+    });
+
+    it('count failures per client the proxy names, not per proxy', async () => {
+      for (let i = 0; i < 10; i++) assert.equal((await get(`ctl_guess-${i}`, '127.0.0.1', '203.0.113.5')).statusCode, 401);
+      assert.equal((await get(adminToken, '127.0.0.1', '203.0.113.5')).statusCode, 429, 'the guesser is locked');
+      assert.equal((await get(adminToken, '127.0.0.1', '203.0.113.6')).statusCode, 200, 'another client behind the same proxy is not');
+      assert.equal(await feed(adminToken, '203.0.113.5'), 429, 'the events socket sees the same client');
+      assert.equal(await feed(adminToken, '203.0.113.6'), 101);
+    });
+
+    it('ignore X-Forwarded-For from a peer that is not the trusted proxy', async () => {
+      for (let i = 0; i < 10; i++) assert.equal((await get(`ctl_guess-${i}`, '10.1.1.1', `198.51.100.${i}`)).statusCode, 401);
+      assert.equal((await get(adminToken, '10.1.1.1', '198.51.100.99')).statusCode, 429, 'a forged header does not spread the guesses');
+    });
+  });
 });

@@ -66,6 +66,13 @@ describe('config', () => {
       (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_LOOKUP_ALLOW' && /'10\.0\.0\.0\/40' is not a network/.test(err.message));
   });
 
+  it('reads the trusted proxies (none by default) and names a bad entry', () => {
+    assert.deepEqual(loadConfig(minimal).trustProxy, []);
+    assert.deepEqual(loadConfig({ ...minimal, CENTRALITA_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,loopback' }).trustProxy, ['127.0.0.1', '10.0.0.0/8', 'loopback']);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_TRUST_PROXY: 'proxy.example' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_TRUST_PROXY');
+  });
+
   it('reads a KEY=VALUE file and refuses unknown keys in it', () => {
     assert.deepEqual(parseConfigFile('# comment\nCENTRALITA_PORT=4000\nCENTRALITA_HOST="0.0.0.0"\n', 'f'), { CENTRALITA_PORT: '4000', CENTRALITA_HOST: '0.0.0.0' });
     assert.throws(() => parseConfigFile('CENTRALITA_PROT=4000', 'f'), /CENTRALITA_PROT: unknown key in f line 1/);
