@@ -4,6 +4,7 @@
 #   lab.sh up      build (once, cached) and start; idempotent
 #   lab.sh down    stop and unmount
 #   lab.sh status  what runs
+#   lab.sh mirror  the Debian mirror the root is built from (apt's own)
 #   lab.sh restart down then up
 set -euo pipefail
 
@@ -38,15 +39,58 @@ ensure_host_packages() {
   fi
 }
 
+# The Debian mirror apt uses on this machine, for debootstrap: the first
+# source (in apt's order: sources.list, then sources.list.d/ sorted) of the
+# Debian archive itself, that is components with main and a Debian suite
+# (a codename or stable/testing/unstable, plus -updates/-backports), not
+# -security. Both formats: one-line (.list) and deb822 (.sources, with
+# Enabled: no skipped). A mirror+file: URI is read from its mirror list.
+# Nothing is assumed when apt has no such source. CENTRALITA_LAB_APT_DIR
+# (default /etc/apt) is for the test of this function only.
 debian_mirror() {
-  local uri=""
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  local apt_dir=${CENTRALITA_LAB_APT_DIR:-/etc/apt} files=() f uri
+  [ -f "$apt_dir/sources.list" ] && files+=("$apt_dir/sources.list")
+  for f in "$apt_dir"/sources.list.d/*; do
+    case "$f" in *.list | *.sources) [ -f "$f" ] && files+=("$f") ;; esac
+  done
+  [ ${#files[@]} -gt 0 ] || return 1
+  uri=$(awk '
+    function debian_suite(s) {
+      return s ~ /^(sid|unstable|testing|stable|oldstable|oldoldstable|jessie|stretch|buster|bullseye|bookworm|trixie|forky|duke)(-updates|-backports|-proposed-updates)?$/
+    }
+    function usable(u) { return u ~ /^(https?|ftp|file|mirror\+file):/ && u !~ /security/ }
+    function has_main(list,   n, a, i) { n = split(list, a, " "); for (i = 1; i <= n; i++) if (a[i] == "main") return 1; return 0 }
+    function some_suite(list,   n, a, i) { n = split(list, a, " "); for (i = 1; i <= n; i++) if (debian_suite(a[i])) return 1; return 0 }
+    function found(u) { print u; done = 1; exit }
+    function stanza(   n, a, i) {
+      if (tolower(f["enabled"]) != "no" && (" " f["types"] " ") ~ / deb / && has_main(f["components"]) && some_suite(f["suites"])) {
+        n = split(f["uris"], a, " ")
+        for (i = 1; i <= n; i++) if (usable(a[i])) found(a[i])
+      }
+      delete f; key = ""
+    }
+    FNR == 1 { if (deb822) stanza(); deb822 = FILENAME ~ /\.sources$/ }
+    deb822 {
+      if ($0 ~ /^[ \t]*#/) next
+      if ($0 ~ /^[ \t]*$/) { stanza(); next }
+      if ($0 ~ /^[ \t]/) { if (key != "") f[key] = f[key] " " $0; next }
+      i = index($0, ":"); if (!i) next
+      key = tolower(substr($0, 1, i - 1)); v = substr($0, i + 1); gsub(/^[ \t]+|[ \t]+$/, "", v); f[key] = v
+      next
+    }
+    /^[ \t]*deb[ \t]/ {
+      line = $0; sub(/^[ \t]*deb[ \t]+/, "", line); sub(/^\[[^]]*\][ \t]*/, "", line)
+      n = split(line, a, " "); comps = ""
+      for (i = 3; i <= n; i++) comps = comps " " a[i]
+      if (debian_suite(a[2]) && has_main(comps) && usable(a[1])) found(a[1])
+    }
+    END { if (deb822 && !done) stanza() }
+  ' "${files[@]}") || return 1
+  if [[ $uri == mirror+file:* ]]; then
+    uri=$(awk '/^[ \t]*(#|$)/ { next } { print $1; exit }' "${uri#mirror+file://}" 2>/dev/null)
   fi
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    uri=$(awk '/^deb / && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-  fi
-  echo "${uri:-http://deb.debian.org/debian}"
+  [ -n "$uri" ] || return 1
+  echo "$uri"
 }
 
 build_root() {
@@ -55,7 +99,8 @@ build_root() {
   fi
   mkdir -p "$cache"
   if [ ! -x "$root/usr/sbin/asterisk" ]; then
-    local mirror; mirror=$(debian_mirror)
+    local mirror
+    mirror=$(debian_mirror) || die "no Debian mirror in this machine's apt sources (${CENTRALITA_LAB_APT_DIR:-/etc/apt}/sources.list, sources.list.d/*.list or *.sources): debootstrap needs one; add the Debian archive to apt's sources and run again"
     say "building the Asterisk root from Debian unstable ($mirror), about a minute"
     rm -rf "$root.tmp"
     debootstrap --variant=minbase --include=asterisk sid "$root.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 \
@@ -217,5 +262,6 @@ case "${1:-}" in
   down) down ;;
   restart) down; up ;;
   status) status ;;
-  *) echo "usage: $0 up|down|restart|status" >&2; exit 2 ;;
+  mirror) debian_mirror || die "no Debian mirror in this machine's apt sources" ;;
+  *) echo "usage: $0 up|down|restart|status|mirror" >&2; exit 2 ;;
 esac

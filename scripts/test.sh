@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: everything, on this machine's real Postgres and the lab Asterisk.
-# Installs what is missing (npm packages, apt packages and the lab root via
-# lab.sh), so it runs on a clean clone.
+# Installs what is missing (npm packages, PostgreSQL via postgres.sh, apt
+# packages and the lab root via lab.sh), so it runs on a clean clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +12,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >/dev/null
 fi
 
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-  say "starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
-  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
-fi
+# Installs, creates, starts or opens (trust from 127.0.0.1) what is missing.
+bash scripts/postgres.sh
 
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/centralita_test}
 db=${TEST_DATABASE_URL##*/}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { FeedClient } from '../support/live-feed.js';
@@ -25,6 +25,11 @@ describe('agents on their desk phones', () => {
   const phones: TestPhone[] = [];
   let feed: FeedClient;
   const deskPhone = async (ext: string): Promise<TestPhone> => {
+    // Asterisk keeps one contact per extension (remove_existing): a phone
+    // left registered by an earlier test takes the extension back at its
+    // next refresh (60 s after it registered) and answers the calls and
+    // qualify OPTIONS meant for this one. Each test closes its phones.
+    assert.ok(!phones.some((p) => p.user === ext), `a phone of this test file is still registered as ${ext}`);
     const phone = await TestPhone.start({ user: ext, password: `lab-${ext}` });
     phones.push(phone);
     await phone.register();
@@ -53,9 +58,11 @@ describe('agents on their desk phones', () => {
     await t.app.agents.load();
     feed = await FeedClient.connect(t.baseUrl, (await import('../support/harness.js')).adminToken);
   });
+  afterEach(async () => {
+    await Promise.all(phones.splice(0).map((p) => p.close()));
+  });
   after(async () => {
     feed?.close();
-    await Promise.all(phones.map((p) => p.close()));
     await t?.stop();
   });
 
@@ -146,7 +153,8 @@ describe('agents on their desk phones', () => {
     const phone = await deskPhone('1005');
     await t.api(`/api/v1/agents/${agent.id}/login`, { method: 'POST', json: {} });
     phone.setReachable(false);
-    // qualify_frequency 10 s + qualify_timeout 3 s in the lab's pjsip.conf
+    // Asterisk notices at the first qualify after the last answered one:
+    // qualify_frequency 10 s + qualify_timeout 3 s in the lab's pjsip.conf.
     await waitFor(async () => (await stateOf(agent.id)) === 'paused(unreachable)', 25_000, 'a phone that stopped answering OPTIONS did not make the agent unreachable');
     phone.setReachable(true);
     await waitFor(async () => (await stateOf(agent.id)) === 'available', 25_000, 'the agent did not come back when the phone answered again');
@@ -154,6 +162,10 @@ describe('agents on their desk phones', () => {
   });
 
   it('finishes a wrap-up that was running when the service restarted', async () => {
+    // The wrap-up must outlast the restart below, which took over 2 s (the
+    // file's wrap-up) on a busy 2-core machine: a longer one for this test.
+    await t.stop();
+    t = await startTestApp({ ...t.app.config, directCallWrapUpSeconds: 8, port: 0 });
     const agent = await createAgent('307', '1006');
     const phone = await deskPhone('1006');
     const colleague = await deskPhone('1008');
@@ -171,7 +183,7 @@ describe('agents on their desk phones', () => {
     t = await startTestApp({ ...config, port: 0 });
     const state = (await t.api(`/api/v1/agents/${agent.id}/state`)).body;
     assert.deepEqual([state.status, state.pendingPause], ['wrap_up', 'lunch']);
-    await waitFor(async () => (await stateOf(agent.id)) === 'paused(lunch)', 5000, 'the wrap-up did not end after the restart');
+    await waitFor(async () => (await stateOf(agent.id)) === 'paused(lunch)', 12_000, 'the wrap-up did not end after the restart');
     await t.api(`/api/v1/agents/${agent.id}/logout`, { method: 'POST' });
   });
 
