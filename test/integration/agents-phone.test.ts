@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { TestPhone } from '../phones/sip-phone.js';
+import { featureCall } from '../support/feature-call.js';
 import { FeedClient } from '../support/live-feed.js';
 import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
-
-/** Dials a feature code, waits for each prompt to be heard, keys the answers, and waits for the confirmation and hang-up. */
-async function featureCall(phone: TestPhone, code: string, answers: string[] = []): Promise<Call> {
-  const call = await phone.call(code);
-  for (const answer of answers) {
-    const mark = call.mark();
-    await call.waitForAudio({ since: mark, minMs: 300, timeoutMs: 8000 });
-    await call.sendDtmf(answer);
-  }
-  const mark = call.mark();
-  await call.waitForAudio({ since: mark, minMs: 300, timeoutMs: 8000 });
-  const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 15_000, undefined).unref())]);
-  assert.ok(end, `centralita should hang up after confirming ${code}`);
-  return call;
-}
 
 describe('agents on their desk phones', () => {
   let t: TestApp;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestPhone } from '../phones/sip-phone.js';
+import { featureCall as dialFeature } from '../support/feature-call.js';
 import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 
 const askNumber = 'sound:agent-user';
@@ -32,16 +33,7 @@ describe('PIN lockout on the desk phones', () => {
   /** Dials a code, keys each answer once a prompt is heard, waits for the last prompt and the hang-up; returns what was played to it. */
   const featureCall = async (phone: TestPhone, code: string, answers: string[]): Promise<string[]> => {
     const from = played.length;
-    const call = await phone.call(code);
-    for (const answer of answers) {
-      const mark = call.mark();
-      await call.waitForAudio({ since: mark, minMs: 300, timeoutMs: 8000 });
-      await call.sendDtmf(answer);
-    }
-    const mark = call.mark();
-    await call.waitForAudio({ since: mark, minMs: 300, timeoutMs: 8000 });
-    const end = await Promise.race([call.ended, new Promise<undefined>((r) => setTimeout(r, 15_000, undefined).unref())]);
-    assert.ok(end, `centralita should hang up after ${code}`);
+    await dialFeature(phone, code, answers);
     // The last PlaybackFinished can arrive a moment after the hang-up reached the phone.
     await waitFor(() => played.length > from, 2000, 'no playback finished');
     return played.slice(from);
