@@ -100,6 +100,6 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
 
   app.get('/api/v1/calls/:id/ivr-trace', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace) } },
+    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace), 404: ErrorBody } },
   }, async (request) => ivr.traces(request.params.id));
 }

@@ -101,8 +101,11 @@ export class IvrService {
     if (!(await this.store.deleteRoute(did))) throw notFound(`route for ${did}`);
   }
 
+  /** A call's steps through its flow; 404 for a call that does not exist (a call that met no flow has none). */
   async traces(callId: string): Promise<TraceView[]> {
-    return (await this.store.traces(callId)).map((t) => ({
+    const steps = await this.store.traces(callId);
+    if (steps.length === 0 && !(await this.calls.exists(callId))) throw notFound('call');
+    return steps.map((t) => ({
       node: t.node, type: t.node_type, input: t.input, detail: t.detail, flowVersion: t.flow_version, at: t.at.toISOString(),
     }));
   }

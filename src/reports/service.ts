@@ -36,14 +36,14 @@ export class ReportsService {
 
   get timezone(): string { return this.options.timezone; }
 
-  /** 400 for what cannot be a report: the route's schema has checked the types. */
-  validate(query: { from: Date; to: Date; interval: Interval; timezone: string }): void {
-    if (Number.isNaN(query.from.getTime())) throw badRequest('querystring/from is not a date-time');
-    if (Number.isNaN(query.to.getTime())) throw badRequest('querystring/to is not a date-time');
-    if (query.from >= query.to) throw badRequest('querystring/from must be before querystring/to');
-    if (!isTimeZone(query.timezone)) throw badRequest(`querystring/timezone: unknown time zone '${query.timezone}' (use an IANA name such as Europe/Madrid)`);
+  /** 400 for what cannot be a report: the route's schema has checked the types. `part`: where the fields came from, for the message. */
+  validate(query: { from: Date; to: Date; interval: Interval; timezone: string }, part: 'querystring' | 'body' = 'querystring'): void {
+    if (Number.isNaN(query.from.getTime())) throw badRequest(`${part}/from is not a date-time`);
+    if (Number.isNaN(query.to.getTime())) throw badRequest(`${part}/to is not a date-time`);
+    if (query.from >= query.to) throw badRequest(`${part}/from must be before ${part}/to`);
+    if (!isTimeZone(query.timezone)) throw badRequest(`${part}/timezone: unknown time zone '${query.timezone}' (use an IANA name such as Europe/Madrid)`);
     if ((query.to.getTime() - query.from.getTime()) / periodMs[query.interval] > maxPeriods) {
-      throw badRequest(`querystring/interval: ${query.interval} over this range gives more than ${maxPeriods} periods; use a longer interval`);
+      throw badRequest(`${part}/interval: ${query.interval} over this range gives more than ${maxPeriods} periods; use a longer interval`);
     }
   }
 
