@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { Document, ErrorBody, int4, Matching, Uuid } from '../core/schemas.js';
-import type { IvrService } from './service.js';
+import { InvalidFlowError, type IvrService } from './service.js';
 
 const FlowName = Matching('^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$', 80);
 // The document is checked by validateFlow, which lists every problem at once.
@@ -74,7 +74,10 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
       params: Id, body: Type.Object({ version: Type.Integer({ minimum: 1, maximum: int4.maximum }) }, { additionalProperties: false }),
       response: { 200: FlowWithDocument, ...errors },
     },
-  }, async (request) => ivr.restoreVersion(request.params.id, request.body.version));
+  }, async (request) => ivr.restoreVersion(request.params.id, request.body.version).catch((err: unknown) => {
+    // The document checked is the stored version, not a field of this body.
+    throw err instanceof InvalidFlowError ? new InvalidFlowError(err.problems, `version ${request.body.version}`) : err;
+  }));
 
   app.get('/api/v1/routes', {
     config: { roles: ['admin', 'supervisor'] },

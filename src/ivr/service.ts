@@ -14,10 +14,10 @@ export interface FlowVersionView { flowId: string; version: number; createdAt: s
 export interface RouteView { did: string; flowId: string; recordingPolicy: RouteRecordingPolicy }
 export interface TraceView { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number; at: string }
 
-/** 400 with every problem of a flow listed. */
+/** 400 with every problem of a flow listed; `subject` names the document (the body's field, or a stored version). */
 export class InvalidFlowError extends HttpError {
-  constructor(readonly problems: string[]) {
-    super(400, 'invalid_flow', `the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
+  constructor(readonly problems: string[], subject = 'body/document') {
+    super(400, 'invalid_flow', `${subject}: the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
   }
 }
 

@@ -256,6 +256,8 @@ describe('the API under bad input: role × route matrix and a fuzz run', () => {
     assert.match(shaped(await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: '2026-01-01T23:59:60Z', to: '2026-01-02T00:00:00Z' } }), 400), /^body\/from must be a date-time/);
     // A service's own 400 on a body field names body/.
     assert.equal(shaped(await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' } }), 400), 'body/from must be before body/to');
+    assert.match(shaped(await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'fuzz-invalid', document: { start: 'a', nodes: {} } } }), 400, 'invalid_flow'),
+      /^body\/document: the flow has 1 problem: /);
     // Deep documents (a stack overflow before).
     const flow = '"start":"a","nodes":{"a":{"type":"hangup"}}';
     assert.match(shaped(await t.api('/api/v1/ivr-flows', { method: 'POST', ...json(`{"name":"fuzz-deep","document":{${flow},"x":${nested(100_000)}}}`) }), 400),
