@@ -2,11 +2,11 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, Nullable, StringEnum } from '../core/schemas.js';
+import { DateTime, ErrorBody, Matching, Nullable, StringEnum, Text, Uuid } from '../core/schemas.js';
 import { agentStatuses } from './state-machine.js';
 import type { AgentsService } from './service.js';
 
-const Extension = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,40}$', description: 'PJSIP endpoint of a desk phone' });
+const Extension = Matching('^[A-Za-z0-9_.-]{1,40}$', 40, { description: 'PJSIP endpoint of a desk phone' });
 const Skills = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Type.Integer({ minimum: 1, maximum: 10 }), {
   description: 'skill name → level 1–10, e.g. {"es": 9, "billing": 5}',
   additionalProperties: false,
@@ -24,11 +24,11 @@ const AgentView = Type.Object({
 });
 
 const AgentInput = {
-  number: Type.String({ pattern: '^[0-9]{1,10}$', description: 'keyed in on the phone to check in' }),
-  name: Type.String({ minLength: 1, maxLength: 120 }),
+  number: Matching('^[0-9]{1,10}$', 10, { description: 'keyed in on the phone to check in' }),
+  name: Text({ minLength: 1, maxLength: 120 }),
   extension: Type.Union([Extension, Type.Null()]),
-  pin: Type.String({ pattern: '^[0-9]{4,12}$', description: '4 to 12 digits' }),
-  team: Type.Union([Type.String({ minLength: 1, maxLength: 80 }), Type.Null()]),
+  pin: Matching('^[0-9]{4,12}$', 12, { description: '4 to 12 digits' }),
+  team: Type.Union([Text({ minLength: 1, maxLength: 80 }), Type.Null()]),
   skills: Skills,
   isSupervisor: Type.Boolean(),
 };
@@ -54,7 +54,7 @@ const PauseReason = Type.Object({
   name: Type.String(), code: Nullable(Type.String()), label: Type.String(), productive: Type.Boolean(), system: Type.Boolean(),
 });
 
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const IdParams = Type.Object({ id: Uuid() });
 
 /** An agent token acts only on its own agent; supervisors and admins on anyone. */
 function assertMayActOn(request: FastifyRequest, agentId: string): void {
@@ -128,8 +128,8 @@ export function agentRoutes(app: HttpApp, agents: AgentsService): void {
       tags: ['agents'], summary: "The agent's state changes, oldest first",
       params: IdParams,
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time' })),
-        to: Type.Optional(Type.String({ format: 'date-time' })),
+        from: Type.Optional(DateTime()),
+        to: Type.Optional(DateTime()),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(TimelineEntry), 404: ErrorBody },
     },
@@ -171,7 +171,7 @@ export function agentRoutes(app: HttpApp, agents: AgentsService): void {
     schema: {
       tags: ['agents'], summary: 'Pause an agent (pending until the call and wrap-up end if on a call)',
       params: IdParams,
-      body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 40, description: 'a pause reason name, e.g. lunch' }) }, { additionalProperties: false }),
+      body: Type.Object({ reason: Text({ minLength: 1, maxLength: 40, description: 'a pause reason name, e.g. lunch' }) }, { additionalProperties: false }),
       response: stateChange,
     },
   }, async (request) => {
@@ -196,10 +196,10 @@ export function agentRoutes(app: HttpApp, agents: AgentsService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['agents'], summary: 'Create or change a pause reason (system reasons cannot change)',
-      params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,39}$' }) }),
+      params: Type.Object({ name: Matching('^[a-z][a-z0-9_]{0,39}$', 40) }),
       body: Type.Object({
-        code: Type.String({ pattern: '^[0-9]{1,2}$', description: 'keyed after *47' }),
-        label: Type.String({ minLength: 1, maxLength: 80 }),
+        code: Matching('^[0-9]{1,2}$', 2, { description: 'keyed after *47' }),
+        label: Text({ minLength: 1, maxLength: 80 }),
         productive: Type.Boolean(),
       }, { additionalProperties: false }),
       response: { 200: PauseReason, 400: ErrorBody, 409: ErrorBody },

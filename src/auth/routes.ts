@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { roles, type AuthService } from './service.js';
-import { ErrorBody, StringEnum } from '../core/schemas.js';
+import { ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
 
 const RoleSchema = StringEnum(roles);
 
@@ -22,9 +22,9 @@ export function tokenRoutes(app: HttpApp, auth: AuthService): void {
       tags: ['auth'],
       summary: 'Create an API token (the secret is shown once)',
       body: Type.Object({
-        name: Type.String({ minLength: 1, maxLength: 100 }),
+        name: Text({ minLength: 1, maxLength: 100 }),
         role: RoleSchema,
-        agentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        agentId: Type.Optional(Text({ minLength: 1, maxLength: 64 })),
       }, { additionalProperties: false }),
       response: { 201: Type.Intersect([TokenView, Type.Object({ token: Type.String() })]), 400: ErrorBody },
     },
@@ -40,7 +40,7 @@ export function tokenRoutes(app: HttpApp, auth: AuthService): void {
     schema: {
       tags: ['auth'],
       summary: 'Revoke an API token',
-      params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      params: Type.Object({ id: Uuid() }),
       response: { 200: TokenView, 404: ErrorBody },
     },
   }, async (request) => auth.revokeToken(request.params.id));

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, Nullable } from '../core/schemas.js';
+import { DateTime, ErrorBody, int4, Matching, Nullable, Uuid } from '../core/schemas.js';
 import type { CallsService } from './service.js';
 
 
@@ -28,11 +28,11 @@ export function callRoutes(app: HttpApp, calls: CallsService): void {
       tags: ['calls'],
       summary: 'Calls, newest first',
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time' })),
-        to: Type.Optional(Type.String({ format: 'date-time' })),
-        did: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,32}$' })),
+        from: Type.Optional(DateTime()),
+        to: Type.Optional(DateTime()),
+        did: Type.Optional(Matching('^\\+?[0-9]{1,32}$', 33)),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-        offset: Type.Integer({ minimum: 0, default: 0 }),
+        offset: Type.Integer({ minimum: 0, maximum: int4.maximum, default: 0 }),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(CallView), 400: ErrorBody },
     },
@@ -51,7 +51,7 @@ export function callRoutes(app: HttpApp, calls: CallsService): void {
     schema: {
       tags: ['calls'],
       summary: 'One call with what happened during it',
-      params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      params: Type.Object({ id: Uuid() }),
       response: { 200: Type.Intersect([CallView, Type.Object({ events: Type.Array(CallEventView) })]), 404: ErrorBody },
     },
   }, async (request) => calls.get(request.params.id));

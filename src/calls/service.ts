@@ -112,6 +112,11 @@ export class CallsService {
     return undefined;
   }
 
+  /** Whether a call of that id is going on or was stored (a live call's row may still be in the write queue). */
+  async exists(callId: string): Promise<boolean> {
+    return this.liveCall(callId) !== undefined || (await this.store.get(callId)) !== undefined;
+  }
+
   /** Notes something that happened on the call, e.g. a prompt played. */
   noteEvent(channelId: string, type: string, detail: Record<string, unknown>, at: Date): void {
     const row = this.live.get(channelId);

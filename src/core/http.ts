@@ -1,12 +1,14 @@
 import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
+import { Ajv, type SchemaValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { LogController, type FastifyError } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyReply } from 'fastify';
 import { redactUrl, type Logger } from './logger.js';
 import { HttpError } from './errors.js';
+import { documentProblem, isDateTime, plainTextPattern } from './schemas.js';
 import { isTransientDbError } from './write-queue.js';
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
@@ -21,6 +23,8 @@ export function describeValidation(context: string, issues: ValidationIssue[]): 
     if (typeof params.missingProperty === 'string') return `${at}/${params.missingProperty} is required`;
     if (typeof params.additionalProperty === 'string') return `${at}/${params.additionalProperty} is not allowed`;
     if (Array.isArray(params.allowedValues)) return `${at} must be one of ${params.allowedValues.join(', ')}`;
+    if (params.pattern === plainTextPattern) return `${at} must not contain control characters`;
+    if (params.format === 'date-time') return `${at} must be a date-time such as 2026-03-10T08:00:00Z (RFC 3339, years 0001 to 9999)`;
     return `${at} ${issue.message ?? 'is invalid'}`;
   }).join('; ');
 }
@@ -31,9 +35,46 @@ const conflictCodes: Record<string, string> = {
   '23503': 'refers to, or is referred to by, another record',
 };
 
+/** Fastify's own refusals (the body parser's, the router's), under codes a client can read. */
+const fastifyCodes: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_BAD_URL: 'bad_url',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+};
+
+/** Longest path parameter the router takes (Fastify's default); longer ones are 414. */
+const maxParamLength = 100;
+
+/** Errors Node's HTTP parser raises before a request exists; the shape of every other error. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request line and headers are larger than 16 KiB']
+      : [400, 'bad_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
+
 function validator(coerceTypes: boolean | 'array'): Ajv {
   const ajv = new Ajv({ removeAdditional: false, allErrors: true, useDefaults: true, coerceTypes, strict: false });
   addFormats.default(ajv);
+  // ajv-formats' date-time takes 23:59:60, which Date turns into NaN, and years Postgres and Date disagree on.
+  ajv.addFormat('date-time', { type: 'string', validate: isDateTime });
+  // Stored free-form documents (IVR flows): bounded depth, no control characters (schemas.ts, Document).
+  const checkDocument: SchemaValidateFunction = (_schema: boolean, data: unknown): boolean => {
+    const problem = documentProblem(data);
+    checkDocument.errors = problem === null ? [] : [{ keyword: 'document', message: problem, params: {} }];
+    return problem === null;
+  };
+  ajv.addKeyword({ keyword: 'document', type: 'object', schemaType: 'boolean', errors: true, validate: checkDocument });
   return ajv;
 }
 
@@ -63,6 +104,14 @@ export async function createHttpApp(logger: Logger, options: HttpOptions = {}) {
     bodyLimit: 1024 * 1024,
     // request.ip: per-address limits and tickets see the client, not the proxy
     trustProxy: trustProxy.length > 0 ? trustProxy : false,
+    routerOptions: { maxParamLength },
+    clientErrorHandler,
+    // The router's refusals (a path parameter too long, bad %-encoding) in the API's error shape.
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter is longer than ${maxParamLength} characters`
+        : error.code === 'FST_ERR_BAD_URL' ? 'the path is not valid %-encoding' : error.message;
+      void reply.status(error.statusCode ?? 400).send({ error: { code: fastifyCodes[error.code] ?? 'bad_request', message } });
+    },
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -99,7 +148,10 @@ export async function createHttpApp(logger: Logger, options: HttpOptions = {}) {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.status(status).send({ error: { code: (error.code ?? 'bad_request').toLowerCase(), message: error.message } });
+      const message = status === 415
+        ? `the body's Content-Type (${(request.headers['content-type'] ?? 'none').slice(0, 100)}) is not taken here; send application/json`
+        : error.message;
+      return reply.status(status).send({ error: { code: fastifyCodes[error.code] ?? (error.code ?? 'bad_request').toLowerCase(), message } });
     }
     // Postgres unreachable (an outage): calls go on from the last-known-good
     // reads, but this request cannot be answered now; say so, not "internal".

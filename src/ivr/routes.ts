@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody } from '../core/schemas.js';
-import type { IvrService } from './service.js';
+import { Document, ErrorBody, int4, Matching, Uuid } from '../core/schemas.js';
+import { InvalidFlowError, type IvrService } from './service.js';
 
-const FlowName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$' });
+const FlowName = Matching('^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$', 80);
 // The document is checked by validateFlow, which lists every problem at once.
-const FlowDocument = Type.Object({}, { additionalProperties: true, description: 'a flow document: {start, language?, nodes: {name: node}}' });
+const FlowDocument = Document({ description: 'a flow document: {start, language?, nodes: {name: node}}' });
 const Flow = Type.Object({
   id: Type.String({ format: 'uuid' }), name: Type.String(), currentVersion: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
@@ -14,14 +14,14 @@ const FlowWithDocument = Type.Intersect([Flow, Type.Object({ document: FlowDocum
 const Version = Type.Object({
   flowId: Type.String({ format: 'uuid' }), version: Type.Integer(), createdAt: Type.String({ format: 'date-time' }), document: Type.Optional(FlowDocument),
 });
-const Did = Type.String({ pattern: '^\\+?[0-9]{1,32}$' });
+const Did = Matching('^\\+?[0-9]{1,32}$', 33);
 const RecordingPolicy = Type.Union([Type.Literal('always'), Type.Literal('never'), Type.Literal('on_demand'), Type.Null()], { description: 'overrides the queue\'s recording policy for calls to this DID; null: the queue decides' });
 const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }), recordingPolicy: RecordingPolicy });
 const Trace = Type.Object({
   node: Type.String(), type: Type.String(), input: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
 });
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
@@ -62,7 +62,7 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
       tags: ['ivr'], summary: 'One version of a flow',
-      params: Type.Object({ id: Type.String({ format: 'uuid' }), version: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ id: Uuid(), version: Type.Integer({ minimum: 1, maximum: int4.maximum }) }),
       response: { 200: Version, 404: ErrorBody },
     },
   }, async (request) => ivr.getVersion(request.params.id, request.params.version));
@@ -71,10 +71,13 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Restore an earlier version (saved again as the newest)',
-      params: Id, body: Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      params: Id, body: Type.Object({ version: Type.Integer({ minimum: 1, maximum: int4.maximum }) }, { additionalProperties: false }),
       response: { 200: FlowWithDocument, ...errors },
     },
-  }, async (request) => ivr.restoreVersion(request.params.id, request.body.version));
+  }, async (request) => ivr.restoreVersion(request.params.id, request.body.version).catch((err: unknown) => {
+    // The document checked is the stored version, not a field of this body.
+    throw err instanceof InvalidFlowError ? new InvalidFlowError(err.problems, `version ${request.body.version}`) : err;
+  }));
 
   app.get('/api/v1/routes', {
     config: { roles: ['admin', 'supervisor'] },
@@ -85,7 +88,7 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Send calls to a DID to a flow',
-      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Type.String({ format: 'uuid' }), recordingPolicy: Type.Optional(RecordingPolicy) }, { additionalProperties: false }),
+      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Uuid(), recordingPolicy: Type.Optional(RecordingPolicy) }, { additionalProperties: false }),
       response: { 200: Route, ...errors },
     },
   }, async (request) => ivr.putRoute(request.params.did, request.body.flowId, request.body.recordingPolicy ?? null));
@@ -100,6 +103,6 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
 
   app.get('/api/v1/calls/:id/ivr-trace', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace) } },
+    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace), 404: ErrorBody } },
   }, async (request) => ivr.traces(request.params.id));
 }

@@ -15,10 +15,10 @@ export interface FlowVersionView { flowId: string; version: number; createdAt: s
 export interface RouteView { did: string; flowId: string; recordingPolicy: RouteRecordingPolicy }
 export interface TraceView { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number; at: string }
 
-/** 400 with every problem of a flow listed. */
+/** 400 with every problem of a flow listed; `subject` names the document (the body's field, or a stored version). */
 export class InvalidFlowError extends HttpError {
-  constructor(readonly problems: string[]) {
-    super(400, 'invalid_flow', `the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
+  constructor(readonly problems: string[], subject = 'body/document') {
+    super(400, 'invalid_flow', `${subject}: the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
   }
 }
 
@@ -104,8 +104,11 @@ export class IvrService {
     if (!(await this.store.deleteRoute(did))) throw notFound(`route for ${did}`);
   }
 
+  /** A call's steps through its flow; 404 for a call that does not exist (a call that met no flow has none). */
   async traces(callId: string): Promise<TraceView[]> {
-    return (await this.store.traces(callId)).map((t) => ({
+    const steps = await this.store.traces(callId);
+    if (steps.length === 0 && !(await this.calls.exists(callId))) throw notFound('call');
+    return steps.map((t) => ({
       node: t.node, type: t.node_type, input: t.input, detail: t.detail, flowVersion: t.flow_version, at: t.at.toISOString(),
     }));
   }

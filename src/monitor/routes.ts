@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { badRequest } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, Nullable, StringEnum } from '../core/schemas.js';
+import { DateTime, ErrorBody, int4, Nullable, StringEnum, Uuid } from '../core/schemas.js';
 import type { MonitorService } from './service.js';
 import { monitorModes } from './store.js';
 
@@ -31,7 +31,7 @@ const SessionView = Type.Object({
   }), { description: 'each mode in turn, with its start and end' }),
 });
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const roles = ['admin', 'supervisor'] as const;
 
@@ -49,9 +49,9 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
         + 'A supervisor token bound to a supervisor acts only for them. 403: not a supervisor, or another team (CENTRALITA_MONITOR_SAME_TEAM_ONLY); '
         + '409: the agent is not on a call, the supervisor\'s phone is unreachable, or the supervisor is already monitoring.',
       body: Type.Object({
-        supervisorId: Type.String({ format: 'uuid', description: 'an agent with isSupervisor, whose desk phone (extension) rings' }),
-        agentId: Type.Optional(Type.String({ format: 'uuid' })),
-        callId: Type.Optional(Type.String({ format: 'uuid' })),
+        supervisorId: Uuid({ description: 'an agent with isSupervisor, whose desk phone (extension) rings' }),
+        agentId: Type.Optional(Uuid()),
+        callId: Type.Optional(Uuid()),
         mode: Mode,
         follow: Type.Optional(Type.Boolean({ description: 'stay for the agent\'s next call when this one ends (default CENTRALITA_MONITOR_FOLLOW_AGENT)' })),
       }, { additionalProperties: false }),
@@ -70,13 +70,13 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
     schema: {
       tags: ['monitoring'], summary: 'Monitoring sessions (the audit), newest first',
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time', description: 'started at or after' })),
-        to: Type.Optional(Type.String({ format: 'date-time', description: 'started before' })),
-        supervisor: Type.Optional(Type.String({ format: 'uuid' })),
-        agent: Type.Optional(Type.String({ format: 'uuid' })),
+        from: Type.Optional(DateTime({ description: 'started at or after' })),
+        to: Type.Optional(DateTime({ description: 'started before' })),
+        supervisor: Type.Optional(Uuid()),
+        agent: Type.Optional(Uuid()),
         live: Type.Optional(Type.Boolean({ description: 'only the sessions going on now' })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-        offset: Type.Integer({ minimum: 0, default: 0 }),
+        offset: Type.Integer({ minimum: 0, maximum: int4.maximum, default: 0 }),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(SessionView), 400: ErrorBody },
     },

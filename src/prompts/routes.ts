@@ -1,14 +1,14 @@
 import { Type } from 'typebox';
 import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody } from '../core/schemas.js';
+import { ErrorBody, Matching } from '../core/schemas.js';
 import { promptNamePattern, type PromptsService } from './service.js';
 
 const wavTypes = ['audio/wav', 'audio/x-wav'];
 /** Ten minutes of 16-bit 8 kHz mono is under 10 MB; this leaves room for richer uploads. */
 const uploadLimitBytes = 20 * 1024 * 1024;
 
-const PromptName = Type.String({ pattern: promptNamePattern, description: 'lower-case letters, digits, _ and -; up to 64' });
+const PromptName = Matching(promptNamePattern, 64, { description: 'lower-case letters, digits, _ and -; up to 64' });
 
 const PromptView = Type.Object({
   name: Type.String(),

@@ -14,6 +14,8 @@ export class InvalidAudioError extends Error {
 
 export const promptSampleRate = 8000;
 export const maxPromptSeconds = 600;
+/** One RTP packet's worth: anything shorter is no prompt (and would store 0 ms, which the prompts table refuses). */
+export const minPromptMs = 20;
 const minSampleRate = 8000;
 const maxSampleRate = 48000;
 
@@ -116,6 +118,9 @@ export function parseWav(file: Buffer): WavAudio {
   const frames = Math.floor(data.length / frameBytes);
   if (frames === 0) throw new InvalidAudioError('the WAV holds no audio (its data chunk is empty)');
   const seconds = frames / format.sampleRate;
+  if (seconds * 1000 < minPromptMs) {
+    throw new InvalidAudioError(`the WAV lasts ${(seconds * 1000).toFixed(2)} ms (${frames} sample${frames === 1 ? '' : 's'} at ${format.sampleRate} Hz); a prompt must last at least ${minPromptMs} ms`);
+  }
   if (seconds > maxPromptSeconds) {
     throw new InvalidAudioError(`the WAV lasts ${seconds.toFixed(1)} seconds; a prompt may last at most ${maxPromptSeconds} seconds (${maxPromptSeconds / 60} minutes)`);
   }

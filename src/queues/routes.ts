@@ -1,20 +1,22 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, StringEnum } from '../core/schemas.js';
+import { ErrorBody, Matching, StringEnum, Uuid } from '../core/schemas.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 
 /** A queue named by its id or its name (an id is stored: see QueuesService.findQueue). */
 const queueName = '^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$';
-const QueueRef = Type.String({ pattern: queueName, description: "the queue's id or name" });
+const QueueRef = Matching(queueName, 80, { description: "the queue's id or name" });
 const Skills = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), Type.Integer({ minimum: 1, maximum: 10 }), { additionalProperties: false });
+/** What Asterisk plays: a sound or a tone, no control characters. */
+const Media = Matching('^(sound|tone):[^\\u0000-\\u001f\\u007f]*$', 200);
 const Overflow = Type.Union([
-  Type.Object({ action: Type.Literal('hangup'), media: Type.Optional(Type.Array(Type.String({ pattern: '^(sound|tone):' }), { minItems: 1 })) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('hangup'), media: Type.Optional(Type.Array(Media, { minItems: 1, maxItems: 20 })) }, { additionalProperties: false }),
   Type.Object({ action: Type.Literal('queue'), queueId: QueueRef }, { additionalProperties: false }),
-  Type.Object({ action: Type.Literal('flow'), flowId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+  Type.Object({ action: Type.Literal('flow'), flowId: Uuid() }, { additionalProperties: false }),
   Type.Object({
     action: Type.Literal('message'),
-    media: Type.Optional(Type.Array(Type.String({ pattern: '^(sound|tone):' }), { minItems: 1 })),
+    media: Type.Optional(Type.Array(Media, { minItems: 1, maxItems: 20 })),
     maxSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 600 })),
   }, { additionalProperties: false }),
 ]);
@@ -23,27 +25,27 @@ const Announcements = Type.Object({
   position: Type.Optional(Type.Boolean()), estimate: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 const fields = {
-  name: Type.String({ pattern: queueName }),
+  name: Matching(queueName, 80),
   strategy: StringEnum(strategies),
   requiredSkills: Skills,
-  language: Type.Union([Type.String({ pattern: '^[a-z]{2}$' }), Type.Null()]),
+  language: Type.Union([Matching('^[a-z]{2}$', 2), Type.Null()]),
   ringTimeoutSeconds: Type.Integer({ minimum: 5, maximum: 120 }),
   wrapUpSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   maxWaitSeconds: Type.Integer({ minimum: 10, maximum: 86400 }),
   overflow: Overflow,
   serviceLevelSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   announcements: Announcements,
-  musicOnHold: Type.String({ pattern: '^[A-Za-z0-9_-]{1,40}$' }),
+  musicOnHold: Matching('^[A-Za-z0-9_-]{1,40}$', 40),
   recordingPolicy: StringEnum(['always', 'never', 'on_demand'] as const),
   recordingSamplePercent: Type.Integer({ minimum: 1, maximum: 100, description: 'with always: the share of calls recorded' }),
   recordingRetentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
-  callbackKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
-  overflowKey: Type.Union([Type.String({ pattern: '^[0-9*#]$' }), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
-  extension: Type.Union([Type.String({ pattern: '^[0-9]{2,8}$' }), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
+  callbackKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
+  overflowKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
+  extension: Type.Union([Matching('^[0-9]{2,8}$', 8), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function queueRoutes(app: HttpApp, queues: QueuesService): void {
@@ -90,7 +92,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['queues'], summary: "Replace a queue's members", params: Id,
-      body: Type.Object({ members: Type.Array(Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }), { maxItems: 1000 }) }, { additionalProperties: false }),
+      body: Type.Object({ members: Type.Array(Type.Object({ agentId: Uuid(), penalty: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }), { maxItems: 1000 }) }, { additionalProperties: false }),
       response: { 200: Queue, ...errors },
     },
   }, async (request) => queues.setMembers(request.params.id, request.body.members));
@@ -138,7 +140,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       params: Id,
       body: Type.Union([
         Type.Object({ queueId: QueueRef }, { additionalProperties: false }),
-        Type.Object({ extension: Type.String({ pattern: '^[0-9]{2,8}$' }) }, { additionalProperties: false }),
+        Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),
       ]),
       response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },

@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody } from '../core/schemas.js';
+import { ErrorBody, Uuid } from '../core/schemas.js';
 import type { RecordingService } from './service.js';
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = Type.Object({ id: Uuid() });
 const errors = { 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const PauseView = Type.Object({ from: Type.String(), to: Type.String() });
 

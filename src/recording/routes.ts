@@ -6,7 +6,7 @@ import type { EventBus } from '../core/events.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
-import { ErrorBody, Nullable, StringEnum } from '../core/schemas.js';
+import { DateTime, ErrorBody, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
 import { openRecording } from './files.js';
 import { parseRange } from './range.js';
 import { PlaybackTickets } from './tickets.js';
@@ -49,7 +49,7 @@ const AuditView = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
-const Id = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const Id = Type.Object({ id: Uuid() });
 const Audio = Type.Unsafe<Readable>({ type: 'string', format: 'binary' });
 
 const view = (row: RecordingRow) => ({
@@ -127,14 +127,14 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
       summary: 'Call recordings, newest first',
       description: 'Agent tokens (only when CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS is true) see the recordings of their own calls.',
       querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date-time', description: 'started at or after' })),
-        to: Type.Optional(Type.String({ format: 'date-time', description: 'started before' })),
-        agent: Type.Optional(Type.String({ format: 'uuid', description: 'an agent who talked on the call' })),
-        queue: Type.Optional(Type.String({ format: 'uuid' })),
-        call: Type.Optional(Type.String({ format: 'uuid' })),
-        caller: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{1,32}$', description: "the caller's number" })),
+        from: Type.Optional(DateTime({ description: 'started at or after' })),
+        to: Type.Optional(DateTime({ description: 'started before' })),
+        agent: Type.Optional(Uuid({ description: 'an agent who talked on the call' })),
+        queue: Type.Optional(Uuid()),
+        call: Type.Optional(Uuid()),
+        caller: Type.Optional(Matching('^\\+?[0-9]{1,32}$', 33, { description: "the caller's number" })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-        offset: Type.Integer({ minimum: 0, default: 0 }),
+        offset: Type.Integer({ minimum: 0, maximum: int4.maximum, default: 0 }),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(RecordingView), 400: ErrorBody, 403: ErrorBody },
     },

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { toCsv } from '../core/csv.js';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, StringEnum } from '../core/schemas.js';
+import { DateTime, ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
 import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
 import { reportBound, type ReportQuery, type ReportsService, type Source } from './service.js';
@@ -10,18 +10,18 @@ import { reportBound, type ReportQuery, type ReportsService, type Source } from 
 const roles = ['admin', 'supervisor'] as const;
 
 const Range = {
-  from: Type.String({ minLength: 10, maxLength: 40, description: 'start (included), a date-time (2026-01-01T08:00:00Z) rounded down to a quarter hour, or a date (2026-01-01): that day\'s midnight in the time zone' }),
-  to: Type.String({ minLength: 10, maxLength: 40, description: 'end (excluded), a date-time rounded up to a quarter hour, or a date (2026-01-31): that day included, up to the next midnight in the time zone' }),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of the periods (default CENTRALITA_TIMEZONE)' })),
+  from: Text({ minLength: 10, maxLength: 40, description: 'start (included), a date-time (2026-01-01T08:00:00Z) rounded down to a quarter hour, or a date (2026-01-01): that day\'s midnight in the time zone' }),
+  to: Text({ minLength: 10, maxLength: 40, description: 'end (excluded), a date-time rounded up to a quarter hour, or a date (2026-01-31): that day included, up to the next midnight in the time zone' }),
+  timezone: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'IANA time zone of the periods (default CENTRALITA_TIMEZONE)' })),
   source: Type.Optional(StringEnum(['rollup', 'raw'] as const, { description: 'rollup (default) or raw: the same figures straight from the events, slower' })),
   format: Type.Optional(StringEnum(['json', 'csv'] as const, { description: 'csv: the rows as CSV (so does Accept: text/csv)' })),
 };
 const ReportParams = Type.Object({
   ...Range,
   interval: StringEnum(intervals, { description: '15m, hour, day, week (Monday first) or month' }),
-  queue: Type.Optional(Type.String({ format: 'uuid' })),
-  agent: Type.Optional(Type.String({ format: 'uuid' })),
-  team: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+  queue: Type.Optional(Uuid()),
+  agent: Type.Optional(Uuid()),
+  team: Type.Optional(Text({ minLength: 1, maxLength: 80 })),
 }, { additionalProperties: false });
 type ReportParams = { from: string; to: string; interval: Interval; timezone?: string; source?: Source; format?: 'json' | 'csv'; queue?: string; agent?: string; team?: string };
 
@@ -75,7 +75,7 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     config: { roles },
     schema: {
       tags: ['reports'], summary: 'Calls offered and answered by weekday (0 = Sunday) and hour of day, in the time zone',
-      querystring: Type.Object({ ...Range, queue: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...Range, queue: Type.Optional(Uuid()) }, { additionalProperties: false }),
       response: { 200: Anything, ...errors },
     },
   }, async (request, reply) => {
@@ -88,13 +88,13 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     config: { roles: ['admin'] },
     schema: {
       tags: ['reports'], summary: 'Rebuild the rollups of a range from the raw events (after late events older than a day, or a change of CENTRALITA_SHORT_ABANDON_SECONDS)',
-      body: Type.Object({ from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+      body: Type.Object({ from: DateTime(), to: DateTime() }, { additionalProperties: false }),
       response: { 200: Type.Object({ from: Type.String(), to: Type.String() }), ...errors },
     },
   }, async (request) => {
     const from = new Date(request.body.from);
     const to = new Date(request.body.to);
-    reports.validate({ from, to, interval: 'month', timezone: 'UTC' });
+    reports.validate({ from, to, interval: 'month', timezone: 'UTC' }, 'body');
     await reports.rebuild(from, to);
     return { from: from.toISOString(), to: to.toISOString() };
   });

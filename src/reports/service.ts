@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { badRequest } from '../core/errors.js';
+import { isDateTime } from '../core/schemas.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
 import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups } from './rollup.js';
@@ -64,9 +65,9 @@ export function reportBound(text: string, timezone: string, field: 'from' | 'to'
   const calendar = new Date(Date.UTC(year, month - 1, day));
   if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) throw refuse();
   if (!plain) {
-    const at = new Date(text);
-    if (Number.isNaN(at.getTime())) throw refuse();
-    return at;
+    // The API's one rule for date-times (real calendar times Date and Postgres both take).
+    if (!isDateTime(text)) throw refuse();
+    return new Date(text);
   }
   if (!isTimeZone(timezone)) throw badRequest(`querystring/timezone: unknown time zone '${timezone}' (use an IANA name such as Europe/Madrid)`);
   return startOfLocalDay(year, month, field === 'to' ? day + 1 : day, timezone);
@@ -90,14 +91,14 @@ export class ReportsService {
 
   get timezone(): string { return this.options.timezone; }
 
-  /** 400 for what cannot be a report: the route's schema has checked the types. */
-  validate(query: { from: Date; to: Date; interval: Interval; timezone: string }): void {
-    if (Number.isNaN(query.from.getTime())) throw badRequest('querystring/from is not a date-time');
-    if (Number.isNaN(query.to.getTime())) throw badRequest('querystring/to is not a date-time');
-    if (query.from >= query.to) throw badRequest('querystring/from must be before querystring/to');
-    if (!isTimeZone(query.timezone)) throw badRequest(`querystring/timezone: unknown time zone '${query.timezone}' (use an IANA name such as Europe/Madrid)`);
+  /** 400 for what cannot be a report: the route's schema has checked the types. `part`: where the fields came from, for the message. */
+  validate(query: { from: Date; to: Date; interval: Interval; timezone: string }, part: 'querystring' | 'body' = 'querystring'): void {
+    if (Number.isNaN(query.from.getTime())) throw badRequest(`${part}/from is not a date-time`);
+    if (Number.isNaN(query.to.getTime())) throw badRequest(`${part}/to is not a date-time`);
+    if (query.from >= query.to) throw badRequest(`${part}/from must be before ${part}/to`);
+    if (!isTimeZone(query.timezone)) throw badRequest(`${part}/timezone: unknown time zone '${query.timezone}' (use an IANA name such as Europe/Madrid)`);
     if ((query.to.getTime() - query.from.getTime()) / periodMs[query.interval] > maxPeriods) {
-      throw badRequest(`querystring/interval: ${query.interval} over this range gives more than ${maxPeriods} periods; use a longer interval`);
+      throw badRequest(`${part}/interval: ${query.interval} over this range gives more than ${maxPeriods} periods; use a longer interval`);
     }
   }
 

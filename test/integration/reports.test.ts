@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { FeedClient } from '../support/live-feed.js';
-import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { adminToken, resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 import { at, day, seedScriptedDay } from '../support/scripted-day.js';
 
 /**
@@ -138,7 +138,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
 
   it('CSV gives the same rows as JSON', async () => {
     const json = await report('queues', `${range}&interval=15m`);
-    const res = await fetch(`${t.baseUrl}/api/v1/reports/queues?${range}&interval=15m`, { headers: { authorization: 'Bearer test-admin-token-0123456789', accept: 'text/csv' } });
+    const res = await fetch(`${t.baseUrl}/api/v1/reports/queues?${range}&interval=15m`, { headers: { authorization: `Bearer ${adminToken}`, accept: 'text/csv' } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
     const [header, ...lines] = (await res.text()).trim().split('\r\n');
@@ -214,7 +214,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     assert.deepEqual(ventas.agents, { available: 0, ringing: 0, on_call: 0, wrap_up: 0, paused: 0, logged_out: 2 });
     assert.equal(live.agents.find((a: { agentId: string }) => a.agentId === ids.ana).status, 'logged_out');
 
-    const feed = await FeedClient.connect(t.baseUrl, 'test-admin-token-0123456789');
+    const feed = await FeedClient.connect(t.baseUrl, adminToken);
     try {
       assert.equal((await t.api(`/api/v1/agents/${ids.ana}/login`, { method: 'POST', json: { extension: '1009' } })).status, 200);
       const pushed = await waitFor(() => feed.messages.find((m) => m.type === 'stats.live'

@@ -134,8 +134,9 @@ describe('prompt WAV conversion', () => {
   });
 
   it('decodes 8-bit PCM, which is unsigned around 128', () => {
-    const converted = toTelephoneWav(riff(fmt({ bits: 8 }), chunk('data', Buffer.from([128, 255, 0, 192, 64]))));
-    assert.deepEqual([...canonicalSamples(converted.wav)], [0, 127 * 256, -32768, 64 * 256, -64 * 256]);
+    // 160 samples: the shortest prompt (20 ms)
+    const converted = toTelephoneWav(riff(fmt({ bits: 8 }), chunk('data', Buffer.concat([Buffer.from([128, 255, 0, 192, 64]), Buffer.alloc(155, 128)]))));
+    assert.deepEqual([...canonicalSamples(converted.wav)].slice(0, 6), [0, 127 * 256, -32768, 64 * 256, -64 * 256, 0]);
     assert.equal(converted.originalFormat, 'PCM 8-bit, 8000 Hz, mono');
   });
 
@@ -186,5 +187,14 @@ describe('prompt WAV conversion', () => {
     assert.equal(toTelephoneWav(tenMinutes).durationMs, 600_000);
     refused(riff(fmt({ format: 7, bits: 8 }), chunk('data', Buffer.alloc(601 * 8000, 0xff))),
       'the WAV lasts 601.0 seconds; a prompt may last at most 600 seconds (10 minutes)');
+  });
+
+  it('takes 20 ms, the shortest prompt, and refuses shorter files (they would store 0 ms)', () => {
+    for (const rate of [8000, 11025, 44100, 48000]) {
+      const shortest = riff(fmt({ rate }), chunk('data', pcm16(new Int16Array(Math.ceil(rate * 0.02)))));
+      assert.equal(toTelephoneWav(shortest).durationMs, 20, `${rate} Hz`);
+    }
+    refused(riff(fmt({ rate: 48000 }), chunk('data', pcm16(new Int16Array(1)))), 'the WAV lasts 0.02 ms (1 sample at 48000 Hz); a prompt must last at least 20 ms');
+    refused(riff(fmt(), chunk('data', pcm16(new Int16Array(159)))), 'the WAV lasts 19.88 ms (159 samples at 8000 Hz); a prompt must last at least 20 ms');
   });
 });
