@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, StringEnum } from '../core/schemas.js';
+import { ErrorBody, StringEnum, Uuid } from '../core/schemas.js';
 import { lockKinds } from './lockouts.js';
 import type { SecurityService } from './service.js';
 
@@ -32,7 +32,7 @@ export function securityRoutes(app: HttpApp, security: SecurityService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['security'], summary: 'Lift a lock now (its failures are forgotten); logged with the token that did it',
-      params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+      params: Type.Object({ id: Uuid() }, { additionalProperties: false }),
       response: { 200: LockView, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (request) => {
