@@ -220,16 +220,15 @@ export class AgentsService {
     this.bus.emit('agent.access.removed', { agentId, change });
   }
 
-  /** Whether an agent exists and is active, and is a supervisor: what a token bound to them may still do. */
+  /**
+   * Whether an agent exists and is active (undefined when not), and is a
+   * supervisor: what a token bound to them may still do, and whether a queue
+   * may take them as a member.
+   */
   async access(id: string): Promise<{ isSupervisor: boolean } | undefined> {
     if (!isUuid(id)) return undefined;
     const row = await this.store.getAgent(id);
     return row?.active ? { isSupervisor: row.is_supervisor } : undefined;
-  }
-
-  async isActiveAgent(id: string): Promise<boolean> {
-    if (!isUuid(id)) return false;
-    return (await this.store.getAgent(id))?.active === true;
   }
 
   async findByNumber(number: string): Promise<AgentRow | undefined> {

@@ -114,7 +114,7 @@ export class QueuesService {
     for (const m of members) {
       if (seen.has(m.agentId)) throw badRequest(`body/members: agent ${m.agentId} is listed twice`);
       seen.add(m.agentId);
-      if (!(await this.agents.isActiveAgent(m.agentId))) throw badRequest(`body/members: no active agent ${m.agentId}`);
+      if (!(await this.agents.access(m.agentId))) throw badRequest(`body/members: no active agent ${m.agentId}`);
     }
     await this.store.setMembers(id, members.map((m) => ({ agentId: m.agentId, penalty: m.penalty ?? 0 })));
     void this.engine.dispatch();
