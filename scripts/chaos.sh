@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund >/dev/null; fi
-bash scripts/postgres.sh
-export TEST_DATABASE_URL=${CHAOS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/centralita_chaos}
-db=${TEST_DATABASE_URL##*/}
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database if exists \"$db\" with (force)" -c "create database \"$db\"" 2>/dev/null
+# By default the test database's server and credentials, database centralita_chaos.
+test_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/centralita_test}
+export TEST_DATABASE_URL=${CHAOS_DATABASE_URL:-${test_url%/*}/centralita_chaos}
+bash scripts/postgres.sh "$TEST_DATABASE_URL"
 bash scripts/lab.sh up
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/chaos/*.test.ts

@@ -12,12 +12,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >/dev/null
 fi
 
-# Installs, creates, starts or opens (trust from 127.0.0.1) what is missing.
-bash scripts/postgres.sh
-
+# An empty test database; installs, creates or starts a local PostgreSQL
+# when missing (see the script for what it leaves to you).
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/centralita_test}
-db=${TEST_DATABASE_URL##*/}
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database if exists \"$db\" with (force)" -c "create database \"$db\"" 2>/dev/null
+bash scripts/postgres.sh "$TEST_DATABASE_URL"
 
 bash scripts/lab.sh up
 

@@ -3,11 +3,10 @@ import { promisify } from 'node:util';
 import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { isUuid } from '../core/schemas.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
 import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type PauseReasonRow, type StateSource } from './store.js';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -221,16 +220,15 @@ export class AgentsService {
     this.bus.emit('agent.access.removed', { agentId, change });
   }
 
-  /** Whether an agent exists and is active, and is a supervisor: what a token bound to them may still do. */
+  /**
+   * Whether an agent exists and is active (undefined when not), and is a
+   * supervisor: what a token bound to them may still do, and whether a queue
+   * may take them as a member.
+   */
   async access(id: string): Promise<{ isSupervisor: boolean } | undefined> {
-    if (!uuidPattern.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     const row = await this.store.getAgent(id);
     return row?.active ? { isSupervisor: row.is_supervisor } : undefined;
-  }
-
-  async isActiveAgent(id: string): Promise<boolean> {
-    if (!uuidPattern.test(id)) return false;
-    return (await this.store.getAgent(id))?.active === true;
   }
 
   async findByNumber(number: string): Promise<AgentRow | undefined> {

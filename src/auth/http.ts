@@ -18,13 +18,16 @@ declare module 'fastify' {
   }
 }
 
-/** 429 for an address locked after too many failed authentications (see AuthFailures). */
-export function tooManyFailuresBody(retryAfter: number) {
-  return { error: { code: 'too_many_requests', message: `too many failed authentications from this address; try again in ${retryAfter} s` } };
-}
-
-function tooManyFailures(reply: FastifyReply, retryAfter: number) {
-  return reply.status(429).header('retry-after', String(retryAfter)).send(tooManyFailuresBody(retryAfter));
+/**
+ * The 429 for an address locked after too many failed authentications (see
+ * AuthFailures): one answer for the REST API and the events socket.
+ */
+export function tooManyFailures(retryAfter: number) {
+  return {
+    status: 429,
+    headers: { 'Retry-After': String(retryAfter) },
+    body: { error: { code: 'too_many_requests', message: `too many failed authentications from this address; try again in ${retryAfter} s` } },
+  };
 }
 
 /**
@@ -52,7 +55,10 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     if (!roles) return;
     const token = bearerToken(request.headers.authorization);
     const retryAfter = token ? auth.failures.retryAfter(request.ip) : 0;
-    if (retryAfter > 0) return tooManyFailures(reply, retryAfter);
+    if (retryAfter > 0) {
+      const locked = tooManyFailures(retryAfter);
+      return reply.status(locked.status).headers(locked.headers).send(locked.body);
+    }
     const ticket = request.routeOptions.config.ticket;
     // A ticket's principal is checked again: its token may have been revoked
     // (or its agent offboarded) since the ticket was issued.

@@ -43,6 +43,14 @@ export const Matching = (pattern: string, maxLength: number, options: { descript
 
 export const Uuid = (options: { description?: string } = {}) => Type.String({ format: 'uuid', maxLength: 36, ...options });
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether text is a UUID, before it goes to a uuid column: Postgres refuses
+ * anything else with an error where "not found" is the answer.
+ */
+export const isUuid = (text: string): boolean => uuidPattern.test(text);
+
 /** RFC 3339 date-times that Date and Postgres both take (see isDateTime). */
 export const DateTime = (options: { description?: string } = {}) => Type.String({ format: 'date-time', maxLength: 64, ...options });
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentStateChange } from '../agents/service.js';
-import { tooManyFailuresBody } from '../auth/http.js';
+import { tooManyFailures } from '../auth/http.js';
 import { bearerToken, type AuthService, type Principal } from '../auth/service.js';
 import type { EventBus } from '../core/events.js';
 import type { HttpApp } from '../core/http.js';
@@ -16,9 +16,10 @@ function tokenOf(request: IncomingMessage, url: URL): string | undefined {
   return bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
 }
 
-function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } }, headers = '' } = {}): void {
+function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } } as object, headers = {} as Record<string, string> } = {}): void {
   const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${headers}Connection: close\r\n\r\n${text}`);
+  const more = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${more}Connection: close\r\n\r\n${text}`);
 }
 
 /**
@@ -44,7 +45,10 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     // The same budget of failed authentications per address as the REST API.
     const address = http.clientAddress(request);
     const retryAfter = auth.failures.retryAfter(address);
-    if (retryAfter > 0) return refuse(socket, 429, 'Too Many Requests', { body: tooManyFailuresBody(retryAfter), headers: `Retry-After: ${retryAfter}\r\n` });
+    if (retryAfter > 0) {
+      const locked = tooManyFailures(retryAfter);
+      return refuse(socket, locked.status, 'Too Many Requests', locked);
+    }
     auth.authenticate(token).then((principal) => {
       if (!principal) {
         auth.failures.fail(address);

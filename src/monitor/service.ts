@@ -8,6 +8,7 @@ import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { isUuid } from '../core/schemas.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { ConnectedParties, QueueEngine } from '../queues/engine.js';
 import type { EndReason, MonitorMode, MonitorStore, SegmentRow, SegmentSource, SessionFilter, SessionRow, SessionStatus } from './store.js';
@@ -663,8 +664,6 @@ export class MonitorService {
     });
   }
 }
-
-const isUuid = (id: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
 function rowView(row: SessionRow, segments: SegmentRow[]): MonitorSessionView {
   return {

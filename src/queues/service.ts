@@ -3,6 +3,7 @@ import type { AgentsService } from '../agents/service.js';
 import type { Media } from '../asterisk/media.js';
 import { badRequest, conflict, forbidden, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
 import type { Announcements, Overflow, QueueRow, QueuesStore } from './store.js';
@@ -113,7 +114,7 @@ export class QueuesService {
     for (const m of members) {
       if (seen.has(m.agentId)) throw badRequest(`body/members: agent ${m.agentId} is listed twice`);
       seen.add(m.agentId);
-      if (!(await this.agents.isActiveAgent(m.agentId))) throw badRequest(`body/members: no active agent ${m.agentId}`);
+      if (!(await this.agents.access(m.agentId))) throw badRequest(`body/members: no active agent ${m.agentId}`);
     }
     await this.store.setMembers(id, members.map((m) => ({ agentId: m.agentId, penalty: m.penalty ?? 0 })));
     void this.engine.dispatch();
@@ -134,7 +135,7 @@ export class QueuesService {
 
   /** A queue by its id or its name (the IVR's queue node, overflows and transfers take either). */
   async findQueue(idOrName: string): Promise<QueueRow | undefined> {
-    return (uuidPattern.test(idOrName) ? await this.store.get(idOrName) : undefined) ?? this.store.findByName(idOrName);
+    return (isUuid(idOrName) ? await this.store.get(idOrName) : undefined) ?? this.store.findByName(idOrName);
   }
 
   async queueExists(idOrName: string): Promise<boolean> {
@@ -201,8 +202,6 @@ export class QueuesService {
     return overflow;
   }
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function checkKeys(callbackKey: string | null, overflowKey: string | null): void {
   if (callbackKey && callbackKey === overflowKey) throw badRequest('body/overflowKey must differ from body/callbackKey');

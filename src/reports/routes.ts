@@ -5,7 +5,8 @@ import type { HttpApp } from '../core/http.js';
 import { DateTime, ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
 import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
-import { reportBound, type ReportQuery, type ReportsService, type Source } from './service.js';
+import { reportBound } from './range.js';
+import type { ReportQuery, ReportsService, Source } from './service.js';
 
 const roles = ['admin', 'supervisor'] as const;
 

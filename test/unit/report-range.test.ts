@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpError } from '../../src/core/errors.js';
-import { reportBound, startOfLocalDay } from '../../src/reports/service.js';
+import { reportBound, startOfLocalDay } from '../../src/reports/range.js';
 
 const iso = (d: Date): string => d.toISOString();
 
