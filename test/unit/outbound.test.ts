@@ -37,6 +37,23 @@ describe('outbound policy: which addresses are private', () => {
     assert.match(nonPublic('::127.0.0.1') ?? '', /loopback/);
     assert.equal(nonPublic('64:ff9b::808:808'), undefined);
   });
+
+  it('refuses IPv4-translated, local-use NAT64 and Teredo addresses, judging the IPv4 inside where its place is fixed', async () => {
+    assert.equal(embeddedIpv4('::ffff:0:7f00:1'), '127.0.0.1');
+    assert.match(nonPublic('::ffff:0:7f00:1') ?? '', /^a loopback address \(127\.0\.0\.1, inside an IPv6 address\)$/);
+    assert.match(nonPublic('::ffff:0:169.254.169.254') ?? '', /cloud metadata/);
+    assert.match(nonPublic('::ffff:0:a00:1') ?? '', /RFC 1918/);
+    assert.equal(nonPublic('::ffff:0:808:808'), undefined);
+    assert.match(nonPublic('64:ff9b:1::7f00:1') ?? '', /local-use NAT64/);
+    assert.match(nonPublic('64:ff9b:1:ffff::808:808') ?? '', /local-use NAT64/);
+    assert.match(nonPublic('2001:0:4136:e378:8000:63bf:3fff:fdd2') ?? '', /Teredo/);
+    assert.match(nonPublic('2001::1') ?? '', /Teredo/);
+    for (const address of ['2001:200::1', '2001:1:0:0::1', '64:ff9b:2::1']) assert.equal(nonPublic(address), undefined, address);
+    assert.match(await policy().checkUrl('http://[::ffff:0:7f00:1]:8088/ari') ?? '', /^::ffff:0:7f00:1 is a loopback address \(127\.0\.0\.1, inside/);
+    assert.match(await policy().checkUrl('http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/') ?? '', /Teredo/);
+    // An allowed IPv4 address allows its translated form too.
+    assert.equal(policy(['127.0.0.1']).refusalOf('::ffff:0:7f00:1'), undefined);
+  });
 });
 
 describe('outbound policy: the allow list', () => {

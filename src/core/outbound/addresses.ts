@@ -30,6 +30,13 @@ const refusedRanges: readonly (readonly [what: string, net: string, prefix: numb
   ['the cloud metadata address', 'fd00:ec2::254', 128, 'ipv6'],
   ['the unspecified address', '::', 128, 'ipv6'],
   ['a loopback address', '::1', 128, 'ipv6'],
+  // The IPv4 address inside a local-use NAT64 address sits where the
+  // operator's prefix length (/48 to /96) puts it: not well-defined, so the
+  // whole range is refused (it is not routed on the internet anyway).
+  ['a local-use NAT64 address (RFC 8215)', '64:ff9b:1::', 48, 'ipv6'],
+  // Teredo carries an obfuscated IPv4 client address, and a Teredo relay
+  // reaches whatever it names: refused as a whole.
+  ['a Teredo address (2001::/32)', '2001::', 32, 'ipv6'],
   ['a link-local address', 'fe80::', 10, 'ipv6'],
   ['a site-local address', 'fec0::', 10, 'ipv6'],
   ['a unique-local address', 'fc00::', 7, 'ipv6'],
@@ -37,7 +44,8 @@ const refusedRanges: readonly (readonly [what: string, net: string, prefix: numb
 ];
 
 // One BlockList per range, to name the reason. BlockList matches
-// IPv4-mapped IPv6 addresses (::ffff:127.0.0.1) against IPv4 rules itself.
+// IPv4-mapped IPv6 addresses (::ffff:127.0.0.1) against IPv4 rules itself;
+// the other forms go through embeddedIpv4.
 const refused = refusedRanges.map(([what, net, prefix, family]) => {
   const list = new BlockList();
   list.addSubnet(net, prefix, family);
@@ -60,17 +68,21 @@ function ipv6Bytes(address: string): number[] {
 }
 
 /**
- * The IPv4 address an IPv6 address carries to an IPv4 host, if any: NAT64
- * (64:ff9b::/96), 6to4 (2002::/16) and the old IPv4-compatible form
- * (::a.b.c.d). IPv4-mapped addresses BlockList handles itself.
+ * The IPv4 address an IPv6 address carries to an IPv4 host, where its place
+ * is fixed: IPv4-mapped (::ffff:0:0/96), IPv4-translated (::ffff:0:0:0/96,
+ * SIIT), the well-known NAT64 prefix (64:ff9b::/96), 6to4 (2002::/16) and
+ * the old IPv4-compatible form (::a.b.c.d).
  */
 export function embeddedIpv4(address: string): string | undefined {
   if (familyOf(address) !== 'ipv6') return undefined;
   const b = ipv6Bytes(address);
   const zeros = (from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return b.slice(12).join('.');
+  const low = b.slice(12).join('.');
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return low;
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return low;
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return low;
   if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6).join('.');
-  if (zeros(0, 12) && !zeros(12, 14)) return b.slice(12).join('.');
+  if (zeros(0, 12) && !zeros(12, 14)) return low;
   return undefined;
 }
 
