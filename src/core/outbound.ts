@@ -48,12 +48,21 @@ export class OutboundPolicy {
     this.checkResolveMs = options.checkResolveMs ?? 2000;
   }
 
-  /** Why an address may not be contacted (host: the name it came from), or undefined when it may. */
-  refusalOf(address: string, host?: string): string | undefined {
-    if (this.allow.allowsAddress(address)) return undefined;
+  /**
+   * Why an address may not be contacted on a port (host: the name it came
+   * from, allowed or not by name), or undefined when it may.
+   */
+  refusalOf(address: string, port: number, host?: string): string | undefined {
     const what = nonPublic(address);
-    if (!what) return undefined;
-    return `${host && host !== address ? `${host} resolves to ${address}, ` : `${address} is `}${what}, refused unless ${this.options.setting} allows it`;
+    if (!what || this.allow.allowsAddress(address, port)) return undefined;
+    const byName = host !== undefined && host !== address;
+    if (byName && this.allow.allowsHost(host, port)) return undefined;
+    const subject = byName ? `${host} resolves to ${address}, ` : `${address} is `;
+    // Allowed on other ports only: say that the port is what is missing.
+    const otherPort = this.allow.allowsAddress(address, 'any') || (byName && this.allow.allowsHost(host, 'any'));
+    return otherPort
+      ? `${subject}${what}, refused on port ${port} unless ${this.options.setting} allows it on that port`
+      : `${subject}${what}, refused unless ${this.options.setting} allows it`;
   }
 
   /**
@@ -66,15 +75,16 @@ export class OutboundPolicy {
     try { url = new URL(text); } catch { return 'is not a URL'; }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http(s) URL';
     const host = hostOf(url);
-    if (isIP(host)) return this.refusalOf(host);
-    if (this.allow.allowsHost(host)) return undefined;
+    const port = portOf(url);
+    if (isIP(host)) return this.refusalOf(host, port);
+    if (this.allow.allowsHost(host, port)) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const addresses = await Promise.race([
       this.resolve(host).catch(() => []),
       new Promise<ResolvedAddress[]>((resolve) => { timer = setTimeout(() => resolve([]), this.checkResolveMs); }),
     ]).finally(() => clearTimeout(timer));
     for (const a of addresses) {
-      const why = this.refusalOf(a.address, host);
+      const why = this.refusalOf(a.address, port, host);
       if (why) return why;
     }
     return undefined;
@@ -88,17 +98,16 @@ export class OutboundPolicy {
    * Throws OutboundRefused or OutboundFailed.
    */
   request(url: URL, req: OutboundRequest): Promise<OutboundAnswer> {
-    const host = hostOf(url);
-    const trusted = !isIP(host) && this.allow.allowsHost(host);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new OutboundRefused(`${url.protocol} is not http(s)`));
+    const host = hostOf(url);
+    const port = portOf(url);
     if (isIP(host)) {
-      const why = this.refusalOf(host);
+      const why = this.refusalOf(host, port);
       if (why) return Promise.reject(new OutboundRefused(why));
     }
     const lookup = checkedLookup(this.resolve, (hostname, all) => {
-      if (trusted) return undefined;
       for (const a of all) {
-        const why = this.refusalOf(a.address, hostname);
+        const why = this.refusalOf(a.address, port, hostname);
         if (why) return why;
       }
       return undefined;
@@ -110,4 +119,9 @@ export class OutboundPolicy {
 /** The URL's host as an address or a name, without IPv6 brackets. */
 function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** The port a URL connects to: its own, or its scheme's. */
+function portOf(url: URL): number {
+  return url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }

@@ -52,7 +52,7 @@ describe('outbound policy: which addresses are private', () => {
     assert.match(await policy().checkUrl('http://[::ffff:0:7f00:1]:8088/ari') ?? '', /^::ffff:0:7f00:1 is a loopback address \(127\.0\.0\.1, inside/);
     assert.match(await policy().checkUrl('http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/') ?? '', /Teredo/);
     // An allowed IPv4 address allows its translated form too.
-    assert.equal(policy(['127.0.0.1']).refusalOf('::ffff:0:7f00:1'), undefined);
+    assert.equal(policy(['127.0.0.1']).refusalOf('::ffff:0:7f00:1', 80), undefined);
   });
 });
 
@@ -60,30 +60,61 @@ describe('outbound policy: the allow list', () => {
   it('allows single addresses and CIDRs, IPv4 and IPv6, and mapped forms of allowed IPv4 addresses', () => {
     const p = policy(['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '[::1]']);
     for (const address of ['127.0.0.1', '::ffff:127.0.0.1', '10.200.1.1', '::ffff:10.9.9.9', 'fd12::1', '::1', '8.8.8.8']) {
-      assert.equal(p.refusalOf(address), undefined, address);
+      assert.equal(p.refusalOf(address, 80), undefined, address);
     }
     for (const address of ['127.0.0.2', '192.168.1.1', 'fc00::1', '169.254.169.254', '::ffff:127.0.0.2']) {
-      assert.match(p.refusalOf(address) ?? '', /refused unless CENTRALITA_LOOKUP_ALLOW allows it/, address);
+      assert.match(p.refusalOf(address, 80) ?? '', /refused unless CENTRALITA_LOOKUP_ALLOW allows it/, address);
     }
   });
 
   it('allows host names (and *.domain) whatever they resolve to, and nothing else by name', () => {
     const list = new AllowList(['lookup.internal', '*.corp.example', 'Billing.Example.']);
-    assert.ok(list.allowsHost('lookup.internal'));
-    assert.ok(list.allowsHost('LOOKUP.internal.'));
-    assert.ok(list.allowsHost('a.b.corp.example'));
-    assert.ok(!list.allowsHost('corp.example'));
-    assert.ok(!list.allowsHost('evilcorp.example'));
-    assert.ok(list.allowsHost('billing.example'));
-    assert.ok(!list.allowsHost('lookup.internal.evil.test'));
-    assert.ok(!list.allowsAddress('127.0.0.1'));
+    assert.ok(list.allowsHost('lookup.internal', 80));
+    assert.ok(list.allowsHost('LOOKUP.internal.', 80));
+    assert.ok(list.allowsHost('a.b.corp.example', 80));
+    assert.ok(!list.allowsHost('corp.example', 80));
+    assert.ok(!list.allowsHost('evilcorp.example', 80));
+    assert.ok(list.allowsHost('billing.example', 80));
+    assert.ok(!list.allowsHost('lookup.internal.evil.test', 80));
+    assert.ok(!list.allowsAddress('127.0.0.1', 'any'));
   });
 
   it('refuses entries that are neither hosts, addresses nor networks', () => {
     for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/8/1', 'http://x', 'a b', '10.0.0.0/x', 'host/8']) {
       assert.throws(() => new AllowList([bad]), /is (neither|not)/, bad);
     }
+    for (const bad of ['127.0.0.1:0', '127.0.0.1:65536', 'lookup.internal:123456', '127.0.0.1:x', 'lookup.internal:', '[::1]:', '[::1]8080',
+      '[lookup.internal]:80', '10.0.0.0/8:443:1', '[fd00::/8]/8:443']) {
+      assert.throws(() => new AllowList([bad]), /is (neither|not)|has brackets|port out of range/, bad);
+    }
     assert.deepEqual(AllowList.parse(' 127.0.0.1 , ,::1/128,').entries, ['127.0.0.1', '::1/128']);
+  });
+
+  it('limits an entry to the port it names: host:port, address:port, network:port, [IPv6]:port, [IPv6/prefix]:port', async () => {
+    const p = policy(['127.0.0.1:8080', '10.0.0.0/8:443', '[::1]:8080', '[fd00::/8]:443', '[fc00::]/8:8443', 'lookup.test:8080', '*.corp.test:443'],
+      async () => [{ address: '127.0.0.2', family: 4 }]);
+    for (const url of ['http://127.0.0.1:8080/', 'https://10.1.2.3/', 'http://10.1.2.3:443/', 'http://[::1]:8080/', 'https://[fd12::1]/',
+      'http://[fc00::1]:8443/', 'http://lookup.test:8080/', 'https://a.corp.test/']) {
+      assert.equal(await p.checkUrl(url), undefined, url);
+    }
+    // Asterisk's ARI and centralita's own API on the same loopback address stay refused, and say that the port is what is missing.
+    assert.equal(await p.checkUrl('http://127.0.0.1:8088/ari'), '127.0.0.1 is a loopback address, refused on port 8088 unless CENTRALITA_LOOKUP_ALLOW allows it on that port');
+    assert.equal(await p.checkUrl('http://lookup.test:3000/'), 'lookup.test resolves to 127.0.0.2, a loopback address, refused on port 3000 unless CENTRALITA_LOOKUP_ALLOW allows it on that port');
+    for (const url of ['http://127.0.0.1/', 'https://127.0.0.1/', 'http://10.1.2.3/', 'http://[::1]:8088/', 'http://[fd12::1]/', 'https://[fc00::1]/',
+      'http://a.corp.test/', 'http://127.0.0.2:8080/']) {
+      assert.match(await p.checkUrl(url) ?? 'allowed', /refused/, url);
+    }
+    // The URL's default port is the scheme's.
+    assert.equal(await policy(['127.0.0.1:80']).checkUrl('http://127.0.0.1/'), undefined);
+    assert.match(await policy(['127.0.0.1:80']).checkUrl('https://127.0.0.1/') ?? '', /refused on port 443/);
+    assert.equal(await policy(['127.0.0.1:443']).checkUrl('https://127.0.0.1/'), undefined);
+    // A bare IPv6 entry never ends in a port: ::1:8080 is an address, and allows nothing on ::1.
+    assert.match(await policy(['::1:8080']).checkUrl('http://[::1]:8080/') ?? '', /^::1 is a loopback address, refused unless/);
+    assert.equal(await policy(['::1:8080']).checkUrl('http://[::1:8080]/'), undefined);
+    // The same address on two ports is two entries.
+    const two = policy(['127.0.0.1:8080', '127.0.0.1:9090']);
+    assert.equal(await two.checkUrl('http://127.0.0.1:9090/'), undefined);
+    assert.match(await two.checkUrl('http://127.0.0.1:8088/') ?? '', /refused on port 8088/);
   });
 });
 
@@ -168,6 +199,19 @@ describe('outbound policy: requests', () => {
     assert.equal((await get(policy(['127.0.0.0/8']), `http://127.0.0.1:${port}/b`)).status, 200);
     await assert.rejects(get(policy(['::1', '10.0.0.0/8']), `http://127.0.0.1:${port}/c`), OutboundRefused);
     assert.deepEqual(hits, ['/a', '/b']);
+  });
+
+  it('reaches an address allowed on its port only on that port, at call time too, by address or by name', async () => {
+    hits = [];
+    const other = port === 65535 ? port - 1 : port + 1;
+    assert.equal((await get(policy([`127.0.0.1:${port}`]), `http://127.0.0.1:${port}/a`)).status, 200);
+    await assert.rejects(get(policy([`127.0.0.1:${other}`]), `http://127.0.0.1:${port}/b`),
+      (err: unknown) => err instanceof OutboundRefused && err.message.includes(`refused on port ${port} unless`));
+    const named = (allow: string): OutboundPolicy => policy([allow], async () => [{ address: '127.0.0.1', family: 4 }]);
+    assert.equal((await get(named(`lookup.test:${port}`), `http://lookup.test:${port}/c`)).status, 200);
+    await assert.rejects(get(named(`lookup.test:${other}`), `http://lookup.test:${port}/d`),
+      (err: unknown) => err instanceof OutboundRefused && err.message.startsWith(`lookup.test resolves to 127.0.0.1, a loopback address, refused on port ${port}`));
+    assert.deepEqual(hits, ['/a', '/c']);
   });
 
   it('checks the address a name resolves to at call time, and connects to that checked address', async () => {
