@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { nonPublic } from './outbound/addresses.js';
+import { isMetadata, nonPublic } from './outbound/addresses.js';
 import type { AllowList } from './outbound/allow-list.js';
 import { systemResolver, type ResolvedAddress, type Resolver } from './outbound/resolve.js';
 import { OutboundRefused, checkedLookup, send, type OutboundAnswer, type OutboundRequest } from './outbound/send.js';
@@ -50,25 +50,34 @@ export class OutboundPolicy {
 
   /**
    * Why an address may not be contacted on a port (host: the name it came
-   * from, allowed or not by name), or undefined when it may.
+   * from, allowed or not by name), or undefined when it may. A cloud
+   * metadata address is allowed only by an entry naming that address: not
+   * by a wider network, nor by the name of a host that resolves to it.
    */
   refusalOf(address: string, port: number, host?: string): string | undefined {
     const what = nonPublic(address);
-    if (!what || this.allow.allowsAddress(address, port)) return undefined;
+    if (!what) return undefined;
     const byName = host !== undefined && host !== address;
-    if (byName && this.allow.allowsHost(host, port)) return undefined;
-    const subject = byName ? `${host} resolves to ${address}, ` : `${address} is `;
+    const metadata = isMetadata(address);
+    if (this.allow.allowsAddress(address, port, metadata)) return undefined;
+    if (!metadata && byName && this.allow.allowsHost(host, port)) return undefined;
+    const refused = `${byName ? `${host} resolves to ${address}, ` : `${address} is `}${what}, refused`;
+    const setting = this.options.setting;
     // Allowed on other ports only: say that the port is what is missing.
-    const otherPort = this.allow.allowsAddress(address, 'any') || (byName && this.allow.allowsHost(host, 'any'));
-    return otherPort
-      ? `${subject}${what}, refused on port ${port} unless ${this.options.setting} allows it on that port`
-      : `${subject}${what}, refused unless ${this.options.setting} allows it`;
+    if (this.allow.allowsAddress(address, 'any', metadata) || (!metadata && byName && this.allow.allowsHost(host, 'any'))) {
+      return `${refused} on port ${port} unless ${setting} allows it on that port`;
+    }
+    if (metadata && (this.allow.allowsAddress(address, 'any') || (byName && this.allow.allowsHost(host, 'any')))) {
+      return `${refused} unless ${setting} names that address itself (a network or a host name does not allow it)`;
+    }
+    return `${refused} unless ${setting} allows it`;
   }
 
   /**
    * Save-time check of a URL: its scheme, and its host (an address, or a
-   * name with every address it resolves to now). A name that does not
-   * resolve now is left to the call-time check. Undefined when it may be used.
+   * name with every address it resolves to now, an allowed name too, for
+   * the metadata addresses). A name that does not resolve now is left to
+   * the call-time check. Undefined when it may be used.
    */
   async checkUrl(text: string): Promise<string | undefined> {
     let url: URL;
@@ -77,7 +86,6 @@ export class OutboundPolicy {
     const host = hostOf(url);
     const port = portOf(url);
     if (isIP(host)) return this.refusalOf(host, port);
-    if (this.allow.allowsHost(host, port)) return undefined;
     let timer: NodeJS.Timeout | undefined;
     const addresses = await Promise.race([
       this.resolve(host).catch(() => []),

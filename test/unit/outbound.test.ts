@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AllowList, OutboundFailed, OutboundPolicy, OutboundRefused, embeddedIpv4, nonPublic, type Resolver } from '../../src/core/outbound.js';
 
-const policy = (allow: string[] = [], resolve?: Resolver): OutboundPolicy =>
+/** No name resolves unless a test gives its own resolver: these tests ask no DNS server. */
+const noNames: Resolver = async (host) => { throw Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' }); };
+const policy = (allow: string[] = [], resolve: Resolver = noNames): OutboundPolicy =>
   new OutboundPolicy(new AllowList(allow), { setting: 'CENTRALITA_LOOKUP_ALLOW', resolve, checkResolveMs: 500 });
 
 describe('outbound policy: which addresses are private', () => {
@@ -14,7 +16,7 @@ describe('outbound policy: which addresses are private', () => {
       ['169.254.169.254', /cloud metadata/], ['169.254.1.1', /link-local/], ['fe80::1', /link-local/], ['febf::1', /link-local/],
       ['10.0.0.1', /RFC 1918/], ['172.16.0.1', /RFC 1918/], ['172.31.255.255', /RFC 1918/], ['192.168.1.1', /RFC 1918/],
       ['fc00::1', /unique-local/], ['fd12:3456::1', /unique-local/], ['fd00:ec2::254', /cloud metadata/],
-      ['100.64.0.1', /CGNAT/], ['100.100.100.200', /CGNAT/], ['0.0.0.0', /this network/], ['0.1.2.3', /this network/], ['::', /unspecified/],
+      ['100.64.0.1', /CGNAT/], ['100.100.100.200', /cloud metadata/], ['0.0.0.0', /this network/], ['0.1.2.3', /this network/], ['::', /unspecified/],
       ['224.0.0.1', /multicast/], ['ff02::1', /multicast/], ['255.255.255.255', /reserved/],
     ] as const) assert.match(nonPublic(address) ?? 'public', why, address);
   });
@@ -90,6 +92,32 @@ describe('outbound policy: the allow list', () => {
     assert.deepEqual(AllowList.parse(' 127.0.0.1 , ,::1/128,').entries, ['127.0.0.1', '::1/128']);
   });
 
+  it('refuses the cloud metadata addresses behind an allowed name or inside an allowed network, unless listed as themselves', async () => {
+    const names: Record<string, string[]> = {
+      'aws.test': ['169.254.169.254'], 'aws6.test': ['fd00:ec2::254'], 'ali.test': ['100.100.100.200'], 'mapped.test': ['::ffff:169.254.169.254'],
+      'nat64.test': ['64:ff9b::a9fe:a9fe'], 'both.test': ['127.0.0.1', '169.254.169.254'], 'loop.test': ['127.0.0.1'],
+    };
+    const resolve: Resolver = async (host) => (names[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    const p = policy([...Object.keys(names), '169.254.0.0/16', 'fd00::/8', '100.64.0.0/10'], resolve);
+    assert.equal(await p.checkUrl('http://loop.test/'), undefined);
+    assert.equal(await p.checkUrl('http://169.254.1.1/'), undefined);
+    assert.equal(await p.checkUrl('http://100.64.0.1/'), undefined);
+    assert.equal(await p.checkUrl('http://aws.test/latest/meta-data/'),
+      'aws.test resolves to 169.254.169.254, the cloud metadata address, refused unless CENTRALITA_LOOKUP_ALLOW names that address itself (a network or a host name does not allow it)');
+    for (const url of ['http://aws6.test/', 'http://ali.test/', 'http://mapped.test/', 'http://nat64.test/', 'http://both.test/',
+      'http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://100.100.100.200/', 'http://[::ffff:a9fe:a9fe]/']) {
+      assert.match(await p.checkUrl(url) ?? 'allowed', /cloud metadata address.*names that address itself/, url);
+    }
+    // Without any entry near it, the usual refusal.
+    assert.match(await policy([], resolve).checkUrl('http://aws.test/') ?? '', /metadata address, refused unless CENTRALITA_LOOKUP_ALLOW allows it$/);
+    // Listed as themselves, they are allowed (on the port given, when one is).
+    const listed = policy(['169.254.169.254:80', '[fd00:ec2::254]', '100.100.100.200/32'], resolve);
+    for (const url of ['http://aws.test/', 'http://169.254.169.254/', 'http://nat64.test/', 'http://aws6.test:8080/', 'http://ali.test/']) {
+      assert.equal(await listed.checkUrl(url), undefined, url);
+    }
+    assert.match(await listed.checkUrl('http://aws.test:8080/') ?? '', /refused on port 8080 unless CENTRALITA_LOOKUP_ALLOW allows it on that port/);
+  });
+
   it('limits an entry to the port it names: host:port, address:port, network:port, [IPv6]:port, [IPv6/prefix]:port', async () => {
     const p = policy(['127.0.0.1:8080', '10.0.0.0/8:443', '[::1]:8080', '[fd00::/8]:443', '[fc00::]/8:8443', 'lookup.test:8080', '*.corp.test:443'],
       async () => [{ address: '127.0.0.2', family: 4 }]);
@@ -131,13 +159,14 @@ describe('outbound policy: checking a URL at save', () => {
 
   it('resolves a name and refuses it when any of its addresses is private', async () => {
     const names: Record<string, string[]> = { 'public.test': ['93.184.216.34'], 'mixed.test': ['93.184.216.34', '10.0.0.7'], 'inside.test': ['::1'] };
-    const p = policy([], async (host) => (names[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    const resolve: Resolver = async (host) => (names[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    const p = policy([], resolve);
     assert.equal(await p.checkUrl('http://public.test/'), undefined);
     assert.match(await p.checkUrl('http://mixed.test/') ?? '', /^mixed\.test resolves to 10\.0\.0\.7, a private address/);
     assert.match(await p.checkUrl('http://inside.test/') ?? '', /^inside\.test resolves to ::1, a loopback address/);
     // A name that does not resolve now is left to the call-time check.
     assert.equal(await p.checkUrl('http://nowhere.test/'), undefined);
-    assert.equal(await policy(['inside.test']).checkUrl('http://inside.test/'), undefined);
+    assert.equal(await policy(['inside.test'], resolve).checkUrl('http://inside.test/'), undefined);
   });
 
   it('leaves a name whose resolution hangs to the call-time check, within its time', async () => {
@@ -233,6 +262,14 @@ describe('outbound policy: requests', () => {
     const byNetwork = policy(['127.0.0.0/8'], async () => [{ address: '127.0.0.1', family: 4 }]);
     assert.equal((await get(byNetwork, `http://other.test:${port}/w`)).status, 200);
     assert.deepEqual(hits, ['/z', '/w']);
+  });
+
+  it('refuses at call time an allowed name that resolves to the metadata address, before connecting', async () => {
+    hits = [];
+    const p = policy(['lookup.test'], async () => [{ address: '127.0.0.1', family: 4 }, { address: '169.254.169.254', family: 4 }]);
+    await assert.rejects(get(p, `http://lookup.test:${port}/m`),
+      (err: unknown) => err instanceof OutboundRefused && /^lookup\.test resolves to 169\.254\.169\.254, the cloud metadata address/.test(err.message));
+    assert.deepEqual(hits, []);
   });
 
   it('does not follow a redirect (here to the metadata address): the request is refused', async () => {

@@ -12,12 +12,22 @@ export const familyOf = (address: string): Family | undefined => {
   return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : undefined;
 };
 
+/**
+ * Cloud metadata services (credentials, user data): refused even behind a
+ * host name or inside a network the allow list names, unless it names the
+ * address itself.
+ */
+const metadataRanges: readonly (readonly [net: string, prefix: number, family: Family])[] = [
+  ['169.254.169.254', 32, 'ipv4'], // AWS, GCP, Azure, OpenStack, …
+  ['fd00:ec2::254', 128, 'ipv6'], // AWS over IPv6
+  ['100.100.100.200', 32, 'ipv4'], // Alibaba Cloud
+];
+
 /** Ranges that are not the public internet, refused unless allowed; the first match names the reason. */
 const refusedRanges: readonly (readonly [what: string, net: string, prefix: number, family: Family])[] = [
-  ['the cloud metadata address', '169.254.169.254', 32, 'ipv4'],
+  ...metadataRanges.map(([net, prefix, family]) => ['the cloud metadata address', net, prefix, family] as const),
   ['a "this network" address', '0.0.0.0', 8, 'ipv4'],
   ['a private address (RFC 1918)', '10.0.0.0', 8, 'ipv4'],
-  // Carrier-grade NAT: not the internet either (Alibaba Cloud's metadata is 100.100.100.200).
   ['a shared address (CGNAT, RFC 6598)', '100.64.0.0', 10, 'ipv4'],
   ['a loopback address', '127.0.0.0', 8, 'ipv4'],
   ['a link-local address', '169.254.0.0', 16, 'ipv4'],
@@ -27,7 +37,6 @@ const refusedRanges: readonly (readonly [what: string, net: string, prefix: numb
   ['a benchmarking address', '198.18.0.0', 15, 'ipv4'],
   ['a multicast address', '224.0.0.0', 4, 'ipv4'],
   ['a reserved address', '240.0.0.0', 4, 'ipv4'],
-  ['the cloud metadata address', 'fd00:ec2::254', 128, 'ipv6'],
   ['the unspecified address', '::', 128, 'ipv6'],
   ['a loopback address', '::1', 128, 'ipv6'],
   // The IPv4 address inside a local-use NAT64 address sits where the
@@ -46,11 +55,13 @@ const refusedRanges: readonly (readonly [what: string, net: string, prefix: numb
 // One BlockList per range, to name the reason. BlockList matches
 // IPv4-mapped IPv6 addresses (::ffff:127.0.0.1) against IPv4 rules itself;
 // the other forms go through embeddedIpv4.
-const refused = refusedRanges.map(([what, net, prefix, family]) => {
+const blockList = (ranges: readonly (readonly [net: string, prefix: number, family: Family])[]): BlockList => {
   const list = new BlockList();
-  list.addSubnet(net, prefix, family);
-  return { what, list };
-});
+  for (const [net, prefix, family] of ranges) list.addSubnet(net, prefix, family);
+  return list;
+};
+const refused = refusedRanges.map(([what, net, prefix, family]) => ({ what, list: blockList([[net, prefix, family]]) }));
+const metadata = blockList(metadataRanges);
 
 /** The 16 bytes of an IPv6 address (one isIP accepts). */
 function ipv6Bytes(address: string): number[] {
@@ -97,4 +108,13 @@ export function nonPublic(address: string): string | undefined {
     if (what) return `${what} (${inner}, inside an IPv6 address)`;
   }
   return undefined;
+}
+
+/** Whether an address is a cloud metadata service's, in any of its spellings. */
+export function isMetadata(address: string): boolean {
+  const family = familyOf(address);
+  if (!family) return false;
+  if (metadata.check(address, family)) return true;
+  const inner = embeddedIpv4(address);
+  return inner !== undefined && metadata.check(inner, 'ipv4');
 }

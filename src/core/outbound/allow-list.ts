@@ -4,7 +4,7 @@ import { embeddedIpv4, familyOf, type Family } from './addresses.js';
 /** A port, or every port (an entry written without one). */
 type Ports = number | 'any';
 
-interface NetworkEntry { list: BlockList; port: Ports }
+interface NetworkEntry { list: BlockList; port: Ports; single: boolean }
 interface NameEntry { host: string; wildcard: boolean; port: Ports }
 
 const hostName = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?$/;
@@ -61,7 +61,7 @@ export class AllowList {
       if (extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) throw new Error(`'${raw}' is not a network (address/prefix, prefix 0-${max})`);
       const list = new BlockList();
       list.addSubnet(net!, prefix, family as Family);
-      this.networks.push({ list, port });
+      this.networks.push({ list, port, single: prefix === max });
     } else if (prefixText === undefined && hostName.test(target)) {
       const wildcard = target.startsWith('*.');
       this.names.push({ host: (wildcard ? target.slice(1) : target).replace(/\.$/, ''), wildcard, port });
@@ -76,12 +76,16 @@ export class AllowList {
     return this.names.some((n) => portMatches(n.port, port) && (n.wildcard ? host.endsWith(n.host) : host === n.host));
   }
 
-  /** Whether an address is allowed on this port (or, with 'any', on some port). */
-  allowsAddress(address: string, port: Ports): boolean {
+  /**
+   * Whether an address is allowed on this port (or, with 'any', on some
+   * port). With `single`, only by an entry naming that one address, not by
+   * a wider network.
+   */
+  allowsAddress(address: string, port: Ports, single = false): boolean {
     const family = familyOf(address);
     if (!family) return false;
     const inner = embeddedIpv4(address);
-    return this.networks.some((n) => portMatches(n.port, port)
+    return this.networks.some((n) => (!single || n.single) && portMatches(n.port, port)
       && (n.list.check(address, family) || (inner !== undefined && n.list.check(inner, 'ipv4'))));
   }
 }
