@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { isMetadata, nonPublic } from './outbound/addresses.js';
 import type { AllowList } from './outbound/allow-list.js';
-import { systemResolver, type ResolvedAddress, type Resolver } from './outbound/resolve.js';
+import { resolveAll, systemResolver, type ResolvedAddress, type Resolver } from './outbound/resolve.js';
 import { OutboundRefused, checkedLookup, send, type OutboundAnswer, type OutboundRequest } from './outbound/send.js';
 
 /**
@@ -33,19 +33,23 @@ export interface OutboundOptions {
   maxBytes?: number;
   /** Name resolution (tests give their own); the system's (getaddrinfo: hosts file, DNS) by default. */
   resolve?: Resolver;
-  /** How long a save-time check waits for DNS before leaving the check to call time (2 s). */
+  /** How long a save-time check waits for one name before leaving it to the call-time check (2 s). */
   checkResolveMs?: number;
+  /** How long a save-time check waits for all its names (5 s): those not resolved by then are left to the call-time check. */
+  checkBudgetMs?: number;
+  /** How many names a save-time check resolves at once (3: the system resolver runs on libuv's 4 threads, shared with file I/O). */
+  checkConcurrency?: number;
 }
 
 export class OutboundPolicy {
   readonly maxBytes: number;
   private readonly resolve: Resolver;
-  private readonly checkResolveMs: number;
+  private readonly limits: { concurrency: number; perHostMs: number; budgetMs: number };
 
   constructor(private readonly allow: AllowList, private readonly options: OutboundOptions) {
     this.maxBytes = options.maxBytes ?? 64 * 1024;
     this.resolve = options.resolve ?? systemResolver;
-    this.checkResolveMs = options.checkResolveMs ?? 2000;
+    this.limits = { concurrency: options.checkConcurrency ?? 3, perHostMs: options.checkResolveMs ?? 2000, budgetMs: options.checkBudgetMs ?? 5000 };
   }
 
   /**
@@ -80,22 +84,30 @@ export class OutboundPolicy {
    * the call-time check. Undefined when it may be used.
    */
   async checkUrl(text: string): Promise<string | undefined> {
-    let url: URL;
-    try { url = new URL(text); } catch { return 'is not a URL'; }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http(s) URL';
-    const host = hostOf(url);
-    const port = portOf(url);
-    if (isIP(host)) return this.refusalOf(host, port);
-    let timer: NodeJS.Timeout | undefined;
-    const addresses = await Promise.race([
-      this.resolve(host).catch(() => []),
-      new Promise<ResolvedAddress[]>((resolve) => { timer = setTimeout(() => resolve([]), this.checkResolveMs); }),
-    ]).finally(() => clearTimeout(timer));
-    for (const a of addresses) {
-      const why = this.refusalOf(a.address, port, host);
-      if (why) return why;
-    }
-    return undefined;
+    return (await this.checkUrls([text]))[0];
+  }
+
+  /**
+   * checkUrl for many URLs at once (a flow's lookups), one answer per URL
+   * in order: each distinct name is resolved once, a few at a time, all
+   * within the check's time budget, so a flow of thousands of lookups does
+   * not hold its save for hours. Names not resolved in time are left to
+   * the call-time check, as names that do not resolve are.
+   */
+  async checkUrls(texts: readonly string[]): Promise<(string | undefined)[]> {
+    const targets = texts.map((text): { host: string; port: number } | string => {
+      let url: URL;
+      try { url = new URL(text); } catch { return 'is not a URL'; }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http(s) URL';
+      return { host: hostOf(url), port: portOf(url) };
+    });
+    const names = targets.flatMap((t) => (typeof t === 'string' || isIP(t.host) ? [] : [t.host]));
+    const resolved = await resolveAll(this.resolve, names, this.limits);
+    return targets.map((t) => {
+      if (typeof t === 'string') return t;
+      if (isIP(t.host)) return this.refusalOf(t.host, t.port);
+      return this.firstRefusal(t.host, t.port, resolved.get(t.host) ?? []);
+    });
   }
 
   /**
@@ -113,14 +125,17 @@ export class OutboundPolicy {
       const why = this.refusalOf(host, port);
       if (why) return Promise.reject(new OutboundRefused(why));
     }
-    const lookup = checkedLookup(this.resolve, (hostname, all) => {
-      for (const a of all) {
-        const why = this.refusalOf(a.address, port, hostname);
-        if (why) return why;
-      }
-      return undefined;
-    });
+    const lookup = checkedLookup(this.resolve, (hostname, all) => this.firstRefusal(hostname, port, all));
     return send(url, req, lookup, this.maxBytes);
+  }
+
+  /** Why a name may not be contacted: the refusal of the first of its addresses refused. */
+  private firstRefusal(host: string, port: number, addresses: readonly ResolvedAddress[]): string | undefined {
+    for (const a of addresses) {
+      const why = this.refusalOf(a.address, port, host);
+      if (why) return why;
+    }
+    return undefined;
   }
 }
 

@@ -175,6 +175,63 @@ describe('outbound policy: checking a URL at save', () => {
     assert.equal(await p.checkUrl('http://slow.test/'), undefined);
     assert.ok(Date.now() - started < 2000);
   });
+
+  /** A resolver that answers after ms (10.0.0.x for hosts named p…, public otherwise), counting calls and lookups at once. */
+  const counting = (ms: number) => {
+    const seen = { calls: [] as string[], inFlight: 0, most: 0 };
+    const resolve: Resolver = (host) => {
+      seen.calls.push(host);
+      seen.inFlight += 1;
+      seen.most = Math.max(seen.most, seen.inFlight);
+      return new Promise((done) => setTimeout(() => {
+        seen.inFlight -= 1;
+        done([{ address: host.startsWith('p') ? `10.0.0.${seen.calls.indexOf(host) % 250}` : '93.184.216.34', family: 4 }]);
+      }, ms).unref());
+    };
+    return { seen, resolve };
+  };
+  const many = (allow: string[], resolve: Resolver, limits: { checkResolveMs?: number; checkBudgetMs?: number } = {}): OutboundPolicy =>
+    new OutboundPolicy(new AllowList(allow), { setting: 'CENTRALITA_LOOKUP_ALLOW', resolve, ...limits });
+
+  it('checks many URLs at once: each distinct host resolved once, three at a time, the answers in order', async () => {
+    const { seen, resolve } = counting(10);
+    const hosts = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? `p${i}.test` : `q${i}.test`));
+    const urls = [...hosts.map((h) => `http://${h}/a`), ...hosts.map((h) => `https://${h.toUpperCase()}/b`), 'http://127.0.0.1/', 'ftp://x.test/', 'nope'];
+    const answers = await many([], resolve).checkUrls(urls);
+    assert.deepEqual([...seen.calls].sort(), [...hosts].sort());
+    assert.equal(seen.most, 3);
+    assert.equal(answers.length, urls.length);
+    hosts.forEach((h, i) => {
+      for (const answer of [answers[i], answers[i + hosts.length]]) {
+        if (h.startsWith('p')) assert.match(answer ?? 'allowed', new RegExp(`^${h.replace('.', '\\.')} resolves to 10\\.0\\.0\\.\\d+, a private address`), h);
+        else assert.equal(answer, undefined, h);
+      }
+    });
+    assert.match(answers[40] ?? '', /^127\.0\.0\.1 is a loopback address/);
+    assert.deepEqual(answers.slice(41), ['must be an http(s) URL', 'is not a URL']);
+  });
+
+  it('leaves the hosts not resolved within the time budget to the call-time check', async () => {
+    const { seen, resolve } = counting(50);
+    const hosts = Array.from({ length: 100 }, (_, i) => `p${i}.test`);
+    const started = Date.now();
+    const answers = await many([], resolve, { checkBudgetMs: 300 }).checkUrls(hosts.map((h) => `http://${h}/`));
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+    assert.ok(seen.calls.length >= 3 && seen.calls.length < 100, `${seen.calls.length} resolved`);
+    // Those resolved in time are judged; the others pass, for the call-time check.
+    assert.ok(answers.filter((a) => a !== undefined).length >= 3);
+    assert.deepEqual(answers.slice(seen.calls.length), new Array(100 - seen.calls.length).fill(undefined));
+  });
+
+  it('starts no more lookups once three hang: a hung lookup holds a thread of the pool', async () => {
+    const calls: string[] = [];
+    const hang: Resolver = (host) => { calls.push(host); return new Promise(() => undefined); };
+    const started = Date.now();
+    const answers = await many([], hang, { checkResolveMs: 100, checkBudgetMs: 5000 }).checkUrls(Array.from({ length: 1000 }, (_, i) => `http://h${i}.test/`));
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+    assert.equal(calls.length, 3);
+    assert.ok(answers.every((a) => a === undefined));
+  });
 });
 
 describe('outbound policy: requests', () => {
