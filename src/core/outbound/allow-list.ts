@@ -1,5 +1,5 @@
 import { BlockList } from 'node:net';
-import { embeddedIpv4, familyOf, type Family } from './addresses.js';
+import { embeddedIpv4, familyOf } from './addresses.js';
 
 /** A port, or every port (an entry written without one). */
 type Ports = number | 'any';
@@ -60,7 +60,7 @@ export class AllowList {
       const prefix = prefixText === undefined ? max : Number(prefixText);
       if (extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) throw new Error(`'${raw}' is not a network (address/prefix, prefix 0-${max})`);
       const list = new BlockList();
-      list.addSubnet(net!, prefix, family as Family);
+      list.addSubnet(net!, prefix, family);
       this.networks.push({ list, port, single: prefix === max });
     } else if (prefixText === undefined && hostName.test(target)) {
       const wildcard = target.startsWith('*.');
