@@ -184,7 +184,7 @@ export class IvrService {
     const problems = validateFlow(document);
     if (problems.length === 0) {
       problems.push(...await referenceProblems(document as FlowDocument, {
-        promptExists: this.promptExists, queueExists: this.queueExists, checkUrl: (url) => this.engine.outbound.checkUrl(url),
+        promptExists: this.promptExists, queueExists: this.queueExists, checkUrls: (urls) => this.engine.outbound.checkUrls(urls),
       }));
     }
     if (problems.length > 0) throw new InvalidFlowError(problems);

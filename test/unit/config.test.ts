@@ -64,6 +64,10 @@ describe('config', () => {
     assert.deepEqual(parseConfigFile('CENTRALITA_LOOKUP_ALLOW=127.0.0.1\n', 'f'), { CENTRALITA_LOOKUP_ALLOW: '127.0.0.1' });
     assert.throws(() => loadConfig({ ...minimal, CENTRALITA_LOOKUP_ALLOW: '10.0.0.0/8,10.0.0.0/40' }),
       (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_LOOKUP_ALLOW' && /'10\.0\.0\.0\/40' is not a network/.test(err.message));
+    assert.deepEqual(loadConfig({ ...minimal, CENTRALITA_LOOKUP_ALLOW: 'crm.internal:8080,127.0.0.1:8080,[::1]:8080,[fd00::/8]:443' }).lookupAllow,
+      ['crm.internal:8080', '127.0.0.1:8080', '[::1]:8080', '[fd00::/8]:443']);
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_LOOKUP_ALLOW: '127.0.0.1:80800' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_LOOKUP_ALLOW' && /'127\.0\.0\.1:80800' has a port out of range/.test(err.message));
   });
 
   it('reads the trusted proxies (none by default) and names a bad entry', () => {
