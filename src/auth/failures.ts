@@ -13,12 +13,15 @@ interface Address { failures: number[]; lockedUntil: number }
 
 /**
  * Rate limit on failed bearer-token authentications, per client address:
- * `limit` failures within a minute lock the address for a minute, during
- * which every request with a bearer token from it gets 429 — a right guess
- * included, or the lock would not slow a guesser. Successful requests are
- * never delayed, and requests without a token (playback tickets) are not
- * counted. The address is the TCP peer's: behind a reverse proxy every
- * client shares the proxy's budget.
+ * `limit` failures within a minute
+ * lock the address for a minute, during which every request with a bearer
+ * token from it gets 429 — a right guess included, or the lock would not
+ * slow a guesser. Successful requests are never delayed. Not counted:
+ * requests without a token (playback tickets), and tokens that exist but no
+ * longer work (revoked, or their agent offboarded; AuthService.countFailure):
+ * that is an old browser tab retrying, not a guess, and counting it would
+ * lock its colleagues on the same address out. The address is the TCP
+ * peer's, or the client a trusted proxy names (CENTRALITA_TRUST_PROXY).
  *
  * In memory only: a restart forgets the counts, which costs a guesser at
  * most one more minute's worth of attempts per restart.

@@ -45,9 +45,9 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     const address = http.clientAddress(request);
     const retryAfter = auth.failures.retryAfter(address);
     if (retryAfter > 0) return refuse(socket, 429, 'Too Many Requests', { body: tooManyFailuresBody(retryAfter), headers: `Retry-After: ${retryAfter}\r\n` });
-    auth.authenticate(token).then((principal) => {
+    auth.authenticate(token).then(async (principal) => {
       if (!principal) {
-        auth.failures.fail(address);
+        await auth.countFailure(token, address);
         return refuse(socket, 401, 'Unauthorized');
       }
       if (socket.destroyed) return;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { AuthFailures } from '../../src/auth/failures.js';
 import { installAuth } from '../../src/auth/http.js';
-import { AuthService } from '../../src/auth/service.js';
+import { AuthService, hashToken } from '../../src/auth/service.js';
 import type { TokenStore } from '../../src/auth/store.js';
 import { EventBus } from '../../src/core/events.js';
 import { createHttpApp, type HttpApp } from '../../src/core/http.js';
@@ -11,7 +11,12 @@ import { createLogger } from '../../src/core/logger.js';
 import { installLiveFeed } from '../../src/live/feed.js';
 
 const adminToken = 'unit-admin-token-0123456789abcdef0123';
-const noTokens = { findActiveByHash: async () => undefined, get: async () => undefined } as unknown as TokenStore;
+/** An offboarded user's token: it exists (revoked), so refusing it is no guess. */
+const revokedToken = 'ctl_revoked-token-of-an-offboarded-user';
+const noTokens = {
+  findActiveByHash: async () => undefined, get: async () => undefined,
+  knownHash: async (hash: string) => hash === hashToken(revokedToken),
+} as unknown as TokenStore;
 
 function capture() {
   const lines: string[] = [];
@@ -73,6 +78,15 @@ describe('failed bearer-token authentications', () => {
       assert.equal((await app.inject({ url: '/api/v1/thing', remoteAddress: '10.9.9.9' })).statusCode, 401, 'no token: not a guess, a plain 401');
       assert.equal(lines.filter((l) => l.includes('address locked')).length, 1, 'logged once per lockout, not per request');
       assert.ok(lines.every((l) => !l.includes('ctl_guess')), 'the guesses are not logged');
+    });
+
+    it('do not count a known but revoked token: an offboarded user\'s open tab does not lock out the address', async () => {
+      for (let i = 0; i < 15; i++) assert.equal((await get(revokedToken, '10.7.7.7')).statusCode, 401);
+      assert.equal((await get(adminToken, '10.7.7.7')).statusCode, 200, 'colleagues on that address still sign in');
+      for (let i = 0; i < 11; i++) assert.equal(await feed(revokedToken), 401);
+      assert.equal(await feed(adminToken), 101, 'nor on the events socket');
+      for (let i = 0; i < 10; i++) assert.equal((await get(`ctl_guess-${i}`, '10.7.7.7')).statusCode, 401);
+      assert.equal((await get(adminToken, '10.7.7.7')).statusCode, 429, 'unknown tokens still count');
     });
 
     it('count failures on the events socket, and lock it too', async () => {
