@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { AuthFailures } from '../../src/auth/failures.js';
+import { AuthFailures, failureKey } from '../../src/auth/failures.js';
 import { installAuth } from '../../src/auth/http.js';
 import { AuthService, hashToken } from '../../src/auth/service.js';
 import type { TokenStore } from '../../src/auth/store.js';
@@ -41,6 +41,23 @@ describe('failed bearer-token authentications', () => {
     now += 501;
     assert.equal(failures.retryAfter('10.0.0.1'), 0);
     assert.equal(lines.filter((l) => l.includes('address locked')).length, 1);
+  });
+
+  it('key an IPv6 client by its /64, and an IPv4-mapped address as IPv4', () => {
+    assert.equal(failureKey('192.0.2.7'), '192.0.2.7');
+    assert.equal(failureKey('::ffff:192.0.2.7'), '192.0.2.7');
+    assert.equal(failureKey('::ffff:c000:207'), '192.0.2.7');
+    assert.equal(failureKey('2001:db8:1:2::a'), '2001:db8:1:2::/64');
+    assert.equal(failureKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+    assert.equal(failureKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(failureKey('::1'), '0:0:0:0::/64');
+    const { logger } = capture();
+    const failures = new AuthFailures(logger, { limit: 10, now: () => 0 });
+    for (let i = 0; i < 10; i++) failures.fail(`2001:db8:1:2::${(i + 1).toString(16)}`);
+    assert.equal(failures.retryAfter('2001:db8:1:2:dead:beef:0:1'), 60, 'one address per guess in the same /64 is still one client');
+    assert.equal(failures.retryAfter('2001:db8:1:3::1'), 0, 'the next /64 is another client');
+    for (let i = 0; i < 10; i++) failures.fail('::ffff:198.51.100.1');
+    assert.equal(failures.retryAfter('198.51.100.1'), 60, 'mapped and plain IPv4 share a budget');
   });
 
   describe('over HTTP and the events socket', () => {
