@@ -16,6 +16,9 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 bash scripts/lab.sh up
 
 export CENTRALITA_CONFIG=${CENTRALITA_CONFIG:-config/centralita.sample.env}
+# The lab: only here is the sample's published admin token accepted (on
+# loopback). Not in the sample file, so that a copy of it is no lab.
+export CENTRALITA_LAB=${CENTRALITA_LAB:-true}
 if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
   psql -q -h 127.0.0.1 -U postgres -d postgres -tc "select 1 from pg_database where datname = 'centralita'" | grep -q 1 \
     || psql -q -h 127.0.0.1 -U postgres -d postgres -c 'create database centralita'

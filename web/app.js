@@ -41,14 +41,19 @@ export function applyTexts(root = document) {
 
 export const token = () => sessionStorage.getItem('token');
 
+/** Forgets the token and goes to the sign-in page. */
+export function signOut() {
+  sessionStorage.removeItem('token');
+  location.href = '/ui/index.html';
+}
+
 export async function api(path, { method = 'GET', json, accept } = {}) {
   const headers = { authorization: `Bearer ${token()}` };
   if (json !== undefined) headers['content-type'] = 'application/json';
   if (accept) headers.accept = accept;
   const res = await fetch(path, { method, headers, body: json !== undefined ? JSON.stringify(json) : undefined });
   if (res.status === 401) {
-    sessionStorage.removeItem('token');
-    location.href = '/ui/index.html';
+    signOut();
     throw new Error('signed out');
   }
   const type = res.headers.get('content-type') ?? '';
@@ -88,13 +93,19 @@ export function navigation(me, current) {
   const out = document.createElement('button');
   out.type = 'button';
   out.textContent = t('signOut');
-  out.onclick = () => { sessionStorage.removeItem('token'); location.href = '/ui/index.html'; };
+  out.onclick = signOut;
   nav.append(who, language, out);
 }
 
 /**
  * The live feed: calls onMessage for each event; shows the banner while the
  * connection is down and reconnects by itself (1 s, 2 s, … up to 10 s).
+ * A token that no longer works ends it and goes back to sign-in: a close
+ * with code 4001 (revoked, or its user offboarded), or a refused handshake —
+ * which a page cannot tell from a network failure (both close with 1006),
+ * so after a connection that never opened it asks /api/v1/me, and a 401
+ * there signs out. Retrying for ever with a dead token would only knock on
+ * the server every 10 s.
  */
 export function liveFeed(onMessage, onReconnect = () => {}) {
   const banner = document.getElementById('banner');
@@ -102,21 +113,34 @@ export function liveFeed(onMessage, onReconnect = () => {}) {
   let first = true;
   const connect = () => {
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/events?token=${encodeURIComponent(token())}`);
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       delay = 1000;
       banner.hidden = true;
       if (!first) onReconnect();
       first = false;
     };
     ws.onmessage = (event) => onMessage(JSON.parse(event.data));
-    ws.onclose = () => {
+    ws.onclose = async (event) => {
+      if (event.code === 4001) return signOut();
       banner.hidden = false;
       banner.textContent = t('disconnected');
+      if (!opened && (await tokenRefused())) return signOut();
       setTimeout(connect, delay);
       delay = Math.min(10_000, delay * 2);
     };
   };
   connect();
+}
+
+/** Whether the API refuses the token (401); a network failure or any other answer is not a refusal. */
+async function tokenRefused() {
+  try {
+    return (await fetch('/api/v1/me', { headers: { authorization: `Bearer ${token()}` } })).status === 401;
+  } catch {
+    return false;
+  }
 }
 
 export function seconds(total) {

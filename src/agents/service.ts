@@ -210,7 +210,16 @@ export class AgentsService {
       this.accessRemoved(id, 'deactivated');
       return { deleted: false, agent: agentView(row!) };
     }
-    await this.store.deleteAgent(id);
+    try {
+      await this.store.deleteAgent(id);
+    } catch (err) {
+      // Records of other capabilities refer to the agent (a supervisor's
+      // monitoring audit, queue offers): keep them, deactivate instead.
+      if ((err as { code?: string }).code !== '23503') throw err;
+      const row = await this.store.deactivate(id, new Date());
+      this.accessRemoved(id, 'deactivated');
+      return { deleted: false, agent: agentView(row!) };
+    }
     this.accessRemoved(id, 'deleted');
     return { deleted: true, agent: agentView(agent) };
   }

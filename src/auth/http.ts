@@ -65,7 +65,7 @@ export function installAuth(app: HttpApp, auth: AuthService): void {
     const fromTicket = token ? undefined : ticket?.(request, reply);
     const principal = token ? await auth.authenticate(token) : fromTicket && (await auth.stillValid(fromTicket));
     if (!principal) {
-      if (token) auth.failures.fail(request.ip);
+      if (token) await auth.countFailure(token, request.ip);
       return reply.status(401).header('www-authenticate', 'Bearer').send({
         error: { code: 'unauthorized', message: token ? 'the bearer token is unknown or revoked' : 'a bearer token is required (Authorization: Bearer <token>)' },
       });

@@ -72,6 +72,24 @@ export class AuthService {
   }
 
   /**
+   * Counts a refused bearer token against its client's failure budget if it
+   * is a guess: a token that exists but was revoked (or whose agent lost
+   * access) is not one — it is an offboarded user's open page retrying, and
+   * counting it would lock everyone on that address out. It still gets its
+   * 401. Called only on the failure path, so a success costs no extra read;
+   * if the lookup fails the token counts (fail closed against guessing).
+   */
+  async countFailure(token: string, address: string): Promise<void> {
+    let known = false;
+    try {
+      known = await this.store.knownHash(hashToken(token));
+    } catch (err) {
+      this.logger.warn({ err }, 'looking up a refused token failed; counted as a failed authentication');
+    }
+    if (!known) this.failures.fail(address);
+  }
+
+  /**
    * The same principal if its token still holds (not revoked, its agent still
    * allowed), for principals kept past their request (playback tickets).
    */

@@ -23,6 +23,12 @@ export class TokenStore {
       .executeTakeFirst();
   }
 
+  /** Whether any token, revoked or not, has this hash (an index lookup on the unique token_hash). */
+  async knownHash(tokenHash: string): Promise<boolean> {
+    const row = await this.db.selectFrom('api_tokens').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async insert(row: Omit<ApiTokensTable, 'created_at' | 'revoked_at'>): Promise<ApiTokenRow> {
     return this.db.insertInto('api_tokens').values(row).returningAll().executeTakeFirstOrThrow();
   }

@@ -13,7 +13,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   adminToken: string;
-  /** CENTRALITA_LAB: a lab install (the sample config, the tests); only then is the sample admin token accepted, and only on loopback. */
+  /** CENTRALITA_LAB: a lab install (scripts/demo.sh, the tests); only then is the sample admin token accepted, and only on loopback with no trusted proxy. */
   lab: boolean;
   /** Failed bearer-token authentications per client address and minute before it is locked out for a minute. */
   authFailuresPerMinute: number;
@@ -68,7 +68,7 @@ const knownKeys = new Set([
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
 ]);
 
-/** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback). */
+/** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
 export const sampleAdminToken = 'change-me-lab-admin-token-not-for-production';
 
 /** Whether a listen address reaches only this machine. */
@@ -216,8 +216,11 @@ export function loadConfig(env: Source = process.env): Config {
   if (adminToken.length < 32) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
   const listen = host(src, 'CENTRALITA_HOST', '127.0.0.1');
   const lab = boolean(src, 'CENTRALITA_LAB', false);
-  if (adminToken === sampleAdminToken && !(lab && isLoopbackHost(listen))) {
-    throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'is the sample configuration\'s published value, accepted only in the lab (CENTRALITA_LAB=true and CENTRALITA_HOST on loopback); set a secret of your own');
+  const trustProxy = proxies(src, 'CENTRALITA_TRUST_PROXY');
+  // Behind a reverse proxy a loopback listener serves the world: a trusted
+  // proxy means this is no lab, whatever CENTRALITA_LAB says.
+  if (adminToken === sampleAdminToken && !(lab && isLoopbackHost(listen) && trustProxy.length === 0)) {
+    throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'is the sample configuration\'s published value, accepted only in the lab (CENTRALITA_LAB=true, CENTRALITA_HOST on loopback and no CENTRALITA_TRUST_PROXY); set a secret of your own');
   }
 
   return {
@@ -253,7 +256,7 @@ export function loadConfig(env: Source = process.env): Config {
     timezone: timeZone(src, 'CENTRALITA_TIMEZONE', Intl.DateTimeFormat().resolvedOptions().timeZone),
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
-    trustProxy: proxies(src, 'CENTRALITA_TRUST_PROXY'),
+    trustProxy,
   };
 }
 

@@ -49,9 +49,9 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
       const locked = tooManyFailures(retryAfter);
       return refuse(socket, locked.status, 'Too Many Requests', locked);
     }
-    auth.authenticate(token).then((principal) => {
+    auth.authenticate(token).then(async (principal) => {
       if (!principal) {
-        auth.failures.fail(address);
+        await auth.countFailure(token, address);
         return refuse(socket, 401, 'Unauthorized');
       }
       if (socket.destroyed) return;
@@ -83,6 +83,16 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
   const unsubscribeRevoked = bus.on('token.revoked', ({ tokenId }) => {
     for (const client of clients) if (client.principal.tokenId === tokenId) client.socket.close(4001, 'token revoked');
   });
+  // Offboarding closes the sockets straight from the agents' event, not only
+  // through token.revoked: that comes after the revoking UPDATE, and if that
+  // write fails the sockets would stay open (REST refuses such tokens anyway).
+  const unsubscribeOffboarded = bus.on('agent.access.removed', ({ agentId, change }) => {
+    for (const client of clients) {
+      if (client.principal.agentId !== agentId) continue;
+      if (change === 'supervisor_removed' && client.principal.role !== 'supervisor') continue;
+      client.socket.close(4001, 'access removed');
+    }
+  });
 
   return {
     close() {
@@ -91,6 +101,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
       unsubscribeMonitor();
       unsubscribeStats();
       unsubscribeRevoked();
+      unsubscribeOffboarded();
       for (const client of clients) client.socket.terminate();
       wss.close();
     },

@@ -21,7 +21,7 @@ const SessionView = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   answeredAt: Nullable(Type.String({ format: 'date-time' })),
   endedAt: Nullable(Type.String({ format: 'date-time' })),
-  endReason: Nullable(Type.String({ description: 'supervisor_hangup, ended_by_api, call_ended, no_answer, busy, unreachable, failed, restart, asterisk_lost' })),
+  endReason: Nullable(Type.String({ description: 'supervisor_hangup, ended_by_api, call_ended, no_answer, busy, unreachable, failed, restart, asterisk_lost, offboarded (the supervisor lost access)' })),
   segments: Type.Array(Type.Object({
     mode: Mode,
     callId: Type.String({ format: 'uuid' }),

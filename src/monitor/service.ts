@@ -166,6 +166,15 @@ export class MonitorService {
         }
       }
     });
+    // Offboarding: a supervisor deleted, deactivated or no longer a
+    // supervisor stops listening at once, a following session included.
+    bus.on('agent.access.removed', ({ agentId, change }) => {
+      for (const session of this.sessions.values()) {
+        if (session.supervisorId !== agentId) continue;
+        this.logger.warn({ sessionId: session.id, supervisorId: agentId, change }, 'monitoring session ended: its supervisor lost access');
+        this.run(session, () => this.finish(session, 'offboarded', null));
+      }
+    });
     // Reconciled after each (re)connection by the calls' reconciliation
     // (app.ts), once the queues have adopted their calls: see reconcile().
   }
@@ -430,6 +439,14 @@ export class MonitorService {
 
   private async nextCall(session: Session, parties: ConnectedParties): Promise<void> {
     if (session.status === 'ended' || session.call) return;
+    // A following session joins calls for hours: the supervisor must still
+    // be allowed to, even if the offboarding event was missed (a change made
+    // in the database some other way, another process).
+    const allowed = await this.agents.access(session.supervisorId).then((a) => a?.isSupervisor === true, (err: unknown) => {
+      this.logger.error({ err, sessionId: session.id }, 'could not check that the supervisor may still monitor; not joining');
+      return undefined;
+    });
+    if (allowed !== true) return this.finish(session, allowed === false ? 'offboarded' : 'failed', null);
     session.call = parties;
     if (session.status !== 'active') return;
     this.announce(session, 'call');

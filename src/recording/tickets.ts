@@ -7,6 +7,8 @@ export interface PlaybackTicketOptions {
   firstUseMs?: number;
   /** A series ends when no request has been in flight for this long. */
   idleMs?: number;
+  /** A series ends this long after its first request, however busy (an absolute cap). */
+  seriesMs?: number;
   /** Live tickets per token; issuing one more drops its oldest. */
   perToken?: number;
   now?: () => number;
@@ -18,6 +20,8 @@ interface Ticket {
   issuedAt: number;
   /** The client address of the first request: the series is that client's. */
   address?: string;
+  /** When the first request came: the series ends `seriesMs` after it. */
+  firstUse: number;
   inFlight: number;
   lastEnd: number;
 }
@@ -32,7 +36,10 @@ interface Ticket {
  * a pause), all through the same URL, so one request cannot be the unit. The
  * first request starts the series and binds it to that client's address;
  * the series goes on while a request through the ticket is in flight or ended
- * less than `idleMs` (30 s) ago, and then the ticket is spent: the same link
+ * less than `idleMs` (30 s) ago, and at most `seriesMs` (4 hours) after its
+ * first request (so requests less than 30 s apart cannot keep a link alive
+ * for ever; a response already streaming is not cut, and the page asks for
+ * a new ticket as after a long pause), and then the ticket is spent: the same link
  * from a browser history, a proxy log or another address plays nothing. A
  * ticket never used expires `firstUseMs` (10 minutes) after it was issued.
  * The page asks for a new ticket when its player fails (a pause longer than
@@ -48,12 +55,14 @@ export class PlaybackTickets {
   private readonly byToken = new Map<string, Set<string>>();
   private readonly firstUseMs: number;
   private readonly idleMs: number;
+  private readonly seriesMs: number;
   private readonly perToken: number;
   private readonly now: () => number;
 
   constructor(options: PlaybackTicketOptions = {}) {
     this.firstUseMs = options.firstUseMs ?? 10 * 60_000;
     this.idleMs = options.idleMs ?? 30_000;
+    this.seriesMs = options.seriesMs ?? 4 * 3_600_000;
     this.perToken = options.perToken ?? 1000;
     this.now = options.now ?? Date.now;
   }
@@ -70,7 +79,7 @@ export class PlaybackTickets {
     if (!mine) this.byToken.set(owner, (mine = new Set()));
     while (mine.size >= this.perToken) this.drop(mine.values().next().value!);
     const ticket = randomBytes(24).toString('base64url');
-    this.tickets.set(ticket, { recordingId, principal, issuedAt: now, inFlight: 0, lastEnd: now });
+    this.tickets.set(ticket, { recordingId, principal, issuedAt: now, firstUse: 0, inFlight: 0, lastEnd: now });
     mine.add(ticket);
     return { url: `/api/v1/recordings/${recordingId}/audio?ticket=${ticket}`, expiresAt: new Date(now + this.firstUseMs).toISOString() };
   }
@@ -88,6 +97,7 @@ export class PlaybackTickets {
     if (entry.recordingId !== (request.params as { id?: string }).id) return undefined;
     // Another client with the same link is refused, without ending the series of the one playing.
     if (entry.address !== undefined && entry.address !== request.ip) return undefined;
+    if (entry.address === undefined) entry.firstUse = now;
     entry.address = request.ip;
     entry.inFlight += 1;
     reply.raw.once('close', () => {
@@ -104,6 +114,7 @@ export class PlaybackTickets {
 
   private spent(t: Ticket, now: number): boolean {
     if (t.address === undefined) return now - t.issuedAt > this.firstUseMs;
+    if (now - t.firstUse > this.seriesMs) return true;
     return t.inFlight === 0 && now - t.lastEnd > this.idleMs;
   }
 

@@ -368,4 +368,23 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     assert.equal(otherTeam.status, 403);
     assert.match(otherTeam.body.error.message, /team/);
   });
+  it('offboarding: deleting a listening supervisor hangs up their leg and ends the session as offboarded', async () => {
+    const { caller, agent } = await answeredCall();
+    const supRings = supDesk.waitForIncoming(10_000);
+    const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, agentId: ids.ana, mode: 'listen', follow: true } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const supervisor = await (await supRings).answer();
+    await waitFor(async () => (await session(started.body.id)).segments.length === 1, 5000, 'the session did not start');
+    // Sofía has a monitoring audit but no state changes: deactivated, not deleted.
+    const removed = await t.api(`/api/v1/agents/${ids.sup}`, { method: 'DELETE' });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    const end = await within(supervisor.ended, 5000, 'the supervisor\'s leg to be hung up');
+    assert.equal(end.by, 'remote');
+    assert.ok(caller.isActive && agent.isActive, 'the monitored call goes on');
+    await t.app.writes.drain();
+    const row = await session(started.body.id);
+    assert.deepEqual([row.status, row.endReason], ['ended', 'offboarded']);
+    await caller.hangup();
+    await within(agent.ended, 15_000, 'agent\'s call to end');
+  });
 });

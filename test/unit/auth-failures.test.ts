@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { AuthFailures } from '../../src/auth/failures.js';
+import { AuthFailures, failureKey } from '../../src/auth/failures.js';
 import { installAuth } from '../../src/auth/http.js';
-import { AuthService } from '../../src/auth/service.js';
+import { AuthService, hashToken } from '../../src/auth/service.js';
 import type { TokenStore } from '../../src/auth/store.js';
 import { EventBus } from '../../src/core/events.js';
 import { createHttpApp, type HttpApp } from '../../src/core/http.js';
@@ -11,7 +11,12 @@ import { createLogger } from '../../src/core/logger.js';
 import { installLiveFeed } from '../../src/live/feed.js';
 
 const adminToken = 'unit-admin-token-0123456789abcdef0123';
-const noTokens = { findActiveByHash: async () => undefined, get: async () => undefined } as unknown as TokenStore;
+/** An offboarded user's token: it exists (revoked), so refusing it is no guess. */
+const revokedToken = 'ctl_revoked-token-of-an-offboarded-user';
+const noTokens = {
+  findActiveByHash: async () => undefined, get: async () => undefined,
+  knownHash: async (hash: string) => hash === hashToken(revokedToken),
+} as unknown as TokenStore;
 
 function capture() {
   const lines: string[] = [];
@@ -36,6 +41,23 @@ describe('failed bearer-token authentications', () => {
     now += 501;
     assert.equal(failures.retryAfter('10.0.0.1'), 0);
     assert.equal(lines.filter((l) => l.includes('address locked')).length, 1);
+  });
+
+  it('key an IPv6 client by its /64, and an IPv4-mapped address as IPv4', () => {
+    assert.equal(failureKey('192.0.2.7'), '192.0.2.7');
+    assert.equal(failureKey('::ffff:192.0.2.7'), '192.0.2.7');
+    assert.equal(failureKey('::ffff:c000:207'), '192.0.2.7');
+    assert.equal(failureKey('2001:db8:1:2::a'), '2001:db8:1:2::/64');
+    assert.equal(failureKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+    assert.equal(failureKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(failureKey('::1'), '0:0:0:0::/64');
+    const { logger } = capture();
+    const failures = new AuthFailures(logger, { limit: 10, now: () => 0 });
+    for (let i = 0; i < 10; i++) failures.fail(`2001:db8:1:2::${(i + 1).toString(16)}`);
+    assert.equal(failures.retryAfter('2001:db8:1:2:dead:beef:0:1'), 60, 'one address per guess in the same /64 is still one client');
+    assert.equal(failures.retryAfter('2001:db8:1:3::1'), 0, 'the next /64 is another client');
+    for (let i = 0; i < 10; i++) failures.fail('::ffff:198.51.100.1');
+    assert.equal(failures.retryAfter('198.51.100.1'), 60, 'mapped and plain IPv4 share a budget');
   });
 
   describe('over HTTP and the events socket', () => {
@@ -73,6 +95,15 @@ describe('failed bearer-token authentications', () => {
       assert.equal((await app.inject({ url: '/api/v1/thing', remoteAddress: '10.9.9.9' })).statusCode, 401, 'no token: not a guess, a plain 401');
       assert.equal(lines.filter((l) => l.includes('address locked')).length, 1, 'logged once per lockout, not per request');
       assert.ok(lines.every((l) => !l.includes('ctl_guess')), 'the guesses are not logged');
+    });
+
+    it('do not count a known but revoked token: an offboarded user\'s open tab does not lock out the address', async () => {
+      for (let i = 0; i < 15; i++) assert.equal((await get(revokedToken, '10.7.7.7')).statusCode, 401);
+      assert.equal((await get(adminToken, '10.7.7.7')).statusCode, 200, 'colleagues on that address still sign in');
+      for (let i = 0; i < 11; i++) assert.equal(await feed(revokedToken), 401);
+      assert.equal(await feed(adminToken), 101, 'nor on the events socket');
+      for (let i = 0; i < 10; i++) assert.equal((await get(`ctl_guess-${i}`, '10.7.7.7')).statusCode, 401);
+      assert.equal((await get(adminToken, '10.7.7.7')).statusCode, 429, 'unknown tokens still count');
     });
 
     it('count failures on the events socket, and lock it too', async () => {

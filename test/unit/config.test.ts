@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError, isLoopbackHost, loadConfig, parseConfigFile, redactedConfig, sampleAdminToken } from '../../src/core/config.js';
 import { projectRoot } from '../../src/core/paths.js';
@@ -97,11 +98,23 @@ describe('config', () => {
     assert.equal(loadConfig({ ...sample, CENTRALITA_LAB: 'true' }).lab, true);
     assert.equal(loadConfig({ ...sample, CENTRALITA_LAB: 'true', CENTRALITA_HOST: '::1' }).host, '::1');
     assert.equal(loadConfig(minimal).lab, false);
-    // The sample file is the lab, and its token is the one refused elsewhere.
-    const fromSample = loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env` });
-    assert.deepEqual([fromSample.adminToken, fromSample.lab], [sampleAdminToken, true]);
-    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env`, CENTRALITA_HOST: '0.0.0.0' }), /sample configuration/);
-    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: `${projectRoot}/config/centralita.sample.env`, CENTRALITA_LAB: 'false' }), /sample configuration/);
+    // The sample file's token is the one refused: a copy of the file is no lab
+    // by itself; scripts/demo.sh adds CENTRALITA_LAB=true to its environment.
+    const sampleFile = `${projectRoot}/config/centralita.sample.env`;
+    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: sampleFile }), /sample configuration/, 'a plain copy of the sample is refused');
+    const fromDemo = loadConfig({ CENTRALITA_CONFIG: sampleFile, CENTRALITA_LAB: 'true' });
+    assert.deepEqual([fromDemo.adminToken, fromDemo.lab], [sampleAdminToken, true]);
+    assert.throws(() => loadConfig({ CENTRALITA_CONFIG: sampleFile, CENTRALITA_LAB: 'true', CENTRALITA_HOST: '0.0.0.0' }), /sample configuration/);
+    assert.match(readFileSync(`${projectRoot}/scripts/demo.sh`, 'utf8'), /^export CENTRALITA_LAB=\$\{CENTRALITA_LAB:-true\}$/m, 'the demo starts as a lab');
+  });
+
+  it('refuses the sample admin token behind a trusted reverse proxy, lab or not', () => {
+    const sample = { ...minimal, CENTRALITA_ADMIN_TOKEN: sampleAdminToken, CENTRALITA_LAB: 'true' };
+    for (const proxy of ['127.0.0.1', 'loopback', '10.0.0.0/8']) {
+      assert.throws(() => loadConfig({ ...sample, CENTRALITA_TRUST_PROXY: proxy }),
+        (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_ADMIN_TOKEN' && /CENTRALITA_TRUST_PROXY/.test(err.message), proxy);
+    }
+    assert.deepEqual(loadConfig({ ...minimal, CENTRALITA_TRUST_PROXY: '127.0.0.1' }).trustProxy, ['127.0.0.1'], 'a token of its own is fine behind a proxy');
   });
 
   it('knows loopback addresses', () => {

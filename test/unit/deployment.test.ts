@@ -15,6 +15,14 @@ describe('the deployment files: centralita is reached only through a reverse pro
     assert.match(section, /TLS/);
     assert.match(section, /127\.0\.0\.1:3000:3000/, 'it says to publish the port to the loopback only');
     assert.match(section, /Upgrade/, 'and to pass the events WebSocket');
+    // ?token= (the events socket) and ?ticket= (playback) are secrets: the
+    // nginx sample must not log the query string.
+    const nginx = /```nginx\n([\s\S]*?)```/.exec(section)![1]!;
+    const format = /log_format\s+(\w+)\s+([\s\S]*?);/.exec(nginx);
+    assert.ok(format, 'the nginx sample has a log_format of its own');
+    assert.match(nginx, new RegExp(`access_log\\s+\\S+\\s+${format[1]};`), 'used by its access_log');
+    assert.match(format[2]!, /\$uri\b/);
+    assert.doesNotMatch(format[2]!, /\$request\b|\$request_uri|\$args|\$query_string|\$is_args/, 'no query string');
     if (/CENTRALITA_HOST=0\.0\.0\.0/.test(dockerfile)) {
       assert.match(dockerfile, /reverse proxy/, 'the Dockerfile says why 0.0.0.0 and points to the note');
       assert.match(dockerfile, /-p 127\.0\.0\.1:3000:3000/);

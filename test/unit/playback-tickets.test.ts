@@ -43,6 +43,22 @@ describe('playback tickets', () => {
     assert.equal(tickets.size, 0);
   });
 
+  it('end a series 4 hours after its first request, however often it is used', () => {
+    let now = 0;
+    const tickets = new PlaybackTickets({ now: () => now });
+    const { url } = tickets.issue('rec-1', sup);
+    now += 9 * 60_000;
+    for (let elapsed = 0; elapsed < 4 * 3_600_000; elapsed += 20_000) {
+      const req = request(tickets, url);
+      assert.equal(req.principal, sup, `a request every 20 s goes on with the series (${elapsed / 1000} s in)`);
+      req.end();
+      now += 20_000;
+    }
+    now += 1;
+    assert.equal(request(tickets, url).principal, undefined, 'past 4 hours from its first request the link is spent');
+    assert.equal(tickets.size, 0);
+  });
+
   it('expire unused after ten minutes, and only play their own recording', () => {
     let now = 0;
     const tickets = new PlaybackTickets({ now: () => now });
