@@ -19,7 +19,11 @@ function tokenOf(request: IncomingMessage, url: URL): string | undefined {
 function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } } as object, headers = {} as Record<string, string> } = {}): void {
   const text = JSON.stringify(body);
   const more = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${more}Connection: close\r\n\r\n${text}`);
+  // An upgrade's socket is not read from, and the server allows half-open
+  // sockets: after end() it would wait for the client's FIN for ever (a
+  // client that reset the connection sends none), and keep the server from
+  // closing. Once the answer is handed to the kernel the socket is done.
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${more}Connection: close\r\n\r\n${text}`, () => socket.destroy());
 }
 
 /**
@@ -32,12 +36,17 @@ function refuse(socket: Duplex, status: number, reason: string, { body = { error
 export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Set<Client>();
+  const upgrading = new Set<Duplex>();
 
   http.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Until ws takes the socket over, a client resetting it must not become
     // an unhandled error that ends the process.
     const ignore = (): void => undefined;
     socket.on('error', ignore);
+    // Until answered or handed to ws, close() must be able to end it: the
+    // server cannot close while such a socket is open.
+    upgrading.add(socket);
+    socket.once('close', () => upgrading.delete(socket));
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== liveFeedPath) return refuse(socket, 404, 'Not Found');
     const token = tokenOf(request, url);
@@ -103,6 +112,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
       unsubscribeRevoked();
       unsubscribeOffboarded();
       for (const client of clients) client.socket.terminate();
+      for (const socket of upgrading) socket.destroy();
       wss.close();
     },
   };
