@@ -36,7 +36,9 @@ function ipv6Groups(address: string): number[] | undefined {
  * 2^64 addresses to rotate through), and an IPv4-mapped IPv6 address
  * (::ffff:192.0.2.1, a dual-stack socket's IPv4 peer) as the IPv4 address.
  */
-export function failureKey(address: string): string {
+export function failureKey(address: string | undefined): string {
+  // A reset socket has no address (Node gives undefined): one key for all such.
+  if (!address) return '';
   if (isIPv4(address)) return address;
   const groups = ipv6Groups(address);
   if (!groups) return address;

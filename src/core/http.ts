@@ -123,7 +123,9 @@ export async function createHttpApp(logger: Logger, options: HttpOptions = {}) {
 
   // The same rule for requests Fastify does not route (the events socket's upgrade).
   const trusted = proxyAddr.compile(trustProxy);
-  app.decorate('clientAddress', (request: IncomingMessage) => proxyAddr(request, trusted));
+  // A socket the client already reset has no remote address: '' then, never
+  // undefined (the per-address limits take it as one more address).
+  app.decorate('clientAddress', (request: IncomingMessage) => proxyAddr(request, trusted) ?? '');
 
   await app.register(swagger, {
     openapi: {
