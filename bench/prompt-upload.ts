@@ -14,35 +14,13 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseWav, toTelephoneWav } from '../src/prompts/wav.js';
 import { toTelephoneWavOffThread } from '../src/prompts/wav-worker.js';
+import { toneWav } from '../test/support/tone-wav.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const sizeBytes = 20 * 1024 * 1024;
 
-function wav44kStereo(bytes: number): Buffer {
-  const rate = 44100;
-  const frames = Math.floor((bytes - 44) / 4);
-  const data = Buffer.alloc(frames * 4);
-  for (let i = 0; i < frames; i++) {
-    const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
-    data.writeInt16LE(v, i * 4);
-    data.writeInt16LE(v, i * 4 + 2);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8, 'latin1');
-  header.write('fmt ', 12, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(2, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 4, 28);
-  header.writeUInt16LE(4, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
+/** 44.1 kHz stereo 16-bit, `bytes` long with its header. */
+const wav44kStereo = (bytes: number): Buffer => toneWav(44100, 2, bytes - 44);
 
 async function measure(what: string, convert: () => Promise<unknown>): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 10 });

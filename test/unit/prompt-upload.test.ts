@@ -9,34 +9,7 @@ import { PromptsService } from '../../src/prompts/service.js';
 import type { PromptRow, PromptsStore, PromptValues } from '../../src/prompts/store.js';
 import { InvalidAudioError, toTelephoneWav } from '../../src/prompts/wav.js';
 import { toTelephoneWavOffThread } from '../../src/prompts/wav-worker.js';
-
-/** A 16-bit PCM WAV of a 440 Hz tone, built by hand. */
-function wav(rate: number, channels: 1 | 2, bytes: number, { format = 1, bits = 16 } = {}): Buffer {
-  const frameBytes = (channels * bits) / 8;
-  const frames = Math.floor(bytes / frameBytes);
-  const data = Buffer.alloc(frames * frameBytes);
-  if (bits === 16) {
-    for (let i = 0; i < frames; i++) {
-      const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
-      for (let c = 0; c < channels; c++) data.writeInt16LE(v, (i * channels + c) * 2);
-    }
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8, 'latin1');
-  header.write('fmt ', 12, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(format, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * frameBytes, 28);
-  header.writeUInt16LE(frameBytes, 32);
-  header.writeUInt16LE(bits, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
+import { toneWav as wav } from '../support/tone-wav.js';
 
 /** The store's part the upload uses, in memory: the file is put in place as the real one does, inside "the transaction". */
 function memoryStore(): PromptsStore {
