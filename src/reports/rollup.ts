@@ -136,7 +136,8 @@ export function mergeRanges(ranges: Range[]): Range[] {
  * from the raw events, in one transaction: readers see the old or the new
  * numbers, never a mix. With `dirty`, the stretches that writes recorded in
  * `report_dirty` since the last rebuild (migration 016) are rebuilt too and
- * forgotten in the same transaction (a failed rebuild keeps them).
+ * forgotten in the same transaction (a failed rebuild keeps them), and so
+ * are the quarters of callers still waiting.
  */
 export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
   const now = options.now ?? new Date();
@@ -144,7 +145,13 @@ export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], optio
     const dirty = options.dirty
       ? (await sql<{ from_at: Date; to_at: Date }>`delete from report_dirty returning from_at, to_at`.execute(tx)).rows.map((r) => ({ from: r.from_at, to: new Date(r.to_at.getTime() + 1) })) // to_at is a moment that changed: its bucket included
       : [];
-    const merged = mergeRanges([...ranges, ...dirty]);
+    // A caller still waiting changes their quarter with no write: when their
+    // wait passes the threshold (docs/metrics.md, service level).
+    const waiting = options.dirty
+      ? (await sql<{ bucket: Date }>`select distinct ${bin(sql`entered_at`)} as bucket from queue_entries where left_at is null and answered_at is null`.execute(tx))
+        .rows.map((r) => ({ from: r.bucket, to: new Date(r.bucket.getTime() + bucketMs) }))
+      : [];
+    const merged = mergeRanges([...ranges, ...dirty, ...waiting]);
     for (const { from, to } of merged) {
       await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
       await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);

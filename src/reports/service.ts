@@ -99,13 +99,15 @@ export class ReportsService {
 
   /**
    * Before reading rollups up to `to`: the buckets after the last periodic
-   * run (the current one is never final), and every stretch a write changed
-   * since the last rebuild, are rebuilt now.
+   * run (the current one is never final), every stretch a write changed
+   * since the last rebuild, and the quarters of callers still waiting, are
+   * rebuilt now.
    */
   private async freshen(to: Date): Promise<void> {
     const now = new Date();
     const rolledUpTo = (await this.rolledUpTo()) ?? new Date(now.getTime() - periodicWindowMs);
-    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty) as any`.execute(this.db);
+    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty)
+      or exists (select 1 from queue_entries where left_at is null and answered_at is null) as any`.execute(this.db);
     if (to <= rolledUpTo && !dirty.rows[0]!.any) return;
     await this.rebuild(to > rolledUpTo ? [{ from: rolledUpTo, to: ceilBucket(now) }] : [], now);
   }
