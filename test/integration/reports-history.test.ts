@@ -520,6 +520,60 @@ const cMonth: Case = {
   ],
 };
 
+// ---- October 2026 by week: weeks cut by the month's edges (Mon 28 Sep holds only 1-4 Oct) ----
+const sep28 = '2026-09-27T22:00:00.000Z'; // Mon 28 Sep 00:00 CEST
+const oct12 = '2026-10-11T22:00:00.000Z'; // Mon 12 Oct 00:00 CEST
+const cMonthWeeks: Case = {
+  name: 'October by week',
+  query: `from=2026-10-01&to=2026-10-31&interval=week&${tz}`,
+  queues: [
+    // h1 (Wed 30 Sep) is before the range: nothing in the week of 28 Sep. Week of 12 Oct: h2 (10 s, talk 240, wrap 20), h3 (18 s, talk 300, wrap 30).
+    Q(oct12, 'ventas', [2, 2, 0, 0, 0, 2, 100,
+      14, 14, // (10 + 18) / 2
+      18, 2,
+      540, 270, // 240 + 300; / 2
+      50, 25, // 20 + 30; / 2
+      0,
+      295, // (540 + 50) / 2
+      0, 0, 0]),
+    ...cWeek.queues, // the week of 19 Oct
+    ...cMon.queues, // the week of 26 Oct: Monday 26 only
+  ],
+  queueTotals: noPeriod(cMonth.queues),
+  agents: [
+    A(sep28, 'carla', { // Thu 1 Oct 00:00-06:00, logged in since Wed 22:00; ana and ben logged out on Wed 30 Sep
+      loginTime: 21600, availableTime: 21600, ringingTime: 0, talkTime: 0, wrapUpTime: 0, pauseTime: 0, pauseByReason: {},
+      answered: 0, missed: 0, handleTime: 0, occupancy: 0, utilization: 0, callsPerHour: 0,
+    }),
+    // the week of 5 Oct: nobody. The week of 12 Oct:
+    A(oct12, 'ana', {
+      loginTime: 7200, // Thu 15 09:00-11:00
+      availableTime: 6935, // 09:00-09:30 (1800) + 09:34:25-11:00 (5135)
+      ringingTime: 5, talkTime: 240, wrapUpTime: 20, pauseTime: 0, pauseByReason: {},
+      answered: 1, missed: 0, handleTime: 260,
+      occupancy: 3.61, // 260 / (260 + 6935) = 260 / 7195 = 0.036136
+      utilization: 3.61, // 260 / 7200 = 0.036111
+      callsPerHour: 0.5, // 1 / 2 h
+    }),
+    A(oct12, 'ben', {
+      loginTime: 7800, // Thu 15 09:00-11:10
+      availableTime: 5662, // 09:00-10:00 (3600) + 10:30-11:00 (1800) + 11:05:38-11:10 (262)
+      ringingTime: 8, talkTime: 300, wrapUpTime: 30, pauseTime: 1800, pauseByReason: { lunch: 1800 },
+      answered: 1, missed: 0, handleTime: 330,
+      occupancy: 5.51, // 330 / (330 + 5662) = 330 / 5992 = 0.055073
+      utilization: 4.23, // 330 / 7800 = 0.042308
+      callsPerHour: 0.46, // 1 / 2.1667 h = 0.4615
+    }),
+    A(oct12, 'carla', { // Sun 18 22:00-24:00
+      loginTime: 7200, availableTime: 7200, ringingTime: 0, talkTime: 0, wrapUpTime: 0, pauseTime: 0, pauseByReason: {},
+      answered: 0, missed: 0, handleTime: 0, occupancy: 0, utilization: 0, callsPerHour: 0,
+    }),
+    ...cWeek.agents,
+    ...cMon.agents, // the week of 26 Oct: Monday 26 (carla logged out on Sunday 06:00)
+  ],
+  agentTotals: noPeriod(cMonth.agents),
+};
+
 // ---- Thursday 22 October (queues): before and after a late abandoned caller is written ----
 // ventas: c1 (18 s, talk 360, wrap 30), c2 (22 s > 20, talk 180, wrap 30), c3 (abandoned 3 s: short), c4 (abandoned 40 s).
 const ventasThu = Q(thu, 'ventas', [4, 2, 2, 1,
@@ -534,6 +588,41 @@ const ventasThu = Q(thu, 'ventas', [4, 2, 2, 1,
   0,
   300, // (540 + 60) / 2
   0, 0, 0]);
+const anaThu = A(thu, 'ana', {
+  loginTime: 18000, // 09:00-14:00
+  availableTime: 13785, // 09:00-09:30 (1800) + 09:36:40-10:00:15 (1415) + 10:03:50-12:00 (6970) + 13:00-14:00 (3600)
+  ringingTime: 15, // 10 + 5
+  talkTime: 540, // 09:30:10-09:36:10 (360) + 10:00:20-10:03:20 (180)
+  wrapUpTime: 60, // 30 + 30
+  pauseTime: 3600, pauseByReason: { lunch: 3600 },
+  answered: 2, missed: 0,
+  handleTime: 600,
+  occupancy: 4.17, // 600 / (600 + 13785) = 600 / 14385 = 0.041710
+  utilization: 3.33, // 600 / 18000
+  callsPerHour: 0.4, // 2 / 5 h
+});
+const benThu = A(thu, 'ben', {
+  loginTime: 18000, // 09:00-14:00
+  availableTime: 17025, // 09:00-10:00 (3600) + 10:01:15-11:00 (3525) + 11:15-14:00 (9900)
+  ringingTime: 15, // c2 rang 10:00:00-10:00:15 and out
+  talkTime: 0, wrapUpTime: 0,
+  pauseTime: 960, pauseByReason: { rona: 60, break: 900 },
+  answered: 0, missed: 1, handleTime: 0,
+  occupancy: 0, // 0 / (0 + 17025)
+  utilization: 0, callsPerHour: 0,
+});
+/** carla on Thu 22: her night shift from 22:00 (7200 available), and with the late afternoon shift 14:00-16:00 (training 15:00-15:30). */
+const carlaThu = (late: boolean): Record<string, unknown> => A(thu, 'carla', late
+  ? {
+    loginTime: 14400, // 7200 + 7200
+    availableTime: 12600, // 14:00-15:00 (3600) + 15:30-16:00 (1800) + 22:00-24:00 (7200)
+    ringingTime: 0, talkTime: 0, wrapUpTime: 0, pauseTime: 1800, pauseByReason: { training: 1800 },
+    answered: 0, missed: 0, handleTime: 0, occupancy: 0, utilization: 0, callsPerHour: 0,
+  }
+  : {
+    loginTime: 7200, availableTime: 7200, ringingTime: 0, talkTime: 0, wrapUpTime: 0, pauseTime: 0, pauseByReason: {},
+    answered: 0, missed: 0, handleTime: 0, occupancy: 0, utilization: 0, callsPerHour: 0,
+  });
 // L1: soporte, Thu 22 15:00 CEST, hung up after 50 s, written weeks later.
 const soporteThuLate = Q(thu, 'soporte', [1, 0, 1, 0, 100, 0, 0, null, 50, 50, 0, 0, null, 0, null, 0, null, 0, 0, 0]);
 
@@ -581,7 +670,7 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     await t?.stop();
   });
 
-  for (const c of [c15m, cHour, cHour15, cFri, cSun, cSunHours, cMon, cWeek, cMonth]) {
+  for (const c of [c15m, cHour, cHour15, cFri, cSun, cSunHours, cMon, cWeek, cMonth, cMonthWeeks]) {
     const queueTotals = c.queueTotals ?? noPeriod(c.queues);
     const agentTotals = c.agentTotals ?? noPeriod(c.agents);
     it(`${c.name}: raw figures as computed by hand`, async () => {
@@ -608,17 +697,29 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     });
   }
 
-  it('a late caller written weeks later, after the rollups of its day exist, is in the rollups at once', async () => {
+  it('a late caller and a late shift written weeks later, after the rollups of their day exist, are in the rollups at once', async () => {
     const thursday = `from=2026-10-22&to=2026-10-22&interval=day&${tz}`;
     const rebuilt = await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: '2026-10-21T22:00:00Z', to: '2026-10-22T22:00:00Z' } });
     assert.equal(rebuilt.status, 200, JSON.stringify(rebuilt.body));
     assert.deepEqual((await get('queues', thursday)).rows.map(queueView), [ventasThu], 'before: ventas only');
+    assert.deepEqual((await get('agents', thursday)).rows.map(agentView), [anaThu, benThu, carlaThu(false)], 'before: carla only from 22:00');
+    // Replayed from the write journal weeks later: L1 (soporte, 15:00 CEST, hung up after 50 s) and carla's afternoon
+    // shift 14:00-16:00 with a training pause 15:00-15:30 (before her night shift from 22:00).
     await writeEntries(t, h, [{ key: 'L1', call: 'L1', queue: 'soporte', entered: '2026-10-22T15:00:00+02:00', left: '2026-10-22T15:00:50+02:00', outcome: 'abandoned', wait: 50 }]);
-    const rollup = await get('queues', thursday);
-    assert.deepEqual(rollup.rows.map(queueView), [soporteThuLate, ventasThu], 'the rollups count the late caller with no rebuild asked');
-    assert.deepEqual(rollup, await get('queues', `${thursday}&source=raw`), 'rollup == raw');
+    await writeShift(t, h, 'carla', [['2026-10-22T14:00:00+02:00', 'available'], ['2026-10-22T15:00:00+02:00', 'paused', 'training'],
+      ['2026-10-22T15:30:00+02:00', 'available'], ['2026-10-22T16:00:00+02:00', 'logged_out']]);
+    const queues = await get('queues', thursday);
+    assert.deepEqual(queues.rows.map(queueView), [soporteThuLate, ventasThu], 'the rollups count the late caller with no rebuild asked');
+    assert.deepEqual(queues, await get('queues', `${thursday}&source=raw`), 'queues: rollup == raw');
+    const agents = await get('agents', thursday);
+    assert.deepEqual(agents.rows.map(agentView), [anaThu, benThu, carlaThu(true)], 'the rollups count the late shift with no rebuild asked');
+    assert.deepEqual(agents, await get('agents', `${thursday}&source=raw`), 'agents: rollup == raw');
     const hours = `from=${enc('2026-10-22T15:00:00+02:00')}&to=${enc('2026-10-22T16:00:00+02:00')}&interval=hour&${tz}`;
     assert.deepEqual((await get('queues', hours)).rows.map(queueView), [{ ...soporteThuLate, period: '2026-10-22T13:00:00.000Z' }], 'by hour too');
+    assert.deepEqual((await get('agents', hours)).rows.map(agentView), [A('2026-10-22T13:00:00.000Z', 'carla', {
+      loginTime: 3600, availableTime: 1800, ringingTime: 0, talkTime: 0, wrapUpTime: 0, pauseTime: 1800, pauseByReason: { training: 1800 }, // 15:30-16:00; 15:00-15:30
+      answered: 0, missed: 0, handleTime: 0, occupancy: 0, utilization: 0, callsPerHour: 0, // 0 / (0 + 1800)
+    })], 'by hour too: ana and ben had logged out at 14:00');
   });
 
   it('a new threshold applies to callers who enter afterwards; the history does not move', async () => {
