@@ -750,4 +750,24 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     assert.deepEqual(await get('queues', tuesday), raw, 'rollup == raw');
     assert.deepEqual(await get('queues', `${cWeek.query}&source=raw`), before.raw, 'and the week still as before');
   });
+  it('service level: a caller still waiting under the threshold is neither a hit nor a miss', async () => {
+    // Now, in soporte (T = 60 s): w1 answered by carla after 20 s and ended 60 s later; w2 waiting for 5 s (under T: not counted);
+    // w3 waiting for 90 s (past T: a miss already).
+    const now = Date.now();
+    const iso = (secondsAgo: number): string => new Date(now - secondsAgo * 1000).toISOString();
+    await writeEntries(t, h, [
+      { key: 'w1', call: 'w1', queue: 'soporte', entered: iso(120), answeredBy: 'carla', answered: iso(100), left: iso(40), outcome: 'answered', wait: 20,
+        offers: [['carla', iso(105), iso(100), 'answered']] },
+      { key: 'w2', call: 'w2', queue: 'soporte', entered: iso(5), left: null, outcome: null, wait: null },
+      { key: 'w3', call: 'w3', queue: 'soporte', entered: iso(90), left: null, outcome: null, wait: null },
+    ]);
+    const query = `from=${enc(iso(600))}&to=${enc(iso(-60))}&interval=hour&${tz}`;
+    const expected = [Q(null, 'soporte', [3, 1, 0, 0, 0, 1,
+      50, // 1 / (3 - 0 - 1 waiting under T)
+      20, 20, 20, // w1's wait; w2's and w3's are not known yet
+      1, 60, 60, 0, 0, 0, 60, 0, 0, 0])];
+    const raw = await get('queues', `${query}&source=raw`);
+    assert.deepEqual(raw.totals.map(queueView), expected, 'raw');
+    assert.deepEqual((await get('queues', query)).totals.map(queueView), expected, 'rollup');
+  });
 });
