@@ -770,4 +770,23 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     assert.deepEqual(raw.totals.map(queueView), expected, 'raw');
     assert.deepEqual((await get('queues', query)).totals.map(queueView), expected, 'rollup');
   });
+  it('a caller whose wait passes the threshold with no write: the rollups follow the raw figures', async () => {
+    // reclamaciones (T = 1200 s): r1 entered 1194 s ago and is still waiting. The periodic job runs (rolled up to this
+    // quarter; r1 entered in an earlier one); then r1's wait passes T with nothing written.
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'reclamaciones', strategy: 'longest_idle', serviceLevelSeconds: 1200 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    h.queues.reclamaciones = queue.body.id;
+    const entered = Date.now() - 1194_000;
+    await writeEntries(t, h, [{ key: 'r1', call: 'r1', queue: 'reclamaciones', entered: new Date(entered).toISOString(), left: null, outcome: null, wait: null }]);
+    await t.app.reports.rebuildRecent();
+    const query = `from=${enc(new Date(entered - 600_000).toISOString())}&to=${enc(new Date(Date.now() + 60_000).toISOString())}&interval=hour&queue=${queue.body.id}&${tz}`;
+    const figures = (serviceLevel: number | null) => [Q(null, 'reclamaciones', [1, 0, 0, 0, 0, 0, serviceLevel, null, null, null, 0, 0, null, 0, null, 0, null, 0, 0, 0])];
+    const rollupBefore = await get('queues', query);
+    if (Date.now() - entered < 1199_000) {
+      assert.deepEqual(rollupBefore.totals.map(queueView), figures(null), 'waiting under T: 0 / (1 - 0 - 1), no service level yet');
+    }
+    await new Promise((r) => setTimeout(r, entered + 1201_500 - Date.now()));
+    assert.deepEqual((await get('queues', `${query}&source=raw`)).totals.map(queueView), figures(0), 'raw: waiting past T, a miss: 0 / (1 - 0 - 0)');
+    assert.deepEqual((await get('queues', query)).totals.map(queueView), figures(0), 'rollup: the same');
+  });
 });

@@ -103,7 +103,7 @@ export const shifts: Record<'ana' | 'ben' | 'carla', StateStep[][]> = {
 
 /** A queue entry: its call, queue, entry, answer, leaving, outcome, wait, and the offers [agent, offered, ended, result]. */
 export interface EntrySpec {
-  key: string; call: string; queue: 'ventas' | 'soporte'; entered: string; answeredBy?: 'ana' | 'ben' | 'carla'; answered?: string; left: string | null;
+  key: string; call: string; queue: string; entered: string; answeredBy?: 'ana' | 'ben' | 'carla'; answered?: string; left: string | null;
   outcome: 'answered' | 'abandoned' | 'callback' | 'transferred' | null; wait: number | null; offers?: [string, string, string, string][];
 }
 
@@ -139,7 +139,7 @@ export const entriesAt30: EntrySpec[] = [
     offers: [['ben', '2026-10-26T09:40:00+01:00', '2026-10-26T09:40:15+01:00', 'no_answer'], ['ana', '2026-10-26T09:40:15+01:00', '2026-10-26T09:40:18+01:00', 'answered']] },
 ];
 
-export interface History { ids: Record<string, string>; queues: Record<'ventas' | 'soporte', string>; calls: Record<string, string> }
+export interface History { ids: Record<string, string>; queues: Record<'ventas' | 'soporte', string> & Record<string, string>; calls: Record<string, string> }
 
 /** Writes calls and their queue entries and offers (an answered entry without offers gets one from its agent's ringing). */
 export async function writeEntries(t: TestApp, h: History, specs: EntrySpec[]): Promise<void> {
