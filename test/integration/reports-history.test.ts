@@ -697,6 +697,18 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     });
   }
 
+  it('filters: a team, a queue\'s members, one agent, one queue', async () => {
+    const [ana, ben, carla] = cWeek.agents;
+    const agents = async (filter: string) => (await get('agents', `${cWeek.query}&${filter}`)).rows.map(agentView);
+    assert.deepEqual(await agents('team=B'), [carla]);
+    assert.deepEqual(await agents('team=A'), [ana, ben]);
+    assert.deepEqual(await agents(`queue=${h.queues.soporte}`), [ana, carla], 'soporte\'s members');
+    assert.deepEqual(await agents(`queue=${h.queues.ventas}`), [ana, ben], 'ventas\'s members');
+    assert.deepEqual(await agents(`agent=${h.ids.ben}`), [ben]);
+    assert.deepEqual(await agents(`agent=${h.ids.ben}&source=raw`), [ben]);
+    assert.deepEqual((await get('queues', `${cWeek.query}&queue=${h.queues.ventas}`)).rows.map(queueView), [cWeek.queues[1]]);
+  });
+
   it('a late caller and a late shift written weeks later, after the rollups of their day exist, are in the rollups at once', async () => {
     const thursday = `from=2026-10-22&to=2026-10-22&interval=day&${tz}`;
     const rebuilt = await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: '2026-10-21T22:00:00Z', to: '2026-10-22T22:00:00Z' } });
