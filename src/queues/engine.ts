@@ -318,7 +318,7 @@ export class QueueEngine {
     this.logger.debug({ entryId: entry.id, callId: call.callId, queue: queue.name }, 'a caller enters the queue');
     this.write(`queue entry ${entry.id}`, this.store.insertEntry({
       id: entry.id, call_id: call.callId, queue_id: queue.id, priority: entry.priority, entered_at: entry.enteredAt,
-      answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null,
+      answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null, service_level_seconds: queue.service_level_seconds,
     }));
     this.announce(entry, 'entered');
     await this.hold(entry);

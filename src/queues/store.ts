@@ -25,6 +25,8 @@ export type Outcome = 'answered' | 'abandoned' | 'overflow' | 'callback' | 'tran
 export interface QueueEntriesTable {
   id: string; call_id: string; queue_id: string; priority: number; entered_at: Date; answered_at: Date | null;
   answered_by: string | null; left_at: Date | null; outcome: Outcome | null; wait_seconds: number | null;
+  /** the queue's service-level threshold when the caller entered: reports of the past do not move when it changes */
+  service_level_seconds: number;
   transferred_by: Generated<string | null>; transferred_to: Generated<TransferTarget | null>;
 }
 /** Where an agent sends a connected caller. */

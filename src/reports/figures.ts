@@ -9,6 +9,8 @@ export type Interval = (typeof intervals)[number];
 
 export interface QueueSums {
   offered: number; answered: number; abandoned: number; short_abandoned: number; answered_within_sl: number;
+  /** callers still waiting whose wait is not past their threshold: neither a hit nor a miss yet */
+  waiting_within_sl: number;
   waits: number; wait_sum: number; wait_max: number | null; answered_wait_sum: number;
   handled: number; talk_sum: number; wrap_sum: number; callbacks: number; transfers: number; overflows: number;
 }
@@ -43,7 +45,7 @@ export function queueFigures(s: QueueSums): QueueFigures {
     shortAbandoned: s.short_abandoned,
     abandonRate: percent(s.abandoned, s.offered),
     answeredWithinThreshold: s.answered_within_sl,
-    serviceLevel: percent(s.answered_within_sl, s.offered - s.short_abandoned),
+    serviceLevel: percent(s.answered_within_sl, s.offered - s.short_abandoned - s.waiting_within_sl),
     asa: average(s.answered_wait_sum, s.answered),
     averageWait: average(s.wait_sum, s.waits),
     longestWait: s.wait_max === null ? null : seconds(s.wait_max),

@@ -19,7 +19,8 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
       count(e.answered_at)::int as answered,
       (count(*) filter (where e.outcome = 'abandoned'))::int as abandoned,
       (count(*) filter (where e.outcome = 'abandoned' and e.wait_seconds < ${shortAbandonSeconds}))::int as short_abandoned,
-      (count(*) filter (where e.answered_at is not null and e.wait_seconds <= q.service_level_seconds))::int as answered_within_sl,
+      (count(*) filter (where e.answered_at is not null and e.wait_seconds <= e.service_level_seconds))::int as answered_within_sl,
+      (count(*) filter (where e.answered_at is null and e.left_at is null and e.entered_at + make_interval(secs => e.service_level_seconds) >= ${now}::timestamptz))::int as waiting_within_sl,
       count(e.wait_seconds)::int as waits,
       coalesce(sum(e.wait_seconds), 0)::float8 as wait_sum,
       max(e.wait_seconds)::float8 as wait_max,
@@ -31,13 +32,17 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
       (count(*) filter (where e.outcome = 'transferred'))::int as transfers,
       (count(*) filter (where e.outcome = 'overflow'))::int as overflows
     from queue_entries e
-    join queues q on q.id = e.queue_id
     left join lateral (
+      -- The wrap-ups that follow this entry's answer: up to the same agent's
+      -- next answer of the same call (a caller transferred to another queue
+      -- and answered again by the same agent is two entries, two wrap-ups).
       select sum(extract(epoch from coalesce(
-        (select n.at from agent_state_events n where n.agent_id = s.agent_id and n.id > s.id order by n.id limit 1),
+        (select n.at from agent_state_events n where n.agent_id = s.agent_id and (n.at, n.id) > (s.at, s.id) order by n.at, n.id limit 1),
         ${now}::timestamptz) - s.at)) as wrap
       from agent_state_events s
-      where s.agent_id = e.answered_by and s.call_id = e.call_id and s.to_state = 'wrap_up'
+      where s.agent_id = e.answered_by and s.call_id = e.call_id and s.to_state = 'wrap_up' and s.at >= e.answered_at
+        and s.at < coalesce((select min(x.answered_at) from queue_entries x
+          where x.call_id = e.call_id and x.answered_by = e.answered_by and x.answered_at > e.answered_at), 'infinity')
     ) w on e.answered_by is not null
     where e.entered_at >= ${from} and e.entered_at < ${to}
     group by e.queue_id, 2`;
@@ -45,8 +50,8 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
 
 /**
  * Each agent's states cut into 15-minute buckets over [from, to): the state
- * at `from` is the agent's last change before it (looked for up to 7 days
- * back), and a state still going on is counted up to `now`.
+ * at `from` is the agent's latest change before it, and a state still going
+ * on is counted up to `now`.
  */
 function stateSlices(from: Date, to: Date, now: Date) {
   const until = now < to ? now : to;
@@ -54,8 +59,11 @@ function stateSlices(from: Date, to: Date, now: Date) {
     with ev as (
       select agent_id, id, to_state, to_reason, at from agent_state_events where at >= ${from} and at < ${to}
       union all
-      select distinct on (agent_id) agent_id, id, to_state, to_reason, at from agent_state_events
-        where at < ${from} and at >= ${from}::timestamptz - interval '7 days' order by agent_id, at desc, id desc
+      -- Each agent's latest change before the range, however old (its own
+      -- query per agent: an order by here would sort the whole union).
+      select p.agent_id, p.id, p.to_state, p.to_reason, p.at from agents a cross join lateral (
+        select agent_id, id, to_state, to_reason, at from agent_state_events x
+        where x.agent_id = a.id and x.at < ${from} order by x.at desc, x.id desc limit 1) p
     ), stretch as (
       select agent_id, to_state, to_reason, greatest(at, ${from}::timestamptz) as start,
         least(coalesce(lead(at) over (partition by agent_id order by at, id), ${until}::timestamptz), ${until}::timestamptz) as stop
@@ -108,29 +116,58 @@ export function rawPauseBuckets(from: Date, to: Date, now: Date) {
     group by agent_id, bucket, to_reason`;
 }
 
+export interface Range { from: Date; to: Date }
+
+/** Whole buckets, sorted, with overlapping or touching ranges made one. */
+export function mergeRanges(ranges: Range[]): Range[] {
+  const whole = ranges.map((r) => ({ from: floorBucket(r.from), to: ceilBucket(r.to) }))
+    .filter((r) => r.to > r.from).sort((a, b) => a.from.getTime() - b.from.getTime());
+  const merged: Range[] = [];
+  for (const r of whole) {
+    const last = merged.at(-1);
+    if (last && r.from <= last.to) last.to = r.to > last.to ? r.to : last.to;
+    else merged.push({ ...r });
+  }
+  return merged;
+}
+
 /**
- * Replaces the rollups of [from, to) (whole buckets) with figures computed
+ * Replaces the rollups of the ranges (whole buckets) with figures computed
  * from the raw events, in one transaction: readers see the old or the new
- * numbers, never a mix.
+ * numbers, never a mix. With `dirty`, the stretches that writes recorded in
+ * `report_dirty` since the last rebuild (migration 016) are rebuilt too and
+ * forgotten in the same transaction (a failed rebuild keeps them), and so
+ * are the quarters of callers still waiting.
  */
-export async function rebuildRollups(db: Kysely<unknown>, range: { from: Date; to: Date }, shortAbandonSeconds: number, timezone: string, now = new Date()): Promise<void> {
-  const from = floorBucket(range.from);
-  const to = ceilBucket(range.to);
-  if (to <= from) return;
-  await db.transaction().execute(async (tx) => {
-    await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
-    await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
-    await sql`delete from report_agent_pause_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
-    await sql`insert into report_queue_15m (queue_id, bucket, offered, answered, abandoned, short_abandoned, answered_within_sl, waits, wait_sum, wait_max,
-      answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows) ${rawQueueBuckets(from, to, shortAbandonSeconds, now)}`.execute(tx);
-    await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
-      ${rawAgentBuckets(from, to, now)}`.execute(tx);
-    await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
-    await rebuildDays(tx, from, to, timezone);
+export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
+  const now = options.now ?? new Date();
+  return db.transaction().execute(async (tx) => {
+    const dirty = options.dirty
+      ? (await sql<{ from_at: Date; to_at: Date }>`delete from report_dirty returning from_at, to_at`.execute(tx)).rows.map((r) => ({ from: r.from_at, to: new Date(r.to_at.getTime() + 1) })) // to_at is a moment that changed: its bucket included
+      : [];
+    // A caller still waiting changes their quarter with no write: when their
+    // wait passes the threshold (docs/metrics.md, service level).
+    const waiting = options.dirty
+      ? (await sql<{ bucket: Date }>`select distinct ${bin(sql`entered_at`)} as bucket from queue_entries where left_at is null and answered_at is null`.execute(tx))
+        .rows.map((r) => ({ from: r.bucket, to: new Date(r.bucket.getTime() + bucketMs) }))
+      : [];
+    const merged = mergeRanges([...ranges, ...dirty, ...waiting]);
+    for (const { from, to } of merged) {
+      await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+      await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+      await sql`delete from report_agent_pause_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+      await sql`insert into report_queue_15m (queue_id, bucket, offered, answered, abandoned, short_abandoned, answered_within_sl, waiting_within_sl, waits, wait_sum, wait_max,
+        answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows) ${rawQueueBuckets(from, to, options.shortAbandonSeconds, now)}`.execute(tx);
+      await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
+        ${rawAgentBuckets(from, to, now)}`.execute(tx);
+      await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
+      await rebuildDays(tx, from, to, options.timezone);
+    }
+    return merged;
   });
 }
 
-const queueSums = sql`sum(offered), sum(answered), sum(abandoned), sum(short_abandoned), sum(answered_within_sl), sum(waits), sum(wait_sum), max(wait_max),
+const queueSums = sql`sum(offered), sum(answered), sum(abandoned), sum(short_abandoned), sum(answered_within_sl), sum(waiting_within_sl), sum(waits), sum(wait_sum), max(wait_max),
   sum(answered_wait_sum), sum(handled), sum(talk_sum), sum(wrap_sum), sum(callbacks), sum(transfers), sum(overflows)`;
 const agentSums = sql`sum(login_s), sum(available_s), sum(ringing_s), sum(talk_s), sum(wrap_s), sum(pause_s), sum(handled), sum(missed)`;
 
@@ -145,7 +182,7 @@ export async function rebuildDays(tx: Kysely<unknown>, from: Date, to: Date, tim
   for (const table of ['report_queue_day', 'report_agent_day', 'report_agent_pause_day']) {
     await sql`delete from ${sql.table(table)} where day between ${first}::date and ${last}::date`.execute(tx);
   }
-  await sql`insert into report_queue_day (queue_id, day, offered, answered, abandoned, short_abandoned, answered_within_sl, waits, wait_sum, wait_max,
+  await sql`insert into report_queue_day (queue_id, day, offered, answered, abandoned, short_abandoned, answered_within_sl, waiting_within_sl, waits, wait_sum, wait_max,
       answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows)
     select queue_id, ${day}, ${queueSums} from report_queue_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2`.execute(tx);
   await sql`insert into report_agent_day (agent_id, day, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)

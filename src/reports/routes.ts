@@ -118,7 +118,7 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     const from = new Date(request.body.from);
     const to = new Date(request.body.to);
     reports.validate({ from, to, interval: 'month', timezone: 'UTC' }, 'body');
-    await reports.rebuild(from, to);
+    await reports.rebuild([{ from, to }]);
     return { from: from.toISOString(), to: to.toISOString() };
   });
 

@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { badRequest } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
-import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups } from './rollup.js';
+import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, type Range } from './rollup.js';
 
 export type Source = 'rollup' | 'raw';
 
@@ -49,20 +49,36 @@ export class ReportsService {
 
   // ---- rollups ----
 
-  /** Rebuilds [from, to) from the raw events (one rebuild at a time). */
-  rebuild(from: Date, to: Date, now = new Date()): Promise<void> {
-    const run = this.rebuilding.then(() => rebuildRollups(this.db, { from, to }, this.options.shortAbandonSeconds, this.options.timezone, now));
-    this.rebuilding = run.catch(() => undefined);
+  /**
+   * Rebuilds the ranges from the raw events, with whatever writes changed
+   * since the last rebuild (one rebuild at a time).
+   */
+  rebuild(ranges: Range[], now = new Date()): Promise<Range[]> {
+    const run = this.rebuilding.then(() => rebuildRollups(this.db, ranges, { ...this.options, now, dirty: true }));
+    this.rebuilding = run.then(() => undefined, () => undefined);
     return run;
   }
 
-  /** The periodic job: the last 26 hours again, then marks what is final. */
+  /**
+   * The periodic job: the last 26 hours again, or from the last run if that
+   * is earlier (after a longer downtime), then marks what is final.
+   */
   async rebuildRecent(now = new Date()): Promise<void> {
     const started = Date.now();
-    await this.rebuild(new Date(now.getTime() - periodicWindowMs), now, now);
+    const rolledUpTo = await this.rolledUpTo();
+    const recent = new Date(now.getTime() - periodicWindowMs);
+    const from = rolledUpTo && rolledUpTo < recent ? rolledUpTo : recent;
+    await this.rebuild([{ from, to: now }], now);
     await sql`insert into report_rollup_state (id, rolled_up_to, updated_at) values (true, ${floorBucket(now)}, ${now})
       on conflict (id) do update set rolled_up_to = excluded.rolled_up_to, updated_at = excluded.updated_at`.execute(this.db);
-    this.logger.debug({ ms: Date.now() - started }, 'report rollups rebuilt');
+    this.logger.debug({ ms: Date.now() - started, from }, 'report rollups rebuilt');
+  }
+
+  /** Where the last periodic run left the rollups final; undefined before the first. */
+  private async rolledUpTo(): Promise<Date | undefined> {
+    const state = await sql<{ rolled_up_to: Date }>`select rolled_up_to from report_rollup_state`.execute(this.db);
+    const at = state.rows[0]?.rolled_up_to;
+    return at && at.getTime() > 0 ? at : undefined;
   }
 
   /**
@@ -81,14 +97,19 @@ export class ReportsService {
     await run;
   }
 
-  /** Before reading rollups up to `to`: the buckets after the last periodic run are rebuilt now (the current one is never final). */
+  /**
+   * Before reading rollups up to `to`: the buckets after the last periodic
+   * run (the current one is never final), every stretch a write changed
+   * since the last rebuild, and the quarters of callers still waiting, are
+   * rebuilt now.
+   */
   private async freshen(to: Date): Promise<void> {
-    const state = await sql<{ rolled_up_to: Date }>`select rolled_up_to from report_rollup_state`.execute(this.db);
-    const rolledUpTo = state.rows[0]?.rolled_up_to ?? new Date(0);
     const now = new Date();
-    if (to <= rolledUpTo) return;
-    const from = rolledUpTo.getTime() === 0 ? new Date(now.getTime() - periodicWindowMs) : rolledUpTo;
-    await this.rebuild(from, ceilBucket(now), now);
+    const rolledUpTo = (await this.rolledUpTo()) ?? new Date(now.getTime() - periodicWindowMs);
+    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty)
+      or exists (select 1 from queue_entries where left_at is null and answered_at is null) as any`.execute(this.db);
+    if (to <= rolledUpTo && !dirty.rows[0]!.any) return;
+    await this.rebuild(to > rolledUpTo ? [{ from: rolledUpTo, to: ceilBucket(now) }] : [], now);
   }
 
   private async source(kind: 'queue' | 'agent' | 'pause', query: ReportQuery): Promise<RawBuilder<unknown>> {
@@ -135,7 +156,7 @@ export class ReportsService {
         with b as (${source})
         select b.queue_id, q.name as queue, ${period} as period,
           sum(offered)::int as offered, sum(answered)::int as answered, sum(abandoned)::int as abandoned,
-          sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl,
+          sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl, sum(waiting_within_sl)::int as waiting_within_sl,
           sum(waits)::int as waits, sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max,
           sum(answered_wait_sum)::float8 as answered_wait_sum, sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum,
           sum(wrap_sum)::float8 as wrap_sum, sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows
@@ -239,7 +260,8 @@ export class ReportsService {
     const result = await sql<QueueSums & { queue_id: string }>`
       with b as (${rawQueueBuckets(floorBucket(from), ceilBucket(now), this.options.shortAbandonSeconds, now)})
       select queue_id, sum(offered)::int as offered, sum(answered)::int as answered, sum(abandoned)::int as abandoned,
-        sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl, sum(waits)::int as waits,
+        sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl,
+        sum(waiting_within_sl)::int as waiting_within_sl, sum(waits)::int as waits,
         sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max, sum(answered_wait_sum)::float8 as answered_wait_sum,
         sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum, sum(wrap_sum)::float8 as wrap_sum,
         sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { agentFigures, isTimeZone, queueFigures } from '../../src/reports/figures.js';
 
 const none = {
-  offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
+  offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waiting_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
   answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0,
 };
 
@@ -23,6 +23,13 @@ describe('report figures', () => {
     const f = queueFigures({ ...none, offered: 10, answered: 6, abandoned: 4, short_abandoned: 2, answered_within_sl: 4 });
     assert.equal(f.serviceLevel, 50); // 4 / (10 - 2)
     assert.equal(f.abandonRate, 40); // 4 / 10: short abandons are still abandons
+  });
+
+  it('counts a caller still waiting under the threshold neither as a hit nor as a miss', () => {
+    // 4 offered: 1 answered within, 3 still waiting of which 2 under the threshold.
+    const f = queueFigures({ ...none, offered: 4, answered: 1, answered_within_sl: 1, waiting_within_sl: 2 });
+    assert.equal(f.serviceLevel, 50); // 1 / (4 - 0 - 2): the one past the threshold is a miss
+    assert.equal(queueFigures({ ...none, offered: 1, waiting_within_sl: 1 }).serviceLevel, null, 'nothing decided yet');
   });
 
   it('knows time zones', () => {
