@@ -38,7 +38,7 @@ describe('report CSV: fixed columns', () => {
   });
 
   it('appends a reason no longer defined when it has seconds, sorted by name; not one with none', () => {
-    const rows = [
+    const rows: { pauseByReason: Record<string, number> }[] = [
       { pauseByReason: { break: 60, zoom: 30 } },
       { pauseByReason: { coffee: 15, idle_old: 0 } },
     ];
@@ -82,7 +82,7 @@ describe('report CSV: fixed columns', () => {
 
   it('the queue header is fixed too, with or without rows; totals appended', () => {
     const none = {
-      offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
+      offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waiting_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
       answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0,
     };
     const header = 'period,queueId,queue,offered,answered,abandoned,shortAbandoned,abandonRate,answeredWithinThreshold,serviceLevel,asa,averageWait,'
