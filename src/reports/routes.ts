@@ -73,7 +73,7 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
   app.get('/api/v1/reports/agents', {
     config: { roles },
     schema: {
-      tags: ['reports'], summary: 'Agent figures by period: login, available, talk, wrap-up and pause time, calls handled and missed, occupancy, …',
+      tags: ['reports'], summary: 'Agent figures by period: login, available, talk, wrap-up and pause time, calls answered and missed, occupancy, …',
       description: 'Filters: agent, team, queue (the queue\'s members).',
       querystring: ReportParams, response: { 200: Anything, ...errors },
     },
