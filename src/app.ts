@@ -193,7 +193,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     connected: () => queueEngine.connectedCalls(),
     callerNumber: (callId) => calls.liveCalls().find((c) => c.id === callId)?.callerNumber,
   });
-  reportRoutes(http, reports, live);
+  reportRoutes(http, reports, live, () => agents.listPauseReasons());
   webRoutes(http, { agents, calls, ivr, engine: queueEngine, queues });
   const liveFeed = installLiveFeed(http, bus, auth);
 

@@ -102,8 +102,8 @@ async function show() {
     const agents = agentReport.totals;
     const names = agents.map((a) => a.agent);
     chart('chart-agents', { type: 'bar', data: { labels: names, datasets: [
-      { label: t('handled'), data: agents.map((a) => a.handled), backgroundColor: '#1f5fbf', yAxisID: 'y' },
-      { label: t('aht'), data: agents.map((a) => (a.handled ? Math.round(a.handleTime / a.handled) : 0)), backgroundColor: '#7b3fb5', yAxisID: 'y1' },
+      { label: t('answered'), data: agents.map((a) => a.answered), backgroundColor: '#1f5fbf', yAxisID: 'y' },
+      { label: t('aht'), data: agents.map((a) => (a.answered ? Math.round(a.handleTime / a.answered) : 0)), backgroundColor: '#7b3fb5', yAxisID: 'y1' },
       { label: t('occupancy'), data: agents.map((a) => a.occupancy), backgroundColor: '#1e8e3e', yAxisID: 'y1' },
     ] }, options: { scales: { y: { position: 'left' }, y1: { position: 'right', grid: { drawOnChartArea: false } } } } });
     const reasons = [...new Set(agents.flatMap((a) => Object.keys(a.pauseByReason)))];
@@ -111,7 +111,7 @@ async function show() {
     chart('chart-pauses', { type: 'bar', data: { labels: names, datasets: reasons.map((reason, k) => ({
       label: reason, data: agents.map((a) => a.pauseByReason[reason] ?? 0), backgroundColor: palette[k % palette.length],
     })) }, options: { scales: { x: { stacked: true }, y: { stacked: true } } } });
-    table('table-agents', [[t('agent'), (a) => a.agent], [t('handled'), (a) => a.handled], ['RONA', (a) => a.missed], [t('aht'), (a) => (a.handled ? Math.round(a.handleTime / a.handled) : null)],
+    table('table-agents', [[t('agent'), (a) => a.agent], [t('answered'), (a) => a.answered], ['RONA', (a) => a.missed], [t('aht'), (a) => (a.answered ? Math.round(a.handleTime / a.answered) : null)],
       [t('occupancy'), (a) => a.occupancy], [t('pauseTime'), (a) => a.pauseTime], ['login', (a) => a.loginTime]], agents);
 
     // Peak hours: weekdays × hours, darker with more calls offered.

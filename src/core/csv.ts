@@ -31,10 +31,14 @@ export function flatten(row: Record<string, unknown>, prefix = ''): Record<strin
   return out;
 }
 
-/** The rows as CSV; columns are the union of the flattened rows' keys in first-seen order. */
-export function toCsv(rows: Record<string, unknown>[]): string {
+/**
+ * The rows as CSV. `columns`: the header, in order (a header even without
+ * rows; a key no row has is an empty cell, a key not listed is left out);
+ * without it, the union of the flattened rows' keys in first-seen order.
+ */
+export function toCsv(rows: Record<string, unknown>[], columns?: readonly string[]): string {
   const flat = rows.map((r) => flatten(r));
-  const columns: string[] = [];
-  for (const row of flat) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
-  return [columns.map(csvCell).join(','), ...flat.map((row) => columns.map((c) => csvCell(row[c])).join(','))].join('\r\n') + '\r\n';
+  const header = columns ? [...columns] : [];
+  if (!columns) for (const row of flat) for (const key of Object.keys(row)) if (!header.includes(key)) header.push(key);
+  return [header.map(csvCell).join(','), ...flat.map((row) => header.map((c) => csvCell(row[c])).join(','))].join('\r\n') + '\r\n';
 }

@@ -15,6 +15,7 @@ export interface QueueSums {
   handled: number; talk_sum: number; wrap_sum: number; callbacks: number; transfers: number; overflows: number;
 }
 
+/** `handled` is the rollup column's name: the queue entries the agent answered (the figure `answered`). */
 export interface AgentSums {
   login_s: number; available_s: number; ringing_s: number; talk_s: number; wrap_s: number; pause_s: number;
   handled: number; missed: number;
@@ -64,7 +65,7 @@ export function queueFigures(s: QueueSums): QueueFigures {
 export interface AgentFigures {
   loginTime: number; availableTime: number; ringingTime: number; talkTime: number; wrapUpTime: number; pauseTime: number;
   pauseByReason: Record<string, number>;
-  handled: number; missed: number; handleTime: number;
+  answered: number; missed: number; handleTime: number;
   occupancy: number | null; utilization: number | null; callsPerHour: number | null;
 }
 
@@ -78,7 +79,7 @@ export function agentFigures(s: AgentSums, pauses: Record<string, number>): Agen
     wrapUpTime: seconds(s.wrap_s),
     pauseTime: seconds(s.pause_s),
     pauseByReason: Object.fromEntries(Object.entries(pauses).map(([k, v]) => [k, seconds(v)])),
-    handled: s.handled,
+    answered: s.handled,
     missed: s.missed,
     handleTime: seconds(handle),
     occupancy: percent(handle, handle + s.available_s),

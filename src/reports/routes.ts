@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { toCsv } from '../core/csv.js';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { reportCsv, type PauseReasonName } from './csv.js';
 import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
 import { reportBound } from './range.js';
@@ -17,20 +17,32 @@ const Range = {
   source: Type.Optional(StringEnum(['rollup', 'raw'] as const, { description: 'rollup (default) or raw: the same figures straight from the events, slower' })),
   format: Type.Optional(StringEnum(['json', 'csv'] as const, { description: 'csv: the rows as CSV (so does Accept: text/csv)' })),
 };
-const ReportParams = Type.Object({
+const ReportFields = {
   ...Range,
   interval: StringEnum(intervals, { description: '15m, hour, day, week (Monday first) or month' }),
   queue: Type.Optional(Uuid()),
   agent: Type.Optional(Uuid()),
   team: Type.Optional(Text({ minLength: 1, maxLength: 80 })),
+};
+const IvrParams = Type.Object(ReportFields, { additionalProperties: false });
+const ReportParams = Type.Object({
+  ...ReportFields,
+  totals: Type.Optional(Type.Boolean({ default: false, description: 'CSV: the totals rows after the period rows, with an empty period (the JSON always has totals)' })),
 }, { additionalProperties: false });
-type ReportParams = { from: string; to: string; interval: Interval; timezone?: string; source?: Source; format?: 'json' | 'csv'; queue?: string; agent?: string; team?: string };
+type ReportParams = {
+  from: string; to: string; interval: Interval; timezone?: string; source?: Source; format?: 'json' | 'csv';
+  queue?: string; agent?: string; team?: string; totals?: boolean;
+};
 
 const errors = { 400: ErrorBody };
 const Anything = Type.Unknown();
 
-/** Reports (docs/metrics.md): JSON `{rows, totals}`, or the rows as CSV. */
-export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => Promise<LiveStats>): void {
+/**
+ * Reports (docs/metrics.md): JSON `{rows, totals}`, or the rows as CSV with
+ * fixed columns (src/reports/csv.ts). `pauseReasons`: the reasons defined
+ * now, from the agents service, for the agent CSV's columns.
+ */
+export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => Promise<LiveStats>, pauseReasons: () => Promise<PauseReasonName[]>): void {
   const queryOf = (q: ReportParams): ReportQuery => {
     const timezone = q.timezone ?? reports.timezone;
     const query: ReportQuery = {
@@ -40,11 +52,11 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     reports.validate(query);
     return query;
   };
-  const wantsCsv = (request: FastifyRequest, q: ReportParams): boolean => q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
-  const send = (request: FastifyRequest, reply: FastifyReply, q: ReportParams, name: string, body: { rows: object[] }) => {
+  const wantsCsv = (request: FastifyRequest, q: { format?: 'json' | 'csv' }): boolean => q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/.test(request.headers.accept ?? ''));
+  /** The body as JSON, or `csv()` as an attachment named `name`.csv. */
+  const send = async (request: FastifyRequest, reply: FastifyReply, q: { format?: 'json' | 'csv' }, name: string, body: object, csv: () => string | Promise<string>) => {
     if (!wantsCsv(request, q)) return body;
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`)
-      .send(toCsv(body.rows as Record<string, unknown>[]));
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(await csv());
   };
 
   app.get('/api/v1/reports/queues', {
@@ -53,24 +65,34 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
       tags: ['reports'], summary: 'Queue figures by period: offered, answered, abandoned, service level, ASA, AHT, …',
       querystring: ReportParams, response: { 200: Anything, ...errors },
     },
-  }, async (request, reply) => send(request, reply, request.query, 'queues', await reports.queues(queryOf(request.query))));
+  }, async (request, reply) => {
+    const body = await reports.queues(queryOf(request.query));
+    return send(request, reply, request.query, 'queues', body, () => reportCsv('queues', body.rows, request.query.totals ? body.totals : undefined));
+  });
 
   app.get('/api/v1/reports/agents', {
     config: { roles },
     schema: {
-      tags: ['reports'], summary: 'Agent figures by period: login, available, talk, wrap-up and pause time, calls handled and missed, occupancy, …',
+      tags: ['reports'], summary: 'Agent figures by period: login, available, talk, wrap-up and pause time, calls answered and missed, occupancy, …',
       description: 'Filters: agent, team, queue (the queue\'s members).',
       querystring: ReportParams, response: { 200: Anything, ...errors },
     },
-  }, async (request, reply) => send(request, reply, request.query, 'agents', await reports.agents(queryOf(request.query))));
+  }, async (request, reply) => {
+    const body = await reports.agents(queryOf(request.query));
+    return send(request, reply, request.query, 'agents', body,
+      async () => reportCsv('agents', body.rows, request.query.totals ? body.totals : undefined, await pauseReasons()));
+  });
 
   app.get('/api/v1/reports/ivr', {
     config: { roles },
     schema: {
       tags: ['reports'], summary: 'IVR nodes by period: visits, and callers who hung up there',
-      querystring: ReportParams, response: { 200: Anything, ...errors },
+      querystring: IvrParams, response: { 200: Anything, ...errors },
     },
-  }, async (request, reply) => send(request, reply, request.query, 'ivr', await reports.ivr(queryOf(request.query))));
+  }, async (request, reply) => {
+    const body = await reports.ivr(queryOf(request.query));
+    return send(request, reply, request.query, 'ivr', body, () => reportCsv('ivr', body.rows));
+  });
 
   app.get('/api/v1/reports/peak-hours', {
     config: { roles },
@@ -82,7 +104,7 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
   }, async (request, reply) => {
     const q = { ...request.query, interval: 'hour' as const };
     const rows = await reports.peakHours(queryOf(q));
-    return send(request, reply, q, 'peak-hours', { rows });
+    return send(request, reply, q, 'peak-hours', { rows }, () => reportCsv('peak-hours', rows));
   });
 
   app.post('/api/v1/reports/rebuild', {

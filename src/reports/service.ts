@@ -208,21 +208,31 @@ export class ReportsService {
   }
 
   /**
-   * IVR nodes: visits by the time of the visit, and hang-ups: calls whose
-   * last step was that node, which ended without reaching a queue or a transfer.
+   * IVR nodes: visits by the time of the step, and hang-ups: calls whose last
+   * step was that node, which ended without reaching a queue or a transfer.
+   * The last step is the call's last over all its traces, not only those in
+   * the range: a call that moved on after the range's end did not hang up at
+   * the earlier node, so hang-ups add up across adjacent ranges. The hang-up
+   * belongs to the period of that last step. [from, to) is widened to whole
+   * quarter hours, as for every report.
    */
   async ivr(query: ReportQuery & { flowIds?: string[] }): Promise<{ rows: IvrReportRow[] }> {
     const tz = query.timezone;
+    const from = floorBucket(query.from);
+    const to = ceilBucket(query.to);
     const period = query.interval === '15m' ? sql`date_bin('15 minutes', t.at, timestamptz '2000-01-01 00:00:00+00')` : sql`date_trunc(${query.interval}, t.at, ${tz})`;
+    // Steps in the range by ivr_traces_by_time; each of their calls' last step by ivr_traces_by_call, read backwards.
     const result = await sql<{ flow_id: string; flow: string; node: string; node_type: string; period: Date; visits: number; hangups: number }>`
       with t as (
-        select t.*, row_number() over (partition by t.call_id order by t.id desc) as from_end
-        from ivr_traces t where t.at >= ${query.from} and t.at < ${query.to}
+        select t.* from ivr_traces t where t.at >= ${from} and t.at < ${to}
           and ${query.flowIds?.length ? sql`t.flow_id in (${sql.join(query.flowIds)})` : sql`true`}
+      ), last as (
+        select l.id from (select distinct call_id from t) calls
+          cross join lateral (select x.id from ivr_traces x where x.call_id = calls.call_id order by x.id desc limit 1) l
       )
       select t.flow_id, f.name as flow, t.node, t.node_type, ${period} as period, count(*)::int as visits,
-        (count(*) filter (where t.from_end = 1 and t.node_type not in ('queue', 'transfer') and c.ended_at is not null))::int as hangups
-      from t join ivr_flows f on f.id = t.flow_id join calls c on c.id = t.call_id
+        (count(*) filter (where last.id is not null and t.node_type not in ('queue', 'transfer') and c.ended_at is not null))::int as hangups
+      from t join ivr_flows f on f.id = t.flow_id join calls c on c.id = t.call_id left join last on last.id = t.id
       group by t.flow_id, f.name, t.node, t.node_type, 5
       order by 5, f.name, t.node`.execute(this.db);
     return {

@@ -10,8 +10,7 @@ import { seedHistory, writeEntries, writeShift, type History } from '../support/
  * then checked in the raw report, the rollups and the CSV alike.
  *
  * Madrid is UTC+2 until Sunday 25 October 2026 01:00Z, UTC+1 after; the
- * periods are shown in UTC. Agent rows are compared with `answered` read as
- * `row.answered ?? row.handled` (the agent figure is being renamed).
+ * periods are shown in UTC.
  */
 
 const queueKeys = ['offered', 'answered', 'abandoned', 'shortAbandoned', 'abandonRate', 'answeredWithinThreshold', 'serviceLevel', 'asa', 'averageWait',
@@ -36,7 +35,7 @@ function agentView(row: Record<string, any>): Record<string, unknown> {
   const pauses = Object.fromEntries(Object.entries((row.pauseByReason ?? {}) as Record<string, number>).filter(([, s]) => s !== 0));
   return {
     period: row.period, agent: row.agent, loginTime: row.loginTime, availableTime: row.availableTime, ringingTime: row.ringingTime, talkTime: row.talkTime,
-    wrapUpTime: row.wrapUpTime, pauseTime: row.pauseTime, pauseByReason: pauses, answered: row.answered ?? row.handled, missed: row.missed,
+    wrapUpTime: row.wrapUpTime, pauseTime: row.pauseTime, pauseByReason: pauses, answered: row.answered, missed: row.missed,
     handleTime: row.handleTime, occupancy: row.occupancy, utilization: row.utilization, callsPerHour: row.callsPerHour,
   };
 }

@@ -87,7 +87,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       wrapUpTime: 90, // 30 + 60
       pauseTime: 945, // rona 45 + break 900
       pauseByReason: { rona: 45, break: 900 },
-      handled: 2,
+      answered: 2,
       missed: 1, // c3 rang out on ana
       handleTime: 690,
       occupancy: 26.21, // 690 / (690 + 1943)
@@ -97,7 +97,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     const { period: _p2, agentId: _a2, agent: _n2, team: _t2, ...ben } = byName.ben;
     assert.deepEqual(ben, {
       loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
-      handled: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1,
+      answered: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1,
     });
     const teamB = await report('agents', `${range}&interval=day&team=B`);
     assert.deepEqual(teamB.rows, []);

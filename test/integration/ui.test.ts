@@ -161,7 +161,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.deepEqual(drawn['chart-volume']!.data, [[6], [3], [2]], 'offered, answered, abandoned in the one hour of the seeded day');
     assert.deepEqual(drawn['chart-sl']!.data[0], [40]);
     assert.deepEqual(drawn['chart-agents']!.labels, ['ana', 'ben']);
-    assert.deepEqual(drawn['chart-agents']!.data[0], [2, 1], 'calls handled');
+    assert.deepEqual(drawn['chart-agents']!.data[0], [2, 1], 'calls answered');
     assert.equal(await supervisorPage.locator('#heat td[data-weekday="2"][data-hour="9"]').textContent(), '6', 'Tuesday 9:00 in the heat map');
     await supervisorPage.screenshot({ path: join(shots, 'reports.png'), fullPage: false });
 
