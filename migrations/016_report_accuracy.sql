@@ -33,28 +33,38 @@ create table report_dirty (
 );
 
 -- A queue entry counts in the quarter it entered (queue figures) and in the
--- quarter it was answered (the agent's answers).
+-- quarter it was answered (the agent's answers), before and after an update
+-- (an answer undone); its answer also ends the wrap-up of the same agent's
+-- earlier entry of the call: every entry of the calls written is recorded.
 create function report_dirty_entries() returns trigger language plpgsql as $$
 begin
   insert into report_dirty (from_at, to_at)
-    select min(entered_at), max(greatest(entered_at, answered_at)) from new_rows having count(*) > 0;
+    select min(least(e.entered_at, e.answered_at)), max(greatest(e.entered_at, e.answered_at))
+    from queue_entries e where e.call_id in (select call_id from new_rows) having count(*) > 0;
+  if tg_op = 'UPDATE' then
+    insert into report_dirty (from_at, to_at)
+      select min(least(entered_at, answered_at)), max(greatest(entered_at, answered_at)) from old_rows having count(*) > 0;
+  end if;
   return null;
 end $$;
 create trigger report_dirty_entries_insert after insert on queue_entries
   referencing new table as new_rows for each statement execute function report_dirty_entries();
 create trigger report_dirty_entries_update after update on queue_entries
-  referencing new table as new_rows for each statement execute function report_dirty_entries();
+  referencing old table as old_rows new table as new_rows for each statement execute function report_dirty_entries();
 
 -- An offer counts (a ring-no-answer) in the quarter it was made.
 create function report_dirty_offers() returns trigger language plpgsql as $$
 begin
   insert into report_dirty (from_at, to_at) select min(offered_at), max(offered_at) from new_rows having count(*) > 0;
+  if tg_op = 'UPDATE' then
+    insert into report_dirty (from_at, to_at) select min(offered_at), max(offered_at) from old_rows having count(*) > 0;
+  end if;
   return null;
 end $$;
 create trigger report_dirty_offers_insert after insert on queue_offers
   referencing new table as new_rows for each statement execute function report_dirty_offers();
 create trigger report_dirty_offers_update after update on queue_offers
-  referencing new table as new_rows for each statement execute function report_dirty_offers();
+  referencing old table as old_rows new table as new_rows for each statement execute function report_dirty_offers();
 
 -- A state change at T changes the agent's time from T to their next change
 -- (or to now, when it is their latest); a wrap-up it starts or ends changes
@@ -88,7 +98,8 @@ create index queue_entries_by_call on queue_entries (call_id);
 
 -- The rollups made before this migration took an arbitrary earlier event as
 -- an agent's state at each range's start: all history is rebuilt once, by
--- the first rebuild after it (a year of 500 agents takes about 3 minutes).
+-- the first rebuild after it (bench/README.md: a year of 500 agents). The
+-- entries of before it took their queue's threshold of now (above).
 insert into report_dirty (from_at, to_at)
   select min(at), now() from (select min(at) as at from agent_state_events union all select min(entered_at) from queue_entries) s
   having min(at) is not null;

@@ -118,6 +118,19 @@ export function rawPauseBuckets(from: Date, to: Date, now: Date) {
 
 export interface Range { from: Date; to: Date }
 
+/**
+ * The quarters whose figures change with no write, as time passes: those of
+ * callers still waiting (their wait may pass the threshold) and those of
+ * entries whose agent is still in wrap-up for their call.
+ */
+export const stillChanging = sql`
+  select ${bin(sql`entered_at`)} as bucket from queue_entries where left_at is null and answered_at is null
+  union
+  select ${bin(sql`e.entered_at`)} from agents a
+  cross join lateral (select x.to_state, x.call_id from agent_state_events x where x.agent_id = a.id order by x.at desc, x.id desc limit 1) l
+  join queue_entries e on e.call_id = l.call_id and e.answered_by = a.id
+  where l.to_state = 'wrap_up'`;
+
 /** Whole buckets, sorted, with overlapping or touching ranges made one. */
 export function mergeRanges(ranges: Range[]): Range[] {
   const whole = ranges.map((r) => ({ from: floorBucket(r.from), to: ceilBucket(r.to) }))
@@ -137,7 +150,7 @@ export function mergeRanges(ranges: Range[]): Range[] {
  * numbers, never a mix. With `dirty`, the stretches that writes recorded in
  * `report_dirty` since the last rebuild (migration 016) are rebuilt too and
  * forgotten in the same transaction (a failed rebuild keeps them), and so
- * are the quarters of callers still waiting.
+ * are the quarters that change with no write (`stillChanging`).
  */
 export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
   const now = options.now ?? new Date();
@@ -145,13 +158,10 @@ export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], optio
     const dirty = options.dirty
       ? (await sql<{ from_at: Date; to_at: Date }>`delete from report_dirty returning from_at, to_at`.execute(tx)).rows.map((r) => ({ from: r.from_at, to: new Date(r.to_at.getTime() + 1) })) // to_at is a moment that changed: its bucket included
       : [];
-    // A caller still waiting changes their quarter with no write: when their
-    // wait passes the threshold (docs/metrics.md, service level).
-    const waiting = options.dirty
-      ? (await sql<{ bucket: Date }>`select distinct ${bin(sql`entered_at`)} as bucket from queue_entries where left_at is null and answered_at is null`.execute(tx))
-        .rows.map((r) => ({ from: r.bucket, to: new Date(r.bucket.getTime() + bucketMs) }))
+    const open = options.dirty
+      ? (await sql<{ bucket: Date }>`${stillChanging}`.execute(tx)).rows.map((r) => ({ from: r.bucket, to: new Date(r.bucket.getTime() + bucketMs) }))
       : [];
-    const merged = mergeRanges([...ranges, ...dirty, ...waiting]);
+    const merged = mergeRanges([...ranges, ...dirty, ...open]);
     for (const { from, to } of merged) {
       await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
       await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);

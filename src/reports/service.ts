@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { badRequest } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
-import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, type Range } from './rollup.js';
+import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, stillChanging, type Range } from './rollup.js';
 
 export type Source = 'rollup' | 'raw';
 
@@ -100,14 +100,13 @@ export class ReportsService {
   /**
    * Before reading rollups up to `to`: the buckets after the last periodic
    * run (the current one is never final), every stretch a write changed
-   * since the last rebuild, and the quarters of callers still waiting, are
-   * rebuilt now.
+   * since the last rebuild, and the quarters that change as time passes
+   * (callers waiting, wrap-ups going on), are rebuilt now.
    */
   private async freshen(to: Date): Promise<void> {
     const now = new Date();
     const rolledUpTo = (await this.rolledUpTo()) ?? new Date(now.getTime() - periodicWindowMs);
-    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty)
-      or exists (select 1 from queue_entries where left_at is null and answered_at is null) as any`.execute(this.db);
+    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty) or exists (${stillChanging}) as any`.execute(this.db);
     if (to <= rolledUpTo && !dirty.rows[0]!.any) return;
     await this.rebuild(to > rolledUpTo ? [{ from: rolledUpTo, to: ceilBucket(now) }] : [], now);
   }

@@ -81,6 +81,45 @@ describe('reports: the rollups follow every write and every gap', () => {
     assert.deepEqual((await report('queues', range)), await report('queues', `${range}&source=raw`));
   });
 
+  it('writes after a run reach the rollups: a wrap-up going on and its end, a ring-no-answer, an answer undone', async () => {
+    await sql`truncate queue_entries, queue_offers cascade`.execute(db());
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    const entry = async (entered: Date, answered: Date | null, left: Date | null) => {
+      const callId = await call(entered);
+      const id = randomUUID();
+      await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, answered_at, answered_by, left_at, outcome, wait_seconds)
+        values (${id}, ${callId}, ${queueId}, 0, ${entered}, ${answered}, ${answered ? agentId : null}, ${left}, ${left ? 'answered' : null},
+          ${answered ? (answered.getTime() - entered.getTime()) / 1000 : null})`.execute(db());
+      return { id, callId };
+    };
+    // e: entered 40 min ago, answered by dora a minute later, ended 30 min ago: dora is still in wrap-up.
+    const e = await entry(ago(40), ago(39), ago(30));
+    await state(agentId, ago(39), 'available', 'on_call', e.callId);
+    await state(agentId, ago(30), 'on_call', 'wrap_up', e.callId);
+    // g: entered 50 min ago, answered by dora 15 min later (always another quarter).
+    const g = await entry(ago(50), ago(35), null);
+    // The periodic run was 10 minutes ago: every quarter of these entries is final.
+    await t.app.reports.rebuildRecent(ago(10));
+    const range = `from=${ago(60).toISOString()}&to=${new Date(Date.now() + 15 * 60_000).toISOString()}&interval=hour&timezone=UTC`;
+    const queueTotals = async (source = 'rollup') => (await report('queues', `${range}&source=${source}`)).totals[0];
+    const agentTotals = async (name: string) => (await report('agents', range)).totals.find((r: { agent: string }) => r.agent === name);
+
+    // The wrap-up goes on with nothing written: 30 min so far, not the 20 min the run saw.
+    const open = await queueTotals();
+    assert.ok(Math.abs(open.wrapUpTime - 1800) < 5, `wrap-up going on: ${open.wrapUpTime} s, about 1800`);
+    // dora ends it 25 min ago (written late): 5 min of wrap-up.
+    await state(agentId, ago(25), 'wrap_up', 'available');
+    assert.equal(Math.round((await queueTotals()).wrapUpTime), 300, 'the change that ends a wrap-up rebuilds the quarter the entry entered in');
+    assert.equal(Math.round((await queueTotals('raw')).wrapUpTime), 300);
+    // eloy did not answer g when it rang him 41 min ago (written late, nothing else written).
+    await sql`insert into queue_offers (entry_id, agent_id, offered_at, ended_at, result) values (${g.id}, ${otherId}, ${ago(41)}, ${ago(40.8)}, 'no_answer')`.execute(db());
+    assert.equal((await agentTotals('eloy')).missed, 1, 'a late ring-no-answer counts in its own quarter');
+    // g's answer was never bridged: undone.
+    assert.equal((await agentTotals('dora')).answered, 2);
+    await sql`update queue_entries set answered_at = null, answered_by = null, wait_seconds = null where id = ${g.id}`.execute(db());
+    assert.equal((await agentTotals('dora')).answered, 1, 'an answer undone leaves the quarter it was counted in');
+  });
+
   it('a caller still waiting under the threshold is neither a hit nor a miss; the threshold stays with the entry', async () => {
     await sql`truncate queue_entries, queue_offers cascade`.execute(db());
     const now = new Date('2026-11-03T12:00:00Z');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
 import { seedHistory, writeEntries, writeShift, type History } from '../support/history-days.js';
 
@@ -782,21 +783,19 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
     assert.deepEqual((await get('queues', query)).totals.map(queueView), expected, 'rollup');
   });
   it('a caller whose wait passes the threshold with no write: the rollups follow the raw figures', async () => {
-    // reclamaciones (T = 1200 s): r1 entered 1194 s ago and is still waiting. The periodic job runs (rolled up to this
-    // quarter; r1 entered in an earlier one); then r1's wait passes T with nothing written.
+    // reclamaciones (T = 1200 s): r1 entered 1500 s ago and is still waiting. The periodic job ran 1000 s after r1
+    // entered (r1 then waiting under T; rolled up to that run's quarter, after r1's); since then r1's wait passed T
+    // with nothing written.
     const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'reclamaciones', strategy: 'longest_idle', serviceLevelSeconds: 1200 } });
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     h.queues.reclamaciones = queue.body.id;
-    const entered = Date.now() - 1194_000;
+    const entered = Date.now() - 1500_000;
     await writeEntries(t, h, [{ key: 'r1', call: 'r1', queue: 'reclamaciones', entered: new Date(entered).toISOString(), left: null, outcome: null, wait: null }]);
-    await t.app.reports.rebuildRecent();
+    await t.app.reports.rebuildRecent(new Date(entered + 1000_000));
+    const stored = await sql<{ n: number }>`select sum(waiting_within_sl)::int as n from report_queue_15m where queue_id = ${queue.body.id}`.execute(t.app.database.db);
+    assert.equal(stored.rows[0]!.n, 1, 'the run saw r1 waiting under T');
     const query = `from=${enc(new Date(entered - 600_000).toISOString())}&to=${enc(new Date(Date.now() + 60_000).toISOString())}&interval=hour&queue=${queue.body.id}&${tz}`;
     const figures = (serviceLevel: number | null) => [Q(null, 'reclamaciones', [1, 0, 0, 0, 0, 0, serviceLevel, null, null, null, 0, 0, null, 0, null, 0, null, 0, 0, 0])];
-    const rollupBefore = await get('queues', query);
-    if (Date.now() - entered < 1199_000) {
-      assert.deepEqual(rollupBefore.totals.map(queueView), figures(null), 'waiting under T: 0 / (1 - 0 - 1), no service level yet');
-    }
-    await new Promise((r) => setTimeout(r, entered + 1201_500 - Date.now()));
     assert.deepEqual((await get('queues', `${query}&source=raw`)).totals.map(queueView), figures(0), 'raw: waiting past T, a miss: 0 / (1 - 0 - 0)');
     assert.deepEqual((await get('queues', query)).totals.map(queueView), figures(0), 'rollup: the same');
   });
