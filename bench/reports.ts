@@ -61,12 +61,12 @@ async function generate(db: Kysely<unknown>): Promise<void> {
       select call_id, 'bench-' || g, 'inbound', '6' || (100000000 + g % 90000000)::text, '5550000', started, started,
         started + interval '10 seconds' + wait * interval '1 second' + case when r < 0.9 then talk * interval '1 second' else interval '0' end, 'hangup'
       from gen`.execute(db);
-    await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, answered_at, answered_by, left_at, outcome, wait_seconds)
+    await sql`insert into queue_entries (id, call_id, queue_id, priority, entered_at, answered_at, answered_by, left_at, outcome, wait_seconds, service_level_seconds)
       select entry_id, call_id, q.id, 0, started + interval '10 seconds',
         case when r < 0.9 then started + interval '10 seconds' + wait * interval '1 second' end,
         case when r < 0.9 then a.id end,
         started + interval '10 seconds' + wait * interval '1 second' + case when r < 0.9 then talk * interval '1 second' else interval '0' end,
-        case when r < 0.9 then 'answered' when r < 0.98 then 'abandoned' else 'callback' end, wait
+        case when r < 0.9 then 'answered' when r < 0.98 then 'abandoned' else 'callback' end, wait, 20
       from gen join queue_list q on q.n = k % ${queues} join agent_list a on a.n = k % ${agents}`.execute(db);
     await sql`insert into queue_offers (entry_id, agent_id, offered_at, ended_at, result)
       select entry_id, a.id, started + interval '10 seconds', started + interval '10 seconds' + wait * interval '1 second',
