@@ -55,6 +55,7 @@ function fail(message: string, err: unknown, code = 1): never {
   process.exit(code);
 }
 
+logger.info({ version, commit, pid: process.pid }, 'centralita starting');
 const standIn = await startStandIn(config.host, config.port, buildInfo)
   .catch((err: unknown) => fail(`cannot listen on ${config.host}:${config.port}`, err));
 
