@@ -50,21 +50,25 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** A start-up failure: one log line and a non-zero exit (systemd restarts it, except for 78). */
-function fail(message: string, err: unknown, code = 1): never {
-  logger.fatal({ err }, message);
+function fail(message: string, fields: Record<string, unknown>, code = 1): never {
+  logger.fatal(fields, message);
   process.exit(code);
 }
 
 logger.info({ version, commit, pid: process.pid }, 'centralita starting');
 const standIn = await startStandIn(config.host, config.port, buildInfo)
-  .catch((err: unknown) => fail(`cannot listen on ${config.host}:${config.port}`, err));
+  .catch((err: unknown) => fail(`cannot listen on ${config.host}:${config.port}`, { err }));
 
-const database = await openDatabase<Database>(config, logger).catch((err: unknown) => fail('cannot open the database', err));
+const database = await openDatabase<Database>(config, logger).catch((err: unknown) => fail('cannot open the database', { err }));
 // PGlite lives in this process: there is nothing to wait for.
 if (database.kind === 'postgres') {
   const reached = await waitForDatabase(database.db, {
     logger, signal: stopping.signal, onRetry: (attempt, delayMs) => standIn.waitingForDatabase(attempt, delayMs),
-  }).catch((err: unknown) => fail('the database refused the connection (waiting will not help): check DATABASE_URL and the server\'s access rules', err, 78));
+  }).catch((err: unknown) => {
+    // A known condition, not a bug: its message and SQLSTATE say it all, no stack.
+    const { message, code } = err as { message?: string; code?: string };
+    fail('the database refused the connection (waiting will not help): check DATABASE_URL and the server\'s access rules', { err: message, sqlState: code }, 78);
+  });
   if (!reached) {
     await database.close();
     await standIn.close();
@@ -76,14 +80,14 @@ standIn.databaseUp();
 try {
   app = await createCentralita(config, { logger, database });
 } catch (err) {
-  fail('start-up failed', err);
+  fail('start-up failed', { err });
 }
 if (stopping.signal.aborted) {
   await standIn.close();
   exitAfter(app.stop());
 } else {
   await standIn.close();
-  const address = await app.start().catch((err: unknown) => fail('cannot start', err));
+  const address = await app.start().catch((err: unknown) => fail('cannot start', { err }));
   started = true;
   logger.info({ address, version, commit }, 'centralita listening');
   if (stopping.signal.aborted) exitAfter(app.stop());

@@ -183,6 +183,22 @@ describe('the service process', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('ends with exit code 78 when Postgres refuses what waiting cannot fix (no such database)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'centralita-dbwait-'));
+    const url = new URL(testDatabaseUrl);
+    const service = runService({ ...secrets, ...labEnv(dataDir, await freePort()), DATABASE_URL: databaseUrl('centralita_no_such_database', Number(url.port || 5432)) });
+    try {
+      assert.equal(await service.exited, 78, service.output());
+      const fatal = logLines(service.output()).find((l) => l.msg?.startsWith('the database refused the connection'));
+      assert.ok(fatal, service.output());
+      assert.equal((fatal as { sqlState?: string }).sqlState, '3D000');
+      assert.deepEqual(waits(service.output()), [], 'not waited for');
+    } finally {
+      service.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** The promise, or the service's exit with its log if it ends first. */

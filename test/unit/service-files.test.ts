@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -55,6 +55,19 @@ describe('the systemd unit, the env template and install.sh agree', () => {
     assert.equal(paths.UNIT_FILE, '/etc/systemd/system/centralita.service');
     // The only places the service may write: exactly install.sh's three folders.
     assert.deepEqual(one('ReadWritePaths').split(/\s+/).sort(), [paths.DATA_DIR, paths.PROMPTS_DIR, paths.RECORDINGS_DIR].sort());
+  });
+
+  it('systemd-analyze finds nothing to say about the unit', (t) => {
+    let analyze: string;
+    try {
+      analyze = execFileSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).trim();
+    } catch {
+      return t.skip('no systemd-analyze on this machine');
+    }
+    // verify prints unknown keys, bad values and missing executables; a clean unit prints nothing.
+    const result = spawnSync(analyze, ['verify', join(projectRoot, 'deploy/systemd/centralita.service')], { encoding: 'utf8' });
+    assert.equal(`${result.stdout}${result.stderr}`, '');
+    assert.equal(result.status, 0);
   });
 
   it('the template points the service at install.sh\'s folders', () => {
