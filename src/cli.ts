@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -5,7 +6,7 @@ import { backup } from './backup/backup.js';
 import { refuseWhileRunning } from './backup/embedded.js';
 import { restore } from './backup/restore.js';
 import { ConfigError, loadToolConfig, type Config } from './core/config.js';
-import { openDatabase } from './core/db.js';
+import { openDatabase, pgliteDir, type DatabaseHandle } from './core/db.js';
 import { createLogger, type Logger } from './core/logger.js';
 import type { Database } from './db-schema.js';
 import { QueuesStore } from './queues/store.js';
@@ -24,10 +25,21 @@ class UsageError extends Error {}
 
 const say = (line: string): void => { process.stdout.write(`${line}\n`); };
 
+/**
+ * The configured database, for a command that reads or changes it: the
+ * embedded one only while no service runs on it (one writer), and only when
+ * it exists (opening it would create an empty one).
+ */
+async function openExisting(config: Config, logger: Logger, what: string): Promise<DatabaseHandle<Database>> {
+  if (!config.databaseUrl) {
+    refuseWhileRunning(config, what);
+    if (!existsSync(pgliteDir(config.dataDir))) throw new Error(`there is no embedded database in ${pgliteDir(config.dataDir)} (is DATABASE_URL or CENTRALITA_DATA_DIR missing?)`);
+  }
+  return openDatabase<Database>(config, logger);
+}
+
 async function verify(config: Config, logger: Logger): Promise<number> {
-  // The embedded database has one writer: not opened under a running service.
-  if (!config.databaseUrl) refuseWhileRunning(config, 'read the embedded database');
-  const database = await openDatabase<Database>(config, logger);
+  const database = await openExisting(config, logger, 'read the embedded database');
   try {
     const store = new RecordingsStore(database.db as never);
     const queues = new QueuesStore(database.db);
@@ -42,8 +54,7 @@ async function verify(config: Config, logger: Logger): Promise<number> {
 
 async function purgeEvents(config: Config, logger: Logger): Promise<number> {
   if (config.eventRetentionDays === undefined) throw new UsageError('CENTRALITA_EVENT_RETENTION_DAYS is not set: events are kept for ever');
-  if (!config.databaseUrl) refuseWhileRunning(config, 'change the embedded database');
-  const database = await openDatabase<Database>(config, logger);
+  const database = await openExisting(config, logger, 'change the embedded database');
   try {
     const report = await purgeOldEvents(database.db, config.eventRetentionDays);
     say(`deleted events from before ${report.cutoff}: ${report.calls} calls, ${report.callEvents} call events, ${report.ivrTraces} IVR steps, `
@@ -110,6 +121,10 @@ try {
   } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     process.stderr.write(`centralita: ${(err as Error).message}\n${usage}\n`);
     process.exitCode = 64; // EX_USAGE
+  } else if ((err as { code?: string }).code === '42P01') {
+    // undefined_table
+    process.stderr.write(`centralita: ${(err as Error).message}: the database has no centralita tables yet (run npm run migrate, or start the service once)\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`centralita: ${(err as Error).message}\n`);
     process.exitCode = 1;
