@@ -14,7 +14,7 @@ import { RecordingsStore } from '../recording/store.js';
 import { recordingOwners, type FileOwner } from '../recording/verify.js';
 import { openEmbedded, refuseWhileRunning, journalPathOf } from './embedded.js';
 import { pgDump, postgresTool, serverMajor } from './database.js';
-import { centralitaVersion, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
+import { centralitaVersion, count, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface BackupOptions {
   /** Copy the recording files into the backup (else they are only listed, with their sha256). */
@@ -134,10 +134,10 @@ export async function backup(config: Config, dir: string, options: BackupOptions
   const listed = new Set(files.map((f) => f.path));
   const withoutFile = [...part.owners].filter(([path, owner]) => 'recordingId' in owner && owner.status === 'complete' && !listed.has(path)).length;
   const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-  say(`recordings: ${files.length} files, ${bytes} bytes, ${options.recordings ? 'copied and verified (sha256)' : 'listed with their sha256, not copied (--no-recordings)'}`
+  say(`recordings: ${count(files.length, 'file')}, ${count(bytes, 'byte')}, ${options.recordings ? 'copied and verified (sha256)' : 'listed with their sha256, not copied (--no-recordings)'}`
     + `${vanished > 0 ? `; ${vanished} finished or deleted while the backup ran` : ''}`);
-  if (withoutFile > 0) say(`warning: ${withoutFile} complete recordings have no file in the recordings folder (see verify-recordings)`);
-  say(journal ? `journal: ${journal.pendingRecords} event records not yet stored` : 'journal: none');
+  if (withoutFile > 0) say(`warning: ${count(withoutFile, 'complete recording')} without a file in the recordings folder (see verify-recordings)`);
+  say(journal ? `journal: ${count(journal.pendingRecords, 'event record')} not yet stored` : 'journal: none');
 
   const manifest: Manifest = {
     format: 1,
