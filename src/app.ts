@@ -20,6 +20,7 @@ import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
+import { AsteriskSite } from './asterisk/site.js';
 import { installAuth } from './auth/http.js';
 import { tokenRoutes } from './auth/routes.js';
 import { AuthService } from './auth/service.js';
@@ -115,6 +116,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
+  const site = new AsteriskSite(config.site);
   const digits = new DigitCollector(ari, media);
   const http = await createHttpApp(logger, { trustProxy: config.trustProxy });
 
@@ -130,7 +132,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   installAuth(http, auth);
   tokenRoutes(http, auth);
 
-  watchPhones(ami, agents, logger.child({ component: 'agents' }));
+  watchPhones(ami, agents, logger.child({ component: 'agents' }), site);
   agentRoutes(http, agents);
 
   const prompts = new PromptsService(new PromptsStore(database.db), config.promptsDir);
@@ -139,14 +141,14 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
   const queuesStore = new QueuesStore(database.db, lastKnown);
   const queuesLogger = logger.child({ component: 'queues' });
-  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger);
+  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger, site);
   const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
   queueRoutes(http, queues);
 
   const ivrLogger = logger.child({ component: 'ivr' });
   const ivrStore = new IvrStore(database.db, lastKnown);
   const ivr = new IvrService(ivrStore, writes, calls, media, {
-    ari, digits, logger: ivrLogger, promptMedia,
+    ari, digits, logger: ivrLogger, promptMedia, transferContext: site.transferContext,
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
     outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
@@ -162,13 +164,13 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   await security.load();
   securityRoutes(http, security);
   const phoneLogin = new PhoneLogin(media, digits, agents, security, logger.child({ component: 'agents' }));
-  const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin);
+  const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin, site);
   const monitorLogger = logger.child({ component: 'monitor' });
   const monitor = new MonitorService(ari, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
-    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent,
+    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site,
   });
   monitorRoutes(http, monitor);
-  const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger);
+  const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger, site);
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
     did: (channel, did, resumed) => (resumed ? ivr.resumeDid(channel, did) : ivr.answerDid(channel, did)),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),

@@ -44,6 +44,27 @@ export interface Config {
   lookupAllow: string[];
   /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
   trustProxy: string[];
+  /** How the Asterisk is laid out: desk phones' endpoint template and the transfer context (docs/install.md). */
+  site: SiteOptions;
+}
+
+export interface SiteOptions {
+  /** The dial string of a desk phone, `${extension}` standing for its extension (CENTRALITA_PHONE_ENDPOINT). */
+  phoneEndpoint: string;
+  /** The dialplan context that dials an extension for a transfer (CENTRALITA_TRANSFER_CONTEXT). */
+  transferContext: string;
+}
+
+export const defaultSiteOptions: SiteOptions = { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' };
+
+const placeholder = '${extension}';
+
+/** Why a phone endpoint template cannot work, or undefined when it can. */
+export function endpointTemplateProblem(template: string): string | undefined {
+  if (template.split(placeholder).length !== 2) return `must hold ${placeholder} exactly once (e.g. PJSIP/\${extension})`;
+  if (!/^[A-Za-z][A-Za-z0-9_]*\/[^\s,]+$/.test(template)) return 'must be TECHNOLOGY/resource with no spaces or commas (e.g. PJSIP/${extension} or PJSIP/agent-${extension})';
+  if (template.indexOf('/') > template.indexOf(placeholder)) return `the technology (before /) cannot hold ${placeholder}`;
+  return undefined;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +87,7 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
+  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -187,6 +209,19 @@ function proxies(src: Source, key: string): string[] {
   return list;
 }
 
+function phoneEndpoint(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  const problem = endpointTemplateProblem(text);
+  if (problem) throw new ConfigError(key, problem);
+  return text;
+}
+
+function dialplanName(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  if (!/^[A-Za-z0-9_-]{1,79}$/.test(text)) throw new ConfigError(key, 'must be a dialplan context name: letters, digits, - and _ (at most 79)');
+  return text;
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -257,6 +292,10 @@ export function loadConfig(env: Source = process.env): Config {
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
     trustProxy,
+    site: {
+      phoneEndpoint: phoneEndpoint(src, 'CENTRALITA_PHONE_ENDPOINT', defaultSiteOptions.phoneEndpoint),
+      transferContext: dialplanName(src, 'CENTRALITA_TRANSFER_CONTEXT', defaultSiteOptions.transferContext),
+    },
   };
 }
 
