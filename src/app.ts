@@ -32,7 +32,7 @@ import { CallsStore } from './calls/store.js';
 import { redactedConfig, type Config } from './core/config.js';
 import { openDatabase, type DatabaseHandle } from './core/db.js';
 import { EventBus } from './core/events.js';
-import { createHttpApp, type HttpApp } from './core/http.js';
+import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
@@ -79,6 +79,8 @@ export interface Centralita {
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** Reads the TLS certificate and key again (SIGHUP); false when centralita serves plain HTTP. */
+  reloadTls(): boolean;
 }
 
 export interface CreateOptions {
@@ -118,7 +120,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const media = new Media(ari);
   const site = new AsteriskSite(config.site);
   const digits = new DigitCollector(ari, media);
-  const http = await createHttpApp(logger, { trustProxy: config.trustProxy });
+  const http = await createHttpApp(logger, { trustProxy: config.trustProxy, ...(config.tls ? { tls: config.tls } : {}) });
 
   const agentsStore = new AgentsStore(database.db, lastKnown);
   const agents = new AgentsService(agentsStore, writes, bus, logger.child({ component: 'agents' }), {
@@ -235,6 +237,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       ari.start();
       ami.start();
       return address;
+    },
+    reloadTls() {
+      if (!config.tls) return false;
+      reloadTls(http, config.tls);
+      logger.info({ cert: config.tls.certFile }, 'TLS certificate reloaded');
+      return true;
     },
     async stop() {
       if (stopped) return;

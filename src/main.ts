@@ -17,6 +17,15 @@ const app = await createCentralita(config);
 const address = await app.start();
 app.logger.info({ address }, 'centralita listening');
 
+// A renewed certificate (certbot's deploy hook, logrotate-style): `systemctl reload centralita` sends SIGHUP.
+process.on('SIGHUP', () => {
+  try {
+    if (!app.reloadTls()) app.logger.info('SIGHUP: no TLS certificate to reload (CENTRALITA_TLS_CERT unset)');
+  } catch (err) {
+    app.logger.error({ err }, 'TLS certificate not reloaded: the old one stays in use');
+  }
+});
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -13,6 +13,8 @@ export interface AriOptions {
   user: string;
   password: string;
   app: string;
+  /** PEM certificates Asterisk's TLS certificate must chain to (besides the system's). */
+  ca?: string;
   /** How long a REST call may take before it fails. */
   requestTimeoutMs?: number;
   /** A socket that answers no ping within this time is treated as dead. */
@@ -78,7 +80,9 @@ export class AriClient {
     // session_keep_alive (15 s) closes them under a request.
     const secure = options.url.startsWith('https:');
     this.transport = secure ? https : http;
-    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo' });
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo', ...(options.ca ? { ca: options.ca } : {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo' });
   }
 
   get app(): string { return this.options.app; }
@@ -217,7 +221,7 @@ export class AriClient {
     const wsUrl = new URL(`${this.options.url.replace(/^http/, 'ws')}/events`);
     wsUrl.searchParams.set('app', this.options.app);
     wsUrl.searchParams.set('subscribeAll', 'false');
-    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000 });
+    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000, ...(this.options.ca ? { ca: this.options.ca } : {}) });
     this.socket = socket;
     let alive = true;
 

@@ -17,7 +17,10 @@ export interface Config {
   lab: boolean;
   /** Failed bearer-token authentications per client address and minute before it is locked out for a minute. */
   authFailuresPerMinute: number;
-  ari: { url: string; user: string; password: string; app: string };
+  /** `ca`: PEM certificates ARI's TLS certificate must chain to (CENTRALITA_ARI_CA), besides the system's. */
+  ari: { url: string; user: string; password: string; app: string; ca?: string };
+  /** HTTPS and WSS served directly: PEM files, read again on SIGHUP (CENTRALITA_TLS_CERT, CENTRALITA_TLS_KEY). */
+  tls?: { certFile: string; keyFile: string };
   ami: { host: string; port: number; user: string; password: string };
   recordingsDir: string;
   /** /health reports the recordings disk low (and the service degraded) under this many free MB. */
@@ -87,7 +90,7 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
-  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT',
+  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -209,6 +212,29 @@ function proxies(src: Source, key: string): string[] {
   return list;
 }
 
+/** A PEM file's text, checked readable and of the right kind now rather than at the first connection. */
+function pemFile(src: Source, key: string, kind: RegExp): string {
+  const path = directory(src, key, '');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!kind.test(text)) throw new ConfigError(key, `${path} is not a PEM file of the expected kind`);
+  return text;
+}
+
+function tlsFiles(src: Source): { certFile: string; keyFile: string } | undefined {
+  const cert = src.CENTRALITA_TLS_CERT;
+  const key = src.CENTRALITA_TLS_KEY;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ConfigError(cert ? 'CENTRALITA_TLS_KEY' : 'CENTRALITA_TLS_CERT', 'HTTPS needs both CENTRALITA_TLS_CERT and CENTRALITA_TLS_KEY');
+  pemFile(src, 'CENTRALITA_TLS_CERT', /-----BEGIN CERTIFICATE-----/);
+  pemFile(src, 'CENTRALITA_TLS_KEY', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return { certFile: directory(src, 'CENTRALITA_TLS_CERT', ''), keyFile: directory(src, 'CENTRALITA_TLS_KEY', '') };
+}
+
 function phoneEndpoint(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   const problem = endpointTemplateProblem(text);
@@ -254,8 +280,14 @@ export function loadConfig(env: Source = process.env): Config {
   const trustProxy = proxies(src, 'CENTRALITA_TRUST_PROXY');
   // Behind a reverse proxy a loopback listener serves the world: a trusted
   // proxy means this is no lab, whatever CENTRALITA_LAB says.
+  const tls = tlsFiles(src);
   if (adminToken === sampleAdminToken && !(lab && isLoopbackHost(listen) && trustProxy.length === 0)) {
     throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'is the sample configuration\'s published value, accepted only in the lab (CENTRALITA_LAB=true, CENTRALITA_HOST on loopback and no CENTRALITA_TRUST_PROXY); set a secret of your own');
+  }
+  // Off the loopback, tokens and recordings cross a network: encrypted here,
+  // or by a reverse proxy in front (which then must be the only way in).
+  if (!isLoopbackHost(listen) && !tls && trustProxy.length === 0) {
+    throw new ConfigError('CENTRALITA_HOST', `${listen} is not a loopback address: serve HTTPS (CENTRALITA_TLS_CERT and CENTRALITA_TLS_KEY) or sit behind a reverse proxy (CENTRALITA_TRUST_PROXY; README, "Behind a reverse proxy")`);
   }
 
   return {
@@ -272,7 +304,9 @@ export function loadConfig(env: Source = process.env): Config {
       user: required(src, 'CENTRALITA_ARI_USER'),
       password: required(src, 'CENTRALITA_ARI_PASSWORD'),
       app: optional(src, 'CENTRALITA_ARI_APP', 'centralita'),
+      ...(src.CENTRALITA_ARI_CA ? { ca: pemFile(src, 'CENTRALITA_ARI_CA', /-----BEGIN CERTIFICATE-----/) } : {}),
     },
+    ...(tls ? { tls } : {}),
     ami: {
       host: host(src, 'CENTRALITA_AMI_HOST', '127.0.0.1'),
       port: port(src, 'CENTRALITA_AMI_PORT', 5038),
@@ -305,7 +339,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     ...config,
     adminToken: '[redacted]',
     databaseUrl: config.databaseUrl ? '[redacted]' : undefined,
-    ari: { ...config.ari, password: '[redacted]' },
+    ari: { ...config.ari, password: '[redacted]', ...(config.ari.ca ? { ca: '[PEM certificates]' } : {}) },
     ami: { ...config.ami, password: '[redacted]' },
   };
 }
