@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,7 +26,7 @@ function get(url: string, ca: Buffer): Promise<{ status: number; body: string; s
     https.get(url, { ca, agent: false }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, subject: (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, subject: String((res.socket as TLSSocket).getPeerCertificate().subject.CN) }));
     }).on('error', reject);
   });
 }
