@@ -150,7 +150,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
     outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
-  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName));
+  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName), bus);
   ivrRoutes(http, ivr);
   // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
