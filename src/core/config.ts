@@ -44,6 +44,8 @@ export interface Config {
   lookupAllow: string[];
   /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
   trustProxy: string[];
+  /** A bearer token that may read /metrics only (Prometheus' scrape config); loopback needs none, admin tokens also may. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -56,7 +58,7 @@ export class ConfigError extends Error {
 type Source = Record<string, string | undefined>;
 
 /** Keys whose values are never logged nor echoed in errors. */
-export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
+export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
 
 const knownKeys = new Set([
   'CENTRALITA_CONFIG', 'CENTRALITA_HOST', 'CENTRALITA_PORT', 'CENTRALITA_LOG_LEVEL', 'DATABASE_URL', 'CENTRALITA_DATA_DIR',
@@ -66,6 +68,7 @@ const knownKeys = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
+  'CENTRALITA_METRICS_TOKEN',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -214,6 +217,9 @@ export function loadConfig(env: Source = process.env): Config {
 
   const adminToken = required(src, 'CENTRALITA_ADMIN_TOKEN');
   if (adminToken.length < 32) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  const metricsToken = src.CENTRALITA_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 32) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  if (metricsToken !== undefined && metricsToken === adminToken) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must differ from CENTRALITA_ADMIN_TOKEN (it is handed to the monitoring system, which must not get admin rights)');
   const listen = host(src, 'CENTRALITA_HOST', '127.0.0.1');
   const lab = boolean(src, 'CENTRALITA_LAB', false);
   const trustProxy = proxies(src, 'CENTRALITA_TRUST_PROXY');
@@ -257,6 +263,7 @@ export function loadConfig(env: Source = process.env): Config {
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
     trustProxy,
+    metricsToken,
   };
 }
 
@@ -265,6 +272,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: '[redacted]',
+    metricsToken: config.metricsToken ? '[redacted]' : undefined,
     databaseUrl: config.databaseUrl ? '[redacted]' : undefined,
     ari: { ...config.ari, password: '[redacted]' },
     ami: { ...config.ami, password: '[redacted]' },

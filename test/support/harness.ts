@@ -35,6 +35,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     shortAbandonSeconds: 5,
     lookupAllow: [],
     trustProxy: [],
+    metricsToken: undefined,
     ...overrides,
   };
 }
