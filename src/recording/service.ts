@@ -319,10 +319,7 @@ export class RecordingService {
     }
     if (rec && rec.pausedSince) rec.pauses.push({ from: rec.pausedSince.toISOString(), to: new Date().toISOString() });
     const pauses = rec ? rec.pauses : row.pauses.concat(row.paused_since ? [{ from: row.paused_since.toISOString(), to: new Date().toISOString() }] : []);
-    if (failure) {
-      this.logger.error({ recordingId: id, cause: failure }, 'Asterisk reports the recording failed; keeping what was written');
-      this.failed(id, row.call_id, failure.startsWith('stopped at a transfer') ? 'interrupted' : 'asterisk_failed');
-    }
+    if (failure) this.logger.error({ recordingId: id, cause: failure }, 'Asterisk reports the recording failed; keeping what was written');
     await this.finalize({ ...row, agent_ids: rec?.agentIds ?? row.agent_ids, pauses }, new Date(), failure);
     if (rec) this.forget(rec);
   }
@@ -374,6 +371,8 @@ export class RecordingService {
       else await unlink(source).catch(() => undefined);
     });
     this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
+    // Once per recording: a failure whose file is missing too was counted as file_missing above.
+    if (failure) this.failed(row.id, row.call_id, failure.startsWith('stopped at a transfer') ? 'interrupted' : 'asterisk_failed');
   }
 
   /**
