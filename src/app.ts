@@ -36,6 +36,8 @@ import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
+import { metricsRoutes } from './metrics/routes.js';
+import { MetricsService } from './metrics/service.js';
 import { AllowList, OutboundPolicy } from './core/outbound.js';
 import { WriteQueue } from './core/write-queue.js';
 import type { Database } from './db-schema.js';
@@ -154,7 +156,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
     outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
-  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName));
+  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName), bus);
   ivrRoutes(http, ivr);
   // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
@@ -226,6 +228,24 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     pendingWrites: () => writes.pending,
     recordingsDisk: recordingsDiskProbe(config.recordingsDir, config.recordingsMinFreeMb * 1024 * 1024),
   });
+
+  // Prometheus: counters from the bus's events, gauges read from the services at each scrape.
+  const metrics = new MetricsService(bus, {
+    callsInProgress: () => calls.liveCalls(),
+    agentStatuses: () => agents.allStates().map((s) => s.status),
+    queues: () => queues.list(),
+    waitSeconds: (queueId) => queueEngine.waiting(queueId).map((w) => w.waitSeconds),
+    queueName: async (queueId) => (await queues.findQueue(queueId))?.name,
+    ariUp: () => ari.state === 'up',
+    amiUp: () => ami.state === 'up',
+    dbUp: () => database.ping(),
+    pendingWrites: () => writes.pending,
+    journalBytes: () => writes.journalBytes,
+    recordingsDisk: recordingsDiskProbe(config.recordingsDir, 0),
+    onAriRequest: (handler) => ari.onRequest(handler),
+  }, logger.child({ component: 'metrics' }));
+  metricsRoutes(http, metrics, { auth, token: config.metricsToken, behindProxy: config.trustProxy.length > 0 });
+  http.addHook('onClose', async () => metrics.stop());
 
   let stopped = false;
   return {

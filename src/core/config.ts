@@ -49,6 +49,8 @@ export interface Config {
   trustProxy: string[];
   /** How the Asterisk is laid out: desk phones' endpoint template and the transfer context (docs/install.md). */
   site: SiteOptions;
+  /** A bearer token that may read /metrics only (Prometheus' scrape config); loopback needs none, admin tokens also may. */
+  metricsToken: string | undefined;
 }
 
 export interface SiteOptions {
@@ -80,7 +82,7 @@ export class ConfigError extends Error {
 type Source = Record<string, string | undefined>;
 
 /** Keys whose values are never logged nor echoed in errors. */
-export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
+export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
 
 /** Every setting centralita reads (an unknown CENTRALITA_ key is refused). */
 export const knownKeys: ReadonlySet<string> = new Set([
@@ -92,6 +94,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
+  'CENTRALITA_METRICS_TOKEN',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -276,6 +279,9 @@ export function loadConfig(env: Source = process.env): Config {
 
   const adminToken = required(src, 'CENTRALITA_ADMIN_TOKEN');
   if (adminToken.length < 32) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  const metricsToken = src.CENTRALITA_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 32) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  if (metricsToken !== undefined && metricsToken === adminToken) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must differ from CENTRALITA_ADMIN_TOKEN (it is handed to the monitoring system, which must not get admin rights)');
   const listen = host(src, 'CENTRALITA_HOST', '127.0.0.1');
   const lab = boolean(src, 'CENTRALITA_LAB', false);
   const trustProxy = proxies(src, 'CENTRALITA_TRUST_PROXY');
@@ -331,6 +337,7 @@ export function loadConfig(env: Source = process.env): Config {
       phoneEndpoint: phoneEndpoint(src, 'CENTRALITA_PHONE_ENDPOINT', defaultSiteOptions.phoneEndpoint),
       transferContext: dialplanName(src, 'CENTRALITA_TRANSFER_CONTEXT', defaultSiteOptions.transferContext),
     },
+    metricsToken,
   };
 }
 
@@ -339,6 +346,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: '[redacted]',
+    metricsToken: config.metricsToken ? '[redacted]' : undefined,
     databaseUrl: config.databaseUrl ? '[redacted]' : undefined,
     ari: { ...config.ari, password: '[redacted]', ...(config.ari.ca ? { ca: '[PEM certificates]' } : {}) },
     ami: { ...config.ami, password: '[redacted]' },

@@ -3,12 +3,20 @@ import type { Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import type { CallsService } from '../calls/service.js';
 import { HttpError, conflict, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
 import { referenceProblems } from './references.js';
 import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** A flow handed its call on, to a queue or an extension (internal: metrics time the IVR with it). */
+    'ivr.left': { callId: string; flowId: string; exit: 'queue' | 'transfer'; at: string };
+  }
+}
 
 export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
 export interface FlowVersionView { flowId: string; version: number; createdAt: string; document?: FlowDocument }
@@ -49,6 +57,7 @@ export class IvrService {
     private readonly promptExists: (name: string) => Promise<boolean>,
     /** A queue by id or name, asked of the queues capability. */
     private readonly queueExists: (idOrName: string) => Promise<boolean>,
+    private readonly bus: EventBus,
   ) {}
 
   async listFlows(): Promise<FlowView[]> {
@@ -184,6 +193,7 @@ export class IvrService {
           call_id: callId, flow_id: flow.id, flow_version: version.version, node: entry.node, node_type: entry.type,
           input: entry.input, detail: entry.detail, at,
         }));
+        if (entry.type === 'queue' || entry.type === 'transfer') this.bus.emit('ivr.left', { callId, flowId: flow.id, exit: entry.type, at: at.toISOString() });
         // Readers of this call's steps (the agent's desk, offered the call a
         // moment later) wait for them to be stored: see traces().
         const all = Promise.all([this.pendingTraces.get(callId), written]);

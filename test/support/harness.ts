@@ -36,6 +36,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     lookupAllow: [],
     trustProxy: [],
     site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' },
+    metricsToken: undefined,
     ...overrides,
   };
 }
