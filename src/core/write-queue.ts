@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
@@ -243,6 +243,17 @@ export class WriteQueue {
   }
 
   get pending(): number { return this.queue.length; }
+
+  /** The journal file's size now (0 without one): it grows while writes are held and shrinks to its header when the queue empties. */
+  get journalBytes(): number {
+    if (!this.journal) return 0;
+    try {
+      return fstatSync(this.journal.fd).size;
+    } catch {
+      // Only a descriptor closed under us fails here: a gauge has nothing better to say.
+      return 0;
+    }
+  }
 
   /** Whether writes are being held (the database is unreachable) or the backlog of an outage is still being written. */
   get holding(): boolean { return this.held; }

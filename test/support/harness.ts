@@ -36,6 +36,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     lookupAllow: [],
     trustProxy: [],
     eventRetentionDays: undefined,
+    site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' },
+    metricsToken: undefined,
     ...overrides,
   };
 }
