@@ -60,6 +60,7 @@ import { PromptsStore } from './prompts/store.js';
 import { recordingsDiskProbe } from './recording/files.js';
 import { scheduleRetention } from './recording/retention.js';
 import { recordingRoutes } from './recording/routes.js';
+import { installEventRetention } from './retention/events.js';
 
 export interface Centralita {
   config: Config;
@@ -211,6 +212,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     stopRetention = scheduleRetention(recordingsStore, config.recordingsDir, recordingLogger);
   });
   http.addHook('onClose', async () => stopRetention?.());
+  installEventRetention(http, database.db, config.eventRetentionDays, logger.child({ component: 'retention' }));
   // Rollups every quarter hour, and the wallboard figures pushed while things change.
   let stopRollups: (() => void) | undefined;
   http.addHook('onReady', async () => {

@@ -47,6 +47,8 @@ export interface Config {
   lookupAllow: string[];
   /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
   trustProxy: string[];
+  /** Calls, IVR traces, agent states and queue entries older than this many days are deleted by the daily job; unset keeps them for ever. */
+  eventRetentionDays: number | undefined;
   /** How the Asterisk is laid out: desk phones' endpoint template and the transfer context (docs/install.md). */
   site: SiteOptions;
   /** A bearer token that may read /metrics only (Prometheus' scrape config); loopback needs none, admin tokens also may. */
@@ -93,6 +95,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
+  'CENTRALITA_EVENT_RETENTION_DAYS',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
   'CENTRALITA_METRICS_TOKEN',
 ]);
@@ -333,12 +336,25 @@ export function loadConfig(env: Source = process.env): Config {
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
     trustProxy,
+    eventRetentionDays: src.CENTRALITA_EVENT_RETENTION_DAYS ? integer(src, 'CENTRALITA_EVENT_RETENTION_DAYS', 0, 1, 36_500) : undefined,
     site: {
       phoneEndpoint: phoneEndpoint(src, 'CENTRALITA_PHONE_ENDPOINT', defaultSiteOptions.phoneEndpoint),
       transferContext: dialplanName(src, 'CENTRALITA_TRANSFER_CONTEXT', defaultSiteOptions.transferContext),
     },
     metricsToken,
   };
+}
+
+/**
+ * The config of a command-line tool (migrate, backup, restore, ...): only the
+ * database and folder keys matter there, so the keys the service needs to
+ * reach Asterisk get placeholders instead of failing when they are not set.
+ */
+export function loadToolConfig(env: Source = process.env): Config {
+  return loadConfig({
+    CENTRALITA_ADMIN_TOKEN: 'tool-only-placeholder-not-a-real-admin-token', CENTRALITA_ARI_USER: '-', CENTRALITA_ARI_PASSWORD: '-',
+    CENTRALITA_AMI_USER: '-', CENTRALITA_AMI_PASSWORD: '-', ...env,
+  });
 }
 
 /** The config as it may be logged: secrets replaced. */
