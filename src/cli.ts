@@ -5,9 +5,11 @@ import { pino } from 'pino';
 import { backup } from './backup/backup.js';
 import { refuseWhileRunning } from './backup/embedded.js';
 import { restore } from './backup/restore.js';
-import { ConfigError, loadToolConfig, type Config } from './core/config.js';
+import { ConfigError, loadConfig, loadToolConfig, type Config } from './core/config.js';
 import { openDatabase, pgliteDir, type DatabaseHandle } from './core/db.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { formatVerdict } from './doctor/checks.js';
+import { doctor } from './doctor/run.js';
 import type { Database } from './db-schema.js';
 import { QueuesStore } from './queues/store.js';
 import { RecordingsStore } from './recording/store.js';
@@ -19,6 +21,7 @@ const usage = `usage: centralita <command>   (npm run centralita -- <command>; n
   restore DIR [--force]          a backup into the configured database and folders (--force: over rows and differing files)
   verify-recordings              every complete recording against its file, and every file against the rows
   purge-events                   the event retention now (CENTRALITA_EVENT_RETENTION_DAYS), as the daily job does
+  doctor                         what docs/install.md asks of Asterisk, Postgres and the folders: one line per check, exit 1 on a problem
 Configuration as the service's: the environment, or the file CENTRALITA_CONFIG names.`;
 
 class UsageError extends Error {}
@@ -85,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
     if (given.length > 0) throw new UsageError(`${command} does not take --${given[0]}`);
     if (!['backup', 'restore'].includes(command) && rest.length > 0) throw new UsageError(`${command} takes no arguments`);
   };
-  const config = loadToolConfig();
+  // doctor talks to Asterisk: the service's whole configuration; the others need only the database and folders.
+  const config = command === 'doctor' ? loadConfig() : loadToolConfig();
   // Logs (the database's warnings) go to stderr; stdout is the command's report.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
   switch (command) {
@@ -107,6 +111,14 @@ async function main(argv: string[]): Promise<number> {
     case 'purge-events':
       only([]);
       return purgeEvents(config, logger);
+    case 'doctor': {
+      only([]);
+      const verdicts = await doctor(config, createLogger('silent'), { probes: true });
+      for (const v of verdicts) say(formatVerdict(v));
+      const problems = verdicts.filter((v) => v.status === 'problem').length;
+      say(problems ? `${problems} problem(s): see docs/install.md` : 'all checks passed');
+      return problems ? 1 : 0;
+    }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -104,7 +104,7 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
       return res?.status === 200 ? res.json() : undefined;
     }, 30_000, `the installed service did not become healthy:\n${output}`) as { version?: string };
     assert.equal(health.version, JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version);
-    const args = asService(['/usr/bin/node', '/opt/centralita/dist/doctor/main.js']);
+    const args = asService(['/usr/bin/node', '/opt/centralita/dist/cli.js', 'doctor']);
     const doctor = sh(args);
     assert.equal(doctor.status, 0, `doctor:\n${doctor.stdout}${doctor.stderr}`);
     assert.match(doctor.stdout, /all checks passed/);
