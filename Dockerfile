@@ -26,6 +26,10 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
 COPY web ./web
+# pg_dump and pg_restore for `node dist/cli.js backup|restore` (README, "Backup and
+# restore"): Debian 12's are PostgreSQL 15's, the major version of the compose file's server.
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 RUN mkdir -p /var/lib/centralita/prompts /var/spool/centralita/recordings \
  && chown -R node:node /var/lib/centralita /var/spool/centralita
 USER node

@@ -20,6 +20,7 @@ import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
+import { AsteriskSite } from './asterisk/site.js';
 import { installAuth } from './auth/http.js';
 import { tokenRoutes } from './auth/routes.js';
 import { AuthService } from './auth/service.js';
@@ -31,10 +32,12 @@ import { CallsStore } from './calls/store.js';
 import { redactedConfig, type Config } from './core/config.js';
 import { openDatabase, type DatabaseHandle } from './core/db.js';
 import { EventBus } from './core/events.js';
-import { createHttpApp, type HttpApp } from './core/http.js';
+import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
+import { metricsRoutes } from './metrics/routes.js';
+import { MetricsService } from './metrics/service.js';
 import { AllowList, OutboundPolicy } from './core/outbound.js';
 import { buildInfo } from './core/version.js';
 import { WriteQueue } from './core/write-queue.js';
@@ -58,6 +61,7 @@ import { PromptsStore } from './prompts/store.js';
 import { recordingsDiskProbe } from './recording/files.js';
 import { scheduleRetention } from './recording/retention.js';
 import { recordingRoutes } from './recording/routes.js';
+import { installEventRetention } from './retention/events.js';
 
 export interface Centralita {
   config: Config;
@@ -79,6 +83,8 @@ export interface Centralita {
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** Reads the TLS certificate and key again (SIGHUP); false when centralita serves plain HTTP. */
+  reloadTls(): boolean;
 }
 
 /** How long stop() waits for queued event records to be written (the rest stay in the journal); the systemd unit's TimeoutStopSec is well above it. */
@@ -121,8 +127,9 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
+  const site = new AsteriskSite(config.site);
   const digits = new DigitCollector(ari, media);
-  const http = await createHttpApp(logger, { trustProxy: config.trustProxy });
+  const http = await createHttpApp(logger, { trustProxy: config.trustProxy, ...(config.tls ? { tls: config.tls } : {}) });
 
   const agentsStore = new AgentsStore(database.db, lastKnown);
   const agents = new AgentsService(agentsStore, writes, bus, logger.child({ component: 'agents' }), {
@@ -136,7 +143,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   installAuth(http, auth);
   tokenRoutes(http, auth);
 
-  watchPhones(ami, agents, logger.child({ component: 'agents' }));
+  watchPhones(ami, agents, logger.child({ component: 'agents' }), site);
   agentRoutes(http, agents);
 
   const prompts = new PromptsService(new PromptsStore(database.db), config.promptsDir);
@@ -145,18 +152,18 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
   const queuesStore = new QueuesStore(database.db, lastKnown);
   const queuesLogger = logger.child({ component: 'queues' });
-  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger);
+  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger, site);
   const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
   queueRoutes(http, queues);
 
   const ivrLogger = logger.child({ component: 'ivr' });
   const ivrStore = new IvrStore(database.db, lastKnown);
   const ivr = new IvrService(ivrStore, writes, calls, media, {
-    ari, digits, logger: ivrLogger, promptMedia,
+    ari, digits, logger: ivrLogger, promptMedia, transferContext: site.transferContext,
     clock: options.clock ?? (() => new Date()),
     queue: (call: IvrCall, request: QueueRequest) => queues.enterFromIvr(call, request),
     outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
-  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName));
+  }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName), bus);
   ivrRoutes(http, ivr);
   // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
   queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
@@ -168,13 +175,13 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   await security.load();
   securityRoutes(http, security);
   const phoneLogin = new PhoneLogin(media, digits, agents, security, logger.child({ component: 'agents' }));
-  const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin);
+  const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin, site);
   const monitorLogger = logger.child({ component: 'monitor' });
   const monitor = new MonitorService(ari, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
-    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent,
+    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site,
   });
   monitorRoutes(http, monitor);
-  const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger);
+  const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger, site);
   registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
     did: (channel, did, resumed) => (resumed ? ivr.resumeDid(channel, did) : ivr.answerDid(channel, did)),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
@@ -211,6 +218,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     stopRetention = scheduleRetention(recordingsStore, config.recordingsDir, recordingLogger);
   });
   http.addHook('onClose', async () => stopRetention?.());
+  installEventRetention(http, database.db, config.eventRetentionDays, logger.child({ component: 'retention' }));
   // Rollups every quarter hour, and the wallboard figures pushed while things change.
   let stopRollups: (() => void) | undefined;
   http.addHook('onReady', async () => {
@@ -230,6 +238,24 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     build: buildInfo,
   });
 
+  // Prometheus: counters from the bus's events, gauges read from the services at each scrape.
+  const metrics = new MetricsService(bus, {
+    callsInProgress: () => calls.liveCalls(),
+    agentStatuses: () => agents.allStates().map((s) => s.status),
+    queues: () => queues.list(),
+    waitSeconds: (queueId) => queueEngine.waiting(queueId).map((w) => w.waitSeconds),
+    queueName: async (queueId) => (await queues.findQueue(queueId))?.name,
+    ariUp: () => ari.state === 'up',
+    amiUp: () => ami.state === 'up',
+    dbUp: () => database.ping(),
+    pendingWrites: () => writes.pending,
+    journalBytes: () => writes.journalBytes,
+    recordingsDisk: recordingsDiskProbe(config.recordingsDir, 0),
+    onAriRequest: (handler) => ari.onRequest(handler),
+  }, logger.child({ component: 'metrics' }));
+  metricsRoutes(http, metrics, { auth, token: config.metricsToken, behindProxy: config.trustProxy.length > 0 });
+  http.addHook('onClose', async () => metrics.stop());
+
   let stopped = false;
   return {
     config, logger, http, database, ari, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports, security,
@@ -240,6 +266,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       ari.start();
       ami.start();
       return address;
+    },
+    reloadTls() {
+      if (!config.tls) return false;
+      reloadTls(http, config.tls);
+      logger.info({ cert: config.tls.certFile }, 'TLS certificate reloaded');
+      return true;
     },
     async stop() {
       if (stopped) return;

@@ -5,6 +5,7 @@ import { waitForDatabase } from './core/db-wait.js';
 import { createLogger } from './core/logger.js';
 import { buildInfo } from './core/version.js';
 import type { Database } from './db-schema.js';
+import { doctor } from './doctor/run.js';
 import { startStandIn } from './health/stand-in.js';
 
 // A bad config is one clear line on stderr, not a stack trace.
@@ -49,6 +50,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A renewed certificate (certbot's deploy hook, logrotate-style): `systemctl reload centralita` sends SIGHUP.
+process.on('SIGHUP', () => {
+  // While starting, the real server has not read the certificate yet: it will read the new one.
+  if (!started) return void logger.info('SIGHUP while starting: the certificate is read when the server starts');
+  try {
+    if (!app!.reloadTls()) logger.info('SIGHUP: no TLS certificate to reload (CENTRALITA_TLS_CERT unset)');
+  } catch (err) {
+    logger.error({ err }, 'TLS certificate not reloaded: the old one stays in use');
+  }
+});
+
 /** A start-up failure: one log line and a non-zero exit (systemd restarts it, except for 78). */
 function fail(message: string, fields: Record<string, unknown>, code = 1): never {
   logger.fatal(fields, message);
@@ -56,7 +68,7 @@ function fail(message: string, fields: Record<string, unknown>, code = 1): never
 }
 
 logger.info({ version, commit, pid: process.pid }, 'centralita starting');
-const standIn = await startStandIn(config.host, config.port, buildInfo)
+const standIn = await startStandIn(config.host, config.port, buildInfo, config.tls)
   .catch((err: unknown) => fail(`cannot listen on ${config.host}:${config.port}`, { err }));
 
 const database = await openDatabase<Database>(config, logger).catch((err: unknown) => fail('cannot open the database', { err }));
@@ -91,4 +103,19 @@ if (stopping.signal.aborted) {
   started = true;
   logger.info({ address, version, commit }, 'centralita listening');
   if (stopping.signal.aborted) exitAfter(app.stop());
+  else checkAsterisk(app);
+}
+
+/**
+ * What docs/install.md asks of Asterisk, checked once at start (without the
+ * probes that make Asterisk record or change a device state): a problem is a
+ * warning naming its fix, as `npm run doctor` prints it.
+ */
+function checkAsterisk(running: Centralita): void {
+  void doctor(config, running.logger.child({ component: 'doctor' }), { probes: false }).then((verdicts) => {
+    for (const v of verdicts) {
+      if (v.status === 'problem') running.logger.warn({ check: v.check, fix: v.fix }, `doctor: ${v.detail}`);
+      else running.logger.info({ check: v.check }, `doctor: ${v.status} ${v.detail}`);
+    }
+  }, (err: unknown) => running.logger.warn({ err }, 'doctor checks at start failed'));
 }

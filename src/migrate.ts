@@ -1,16 +1,11 @@
-import { ConfigError, loadConfig } from './core/config.js';
+import { ConfigError, loadToolConfig } from './core/config.js';
 import { openDatabase } from './core/db.js';
 import { createLogger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
 
-// npm run migrate: only the database keys matter here, so the others get
-// placeholders instead of failing on, say, a missing ARI password.
-const env = {
-  CENTRALITA_ADMIN_TOKEN: 'migrate-only-placeholder-not-a-real-admin-token', CENTRALITA_ARI_USER: '-', CENTRALITA_ARI_PASSWORD: '-',
-  CENTRALITA_AMI_USER: '-', CENTRALITA_AMI_PASSWORD: '-', ...process.env,
-};
+// npm run migrate: only the database keys matter here.
 try {
-  const config = loadConfig(env);
+  const config = loadToolConfig();
   const logger = createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   const applied = await migrate(database.db, logger);

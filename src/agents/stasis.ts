@@ -1,16 +1,12 @@
 import type { Channel } from '../asterisk/ari-types.generated.js';
 import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Media } from '../asterisk/media.js';
+import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import { HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { LockView, SecurityService } from '../security/service.js';
 import { verifyPin, type AgentsService } from './service.js';
 import type { AgentRow } from './store.js';
-
-/** The desk phone a channel comes from: PJSIP/1001-0000002a → 1001. */
-export function extensionOf(channel: Pick<Channel, 'name'>): string | undefined {
-  return /^PJSIP\/(.+)-[0-9a-f]+$/i.exec(channel.name)?.[1];
-}
 
 /** What the phone user hears; `centralita/…` are the project's own prompts (sounds/). */
 const say = {
@@ -86,7 +82,7 @@ export class PhoneLogin {
  * digit) pause, *48 ready. Every outcome is spoken, errors included, and a
  * refused request changes nothing.
  */
-export function featureCodeRoute(media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger, login: PhoneLogin) {
+export function featureCodeRoute(media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger, login: PhoneLogin, site: AsteriskSite = defaultSite) {
   const speak = (channelId: string, sound: string) => media.playToEnd(channelId, [sound]);
 
   /** Runs a state change; a refusal (409) is spoken, not thrown. */
@@ -126,7 +122,7 @@ export function featureCodeRoute(media: Media, digits: DigitCollector, agents: A
   };
 
   return async (channel: Channel, code: string): Promise<void> => {
-    const extension = extensionOf(channel);
+    const extension = site.extensionOfChannel(channel);
     const feature = /^\*(4[5-8])(\d*)$/.exec(code);
     if (!extension || !feature) return void (await speak(channel.id, say.unknownCode));
     return agents.duringFeatureCall(extension, () => runFeature(channel, extension, feature[1]!, feature[2] ?? ''));

@@ -149,6 +149,22 @@ export class AgentsStore {
     return result.rows;
   }
 
+  /**
+   * Deletes up to `limit` state changes from before `cutoff`, keeping each
+   * agent's latest change before it (the agent's state at any moment after
+   * the cutoff, which reports start every range from) and each agent's last
+   * row (the current state); returns how many went.
+   */
+  async deleteStatesBefore(cutoff: Date, limit: number): Promise<number> {
+    const result = await sql`delete from agent_state_events where id in (
+      select e.id from agent_state_events e
+      where e.at < ${cutoff}
+        and exists (select 1 from agent_state_events l where l.agent_id = e.agent_id and l.at < ${cutoff} and (l.at, l.id) > (e.at, e.id))
+        and e.id < (select max(m.id) from agent_state_events m where m.agent_id = e.agent_id)
+      limit ${limit})`.execute(this.db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+
   /** The newest `limit` changes in the range, oldest first. */
   async timeline(agentId: string, from: Date | undefined, to: Date | undefined, limit = 10_000): Promise<AgentStateEventRow[]> {
     let query = this.db.selectFrom('agent_state_events').selectAll().where('agent_id', '=', agentId);

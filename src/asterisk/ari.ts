@@ -13,6 +13,8 @@ export interface AriOptions {
   user: string;
   password: string;
   app: string;
+  /** PEM certificates Asterisk's TLS certificate must chain to (besides the system's). */
+  ca?: string;
   /** How long a REST call may take before it fails. */
   requestTimeoutMs?: number;
   /** A socket that answers no ping within this time is treated as dead. */
@@ -27,6 +29,13 @@ export interface AriOptions {
 }
 
 interface RawResponse { status: number; statusText: string; type: string; body: Buffer }
+
+/**
+ * One REST call as it went (for metrics): the operation's name, never its
+ * URL (ids in it would make every call a series of its own), how long it
+ * took, and its HTTP status (0: no answer, e.g. a timeout or a refused connection).
+ */
+export interface AriRequestSample { operation: string; seconds: number; status: number; ok: boolean }
 
 /** A REST call that Asterisk refused or that could not be made. */
 export class AriError extends Error {
@@ -58,6 +67,7 @@ export class AriClient {
   private readonly handlers = new Map<string, Set<Handler<AriEvent>>>();
   private readonly connectedHandlers = new Set<() => void | Promise<void>>();
   private readonly stateHandlers = new Set<(state: AriConnectionState) => void>();
+  private readonly requestHandlers = new Set<(sample: AriRequestSample) => void>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -78,7 +88,9 @@ export class AriClient {
     // session_keep_alive (15 s) closes them under a request.
     const secure = options.url.startsWith('https:');
     this.transport = secure ? https : http;
-    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo' });
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo', ...(options.ca ? { ca: options.ca } : {}) })
+      : new http.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo' });
   }
 
   get app(): string { return this.options.app; }
@@ -126,6 +138,12 @@ export class AriClient {
     return () => this.stateHandlers.delete(handler);
   }
 
+  /** Runs after every REST call that reached the network, answered or not. */
+  onRequest(handler: (sample: AriRequestSample) => void): () => void {
+    this.requestHandlers.add(handler);
+    return () => this.requestHandlers.delete(handler);
+  }
+
   /** Calls one REST operation, e.g. request('channels.answer', { channelId }). */
   async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
     // A stopped client no longer acts on Asterisk: what it still had under way
@@ -151,12 +169,15 @@ export class AriClient {
     const qs = query.toString();
     const url = `${this.options.url}${path}${qs ? `?${qs}` : ''}`;
     let response: RawResponse;
+    const started = performance.now();
     try {
       response = await this.send(url, spec.method, hasBody ? JSON.stringify(body) : undefined);
     } catch (err) {
+      this.reportRequest(operation, started, 0);
       throw new AriError(operation, 0, (err as Error).message);
     }
     const { status, type } = response;
+    this.reportRequest(operation, started, status);
     if (status < 200 || status >= 300) {
       let message = response.statusText;
       if (type.includes('json')) {
@@ -206,6 +227,12 @@ export class AriClient {
     });
   }
 
+  private reportRequest(operation: string, started: number, status: number): void {
+    if (this.requestHandlers.size === 0) return;
+    const sample = { operation, seconds: (performance.now() - started) / 1000, status, ok: status >= 200 && status < 300 };
+    for (const handler of this.requestHandlers) handler(sample);
+  }
+
   private setState(state: AriConnectionState): void {
     if (this.state === state) return;
     this.state = state;
@@ -217,7 +244,7 @@ export class AriClient {
     const wsUrl = new URL(`${this.options.url.replace(/^http/, 'ws')}/events`);
     wsUrl.searchParams.set('app', this.options.app);
     wsUrl.searchParams.set('subscribeAll', 'false');
-    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000 });
+    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000, ...(this.options.ca ? { ca: this.options.ca } : {}) });
     this.socket = socket;
     let alive = true;
 

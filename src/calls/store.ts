@@ -75,4 +75,25 @@ export class CallsStore {
   events(callId: string): Promise<CallEventRow[]> {
     return this.db.selectFrom('call_events').selectAll().where('call_id', '=', callId).orderBy('at').orderBy('id').execute();
   }
+
+  /** Ended calls that started before `cutoff`, oldest first, after `after` (the last of the previous page). */
+  endedBefore(cutoff: Date, after: { startedAt: Date; id: string } | undefined, limit: number): Promise<Pick<CallRow, 'id' | 'started_at'>[]> {
+    let query = this.db.selectFrom('calls').select(['id', 'started_at']).where('started_at', '<', cutoff).where('ended_at', 'is not', null);
+    if (after) query = query.where((eb) => eb(eb.refTuple('started_at', 'id'), '>', eb.tuple(after.startedAt, after.id)));
+    return query.orderBy('started_at').orderBy('id').limit(limit).execute();
+  }
+
+  /** Deletes what happened during these calls; the number of rows. */
+  async deleteEventsOf(callIds: string[]): Promise<number> {
+    if (callIds.length === 0) return 0;
+    const result = await this.db.deleteFrom('call_events').where('call_id', 'in', callIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Deletes the rows of these calls (their events and every row referring to them must be gone). */
+  async deleteCalls(callIds: string[]): Promise<number> {
+    if (callIds.length === 0) return 0;
+    const result = await this.db.deleteFrom('calls').where('id', 'in', callIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

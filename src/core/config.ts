@@ -17,7 +17,10 @@ export interface Config {
   lab: boolean;
   /** Failed bearer-token authentications per client address and minute before it is locked out for a minute. */
   authFailuresPerMinute: number;
-  ari: { url: string; user: string; password: string; app: string };
+  /** `ca`: PEM certificates ARI's TLS certificate must chain to (CENTRALITA_ARI_CA), besides the system's. */
+  ari: { url: string; user: string; password: string; app: string; ca?: string };
+  /** HTTPS and WSS served directly: PEM files, read again on SIGHUP (CENTRALITA_TLS_CERT, CENTRALITA_TLS_KEY). */
+  tls?: { certFile: string; keyFile: string };
   ami: { host: string; port: number; user: string; password: string };
   recordingsDir: string;
   /** /health reports the recordings disk low (and the service degraded) under this many free MB. */
@@ -44,6 +47,31 @@ export interface Config {
   lookupAllow: string[];
   /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
   trustProxy: string[];
+  /** Calls, IVR traces, agent states and queue entries older than this many days are deleted by the daily job; unset keeps them for ever. */
+  eventRetentionDays: number | undefined;
+  /** How the Asterisk is laid out: desk phones' endpoint template and the transfer context (docs/install.md). */
+  site: SiteOptions;
+  /** A bearer token that may read /metrics only (Prometheus' scrape config); loopback needs none, admin tokens also may. */
+  metricsToken: string | undefined;
+}
+
+export interface SiteOptions {
+  /** The dial string of a desk phone, `${extension}` standing for its extension (CENTRALITA_PHONE_ENDPOINT). */
+  phoneEndpoint: string;
+  /** The dialplan context that dials an extension for a transfer (CENTRALITA_TRANSFER_CONTEXT). */
+  transferContext: string;
+}
+
+export const defaultSiteOptions: SiteOptions = { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' };
+
+const placeholder = '${extension}';
+
+/** Why a phone endpoint template cannot work, or undefined when it can. */
+export function endpointTemplateProblem(template: string): string | undefined {
+  if (template.split(placeholder).length !== 2) return `must hold ${placeholder} exactly once (e.g. PJSIP/\${extension})`;
+  if (!/^[A-Za-z][A-Za-z0-9_]*\/[^\s,]+$/.test(template)) return 'must be TECHNOLOGY/resource with no spaces or commas (e.g. PJSIP/${extension} or PJSIP/agent-${extension})';
+  if (template.indexOf('/') > template.indexOf(placeholder)) return `the technology (before /) cannot hold ${placeholder}`;
+  return undefined;
 }
 
 export class ConfigError extends Error {
@@ -56,9 +84,9 @@ export class ConfigError extends Error {
 type Source = Record<string, string | undefined>;
 
 /** Keys whose values are never logged nor echoed in errors. */
-export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
+export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
 
-/** Every key the config reads (deploy/centralita.env.template lists them all but CENTRALITA_CONFIG). */
+/** Every setting centralita reads (an unknown CENTRALITA_ key is refused); deploy/centralita.env.template lists them all but CENTRALITA_CONFIG. */
 export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_CONFIG', 'CENTRALITA_HOST', 'CENTRALITA_PORT', 'CENTRALITA_LOG_LEVEL', 'DATABASE_URL', 'CENTRALITA_DATA_DIR',
   'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',
@@ -67,6 +95,9 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
+  'CENTRALITA_EVENT_RETENTION_DAYS',
+  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
+  'CENTRALITA_METRICS_TOKEN',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -188,6 +219,42 @@ function proxies(src: Source, key: string): string[] {
   return list;
 }
 
+/** A PEM file's text, checked readable and of the right kind now rather than at the first connection. */
+function pemFile(src: Source, key: string, kind: RegExp): string {
+  const path = directory(src, key, '');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!kind.test(text)) throw new ConfigError(key, `${path} is not a PEM file of the expected kind`);
+  return text;
+}
+
+function tlsFiles(src: Source): { certFile: string; keyFile: string } | undefined {
+  const cert = src.CENTRALITA_TLS_CERT;
+  const key = src.CENTRALITA_TLS_KEY;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ConfigError(cert ? 'CENTRALITA_TLS_KEY' : 'CENTRALITA_TLS_CERT', 'HTTPS needs both CENTRALITA_TLS_CERT and CENTRALITA_TLS_KEY');
+  pemFile(src, 'CENTRALITA_TLS_CERT', /-----BEGIN CERTIFICATE-----/);
+  pemFile(src, 'CENTRALITA_TLS_KEY', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return { certFile: directory(src, 'CENTRALITA_TLS_CERT', ''), keyFile: directory(src, 'CENTRALITA_TLS_KEY', '') };
+}
+
+function phoneEndpoint(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  const problem = endpointTemplateProblem(text);
+  if (problem) throw new ConfigError(key, problem);
+  return text;
+}
+
+function dialplanName(src: Source, key: string, fallback: string): string {
+  const text = optional(src, key, fallback);
+  if (!/^[A-Za-z0-9_-]{1,79}$/.test(text)) throw new ConfigError(key, 'must be a dialplan context name: letters, digits, - and _ (at most 79)');
+  return text;
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -215,13 +282,22 @@ export function loadConfig(env: Source = process.env): Config {
 
   const adminToken = required(src, 'CENTRALITA_ADMIN_TOKEN');
   if (adminToken.length < 32) throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  const metricsToken = src.CENTRALITA_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 32) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must be at least 32 characters long (e.g. openssl rand -hex 24)');
+  if (metricsToken !== undefined && metricsToken === adminToken) throw new ConfigError('CENTRALITA_METRICS_TOKEN', 'must differ from CENTRALITA_ADMIN_TOKEN (it is handed to the monitoring system, which must not get admin rights)');
   const listen = host(src, 'CENTRALITA_HOST', '127.0.0.1');
   const lab = boolean(src, 'CENTRALITA_LAB', false);
   const trustProxy = proxies(src, 'CENTRALITA_TRUST_PROXY');
   // Behind a reverse proxy a loopback listener serves the world: a trusted
   // proxy means this is no lab, whatever CENTRALITA_LAB says.
+  const tls = tlsFiles(src);
   if (adminToken === sampleAdminToken && !(lab && isLoopbackHost(listen) && trustProxy.length === 0)) {
     throw new ConfigError('CENTRALITA_ADMIN_TOKEN', 'is the sample configuration\'s published value, accepted only in the lab (CENTRALITA_LAB=true, CENTRALITA_HOST on loopback and no CENTRALITA_TRUST_PROXY); set a secret of your own');
+  }
+  // Off the loopback, tokens and recordings cross a network: encrypted here,
+  // or by a reverse proxy in front (which then must be the only way in).
+  if (!isLoopbackHost(listen) && !tls && trustProxy.length === 0) {
+    throw new ConfigError('CENTRALITA_HOST', `${listen} is not a loopback address: serve HTTPS (CENTRALITA_TLS_CERT and CENTRALITA_TLS_KEY) or sit behind a reverse proxy (CENTRALITA_TRUST_PROXY; README, "Behind a reverse proxy")`);
   }
 
   return {
@@ -238,7 +314,9 @@ export function loadConfig(env: Source = process.env): Config {
       user: required(src, 'CENTRALITA_ARI_USER'),
       password: required(src, 'CENTRALITA_ARI_PASSWORD'),
       app: optional(src, 'CENTRALITA_ARI_APP', 'centralita'),
+      ...(src.CENTRALITA_ARI_CA ? { ca: pemFile(src, 'CENTRALITA_ARI_CA', /-----BEGIN CERTIFICATE-----/) } : {}),
     },
+    ...(tls ? { tls } : {}),
     ami: {
       host: host(src, 'CENTRALITA_AMI_HOST', '127.0.0.1'),
       port: port(src, 'CENTRALITA_AMI_PORT', 5038),
@@ -258,7 +336,25 @@ export function loadConfig(env: Source = process.env): Config {
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
     trustProxy,
+    eventRetentionDays: src.CENTRALITA_EVENT_RETENTION_DAYS ? integer(src, 'CENTRALITA_EVENT_RETENTION_DAYS', 0, 1, 36_500) : undefined,
+    site: {
+      phoneEndpoint: phoneEndpoint(src, 'CENTRALITA_PHONE_ENDPOINT', defaultSiteOptions.phoneEndpoint),
+      transferContext: dialplanName(src, 'CENTRALITA_TRANSFER_CONTEXT', defaultSiteOptions.transferContext),
+    },
+    metricsToken,
   };
+}
+
+/**
+ * The config of a command-line tool (migrate, backup, restore, ...): only the
+ * database and folder keys matter there, so the keys the service needs to
+ * reach Asterisk get placeholders instead of failing when they are not set.
+ */
+export function loadToolConfig(env: Source = process.env): Config {
+  return loadConfig({
+    CENTRALITA_ADMIN_TOKEN: 'tool-only-placeholder-not-a-real-admin-token', CENTRALITA_ARI_USER: '-', CENTRALITA_ARI_PASSWORD: '-',
+    CENTRALITA_AMI_USER: '-', CENTRALITA_AMI_PASSWORD: '-', ...env,
+  });
 }
 
 /** The config as it may be logged: secrets replaced. */
@@ -266,8 +362,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     adminToken: '[redacted]',
+    metricsToken: config.metricsToken ? '[redacted]' : undefined,
     databaseUrl: config.databaseUrl ? '[redacted]' : undefined,
-    ari: { ...config.ari, password: '[redacted]' },
+    ari: { ...config.ari, password: '[redacted]', ...(config.ari.ca ? { ca: '[PEM certificates]' } : {}) },
     ami: { ...config.ami, password: '[redacted]' },
   };
 }

@@ -17,6 +17,11 @@ export interface DatabaseHandle<DB> {
 // Date, and turn count(*) style bigints into numbers (they stay far below 2^53).
 pg.types.setTypeParser(20, (value) => Number(value));
 
+/** The embedded database's own folder inside the data directory. */
+export function pgliteDir(dataDir: string): string {
+  return `${dataDir}/pglite`;
+}
+
 export async function openDatabase<DB>(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<DatabaseHandle<DB>> {
   if (config.databaseUrl) {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 3000 });
@@ -33,7 +38,7 @@ export async function openDatabase<DB>(config: Pick<Config, 'databaseUrl' | 'dat
   }
   const { PGlite } = await import('@electric-sql/pglite');
   mkdirSync(config.dataDir, { recursive: true });
-  const pglite = new PGlite(`${config.dataDir}/pglite`);
+  const pglite = new PGlite(pgliteDir(config.dataDir));
   await pglite.waitReady;
   logger.info({ dataDir: config.dataDir }, 'no DATABASE_URL: using the embedded PGlite database');
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });

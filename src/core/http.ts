@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import proxyAddr from '@fastify/proxy-addr';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -93,11 +94,29 @@ declare module 'fastify' {
 export interface HttpOptions {
   /** Reverse proxies whose X-Forwarded-For is believed (CENTRALITA_TRUST_PROXY); none by default. */
   trustProxy?: string[];
+  /** Serve HTTPS (and WSS) with this certificate chain and key, PEM files (CENTRALITA_TLS_CERT, CENTRALITA_TLS_KEY). */
+  tls?: TlsFiles;
 }
+export interface TlsFiles { certFile: string; keyFile: string }
+
+const readTls = (tls: TlsFiles): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
+
+/**
+ * Reads the certificate and key again (after a renewal): new connections get
+ * them, open ones keep theirs. A file that cannot be read or does not parse
+ * keeps the old pair and throws.
+ */
+export function reloadTls(app: HttpApp, tls: TlsFiles): void {
+  (app.server as unknown as TlsServer).setSecureContext(readTls(tls));
+}
+type TlsServer = { setSecureContext(options: { cert: Buffer; key: Buffer }): void };
 
 export async function createHttpApp(logger: Logger, options: HttpOptions = {}) {
   const trustProxy = options.trustProxy ?? [];
   const app = Fastify({
+    // HTTPS when configured; the type stays that of an HTTP server, which is
+    // what the routes see either way.
+    ...(options.tls ? { https: readTls(options.tls) } as object : {}),
     loggerInstance: logger,
     // one line per request is noise at a call centre's request rate
     logController: new LogController({ disableRequestLogging: true }),

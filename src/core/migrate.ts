@@ -36,3 +36,10 @@ export async function migrate(db: Kysely<any>, logger: Logger, dir = migrationsD
   }
   return applied;
 }
+
+/** The names of the migrations applied to the database, in order. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bookkeeping table only
+export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from schema_migrations order by name`.execute(db);
+  return rows.map((row) => row.name);
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.js';
@@ -164,6 +164,11 @@ function lockHolder(lockPath: string): number | undefined {
   return pid;
 }
 
+/** The pid of the running centralita that holds the write journal at `journalPath` (same data directory), if any. */
+export function journalHolder(journalPath: string): number | undefined {
+  return lockHolder(`${journalPath}.lock`);
+}
+
 /** A database URL names the same database whatever user and password reach it. */
 function withoutCredentials(database: string): string {
   try {
@@ -174,6 +179,32 @@ function withoutCredentials(database: string): string {
   } catch {
     return database;
   }
+}
+
+/**
+ * A journal's text: the database its header names, the records noted and
+ * not seen stored, and the numbers of the lines that could not be read (a
+ * torn last line, cut by a crash in the middle of its write, is not one).
+ */
+export function parseJournal(text: string): { database: string | undefined; pending: Array<{ seq: number; what: string; ops: WriteOp[] }>; unreadable: number[] } {
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];
+  const unreadable: number[] = [];
+  let stored = 0;
+  let header: { database?: string } | undefined;
+  for (const [i, line] of lines.entries()) {
+    let parsed: { journal?: number; database?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      if (i !== lines.length - 1) unreadable.push(i + 1);
+      continue;
+    }
+    if (parsed.journal !== undefined) header = parsed;
+    else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
+    else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
+  }
+  return { database: header?.database, pending: entries.filter((e) => e.seq > stored), unreadable };
 }
 
 /** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
@@ -212,6 +243,17 @@ export class WriteQueue {
   }
 
   get pending(): number { return this.queue.length; }
+
+  /** The journal file's size now (0 without one): it grows while writes are held and shrinks to its header when the queue empties. */
+  get journalBytes(): number {
+    if (!this.journal) return 0;
+    try {
+      return fstatSync(this.journal.fd).size;
+    } catch {
+      // Only a descriptor closed under us fails here: a gauge has nothing better to say.
+      return 0;
+    }
+  }
 
   /** Whether writes are being held (the database is unreachable) or the backlog of an outage is still being written. */
   get holding(): boolean { return this.held; }
@@ -296,25 +338,9 @@ export class WriteQueue {
   }
 
   private readJournal(path: string, owner: string): Array<{ what: string; ops: WriteOp[] }> {
-    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
-    const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];
-    let stored = 0;
-    let header: { database?: string } | undefined;
-    for (const [i, line] of lines.entries()) {
-      let parsed: { journal?: number; database?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        // Only the last line can be torn, by a crash in the middle of its write.
-        if (i !== lines.length - 1) this.logger.error({ path, line: i + 1 }, 'unreadable line in the write journal; skipped');
-        continue;
-      }
-      if (parsed.journal !== undefined) header = parsed;
-      else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
-      else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
-    }
-    const pending = entries.filter((e) => e.seq > stored);
-    if (pending.length > 0 && header?.database !== owner) {
+    const { database, pending, unreadable } = parseJournal(readFileSync(path, 'utf8'));
+    for (const line of unreadable) this.logger.error({ path, line }, 'unreadable line in the write journal; skipped');
+    if (pending.length > 0 && database !== owner) {
       const aside = `${path}.other-database-${Date.now()}`;
       renameSync(path, aside);
       this.logger.error({ path: aside, writes: pending.length }, 'the write journal belongs to another database; set aside, not applied');

@@ -1,5 +1,8 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsFiles } from '../core/http.js';
 import type { BuildInfo } from '../core/version.js';
 import type { HealthBody } from './routes.js';
 
@@ -21,7 +24,8 @@ export interface StandIn {
  * reads) before its routes are registered, and Fastify takes no route once
  * it listens; keeping that order intact is simpler and safer than making
  * each capability cope with a database that is not there yet. So main.ts
- * listens with this plain node:http server first (a second copy started by
+ * listens with this plain node:http server first (node:https with the
+ * real server's certificate when CENTRALITA_TLS_CERT is set) (a second copy started by
  * mistake still fails on the port before it touches anything), answers
  * /health 503 with the same body as the real one (db down, `starting` says
  * what it waits for) and /health/live 200, refuses everything else with 503
@@ -29,10 +33,10 @@ export interface StandIn {
  * same port (a probe in that moment gets a refused connection, as for any
  * restart).
  */
-export async function startStandIn(host: string, port: number, build: BuildInfo): Promise<StandIn> {
+export async function startStandIn(host: string, port: number, build: BuildInfo, tls?: TlsFiles): Promise<StandIn> {
   let starting = 'waiting for the database';
   let db: 'up' | 'down' = 'down';
-  const server: Server = createServer((request, response) => {
+  const answer = (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/health/live') return send(response, 200, { status: 'alive', uptimeSeconds: Math.floor(process.uptime()) });
     if (request.method === 'GET' && path === '/health') {
@@ -44,7 +48,9 @@ export async function startStandIn(host: string, port: number, build: BuildInfo)
     }
     response.setHeader('retry-after', '5');
     return send(response, 503, { error: { code: 'starting', message: `centralita is starting: ${starting}` } });
-  });
+  };
+  // HTTPS when the real server will be (CENTRALITA_TLS_CERT): probes speak one protocol to the port.
+  const server: Server | TlsServer = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, answer) : createServer(answer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {

@@ -3,6 +3,7 @@ import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Logger } from '../core/logger.js';
 import { OutboundFailed, OutboundRefused, type OutboundPolicy } from '../core/outbound.js';
 import type { FlowDocument, FlowNode, Language, LookupNode } from './flow.js';
+import { defaultSiteOptions } from '../core/config.js';
 import { isOpen, ruleHolds } from './rules.js';
 
 export interface IvrCall { channelId: string; callId: string; caller: string; did: string }
@@ -24,6 +25,8 @@ export interface EngineDeps {
   promptMedia: (name: string) => string;
   /** Where lookups may go (CENTRALITA_LOOKUP_ALLOW), how, and how much of an answer is read. */
   outbound: OutboundPolicy;
+  /** The dialplan context a transfer node continues in (CENTRALITA_TRANSFER_CONTEXT; default centralita-transfer). */
+  transferContext?: string;
 }
 
 export interface RunningFlow { id: string; version: number; document: FlowDocument }
@@ -96,8 +99,6 @@ export function resumePoint(document: FlowDocument, trace: readonly Pick<TraceEn
 
 const maxSteps = 1000;
 const lookupTimeoutCapMs = 3000;
-/** Where a transfer node sends the call: a dialplan context that dials the extension. */
-export const transferContext = 'centralita-transfer';
 
 /** Fields of a lookup answer that become variables: top-level strings, numbers and booleans. */
 export function lookupVariables(answer: unknown): Record<string, string> {
@@ -242,7 +243,7 @@ export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow
         return deps.queue(call, { queue: node.queue, priority, skills, language, variables: Object.fromEntries(variables) });
       case 'transfer':
         trace(null, { extension: node.extension });
-        await ari.request('channels.continueInDialplan', { channelId: call.channelId, context: transferContext, extension: node.extension, priority: 1 });
+        await ari.request('channels.continueInDialplan', { channelId: call.channelId, context: deps.transferContext ?? defaultSiteOptions.transferContext, extension: node.extension, priority: 1 });
         return 'released';
       case 'hangup':
         trace(null);

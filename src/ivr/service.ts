@@ -3,12 +3,20 @@ import type { Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import type { CallsService } from '../calls/service.js';
 import { HttpError, conflict, notFound } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
 import { referenceProblems } from './references.js';
 import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** A flow handed its call on, to a queue or an extension (internal: metrics time the IVR with it). */
+    'ivr.left': { callId: string; flowId: string; exit: 'queue' | 'transfer'; at: string };
+  }
+}
 
 export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
 export interface FlowVersionView { flowId: string; version: number; createdAt: string; document?: FlowDocument }
@@ -35,6 +43,9 @@ const unroutedMedia = ['sound:ss-noservice'];
  * route and flow version when it arrives and keeps that version.
  */
 export class IvrService {
+  /** Each live call's IVR steps not yet stored (in memory only: a restart's journal replays them). */
+  private readonly pendingTraces = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly store: IvrStore,
     private readonly writes: WriteQueue,
@@ -46,6 +57,7 @@ export class IvrService {
     private readonly promptExists: (name: string) => Promise<boolean>,
     /** A queue by id or name, asked of the queues capability. */
     private readonly queueExists: (idOrName: string) => Promise<boolean>,
+    private readonly bus: EventBus,
   ) {}
 
   async listFlows(): Promise<FlowView[]> {
@@ -105,7 +117,18 @@ export class IvrService {
   }
 
   /** A call's steps through its flow; 404 for a call that does not exist (a call that met no flow has none). */
+  /**
+   * A call's IVR steps. Steps still in the write queue are waited for (up
+   * to 2 s: during a database outage the stored ones are shown), so an agent
+   * offered the call sees everything the caller keyed.
+   */
   async traces(callId: string): Promise<TraceView[]> {
+    const pending = this.pendingTraces.get(callId);
+    if (pending) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pending, new Promise((resolve) => { timer = setTimeout(resolve, 2000); })]);
+      clearTimeout(timer);
+    }
     const steps = await this.store.traces(callId);
     if (steps.length === 0 && !(await this.calls.exists(callId))) throw notFound('call');
     return steps.map((t) => ({
@@ -166,10 +189,16 @@ export class IvrService {
       ...this.engine,
       trace: (entry) => {
         const at = new Date();
-        void this.writes.enqueue(`ivr trace ${callId} ${entry.node}`, this.store.insertTrace({
+        const written = this.writes.enqueue(`ivr trace ${callId} ${entry.node}`, this.store.insertTrace({
           call_id: callId, flow_id: flow.id, flow_version: version.version, node: entry.node, node_type: entry.type,
           input: entry.input, detail: entry.detail, at,
         }));
+        if (entry.type === 'queue' || entry.type === 'transfer') this.bus.emit('ivr.left', { callId, flowId: flow.id, exit: entry.type, at: at.toISOString() });
+        // Readers of this call's steps (the agent's desk, offered the call a
+        // moment later) wait for them to be stored: see traces().
+        const all = Promise.all([this.pendingTraces.get(callId), written]);
+        this.pendingTraces.set(callId, all);
+        void all.then(() => { if (this.pendingTraces.get(callId) === all) this.pendingTraces.delete(callId); });
       },
     }, call, { id: flow.id, version: version.version, document: version.document }, language, resume?.from);
   }

@@ -118,4 +118,11 @@ export class IvrStore {
   traces(callId: string): Promise<TraceRow[]> {
     return this.db.selectFrom('ivr_traces').selectAll().where('call_id', '=', callId).orderBy('id').execute();
   }
+
+  /** Deletes the IVR steps of these calls; the number of rows. */
+  async deleteTracesOf(callIds: string[]): Promise<number> {
+    if (callIds.length === 0) return 0;
+    const result = await this.db.deleteFrom('ivr_traces').where('call_id', 'in', callIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

@@ -1,8 +1,9 @@
 import type { AgentsService, AgentView } from '../agents/service.js';
-import { extensionOf, type PhoneLogin } from '../agents/stasis.js';
+import type { PhoneLogin } from '../agents/stasis.js';
 import type { Channel } from '../asterisk/ari-types.generated.js';
 import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Media } from '../asterisk/media.js';
+import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import { HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { MonitorRefusal, monitorPrompts, type MonitorService } from './service.js';
@@ -18,7 +19,7 @@ export const isMonitorCode = (code: string): boolean => /^\*2[234]/.test(code);
  * needs nothing more; any other phone asks for the supervisor's number and
  * PIN first. Every refusal is spoken; the call lasts as long as the session.
  */
-export function monitorFeatureRoute(media: Media, digits: DigitCollector, agents: AgentsService, monitor: MonitorService, login: PhoneLogin, logger: Logger) {
+export function monitorFeatureRoute(media: Media, digits: DigitCollector, agents: AgentsService, monitor: MonitorService, login: PhoneLogin, logger: Logger, site: AsteriskSite = defaultSite) {
   const speak = (channelId: string, sound: string) => media.playToEnd(channelId, [sound]);
 
   const supervisorOn = async (channelId: string, extension: string): Promise<AgentView | undefined> => {
@@ -33,7 +34,7 @@ export function monitorFeatureRoute(media: Media, digits: DigitCollector, agents
   };
 
   return async (channel: Channel, code: string): Promise<void> => {
-    const extension = extensionOf(channel);
+    const extension = site.extensionOfChannel(channel);
     const match = /^\*(2[234])(\d{0,10})$/.exec(code);
     if (!extension || !match) return void (await speak(channel.id, 'sound:pbx-invalid'));
     const mode = codes[match[1]!]!;

@@ -3,6 +3,7 @@ import type { AgentsService, AgentView } from '../agents/service.js';
 import { AriError, type AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
+import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { Principal } from '../auth/service.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
@@ -40,6 +41,8 @@ export interface MonitorOptions {
   followAgent: boolean;
   /** How long the supervisor's phone rings before the session is given up. */
   ringSeconds?: number;
+  /** How desk phones are dialled (CENTRALITA_PHONE_ENDPOINT). */
+  site?: AsteriskSite;
 }
 
 interface Segment { id: string; mode: MonitorMode; callId: string; source: SegmentSource; startedAt: Date; endedAt: Date | null }
@@ -296,7 +299,7 @@ export class MonitorService {
   /** Creates the supervisor's leg and dials it; throws when the phone cannot be rung. */
   private async ring(session: Session): Promise<void> {
     await this.untilStasis(session.channelId, () => this.ari.request('channels.create', {
-      endpoint: `PJSIP/${session.extension}`, app: this.ari.app, appArgs: legArg, channelId: session.channelId,
+      endpoint: (this.options.site ?? defaultSite).phone(session.extension), app: this.ari.app, appArgs: legArg, channelId: session.channelId,
     }));
     // The call's parties ride on the supervisor's phone display.
     await this.ari.request('channels.dial', { channelId: session.channelId, timeout: this.ringSeconds });

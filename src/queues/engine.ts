@@ -4,11 +4,12 @@ import type { AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { AriError } from '../asterisk/ari.js';
 import type { Media } from '../asterisk/media.js';
+import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import { conflict } from '../core/errors.js';
-import { transferContext, type IvrCall, type QueueRequest } from '../ivr/engine.js';
+import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
 import type { OfferResult, OpenEntryRow, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
 import { announcementMedia, estimateMinutes } from './announcements.js';
@@ -114,6 +115,7 @@ export class QueueEngine {
     private readonly bus: EventBus,
     private readonly writes: WriteQueue,
     private readonly logger: Logger,
+    private readonly site: AsteriskSite = defaultSite,
   ) {
     ari.on('StasisStart', (event) => {
       if (event.args[0] === legArg) this.legStarts.get(event.channel.id)?.();
@@ -443,7 +445,8 @@ export class QueueEngine {
   private async offer(entry: Entry, agentIds: string[]): Promise<void> {
     entry.state = 'offering';
     for (const agentId of agentIds) {
-      const extension = this.agents.stateOf(agentId).extension;
+      // An agent offered a call is available, so checked in at a phone.
+      const extension = this.agents.stateOf(agentId).extension ?? '';
       try {
         await this.agents.command(agentId, { type: 'offer', callId: entry.call.callId }, 'system');
       } catch {
@@ -458,7 +461,7 @@ export class QueueEngine {
       });
       try {
         const leg = await this.ari.request('channels.create', {
-          endpoint: `PJSIP/${extension}`, app: this.ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
+          endpoint: this.site.phone(extension), app: this.ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
           variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}` },
         });
         if (!(await inStasis)) throw new Error('the agent leg never entered Stasis');
@@ -664,7 +667,7 @@ export class QueueEngine {
     const onward = async (): Promise<void | 'released'> => {
       if (next) return this.enqueue(entry.call, next, { queue: next.name, priority: entry.priority, skills: entry.skills, language: entry.callLanguage, variables: {} });
       if ('extension' in target) {
-        await this.ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: transferContext, extension: target.extension, priority: 1 });
+        await this.ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: this.site.transferContext, extension: target.extension, priority: 1 });
         return 'released';
       }
     };

@@ -184,7 +184,28 @@ export class QueuesStore {
     return this.db.selectFrom('queue_messages').selectAll().where('queue_id', '=', queueId).orderBy('created_at').execute();
   }
 
-  /** Entries left open by a crash: closed at start-up. */
+  /** Every caller's message and its recording (relative to the recordings dir, without the extension). */
+  messageRecordings(): Promise<Pick<Selectable<QueueMessagesTable>, 'id' | 'recording_name'>[]> {
+    return this.db.selectFrom('queue_messages').select(['id', 'recording_name']).orderBy('id').execute();
+  }
+
+  /** Of these calls, those a callback request or a caller's message refers to. */
+  async callsWithWork(callIds: string[]): Promise<Set<string>> {
+    if (callIds.length === 0) return new Set();
+    const rows = await this.db.selectFrom('queue_callbacks').select('call_id').where('call_id', 'in', callIds)
+      .union(this.db.selectFrom('queue_messages').select('call_id').where('call_id', 'in', callIds)).execute();
+    return new Set(rows.map((row) => row.call_id));
+  }
+
+  /** Deletes the queue entries of these calls and the offers made for them. */
+  async deleteEntriesOf(callIds: string[]): Promise<{ entries: number; offers: number }> {
+    if (callIds.length === 0) return { entries: 0, offers: 0 };
+    const offers = await this.db.deleteFrom('queue_offers')
+      .where('entry_id', 'in', this.db.selectFrom('queue_entries').select('id').where('call_id', 'in', callIds)).executeTakeFirst();
+    const entries = await this.db.deleteFrom('queue_entries').where('call_id', 'in', callIds).executeTakeFirst();
+    return { entries: Number(entries.numDeletedRows), offers: Number(offers.numDeletedRows) };
+  }
+
   /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
   async openEntries(): Promise<OpenEntryRow[]> {
     const result = await sql<OpenEntryRow>`select e.*, c.channel_id, c.caller_number, c.did, c.language

@@ -1,6 +1,6 @@
 import { unlink } from 'node:fs/promises';
-import cron from 'node-cron';
 import type { Logger } from '../core/logger.js';
+import { scheduleJob } from '../core/schedule.js';
 import { recordingFile } from './files.js';
 import type { RecordingsStore } from './store.js';
 
@@ -46,26 +46,8 @@ export async function purgeExpired(store: RecordingsStore, recordingsDir: string
  * caught up by the next run, which deletes everything expired by then.
  */
 export function scheduleRetention(store: RecordingsStore, recordingsDir: string, logger: Logger): () => Promise<void> {
-  const task = cron.schedule(retentionSchedule, async () => {
-    try {
-      const report = await purgeExpired(store, recordingsDir, logger);
-      if (report.deleted > 0 || report.failed > 0) logger.info(report, 'recording retention run');
-    } catch (err) {
-      logger.error({ err }, 'recording retention run failed');
-    }
-  }, {
-    name: 'recordings-retention',
-    noOverlap: true,
-    // Never the reason the process stays alive.
-    unref: true,
-    logger: {
-      info: (message) => logger.debug(message),
-      warn: (message) => logger.warn(message),
-      error: (message, err) => logger.error({ err: err ?? message }, 'retention scheduler'),
-      debug: (message) => logger.debug({ message }, 'retention scheduler'),
-    },
-  });
-  return async () => {
-    await task.destroy();
-  };
+  return scheduleJob('recordings-retention', retentionSchedule, async () => {
+    const report = await purgeExpired(store, recordingsDir, logger);
+    if (report.deleted > 0 || report.failed > 0) logger.info(report, 'recording retention run');
+  }, logger);
 }

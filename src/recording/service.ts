@@ -24,6 +24,17 @@ interface Active {
   rotations: number;
 }
 
+/** Why a recording is lost or incomplete: it did not start, Asterisk reported it failed, a transfer interrupted it, or its file was not found. */
+export const recordingFailures = ['not_started', 'asterisk_failed', 'interrupted', 'file_missing'] as const;
+export type RecordingFailure = (typeof recordingFailures)[number];
+
+declare module '../core/events.js' {
+  interface DomainEvents {
+    /** A recording that will not be complete (internal: metrics count them). */
+    'recording.failed': { recordingId: string; callId: string; reason: RecordingFailure };
+  }
+}
+
 export interface ReconcileReport { adopted: number; stillRecording: number; missing: number; orphans: string[] }
 
 /**
@@ -53,7 +64,7 @@ export class RecordingService {
     private readonly calls: CallsService,
     private readonly writes: WriteQueue,
     private readonly recordingsDir: string,
-    bus: EventBus,
+    private readonly bus: EventBus,
     private readonly logger: Logger,
     /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
     private readonly viaAri = false,
@@ -176,6 +187,7 @@ export class RecordingService {
       this.logger.error({ err, callId, recordingId: id }, 'the call recording did not start');
       this.forget(rec);
       this.write(id, 'failed', this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
+      this.failed(id, callId, 'not_started');
       await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch(() => undefined);
       throw err;
     }
@@ -323,6 +335,7 @@ export class RecordingService {
     if (!file) {
       this.logger.error({ recordingId: row.id, file: row.asterisk_name }, 'the recording\'s file is missing');
       this.write(row.id, 'missing', this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
+      this.failed(row.id, row.call_id, 'file_missing');
       return;
     }
     let pcm = pcmOf(file);
@@ -358,6 +371,8 @@ export class RecordingService {
       else await unlink(source).catch(() => undefined);
     });
     this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
+    // Once per recording: a failure whose file is missing too was counted as file_missing above.
+    if (failure) this.failed(row.id, row.call_id, failure.startsWith('stopped at a transfer') ? 'interrupted' : 'asterisk_failed');
   }
 
   /**
@@ -396,6 +411,7 @@ export class RecordingService {
       if (!info) {
         report.missing += 1;
         await this.store.apply(this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' }));
+        this.failed(row.id, row.call_id, 'file_missing');
         continue;
       }
       report.adopted += 1;
@@ -432,6 +448,10 @@ export class RecordingService {
     if (!this.viaAri) return stat(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
     const stored = await this.ari.request('recordings.getStored', { recordingName: name }).catch(() => undefined);
     return stored ? { mtime: new Date() } : undefined;
+  }
+
+  private failed(recordingId: string, callId: string, reason: RecordingFailure): void {
+    this.bus.emit('recording.failed', { recordingId, callId, reason });
   }
 
   private forget(rec: Active): void {

@@ -43,6 +43,17 @@ export interface RecordingAuditTable {
 export interface RecordingTables { recordings: RecordingsTable; recording_audit: RecordingAuditTable }
 export type RecordingRow = Selectable<RecordingsTable>;
 
+/** A row as far as its file goes: the backup's manifest and verify-recordings. */
+export type RecordingFileRow = Pick<RecordingRow, 'id' | 'call_id' | 'path' | 'asterisk_name' | 'format' | 'status' | 'bytes' | 'sha256'>;
+
+/** Statuses whose file is still kept (a row being recorded names Asterisk's file in progress). */
+const keptStatuses: RecordingStatus[] = ['recording', 'complete'];
+
+/** The file of a row being recorded, relative to the recordings dir: where Asterisk writes. */
+export function inProgressFile(row: Pick<RecordingRow, 'asterisk_name' | 'format'>): string {
+  return `${row.asterisk_name}.${row.format}`;
+}
+
 export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callerNumber?: string; limit: number; offset: number }
 
 /** bigint and numeric come back from pg as strings. */
@@ -108,6 +119,32 @@ export class RecordingsStore {
   async expired(now: Date): Promise<RecordingRow[]> {
     return (await this.db.selectFrom('recordings').selectAll().where('status', '=', 'complete')
       .where(sql<boolean>`started_at + make_interval(days => retention_days) < ${now}`).execute()).map(normalize);
+  }
+
+  /**
+   * The rows that name a file (a finished path, or Asterisk's file while
+   * recording), whatever their status, by id after `afterId`: `limit` at a
+   * time, so a large archive is never read whole.
+   */
+  async withFiles(afterId: string | null, limit: number): Promise<RecordingFileRow[]> {
+    let query = this.db.selectFrom('recordings').select(['id', 'call_id', 'path', 'asterisk_name', 'format', 'status', 'bytes', 'sha256'])
+      .where((eb) => eb.or([eb('path', 'is not', null), eb('status', '=', 'recording')]));
+    if (afterId !== null) query = query.where('id', '>', afterId);
+    return (await query.orderBy('id').limit(limit).execute()).map((row) => ({ ...row, bytes: row.bytes === null ? null : Number(row.bytes) }));
+  }
+
+  /**
+   * Of these calls, those with recording rows (`any`: the rows, and the
+   * audit of their deletion, refer to the call) and those with a recording
+   * still kept (`kept`: being recorded, or complete).
+   */
+  async callsWithRecordings(callIds: string[]): Promise<{ any: Set<string>; kept: Set<string> }> {
+    if (callIds.length === 0) return { any: new Set(), kept: new Set() };
+    const rows = await this.db.selectFrom('recordings').select(['call_id', 'status']).where('call_id', 'in', callIds).execute();
+    return {
+      any: new Set(rows.map((row) => row.call_id)),
+      kept: new Set(rows.filter((row) => keptStatuses.includes(row.status)).map((row) => row.call_id)),
+    };
   }
 
   async audit(row: Insertable<RecordingAuditTable>): Promise<void> {

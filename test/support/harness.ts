@@ -35,6 +35,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     shortAbandonSeconds: 5,
     lookupAllow: [],
     trustProxy: [],
+    eventRetentionDays: undefined,
+    site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' },
+    metricsToken: undefined,
     ...overrides,
   };
 }

@@ -91,6 +91,29 @@ describe('ARI REST requests', () => {
       err instanceof AriError && err.status === 404 && /Channel not found/.test(err.message));
   });
 
+  it('tells onRequest handlers each call\'s operation name (not its URL), time and status, answered or not', async () => {
+    const fake = await fakeRest([['ok', 'json-error', 'drop']]);
+    cleanups.push(fake.close);
+    const ari = client(fake.url);
+    const samples: { operation: string; status: number; ok: boolean; seconds: number }[] = [];
+    const off = ari.onRequest((sample) => samples.push(sample));
+    await ari.request('channels.get', { channelId: 'c1' });
+    await ari.request('channels.hangup', { channelId: 'gone' }).catch(() => undefined);
+    // The kept-alive connection dropped: sent again on a fresh one (answered 200), one call for the handler.
+    await ari.request('channels.answer', { channelId: 'c1' });
+    off();
+    await ari.request('channels.get', { channelId: 'c1' });
+    assert.deepEqual(samples.map(({ operation, status, ok }) => [operation, status, ok]),
+      [['channels.get', 200, true], ['channels.hangup', 404, false], ['channels.answer', 200, true]]);
+    assert.ok(samples.every((s) => s.seconds > 0 && s.seconds < 2));
+    // No answer at all (nothing listens): status 0.
+    const refused = client('http://127.0.0.1:1/ari');
+    const failures: number[] = [];
+    refused.onRequest((sample) => failures.push(sample.status));
+    await assert.rejects(refused.request('channels.get', { channelId: 'c1' }), (err: unknown) => err instanceof AriError && err.status === 0);
+    assert.deepEqual(failures, [0]);
+  });
+
   it('refuses requests once stopped, sending nothing (a stopped instance must not act on calls its successor took over)', async () => {
     const fake = await fakeRest([]);
     cleanups.push(fake.close);

@@ -127,4 +127,17 @@ describe('config', () => {
     assert.equal(loadConfig({ ...minimal, CENTRALITA_AUTH_FAILURES_PER_MINUTE: '50' }).authFailuresPerMinute, 50);
     assert.throws(() => loadConfig({ ...minimal, CENTRALITA_AUTH_FAILURES_PER_MINUTE: '0' }), /CENTRALITA_AUTH_FAILURES_PER_MINUTE/);
   });
+
+  it('reads the metrics token: optional, 32 characters or more, not the admin token, never logged', () => {
+    assert.equal(loadConfig(minimal).metricsToken, undefined);
+    assert.equal(loadConfig({ ...minimal, CENTRALITA_METRICS_TOKEN: '' }).metricsToken, undefined);
+    const token = 'a-metrics-token-for-prometheus-0123456789';
+    const config = loadConfig({ ...minimal, CENTRALITA_METRICS_TOKEN: token });
+    assert.equal(config.metricsToken, token);
+    assert.ok(!JSON.stringify(redactedConfig(config)).includes(token), 'redacted');
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_METRICS_TOKEN: 'short-metrics-token' }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_METRICS_TOKEN' && /at least 32 characters/.test(err.message) && !err.message.includes('short-metrics-token'));
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_METRICS_TOKEN: minimal.CENTRALITA_ADMIN_TOKEN }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_METRICS_TOKEN' && /must differ from CENTRALITA_ADMIN_TOKEN/.test(err.message));
+  });
 });

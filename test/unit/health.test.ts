@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AriConnectionState } from '../../src/asterisk/ari.js';
 import { backoffDelay, isUnreachable } from '../../src/core/db-wait.js';
@@ -118,6 +123,27 @@ describe('the start-up stand-in', () => {
     await new Promise<void>((resolve, reject) => {
       const server = createServer().once('error', reject).listen(port, '127.0.0.1', () => server.close(() => resolve()));
     });
+  });
+
+  it('speaks HTTPS with the real server\'s certificate when CENTRALITA_TLS_CERT is set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'centralita-standin-'));
+    const certFile = join(dir, 'c.crt');
+    const keyFile = join(dir, 'c.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=standin',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    const standIn = await startStandIn('127.0.0.1', 0, build, { certFile, keyFile });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        https.get(`https://127.0.0.1:${standIn.port}/health`, { ca: readFileSync(certFile), agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+      assert.equal(status, 503);
+    } finally {
+      await standIn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails to start on a port already taken (a second copy stops there)', async () => {

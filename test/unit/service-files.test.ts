@@ -53,8 +53,11 @@ describe('the systemd unit, the env template and install.sh agree', () => {
     assert.equal(one('ExecStart'), '/usr/bin/node /opt/centralita/dist/main.js');
     assert.equal(one('WorkingDirectory'), paths.APP_DIR);
     assert.equal(paths.UNIT_FILE, '/etc/systemd/system/centralita.service');
-    // The only places the service may write: exactly install.sh's three folders.
-    assert.deepEqual(one('ReadWritePaths').split(/\s+/).sort(), [paths.DATA_DIR, paths.PROMPTS_DIR, paths.RECORDINGS_DIR].sort());
+    // The only places the service may write: install.sh's three folders, and (optional, "-")
+    // Asterisk's recording and prompts folders of docs/install.md's step 5.
+    const writable = (unit.get('ReadWritePaths') ?? []).flatMap((line) => line.split(/\s+/));
+    assert.deepEqual(writable.filter((p) => !p.startsWith('-')).sort(), [paths.DATA_DIR, paths.PROMPTS_DIR, paths.RECORDINGS_DIR].sort());
+    assert.deepEqual(writable.filter((p) => p.startsWith('-')).sort(), ['-/usr/share/asterisk/sounds/centralita-prompts', '-/var/spool/asterisk/recording']);
   });
 
   it('systemd-analyze finds nothing to say about the unit', (t) => {

@@ -141,13 +141,18 @@ describe('write queue', () => {
     const first = new WriteQueue(db, logger, { journalPath, backoff: { firstMs: 1, maxMs: 2 } });
     first.open('postgres://centralita:old-secret@127.0.0.1:5432/cc');
     await first.enqueue('stored before', event(0));
-    assert.equal(statSync(journalPath).size, readFileSync(journalPath, 'utf8').split('\n')[0]!.length + 1, 'an empty queue leaves only the header');
+    const headerBytes = readFileSync(journalPath, 'utf8').split('\n')[0]!.length + 1;
+    assert.equal(statSync(journalPath).size, headerBytes, 'an empty queue leaves only the header');
+    assert.equal(first.journalBytes, headerBytes, 'journalBytes (the metrics\' gauge) reads the file');
     gate.failWith = refused();
     void first.enqueue('call', call('c1'));
     for (let n = 1; n <= 3; n += 1) void first.enqueue(`event ${n}`, event(n, 'é ñ "quoted"'));
     void first.enqueue('end', endCall('c1'));
     await sleep(20);
+    assert.ok(first.journalBytes > headerBytes);
+    assert.equal(first.journalBytes, statSync(journalPath).size);
     first.close(); // as a SIGKILL leaves it: the journal holds the queued writes
+    assert.equal(first.journalBytes, 0, 'no journal open');
     gate.failWith = undefined;
     await sleep(20);
     assert.deepEqual((await rows()).map((r) => r.n), [0], 'the dead queue wrote nothing more');

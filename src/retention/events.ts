@@ -1,0 +1,108 @@
+import type { Kysely } from 'kysely';
+import { AgentsStore } from '../agents/store.js';
+import { CallsStore } from '../calls/store.js';
+import type { HttpApp } from '../core/http.js';
+import type { Logger } from '../core/logger.js';
+import { scheduleJob } from '../core/schedule.js';
+import type { Database } from '../db-schema.js';
+import { IvrStore } from '../ivr/store.js';
+import { QueuesStore } from '../queues/store.js';
+import { RecordingsStore } from '../recording/store.js';
+
+/** Every day at 03:45 server time: after the recordings' retention (03:15), so a call whose recordings have just gone can go too. */
+export const eventRetentionSchedule = '45 3 * * *';
+
+/** Rows deleted by one run. */
+export interface EventPurgeReport {
+  cutoff: string;
+  calls: number;
+  callEvents: number;
+  ivrTraces: number;
+  queueEntries: number;
+  queueOffers: number;
+  agentStates: number;
+  /** Old calls kept whole: a recording of theirs is still kept. */
+  callsKeptForRecordings: number;
+  /** Old calls whose events went but whose row stays: the rows of deleted recordings (and their audit), a callback request or a caller's message refer to it. */
+  callRowsKeptAsReference: number;
+}
+
+/** The stores of the capabilities whose events go, on one connection or transaction. */
+function storesOn(db: Kysely<Database>) {
+  return {
+    calls: new CallsStore(db),
+    ivr: new IvrStore(db),
+    queues: new QueuesStore(db),
+    agents: new AgentsStore(db),
+    recordings: new RecordingsStore(db as never),
+  };
+}
+
+/**
+ * Deletes the events older than `days` days at `now`, in batches of `batch`
+ * (each one transaction, so a run stopped half-way leaves whole calls):
+ * - an ended call that started before the cutoff goes with everything
+ *   recorded about it: its events, IVR steps, queue entries and their
+ *   offers; a call with a recording still kept stays whole; a call that
+ *   rows of other kinds refer to (a deleted recording and its audit, a
+ *   callback request, a caller's message) keeps its row as their reference;
+ * - agent state changes before the cutoff go, except each agent's latest
+ *   one before it (the agent's state when any later range starts) and each
+ *   agent's last one (the current state).
+ * The report rollups are kept: they are the figures of the time the raw
+ * events no longer cover. A delete records nothing in report_dirty.
+ */
+export async function purgeOldEvents(db: Kysely<Database>, days: number, now = new Date(), batch = 500): Promise<EventPurgeReport> {
+  const cutoff = new Date(now.getTime() - days * 86_400_000);
+  const report: EventPurgeReport = {
+    cutoff: cutoff.toISOString(), calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0,
+    callsKeptForRecordings: 0, callRowsKeptAsReference: 0,
+  };
+  const calls = new CallsStore(db);
+  for (let after: { startedAt: Date; id: string } | undefined; ;) {
+    const page = await calls.endedBefore(cutoff, after, batch);
+    if (page.length === 0) break;
+    const last = page[page.length - 1]!;
+    after = { startedAt: last.started_at, id: last.id };
+    await db.transaction().execute(async (trx) => {
+      const stores = storesOn(trx);
+      const ids = page.map((call) => call.id);
+      const recorded = await stores.recordings.callsWithRecordings(ids);
+      const referenced = await stores.queues.callsWithWork(ids);
+      const going = ids.filter((id) => !recorded.kept.has(id));
+      const entries = await stores.queues.deleteEntriesOf(going);
+      report.queueEntries += entries.entries;
+      report.queueOffers += entries.offers;
+      report.ivrTraces += await stores.ivr.deleteTracesOf(going);
+      report.callEvents += await stores.calls.deleteEventsOf(going);
+      const rowsGoing = going.filter((id) => !recorded.any.has(id) && !referenced.has(id));
+      report.calls += await stores.calls.deleteCalls(rowsGoing);
+      report.callsKeptForRecordings += ids.length - going.length;
+      report.callRowsKeptAsReference += going.length - rowsGoing.length;
+    });
+  }
+  const agents = new AgentsStore(db);
+  for (let deleted = -1; deleted !== 0;) {
+    deleted = await agents.deleteStatesBefore(cutoff, batch * 10);
+    report.agentStates += deleted;
+  }
+  return report;
+}
+
+/**
+ * With CENTRALITA_EVENT_RETENTION_DAYS set, runs purgeOldEvents daily while
+ * the HTTP app runs (from listen to close), and logs what each run deleted.
+ * Unset: nothing is scheduled, events are kept for ever.
+ */
+export function installEventRetention(http: HttpApp, db: Kysely<Database>, days: number | undefined, logger: Logger): void {
+  if (days === undefined) return;
+  let stop: (() => Promise<void>) | undefined;
+  http.addHook('onReady', async () => {
+    stop = scheduleJob('event-retention', eventRetentionSchedule, async () => {
+      const started = Date.now();
+      const report = await purgeOldEvents(db, days);
+      logger.info({ ...report, days, ms: Date.now() - started }, 'event retention run');
+    }, logger);
+  });
+  http.addHook('onClose', async () => stop?.());
+}
