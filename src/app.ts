@@ -39,6 +39,7 @@ import { migrate } from './core/migrate.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { MetricsService } from './metrics/service.js';
 import { AllowList, OutboundPolicy } from './core/outbound.js';
+import { buildInfo } from './core/version.js';
 import { WriteQueue } from './core/write-queue.js';
 import type { Database } from './db-schema.js';
 import { healthRoutes } from './health/routes.js';
@@ -86,10 +87,15 @@ export interface Centralita {
   reloadTls(): boolean;
 }
 
+/** How long stop() waits for queued event records to be written (the rest stay in the journal); the systemd unit's TimeoutStopSec is well above it. */
+export const stopDrainMs = 5000;
+
 export interface CreateOptions {
   logger?: Logger;
   /** The time IVR schedules see; tests inject it. */
   clock?: () => Date;
+  /** A database already opened (main.ts waits for it to answer); opened here otherwise. Migrated here either way. */
+  database?: DatabaseHandle<Database>;
 }
 
 /**
@@ -99,9 +105,9 @@ export interface CreateOptions {
  */
 export async function createCentralita(config: Config, options: CreateOptions = {}): Promise<Centralita> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  logger.info({ config: redactedConfig(config) }, 'starting centralita');
+  logger.info({ config: redactedConfig(config), version: buildInfo.version, commit: buildInfo.commit }, 'starting centralita');
 
-  const database = await openDatabase<Database>(config, logger);
+  const database = options.database ?? await openDatabase<Database>(config, logger);
   try {
     await migrate(database.db, logger);
   } catch (err) {
@@ -225,10 +231,11 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   healthRoutes(http, {
     db: () => database.ping(),
-    ari: () => ari.state === 'up',
+    ari: () => ari.state,
     ami: () => ami.state === 'up',
     pendingWrites: () => writes.pending,
     recordingsDisk: recordingsDiskProbe(config.recordingsDir, config.recordingsMinFreeMb * 1024 * 1024),
+    build: buildInfo,
   });
 
   // Prometheus: counters from the bus's events, gauges read from the services at each scrape.
@@ -274,7 +281,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       agents.stop();
       queueEngine.stop();
       await Promise.all([ari.stop(), ami.stop()]);
-      await writes.drainWithin(5000);
+      await writes.drainWithin(stopDrainMs);
       if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written; they stay in the journal for the next start');
       writes.close();
       await database.close();

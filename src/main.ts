@@ -1,51 +1,121 @@
-import { createCentralita } from './app.js';
-import { ConfigError, loadConfig } from './core/config.js';
+import { createCentralita, type Centralita } from './app.js';
+import { ConfigError, loadConfig, type Config } from './core/config.js';
+import { openDatabase } from './core/db.js';
+import { waitForDatabase } from './core/db-wait.js';
+import { createLogger } from './core/logger.js';
+import { buildInfo } from './core/version.js';
+import type { Database } from './db-schema.js';
 import { doctor } from './doctor/run.js';
+import { startStandIn } from './health/stand-in.js';
 
 // A bad config is one clear line on stderr, not a stack trace.
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`centralita: invalid configuration: ${err.message}\n`);
-    process.exit(78); // EX_CONFIG
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`centralita: invalid configuration: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
   }
-  throw err;
 }
 
-const app = await createCentralita(config);
-const address = await app.start();
-app.logger.info({ address }, 'centralita listening');
+const config = readConfig();
+const logger = createLogger(config.logLevel);
+const { version, commit } = buildInfo;
 
-// What docs/install.md asks of Asterisk, checked once at start (without the
-// probes that make Asterisk record or change a device state): a problem is a
-// warning naming its fix, as `npm run doctor` prints it.
-void doctor(config, app.logger.child({ component: 'doctor' }), { probes: false }).then((verdicts) => {
-  for (const v of verdicts) {
-    if (v.status === 'problem') app.logger.warn({ check: v.check, fix: v.fix }, `doctor: ${v.detail}`);
-    else app.logger.info({ check: v.check }, `doctor: ${v.status} ${v.detail}`);
-  }
-}, (err: unknown) => app.logger.warn({ err }, 'doctor checks at start failed'));
+// Start-up in stages, each of which SIGTERM may interrupt: the stand-in
+// health server (src/health/stand-in.ts) takes the port, the database is
+// waited for with backoff, the app is built (migrations, loading), then the
+// stand-in gives the port to the real server.
+const stopping = new AbortController();
+let app: Centralita | undefined;
+let started = false;
+
+function exitAfter(work: Promise<unknown>): void {
+  work.then(() => process.exit(0), (err: unknown) => {
+    logger.error({ err }, 'stop failed');
+    process.exit(1);
+  });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping.signal.aborted) return;
+    logger.info({ signal }, 'stopping');
+    stopping.abort();
+    // Before that, the start-up sequence sees the abort at its next step.
+    if (started) exitAfter(app!.stop());
+  });
+}
 
 // A renewed certificate (certbot's deploy hook, logrotate-style): `systemctl reload centralita` sends SIGHUP.
 process.on('SIGHUP', () => {
+  // While starting, the real server has not read the certificate yet: it will read the new one.
+  if (!started) return void logger.info('SIGHUP while starting: the certificate is read when the server starts');
   try {
-    if (!app.reloadTls()) app.logger.info('SIGHUP: no TLS certificate to reload (CENTRALITA_TLS_CERT unset)');
+    if (!app!.reloadTls()) logger.info('SIGHUP: no TLS certificate to reload (CENTRALITA_TLS_CERT unset)');
   } catch (err) {
-    app.logger.error({ err }, 'TLS certificate not reloaded: the old one stays in use');
+    logger.error({ err }, 'TLS certificate not reloaded: the old one stays in use');
   }
 });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, 'stopping');
-    app.stop().then(() => process.exit(0), (err: unknown) => {
-      app.logger.error({ err }, 'stop failed');
-      process.exit(1);
-    });
+/** A start-up failure: one log line and a non-zero exit (systemd restarts it, except for 78). */
+function fail(message: string, fields: Record<string, unknown>, code = 1): never {
+  logger.fatal(fields, message);
+  process.exit(code);
+}
+
+logger.info({ version, commit, pid: process.pid }, 'centralita starting');
+const standIn = await startStandIn(config.host, config.port, buildInfo, config.tls)
+  .catch((err: unknown) => fail(`cannot listen on ${config.host}:${config.port}`, { err }));
+
+const database = await openDatabase<Database>(config, logger).catch((err: unknown) => fail('cannot open the database', { err }));
+// PGlite lives in this process: there is nothing to wait for.
+if (database.kind === 'postgres') {
+  const reached = await waitForDatabase(database.db, {
+    logger, signal: stopping.signal, onRetry: (attempt, delayMs) => standIn.waitingForDatabase(attempt, delayMs),
+  }).catch((err: unknown) => {
+    // A known condition, not a bug: its message and SQLSTATE say it all, no stack.
+    const { message, code } = err as { message?: string; code?: string };
+    fail('the database refused the connection (waiting will not help): check DATABASE_URL and the server\'s access rules', { err: message, sqlState: code }, 78);
   });
+  if (!reached) {
+    await database.close();
+    await standIn.close();
+    process.exit(0);
+  }
+}
+standIn.databaseUp();
+
+try {
+  app = await createCentralita(config, { logger, database });
+} catch (err) {
+  fail('start-up failed', { err });
+}
+if (stopping.signal.aborted) {
+  await standIn.close();
+  exitAfter(app.stop());
+} else {
+  await standIn.close();
+  const address = await app.start().catch((err: unknown) => fail('cannot start', { err }));
+  started = true;
+  logger.info({ address, version, commit }, 'centralita listening');
+  if (stopping.signal.aborted) exitAfter(app.stop());
+  else checkAsterisk(app);
+}
+
+/**
+ * What docs/install.md asks of Asterisk, checked once at start (without the
+ * probes that make Asterisk record or change a device state): a problem is a
+ * warning naming its fix, as `npm run doctor` prints it.
+ */
+function checkAsterisk(running: Centralita): void {
+  void doctor(config, running.logger.child({ component: 'doctor' }), { probes: false }).then((verdicts) => {
+    for (const v of verdicts) {
+      if (v.status === 'problem') running.logger.warn({ check: v.check, fix: v.fix }, `doctor: ${v.detail}`);
+      else running.logger.info({ check: v.check }, `doctor: ${v.status} ${v.detail}`);
+    }
+  }, (err: unknown) => running.logger.warn({ err }, 'doctor checks at start failed'));
 }

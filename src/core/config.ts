@@ -86,7 +86,7 @@ type Source = Record<string, string | undefined>;
 /** Keys whose values are never logged nor echoed in errors. */
 export const secretKeys = ['CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_AMI_PASSWORD', 'DATABASE_URL'] as const;
 
-/** Every setting centralita reads (an unknown CENTRALITA_ key is refused). */
+/** Every setting centralita reads (an unknown CENTRALITA_ key is refused); deploy/centralita.env.template lists them all but CENTRALITA_CONFIG. */
 export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_CONFIG', 'CENTRALITA_HOST', 'CENTRALITA_PORT', 'CENTRALITA_LOG_LEVEL', 'DATABASE_URL', 'CENTRALITA_DATA_DIR',
   'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',

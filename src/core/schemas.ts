@@ -17,7 +17,7 @@ export const StringEnum = <T extends string>(values: readonly T[], options: { de
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 
 /** A value or null. */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends TSchema>(schema: T, options: { description?: string } = {}) => Type.Union([schema, Type.Null()], options);
 
 // ---- Request fields: every value the API takes is bounded here, at the edge,
 // so nothing a client sends reaches Postgres or the process in a form they refuse.

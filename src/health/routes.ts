@@ -1,47 +1,87 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
+import type { AriConnectionState } from '../asterisk/ari.js';
 import type { HttpApp } from '../core/http.js';
+import { Nullable, StringEnum } from '../core/schemas.js';
+import type { BuildInfo } from '../core/version.js';
 
-const UpDown = Type.Union([Type.Literal('up'), Type.Literal('down')]);
+const UpDown = StringEnum(['up', 'down'] as const);
+
+/** The body of GET /health, 200 or 503 alike (the stand-in of src/health/stand-in.ts answers it too). */
+export const HealthBody = Type.Object({
+  status: StringEnum(['ok', 'degraded'] as const, { description: 'ok when every dependency is up and the recordings disk has room' }),
+  ready: Type.Boolean({ description: 'taking calls and requests: the database and ARI are up (the HTTP status is 200; else 503)' }),
+  db: UpDown,
+  ari: StringEnum(['up', 'down', 'replaced'] as const, { description: 'replaced: another instance took the Stasis application; this one handles no calls' }),
+  ami: UpDown,
+  pendingWrites: Type.Integer({ description: 'event records waiting for the database' }),
+  recordings: Type.Optional(Nullable(
+    Type.Object({ freeBytes: Type.Integer(), totalBytes: Type.Integer(), lowDisk: Type.Boolean() }),
+    { description: "the recordings folder's disk; null when it cannot be read (missing folder), which counts as degraded" },
+  )),
+  starting: Type.Optional(Type.String({ description: 'while starting: what the service waits for (the database, migrations)' })),
+  version: Type.String({ description: "package.json's version" }),
+  commit: Nullable(Type.String(), { description: 'the git commit built, null when unknown' }),
+});
+export type HealthBody = Static<typeof HealthBody>;
+
+export const LiveBody = Type.Object({
+  status: StringEnum(['alive'] as const),
+  uptimeSeconds: Type.Integer(),
+});
 
 export interface HealthProbes {
   db: () => Promise<boolean>;
-  ari: () => boolean;
+  ari: () => AriConnectionState;
   ami: () => boolean;
   pendingWrites: () => number;
   /** Room on the recordings folder's disk; low under CENTRALITA_RECORDINGS_MIN_FREE_MB. */
   recordingsDisk?: () => Promise<{ freeBytes: number; totalBytes: number; low: boolean }>;
+  build: BuildInfo;
 }
 
 /**
  * GET /health, open to anyone who can reach the port (loopback by default):
  * it shows which dependency is down, never any detail that needs a token.
- * Always 200 while the process serves, so a container is not restarted
- * because Asterisk is down (a restart would not bring it back).
+ *
+ * Readiness: 503 (same body) while the service cannot do its work — the
+ * database unreachable, ARI down, or the Stasis application taken by another
+ * instance — so a load balancer or an orchestrator sends nothing to it; 200
+ * otherwise. AMI down (phones' states stale) or a low recordings disk make
+ * it `degraded` but still ready: calls are answered and queued.
+ *
+ * GET /health/live is liveness: 200 whenever the process runs and its event
+ * loop answers (a blocked loop answers nothing, and the probe times out).
+ * Restart on liveness, never on readiness: restarting centralita brings
+ * neither Postgres nor Asterisk back.
  */
 export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
   app.get('/health', {
     schema: {
       tags: ['health'],
-      summary: 'Service health',
-      response: {
-        200: Type.Object({
-          status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
-          db: UpDown, ari: UpDown, ami: UpDown,
-          pendingWrites: Type.Integer({ description: 'event records waiting for the database' }),
-          recordings: Type.Optional(Type.Union([
-            Type.Object({ freeBytes: Type.Integer(), totalBytes: Type.Integer(), lowDisk: Type.Boolean() }),
-            Type.Null(),
-          ], { description: "the recordings folder's disk; null when it cannot be read (missing folder), which counts as degraded" })),
-        }),
-      },
+      summary: 'Readiness: 200 when ready, 503 when not (same body)',
+      response: { 200: HealthBody, 503: HealthBody },
     },
-  }, async () => {
+  }, async (_request, reply) => {
     const db = (await probes.db()) ? 'up' : 'down';
-    const ari = probes.ari() ? 'up' : 'down';
+    const ariState = probes.ari();
+    const ari = ariState === 'up' || ariState === 'replaced' ? ariState : 'down';
     const ami = probes.ami() ? 'up' : 'down';
     const disk = probes.recordingsDisk ? await probes.recordingsDisk().catch(() => null) : undefined;
     const recordings = disk && { freeBytes: disk.freeBytes, totalBytes: disk.totalBytes, lowDisk: disk.low };
-    const status = db === 'up' && ari === 'up' && ami === 'up' && recordings !== null && !recordings?.lowDisk ? 'ok' : 'degraded';
-    return { status, db, ari, ami, pendingWrites: probes.pendingWrites(), ...(recordings === undefined ? {} : { recordings }) } as const;
+    const ready = db === 'up' && ari === 'up';
+    const status = ready && ami === 'up' && recordings !== null && !recordings?.lowDisk ? 'ok' : 'degraded';
+    const body: HealthBody = {
+      status, ready, db, ari, ami, pendingWrites: probes.pendingWrites(), ...(recordings === undefined ? {} : { recordings }),
+      version: probes.build.version, commit: probes.build.commit,
+    };
+    return reply.status(ready ? 200 : 503).send(body);
   });
+
+  app.get('/health/live', {
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness: 200 while the process runs and its event loop answers',
+      response: { 200: LiveBody },
+    },
+  }, async () => ({ status: 'alive' as const, uptimeSeconds: Math.floor(process.uptime()) }));
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { projectRoot } from '../../src/core/paths.js';
 import { adminToken, resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
 
 describe('HTTP API foundation', () => {
@@ -14,8 +18,11 @@ describe('HTTP API foundation', () => {
   it('reports health of the database, ARI, AMI and the recordings disk', async () => {
     const res = await t.api('/health', { token: null });
     assert.equal(res.status, 200);
-    const { recordings, ...rest } = res.body;
-    assert.deepEqual(rest, { status: 'ok', db: 'up', ari: 'up', ami: 'up', pendingWrites: 0 });
+    const { recordings, version, commit, ...rest } = res.body;
+    assert.deepEqual(rest, { status: 'ok', ready: true, db: 'up', ari: 'up', ami: 'up', pendingWrites: 0 });
+    assert.equal(version, JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version);
+    // The checkout's commit (tests run from a git checkout).
+    assert.equal(commit, execFileSync('git', ['rev-parse', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim());
     assert.equal(recordings.lowDisk, false, 'the test config asks for no free space');
     assert.ok(recordings.freeBytes > 0 && recordings.freeBytes <= recordings.totalBytes, JSON.stringify(recordings));
   });

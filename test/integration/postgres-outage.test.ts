@@ -249,7 +249,7 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
 
     const pendingSamples: number[] = [];
     const sampler = setInterval(() => pendingSamples.push(app.writes.pending), 200);
-    const health: { during?: Record<string, unknown>; after?: Record<string, unknown> } = {};
+    const health: { during?: Record<string, unknown>; after?: Record<string, unknown>; duringStatus?: number; afterStatus?: number } = {};
     const stateChanges: { what: string; status: number; ms: number }[] = [];
     let acceptedAt: number;
     try {
@@ -258,7 +258,8 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
       assert.equal(await accepting(), false, 'Postgres is down');
       laneB = lane('5559102', '600920');
       await sleep(5000);
-      health.during = (await t.api('/health', { token: null })).body;
+      const during = await t.api('/health', { token: null });
+      [health.during, health.duringStatus] = [during.body, during.status];
       // A read no cache serves says the database is unreachable (503), not "internal error".
       const history = await t.api('/api/v1/calls');
       assert.equal(history.status, 503, JSON.stringify(history.body));
@@ -286,7 +287,8 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
     await waitFor(async () => (await sql<{ n: number }>`select count(*)::int as n from recordings where status = 'recording'`.execute(db)).rows[0]!.n === 0
       && app.writes.pending === 0, 20_000, 'recordings not finished');
     await app.writes.drain();
-    health.after = (await t.api('/health', { token: null })).body;
+    const healthAfter = await t.api('/health', { token: null });
+    [health.after, health.afterStatus] = [healthAfter.body, healthAfter.status];
 
     // Every call was handled, whichever phase it was in.
     const byPhase = (phase: Phase) => results.filter((r) => r.phase === phase);
@@ -299,6 +301,8 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
     assert.ok(stateChanges.every((s) => s.ms < 1000), `state changes during the outage took ${stateChanges.map((s) => s.ms).join(', ')} ms`);
     assert.equal(health.during?.db, 'down');
     assert.equal(health.during?.status, 'degraded');
+    assert.equal(health.duringStatus, 503, 'not ready while the database is down');
+    assert.equal(health.afterStatus, 200);
     assert.ok(Number(health.during?.pendingWrites) > 0, 'pending writes shown during the outage');
     assert.equal(health.after?.db, 'up');
     assert.equal(health.after?.pendingWrites, 0);

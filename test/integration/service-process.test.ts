@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { projectRoot } from '../../src/core/paths.js';
-import { waitFor } from '../support/harness.js';
+import { testDatabaseUrl, waitFor } from '../support/harness.js';
 
 const secrets = {
   CENTRALITA_ADMIN_TOKEN: 'process-test-admin-token-5f1c0123456789abcdef',
@@ -110,4 +112,178 @@ describe('the service process', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('waits for Postgres with backoff (/health 503 naming the database), then migrates and serves', async () => {
+    // A database of its own, so the migrations visibly run once Postgres is reached.
+    const database = `${new URL(testDatabaseUrl).pathname.slice(1)}_wait`;
+    await admin(`drop database if exists ${database} with (force)`);
+    await admin(`create database ${database}`);
+    const dbPort = await freePort();
+    const proxy = postgresProxy(dbPort);
+    const dataDir = mkdtempSync(join(tmpdir(), 'centralita-dbwait-'));
+    const port = await freePort();
+    const service = runService({ ...secrets, ...labEnv(dataDir, port), DATABASE_URL: databaseUrl(database, dbPort), CENTRALITA_ARI_APP: 'centralita-dbwait-test' });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      // Attempts at 0 s and 1 s fail; the second says 2 s to the next.
+      await orExit(service, waitFor(() => waits(service.output()).length >= 2, 20_000, 'no two failed attempts logged'));
+      const waiting = await fetch(`${base}/health`);
+      assert.equal(waiting.status, 503);
+      const body = (await waiting.json()) as Record<string, unknown>;
+      assert.equal(body.db, 'down');
+      assert.equal(body.ready, false);
+      assert.match(String(body.starting), /^waiting for the database/);
+      assert.equal((await fetch(`${base}/health/live`)).status, 200);
+      assert.equal((await fetch(`${base}/api/v1/calls`)).status, 503);
+
+      await proxy.open();
+      const health = await orExit(service, waitFor(async () => {
+        const res = await fetch(`${base}/health`).catch(() => undefined);
+        return res?.status === 200 ? (await res.json()) as Record<string, unknown> : undefined;
+      }, 45_000, 'the service was not ready after Postgres came'));
+      assert.equal(health.db, 'up');
+      assert.equal(health.ari, 'up');
+
+      const lines = logLines(service.output());
+      const failed = waits(service.output());
+      // Failure n waits 1000 × 2^(n−1) ms: 1000, 2000, 4000, 8000.
+      assert.deepEqual(failed.map((l) => l.retryInMs), [1000, 2000, 4000, 8000].slice(0, failed.length));
+      assert.deepEqual(failed.map((l) => l.attempt), [1, 2, 3, 4].slice(0, failed.length));
+      const reached = lines.findIndex((l) => l.msg === 'database reachable');
+      assert.equal(lines[reached]?.attempt, failed.length + 1);
+      const firstMigration = lines.findIndex((l) => l.msg === 'migration applied');
+      assert.ok(firstMigration > reached, 'migrations ran after the database was reached');
+
+      service.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+    } finally {
+      service.kill('SIGKILL');
+      await proxy.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      await admin(`drop database if exists ${database} with (force)`);
+    }
+  });
+
+  it('stops at once on SIGTERM while waiting for Postgres, with exit code 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'centralita-dbwait-'));
+    const port = await freePort();
+    const service = runService({ ...secrets, ...labEnv(dataDir, port), DATABASE_URL: databaseUrl('centralita', await freePort()), CENTRALITA_ARI_APP: 'centralita-dbwait-test' });
+    try {
+      // The second failure: its wait is 2 s.
+      await orExit(service, waitFor(() => waits(service.output()).length >= 2, 20_000, 'no two failed attempts logged'));
+      const signalledAt = Date.now();
+      service.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+      const took = Date.now() - signalledAt;
+      assert.ok(took < 1500, `exited ${took} ms after SIGTERM, not at the end of the 2 s wait`);
+      assert.ok(logLines(service.output()).some((l) => l.msg === 'stopping'));
+      assert.doesNotMatch(service.output(), /\n\s+at /, 'no stack trace');
+    } finally {
+      service.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('ends with exit code 78 when Postgres refuses what waiting cannot fix (no such database)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'centralita-dbwait-'));
+    const url = new URL(testDatabaseUrl);
+    const service = runService({ ...secrets, ...labEnv(dataDir, await freePort()), DATABASE_URL: databaseUrl('centralita_no_such_database', Number(url.port || 5432)) });
+    try {
+      assert.equal(await service.exited, 78, service.output());
+      const fatal = logLines(service.output()).find((l) => l.msg?.startsWith('the database refused the connection'));
+      assert.ok(fatal, service.output());
+      assert.equal((fatal as { sqlState?: string }).sqlState, '3D000');
+      assert.deepEqual(waits(service.output()), [], 'not waited for');
+    } finally {
+      service.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The promise, or the service's exit with its log if it ends first. */
+function orExit<T>(service: Running, promise: Promise<T>): Promise<T> {
+  return Promise.race([
+    promise,
+    service.exited.then((code): never => { throw new Error(`the service exited (${code}):\n${service.output().slice(-3000)}`); }),
+  ]).catch((err: Error) => { throw new Error(`${err.message}\n--- its log ---\n${service.output().slice(-3000)}`); });
+}
+
+/** The environment of a service on the lab, its folders under dataDir. */
+function labEnv(dataDir: string, port: number): Record<string, string> {
+  return {
+    CENTRALITA_PORT: String(port),
+    CENTRALITA_DATA_DIR: dataDir,
+    CENTRALITA_RECORDINGS_DIR: join(dataDir, 'recordings'),
+    CENTRALITA_RECORDINGS_MIN_FREE_MB: '0',
+    CENTRALITA_PROMPTS_DIR: join(dataDir, 'prompts'),
+    CENTRALITA_LOG_LEVEL: 'info',
+    CENTRALITA_ARI_USER: 'centralita',
+    CENTRALITA_AMI_USER: 'centralita',
+  };
+}
+
+function databaseUrl(database: string, port: number): string {
+  const url = new URL(testDatabaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** One statement on the test database's server (create or drop a database). */
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+type LogLine = { msg?: string; attempt?: number; retryInMs?: number };
+
+function logLines(output: string): LogLine[] {
+  return output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+}
+
+const waits = (output: string): LogLine[] => logLines(output).filter((l) => l.msg === 'database not reachable; waiting for it');
+
+/** A port nothing listens on: one the kernel gave out, then let go. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Postgres on a port of its own: nothing listens there (connections are
+ * refused, as before Postgres starts at boot) until open() forwards it to
+ * the test database's server. The machine's Postgres is never stopped.
+ */
+function postgresProxy(port: number): { open(): Promise<void>; close(): Promise<void> } {
+  const target = new URL(testDatabaseUrl);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  return {
+    async open() {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('error', () => { client.destroy(); upstream.destroy(); });
+          socket.on('close', () => { sockets.delete(socket); client.destroy(); upstream.destroy(); });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      if (server) await new Promise((resolve) => server!.close(resolve));
+    },
+  };
+}

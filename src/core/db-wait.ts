@@ -1,0 +1,83 @@
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from './logger.js';
+
+/** The first retry 1 s after a failed attempt, doubling, at most 30 s apart. */
+export const databaseBackoff = { firstMs: 1000, maxMs: 30_000 } as const;
+
+/** The wait before attempt `failures + 1`, after `failures` failed ones (1 or more). */
+export function backoffDelay(failures: number, firstMs: number = databaseBackoff.firstMs, maxMs: number = databaseBackoff.maxMs): number {
+  return Math.min(maxMs, firstMs * 2 ** Math.max(0, failures - 1));
+}
+
+// Socket-level failures: the server is not there (yet), or not answering.
+const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  // a Unix socket path (host=/run/postgresql) before the server has created it
+  'ENOENT']);
+
+/**
+ * Whether a failed connection is worth waiting out: Postgres not listening
+ * yet, starting up or shutting down (SQLSTATE 57P01-57P03), a connection
+ * exception (class 08) or a timeout. A refusal it will repeat — a wrong
+ * password (28P01), a role or database that does not exist (28000, 3D000) —
+ * is not: the operator must fix the configuration, so it ends the start.
+ */
+export function isUnreachable(err: unknown): boolean {
+  // A host name with several addresses (localhost: ::1 and 127.0.0.1) fails with every attempt's error.
+  if (err instanceof AggregateError && err.errors.some(isUnreachable)) return true;
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (unreachableCodes.has(code)) return true;
+    if (/^(08...|57P0[123])$/.test(code)) return true;
+  }
+  // pg's own: "timeout expired", "Connection terminated due to connection timeout", "Connection terminated unexpectedly".
+  return typeof message === 'string' && /timeout|Connection terminated/i.test(message);
+}
+
+export interface WaitOptions {
+  logger: Logger;
+  /** Aborted (SIGTERM) while waiting: stop waiting, resolve false. */
+  signal?: AbortSignal;
+  /** Told before each wait, e.g. for /health. */
+  onRetry?: (attempt: number, delayMs: number) => void;
+  firstMs?: number;
+  maxMs?: number;
+}
+
+/**
+ * Runs `select 1` until the database answers: true once it does, false if
+ * `signal` is aborted first. Each failed attempt is logged once with the
+ * delay before the next; an error isUnreachable does not cover is thrown.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- before migrations, any schema
+export async function waitForDatabase(db: Kysely<any>, options: WaitOptions): Promise<boolean> {
+  const { logger, signal } = options;
+  for (let attempt = 1; ; attempt += 1) {
+    if (signal?.aborted) return false;
+    try {
+      await sql`select 1`.execute(db);
+      if (attempt > 1) logger.info({ attempt }, 'database reachable');
+      return true;
+    } catch (err) {
+      if (!isUnreachable(err)) throw err;
+      const delayMs = backoffDelay(attempt, options.firstMs, options.maxMs);
+      logger.warn({ attempt, retryInMs: delayMs, err: (err as Error).message }, 'database not reachable; waiting for it');
+      options.onRetry?.(attempt, delayMs);
+      if (!(await sleep(delayMs, signal))) return false;
+    }
+  }
+}
+
+/** Resolves true after ms, or false as soon as signal is aborted. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (slept: boolean): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(slept);
+    };
+    const onAbort = (): void => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
