@@ -57,13 +57,14 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
     }
     sh(['psql', '-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', `drop database if exists ${database} with (force)`, '-c', `create database ${database}`]);
     port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-    // What the operator fills in (docs/install.md, step 7): the lab's users.
+    // What the operator fills in (docs/install.md, step 7): the lab's users,
+    // and the application name the lab's dialplan sends calls to (doctor checks it).
     const env = readFileSync(join(root, 'etc/centralita/centralita.env'), 'utf8')
       .replace(/^#?\s*DATABASE_URL=.*$/m, `DATABASE_URL=postgres://postgres@127.0.0.1:5432/${database}`)
       .replace(/^#?\s*CENTRALITA_PORT=.*$/m, `CENTRALITA_PORT=${port}`)
       .replace(/^#?\s*CENTRALITA_ARI_USER=.*$/m, 'CENTRALITA_ARI_USER=centralita')
       .replace(/^#?\s*CENTRALITA_ARI_PASSWORD=.*$/m, 'CENTRALITA_ARI_PASSWORD=centralita-lab-ari')
-      .replace(/^#?\s*CENTRALITA_ARI_APP=.*$/m, 'CENTRALITA_ARI_APP=centralita-install')
+      .replace(/^#?\s*CENTRALITA_ARI_APP=.*$/m, 'CENTRALITA_ARI_APP=centralita')
       .replace(/^#?\s*CENTRALITA_AMI_USER=.*$/m, 'CENTRALITA_AMI_USER=centralita-least')
       .replace(/^#?\s*CENTRALITA_AMI_PASSWORD=.*$/m, 'CENTRALITA_AMI_PASSWORD=centralita-lab-ami-least');
     writeFileSync(join(root, 'etc/centralita/centralita.env'), env);
