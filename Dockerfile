@@ -34,6 +34,10 @@ RUN mkdir -p /var/lib/centralita/prompts /var/spool/centralita/recordings \
  && chown -R node:node /var/lib/centralita /var/spool/centralita
 USER node
 EXPOSE 3000
+# Liveness (/health/live): the process answers. Readiness (/health, 503
+# while the database or ARI is down) is for the proxy and the monitoring, not
+# a reason to mark the container broken. Over HTTPS when TLS is configured
+# (its own certificate: not verified for this local probe).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.CENTRALITA_PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "require(process.env.CENTRALITA_TLS_CERT?'https':'http').get({host:'127.0.0.1',port:process.env.CENTRALITA_PORT||3000,path:'/health/live',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 CMD ["node", "dist/main.js"]
