@@ -35,7 +35,7 @@ import { EventBus } from './core/events.js';
 import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { migrate } from './core/migrate.js';
+import { appliedSchema, migrate } from './core/migrate.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { MetricsService } from './metrics/service.js';
 import { AllowList, OutboundPolicy } from './core/outbound.js';
@@ -108,19 +108,24 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   logger.info({ config: redactedConfig(config), version: buildInfo.version, commit: buildInfo.commit }, 'starting centralita');
 
   const database = options.database ?? await openDatabase<Database>(config, logger);
+  // Event records go through a journal in the data directory, so a crash
+  // loses none: what it holds is applied before Asterisk is listened to, and
+  // before the migrations (its records were made for the schema the database
+  // still has: docs/upgrade.md).
+  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
   try {
+    const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`, await appliedSchema(database.db));
+    if (journaled > 0) await writes.drainWithin(10_000);
     await migrate(database.db, logger);
+    const schema = await appliedSchema(database.db);
+    if (schema) writes.markSchema(schema);
   } catch (err) {
+    writes.close();
     await database.close();
     throw err;
   }
 
   const bus = new EventBus();
-  // Event records go through a journal in the data directory, so a crash
-  // loses none: what it holds is applied before Asterisk is listened to.
-  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
-  const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`);
-  if (journaled > 0) await writes.drainWithin(10_000);
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
   const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));

@@ -43,3 +43,12 @@ export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`select name from schema_migrations order by name`.execute(db);
   return rows.map((row) => row.name);
 }
+
+/** The database's schema: its last applied migration, undefined before the first. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- may run before any schema exists
+export async function appliedSchema(db: Kysely<any>): Promise<string | undefined> {
+  const exists = await sql<{ t: string | null }>`select to_regclass('schema_migrations')::text as t`.execute(db);
+  if (!exists.rows[0]?.t) return undefined;
+  const last = await sql<{ name: string }>`select name from schema_migrations order by name desc limit 1`.execute(db);
+  return last.rows[0]?.name;
+}

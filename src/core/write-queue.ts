@@ -186,14 +186,14 @@ function withoutCredentials(database: string): string {
  * not seen stored, and the numbers of the lines that could not be read (a
  * torn last line, cut by a crash in the middle of its write, is not one).
  */
-export function parseJournal(text: string): { database: string | undefined; pending: Array<{ seq: number; what: string; ops: WriteOp[] }>; unreadable: number[] } {
+export function parseJournal(text: string): { database: string | undefined; schema?: string; pending: Array<{ seq: number; what: string; ops: WriteOp[] }>; unreadable: number[] } {
   const lines = text.split('\n').filter((l) => l.length > 0);
   const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];
   const unreadable: number[] = [];
   let stored = 0;
-  let header: { database?: string } | undefined;
+  let header: { database?: string; schema?: string } | undefined;
   for (const [i, line] of lines.entries()) {
-    let parsed: { journal?: number; database?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
+    let parsed: { journal?: number; database?: string; schema?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
     try {
       parsed = JSON.parse(line);
     } catch {
@@ -204,7 +204,7 @@ export function parseJournal(text: string): { database: string | undefined; pend
     else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
     else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
   }
-  return { database: header?.database, pending: entries.filter((e) => e.seq > stored), unreadable };
+  return { database: header?.database, ...(header?.schema ? { schema: header.schema } : {}), pending: entries.filter((e) => e.seq > stored), unreadable };
 }
 
 /** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
@@ -234,6 +234,8 @@ export class WriteQueue {
   private closed = false;
   private seq = 0;
   private journal: { fd: number; path: string; headerBytes: number } | undefined;
+  /** The journal's database label (a hash of its URL without credentials). */
+  private owner: string | undefined;
   private readonly batchSize: number;
   private readonly backoff: { firstMs: number; maxMs: number };
 
@@ -262,9 +264,12 @@ export class WriteQueue {
    * Opens the journal and queues again what an earlier process noted but
    * did not see stored. `database` names the database the journal's writes
    * belong to: a journal of another database is set aside, not applied.
+   * `schema` (the database's last applied migration) is the schema the
+   * journal's writes are made for: a journal written for another one (the
+   * database was migrated by another version since) is set aside too.
    * Returns how many writes were taken up.
    */
-  open(database: string): number {
+  open(database: string, schema?: string): number {
     const path = this.options.journalPath;
     if (!path) return 0;
     if (openJournals.has(path)) {
@@ -279,8 +284,9 @@ export class WriteQueue {
     }
     writeFileSync(`${path}.lock`, `${process.pid} ${bootId()}`);
     const owner = createHash('sha256').update(withoutCredentials(database)).digest('hex').slice(0, 16);
-    const pending = existsSync(path) ? this.readJournal(path, owner) : [];
-    const header = `${JSON.stringify({ journal: 1, database: owner })}\n`;
+    const pending = existsSync(path) ? this.readJournal(path, owner, schema) : [];
+    this.owner = owner;
+    const header = `${JSON.stringify({ journal: 1, database: owner, ...(schema ? { schema } : {}) })}\n`;
     const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops })}\n`).join('');
     writeFileSync(`${path}.tmp`, header + body);
     renameSync(`${path}.tmp`, path);
@@ -296,6 +302,25 @@ export class WriteQueue {
       void this.pump();
     }
     return pending.length;
+  }
+
+  /**
+   * After the migrations: the journal's writes from now on are made for
+   * `schema`. Only an empty queue is relabelled (what is still queued was
+   * made for the old schema); returns whether it was.
+   */
+  markSchema(schema: string): boolean {
+    if (!this.journal || !this.owner) return false;
+    if (this.queue.length > 0 || this.running) {
+      this.logger.warn({ schema }, 'the write journal still holds records of the previous schema: its label stays');
+      return false;
+    }
+    const header = `${JSON.stringify({ journal: 1, database: this.owner, schema })}\n`;
+    closeSync(this.journal.fd);
+    writeFileSync(`${this.journal.path}.tmp`, header);
+    renameSync(`${this.journal.path}.tmp`, this.journal.path);
+    this.journal = { fd: openSync(this.journal.path, 'a'), path: this.journal.path, headerBytes: Buffer.byteLength(header) };
+    return true;
   }
 
   /** Stops applying writes and closes the journal; what is still queued stays in it for the next start. */
@@ -337,13 +362,20 @@ export class WriteQueue {
     }
   }
 
-  private readJournal(path: string, owner: string): Array<{ what: string; ops: WriteOp[] }> {
-    const { database, pending, unreadable } = parseJournal(readFileSync(path, 'utf8'));
+  private readJournal(path: string, owner: string, schema: string | undefined): Array<{ what: string; ops: WriteOp[] }> {
+    const { database, schema: written, pending, unreadable } = parseJournal(readFileSync(path, 'utf8'));
     for (const line of unreadable) this.logger.error({ path, line }, 'unreadable line in the write journal; skipped');
     if (pending.length > 0 && database !== owner) {
       const aside = `${path}.other-database-${Date.now()}`;
       renameSync(path, aside);
       this.logger.error({ path: aside, writes: pending.length }, 'the write journal belongs to another database; set aside, not applied');
+      return [];
+    }
+    if (pending.length > 0 && written && schema && written !== schema) {
+      const aside = `${path}.other-schema-${Date.now()}`;
+      renameSync(path, aside);
+      this.logger.error({ path: aside, writes: pending.length, written, database: schema },
+        `the write journal was written for schema ${written} but the database is at ${schema} (another version migrated it): set aside, not applied; apply it by starting the version that wrote it on a restored backup (docs/upgrade.md)`);
       return [];
     }
     return pending;

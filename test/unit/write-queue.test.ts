@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -188,6 +188,36 @@ describe('write queue', () => {
     assert.deepEqual((await rows()).map((r) => r.n), [1, 2]);
     assert.equal((await sql`select * from calls`.execute(db)).rows.length, 1);
     queue.close();
+  });
+
+  it('applies a journal made for the database\'s schema, and sets aside one made for another (docs/upgrade.md)', async () => {
+    const journalPath = join(dir, 'write-journal.jsonl');
+    const crash = (schema: string, n: number) => {
+      const first = new WriteQueue(db, logger, { journalPath });
+      first.open('db-a', schema);
+      gate.failWith = refused();
+      void first.enqueue('event', event(n));
+      first.close();
+      gate.failWith = undefined;
+    };
+    // Written under 015, the database still at 015 (the new version has not migrated yet): applied.
+    crash('015_x.sql', 1);
+    const same = new WriteQueue(db, logger, { journalPath });
+    assert.equal(same.open('db-a', '015_x.sql'), 1);
+    await same.drain();
+    assert.deepEqual((await rows()).map((r) => r.n), [1]);
+    // After the migrations the journal's label follows the schema.
+    assert.ok(same.markSchema('016_y.sql'));
+    assert.equal(JSON.parse(readFileSync(journalPath, 'utf8').split('\n')[0]!).schema, '016_y.sql');
+    same.close();
+    // Written under 015, but another version migrated the database to 016 meanwhile: not applied.
+    crash('015_x.sql', 2);
+    const other = new WriteQueue(db, logger, { journalPath });
+    assert.equal(other.open('db-a', '016_y.sql'), 0);
+    await other.drain();
+    assert.deepEqual((await rows()).map((r) => r.n), [1], 'nothing applied');
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('write-journal.jsonl.other-schema-')), 'set aside beside the journal');
+    other.close();
   });
 
   it('sets aside a journal of another database instead of applying it', async () => {
