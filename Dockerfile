@@ -26,6 +26,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
 COPY web ./web
+# centralita's own sounds: `doctor` checks Asterisk has them (Asterisk's image copies them in).
+COPY sounds ./sounds
 # pg_dump and pg_restore for `node dist/cli.js backup|restore` (README, "Backup and
 # restore"): Debian 12's are PostgreSQL 15's, the major version of the compose file's server.
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \

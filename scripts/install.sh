@@ -86,6 +86,8 @@ install -d -m 0755 -o root -g root /var/lib/centralita /var/spool/centralita
 install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 # setgid: files Asterisk creates in them keep the shared group.
 install -d -m 2770 -o "$SERVICE_USER" -g "$shared_group" "$RECORDINGS_DIR"
+# Asterisk records into in-progress/ (centralita moves finished files out of it).
+install -d -m 2770 -o "$SERVICE_USER" -g "$shared_group" "$RECORDINGS_DIR/in-progress"
 install -d -m 2750 -o "$SERVICE_USER" -g "$shared_group" "$PROMPTS_DIR"
 
 # --- configuration: written once, never overwritten

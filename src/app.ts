@@ -115,7 +115,10 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
   try {
     const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`, await appliedSchema(database.db));
-    if (journaled > 0) await writes.drainWithin(10_000);
+    // All of them before migrating: a record the new schema refused would be lost.
+    if (journaled > 0 && !(await writes.drainWithin(60_000))) {
+      throw new Error('the write journal\'s records could not all be stored within 60 s: not migrating; the journal is kept for the next start');
+    }
     await migrate(database.db, logger);
     const schema = await appliedSchema(database.db);
     if (schema) writes.markSchema(schema);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import type { Logger } from '../core/logger.js';
 import { ariOperationSpecs, type AriEvent, type AriEventType, type AriOperations } from './ari-types.generated.js';
@@ -89,7 +90,7 @@ export class AriClient {
     const secure = options.url.startsWith('https:');
     this.transport = secure ? https : http;
     this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo', ...(options.ca ? { ca: options.ca } : {}) })
+      ? new https.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo', ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}) })
       : new http.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 50, timeout: 10_000, scheduling: 'lifo' });
   }
 
@@ -244,7 +245,7 @@ export class AriClient {
     const wsUrl = new URL(`${this.options.url.replace(/^http/, 'ws')}/events`);
     wsUrl.searchParams.set('app', this.options.app);
     wsUrl.searchParams.set('subscribeAll', 'false');
-    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000, ...(this.options.ca ? { ca: this.options.ca } : {}) });
+    const socket = new WebSocket(wsUrl, { headers: { authorization: this.authorization }, handshakeTimeout: 3000, ...(this.options.ca ? { ca: [...rootCertificates, this.options.ca] } : {}) });
     this.socket = socket;
     let alive = true;
 

@@ -9,28 +9,22 @@ export function backoffDelay(failures: number, firstMs: number = databaseBackoff
   return Math.min(maxMs, firstMs * 2 ** Math.max(0, failures - 1));
 }
 
-// Socket-level failures: the server is not there (yet), or not answering.
-const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  // a Unix socket path (host=/run/postgresql) before the server has created it
-  'ENOENT']);
+/** Refusals waiting cannot fix: a wrong password, a role or database that does not exist, no right to connect. */
+const permanentCodes = new Set(['28P01', '28000', '3D000', '42501']);
 
 /**
- * Whether a failed connection is worth waiting out: Postgres not listening
- * yet, starting up or shutting down (SQLSTATE 57P01-57P03), a connection
- * exception (class 08) or a timeout. A refusal it will repeat — a wrong
- * password (28P01), a role or database that does not exist (28000, 3D000) —
- * is not: the operator must fix the configuration, so it ends the start.
+ * Whether a failed connection is worth waiting out: anything but a refusal
+ * it will repeat (permanentCodes), which the operator must fix, so it ends
+ * the start (exit 78, which systemd does not restart). Postgres not
+ * listening, starting or shutting down, too many connections (53300), a TLS
+ * handshake cut short: all waited out, so a busy database at boot does not
+ * leave the service failed.
  */
 export function isUnreachable(err: unknown): boolean {
   // A host name with several addresses (localhost: ::1 and 127.0.0.1) fails with every attempt's error.
-  if (err instanceof AggregateError && err.errors.some(isUnreachable)) return true;
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string') {
-    if (unreachableCodes.has(code)) return true;
-    if (/^(08...|57P0[123])$/.test(code)) return true;
-  }
-  // pg's own: "timeout expired", "Connection terminated due to connection timeout", "Connection terminated unexpectedly".
-  return typeof message === 'string' && /timeout|Connection terminated/i.test(message);
+  if (err instanceof AggregateError) return err.errors.length === 0 || err.errors.some(isUnreachable);
+  const { code } = (err ?? {}) as { code?: unknown };
+  return !(typeof code === 'string' && permanentCodes.has(code));
 }
 
 export interface WaitOptions {

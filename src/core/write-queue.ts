@@ -371,7 +371,7 @@ export class WriteQueue {
       this.logger.error({ path: aside, writes: pending.length }, 'the write journal belongs to another database; set aside, not applied');
       return [];
     }
-    if (pending.length > 0 && written && schema && written !== schema) {
+    if (pending.length > 0 && written && written !== schema) {
       const aside = `${path}.other-schema-${Date.now()}`;
       renameSync(path, aside);
       this.logger.error({ path: aside, writes: pending.length, written, database: schema },

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { inProgressFolder } from '../recording/service.js';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { AmiClient, AmiMessage } from '../asterisk/ami.js';
@@ -32,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Asterisk modules centralita cannot work without (deploy/asterisk/modules.conf). */
-const requiredModules = ['app_stasis.so', 'res_ari.so', 'res_stasis_playback.so', 'res_stasis_recording.so', 'res_stasis_snoop.so', 'res_manager_devicestate.so'];
+const requiredModules = ['app_stasis.so', 'res_ari.so', 'res_stasis_playback.so', 'res_stasis_recording.so', 'res_stasis_snoop.so', 'res_manager_devicestate.so', 'bridge_simple.so', 'bridge_softmix.so'];
 
 /** Each check of docs/install.md, in the guide's order. */
 export const checks: Check[] = [
@@ -176,8 +177,13 @@ export const checks: Check[] = [
     async run({ ari, config }) {
       // A moment's recording of an empty bridge: Asterisk must write it
       // where centralita reads recordings.
-      const name = `centralita-doctor-${randomUUID().slice(0, 8)}`;
-      const bridge = await ari.request('bridges.create', { type: 'mixing', name });
+      // Into in-progress/, as the service's recordings go (its mode is what a
+      // non-root Asterisk needs to write there: 2770, group shared).
+      const inProgress = join(config.recordingsDir, inProgressFolder);
+      mkdirSync(inProgress, { recursive: true });
+      chmodSync(inProgress, 0o2770);
+      const name = `${inProgressFolder}/centralita-doctor-${randomUUID().slice(0, 8)}`;
+      const bridge = await ari.request('bridges.create', { type: 'mixing', name: name.replace('/', '-') });
       try {
         // An empty bridge sends no audio: the file holds only its header, which is enough to see where it lands.
         await ari.request('bridges.record', { bridgeId: bridge.id, name, format: 'wav', ifExists: 'overwrite' });
@@ -186,7 +192,8 @@ export const checks: Check[] = [
         const file = join(config.recordingsDir, `${name}.wav`);
         let found = false;
         for (let i = 0; i < 20 && !found; i += 1) {
-          found = existsSync(file);
+          // Read, not only seen: centralita must be able to read what Asterisk writes.
+          found = existsSync(file) && (() => { try { readFileSync(file); return true; } catch { return false; } })();
           if (!found) await sleep(100);
         }
         if (config.recordingsViaAri) {

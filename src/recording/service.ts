@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AriClient } from '../asterisk/ari.js';
 import { AriError } from '../asterisk/ari.js';
@@ -180,7 +180,12 @@ export class RecordingService {
       started_at: rec.startedAt, ended_at: null, duration_seconds: null, bytes: null, sha256: null, paused_since: null,
       retention_days: retentionDays, deleted_at: null, note: null,
     }));
-    await mkdir(join(this.recordingsDir, inProgressFolder), { recursive: true });
+    const inProgress = join(this.recordingsDir, inProgressFolder);
+    await mkdir(inProgress, { recursive: true });
+    // Asterisk (another user, in the folder's group) records into it: group
+    // writable, setgid so its files keep the group, whatever the umask
+    // (the unit's is 0027).
+    await chmod(inProgress, 0o2770).catch((err: unknown) => this.logger.warn({ err, folder: inProgress }, 'could not make the in-progress recordings folder group-writable'));
     try {
       await this.snoopAndRecord(call.channelId, rec, 'fail');
     } catch (err) {

@@ -174,12 +174,14 @@ describe('waiting for the database', () => {
       new Error('Connection terminated due to connection timeout'),
       new Error('Connection terminated unexpectedly'),
       new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:5432'), { code: 'ECONNREFUSED' })], 'localhost'),
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+      new Error('something else: waited out, not a reason to stay down'),
     ]) assert.equal(isUnreachable(err), true, err.message);
     for (const err of [
       Object.assign(new Error('password authentication failed for user "centralita"'), { code: '28P01' }),
       Object.assign(new Error('database "centralita" does not exist'), { code: '3D000' }),
       Object.assign(new Error('role "centralita" does not exist'), { code: '28000' }),
-      new Error('something else'),
+      Object.assign(new Error('permission denied for database centralita'), { code: '42501' }),
     ]) assert.equal(isUnreachable(err), false, err.message);
   });
 });
