@@ -227,7 +227,9 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
         result.promptHeard = true;
         await call.sendDtmf('1');
         call.playTone(1000);
-        await call.waitForTone(1800, { timeoutMs: 15_000, threshold: 0.5 });
+        // Two lanes share two agents: a caller can wait for an offer that
+        // rings out (10 s) and then for the other lane's call to end.
+        await call.waitForTone(1800, { timeoutMs: 30_000, threshold: 0.5 });
         result.connected = true;
         result.agentHeardCaller = Boolean(await waitFor(() => heardByAgent.has(number), 8000, 'the agent did not hear the caller').catch(() => false));
         await call.hangup();
