@@ -180,8 +180,11 @@ export const checks: Check[] = [
       // Into in-progress/, as the service's recordings go (its mode is what a
       // non-root Asterisk needs to write there: 2770, group shared).
       const inProgress = join(config.recordingsDir, inProgressFolder);
-      mkdirSync(inProgress, { recursive: true });
-      chmodSync(inProgress, 0o2770);
+      if (!existsSync(inProgress)) {
+        // As the service would make it (it is made on the first recording otherwise).
+        mkdirSync(inProgress, { recursive: true });
+        chmodSync(inProgress, 0o2770);
+      }
       const name = `${inProgressFolder}/centralita-doctor-${randomUUID().slice(0, 8)}`;
       const bridge = await ari.request('bridges.create', { type: 'mixing', name: name.replace('/', '-') });
       try {
