@@ -51,8 +51,11 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
     for (const [host, inside] of [['recordings', 'var/spool/centralita/recordings'], ['prompts', 'var/lib/centralita/prompts']] as const) {
       const dir = join(projectRoot, host);
       mkdirSync(dir, { recursive: true });
-      owners.set(dir, { uid: statSync(dir).uid, gid: statSync(dir).gid });
-      chownSync(dir, id('-u'), id('-g'));
+      // Its in-progress folder too (made 2770 by the root-run tests' service), as install.sh makes it.
+      for (const owned of [dir, join(dir, 'in-progress')].filter((d) => existsSync(d))) {
+        owners.set(owned, { uid: statSync(owned).uid, gid: statSync(owned).gid });
+        chownSync(owned, id('-u'), id('-g'));
+      }
       mount(['--bind', dir], join(root, inside));
     }
     sh(['psql', '-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', `drop database if exists ${database} with (force)`, '-c', `create database ${database}`]);
