@@ -99,7 +99,7 @@ export interface HttpOptions {
 }
 export interface TlsFiles { certFile: string; keyFile: string }
 
-const readTls = (tls: TlsFiles): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
+export const readTls = (tls: TlsFiles): { cert: Buffer; key: Buffer } => ({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) });
 
 /**
  * Reads the certificate and key again (after a renewal): new connections get

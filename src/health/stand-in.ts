@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TlsFiles } from '../core/http.js';
+import { readTls, type TlsFiles } from '../core/http.js';
 import type { BuildInfo } from '../core/version.js';
 import type { HealthBody } from './routes.js';
 
@@ -50,7 +49,7 @@ export async function startStandIn(host: string, port: number, build: BuildInfo,
     return send(response, 503, { error: { code: 'starting', message: `centralita is starting: ${starting}` } });
   };
   // HTTPS when the real server will be (CENTRALITA_TLS_CERT): probes speak one protocol to the port.
-  const server: Server | TlsServer = tls ? createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, answer) : createServer(answer);
+  const server: Server | TlsServer = tls ? createTlsServer(readTls(tls), answer) : createServer(answer);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {
