@@ -13,7 +13,7 @@ import { QueuesStore } from '../queues/store.js';
 import { RecordingsStore } from '../recording/store.js';
 import { recordingOwners, type FileOwner } from '../recording/verify.js';
 import { openEmbedded, refuseWhileRunning, journalPathOf } from './embedded.js';
-import { pgDump, postgresTool, serverMajor } from './database.js';
+import { centralitaSchema, pgDump, postgresTool, serverMajor } from './database.js';
 import { centralitaVersion, count, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface BackupOptions {
@@ -26,13 +26,82 @@ export const pgliteDumpFile = 'pglite-datadir.tar.gz';
 
 type Say = (line: string) => void;
 
-/** What the database part of a backup gives the rest: its manifest entry and the rows as of the dump. */
-interface DatabasePart { database: Manifest['database']; migrations: string[]; owners: Map<string, FileOwner> }
+/** What the database part of a backup gives the rest: its manifest entry, the rows as of the dump, and the journal's copy. */
+interface DatabasePart { database: Manifest['database']; migrations: string[]; owners: Map<string, FileOwner>; journal: Manifest['journal'] }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the recordings' and queues' tables
 async function ownersAndMigrations(db: Kysely<any>): Promise<{ owners: Map<string, FileOwner>; migrations: string[] }> {
   const owners = await recordingOwners(new RecordingsStore(db), await new QueuesStore(db).messageRecordings());
   return { owners, migrations: await appliedMigrations(db) };
+}
+
+/** Postgres's "lock not available" (lock_timeout): the hold gave way to a writer, and is tried again. */
+const lockNotAvailable = '55P03';
+
+/**
+ * Runs `fn` while no one can write to centralita's tables: one transaction
+ * holds every table in SHARE mode (writers wait; readers and pg_dump do
+ * not). Taking the locks waits for the writes under way to commit. Its
+ * lock_timeout is shorter than Postgres's deadlock_timeout (1 s), so when the
+ * hold and a write queue's batch wait on each other it is the hold that
+ * gives way (and is tried again), never the service's write; writers wait at
+ * most that long, plus the few milliseconds `fn` takes.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- every table, whatever the schema version
+async function holdingWrites<T>(db: Kysely<any>, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const held = await db.connection().execute(async (conn): Promise<{ done: true; value: T } | { done: false }> => {
+      await sql`begin`.execute(conn);
+      try {
+        await sql`set local lock_timeout = '300ms'`.execute(conn);
+        const { rows } = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = ${centralitaSchema} order by tablename`.execute(conn);
+        if (rows.length > 0) await sql`lock table ${sql.join(rows.map((r) => sql.table(`${centralitaSchema}.${r.tablename}`)))} in share mode`.execute(conn);
+      } catch (err) {
+        await sql`rollback`.execute(conn);
+        if ((err as { code?: string }).code === lockNotAvailable && attempt < 10) return { done: false };
+        throw err;
+      }
+      try {
+        return { done: true, value: await fn() };
+      } finally {
+        await sql`rollback`.execute(conn);
+      }
+    });
+    if (held.done) return held.value;
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+  }
+}
+
+/**
+ * The moment of a PostgreSQL backup: with the writes held, `conn` begins the
+ * repeatable-read transaction whose exported snapshot pg_dump then reads,
+ * and the write journal is copied. An event record is noted in the journal
+ * before its write, and leaves it only once the write has committed; no
+ * write commits between the snapshot and the copy, so every record noted
+ * before the snapshot is in the dump or in the copy. Copying the journal
+ * before the snapshot lost the records noted between the two; copying it
+ * after, without the hold, lost the ones noted before the snapshot and stored
+ * (so gone from the journal) before the copy. A record in both (stored, its
+ * note of being stored not yet written) is harmless: replaying skips an
+ * insert whose identical row exists (write-queue.ts, insertIfAbsent).
+ * `whileHeld` is for the tests, to widen the moment.
+ * The caller commits `conn`'s transaction once the dump is written.
+ */
+export async function snapshotWithJournal(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every table
+  db: Kysely<any>, conn: Kysely<any>, config: Pick<Config, 'dataDir'>, dir: string, whileHeld?: () => Promise<void>,
+): Promise<{ snapshot: string; journal: Manifest['journal'] }> {
+  return holdingWrites(db, async () => {
+    await sql`begin transaction isolation level repeatable read, read only`.execute(conn);
+    try {
+      const { rows } = await sql<{ snapshot: string }>`select pg_export_snapshot() as snapshot`.execute(conn);
+      await whileHeld?.();
+      return { snapshot: rows[0]!.snapshot, journal: await copyJournal(config, dir) };
+    } catch (err) {
+      await sql`rollback`.execute(conn);
+      throw err;
+    }
+  });
 }
 
 /**
@@ -46,12 +115,13 @@ async function dumpPostgres(config: Config, dir: string, logger: Logger): Promis
     const { major, version } = await serverMajor(handle.db);
     const tool = await postgresTool('pg_dump', major);
     return await handle.db.connection().execute(async (conn) => {
-      await sql`begin transaction isolation level repeatable read, read only`.execute(conn);
+      const { snapshot, journal } = await snapshotWithJournal(handle.db, conn, config, dir);
       try {
-        const { rows } = await sql<{ snapshot: string }>`select pg_export_snapshot() as snapshot`.execute(conn);
-        await pgDump(tool.path, config.databaseUrl!, join(dir, postgresDumpFile), rows[0]!.snapshot);
+        const file = join(dir, postgresDumpFile);
+        await pgDump(tool.path, config.databaseUrl!, file, snapshot);
         const { owners, migrations } = await ownersAndMigrations(conn);
-        return { database: { kind: 'postgres', file: postgresDumpFile, serverVersion: version, tool: `pg_dump ${tool.version}` }, migrations, owners };
+        const { bytes, sha256 } = await digestFile(file);
+        return { database: { kind: 'postgres', file: postgresDumpFile, bytes, sha256, serverVersion: version, tool: `pg_dump ${tool.version}` }, migrations, owners, journal };
       } finally {
         await sql`commit`.execute(conn);
       }
@@ -71,21 +141,19 @@ async function dumpEmbedded(config: Config, dir: string): Promise<DatabasePart> 
   const embedded = await openEmbedded(config.dataDir, { mustExist: true });
   try {
     const { owners, migrations } = await ownersAndMigrations(embedded.db);
-    const tarball = await embedded.pglite.dumpDataDir('gzip');
-    await writeFile(join(dir, pgliteDumpFile), Buffer.from(await tarball.arrayBuffer()));
-    return { database: { kind: 'pglite', file: pgliteDumpFile }, migrations, owners };
+    const tarball = Buffer.from(await (await embedded.pglite.dumpDataDir('gzip')).arrayBuffer());
+    await writeFile(join(dir, pgliteDumpFile), tarball);
+    const sha256 = createHash('sha256').update(tarball).digest('hex');
+    // No service runs (refused above): the journal holds what the last one left, and no one changes it.
+    const journal = await copyJournal(config, dir);
+    return { database: { kind: 'pglite', file: pgliteDumpFile, bytes: tarball.length, sha256 }, migrations, owners, journal };
   } finally {
     await embedded.close();
   }
 }
 
-/**
- * A copy of the write journal as it is now: the event records noted and not
- * yet stored. Taken just before the database's snapshot, so a record is in
- * the dump, in this copy, or both (replaying is idempotent); only one noted
- * and still unstored in the instant between the two is in neither.
- */
-async function copyJournal(config: Config, dir: string): Promise<Manifest['journal']> {
+/** A copy of the write journal as it is now: the event records noted and not yet stored (see snapshotWithJournal). */
+async function copyJournal(config: Pick<Config, 'dataDir'>, dir: string): Promise<Manifest['journal']> {
   const path = journalPathOf(config.dataDir);
   if (!existsSync(path)) return null;
   const text = await readFile(path);
@@ -105,7 +173,6 @@ async function copyJournal(config: Config, dir: string): Promise<Manifest['journ
 export async function backup(config: Config, dir: string, options: BackupOptions, logger: Logger, say: Say): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   if ((await readdir(dir)).length > 0) throw new Error(`${dir} is not empty: a backup goes into a new or empty folder`);
-  const journal = await copyJournal(config, dir);
   const part = config.databaseUrl ? await dumpPostgres(config, dir, logger) : await dumpEmbedded(config, dir);
   say(`database: ${part.database.kind === 'postgres' ? `pg_dump of PostgreSQL ${part.database.serverVersion}` : 'the embedded PGlite database (dumpDataDir)'}, ${part.migrations.length} migrations`);
 
@@ -137,6 +204,7 @@ export async function backup(config: Config, dir: string, options: BackupOptions
   say(`recordings: ${count(files.length, 'file')}, ${count(bytes, 'byte')}, ${options.recordings ? 'copied and verified (sha256)' : 'listed with their sha256, not copied (--no-recordings)'}`
     + `${vanished > 0 ? `; ${vanished} finished or deleted while the backup ran` : ''}`);
   if (withoutFile > 0) say(`warning: ${count(withoutFile, 'complete recording')} without a file in the recordings folder (see verify-recordings)`);
+  const journal = part.journal;
   say(journal ? `journal: ${count(journal.pendingRecords, 'event record')} not yet stored` : 'journal: none');
 
   const manifest: Manifest = {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { sql, type Kysely } from 'kysely';
@@ -37,7 +37,7 @@ export class ToolVersionMismatch extends Error {
   constructor(tool: string, path: string, toolMajor: number, serverMajor: number) {
     super(`${path} is PostgreSQL ${toolMajor}'s ${tool} but the server is PostgreSQL ${serverMajor}: install postgresql-client-${serverMajor} `
       + `(Debian 12 ships 15; other versions come from apt.postgresql.org), which puts it in /usr/lib/postgresql/${serverMajor}/bin. `
-      + `An older ${tool === 'pg_dump' ? 'pg_dump refuses to dump a newer server' : 'pg_restore cannot read the archives of a newer pg_dump'}, `
+      + 'An older pg_dump refuses to dump a newer server, an older pg_restore cannot read the archives of a newer pg_dump, '
       + 'and a newer one writes archives an older pg_restore cannot read, so centralita uses only the server\'s own version');
     this.name = 'ToolVersionMismatch';
   }
@@ -56,7 +56,7 @@ export async function serverMajor(db: Kysely<any>): Promise<{ major: number; ver
  * /usr/lib/postgresql/<major>/bin when installed (several versions side by
  * side), else the one on the PATH, whose version must then be the server's.
  */
-export async function postgresTool(tool: 'pg_dump' | 'pg_restore', major: number): Promise<{ path: string; version: string }> {
+export async function postgresTool(tool: 'pg_dump' | 'pg_restore' | 'psql', major: number): Promise<{ path: string; version: string }> {
   const debian = `/usr/lib/postgresql/${major}/bin/${tool}`;
   const path = existsSync(debian) ? debian : tool;
   let stdout: string;
@@ -93,11 +93,42 @@ export async function pgDump(tool: string, databaseUrl: string, file: string, sn
   await runTool(tool, ['--format=custom', '--no-owner', `--snapshot=${snapshot}`, `--file=${file}`], databaseUrl);
 }
 
+/** The schema centralita's migrations create everything in (none of its own: the database's `public`). */
+export const centralitaSchema = 'public';
+
 /**
- * pg_restore of a pg_dump archive: the objects it holds are dropped first
- * when present (--clean --if-exists), all in one transaction, so a failure
- * leaves the database as it was.
+ * Restores a pg_dump archive over whatever the database holds, in one
+ * transaction: centralita's schema is dropped and created again, then the
+ * archive's script (pg_restore to stdout, read by psql) fills it. `pg_restore
+ * --clean` alone would drop only the archive's objects, leaving a table or a
+ * migration row of a later version behind. psql is given BEGIN, the script,
+ * and COMMIT only once pg_restore has finished well: an error in the script
+ * (ON_ERROR_STOP) or a pg_restore that fails ends psql without a commit, and
+ * the server rolls the whole transaction back, the database as it was.
  */
-export async function pgRestore(tool: string, databaseUrl: string, file: string): Promise<void> {
-  await runTool(tool, ['--clean', '--if-exists', '--no-owner', '--single-transaction', '--exit-on-error', file], databaseUrl);
+export async function pgRestoreReplacing(tools: { pgRestore: string; psql: string }, databaseUrl: string, file: string): Promise<void> {
+  const { url, password } = splitPassword(databaseUrl);
+  const env = { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}) };
+  const psql = spawn(tools.psql, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${url}`], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const restore = spawn(tools.pgRestore, ['--no-owner', '--file=-', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = { psql: '', restore: '' };
+  psql.stderr.on('data', (chunk: Buffer) => { stderr.psql += chunk.toString(); });
+  restore.stderr.on('data', (chunk: Buffer) => { stderr.restore += chunk.toString(); });
+  const exited = (child: typeof psql | typeof restore) => new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code ?? 1));
+  });
+  const restoreExit = exited(restore);
+  // A psql that stopped on an error reads no more: pg_restore, blocked on a full pipe, is ended.
+  const psqlExit = exited(psql).finally(() => { if (restore.exitCode === null) restore.kill(); });
+  psqlExit.catch(() => undefined); // awaited below, after pg_restore
+  psql.stdin.on('error', () => undefined);
+  psql.stdin.write(`begin;\ndrop schema if exists ${centralitaSchema} cascade;\ncreate schema ${centralitaSchema};\n`);
+  restore.stdout.pipe(psql.stdin, { end: false });
+  const restoreCode = await restoreExit;
+  if (restoreCode === 0) psql.stdin.end('commit;\n');
+  else psql.stdin.end();
+  const psqlCode = await psqlExit;
+  if (psqlCode === 0 && restoreCode !== 0) throw new Error(`${tools.pgRestore} failed (nothing was changed)${stderr.restore.trim() ? `: ${stderr.restore.trim()}` : ''}`);
+  if (psqlCode !== 0) throw new Error(`${tools.psql} failed restoring ${file} (nothing was changed)${stderr.psql.trim() ? `: ${stderr.psql.trim()}` : ''}`);
 }

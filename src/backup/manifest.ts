@@ -20,9 +20,10 @@ export interface Manifest {
   format: 1;
   createdAt: string;
   centralita: { version: string };
+  /** The dump, with its size and sha256 (checked before a restore changes anything). */
   database:
-    | { kind: 'postgres'; file: string; serverVersion: string; tool: string }
-    | { kind: 'pglite'; file: string };
+    | { kind: 'postgres'; file: string; bytes: number; sha256: string; serverVersion: string; tool: string }
+    | { kind: 'pglite'; file: string; bytes: number; sha256: string };
   /** The migrations applied to the backed-up database, in order. */
   migrations: string[];
   /** The write journal (records noted but not yet stored), when there was one. */

@@ -8,9 +8,9 @@ import type { Logger } from '../core/logger.js';
 import { migrationsDir } from '../core/migrate.js';
 import { parseJournal } from '../core/write-queue.js';
 import { recordingFile } from '../recording/files.js';
-import { pgRestore, postgresTool, serverMajor, tablesWithRows } from './database.js';
+import { pgRestoreReplacing, postgresTool, serverMajor, tablesWithRows } from './database.js';
 import { journalPathOf, openEmbedded, refuseWhileRunning } from './embedded.js';
-import { count, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
+import { count, manifestName, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface RestoreOptions {
   /** Restore over a database that holds rows, and over recording files that differ. */
@@ -27,15 +27,25 @@ export interface RestoreSummary {
 
 type Say = (line: string) => void;
 
-/** Checks the backup before anything is changed: every file the manifest names is there with its size. */
+/**
+ * Checks the backup before anything is changed: every file the manifest
+ * names is there with its size, and the dump and the journal have the
+ * manifest's sha256 (the recordings' are checked as each is copied back).
+ */
 async function checkBackup(dir: string, manifest: Manifest): Promise<void> {
-  const need = async (file: string, bytes?: number) => {
-    const info = await stat(join(dir, file)).catch(() => undefined);
-    if (!info?.isFile()) throw new Error(`the backup is incomplete: ${join(dir, file)} is missing`);
-    if (bytes !== undefined && info.size !== bytes) throw new Error(`the backup is damaged: ${join(dir, file)} has ${info.size} bytes, the manifest says ${bytes}`);
+  const need = async (file: string, bytes?: number, sha256?: string | null) => {
+    const path = join(dir, file);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) throw new Error(`the backup is incomplete: ${path} is missing`);
+    if (bytes !== undefined && info.size !== bytes) throw new Error(`the backup is damaged: ${path} has ${info.size} bytes, the manifest says ${bytes}`);
+    if (sha256 === undefined) return;
+    // A manifest written before the dump's sha256 was recorded: its dump cannot be checked.
+    if (sha256 === null) throw new Error(`the backup cannot be checked: ${join(dir, manifestName)} gives no sha256 for ${path}; nothing was restored`);
+    const digest = await digestFile(path);
+    if (digest.sha256 !== sha256) throw new Error(`the backup is damaged: ${path} has sha256 ${digest.sha256}, the manifest says ${sha256}; nothing was restored`);
   };
-  await need(manifest.database.file);
-  if (manifest.journal) await need(manifest.journal.file, manifest.journal.bytes);
+  await need(manifest.database.file, manifest.database.bytes, manifest.database.sha256 ?? null);
+  if (manifest.journal) await need(manifest.journal.file, manifest.journal.bytes, manifest.journal.sha256);
   if (manifest.recordings.copied) for (const file of manifest.recordings.files) await need(join(recordingsFolder, file.path), file.bytes);
   // A backup of a newer centralita has migrations this one does not know.
   const known = new Set((await readdir(migrationsDir)).filter((f) => f.endsWith('.sql')));
@@ -54,14 +64,15 @@ function refuseFull(full: string[], force: boolean): void {
 
 async function restorePostgres(config: Config, dir: string, manifest: Manifest, force: boolean, logger: Logger): Promise<void> {
   const handle = await openDatabase(config, logger);
-  let tool: string;
+  let tools: { pgRestore: string; psql: string };
   try {
     refuseFull(await tablesWithRows(handle.db), force);
-    tool = (await postgresTool('pg_restore', (await serverMajor(handle.db)).major)).path;
+    const { major } = await serverMajor(handle.db);
+    tools = { pgRestore: (await postgresTool('pg_restore', major)).path, psql: (await postgresTool('psql', major)).path };
   } finally {
     await handle.close();
   }
-  await pgRestore(tool, config.databaseUrl!, join(dir, manifest.database.file));
+  await pgRestoreReplacing(tools, config.databaseUrl!, join(dir, manifest.database.file));
 }
 
 /** The embedded database: the current data folder is set aside (kept), and PGlite loads the dump into a new one. */

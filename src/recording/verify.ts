@@ -31,13 +31,14 @@ export async function recordingOwners(store: RecordingsStore, messages: { id: st
   return owners;
 }
 
-export type ProblemKind = 'missing' | 'size' | 'sha256' | 'no-row';
+export type ProblemKind = 'missing' | 'size' | 'sha256' | 'no-hash' | 'no-row';
 export interface RecordingProblem { kind: ProblemKind; path: string; recordingId: string | null; detail: string }
 export interface VerifyReport { recordings: number; files: number; problems: RecordingProblem[] }
 
 /**
  * Checks every complete recording against its file (there, of the row's
- * size, of the row's sha256) and every file of the folder against the rows
+ * size, of the row's sha256; a complete row without its size or sha256 is a
+ * problem too) and every file of the folder against the rows
  * (a file no row names, or whose recording was deleted). Files whose names
  * start with a dot are not looked at. With the service running, a recording
  * finished while this runs would look like a file with no row: the files
@@ -51,6 +52,9 @@ export async function verifyRecordings(recordingsDir: string, loadOwners: () => 
     if (!('recordingId' in owner) || owner.status !== 'complete') continue;
     recordings += 1;
     const problem = (kind: ProblemKind, detail: string) => problems.push({ kind, path, recordingId: owner.recordingId, detail });
+    // A row marked complete is written with its file's size and sha256 (recording/service.ts): without them the file cannot be checked.
+    const lacking = [owner.bytes === null ? 'size' : '', owner.sha256 === null ? 'sha256' : ''].filter(Boolean);
+    if (lacking.length > 0) problem('no-hash', `the row is complete but has no ${lacking.join(' nor ')}: its file cannot be checked`);
     let file: string;
     try {
       file = recordingFile(recordingsDir, path);
@@ -101,6 +105,6 @@ export function formatProblem(p: RecordingProblem): string {
 export function formatSummary(report: VerifyReport): string {
   const count = (kind: ProblemKind) => report.problems.filter((p) => p.kind === kind).length;
   const problems = report.problems.length === 0 ? 'no problems'
-    : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} (missing ${count('missing')}, size ${count('size')}, sha256 ${count('sha256')}, no row ${count('no-row')})`;
+    : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} (missing ${count('missing')}, size ${count('size')}, sha256 ${count('sha256')}, no hash ${count('no-hash')}, no row ${count('no-row')})`;
   return `checked ${report.recordings} complete recording${report.recordings === 1 ? '' : 's'} and ${report.files} file${report.files === 1 ? '' : 's'}: ${problems}`;
 }

@@ -51,7 +51,8 @@ describe('backup and restore of the embedded database', () => {
   it('dumps the data folder, loads it back into a new one, and every row and file comes back', async () => {
     const dir = join(root, 'backup');
     const manifest = await backup(config, dir, { recordings: true }, logger, say);
-    assert.deepEqual(manifest.database, { kind: 'pglite', file: 'pglite-datadir.tar.gz' });
+    const dump = readFileSync(join(dir, 'pglite-datadir.tar.gz'));
+    assert.deepEqual(manifest.database, { kind: 'pglite', file: 'pglite-datadir.tar.gz', bytes: dump.length, sha256: createHash('sha256').update(dump).digest('hex') });
     assert.deepEqual(manifest.recordings.files, [
       { path, bytes: 4000, sha256, recordingId },
       // 'stray.wav' sorts after '2026/…': no row names it.

@@ -151,7 +151,7 @@ describe('backup, wipe, restore, verify', () => {
     // Clean, but for the files other tests left without rows (the restored database has none of theirs).
     const clean = await cli(['verify-recordings'], env);
     const noRow = foreign.map((path) => `no-row  ${path}: no recording nor message names this file`);
-    assert.deepEqual(clean.stdout.trim().split('\n'), [...noRow, `checked 2 complete recordings and ${plural(foreign.length + 2, 'file')}: ${foreign.length === 0 ? 'no problems' : `${plural(foreign.length, 'problem')} (missing 0, size 0, sha256 0, no row ${foreign.length})`}`]);
+    assert.deepEqual(clean.stdout.trim().split('\n'), [...noRow, `checked 2 complete recordings and ${plural(foreign.length + 2, 'file')}: ${foreign.length === 0 ? 'no problems' : `${plural(foreign.length, 'problem')} (missing 0, size 0, sha256 0, no hash 0, no row ${foreign.length})`}`]);
     assert.equal(clean.code, foreign.length === 0 ? 0 : 1);
   });
 
@@ -165,6 +165,6 @@ describe('backup, wipe, restore, verify', () => {
     assert.ok(lines.includes(`size    ${cut.path} (recording ${cut.id}): 1000 bytes, the row says ${cut.bytes}`), result.stdout);
     assert.ok(lines.includes(`missing ${gone.path} (recording ${gone.id}): no such file`), result.stdout);
     // 2 rows checked; files: the foreign ones and the truncated one (the other is gone); problems: the foreign ones + 2.
-    assert.equal(lines.at(-1), `checked 2 complete recordings and ${plural(foreign.length + 1, 'file')}: ${foreign.length + 2} problems (missing 1, size 1, sha256 0, no row ${foreign.length})`);
+    assert.equal(lines.at(-1), `checked 2 complete recordings and ${plural(foreign.length + 1, 'file')}: ${foreign.length + 2} problems (missing 1, size 1, sha256 0, no hash 0, no row ${foreign.length})`);
   });
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { postgresTool, ToolVersionMismatch } from '../../src/backup/database.js';
 import { copyVerified, CopyMismatch, listFiles } from '../../src/core/files.js';
+import { formatSummary, verifyRecordings, type FileOwner } from '../../src/recording/verify.js';
 
 describe('backup tools', () => {
   const dir = mkdtempSync(join(tmpdir(), 'centralita-backup-tools-'));
@@ -35,5 +36,23 @@ describe('backup tools', () => {
     writeFileSync(join(dir, 'out/.gitkeep'), '');
     assert.deepEqual(await listFiles(join(dir, 'out')), ['1/a.wav']);
     assert.deepEqual(await listFiles(join(dir, 'nowhere')), []);
+  });
+
+  it('verify-recordings names a complete row without its size or sha256', async () => {
+    const folder = join(dir, 'verify');
+    mkdirSync(folder);
+    for (const name of ['whole.wav', 'no-sha.wav', 'bare.wav']) writeFileSync(join(folder, name), 'abc');
+    const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    const owners = new Map<string, FileOwner>([
+      ['whole.wav', { recordingId: 'r1', status: 'complete', bytes: 3, sha256: abc }],
+      ['no-sha.wav', { recordingId: 'r2', status: 'complete', bytes: 3, sha256: null }],
+      ['bare.wav', { recordingId: 'r3', status: 'complete', bytes: null, sha256: null }],
+    ]);
+    const report = await verifyRecordings(folder, async () => owners);
+    assert.deepEqual(report.problems, [
+      { kind: 'no-hash', path: 'no-sha.wav', recordingId: 'r2', detail: 'the row is complete but has no sha256: its file cannot be checked' },
+      { kind: 'no-hash', path: 'bare.wav', recordingId: 'r3', detail: 'the row is complete but has no size nor sha256: its file cannot be checked' },
+    ]);
+    assert.equal(formatSummary(report), 'checked 3 complete recordings and 3 files: 2 problems (missing 0, size 0, sha256 0, no hash 2, no row 0)');
   });
 });
