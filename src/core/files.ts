@@ -1,11 +1,29 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export interface FileDigest { bytes: number; sha256: string }
+
+/**
+ * Makes `dir` (and its parents) a folder that another user of its group
+ * writes into, and returns its mode. Made 0770 whatever the umask (the
+ * unit's is 0027), lifted for this synchronous mkdir only; setgid comes from
+ * the parent (a new folder inherits it), because a unit with
+ * RestrictSUIDSGID= refuses a chmod that sets it. A folder that already
+ * exists is left as it is: the caller checks the mode returned.
+ */
+export function ensureSharedFolder(dir: string): number {
+  const umask = process.umask(0o007);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o770 });
+  } finally {
+    process.umask(umask);
+  }
+  return statSync(dir).mode & 0o7777;
+}
 
 /**
  * The regular files under `root`, as paths relative to it with `/`, sorted.

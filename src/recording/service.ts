@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AriClient } from '../asterisk/ari.js';
 import { AriError } from '../asterisk/ari.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
+import { ensureSharedFolder } from '../core/files.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
@@ -55,6 +56,8 @@ export class RecordingService {
   private readonly bridgeWaits = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
   lastReconcile: ReconcileReport | undefined;
+  /** The in-progress folder's wrong mode last warned of (once per mode). */
+  private folderModeWarned: number | undefined;
 
   constructor(
     private readonly ari: AriClient,
@@ -181,11 +184,13 @@ export class RecordingService {
       retention_days: retentionDays, deleted_at: null, note: null,
     }));
     const inProgress = join(this.recordingsDir, inProgressFolder);
-    await mkdir(inProgress, { recursive: true });
-    // Asterisk (another user, in the folder's group) records into it: group
-    // writable, setgid so its files keep the group, whatever the umask
-    // (the unit's is 0027).
-    await chmod(inProgress, 0o2770).catch((err: unknown) => this.logger.warn({ err, folder: inProgress }, 'could not make the in-progress recordings folder group-writable'));
+    // Asterisk (another user, in the folder's group) records into it: it
+    // must be group-writable, and setgid so its files keep the group.
+    const mode = ensureSharedFolder(inProgress);
+    if ((mode & 0o070) !== 0o070 && this.folderModeWarned !== mode) {
+      this.folderModeWarned = mode;
+      this.logger.warn({ folder: inProgress, mode: mode.toString(8) }, `the in-progress recordings folder is not group-writable: a non-root Asterisk cannot record into it; run chmod 2770 ${inProgress}`);
+    }
     try {
       await this.snoopAndRecord(call.channelId, rec, 'fail');
     } catch (err) {
