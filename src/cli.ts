@@ -63,6 +63,7 @@ async function purgeEvents(config: Config, logger: Logger): Promise<number> {
     say(`deleted events from before ${report.cutoff}: ${report.calls} calls, ${report.callEvents} call events, ${report.ivrTraces} IVR steps, `
       + `${report.queueEntries} queue entries, ${report.queueOffers} offers, ${report.agentStates} agent state changes; `
       + `${report.callsKeptForRecordings} old calls kept for their recordings, ${report.callRowsKeptAsReference} call rows kept as reference`);
+    if (report.purgedBefore) say(`report rollups up to ${report.purgedBefore} are kept as they are: never rebuilt, and source=raw reports start after it`);
     return 0;
   } finally {
     await database.close();

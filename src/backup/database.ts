@@ -8,9 +8,10 @@ const run = promisify(execFile);
 /**
  * Tables that hold rows in a database centralita has only started on:
  * the migrations' bookkeeping, the pause reasons migration 002 seeds (a
- * restore replaces them with the backup's), and the rollups' state.
+ * restore replaces them with the backup's), and the rollups' state (the
+ * retention's watermark: a row migration 017 makes).
  */
-const bookkeeping = new Set(['schema_migrations', 'pause_reasons', 'report_rollup_state', 'report_dirty']);
+const bookkeeping = new Set(['schema_migrations', 'pause_reasons', 'report_rollup_state', 'report_dirty', 'report_events_purged']);
 
 /** The centralita tables (schema public) that hold rows, bookkeeping left out. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every table, whatever the schema version

@@ -119,10 +119,10 @@ export class IvrStore {
     return this.db.selectFrom('ivr_traces').selectAll().where('call_id', '=', callId).orderBy('id').execute();
   }
 
-  /** Deletes the IVR steps of these calls; the number of rows. */
-  async deleteTracesOf(callIds: string[]): Promise<number> {
-    if (callIds.length === 0) return 0;
-    const result = await this.db.deleteFrom('ivr_traces').where('call_id', 'in', callIds).executeTakeFirst();
-    return Number(result.numDeletedRows);
+  /** Deletes the IVR steps of these calls: how many, and the latest one's moment (for the retention's watermark). */
+  async deleteTracesOf(callIds: string[]): Promise<{ traces: number; latest: Date | undefined }> {
+    if (callIds.length === 0) return { traces: 0, latest: undefined };
+    const rows = await this.db.deleteFrom('ivr_traces').where('call_id', 'in', callIds).returning('at').execute();
+    return { traces: rows.length, latest: rows.reduce<Date | undefined>((max, row) => (max && max >= row.at ? max : row.at), undefined) };
   }
 }

@@ -197,13 +197,19 @@ export class QueuesStore {
     return new Set(rows.map((row) => row.call_id));
   }
 
-  /** Deletes the queue entries of these calls and the offers made for them. */
-  async deleteEntriesOf(callIds: string[]): Promise<{ entries: number; offers: number }> {
-    if (callIds.length === 0) return { entries: 0, offers: 0 };
+  /**
+   * Deletes the queue entries of these calls and the offers made for them.
+   * `latest`: the latest moment a deleted row counted at in the reports (an
+   * entry's entering or answer, an offer), for the retention's watermark.
+   */
+  async deleteEntriesOf(callIds: string[]): Promise<{ entries: number; offers: number; latest: Date | undefined }> {
+    if (callIds.length === 0) return { entries: 0, offers: 0, latest: undefined };
     const offers = await this.db.deleteFrom('queue_offers')
-      .where('entry_id', 'in', this.db.selectFrom('queue_entries').select('id').where('call_id', 'in', callIds)).executeTakeFirst();
-    const entries = await this.db.deleteFrom('queue_entries').where('call_id', 'in', callIds).executeTakeFirst();
-    return { entries: Number(entries.numDeletedRows), offers: Number(offers.numDeletedRows) };
+      .where('entry_id', 'in', this.db.selectFrom('queue_entries').select('id').where('call_id', 'in', callIds)).returning('offered_at').execute();
+    const entries = await this.db.deleteFrom('queue_entries').where('call_id', 'in', callIds).returning(['entered_at', 'answered_at']).execute();
+    const moments = [...offers.map((o) => o.offered_at), ...entries.flatMap((e) => (e.answered_at ? [e.entered_at, e.answered_at] : [e.entered_at]))];
+    const latest = moments.reduce<Date | undefined>((max, at) => (max && max >= at ? max : at), undefined);
+    return { entries: entries.length, offers: offers.length, latest };
   }
 
   /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */

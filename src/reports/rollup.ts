@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { eventsPurgedBefore } from './purged.js';
 
 /** Rollup buckets are UTC quarter hours: every real time zone's hours and days are whole numbers of them. */
 export const bucketMs = 15 * 60_000;
@@ -145,23 +146,42 @@ export function mergeRanges(ranges: Range[]): Range[] {
 }
 
 /**
+ * The first quarter whose raw events are whole, after the event retention
+ * deleted those up to `purgedBefore` (migration 017): the quarter after the
+ * one holding that moment. Undefined: every quarter's are.
+ */
+export const firstWholeBucket = (purgedBefore: Date | undefined): Date | undefined =>
+  purgedBefore && new Date(floorBucket(purgedBefore).getTime() + bucketMs);
+
+/** The parts of the ranges from `first` on (all of them when undefined). */
+export function rangesFrom(ranges: Range[], first: Date | undefined): Range[] {
+  if (!first) return ranges;
+  return ranges.filter((r) => r.to > first).map((r) => (r.from < first ? { from: first, to: r.to } : r));
+}
+
+/**
  * Replaces the rollups of the ranges (whole buckets) with figures computed
  * from the raw events, in one transaction: readers see the old or the new
  * numbers, never a mix. With `dirty`, the stretches that writes recorded in
  * `report_dirty` since the last rebuild (migration 016) are rebuilt too and
  * forgotten in the same transaction (a failed rebuild keeps them), and so
  * are the quarters that change with no write (`stillChanging`).
+ * Nothing up to the event retention's watermark is rebuilt, whoever asks:
+ * the raw events there are partly deleted, and the rollups are all that is
+ * left (dirty stretches there are forgotten). Returns what was rebuilt.
  */
 export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
   const now = options.now ?? new Date();
   return db.transaction().execute(async (tx) => {
+    // First, and locked until commit: a purge batch committing during this rebuild waits to move it.
+    const first = firstWholeBucket(await eventsPurgedBefore(tx, { lock: true }));
     const dirty = options.dirty
       ? (await sql<{ from_at: Date; to_at: Date }>`delete from report_dirty returning from_at, to_at`.execute(tx)).rows.map((r) => ({ from: r.from_at, to: new Date(r.to_at.getTime() + 1) })) // to_at is a moment that changed: its bucket included
       : [];
     const open = options.dirty
       ? (await sql<{ bucket: Date }>`${stillChanging}`.execute(tx)).rows.map((r) => ({ from: r.bucket, to: new Date(r.bucket.getTime() + bucketMs) }))
       : [];
-    const merged = mergeRanges([...ranges, ...dirty, ...open]);
+    const merged = rangesFrom(mergeRanges([...ranges, ...dirty, ...open]), first);
     for (const { from, to } of merged) {
       await sql`delete from report_queue_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
       await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);

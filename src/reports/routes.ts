@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
 import { reportCsv, type PauseReasonName } from './csv.js';
@@ -34,7 +35,8 @@ type ReportParams = {
   queue?: string; agent?: string; team?: string; totals?: boolean;
 };
 
-const errors = { 400: ErrorBody };
+// 409 `events_purged`: a report from the raw events (source=raw, IVR) over a range the event retention emptied.
+const errors = { 400: ErrorBody, 409: ErrorBody };
 const Anything = Type.Unknown();
 
 /**
@@ -111,15 +113,24 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     config: { roles: ['admin'] },
     schema: {
       tags: ['reports'], summary: 'Rebuild the rollups of a range from the raw events (after late events older than a day, or a change of CENTRALITA_SHORT_ABANDON_SECONDS)',
+      description: 'Never before the event retention\'s watermark: the rollups there are kept (the answer\'s `from` is then later than asked, and '
+        + '`keptBefore` says where the kept ones end); 409 `events_purged` when the whole range is before it.',
       body: Type.Object({ from: DateTime(), to: DateTime() }, { additionalProperties: false }),
-      response: { 200: Type.Object({ from: Type.String(), to: Type.String() }), ...errors },
+      response: { 200: Type.Object({ from: Type.String(), to: Type.String(), keptBefore: Type.Optional(Type.String()) }), ...errors },
     },
   }, async (request) => {
     const from = new Date(request.body.from);
     const to = new Date(request.body.to);
     reports.validate({ from, to, interval: 'month', timezone: 'UTC' }, 'body');
+    // rebuildRollups clamps by itself (under a lock); this says so to whoever asked.
+    const first = await reports.firstWholeBucket();
+    if (first && to <= first) {
+      throw new HttpError(409, 'events_purged', `the event retention (CENTRALITA_EVENT_RETENTION_DAYS) deleted the raw events before ${first.toISOString()}: `
+        + 'the rollups of that range are kept as they are and cannot be rebuilt');
+    }
     await reports.rebuild([{ from, to }]);
-    return { from: from.toISOString(), to: to.toISOString() };
+    const kept = first && from < first ? first : undefined;
+    return { from: (kept ?? from).toISOString(), to: to.toISOString(), ...(kept ? { keptBefore: kept.toISOString() } : {}) };
   });
 
   app.get('/api/v1/stats/live', {

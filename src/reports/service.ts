@@ -1,8 +1,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { badRequest } from '../core/errors.js';
+import { badRequest, HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
-import { ceilBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, stillChanging, type Range } from './rollup.js';
+import { eventsPurgedBefore } from './purged.js';
+import {
+  ceilBucket, firstWholeBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, stillChanging, type Range,
+} from './rollup.js';
 
 export type Source = 'rollup' | 'raw';
 
@@ -48,6 +51,24 @@ export class ReportsService {
   }
 
   // ---- rollups ----
+
+  /** The first quarter whose raw events the event retention left whole (migration 017); undefined: all are. */
+  async firstWholeBucket(): Promise<Date | undefined> {
+    return firstWholeBucket(await eventsPurgedBefore(this.db));
+  }
+
+  /**
+   * 409 `events_purged` for a report made from the raw events (`what`) over a
+   * range that starts before the first quarter the event retention left
+   * whole: its figures would be those of whatever was kept, not the truth.
+   */
+  private async refusePurged(from: Date, what: string): Promise<void> {
+    const first = await this.firstWholeBucket();
+    if (first && floorBucket(from) < first) {
+      throw new HttpError(409, 'events_purged', `${what}: the event retention (CENTRALITA_EVENT_RETENTION_DAYS) deleted the raw events before ${first.toISOString()}; `
+        + 'start the range there or later, or read the rollups (source=rollup), which keep the figures of before');
+    }
+  }
 
   /**
    * Rebuilds the ranges from the raw events, with whatever writes changed
@@ -106,7 +127,10 @@ export class ReportsService {
   private async freshen(to: Date): Promise<void> {
     const now = new Date();
     const rolledUpTo = (await this.rolledUpTo()) ?? new Date(now.getTime() - periodicWindowMs);
-    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty) or exists (${stillChanging}) as any`.execute(this.db);
+    // A quarter still changing up to the retention's watermark is never rebuilt (rebuildRollups): not a reason to rebuild.
+    const first = (await this.firstWholeBucket()) ?? new Date(0);
+    const dirty = await sql<{ any: boolean }>`select exists (select 1 from report_dirty)
+      or exists (select 1 from (${stillChanging}) s where s.bucket >= ${first}) as any`.execute(this.db);
     if (to <= rolledUpTo && !dirty.rows[0]!.any) return;
     await this.rebuild(to > rolledUpTo ? [{ from: rolledUpTo, to: ceilBucket(now) }] : [], now);
   }
@@ -116,6 +140,7 @@ export class ReportsService {
     const to = ceilBucket(query.to);
     const now = new Date();
     if (query.source === 'raw') {
+      await this.refusePurged(query.from, 'source=raw');
       if (kind === 'queue') return rawQueueBuckets(from, to, this.options.shortAbandonSeconds, now);
       return kind === 'agent' ? rawAgentBuckets(from, to, now) : rawPauseBuckets(from, to, now);
     }
@@ -216,6 +241,7 @@ export class ReportsService {
    * quarter hours, as for every report.
    */
   async ivr(query: ReportQuery & { flowIds?: string[] }): Promise<{ rows: IvrReportRow[] }> {
+    await this.refusePurged(query.from, 'IVR reports are made from the raw IVR steps');
     const tz = query.timezone;
     const from = floorBucket(query.from);
     const to = ceilBucket(query.to);

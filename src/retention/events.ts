@@ -8,6 +8,7 @@ import type { Database } from '../db-schema.js';
 import { IvrStore } from '../ivr/store.js';
 import { QueuesStore } from '../queues/store.js';
 import { RecordingsStore } from '../recording/store.js';
+import { markEventsPurged } from '../reports/purged.js';
 
 /** Every day at 03:45 server time: after the recordings' retention (03:15), so a call whose recordings have just gone can go too. */
 export const eventRetentionSchedule = '45 3 * * *';
@@ -15,6 +16,8 @@ export const eventRetentionSchedule = '45 3 * * *';
 /** Rows deleted by one run. */
 export interface EventPurgeReport {
   cutoff: string;
+  /** The reports' watermark this run moved to (undefined: it deleted nothing): the rollups up to it are never rebuilt. */
+  purgedBefore: string | undefined;
   calls: number;
   callEvents: number;
   ivrTraces: number;
@@ -50,13 +53,24 @@ function storesOn(db: Kysely<Database>) {
  *   one before it (the agent's state when any later range starts) and each
  *   agent's last one (the current state).
  * The report rollups are kept: they are the figures of the time the raw
- * events no longer cover. A delete records nothing in report_dirty.
+ * events no longer cover. A delete records nothing in report_dirty; each
+ * transaction that deletes moves the reports' watermark (migration 017) to
+ * the cutoff, or to the latest moment a deleted row counted at when later (a
+ * queue entry, offer or IVR step after the cutoff of a call that started
+ * before it): no rollup up to it is rebuilt from what is left, and
+ * `source=raw` refuses ranges there.
  */
 export async function purgeOldEvents(db: Kysely<Database>, days: number, now = new Date(), batch = 500): Promise<EventPurgeReport> {
   const cutoff = new Date(now.getTime() - days * 86_400_000);
   const report: EventPurgeReport = {
-    cutoff: cutoff.toISOString(), calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0,
+    cutoff: cutoff.toISOString(), purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0,
     callsKeptForRecordings: 0, callRowsKeptAsReference: 0,
+  };
+  /** The reports' watermark to the latest of the cutoff and `moments`, in the deleting transaction. */
+  const markPurged = async (trx: Kysely<Database>, moments: Array<Date | undefined>): Promise<void> => {
+    const latest = moments.reduce<Date>((max, at) => (at && at > max ? at : max), cutoff);
+    await markEventsPurged(trx as never, latest);
+    if (!report.purgedBefore || latest.toISOString() > report.purgedBefore) report.purgedBefore = latest.toISOString();
   };
   const calls = new CallsStore(db);
   for (let after: { startedAt: Date; id: string } | undefined; ;) {
@@ -73,17 +87,24 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
       const entries = await stores.queues.deleteEntriesOf(going);
       report.queueEntries += entries.entries;
       report.queueOffers += entries.offers;
-      report.ivrTraces += await stores.ivr.deleteTracesOf(going);
-      report.callEvents += await stores.calls.deleteEventsOf(going);
+      const traces = await stores.ivr.deleteTracesOf(going);
+      report.ivrTraces += traces.traces;
+      const callEvents = await stores.calls.deleteEventsOf(going);
+      report.callEvents += callEvents;
       const rowsGoing = going.filter((id) => !recorded.any.has(id) && !referenced.has(id));
-      report.calls += await stores.calls.deleteCalls(rowsGoing);
+      const callRows = await stores.calls.deleteCalls(rowsGoing);
+      report.calls += callRows;
       report.callsKeptForRecordings += ids.length - going.length;
       report.callRowsKeptAsReference += going.length - rowsGoing.length;
+      if (entries.entries + entries.offers + traces.traces + callEvents + callRows > 0) await markPurged(trx, [entries.latest, traces.latest]);
     });
   }
-  const agents = new AgentsStore(db);
   for (let deleted = -1; deleted !== 0;) {
-    deleted = await agents.deleteStatesBefore(cutoff, batch * 10);
+    deleted = await db.transaction().execute(async (trx) => {
+      const n = await storesOn(trx).agents.deleteStatesBefore(cutoff, batch * 10);
+      if (n > 0) await markPurged(trx, []);
+      return n;
+    });
     report.agentStates += deleted;
   }
   return report;

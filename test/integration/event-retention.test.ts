@@ -119,6 +119,7 @@ describe('event retention', () => {
     const report = await purgeOldEvents(db, 30, now, 2);
     assert.deepEqual(report, {
       cutoff: '2026-05-31T12:00:00.000Z',
+      purgedBefore: '2026-05-31T12:00:00.000Z', // nothing deleted counted after the cutoff
       calls: 1, // c1
       callEvents: 4, // c1's 2 + c3's 1 + c4's 1
       ivrTraces: 3, // c1's 3 (c2's one is kept with its call)
@@ -143,6 +144,6 @@ describe('event retention', () => {
 
     // A second run finds nothing more to delete; the same calls are kept for the same reasons.
     const again = await purgeOldEvents(db, 30, now, 2);
-    assert.deepEqual(again, { ...report, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0 });
+    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0 });
   });
 });
