@@ -8,6 +8,7 @@ import type { AriClient } from '../asterisk/ari.js';
 import type { Config } from '../core/config.js';
 import { migrationsDir } from '../core/migrate.js';
 import { projectRoot } from '../core/paths.js';
+import { checkDialplan, dialplanLines, readApplications } from './dialplan.js';
 
 /** One check's verdict: ok, a problem with how to fix it, or skipped (cannot be checked from here). */
 export interface Verdict { check: string; status: 'ok' | 'problem' | 'skipped'; detail: string; fix?: string }
@@ -139,21 +140,11 @@ export const checks: Check[] = [
         }
         return out;
       };
-      const entries = { did: [] as string[], feature: [] as string[] };
-      for (const item of items) {
-        if (item.event !== 'ListDialplan' || String(item.application ?? '').toLowerCase() !== 'stasis') continue;
-        const args = (await resolve(String(item.appdata ?? ''))).split(',');
-        if (args[0] !== config.ari.app) continue;
-        if (args[1] === 'did' || args[1] === 'feature') entries[args[1]].push(`${String(item.context)}/${String(item.extension)}`);
+      const lines = dialplanLines(items);
+      for (const line of lines) {
+        if (line.application && readApplications.has(line.application.toLowerCase())) line.appdata = await resolve(line.appdata ?? '');
       }
-      const transfer = items.some((i) => i.event === 'ListDialplan' && i.context === config.site.transferContext);
-      const missing = [
-        ...(entries.did.length ? [] : [`no extension runs Stasis(${config.ari.app},did,…)`]),
-        ...(entries.feature.length ? [] : [`no extension runs Stasis(${config.ari.app},feature,…)`]),
-        ...(transfer ? [] : [`no context ${config.site.transferContext} (CENTRALITA_TRANSFER_CONTEXT)`]),
-      ];
-      if (missing.length) return problem(missing.join('; '), 'include deploy/asterisk/extensions-centralita.conf and its contexts where calls arrive; CENTRALITA_APP must equal CENTRALITA_ARI_APP (docs/install.md, step 4)');
-      return ok(`DIDs enter at ${entries.did.slice(0, 3).join(', ')}; feature codes at ${entries.feature.slice(0, 3).join(', ')}; transfers continue in ${config.site.transferContext}`);
+      return checkDialplan(lines, { app: config.ari.app, site: config.site });
     },
   },
   {

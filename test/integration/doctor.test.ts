@@ -48,7 +48,7 @@ describe('centralita doctor on the lab', () => {
   it('names a missing dialplan entry and transfer context', async () => {
     const verdicts = await run({
       ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-nowhere' },
-      site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'no-such-context' },
+      site: { ...testConfig().site, transferContext: 'no-such-context' },
     });
     const dialplan = verdicts.get('dialplan')!;
     assert.equal(dialplan.status, 'problem');
