@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultSiteOptions, type SiteOptions } from '../../src/core/config.js';
 import { projectRoot } from '../../src/core/paths.js';
+import { formatVerdict, sessionLimitCheck, unknownMigrations } from '../../src/doctor/checks.js';
 import { checkDialplan, dialplanLines, jumpTargets, reachableContexts, type DialplanLine } from '../../src/doctor/dialplan.js';
 
 /** A dialplan file as AMI ShowDialPlan lists it (exten/same lines and includes; globals resolved). */
@@ -95,5 +96,21 @@ describe('doctor: the dialplan reaches centralita from where calls enter', () =>
       { context: 'from-trunk', include: 'centralita-inbound' },
       { context: 'centralita-inbound', extension: '_X.', application: 'Stasis', appdata: '${CENTRALITA_APP},did,${EXTEN}' },
     ]);
+  });
+});
+
+describe('doctor: migrations and what it cannot read', () => {
+  it('names the migrations the database has that this version does not know (a downgrade)', () => {
+    const files = ['001_init.sql', '002_more.sql'];
+    assert.deepEqual(unknownMigrations(files, ['001_init.sql', '002_more.sql']), []);
+    assert.deepEqual(unknownMigrations(files, ['001_init.sql']), [], 'a pending migration is not unknown');
+    assert.deepEqual(unknownMigrations(files, new Set(['001_init.sql', '002_more.sql', '004_b.sql', '003_a.sql'])), ['003_a.sql', '004_b.sql']);
+  });
+
+  it('reports http.conf\'s sessionlimit as a manual check with the line and why', () => {
+    assert.match(sessionLimitCheck, /"sessionlimit = 1000" in \[general\]/);
+    assert.match(sessionLimitCheck, /default is 100/);
+    assert.match(sessionLimitCheck, /calls fail/);
+    assert.match(formatVerdict({ check: 'http session limit', status: 'manual', detail: sessionLimitCheck }), /^manual {2}http session limit: check by hand/);
   });
 });
