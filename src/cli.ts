@@ -22,6 +22,7 @@ const usage = `usage: centralita <command>   (npm run centralita -- <command>; n
   verify-recordings              every complete recording against its file, and every file against the rows
   purge-events                   the event retention now (CENTRALITA_EVENT_RETENTION_DAYS), as the daily job does
   doctor                         what docs/install.md asks of Asterisk, Postgres and the folders: one line per check, exit 1 on a problem
+                                 (npm run doctor)
 Configuration as the service's: the environment, or the file CENTRALITA_CONFIG names.`;
 
 class UsageError extends Error {}
@@ -117,7 +118,9 @@ async function main(argv: string[]): Promise<number> {
       const verdicts = await doctor(config, createLogger('silent'), { probes: true });
       for (const v of verdicts) say(formatVerdict(v));
       const problems = verdicts.filter((v) => v.status === 'problem').length;
-      say(problems ? `${problems} problem(s): see docs/install.md` : 'all checks passed');
+      const manual = verdicts.filter((v) => v.status === 'manual').length;
+      const byHand = manual ? `; ${manual} to check by hand (manual, above)` : '';
+      say(problems ? `${problems} problem(s): see docs/install.md${byHand}` : `all checks passed${byHand}`);
       return problems ? 1 : 0;
     }
     default:

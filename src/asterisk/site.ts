@@ -15,7 +15,7 @@ export class AsteriskSite {
   private readonly device: RegExp;
   private readonly channel: RegExp;
 
-  constructor(options: SiteOptions = defaultSiteOptions) {
+  constructor(options: Pick<SiteOptions, 'phoneEndpoint' | 'transferContext'> = defaultSiteOptions) {
     const problem = endpointTemplateProblem(options.phoneEndpoint);
     if (problem) throw new Error(`phone endpoint template '${options.phoneEndpoint}': ${problem}`);
     [this.prefix, this.suffix] = options.phoneEndpoint.split(placeholder) as [string, string];

@@ -60,9 +60,16 @@ export interface SiteOptions {
   phoneEndpoint: string;
   /** The dialplan context that dials an extension for a transfer (CENTRALITA_TRANSFER_CONTEXT). */
   transferContext: string;
+  /** The contexts the carrier's calls enter, which must reach Stasis(<app>,did,…) (CENTRALITA_INBOUND_CONTEXTS; doctor checks it). */
+  inboundContexts: string[];
+  /** The contexts desk phones' calls enter, which must reach Stasis(<app>,feature,…) (CENTRALITA_PHONE_CONTEXTS; doctor checks it). */
+  phoneContexts: string[];
 }
 
-export const defaultSiteOptions: SiteOptions = { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' };
+/** As deploy/asterisk/extensions-centralita.conf and the Docker site sample lay the dialplan out. */
+export const defaultSiteOptions: SiteOptions = {
+  phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer', inboundContexts: ['from-trunk'], phoneContexts: ['from-internal'],
+};
 
 const placeholder = '${extension}';
 
@@ -96,7 +103,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
   'CENTRALITA_EVENT_RETENTION_DAYS',
-  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
+  'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_INBOUND_CONTEXTS', 'CENTRALITA_PHONE_CONTEXTS', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
   'CENTRALITA_METRICS_TOKEN',
 ]);
 
@@ -255,6 +262,14 @@ function dialplanName(src: Source, key: string, fallback: string): string {
   return text;
 }
 
+/** Comma-separated dialplan context names, at least one. */
+function dialplanNames(src: Source, key: string, fallback: string[]): string[] {
+  const names = optional(src, key, fallback.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) throw new ConfigError(key, 'must name at least one dialplan context');
+  for (const name of names) dialplanName({ [key]: name }, key, name);
+  return [...new Set(names)];
+}
+
 function directory(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   return isAbsolute(text) ? text : resolve(projectRoot, text);
@@ -340,6 +355,8 @@ export function loadConfig(env: Source = process.env): Config {
     site: {
       phoneEndpoint: phoneEndpoint(src, 'CENTRALITA_PHONE_ENDPOINT', defaultSiteOptions.phoneEndpoint),
       transferContext: dialplanName(src, 'CENTRALITA_TRANSFER_CONTEXT', defaultSiteOptions.transferContext),
+      inboundContexts: dialplanNames(src, 'CENTRALITA_INBOUND_CONTEXTS', defaultSiteOptions.inboundContexts),
+      phoneContexts: dialplanNames(src, 'CENTRALITA_PHONE_CONTEXTS', defaultSiteOptions.phoneContexts),
     },
     metricsToken,
   };

@@ -8,9 +8,14 @@ import type { AriClient } from '../asterisk/ari.js';
 import type { Config } from '../core/config.js';
 import { migrationsDir } from '../core/migrate.js';
 import { projectRoot } from '../core/paths.js';
+import { checkDialplan, dialplanLines, readApplications } from './dialplan.js';
 
-/** One check's verdict: ok, a problem with how to fix it, or skipped (cannot be checked from here). */
-export interface Verdict { check: string; status: 'ok' | 'problem' | 'skipped'; detail: string; fix?: string }
+/**
+ * One check's verdict: ok, a problem with how to fix it, manual (cannot be
+ * read from here: the detail says what to check by hand, and why), or
+ * skipped (not checkable in this run).
+ */
+export interface Verdict { check: string; status: 'ok' | 'problem' | 'manual' | 'skipped'; detail: string; fix?: string }
 
 export interface DoctorContext {
   config: Config;
@@ -29,6 +34,7 @@ type Check = { name: string; probe?: boolean; run(ctx: DoctorContext): Promise<O
 const ok = (detail: string) => ({ status: 'ok' as const, detail });
 const problem = (detail: string, fix: string) => ({ status: 'problem' as const, detail, fix });
 const skipped = (detail: string) => ({ status: 'skipped' as const, detail });
+const manual = (detail: string) => ({ status: 'manual' as const, detail });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -46,7 +52,12 @@ export const checks: Check[] = [
       const files = readdirSync(migrationsDir).filter((f) => /^\d+_[\w-]+\.sql$/.test(f));
       const applied = new Set((await sql<{ name: string }>`select name from schema_migrations`.execute(db).catch(() => ({ rows: [] }))).rows.map((r) => r.name));
       const pending = files.filter((f) => !applied.has(f));
+      const unknown = unknownMigrations(files, applied);
       if (major < 15) return problem(`PostgreSQL ${version}`, 'centralita needs PostgreSQL 15 or later');
+      if (unknown.length) {
+        return problem(`the database has migrations this version of centralita does not know: ${unknown.join(', ')} (a newer version migrated it; this one may misread the schema)`,
+          'run the version that applied them, or a newer one; to go back to this version, restore the backup taken before the upgrade (docs/upgrade.md, "Going back")');
+      }
       return ok(`PostgreSQL ${version}; ${applied.size} migrations applied${pending.length ? `, ${pending.length} to apply at the next start (${pending.join(', ')})` : ''}`);
     },
   },
@@ -139,21 +150,11 @@ export const checks: Check[] = [
         }
         return out;
       };
-      const entries = { did: [] as string[], feature: [] as string[] };
-      for (const item of items) {
-        if (item.event !== 'ListDialplan' || String(item.application ?? '').toLowerCase() !== 'stasis') continue;
-        const args = (await resolve(String(item.appdata ?? ''))).split(',');
-        if (args[0] !== config.ari.app) continue;
-        if (args[1] === 'did' || args[1] === 'feature') entries[args[1]].push(`${String(item.context)}/${String(item.extension)}`);
+      const lines = dialplanLines(items);
+      for (const line of lines) {
+        if (line.application && readApplications.has(line.application.toLowerCase())) line.appdata = await resolve(line.appdata ?? '');
       }
-      const transfer = items.some((i) => i.event === 'ListDialplan' && i.context === config.site.transferContext);
-      const missing = [
-        ...(entries.did.length ? [] : [`no extension runs Stasis(${config.ari.app},did,…)`]),
-        ...(entries.feature.length ? [] : [`no extension runs Stasis(${config.ari.app},feature,…)`]),
-        ...(transfer ? [] : [`no context ${config.site.transferContext} (CENTRALITA_TRANSFER_CONTEXT)`]),
-      ];
-      if (missing.length) return problem(missing.join('; '), 'include deploy/asterisk/extensions-centralita.conf and its contexts where calls arrive; CENTRALITA_APP must equal CENTRALITA_ARI_APP (docs/install.md, step 4)');
-      return ok(`DIDs enter at ${entries.did.slice(0, 3).join(', ')}; feature codes at ${entries.feature.slice(0, 3).join(', ')}; transfers continue in ${config.site.transferContext}`);
+      return checkDialplan(lines, { app: config.ari.app, site: config.site });
     },
   },
   {
@@ -235,10 +236,21 @@ export const checks: Check[] = [
   {
     name: 'http session limit',
     async run() {
-      return skipped('http.conf\'s sessionlimit cannot be read over ARI or a least-privilege AMI: set it to 1000 (docs/install.md, step 2)');
+      return manual(sessionLimitCheck);
     },
   },
 ];
+
+/** What to check by hand in http.conf, and why: neither ARI nor a least-privilege AMI user can read it. */
+export const sessionLimitCheck = 'check by hand that /etc/asterisk/http.conf has "sessionlimit = 1000" in [general] (Asterisk\'s default is 100): '
+  + 'every waiting caller and ringing leg briefly holds an ARI session, and past the limit Asterisk refuses new ones, so calls fail under load '
+  + '(ARI and a least-privilege AMI user cannot read http.conf; docs/install.md, step 2)';
+
+/** Migrations the database has applied that this version's migrations/ does not have: it was migrated by a newer version. */
+export function unknownMigrations(files: string[], applied: Iterable<string>): string[] {
+  const known = new Set(files);
+  return [...applied].filter((name) => !known.has(name)).sort();
+}
 
 /** Runs the checks (those that act on Asterisk only with `probes`); a check that throws is a problem naming the error. */
 export async function runChecks(ctx: DoctorContext): Promise<Verdict[]> {
@@ -254,8 +266,8 @@ export async function runChecks(ctx: DoctorContext): Promise<Verdict[]> {
   return verdicts;
 }
 
-/** One line per check: `ok`, `PROBLEM … → fix`, or `skip`. */
+/** One line per check: `ok`, `PROBLEM … → fix`, `manual` (to check by hand) or `skip`. */
 export function formatVerdict(v: Verdict): string {
-  const label = v.status === 'ok' ? 'ok     ' : v.status === 'problem' ? 'PROBLEM' : 'skip   ';
+  const label = { ok: 'ok     ', problem: 'PROBLEM', manual: 'manual ', skipped: 'skip   ' }[v.status];
   return `${label} ${v.check}: ${v.detail}${v.fix ? ` → ${v.fix}` : ''}`;
 }

@@ -69,7 +69,7 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
     sh(['psql', '-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', `drop database if exists ${database} with (force)`, '-c', `create database ${database}`]);
     port = await new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
     // What the operator fills in (docs/install.md, step 7): the lab's users,
-    // and the application name the lab's dialplan sends calls to (doctor checks it).
+    // and the application name and entry contexts of the lab's dialplan (doctor checks them).
     const env = readFileSync(join(root, 'etc/centralita/centralita.env'), 'utf8')
       .replace(/^#?\s*DATABASE_URL=.*$/m, `DATABASE_URL=postgres://postgres@127.0.0.1:5432/${database}`)
       .replace(/^#?\s*CENTRALITA_PORT=.*$/m, `CENTRALITA_PORT=${port}`)
@@ -77,7 +77,9 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
       .replace(/^#?\s*CENTRALITA_ARI_PASSWORD=.*$/m, 'CENTRALITA_ARI_PASSWORD=centralita-lab-ari')
       .replace(/^#?\s*CENTRALITA_ARI_APP=.*$/m, 'CENTRALITA_ARI_APP=centralita')
       .replace(/^#?\s*CENTRALITA_AMI_USER=.*$/m, 'CENTRALITA_AMI_USER=centralita-least')
-      .replace(/^#?\s*CENTRALITA_AMI_PASSWORD=.*$/m, 'CENTRALITA_AMI_PASSWORD=centralita-lab-ami-least');
+      .replace(/^#?\s*CENTRALITA_AMI_PASSWORD=.*$/m, 'CENTRALITA_AMI_PASSWORD=centralita-lab-ami-least')
+      .replace(/^#?\s*CENTRALITA_INBOUND_CONTEXTS=.*$/m, 'CENTRALITA_INBOUND_CONTEXTS=from-carrier')
+      .replace(/^#?\s*CENTRALITA_PHONE_CONTEXTS=.*$/m, 'CENTRALITA_PHONE_CONTEXTS=from-phones');
     writeFileSync(join(root, 'etc/centralita/centralita.env'), env);
   });
 

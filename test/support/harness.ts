@@ -36,7 +36,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     lookupAllow: [],
     trustProxy: [],
     eventRetentionDays: undefined,
-    site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' },
+    // The lab's dialplan (dialplan/centralita-lab.conf): calls enter at from-carrier and from-phones.
+    site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer', inboundContexts: ['from-carrier'], phoneContexts: ['from-phones'] },
     metricsToken: undefined,
     ...overrides,
   };

@@ -31,12 +31,20 @@ describe('the Asterisk site: desk phones\' endpoints and the transfer context', 
 
   it('is configured by CENTRALITA_PHONE_ENDPOINT and CENTRALITA_TRANSFER_CONTEXT, refusing what cannot work by name', () => {
     const config = loadConfig({ ...base, CENTRALITA_PHONE_ENDPOINT: 'PJSIP/agent-${extension}', CENTRALITA_TRANSFER_CONTEXT: 'from-internal' });
-    assert.deepEqual(config.site, { phoneEndpoint: 'PJSIP/agent-${extension}', transferContext: 'from-internal' });
-    assert.deepEqual(loadConfig(base).site, { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer' });
+    assert.deepEqual(config.site, { phoneEndpoint: 'PJSIP/agent-${extension}', transferContext: 'from-internal', inboundContexts: ['from-trunk'], phoneContexts: ['from-internal'] });
+    assert.deepEqual(loadConfig(base).site, { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer', inboundContexts: ['from-trunk'], phoneContexts: ['from-internal'] });
     for (const [value, pattern] of [['PJSIP/1001', /exactly once/], ['${extension}', /TECHNOLOGY\/resource/], ['PJSIP/${extension},x', /no spaces or commas/],
       ['PJSIP/${extension}${extension}', /exactly once/]] as const) {
       assert.throws(() => loadConfig({ ...base, CENTRALITA_PHONE_ENDPOINT: value }), (err: Error) => err instanceof ConfigError && err.message.startsWith('CENTRALITA_PHONE_ENDPOINT') && pattern.test(err.message), value);
     }
     assert.throws(() => loadConfig({ ...base, CENTRALITA_TRANSFER_CONTEXT: 'bad context' }), /CENTRALITA_TRANSFER_CONTEXT: must be a dialplan context name/);
+  });
+
+  it('reads the contexts calls enter (doctor checks they reach centralita) as comma-separated lists', () => {
+    const config = loadConfig({ ...base, CENTRALITA_INBOUND_CONTEXTS: 'from-pstn, from-trunk-2,from-pstn', CENTRALITA_PHONE_CONTEXTS: 'agents' });
+    assert.deepEqual(config.site.inboundContexts, ['from-pstn', 'from-trunk-2']);
+    assert.deepEqual(config.site.phoneContexts, ['agents']);
+    assert.throws(() => loadConfig({ ...base, CENTRALITA_INBOUND_CONTEXTS: 'from-trunk,bad context' }), /CENTRALITA_INBOUND_CONTEXTS: must be a dialplan context name/);
+    assert.throws(() => loadConfig({ ...base, CENTRALITA_PHONE_CONTEXTS: ' , ' }), /CENTRALITA_PHONE_CONTEXTS: must name at least one dialplan context/);
   });
 });
