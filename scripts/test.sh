@@ -33,10 +33,11 @@ npx eslint . & lint=$!
 wait "$typecheck"
 wait "$lint"
 
-mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t fast < <(find test/unit test/http -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
-# Unit tests touch neither the lab nor the shared database: two at a time.
-node --import tsx --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
+# The fast tier (unit, and HTTP on PGlite with a fake ARI and AMI) touches
+# neither the lab nor the shared database: two at a time.
+node --import tsx --test --test-concurrency=2 --test-reporter=spec "${fast[@]}"
 # One file at a time: the integration tests share the lab's Stasis
 # application and phone extensions.
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${integration[@]}"

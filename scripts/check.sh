@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run check: the fast tier, with no lab and no Postgres (README, Tests):
+# type-check and lint side by side (each is mostly one core's work), then
+# test/unit and test/http two files at a time (each file has its own
+# in-memory database and fakes on ephemeral ports).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+npx tsc --noEmit & typecheck=$!
+npx eslint . & lint=$!
+status=0
+wait "$typecheck" || status=1
+wait "$lint" || status=1
+[ "$status" -eq 0 ] || exit "$status"
+
+mapfile -t files < <(find test/unit test/http -name '*.test.ts' | sort)
+exec node --import tsx --test --test-concurrency=2 "$@" "${files[@]}"
