@@ -36,8 +36,8 @@ wait "$lint"
 mapfile -t fast < <(find test/unit test/http -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 # The fast tier (unit, and HTTP on PGlite with a fake ARI and AMI) touches
-# neither the lab nor the shared database: two at a time.
-node --import tsx --test --test-concurrency=2 --test-reporter=spec "${fast[@]}"
+# neither the lab nor the shared database: four at a time, as npm run check.
+node --import tsx --test --test-concurrency=4 --test-reporter=spec "${fast[@]}"
 # One file at a time: the integration tests share the lab's Stasis
 # application and phone extensions.
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${integration[@]}"

@@ -82,7 +82,10 @@ describe('reports: the rollups follow every write and every gap', () => {
 
   it('writes after a run reach the rollups: a wrap-up going on and its end, a ring-no-answer, an answer undone', async () => {
     await sql`truncate queue_entries, queue_offers cascade`.execute(db());
-    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    // One "now" for every time below: read anew at each step, a slow step
+    // (a loaded machine) would stretch the 5 minutes of wrap-up written late.
+    const now = Date.now();
+    const ago = (minutes: number) => new Date(now - minutes * 60_000);
     const entry = async (entered: Date, answered: Date | null, left: Date | null) => {
       const callId = await call(entered);
       const id = randomUUID();
