@@ -35,6 +35,8 @@ export class FakeAri {
   readonly bridges = new Map<string, Bridge>();
   /** PJSIP endpoints that exist (endpoints.get answers 200 for them, 404 otherwise). */
   readonly endpoints = new Set<string>();
+  /** Playbacks end at once (PlaybackFinished right after the request); false leaves them to the test. */
+  finishPlaybacks = true;
   private readonly routes: Route[] = [];
   private readonly sockets = new Set<WebSocket>();
   private readonly server: Server;
@@ -141,6 +143,13 @@ export class FakeAri {
       if (!this.channels.has(channelId!)) return notFound('Channel');
       this.hangUp(channelId!);
       return { status: 204 };
+    });
+    this.handle('POST', '/channels/{channelId}/answer', (_, { channelId }) => (this.channels.has(channelId!) ? { status: 204 } : notFound('Channel')));
+    this.handle('POST', '/channels/{channelId}/play', (req, { channelId }) => {
+      if (!this.channels.has(channelId!)) return notFound('Channel');
+      const playback = { id: req.query.playbackId ?? `playback-${this.requests.length}`, media_uri: req.query.media ?? '', target_uri: `channel:${channelId}`, language: 'es', state: 'playing' };
+      if (this.finishPlaybacks) setImmediate(() => this.emit({ type: 'PlaybackFinished', playback: { ...playback, state: 'done' } }));
+      return { status: 201, body: playback };
     });
     this.handle('GET', '/bridges', () => ({ status: 200, body: [...this.bridges.values()] }));
     this.handle('DELETE', '/bridges/{bridgeId}', (_, { bridgeId }) => (this.bridges.delete(bridgeId!) ? { status: 204 } : notFound('Bridge')));
