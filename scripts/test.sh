@@ -30,8 +30,11 @@ say "type-check and lint"
 # Side by side: each is mostly one core's work.
 npx tsc --noEmit & typecheck=$!
 npx eslint . & lint=$!
+# The migrated PGlite the fast tier loads, as in scripts/check.sh.
+node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()" & template=$!
 wait "$typecheck"
 wait "$lint"
+wait "$template"
 
 mapfile -t fast < <(find test/unit test/http -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
