@@ -30,13 +30,17 @@ say "type-check and lint"
 # Side by side: each is mostly one core's work.
 npx tsc --noEmit & typecheck=$!
 npx eslint . & lint=$!
+# The migrated PGlite the fast tier loads, as in scripts/check.sh.
+node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()" & template=$!
 wait "$typecheck"
 wait "$lint"
+wait "$template"
 
-mapfile -t unit < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t fast < <(find test/unit test/http -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
-# Unit tests touch neither the lab nor the shared database: two at a time.
-node --import tsx --test --test-concurrency=2 --test-reporter=spec "${unit[@]}"
+# The fast tier (unit, and HTTP on PGlite with a fake ARI and AMI) touches
+# neither the lab nor the shared database: four at a time, as npm run check.
+node --import tsx --test --test-concurrency=4 --test-reporter=spec "${fast[@]}"
 # One file at a time: the integration tests share the lab's Stasis
 # application and phone extensions.
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${integration[@]}"

@@ -3,7 +3,7 @@
  * document gives it): for each field, each type's boundaries and one past
  * them, every control character in strings, maxLength and maxLength + 1,
  * the smallest and largest date-times and one past, deep nesting, wrong
- * types. Used by test/integration/api-fuzz.test.ts.
+ * types. Used by test/http/api-fuzz.test.ts.
  */
 import { plainTextPattern } from '../../src/core/schemas.js';
 

@@ -7,7 +7,7 @@ import type { TestApp } from './harness.js';
  * Weeks of stored history for the reports, around the autumn clock change in
  * Madrid (Sunday 25 October 2026: 03:00 CEST becomes 02:00 CET, a 25-hour
  * day). Every time is written as Madrid wall clock with its offset (+02:00
- * until 25 Oct 01:00Z, +01:00 after). test/integration/reports-history.test.ts
+ * until 25 Oct 01:00Z, +01:00 after). test/http/reports-history.test.ts
  * works every figure out by hand from this list.
  *
  * Agents: ana and ben (team A), carla (team B, night shifts).

@@ -7,7 +7,7 @@ import type { TestApp } from './harness.js';
  * A scripted morning written as stored events with known timestamps, for
  * the reports: Tuesday 10 March 2026, queue `ventas` (service level 20 s),
  * agents ana and ben (team A) and carla (team B, idle), IVR flow `menu`.
- * test/integration/reports.test.ts works every figure out by hand.
+ * test/http/reports.test.ts works every figure out by hand.
  */
 export const day = '2026-03-10';
 export const at = (hms: string): Date => new Date(`${day}T${hms}Z`);

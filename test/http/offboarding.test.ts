@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { createLogger } from '../../src/core/logger.js';
 import { FeedClient } from '../support/live-feed.js';
-import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { waitFor } from '../support/harness.js';
 
 /**
  * Offboarding revokes access at once: the tokens bound to an agent who is
@@ -15,7 +16,7 @@ import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/h
  * request, their live feeds close with 4001, their playback tickets die.
  */
 describe('offboarding', () => {
-  let t: TestApp;
+  let t: FastApp;
   let dir: string;
   let recordingId: string;
   const feeds: FeedClient[] = [];
@@ -24,8 +25,7 @@ describe('offboarding', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'centralita-offboarding-'));
     // Revoked tokens are refused many times here: more than the default budget of failed authentications.
-    t = await startTestApp({ recordingsDir: dir, authFailuresPerMinute: 1000 }, { logger: createLogger('info', { write: (line: string) => { logLines.push(line); } }) });
-    await resetDatabase(t.app);
+    t = await startFastApp({ recordingsDir: dir, authFailuresPerMinute: 1000 }, { phones: { 1009: 'UNAVAILABLE' }, logger: createLogger('info', { write: (line: string) => { logLines.push(line); } }) });
     // One complete recording to issue playback tickets for.
     const callId = randomUUID();
     recordingId = randomUUID();

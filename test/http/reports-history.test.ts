@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
 import { seedHistory, writeEntries, writeShift, type History } from '../support/history-days.js';
 
 /**
@@ -627,7 +627,7 @@ const carlaThu = (late: boolean): Record<string, unknown> => A(thu, 'carla', lat
 const soporteThuLate = Q(thu, 'soporte', [1, 0, 1, 0, 100, 0, 0, null, 50, 50, 0, 0, null, 0, null, 0, null, 0, 0, 0]);
 
 describe('reports over weeks of history: every figure by hand, in raw, rollup and CSV alike', () => {
-  let t: TestApp;
+  let t: FastApp;
   let h: History;
 
   const get = async (path: string, query: string): Promise<any> => {
@@ -662,8 +662,7 @@ describe('reports over weeks of history: every figure by hand, in raw, rollup an
 
   before(async () => {
     // No phones here: an app name of its own, so it never takes the lab's Stasis app from another test.
-    t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-reports-history' } });
-    await resetDatabase(t.app);
+    t = await startFastApp();
     h = await seedHistory(t);
   });
   after(async () => {

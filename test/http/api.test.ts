@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { projectRoot } from '../../src/core/paths.js';
-import { adminToken, resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { adminToken } from '../support/harness.js';
 
 describe('HTTP API foundation', () => {
-  let t: TestApp;
+  let t: FastApp;
   before(async () => {
-    t = await startTestApp();
-    await resetDatabase(t.app);
+    t = await startFastApp();
   });
   after(async () => t?.stop());
 

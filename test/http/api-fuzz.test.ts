@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { writeWav } from '../../src/prompts/wav.js';
 import { edges, fields, nested, sample, withEdge, type Edge, type Schema } from '../support/edge-values.js';
-import { adminToken, resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { adminToken } from '../support/harness.js';
 import { seedScriptedDay } from '../support/scripted-day.js';
 
 /**
@@ -53,7 +54,7 @@ function value(next: () => number, depth = 0): unknown {
 }
 
 describe('the API under bad input: role × route matrix and a fuzz run', () => {
-  let t: TestApp;
+  let t: FastApp;
   let routes: Route[];
   let seed: { ana: string; queueId: string; flowId: string; callId: string };
   const tokens: Record<string, string | null> = { none: null };
@@ -70,9 +71,7 @@ describe('the API under bad input: role × route matrix and a fuzz run', () => {
   };
 
   before(async () => {
-    // No phones: an app name of its own, so it never takes the lab's Stasis app from another test.
-    t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-fuzz' } });
-    await resetDatabase(t.app);
+    t = await startFastApp();
     const { ids, calls, queueId, flowId } = await seedScriptedDay(t);
     tokens.admin = adminToken;
     tokens.supervisor = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'sup', role: 'supervisor' } })).body.token;
@@ -96,10 +95,7 @@ describe('the API under bad input: role × route matrix and a fuzz run', () => {
       }
     }
   });
-  after(async () => {
-    if (t) await sql`drop schema if exists fuzz cascade`.execute(t.app.database.db);
-    await t?.stop();
-  });
+  after(async () => t?.stop());
 
   it('lists every route with its roles', () => {
     assert.ok(routes.length >= 60, `only ${routes.length} routes found`);
@@ -271,13 +267,13 @@ describe('the API under bad input: role × route matrix and a fuzz run', () => {
     shaped(await t.api('/api/v1/calls/00000000-0000-4000-8000-000000000000/ivr-trace'), 404, 'not_found');
     assert.equal((await t.api(`/api/v1/calls/${seed.callId}/ivr-trace`)).status, 200);
     // Fastify's own refusals, over a real socket.
-    shaped(await t.api(`/api/v1/agents/${'a'.repeat(101)}`), 414, 'uri_too_long');
-    shaped(await t.api('/api/v1/agents/%zz'), 400, 'bad_url');
-    shaped(await t.api('/api/v1/tokens', { method: 'POST', body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
-    shaped(await t.api('/api/v1/tokens', { method: 'POST', ...json('{"name":') }), 400, 'invalid_json');
-    shaped(await t.api('/api/v1/tokens', { method: 'POST', ...json('') }), 400, 'invalid_json');
-    shaped(await t.api('/api/v1/tokens', { method: 'POST', ...json(`{"name":"${'a'.repeat(1024 * 1024)}"}`) }), 413, 'payload_too_large');
-    shaped(await t.api(`/api/v1/calls?did=${'1'.repeat(20_000)}`), 431, 'headers_too_large');
+    shaped(await t.socketApi(`/api/v1/agents/${'a'.repeat(101)}`), 414, 'uri_too_long');
+    shaped(await t.socketApi('/api/v1/agents/%zz'), 400, 'bad_url');
+    shaped(await t.socketApi('/api/v1/tokens', { method: 'POST', body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+    shaped(await t.socketApi('/api/v1/tokens', { method: 'POST', ...json('{"name":') }), 400, 'invalid_json');
+    shaped(await t.socketApi('/api/v1/tokens', { method: 'POST', ...json('') }), 400, 'invalid_json');
+    shaped(await t.socketApi('/api/v1/tokens', { method: 'POST', ...json(`{"name":"${'a'.repeat(1024 * 1024)}"}`) }), 413, 'payload_too_large');
+    shaped(await t.socketApi(`/api/v1/calls?did=${'1'.repeat(20_000)}`), 431, 'headers_too_large');
   });
 
   it('5000 generated bad requests: no 5xx, and not one stored row changed', async () => {

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { FeedClient } from '../support/live-feed.js';
-import { adminToken, resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { adminToken, waitFor } from '../support/harness.js';
 import { at, day, seedScriptedDay } from '../support/scripted-day.js';
 
 /**
@@ -13,7 +14,7 @@ import { at, day, seedScriptedDay } from '../support/scripted-day.js';
  */
 
 describe('reports: a scripted day gives every figure as computed by hand', () => {
-  let t: TestApp;
+  let t: FastApp;
   let ids: Record<string, string>;
   let queueId: string;
 
@@ -28,8 +29,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
 
   before(async () => {
     // No phones here: an app name of its own, so it never takes the lab's Stasis app from another test.
-    t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-reports' } });
-    await resetDatabase(t.app);
+    t = await startFastApp();
     ({ ids, queueId } = await seedScriptedDay(t));
     await t.app.agents.load();
   });

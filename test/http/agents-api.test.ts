@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { TestPhone } from '../phones/sip-phone.js';
 import { FeedClient } from '../support/live-feed.js';
-import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { waitFor } from '../support/harness.js';
 
 describe('agents API', () => {
-  let t: TestApp;
+  let t: FastApp;
   let supervisorToken: string;
-  const phones: TestPhone[] = [];
   before(async () => {
-    // Registered desk phones: checking in on a phone that is not there
-    // makes the agent paused(unreachable) at once (see agents-phone tests).
-    for (const ext of ['1006', '1007', '1008', '1010']) {
-      const phone = await TestPhone.start({ user: ext, password: `lab-${ext}` });
-      await phone.register();
-      phones.push(phone);
-    }
-    t = await startTestApp();
-    await resetDatabase(t.app);
-    t.app.agents.stop();
-    await t.app.agents.load();
+    // Registered desk phones as AMI lists them: checking in on a phone that
+    // is not there makes the agent paused(unreachable) at once (see
+    // agents-phone tests); 4999 is no phone at all.
+    t = await startFastApp({}, { phones: { 1006: 'NOT_INUSE', 1007: 'NOT_INUSE', 1008: 'NOT_INUSE', 1010: 'NOT_INUSE', 1009: 'UNAVAILABLE' } });
     supervisorToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'sup', role: 'supervisor' } })).body.token;
   });
-  after(async () => {
-    await Promise.all(phones.map((p) => p.close()));
-    await t?.stop();
-  });
+  after(async () => t?.stop());
 
   const createAgent = async (number: string, extra: Record<string, unknown> = {}) => {
     const res = await t.api('/api/v1/agents', { method: 'POST', json: { number, name: `Agente ${number}`, pin: '4321', ...extra } });

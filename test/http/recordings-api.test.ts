@@ -8,11 +8,8 @@ import { sql } from 'kysely';
 import cron from 'node-cron';
 import { purgeExpired } from '../../src/recording/retention.js';
 import { RecordingsStore } from '../../src/recording/store.js';
-import { adminToken, resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
-
-// A Stasis application of its own, so this file never takes calls from
-// another centralita connected to the lab at the same time.
-const ari = { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-helper' };
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+import { adminToken } from '../support/harness.js';
 
 /** An 8 kHz mono 16-bit WAV of a tone: bytes that differ all along the file. */
 function toneWav(seconds: number, hz: number): Buffer {
@@ -41,7 +38,7 @@ const retentionTasks = () => [...cron.getTasks().values()].filter((task) => task
 interface Recording { id: string; callId: string; path: string | null; file?: Buffer }
 
 describe('recordings API', () => {
-  let t: TestApp;
+  let t: FastApp;
   let dir: string;
   let outside: string;
   let supervisor: { id: string; token: string };
@@ -92,8 +89,7 @@ describe('recordings API', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'centralita-recordings-'));
     outside = mkdtempSync(join(tmpdir(), 'centralita-outside-'));
-    t = await startTestApp({ ari, recordingsDir: dir });
-    await resetDatabase(t.app);
+    t = await startFastApp({ recordingsDir: dir });
 
     for (const [number, name, extension] of [['301', 'ana', '1004'], ['302', 'ben', '1005']] as const) {
       const res = await t.api('/api/v1/agents', { method: 'POST', json: { number, name, pin: '4321', extension } });
@@ -296,9 +292,9 @@ describe('recordings API', () => {
   });
 
   it('lets agents hear only their own calls when CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS is true, and reports a low disk', async () => {
-    await t.stop();
-    assert.equal(retentionTasks(), 0, 'stopping the service stops the daily run');
-    t = await startTestApp({ ari, recordingsDir: dir, agentsHearOwnRecordings: true, recordingsMinFreeMb: 1_000_000_000 });
+    await t.restart({ agentsHearOwnRecordings: true, recordingsMinFreeMb: 1_000_000_000 }, {}, () => {
+      assert.equal(retentionTasks(), 0, 'stopping the service stops the daily run');
+    });
 
     const mine = await t.api('/api/v1/recordings', { token: anaToken.token });
     assert.equal(mine.status, 200, JSON.stringify(mine.body));

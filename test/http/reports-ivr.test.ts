@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { resetDatabase, startTestApp, type TestApp } from '../support/harness.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
 
 /**
  * The IVR report's hang-ups over the whole call, and the CSV's fixed
@@ -16,7 +16,7 @@ const at = (hms: string): Date => new Date(`${day}T${hms}Z`);
 const range = (from: string, to: string): string => `from=${day}T${from}Z&to=${day}T${to}Z&timezone=UTC`;
 
 describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
-  let t: TestApp;
+  let t: FastApp;
   const ids: Record<string, string> = {};
   const db = () => t.app.database.db;
   const report = async (path: string, query: string) => {
@@ -35,8 +35,7 @@ describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
 
   before(async () => {
     // No phones here: an app name of its own, so it never takes the lab's Stasis app from another test.
-    t = await startTestApp({ ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita-reports-ivr' } });
-    await resetDatabase(t.app);
+    t = await startFastApp();
     const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'ventas', strategy: 'longest_idle', serviceLevelSeconds: 20 } });
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     const flow = await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'menu', document: { start: 'welcome', nodes: {
