@@ -6,13 +6,13 @@ import { sql, type Kysely } from 'kysely';
 import type { Config } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
 import { copyVerified, digestFile, listFiles, type FileDigest } from '../core/files.js';
+import { journalPathIn, parseJournal } from '../core/journal.js';
 import type { Logger } from '../core/logger.js';
 import { appliedMigrations } from '../core/migrate.js';
-import { parseJournal } from '../core/write-queue.js';
 import { QueuesStore } from '../queues/store.js';
 import { RecordingsStore } from '../recording/store.js';
 import { recordingOwners, type FileOwner } from '../recording/verify.js';
-import { openEmbedded, refuseWhileRunning, journalPathOf } from './embedded.js';
+import { openEmbedded, refuseWhileRunning } from './embedded.js';
 import { pgDump, postgresTool, serverMajor } from './database.js';
 import { centralitaVersion, count, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 
@@ -86,7 +86,7 @@ async function dumpEmbedded(config: Config, dir: string): Promise<DatabasePart> 
  * and still unstored in the instant between the two is in neither.
  */
 async function copyJournal(config: Config, dir: string): Promise<Manifest['journal']> {
-  const path = journalPathOf(config.dataDir);
+  const path = journalPathIn(config.dataDir);
   if (!existsSync(path)) return null;
   const text = await readFile(path);
   await writeFile(join(dir, journalFile), text, { flag: 'wx' });

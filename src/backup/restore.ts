@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { openDatabase, pgliteDir } from '../core/db.js';
 import { copyVerified, CopyMismatch, digestFile } from '../core/files.js';
+import { journalPathIn, parseJournal } from '../core/journal.js';
 import type { Logger } from '../core/logger.js';
 import { migrationsDir } from '../core/migrate.js';
-import { parseJournal } from '../core/write-queue.js';
 import { recordingFile } from '../recording/files.js';
 import { pgRestore, postgresTool, serverMajor, tablesWithRows } from './database.js';
-import { journalPathOf, openEmbedded, refuseWhileRunning } from './embedded.js';
+import { openEmbedded, refuseWhileRunning } from './embedded.js';
 import { count, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface RestoreOptions {
@@ -154,7 +154,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
   }
 
   // The journal in place belongs to the database just replaced: set aside, never applied to the restored one.
-  const journalPath = journalPathOf(config.dataDir);
+  const journalPath = journalPathIn(config.dataDir);
   if (existsSync(journalPath) && parseJournal(await readFile(journalPath, 'utf8')).pending.length > 0) {
     await rename(journalPath, `${journalPath}.before-restore-${stamp}`);
     setAside.push(`${journalPath}.before-restore-${stamp}`);
