@@ -7,10 +7,11 @@ import { copyVerified, CopyMismatch, digestFile } from '../core/files.js';
 import { journalPathIn, parseJournal } from '../core/journal.js';
 import type { Logger } from '../core/logger.js';
 import { migrationsDir } from '../core/migrate.js';
+import { plural } from '../core/text.js';
 import { recordingFile } from '../recording/files.js';
 import { pgRestore, postgresTool, serverMajor, tablesWithRows } from './database.js';
 import { openEmbedded, refuseWhileRunning } from './embedded.js';
-import { count, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
+import { readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface RestoreOptions {
   /** Restore over a database that holds rows, and over recording files that differ. */
@@ -137,7 +138,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
     }
   }
   if (manifest.recordings.copied) {
-    say(`recordings: ${count(recordings.restored, 'file')} restored (sha256 verified), ${recordings.alreadyThere} already there${recordings.failed.length ? `, ${recordings.failed.length} FAILED` : ''}`);
+    say(`recordings: ${plural(recordings.restored, 'file')} restored (sha256 verified), ${recordings.alreadyThere} already there${recordings.failed.length ? `, ${recordings.failed.length} FAILED` : ''}`);
     for (const failure of recordings.failed) say(`  failed ${failure}`);
   } else {
     // Not in the backup (--no-recordings): what the manifest lists is checked where it should be.
@@ -149,7 +150,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
       else notCopied.differ += 1;
     }
     recordings.notCopied = notCopied;
-    say(`recordings: not in the backup (made with --no-recordings); of the ${count(manifest.recordings.files.length, 'file')} it lists, ${notCopied.present} are in place, `
+    say(`recordings: not in the backup (made with --no-recordings); of the ${plural(manifest.recordings.files.length, 'file')} it lists, ${notCopied.present} are in place, `
       + `${notCopied.missing} missing, ${notCopied.differ} differ: restore them from your file backup, then run verify-recordings`);
   }
 
@@ -163,7 +164,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
   if (manifest.journal) {
     await copyVerified(join(dir, manifest.journal.file), journalPath, { bytes: manifest.journal.bytes, sha256: manifest.journal.sha256 });
     journal = 'restored';
-    say(`journal: restored; its ${count(manifest.journal.pendingRecords, 'event record')} not yet stored are applied at the next start (when DATABASE_URL names the same database as at the backup)`);
+    say(`journal: restored; its ${plural(manifest.journal.pendingRecords, 'event record')} not yet stored are applied at the next start (when DATABASE_URL names the same database as at the backup)`);
   } else {
     say('journal: none in the backup');
   }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { Journal } from './journal.js';
 import type { Logger } from './logger.js';
+import { sleep } from './sleep.js';
 
 type Row = Record<string, unknown>;
 
@@ -260,7 +261,7 @@ export class WriteQueue {
           this.held = true;
           const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.min(this.failures - 1, 5));
           if (this.failures === 1) this.logger.warn({ err: (err as Error).message, what: batch[0]!.what, pending: this.queue.length }, 'database unreachable; holding writes');
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay);
           continue;
         }
         // Refused for its data: find the write, one at a time, and drop only it.

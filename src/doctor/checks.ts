@@ -8,6 +8,7 @@ import type { AriClient } from '../asterisk/ari.js';
 import type { Config } from '../core/config.js';
 import { migrationsDir } from '../core/migrate.js';
 import { projectRoot } from '../core/paths.js';
+import { sleep } from '../core/sleep.js';
 
 /** One check's verdict: ok, a problem with how to fix it, or skipped (cannot be checked from here). */
 export interface Verdict { check: string; status: 'ok' | 'problem' | 'skipped'; detail: string; fix?: string }
@@ -29,7 +30,6 @@ type Check = { name: string; probe?: boolean; run(ctx: DoctorContext): Promise<O
 const ok = (detail: string) => ({ status: 'ok' as const, detail });
 const problem = (detail: string, fix: string) => ({ status: 'problem' as const, detail, fix });
 const skipped = (detail: string) => ({ status: 'skipped' as const, detail });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Asterisk modules centralita cannot work without (deploy/asterisk/modules.conf). */
