@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { watchPhones } from './agents/presence.js';
 import { agentRoutes } from './agents/routes.js';
 import { AgentsService } from './agents/service.js';
@@ -33,6 +32,7 @@ import { redactedConfig, type Config } from './core/config.js';
 import { openDatabase, type DatabaseHandle } from './core/db.js';
 import { EventBus } from './core/events.js';
 import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
+import { journalPathIn } from './core/journal.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { appliedSchema, migrate } from './core/migrate.js';
@@ -112,7 +112,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // loses none: what it holds is applied before Asterisk is listened to, and
   // before the migrations (its records were made for the schema the database
   // still has: docs/upgrade.md).
-  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: join(config.dataDir, 'write-journal.jsonl') });
+  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: journalPathIn(config.dataDir) });
   try {
     const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`, await appliedSchema(database.db));
     // All of them before migrating: a record the new schema refused would be lost.

@@ -2,9 +2,8 @@ import { ConfigError, loadToolConfig } from './core/config.js';
 import { openDatabase } from './core/db.js';
 import { createLogger } from './core/logger.js';
 import { migrate } from './core/migrate.js';
-import { parseJournal } from './core/write-queue.js';
+import { journalPathIn, parseJournal } from './core/journal.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 // npm run migrate: only the database keys matter here.
 try {
@@ -13,7 +12,7 @@ try {
   // Records in the write journal were made for the schema the database has
   // now: the service applies them before migrating (docs/upgrade.md), so
   // migrating by hand first would strand them.
-  const journal = join(config.dataDir, 'write-journal.jsonl');
+  const journal = journalPathIn(config.dataDir);
   if (existsSync(journal) && parseJournal(readFileSync(journal, 'utf8')).pending.length > 0) {
     throw new Error(`${journal} holds records not yet stored: start the service (it applies them, then migrates) instead of migrating by hand`);
   }

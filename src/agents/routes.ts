@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
-import { DateTime, ErrorBody, Matching, Nullable, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { DateTime, ErrorBody, IdParams, Matching, Nullable, StringEnum, Text } from '../core/schemas.js';
 import { agentStatuses } from './state-machine.js';
 import type { AgentsService } from './service.js';
 
@@ -54,7 +54,6 @@ const PauseReason = Type.Object({
   name: Type.String(), code: Nullable(Type.String()), label: Type.String(), productive: Type.Boolean(), system: Type.Boolean(),
 });
 
-const IdParams = Type.Object({ id: Uuid() });
 
 /** An agent token acts only on its own agent; supervisors and admins on anyone. */
 function assertMayActOn(request: FastifyRequest, agentId: string): void {

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { roles, type AuthService } from './service.js';
-import { ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { ErrorBody, IdParams, StringEnum, Text } from '../core/schemas.js';
 
 const RoleSchema = StringEnum(roles);
 
@@ -40,7 +40,7 @@ export function tokenRoutes(app: HttpApp, auth: AuthService): void {
     schema: {
       tags: ['auth'],
       summary: 'Revoke an API token',
-      params: Type.Object({ id: Uuid() }),
+      params: IdParams,
       response: { 200: TokenView, 404: ErrorBody },
     },
   }, async (request) => auth.revokeToken(request.params.id));

@@ -6,15 +6,16 @@ import { sql, type Kysely } from 'kysely';
 import type { Config } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
 import { copyVerified, digestFile, listFiles, type FileDigest } from '../core/files.js';
+import { journalPathIn, parseJournal } from '../core/journal.js';
 import type { Logger } from '../core/logger.js';
 import { appliedMigrations } from '../core/migrate.js';
-import { parseJournal } from '../core/write-queue.js';
+import { plural } from '../core/text.js';
 import { QueuesStore } from '../queues/store.js';
 import { RecordingsStore } from '../recording/store.js';
 import { recordingOwners, type FileOwner } from '../recording/verify.js';
-import { openEmbedded, refuseWhileRunning, journalPathOf } from './embedded.js';
+import { openEmbedded, refuseWhileRunning } from './embedded.js';
 import { centralitaSchema, pgDump, postgresTool, serverMajor } from './database.js';
-import { centralitaVersion, count, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
+import { centralitaVersion, journalFile, recordingsFolder, writeManifest, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface BackupOptions {
   /** Copy the recording files into the backup (else they are only listed, with their sha256). */
@@ -154,7 +155,7 @@ async function dumpEmbedded(config: Config, dir: string): Promise<DatabasePart> 
 
 /** A copy of the write journal as it is now: the event records noted and not yet stored (see snapshotWithJournal). */
 async function copyJournal(config: Pick<Config, 'dataDir'>, dir: string): Promise<Manifest['journal']> {
-  const path = journalPathOf(config.dataDir);
+  const path = journalPathIn(config.dataDir);
   if (!existsSync(path)) return null;
   const text = await readFile(path);
   await writeFile(join(dir, journalFile), text, { flag: 'wx' });
@@ -201,11 +202,11 @@ export async function backup(config: Config, dir: string, options: BackupOptions
   const listed = new Set(files.map((f) => f.path));
   const withoutFile = [...part.owners].filter(([path, owner]) => 'recordingId' in owner && owner.status === 'complete' && !listed.has(path)).length;
   const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-  say(`recordings: ${count(files.length, 'file')}, ${count(bytes, 'byte')}, ${options.recordings ? 'copied and verified (sha256)' : 'listed with their sha256, not copied (--no-recordings)'}`
+  say(`recordings: ${plural(files.length, 'file')}, ${plural(bytes, 'byte')}, ${options.recordings ? 'copied and verified (sha256)' : 'listed with their sha256, not copied (--no-recordings)'}`
     + `${vanished > 0 ? `; ${vanished} finished or deleted while the backup ran` : ''}`);
-  if (withoutFile > 0) say(`warning: ${count(withoutFile, 'complete recording')} without a file in the recordings folder (see verify-recordings)`);
+  if (withoutFile > 0) say(`warning: ${plural(withoutFile, 'complete recording')} without a file in the recordings folder (see verify-recordings)`);
   const journal = part.journal;
-  say(journal ? `journal: ${count(journal.pendingRecords, 'event record')} not yet stored` : 'journal: none');
+  say(journal ? `journal: ${plural(journal.pendingRecords, 'event record')} not yet stored` : 'journal: none');
 
   const manifest: Manifest = {
     format: 1,

@@ -1,17 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import type { Config } from '../core/config.js';
 import { pgliteDir } from '../core/db.js';
 import { PGliteDialect } from '../core/pglite-dialect.js';
-import { journalHolder } from '../core/write-queue.js';
-import { journalFile } from './manifest.js';
-
-/** The write journal of a data directory (as the service opens it: see app.ts). */
-export function journalPathOf(dataDir: string): string {
-  return join(dataDir, journalFile);
-}
+import { journalHolder, journalPathIn } from '../core/journal.js';
 
 /**
  * Refuses while a centralita runs on this data directory (it holds the
@@ -19,7 +12,7 @@ export function journalPathOf(dataDir: string): string {
  * restore must not change the database or the journal under a running service.
  */
 export function refuseWhileRunning(config: Pick<Config, 'dataDir'>, what: string): void {
-  const pid = journalHolder(journalPathOf(config.dataDir));
+  const pid = journalHolder(journalPathIn(config.dataDir));
   if (pid !== undefined) throw new Error(`centralita is running on ${config.dataDir} (pid ${pid}): stop it to ${what}`);
 }
 

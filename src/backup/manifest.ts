@@ -60,8 +60,3 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (manifest.format !== 1) throw new Error(`${join(dir, manifestName)}: unknown manifest format ${String(manifest.format)}`);
   return manifest;
 }
-
-/** `1 file`, `2 files`: for the commands' reports. */
-export function count(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { openDatabase, pgliteDir } from '../core/db.js';
 import { copyVerified, CopyMismatch, digestFile } from '../core/files.js';
+import { journalPathIn, parseJournal } from '../core/journal.js';
 import type { Logger } from '../core/logger.js';
 import { migrationsDir } from '../core/migrate.js';
-import { parseJournal } from '../core/write-queue.js';
+import { plural } from '../core/text.js';
 import { recordingFile } from '../recording/files.js';
 import { pgRestoreReplacing, postgresTool, serverMajor, tablesWithRows } from './database.js';
-import { journalPathOf, openEmbedded, refuseWhileRunning } from './embedded.js';
-import { count, manifestName, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
+import { openEmbedded, refuseWhileRunning } from './embedded.js';
+import { manifestName, readManifest, recordingsFolder, type Manifest, type ManifestFile } from './manifest.js';
 
 export interface RestoreOptions {
   /** Restore over a database that holds rows, and over recording files that differ. */
@@ -148,7 +149,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
     }
   }
   if (manifest.recordings.copied) {
-    say(`recordings: ${count(recordings.restored, 'file')} restored (sha256 verified), ${recordings.alreadyThere} already there${recordings.failed.length ? `, ${recordings.failed.length} FAILED` : ''}`);
+    say(`recordings: ${plural(recordings.restored, 'file')} restored (sha256 verified), ${recordings.alreadyThere} already there${recordings.failed.length ? `, ${recordings.failed.length} FAILED` : ''}`);
     for (const failure of recordings.failed) say(`  failed ${failure}`);
   } else {
     // Not in the backup (--no-recordings): what the manifest lists is checked where it should be.
@@ -160,12 +161,12 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
       else notCopied.differ += 1;
     }
     recordings.notCopied = notCopied;
-    say(`recordings: not in the backup (made with --no-recordings); of the ${count(manifest.recordings.files.length, 'file')} it lists, ${notCopied.present} are in place, `
+    say(`recordings: not in the backup (made with --no-recordings); of the ${plural(manifest.recordings.files.length, 'file')} it lists, ${notCopied.present} are in place, `
       + `${notCopied.missing} missing, ${notCopied.differ} differ: restore them from your file backup, then run verify-recordings`);
   }
 
   // The journal in place belongs to the database just replaced: set aside, never applied to the restored one.
-  const journalPath = journalPathOf(config.dataDir);
+  const journalPath = journalPathIn(config.dataDir);
   if (existsSync(journalPath) && parseJournal(await readFile(journalPath, 'utf8')).pending.length > 0) {
     await rename(journalPath, `${journalPath}.before-restore-${stamp}`);
     setAside.push(`${journalPath}.before-restore-${stamp}`);
@@ -174,7 +175,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
   if (manifest.journal) {
     await copyVerified(join(dir, manifest.journal.file), journalPath, { bytes: manifest.journal.bytes, sha256: manifest.journal.sha256 });
     journal = 'restored';
-    say(`journal: restored; its ${count(manifest.journal.pendingRecords, 'event record')} not yet stored are applied at the next start (when DATABASE_URL names the same database as at the backup)`);
+    say(`journal: restored; its ${plural(manifest.journal.pendingRecords, 'event record')} not yet stored are applied at the next start (when DATABASE_URL names the same database as at the backup)`);
   } else {
     say('journal: none in the backup');
   }

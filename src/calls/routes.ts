@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { DateTime, ErrorBody, int4, Matching, Nullable, Uuid } from '../core/schemas.js';
+import { DateTime, ErrorBody, IdParams, int4, Matching, Nullable } from '../core/schemas.js';
 import type { CallsService } from './service.js';
 
 
@@ -51,7 +51,7 @@ export function callRoutes(app: HttpApp, calls: CallsService): void {
     schema: {
       tags: ['calls'],
       summary: 'One call with what happened during it',
-      params: Type.Object({ id: Uuid() }),
+      params: IdParams,
       response: { 200: Type.Intersect([CallView, Type.Object({ events: Type.Array(CallEventView) })]), 404: ErrorBody },
     },
   }, async (request) => calls.get(request.params.id));

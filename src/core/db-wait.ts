@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from './logger.js';
+import { sleep } from './sleep.js';
 
 /** The first retry 1 s after a failed attempt, doubling, at most 30 s apart. */
 export const databaseBackoff = { firstMs: 1000, maxMs: 30_000 } as const;
@@ -59,19 +60,4 @@ export async function waitForDatabase(db: Kysely<any>, options: WaitOptions): Pr
       if (!(await sleep(delayMs, signal))) return false;
     }
   }
-}
-
-/** Resolves true after ms, or false as soon as signal is aborted. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (slept: boolean): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(slept);
-    };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -43,6 +43,9 @@ export const Matching = (pattern: string, maxLength: number, options: { descript
 
 export const Uuid = (options: { description?: string } = {}) => Type.String({ format: 'uuid', maxLength: 36, ...options });
 
+/** Path parameters of a route on one thing: `/…/:id`. */
+export const IdParams = Type.Object({ id: Uuid() });
+
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Kysely } from 'kysely';
+import { Journal } from './journal.js';
 import type { Logger } from './logger.js';
+import { sleep } from './sleep.js';
 
 type Row = Record<string, unknown>;
 
@@ -127,89 +126,6 @@ export interface WriteQueueOptions {
   backoff?: { firstMs: number; maxMs: number };
 }
 
-/** This boot of the machine: a lock from an earlier boot is stale whatever its pid. */
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-/**
- * The pid of another live centralita holding the lock file, if any. A
- * crashed holder's lock is stale: its pid is gone, belongs to an earlier boot,
- * or has been reused by a process that is not Node.
- */
-function lockHolder(lockPath: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(lockPath, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [pidText, boot] = text.trim().split(' ');
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || boot !== bootId()) return undefined;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node')) return undefined;
-  } catch {
-    // no /proc: trust the pid
-  }
-  return pid;
-}
-
-/** The pid of the running centralita that holds the write journal at `journalPath` (same data directory), if any. */
-export function journalHolder(journalPath: string): number | undefined {
-  return lockHolder(`${journalPath}.lock`);
-}
-
-/** A database URL names the same database whatever user and password reach it. */
-function withoutCredentials(database: string): string {
-  try {
-    const url = new URL(database);
-    url.username = '';
-    url.password = '';
-    return url.toString();
-  } catch {
-    return database;
-  }
-}
-
-/**
- * A journal's text: the database its header names, the records noted and
- * not seen stored, and the numbers of the lines that could not be read (a
- * torn last line, cut by a crash in the middle of its write, is not one).
- */
-export function parseJournal(text: string): { database: string | undefined; schema?: string; pending: Array<{ seq: number; what: string; ops: WriteOp[] }>; unreadable: number[] } {
-  const lines = text.split('\n').filter((l) => l.length > 0);
-  const entries: Array<{ seq: number; what: string; ops: WriteOp[] }> = [];
-  const unreadable: number[] = [];
-  let stored = 0;
-  let header: { database?: string; schema?: string } | undefined;
-  for (const [i, line] of lines.entries()) {
-    let parsed: { journal?: number; database?: string; schema?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      if (i !== lines.length - 1) unreadable.push(i + 1);
-      continue;
-    }
-    if (parsed.journal !== undefined) header = parsed;
-    else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
-    else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
-  }
-  return { database: header?.database, ...(header?.schema ? { schema: header.schema } : {}), pending: entries.filter((e) => e.seq > stored), unreadable };
-}
-
-/** Journals opened by this process: a second app in it on the same file would replay the first's writes. */
-const openJournals = new Set<string>();
-
 /**
  * Writes of events as they happen, applied in the order they were made,
  * several at a time (one transaction, consecutive inserts of one table in one
@@ -233,9 +149,7 @@ export class WriteQueue {
   private idle: Array<() => void> = [];
   private closed = false;
   private seq = 0;
-  private journal: { fd: number; path: string; headerBytes: number } | undefined;
-  /** The journal's database label (a hash of its URL without credentials). */
-  private owner: string | undefined;
+  private journal: Journal | undefined;
   private readonly batchSize: number;
   private readonly backoff: { firstMs: number; maxMs: number };
 
@@ -248,13 +162,7 @@ export class WriteQueue {
 
   /** The journal file's size now (0 without one): it grows while writes are held and shrinks to its header when the queue empties. */
   get journalBytes(): number {
-    if (!this.journal) return 0;
-    try {
-      return fstatSync(this.journal.fd).size;
-    } catch {
-      // Only a descriptor closed under us fails here: a gauge has nothing better to say.
-      return 0;
-    }
+    return this.journal?.bytes ?? 0;
   }
 
   /** Whether writes are being held (the database is unreachable) or the backlog of an outage is still being written. */
@@ -272,27 +180,10 @@ export class WriteQueue {
   open(database: string, schema?: string): number {
     const path = this.options.journalPath;
     if (!path) return 0;
-    if (openJournals.has(path)) {
-      this.logger.warn({ path }, 'the write journal is open in this process already; this instance keeps its writes in memory only');
-      return 0;
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    const holder = lockHolder(`${path}.lock`);
-    if (holder !== undefined) {
-      this.logger.error({ path, pid: holder }, 'another running centralita holds the write journal (same data directory); this one keeps its writes in memory only');
-      return 0;
-    }
-    writeFileSync(`${path}.lock`, `${process.pid} ${bootId()}`);
-    const owner = createHash('sha256').update(withoutCredentials(database)).digest('hex').slice(0, 16);
-    const pending = existsSync(path) ? this.readJournal(path, owner, schema) : [];
-    this.owner = owner;
-    const header = `${JSON.stringify({ journal: 1, database: owner, ...(schema ? { schema } : {}) })}\n`;
-    const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops })}\n`).join('');
-    writeFileSync(`${path}.tmp`, header + body);
-    renameSync(`${path}.tmp`, path);
-    const fd = openSync(path, 'a');
-    this.journal = { fd, path, headerBytes: Buffer.byteLength(header) };
-    openJournals.add(path);
+    const opened = Journal.open(path, database, schema, this.logger);
+    if (!opened) return 0;
+    this.journal = opened.journal;
+    const { pending } = opened;
     for (const write of pending) {
       this.seq += 1;
       this.queue.push({ ...write, seq: this.seq, replayed: true, done: () => undefined });
@@ -310,26 +201,19 @@ export class WriteQueue {
    * made for the old schema); returns whether it was.
    */
   markSchema(schema: string): boolean {
-    if (!this.journal || !this.owner) return false;
+    if (!this.journal) return false;
     if (this.queue.length > 0 || this.running) {
       this.logger.warn({ schema }, 'the write journal still holds records of the previous schema: its label stays');
       return false;
     }
-    const header = `${JSON.stringify({ journal: 1, database: this.owner, schema })}\n`;
-    closeSync(this.journal.fd);
-    writeFileSync(`${this.journal.path}.tmp`, header);
-    renameSync(`${this.journal.path}.tmp`, this.journal.path);
-    this.journal = { fd: openSync(this.journal.path, 'a'), path: this.journal.path, headerBytes: Buffer.byteLength(header) };
+    this.journal.relabel(schema);
     return true;
   }
 
   /** Stops applying writes and closes the journal; what is still queued stays in it for the next start. */
   close(): void {
     this.closed = true;
-    if (!this.journal) return;
-    closeSync(this.journal.fd);
-    rmSync(`${this.journal.path}.lock`, { force: true });
-    openJournals.delete(this.journal.path);
+    this.journal?.close();
     this.journal = undefined;
   }
 
@@ -338,7 +222,7 @@ export class WriteQueue {
     const list = Array.isArray(ops) ? ops : [ops];
     this.seq += 1;
     const seq = this.seq;
-    this.note({ seq, what, ops: list });
+    this.journal?.note({ seq, what, ops: list });
     return new Promise<void>((done) => {
       this.queue.push({ what, ops: list, after, seq, replayed: false, done });
       void this.pump();
@@ -362,34 +246,6 @@ export class WriteQueue {
     }
   }
 
-  private readJournal(path: string, owner: string, schema: string | undefined): Array<{ what: string; ops: WriteOp[] }> {
-    const { database, schema: written, pending, unreadable } = parseJournal(readFileSync(path, 'utf8'));
-    for (const line of unreadable) this.logger.error({ path, line }, 'unreadable line in the write journal; skipped');
-    if (pending.length > 0 && database !== owner) {
-      const aside = `${path}.other-database-${Date.now()}`;
-      renameSync(path, aside);
-      this.logger.error({ path: aside, writes: pending.length }, 'the write journal belongs to another database; set aside, not applied');
-      return [];
-    }
-    if (pending.length > 0 && written && written !== schema) {
-      const aside = `${path}.other-schema-${Date.now()}`;
-      renameSync(path, aside);
-      this.logger.error({ path: aside, writes: pending.length, written, database: schema },
-        `the write journal was written for schema ${written} but the database is at ${schema} (another version migrated it): set aside, not applied; apply it by starting the version that wrote it on a restored backup (docs/upgrade.md)`);
-      return [];
-    }
-    return pending;
-  }
-
-  private note(entry: object): void {
-    if (!this.journal) return;
-    try {
-      writeSync(this.journal.fd, `${JSON.stringify(entry)}\n`);
-    } catch (err) {
-      this.logger.error({ err }, 'could not write to the write journal; the record is kept in memory only');
-    }
-  }
-
   private async pump(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -405,7 +261,7 @@ export class WriteQueue {
           this.held = true;
           const delay = Math.min(this.backoff.maxMs, this.backoff.firstMs * 2 ** Math.min(this.failures - 1, 5));
           if (this.failures === 1) this.logger.warn({ err: (err as Error).message, what: batch[0]!.what, pending: this.queue.length }, 'database unreachable; holding writes');
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay);
           continue;
         }
         // Refused for its data: find the write, one at a time, and drop only it.
@@ -450,15 +306,6 @@ export class WriteQueue {
 
   /** Notes in the journal that everything up to `seq` is stored; an empty queue empties the journal. */
   private stored(seq: number): void {
-    if (!this.journal) return;
-    if (this.queue.length === 0) {
-      try {
-        ftruncateSync(this.journal.fd, this.journal.headerBytes);
-        return;
-      } catch (err) {
-        this.logger.warn({ err }, 'could not empty the write journal');
-      }
-    }
-    this.note({ done: seq });
+    this.journal?.stored(seq, this.queue.length === 0);
   }
 }

@@ -9,6 +9,7 @@ import type { Config } from '../core/config.js';
 import { migrationsDir } from '../core/migrate.js';
 import { projectRoot } from '../core/paths.js';
 import { checkDialplan, dialplanLines, readApplications } from './dialplan.js';
+import { sleep } from '../core/sleep.js';
 
 /**
  * One check's verdict: ok, a problem with how to fix it, manual (cannot be
@@ -35,7 +36,6 @@ const ok = (detail: string) => ({ status: 'ok' as const, detail });
 const problem = (detail: string, fix: string) => ({ status: 'problem' as const, detail, fix });
 const skipped = (detail: string) => ({ status: 'skipped' as const, detail });
 const manual = (detail: string) => ({ status: 'manual' as const, detail });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Asterisk modules centralita cannot work without (deploy/asterisk/modules.conf). */

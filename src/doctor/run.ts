@@ -4,6 +4,7 @@ import { AriClient } from '../asterisk/ari.js';
 import type { Config } from '../core/config.js';
 import { openDatabase, type DatabaseHandle } from '../core/db.js';
 import type { Logger } from '../core/logger.js';
+import { sleep } from '../core/sleep.js';
 import { runChecks, type DoctorContext, type Verdict } from './checks.js';
 
 /**
@@ -31,7 +32,7 @@ export async function doctor(config: Config, logger: Logger, options: { probes: 
   const ari = new AriClient(config.ari, logger);
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger);
   ami.start();
-  for (let i = 0; i < 50 && ami.state !== 'up'; i += 1) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && ami.state !== 'up'; i += 1) await sleep(100);
   const ctx: DoctorContext = {
     config, ari, db: database?.db, probes: options.probes,
     ...(ami.state === 'up' ? { ami } : { ami: undefined, amiProblem: 'no login within 5 s (refused, unreachable, or not permitted from this address)' }),

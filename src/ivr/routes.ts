@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { Document, ErrorBody, int4, Matching, Uuid } from '../core/schemas.js';
+import { Document, ErrorBody, IdParams, int4, Matching, Uuid } from '../core/schemas.js';
 import { InvalidFlowError, type IvrService } from './service.js';
 
 const FlowName = Matching('^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$', 80);
@@ -21,7 +21,6 @@ const Trace = Type.Object({
   node: Type.String(), type: Type.String(), input: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
 });
-const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
@@ -41,21 +40,21 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
 
   app.get('/api/v1/ivr-flows/:id', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['ivr'], summary: "A flow and its current version's document", params: Id, response: { 200: FlowWithDocument, 404: ErrorBody } },
+    schema: { tags: ['ivr'], summary: "A flow and its current version's document", params: IdParams, response: { 200: FlowWithDocument, 404: ErrorBody } },
   }, async (request) => ivr.getFlow(request.params.id));
 
   app.put('/api/v1/ivr-flows/:id', {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Save a new version of a flow (calls in progress keep theirs)',
-      params: Id, body: Type.Object({ document: FlowDocument }, { additionalProperties: false }),
+      params: IdParams, body: Type.Object({ document: FlowDocument }, { additionalProperties: false }),
       response: { 200: FlowWithDocument, ...errors },
     },
   }, async (request) => ivr.saveVersion(request.params.id, request.body.document));
 
   app.get('/api/v1/ivr-flows/:id/versions', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['ivr'], summary: "A flow's versions", params: Id, response: { 200: Type.Array(Version), 404: ErrorBody } },
+    schema: { tags: ['ivr'], summary: "A flow's versions", params: IdParams, response: { 200: Type.Array(Version), 404: ErrorBody } },
   }, async (request) => ivr.listVersions(request.params.id));
 
   app.get('/api/v1/ivr-flows/:id/versions/:version', {
@@ -71,7 +70,7 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Restore an earlier version (saved again as the newest)',
-      params: Id, body: Type.Object({ version: Type.Integer({ minimum: 1, maximum: int4.maximum }) }, { additionalProperties: false }),
+      params: IdParams, body: Type.Object({ version: Type.Integer({ minimum: 1, maximum: int4.maximum }) }, { additionalProperties: false }),
       response: { 200: FlowWithDocument, ...errors },
     },
   }, async (request) => ivr.restoreVersion(request.params.id, request.body.version).catch((err: unknown) => {
@@ -103,6 +102,6 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
 
   app.get('/api/v1/calls/:id/ivr-trace', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: Id, response: { 200: Type.Array(Trace), 404: ErrorBody } },
+    schema: { tags: ['ivr'], summary: "A call's path through its flow", params: IdParams, response: { 200: Type.Array(Trace), 404: ErrorBody } },
   }, async (request) => ivr.traces(request.params.id));
 }

@@ -5,6 +5,7 @@ import type { CallsService } from '../calls/service.js';
 import { HttpError, conflict, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { plural } from '../core/text.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
@@ -26,7 +27,7 @@ export interface TraceView { node: string; type: string; input: string | null; d
 /** 400 with every problem of a flow listed; `subject` names the document (the body's field, or a stored version). */
 export class InvalidFlowError extends HttpError {
   constructor(readonly problems: string[], subject = 'body/document') {
-    super(400, 'invalid_flow', `${subject}: the flow has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`, { problems });
+    super(400, 'invalid_flow', `${subject}: the flow has ${plural(problems.length, 'problem')}: ${problems.join('; ')}`, { problems });
   }
 }
 

@@ -12,7 +12,7 @@ export interface MetricsAccess {
   auth: Pick<AuthService, 'authenticate' | 'countFailure' | 'failures'>;
   /** CENTRALITA_METRICS_TOKEN: a token for /metrics alone (the scraper's), if set. */
   token: string | undefined;
-  /** Whether CENTRALITA_TRUST_PROXY names proxies (then request.ip is the client they name). */
+  /** Whether CENTRALITA_TRUST_PROXY names proxies (then request.ip is the client they name, and loopback needs a token too). */
   behindProxy: boolean;
 }
 
@@ -21,18 +21,23 @@ const forwardingHeaders = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
 
 /**
  * Who may scrape: anyone on this machine (a Prometheus or an agent beside
- * it, as /health), else an admin token or CENTRALITA_METRICS_TOKEN. A
- * request from loopback that carries a proxy's headers while no proxy is
- * trusted came from the world through a proxy on this machine: it needs a
- * token like any other.
+ * it, as /health), else an admin token or CENTRALITA_METRICS_TOKEN. Only
+ * while no proxy is trusted: behind a trusted proxy, a request that carries
+ * no X-Forwarded-For (the proxy need not send one) keeps the proxy's own
+ * address, loopback for a proxy on this machine, and loopback could not be
+ * told from the world; so every request needs a token there. A request from
+ * loopback that carries a proxy's headers while no proxy is trusted came
+ * from the world through a proxy on this machine: it needs a token too.
  */
 async function scrapeAllowed(request: FastifyRequest, reply: FastifyReply, access: MetricsAccess, tokenHash: Buffer | undefined): Promise<FastifyReply | undefined> {
-  const proxied = !access.behindProxy && forwardingHeaders.some((h) => request.headers[h] !== undefined);
-  if (isLoopbackHost(request.ip) && !proxied) return undefined;
+  const local = !access.behindProxy && isLoopbackHost(request.ip) && !forwardingHeaders.some((h) => request.headers[h] !== undefined);
+  if (local) return undefined;
   const token = bearerToken(request.headers.authorization);
   if (!token) {
     return reply.status(401).header('www-authenticate', 'Bearer').send({
-      error: { code: 'unauthorized', message: '/metrics needs a bearer token (CENTRALITA_METRICS_TOKEN or an admin token) from outside this machine' },
+      error: { code: 'unauthorized', message: access.behindProxy
+        ? '/metrics needs a bearer token (CENTRALITA_METRICS_TOKEN or an admin token) behind a trusted proxy (CENTRALITA_TRUST_PROXY), from loopback too'
+        : '/metrics needs a bearer token (CENTRALITA_METRICS_TOKEN or an admin token) from outside this machine' },
     });
   }
   const retryAfter = access.auth.failures.retryAfter(request.ip);
@@ -59,7 +64,7 @@ export function metricsRoutes(app: HttpApp, metrics: MetricsService, access: Met
     schema: {
       tags: ['health'],
       summary: 'Prometheus metrics',
-      description: 'Prometheus text format (docs/observability.md lists every metric). No token from loopback; otherwise CENTRALITA_METRICS_TOKEN or an admin token.',
+      description: 'Prometheus text format (docs/observability.md lists every metric). No token from loopback unless CENTRALITA_TRUST_PROXY is set; otherwise CENTRALITA_METRICS_TOKEN or an admin token.',
       security: [{ bearer: [] }],
       response: {
         200: Type.String({ description: 'text/plain; version=0.0.4' }),

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { badRequest } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
-import { DateTime, ErrorBody, int4, Nullable, StringEnum, Uuid } from '../core/schemas.js';
+import { DateTime, ErrorBody, IdParams, int4, Nullable, StringEnum, Uuid } from '../core/schemas.js';
 import type { MonitorService } from './service.js';
 import { monitorModes } from './store.js';
 
@@ -31,7 +31,6 @@ const SessionView = Type.Object({
   }), { description: 'each mode in turn, with its start and end' }),
 });
 
-const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const roles = ['admin', 'supervisor'] as const;
 
@@ -89,7 +88,7 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
 
   app.get('/api/v1/monitor/:id', {
     config: { roles },
-    schema: { tags: ['monitoring'], summary: 'One monitoring session', params: Id, response: { 200: SessionView, 404: ErrorBody } },
+    schema: { tags: ['monitoring'], summary: 'One monitoring session', params: IdParams, response: { 200: SessionView, 404: ErrorBody } },
   }, async (request) => monitor.get(request.params.id));
 
   app.patch('/api/v1/monitor/:id', {
@@ -97,7 +96,7 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
     schema: {
       tags: ['monitoring'], summary: 'Switch a live session to another mode without dropping the supervisor',
       description: 'On the phone the keys 4 (listen), 5 (whisper) and 6 (barge) do the same. 409 when the session has ended.',
-      params: Id,
+      params: IdParams,
       body: Type.Object({ mode: Mode }, { additionalProperties: false }),
       response: { 200: SessionView, ...errors },
     },
@@ -106,7 +105,7 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
   app.delete('/api/v1/monitor/:id', {
     config: { roles },
     schema: {
-      tags: ['monitoring'], summary: "End a session: the supervisor's phone is hung up", params: Id,
+      tags: ['monitoring'], summary: "End a session: the supervisor's phone is hung up", params: IdParams,
       response: { 200: SessionView, ...errors },
     },
   }, async (request) => monitor.end(request.params.id, request.principal!));

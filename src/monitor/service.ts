@@ -10,6 +10,7 @@ import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { isUuid } from '../core/schemas.js';
+import { sleep } from '../core/sleep.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { ConnectedParties, QueueEngine } from '../queues/engine.js';
 import type { EndReason, MonitorMode, MonitorStore, SegmentRow, SegmentSource, SessionFilter, SessionRow, SessionStatus } from './store.js';
@@ -81,7 +82,6 @@ interface Session {
 
 const legArg = 'monitor-leg';
 const farewellMs = 4000;
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const snoopArg = 'monitor-snoop';
 const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
 const dialReasons: Record<string, EndReason> = { BUSY: 'busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'unreachable', CONGESTION: 'unreachable' };
@@ -306,7 +306,7 @@ export class MonitorService {
     // A phone that cannot be reached fails within moments; one that rings is left to ring.
     const deadline = Date.now() + 2000;
     while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       if (session.status !== 'ringing') break;
       const channel = await this.ari.request('channels.get', { channelId: session.channelId }).catch((err: unknown) => (isGone(err) ? null : undefined));
       if (channel === null) throw conflict(`the supervisor's phone ${session.extension} is unreachable (${session.dialStatus ?? 'no answer'})`);
@@ -472,7 +472,7 @@ export class MonitorService {
     if (session.monitorBridgeId) await this.ari.request('bridges.destroy', { bridgeId: session.monitorBridgeId }).catch(() => undefined);
     // A playback on a channel just out of a destroyed bridge may never report
     // its end: the farewell gets a few seconds, then the hang-up comes anyway.
-    if (farewell) await Promise.race([this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined), delay(farewellMs)]);
+    if (farewell) await Promise.race([this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined), sleep(farewellMs)]);
     if (reason !== 'supervisor_hangup') await this.hangup(session.channelId);
     this.forget(session);
     this.announce(session, 'ended');

@@ -1,3 +1,5 @@
+import { plural } from '../core/text.js';
+
 /**
  * WAV files for prompts: parse what an admin uploads and turn it into the one
  * format Asterisk's format_wav plays without transcoding, 8 kHz mono 16-bit
@@ -119,7 +121,7 @@ export function parseWav(file: Buffer): WavAudio {
   if (frames === 0) throw new InvalidAudioError('the WAV holds no audio (its data chunk is empty)');
   const seconds = frames / format.sampleRate;
   if (seconds * 1000 < minPromptMs) {
-    throw new InvalidAudioError(`the WAV lasts ${(seconds * 1000).toFixed(2)} ms (${frames} sample${frames === 1 ? '' : 's'} at ${format.sampleRate} Hz); a prompt must last at least ${minPromptMs} ms`);
+    throw new InvalidAudioError(`the WAV lasts ${(seconds * 1000).toFixed(2)} ms (${plural(frames, 'sample')} at ${format.sampleRate} Hz); a prompt must last at least ${minPromptMs} ms`);
   }
   if (seconds > maxPromptSeconds) {
     throw new InvalidAudioError(`the WAV lasts ${seconds.toFixed(1)} seconds; a prompt may last at most ${maxPromptSeconds} seconds (${maxPromptSeconds / 60} minutes)`);

@@ -7,6 +7,7 @@ import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { sleep } from '../core/sleep.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import { conflict } from '../core/errors.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
@@ -796,7 +797,7 @@ export class QueueEngine {
       let failures = 0;
       while ((await this.media.playToBridge(bridgeId, media, entry.callLanguage).catch(() => 'failed' as const)) === 'failed') {
         failures += 1;
-        await new Promise((r) => setTimeout(r, 100 * failures));
+        await sleep(100 * failures);
         if (!holding()) break;
         if (failures === 3) {
           this.logger.error({ entryId: entry.id, bridgeId, media }, 'a position announcement could not be played');

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, Matching, StringEnum, Uuid } from '../core/schemas.js';
+import { ErrorBody, IdParams, Matching, StringEnum, Uuid } from '../core/schemas.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 
@@ -45,7 +45,6 @@ const fields = {
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });
-const Id = Type.Object({ id: Uuid() });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
 export function queueRoutes(app: HttpApp, queues: QueuesService): void {
@@ -68,13 +67,13 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
 
   app.get('/api/v1/queues/:id', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['queues'], summary: 'One queue', params: Id, response: { 200: Queue, 404: ErrorBody } },
+    schema: { tags: ['queues'], summary: 'One queue', params: IdParams, response: { 200: Queue, 404: ErrorBody } },
   }, async (request) => queues.get(request.params.id));
 
   app.patch('/api/v1/queues/:id', {
     config: { roles: ['admin'] },
     schema: {
-      tags: ['queues'], summary: 'Change a queue', params: Id,
+      tags: ['queues'], summary: 'Change a queue', params: IdParams,
       body: Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }),
       response: { 200: Queue, ...errors },
     },
@@ -82,7 +81,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
 
   app.delete('/api/v1/queues/:id', {
     config: { roles: ['admin'] },
-    schema: { tags: ['queues'], summary: 'Delete a queue without call history', params: Id, response: { 204: Type.Null(), 404: ErrorBody, 409: ErrorBody } },
+    schema: { tags: ['queues'], summary: 'Delete a queue without call history', params: IdParams, response: { 204: Type.Null(), 404: ErrorBody, 409: ErrorBody } },
   }, async (request, reply) => {
     await queues.remove(request.params.id);
     return reply.status(204).send(null);
@@ -91,7 +90,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
   app.put('/api/v1/queues/:id/members', {
     config: { roles: ['admin'] },
     schema: {
-      tags: ['queues'], summary: "Replace a queue's members", params: Id,
+      tags: ['queues'], summary: "Replace a queue's members", params: IdParams,
       body: Type.Object({ members: Type.Array(Type.Object({ agentId: Uuid(), penalty: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }), { maxItems: 1000 }) }, { additionalProperties: false }),
       response: { 200: Queue, ...errors },
     },
@@ -100,7 +99,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
   app.get('/api/v1/queues/:id/callbacks', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
-      tags: ['queues'], summary: 'Callback requests left by waiting callers', params: Id,
+      tags: ['queues'], summary: 'Callback requests left by waiting callers', params: IdParams,
       response: { 200: Type.Array(Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), requestedAt: Type.String(), status: Type.String() })), 404: ErrorBody },
     },
   }, async (request) => queues.callbacks(request.params.id));
@@ -108,7 +107,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
   app.get('/api/v1/queues/:id/messages', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
-      tags: ['queues'], summary: 'Messages left by callers at the overflow', params: Id,
+      tags: ['queues'], summary: 'Messages left by callers at the overflow', params: IdParams,
       response: { 200: Type.Array(Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), recordingName: Type.String(), durationSeconds: Type.Union([Type.Integer(), Type.Null()]), createdAt: Type.String() })), 404: ErrorBody },
     },
   }, async (request) => queues.messages(request.params.id));
@@ -116,7 +115,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
   app.get('/api/v1/queues/:id/live', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
-      tags: ['queues'], summary: 'Waiting callers and member agents now', params: Id,
+      tags: ['queues'], summary: 'Waiting callers and member agents now', params: IdParams,
       response: {
         200: Type.Object({
           queueId: Type.String(),
@@ -137,7 +136,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       tags: ['queues'],
       summary: 'Blind-transfer a queue call from its agent to another queue or a phone',
       description: 'Agents may transfer only their own call. On the desk phone the agent keys ## number # instead (a queue extension or a phone).',
-      params: Id,
+      params: IdParams,
       body: Type.Union([
         Type.Object({ queueId: QueueRef }, { additionalProperties: false }),
         Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),

@@ -6,7 +6,7 @@ import type { EventBus } from '../core/events.js';
 import { conflict, forbidden, HttpError, notFound } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
-import { DateTime, ErrorBody, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
+import { DateTime, ErrorBody, IdParams, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
 import { openRecording } from './files.js';
 import { parseRange } from './range.js';
 import { PlaybackTickets } from './tickets.js';
@@ -49,7 +49,6 @@ const AuditView = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
-const Id = Type.Object({ id: Uuid() });
 const Audio = Type.Unsafe<Readable>({ type: 'string', format: 'binary' });
 
 const view = (row: RecordingRow) => ({
@@ -113,7 +112,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
         + 'to be used within 10 minutes (expiresAt). Its first request starts a series of Range requests from that client address, which lasts '
         + 'while requests follow each other within 30 s; then the ticket is spent. At most 1000 live tickets per token (the oldest dropped). '
         + 'Each request through it is audited as the token\'s playback.',
-      params: Id, response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), 403: ErrorBody, 404: ErrorBody },
+      params: IdParams, response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), 403: ErrorBody, 404: ErrorBody },
     },
   }, async (request) => {
     const row = await recordingFor(request.params.id, request.principal!);
@@ -151,7 +150,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
 
   app.get('/api/v1/recordings/:id', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
-    schema: { tags: ['recordings'], summary: 'One call recording', params: Id, response: { 200: RecordingView, 403: ErrorBody, 404: ErrorBody } },
+    schema: { tags: ['recordings'], summary: 'One call recording', params: IdParams, response: { 200: RecordingView, 403: ErrorBody, 404: ErrorBody } },
   }, async (request) => view(await recordingFor(request.params.id, request.principal!)));
 
   app.get('/api/v1/recordings/:id/audio', {
@@ -164,7 +163,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
       description: 'Supports one Range (bytes=a-b, bytes=a-, bytes=-n): 206 with Content-Range, or 416 with Content-Range: bytes */size. '
         + 'Each playback is written to the audit trail first; when that write fails the answer is 503 and nothing is sent. '
         + '409 while the recording is not complete, 410 once retention deleted it.',
-      params: Id,
+      params: IdParams,
       produces: ['audio/wav'],
       response: { 200: Audio, 206: Audio, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody, 416: ErrorBody, 503: ErrorBody },
     },
@@ -228,7 +227,7 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
 
   app.get('/api/v1/recordings/:id/audit', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['recordings'], summary: "A recording's audit trail: every playback and its deletion", params: Id, response: { 200: Type.Array(AuditView), 404: ErrorBody } },
+    schema: { tags: ['recordings'], summary: "A recording's audit trail: every playback and its deletion", params: IdParams, response: { 200: Type.Array(AuditView), 404: ErrorBody } },
   }, async (request) => {
     const row = await store.get(request.params.id);
     if (!row) throw notFound('recording');

@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { digestFile, listFiles } from '../core/files.js';
+import { plural } from '../core/text.js';
 import { recordingFile, UnsafeRecordingPath } from './files.js';
 import { inProgressFile, type RecordingsStore, type RecordingStatus } from './store.js';
 
@@ -105,6 +106,6 @@ export function formatProblem(p: RecordingProblem): string {
 export function formatSummary(report: VerifyReport): string {
   const count = (kind: ProblemKind) => report.problems.filter((p) => p.kind === kind).length;
   const problems = report.problems.length === 0 ? 'no problems'
-    : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} (missing ${count('missing')}, size ${count('size')}, sha256 ${count('sha256')}, no hash ${count('no-hash')}, no row ${count('no-row')})`;
-  return `checked ${report.recordings} complete recording${report.recordings === 1 ? '' : 's'} and ${report.files} file${report.files === 1 ? '' : 's'}: ${problems}`;
+    : `${plural(report.problems.length, 'problem')} (missing ${count('missing')}, size ${count('size')}, sha256 ${count('sha256')}, no hash ${count('no-hash')}, no row ${count('no-row')})`;
+  return `checked ${plural(report.recordings, 'complete recording')} and ${plural(report.files, 'file')}: ${problems}`;
 }

@@ -6,7 +6,7 @@ import type { CallsService } from '../calls/service.js';
 import { forbidden, notFound } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import { projectRoot } from '../core/paths.js';
-import { Uuid } from '../core/schemas.js';
+import { IdParams } from '../core/schemas.js';
 import type { IvrService } from '../ivr/service.js';
 import type { QueueEngine } from '../queues/engine.js';
 import type { QueuesService } from '../queues/service.js';
@@ -88,7 +88,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     schema: {
       tags: ['agents'], summary: 'The call the agent is being offered, is on, or is wrapping up: caller, queue, IVR choices and variables, the caller\'s previous calls',
       description: '`call` is null when the agent has no call. Agents only their own.',
-      params: Type.Object({ id: Uuid() }),
+      params: IdParams,
     },
   }, async (request) => {
     const principal = request.principal!;

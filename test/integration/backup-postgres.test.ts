@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { backup, snapshotWithJournal } from '../../src/backup/backup.js';
-import { journalPathOf } from '../../src/backup/embedded.js';
 import { restore } from '../../src/backup/restore.js';
 import { openDatabase } from '../../src/core/db.js';
 import { createLogger } from '../../src/core/logger.js';
 import { migrate } from '../../src/core/migrate.js';
-import { parseJournal, WriteQueue } from '../../src/core/write-queue.js';
+import { journalPathIn, parseJournal } from '../../src/core/journal.js';
+import { WriteQueue } from '../../src/core/write-queue.js';
 import { testConfig } from '../support/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +89,7 @@ describe('backup and restore of a PostgreSQL database', () => {
         create trigger slow before insert on backup_probe for each row execute function backup_probe_slow()`).execute(db);
     });
     const service = await openDatabase(config, logger);
-    const writes = new WriteQueue(service.db, logger, { journalPath: journalPathOf(config.dataDir) });
+    const writes = new WriteQueue(service.db, logger, { journalPath: journalPathIn(config.dataDir) });
     writes.open(config.databaseUrl!);
     const dir = join(root, 'moment');
     mkdirSync(dir);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -79,5 +79,61 @@ describe('docker-compose.yml and the Dockerfiles, read', () => {
     execFileSync('sh', ['-n', join(projectRoot, 'deploy/docker/asterisk/entrypoint.sh')]);
     const entry = read('deploy/docker/asterisk/entrypoint.sh');
     for (const snippet of ['ari.conf', 'manager.conf', 'extensions-centralita.conf']) assert.match(entry, new RegExp(snippet.replace('.', '\\.')));
+  });
+});
+
+/**
+ * A value of an Asterisk configuration line as main/config.c reads it: a ';'
+ * begins a comment unless a backslash precedes it (that backslash is dropped),
+ * and spaces at both ends are stripped.
+ */
+function asteriskValue(text: string, key: string): string | undefined {
+  for (const raw of text.split('\n')) {
+    let line = '';
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] !== ';') line += raw[i];
+      else if (line.endsWith('\\')) line = line.slice(0, -1) + ';';
+      else break;
+    }
+    const m = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m?.[1] === key) return m[2];
+  }
+  return undefined;
+}
+
+describe('the Asterisk image\'s entrypoint writes the passwords', () => {
+  const entry = read('deploy/docker/asterisk/entrypoint.sh');
+  const putSecret = /^put_secret\(\) \{$[\s\S]*?^\}$/m.exec(entry)?.[0];
+  /** Runs the entrypoint's own put_secret with sh (dash here, as in the image). */
+  const run = (snippet: string, value: string) => spawnSync('sh', ['-c', `${putSecret}\nput_secret "$1" CENTRALITA_ARI_PASSWORD "$2"`, 'sh', join(projectRoot, snippet), value], { encoding: 'utf8' });
+
+  it('uses put_secret for both users, sed for neither', () => {
+    assert.ok(putSecret, 'entrypoint.sh defines put_secret()');
+    assert.match(entry, /^put_secret "\$snippets\/ari\.conf" CENTRALITA_ARI_PASSWORD "\$CENTRALITA_ARI_PASSWORD" > \/etc\/asterisk\/ari\.conf$/m);
+    assert.match(entry, /^put_secret "\$snippets\/manager\.conf" CENTRALITA_AMI_PASSWORD "\$CENTRALITA_AMI_PASSWORD" > \/etc\/asterisk\/manager\.conf$/m);
+    assert.doesNotMatch(entry, /^\s*sed\b/m);
+  });
+
+  it('any printable password reaches Asterisk as it is, and the rest of the snippet unchanged', () => {
+    const nasty = ['a/b&c\\d\\1', 'x;y', ';--z--;', 'p\\;q', '$(touch /tmp/no)`id`$HOME', 'it\'s "quoted"', '%s%n\\n', 'ñandú€ with inner spaces', '#include x', '[section]', 'a=b'];
+    for (const [snippet, key] of [['deploy/asterisk/ari.conf', 'password'], ['deploy/asterisk/manager.conf', 'secret']] as const) {
+      const original = read(snippet);
+      for (const password of nasty) {
+        const out = run(snippet, password);
+        assert.equal(out.status, 0, out.stderr);
+        assert.equal(asteriskValue(out.stdout, key), password, `${snippet}: ${password}`);
+        const others = (text: string) => text.split('\n').filter((l) => !l.startsWith(`${key} =`));
+        assert.deepEqual(others(out.stdout), others(original), `${snippet}: only the ${key} line changes`);
+      }
+    }
+  });
+
+  it('refuses a password Asterisk would read otherwise: a line break, a tab, spaces at its ends', () => {
+    for (const password of ['two\nlines', 'a\tb', ' leading', 'trailing ', 'cr\r']) {
+      const out = run('deploy/asterisk/ari.conf', password);
+      assert.notEqual(out.status, 0, JSON.stringify(password));
+      assert.equal(out.stdout, '');
+      assert.match(out.stderr, /CENTRALITA_ARI_PASSWORD must not hold control characters nor begin or end with a space/);
+    }
   });
 });

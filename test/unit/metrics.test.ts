@@ -132,14 +132,21 @@ describe('GET /metrics', () => {
     refusal(await scrape({ from, token: `${metricsToken}x` }), 401, 'unauthorized', /unknown or revoked/);
   });
 
-  it('asks a token of a request a proxy forwarded to loopback, unless the proxy is trusted and names a loopback client', async () => {
-    refusal(await scrape({ headers: { 'x-forwarded-for': '203.0.113.5' } }), 401, 'unauthorized', /needs a bearer token/);
+  it('asks a token of a request a proxy forwarded to loopback', async () => {
+    refusal(await scrape({ headers: { 'x-forwarded-for': '203.0.113.5' } }), 401, 'unauthorized', /needs a bearer token .* from outside this machine/);
     refusal(await scrape({ headers: { forwarded: 'for=203.0.113.5' } }), 401, 'unauthorized', /needs a bearer token/);
+    refusal(await scrape({ headers: { 'x-real-ip': '203.0.113.5' } }), 401, 'unauthorized', /needs a bearer token/);
     assert.equal((await scrape({ headers: { 'x-forwarded-for': '203.0.113.5' }, token: metricsToken })).status, 200);
-    // Trusted: the proxy's X-Forwarded-For names the client.
-    refusal(await scrape({ on: proxied, headers: { 'x-forwarded-for': '203.0.113.5' } }), 401, 'unauthorized', /needs a bearer token/);
-    assert.equal((await scrape({ on: proxied, headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
-    assert.equal((await scrape({ on: proxied })).status, 200);
+  });
+
+  it('behind a trusted proxy asks a token of every request, loopback included: a proxy that sends no X-Forwarded-For looks like loopback', async () => {
+    for (const headers of [{}, { 'x-forwarded-for': '127.0.0.1' }, { 'x-forwarded-for': '203.0.113.5' }] as Array<Record<string, string>>) {
+      refusal(await scrape({ on: proxied, headers }), 401, 'unauthorized', /behind a trusted proxy \(CENTRALITA_TRUST_PROXY\), from loopback too/);
+    }
+    refusal(await scrape({ on: proxied, from: '::1' }), 401, 'unauthorized', /needs a bearer token/);
+    assert.equal((await scrape({ on: proxied, token: metricsToken })).status, 200);
+    assert.equal((await scrape({ on: proxied, headers: { 'x-forwarded-for': '203.0.113.5' }, token: adminToken })).status, 200);
+    refusal(await scrape({ on: proxied, token: 'supervisor' }), 403, 'forbidden', /role supervisor/);
   });
 
   it('counts wrong tokens against the address like the API: the 11th request in a minute gets 429, even with the right token', async () => {
