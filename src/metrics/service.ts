@@ -4,7 +4,7 @@ import type { AriRequestSample } from '../asterisk/ari.js';
 import { statementKinds, type StatementKind } from '../core/db.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { recordingFailures } from '../recording/service.js';
+import { recordingFailures, recordingSkips } from '../recording/service.js';
 import { callOutcomes, CallOutcomes, ivrExits } from './outcomes.js';
 
 /**
@@ -122,6 +122,9 @@ export class MetricsService {
     const failed = new Counter({ name: 'centralita_recordings_failed_total', help: 'Recordings that will not be complete, by reason (not_started, asterisk_failed, interrupted, file_missing)', labelNames: ['reason'], registers });
     for (const reason of recordingFailures) failed.inc({ reason }, 0);
     this.unsubscribe.push(bus.on('recording.failed', ({ reason }) => failed.inc({ reason })));
+    const skipped = new Counter({ name: 'centralita_recordings_skipped_total', help: 'Recordings not made, and rightly so, by reason (caller_gone: the caller hung up before it could start); not failures', labelNames: ['reason'], registers });
+    for (const reason of recordingSkips) skipped.inc({ reason }, 0);
+    this.unsubscribe.push(bus.on('recording.skipped', ({ reason }) => skipped.inc({ reason })));
 
     this.gauges = {
       calls: gauge('centralita_calls_in_progress', 'Calls in progress now, by direction (inbound: to a DID; internal: a feature code)', ['direction']),

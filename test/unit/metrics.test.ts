@@ -238,13 +238,14 @@ describe('GET /metrics', () => {
     assert.equal(sample(s, 'centralita_queue_callers_waiting', { queue: 'ventas' }), undefined);
   });
 
-  it('times ARI requests by operation and counts the failed ones by status; counts failed recordings by reason', async () => {
+  it('times ARI requests by operation and counts the failed ones by status; counts failed and skipped recordings by reason', async () => {
     ariSample({ operation: 'channels.hangup', seconds: 0.004, status: 204, ok: true });
     ariSample({ operation: 'channels.hangup', seconds: 0.003, status: 404, ok: false });
     ariSample({ operation: 'channels.answer', seconds: 5, status: 0, ok: false });
     bus.emit('recording.failed', { recordingId: 'r1', callId: 'A', reason: 'file_missing' });
     bus.emit('recording.failed', { recordingId: 'r2', callId: 'B', reason: 'file_missing' });
     bus.emit('recording.failed', { recordingId: 'r3', callId: 'C', reason: 'not_started' });
+    bus.emit('recording.skipped', { recordingId: 'r4', callId: 'D', reason: 'caller_gone' });
     const s = await figures();
     // hangup: 4 ms + 3 ms = 0.007 s over 2, both ≤ 5 ms and neither ≤ 2.5 ms.
     assert.equal(sample(s, 'centralita_ari_request_duration_seconds_count', { operation: 'channels.hangup' }), 2);
@@ -255,6 +256,8 @@ describe('GET /metrics', () => {
     assert.deepEqual([sample(s, 'centralita_ari_errors_total', { operation: 'channels.hangup', status: '404' }), sample(s, 'centralita_ari_errors_total', { operation: 'channels.answer', status: '0' })], [1, 1]);
     assert.equal(sample(s, 'centralita_ari_errors_total', { operation: 'channels.hangup', status: '204' }), undefined);
     assert.deepEqual(['not_started', 'asterisk_failed', 'interrupted', 'file_missing'].map((reason) => sample(s, 'centralita_recordings_failed_total', { reason })), [1, 0, 0, 2]);
+    // A caller gone before the recording could start is counted apart, not as a failure.
+    assert.equal(sample(s, 'centralita_recordings_skipped_total', { reason: 'caller_gone' }), 1);
   });
 
   it('counts database statements by kind, every kind at 0 from the start', async () => {
