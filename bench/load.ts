@@ -12,16 +12,20 @@
 // Wrap it in the lab lock: `flock -o /tmp/centralita-lab.lock npm run bench`.
 // centralita runs as a process of its own (node --import tsx src/main.ts) on
 // port 3990, database centralita_load (made anew), Stasis app centralita-bench.
+// Each phase also reports centralita's ARI requests and SQL statements per
+// call (its /metrics counters before and after). A run that fails, or is
+// interrupted, still ends its sipp and tcpdump processes; an Asterisk
+// restarted under the run aborts it with a message saying so.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { projectRoot } from '../src/core/paths.js';
-import { cpuSeconds, cpuSecondsWithChildren, machineTicks, quantile, rssMb, setupTimesFromPcap } from './load/measure.js';
-import { runCallers, startAgents, startCapture, type CallerResult } from './load/sipp.js';
+import { cpuSeconds, cpuSecondsWithChildren, machineTicks, processIdentity, quantile, rssMb, setupTimesFromPcap, stillRunning, type ProcessIdentity } from './load/measure.js';
+import { killAllNow, runCallers, startAgents, startCapture, stopAll, type CallerResult } from './load/sipp.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -73,12 +77,70 @@ const workDir = `/tmp/centralita-bench/${runId}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
 
+const asteriskPidFile = '/var/cache/centralita-lab/run/asterisk.pid';
+
 function asteriskPid(): number {
-  const pid = Number(readFileSync('/var/cache/centralita-lab/run/asterisk.pid', 'utf8').trim());
+  const pid = Number(readFileSync(asteriskPidFile, 'utf8').trim());
   if (!existsSync(`/proc/${pid}`) || !readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('asterisk')) {
     throw new Error('the lab Asterisk is not running: npm run lab:up');
   }
   return pid;
+}
+
+/**
+ * Asterisk must record into this checkout's recordings folder (centralita
+ * reads the files there): another checkout's `lab.sh up` mounts its own,
+ * and every recording of the run would end `missing`.
+ */
+function checkRecordingsMount(pid: number): void {
+  let mountinfo: string;
+  try {
+    mountinfo = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+  } catch {
+    return; // not readable here: the recordings check of the phase will tell
+  }
+  // Fields: id, parent, major:minor, root (the folder mounted), mount point, …
+  const mounted = mountinfo.split('\n').map((l) => l.split(' ')).find((f) => f[4]?.endsWith('/var/spool/asterisk/recording'))?.[3];
+  const ours = realpathSync(join(projectRoot, 'recordings'));
+  if (mounted && mounted !== ours) {
+    throw new Error(`the lab Asterisk records into ${mounted}, not this checkout's ${ours}: another checkout started it; run \`flock /tmp/centralita-lab.lock bash scripts/lab.sh up\` from here first`);
+  }
+}
+
+/**
+ * The run cannot go on: Asterisk restarted (or stopped) under it, or
+ * centralita exited. The phase's figures are void; what was measured
+ * before is still written out.
+ */
+class RunBroken extends Error {}
+
+/** Throws RunBroken, saying what happened, unless Asterisk is the same process as at the phase's start and centralita runs. */
+function checkProcesses(asterisk: ProcessIdentity, service: Service, during: string): void {
+  if (!stillRunning(asterisk)) {
+    let now = 'no Asterisk runs now';
+    try {
+      now = `Asterisk runs now as pid ${asteriskPid()}`;
+    } catch {
+      // not running: said above
+    }
+    throw new RunBroken(`Asterisk restarted under the benchmark during ${during}: pid ${asterisk.pid} ended and ${now}; this phase's figures are void. `
+      + 'Another checkout\'s `lab.sh up` restarts it when the mounted folders differ (run the benchmark under `flock -o /tmp/centralita-lab.lock`), '
+      + `or it crashed (${asteriskPidFile.replace('asterisk.pid', 'asterisk.out')})`);
+  }
+  if (service.child.exitCode !== null || service.child.signalCode !== null) {
+    throw new RunBroken(`centralita exited during ${during} (${service.child.exitCode ?? service.child.signalCode}): ${service.log().slice(-1500)}`);
+  }
+}
+
+/** A process's CPU seconds now, or RunBroken if it is no longer the process the phase started with. */
+function cpuOf(identity: ProcessIdentity, service: Service, during: string): number {
+  checkProcesses(identity, service, during);
+  try {
+    return cpuSeconds(identity.pid);
+  } catch (err) {
+    checkProcesses(identity, service, during); // it ended between the check and the read
+    throw err;
+  }
 }
 
 /** An API answer, read by the few fields the benchmark needs. */
@@ -113,7 +175,7 @@ async function settle(ms = 30_000): Promise<number> {
 
 // ---------------------------------------------------------------- centralita
 
-interface Service { child: ChildProcess; pid: number; exited: Promise<number | null> }
+interface Service { child: ChildProcess; pid: number; exited: Promise<number | null>; log(): string }
 
 async function startCentralita(): Promise<Service> {
   const db = new pg.Client({ connectionString: adminUrl });
@@ -159,7 +221,7 @@ async function startCentralita(): Promise<Service> {
     if (Date.now() > until) throw new Error(`centralita did not connect to ARI and AMI: ${log}`);
     await sleep(250);
   }
-  return { child, pid: child.pid!, exited };
+  return { child, pid: child.pid!, exited, log: () => log };
 }
 
 interface Setup { queues: Record<'queue' | 'recording', string> }
@@ -197,6 +259,61 @@ function watchLiveFeed(): { messages: () => number; close(): void } {
   return { messages: () => count, close: () => socket.close() };
 }
 
+// ---------------------------------------------------------------- what a call costs
+
+/** Counters centralita exposes on /metrics: ARI REST calls by operation, database statements by kind. */
+interface Costs { ari: Record<string, number>; sql: Record<string, number> }
+
+async function readCosts(): Promise<Costs> {
+  const res = await fetch(`${base}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+  const costs: Costs = { ari: {}, sql: {} };
+  for (const line of (await res.text()).split('\n')) {
+    const ari = /^centralita_ari_request_duration_seconds_count\{operation="([^"]+)"\} (\S+)$/.exec(line);
+    if (ari) costs.ari[ari[1]!] = Number(ari[2]);
+    const sql = /^centralita_db_statements_total\{kind="([^"]+)"\} (\S+)$/.exec(line);
+    if (sql) costs.sql[sql[1]!] = Number(sql[2]);
+  }
+  return costs;
+}
+
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+function minus(after: Record<string, number>, before: Record<string, number>, less: Record<string, number> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = Math.max(0, value - (before[key] ?? 0) - (less[key] ?? 0));
+    if (delta > 0) out[key] = delta;
+  }
+  return out;
+}
+
+/** The statements one scrape of /metrics makes itself (the queues' list, select 1): taken off each phase's count. */
+let scrapeStatements: Record<string, number> = {};
+
+async function measureScrapeCost(): Promise<void> {
+  const first = await readCosts();
+  const second = await readCosts();
+  scrapeStatements = minus(second.sql, first.sql);
+}
+
+/** A phase's ARI requests and SQL statements, in all and per call (by operation and by kind). */
+interface CallCosts {
+  ariRequests: number; sqlStatements: number;
+  perCall: { ariRequests: number; sqlStatements: number; ari: Record<string, number>; sql: Record<string, number> };
+}
+
+function callCosts(before: Costs, after: Costs, calls: number): CallCosts {
+  const ari = minus(after.ari, before.ari);
+  const sql = minus(after.sql, before.sql, scrapeStatements);
+  const per = (counts: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round(v / calls, 2)]));
+  return {
+    ariRequests: sum(ari), sqlStatements: sum(sql),
+    perCall: { ariRequests: round(sum(ari) / calls, 2), sqlStatements: round(sum(sql) / calls, 2), ari: per(ari), sql: per(sql) },
+  };
+}
+
 // ---------------------------------------------------------------- one load
 
 interface Load {
@@ -224,6 +341,8 @@ interface LoadResult {
   centralitaRssMb: { start: number; end: number; max: number; samples: number[] };
   liveFeedMessages: number;
   channelsLeft: number;
+  /** centralita's ARI requests and SQL statements from the phase's first call until its last call's writes are stored. */
+  costs: CallCosts;
   checks?: Record<string, unknown>;
 }
 
@@ -249,10 +368,22 @@ async function runLoad(load: Load, service: Service, feed: { messages: () => num
   const dir = join(workDir, load.label);
   mkdirSync(dir, { recursive: true });
   const capture = await startCapture(join(dir, 'sip.pcap'));
-  const asterisk = asteriskPid();
-  const before = { asterisk: cpuSeconds(asterisk), centralita: cpuSeconds(service.pid), postgres: postgresCpuSeconds(), machine: machineTicks(), feed: feed.messages() };
+  // The Asterisk the run started with: one restarted between phases has other mounts and calls (void too).
+  const asterisk = asteriskOfRun!;
+  const centralita = processIdentity(service.pid);
+  const during = `phase ${load.label}`;
+  const costsBefore = await readCosts();
+  const before = { asterisk: cpuOf(asterisk, service, `the run, before ${during}`), centralita: cpuOf(centralita, service, during), postgres: postgresCpuSeconds(), machine: machineTicks(), feed: feed.messages() };
   const samples = [rssMb(service.pid)];
-  const sampler = setInterval(() => samples.push(rssMb(service.pid)), rssEveryMs);
+  // centralita may die mid-phase: the sampler skips, the check after the callers says so.
+  const sample = (): void => {
+    try {
+      samples.push(rssMb(service.pid));
+    } catch {
+      // gone: reported by checkProcesses below
+    }
+  };
+  const sampler = setInterval(sample, rssEveryMs);
   let result: CallerResult;
   try {
     result = await runCallers({ did: load.did, scenario: load.scenario, rate: load.rate, calls: load.calls, talkMs, dir });
@@ -260,9 +391,13 @@ async function runLoad(load: Load, service: Service, feed: { messages: () => num
     clearInterval(sampler);
     await capture.stop();
   }
-  samples.push(rssMb(service.pid));
-  const after = { asterisk: cpuSeconds(asterisk), centralita: cpuSeconds(service.pid), postgres: postgresCpuSeconds(), machine: machineTicks(), feed: feed.messages() };
+  sample();
+  const after = { asterisk: cpuOf(asterisk, service, during), centralita: cpuOf(centralita, service, during), postgres: postgresCpuSeconds(), machine: machineTicks(), feed: feed.messages() };
   const channelsLeft = await settle();
+  // The last calls' hang-ups and writes belong to the phase's cost.
+  await waitForWrites();
+  checkProcesses(asterisk, service, during);
+  const costsAfter = await readCosts();
   const pcap = setupTimesFromPcap(join(dir, 'sip.pcap'));
   const usePcap = pcap.length >= result.succeeded * 0.99 && pcap.length > 0;
   const setup = usePcap ? pcap : result.sippSetupMs;
@@ -291,6 +426,7 @@ async function runLoad(load: Load, service: Service, feed: { messages: () => num
     centralitaRssMb: { start: round(samples[0]!), end: round(samples[samples.length - 1]!), max: round(Math.max(...samples)), samples: samples.map((s) => round(s)) },
     liveFeedMessages: after.feed - before.feed,
     channelsLeft,
+    costs: callCosts(costsBefore, costsAfter, load.calls),
   };
 }
 
@@ -316,10 +452,17 @@ async function checkCentralitaPhase(phase: PhaseName, since: Date, setup: Setup)
         'select extract(epoch from answered_at - entered_at) * 1000 as ms from queue_entries where queue_id = $1 and entered_at >= $2 and answered_at is not null order by 1',
         [setup.queues[phase], since])).rows.map((r) => Number(r.ms));
       checks.queueToAgentMs = { p50: round(quantile(waits, 0.5)), p99: round(quantile(waits, 0.99)), max: round(quantile(waits, 1)) };
+      // Caller → agent offer: from entering the queue to the first offer (the agent's leg made and dialled).
+      const offers = (await db.query<{ ms: number }>(
+        `select extract(epoch from o.first_offer - e.entered_at) * 1000 as ms from queue_entries e
+           join (select entry_id, min(offered_at) as first_offer from queue_offers group by entry_id) o on o.entry_id = e.id
+          where e.queue_id = $1 and e.entered_at >= $2 order by 1`, [setup.queues[phase], since])).rows.map((r) => Number(r.ms));
+      checks.queueToOfferMs = { p50: round(quantile(offers, 0.5)), p99: round(quantile(offers, 0.99)), max: round(quantile(offers, 1)), entries: offers.length };
       if (phase === 'recording') {
         const recordings = (await db.query<{ status: string; n: number }>(
           'select status, count(*)::int as n from recordings where queue_id = $1 and started_at >= $2 group by status', [setup.queues[phase], since])).rows;
         checks.recordings = Object.fromEntries(recordings.map((r) => [r.status, r.n]));
+        checks.recordingsIncomplete = recordingsIncomplete(checks);
       }
     }
     return checks;
@@ -337,6 +480,17 @@ async function waitForWrites(ms = 30_000): Promise<void> {
   }
 }
 
+/**
+ * Answered calls whose recording is not complete, apart from those whose
+ * caller hung up before it could start (status `skipped`: nothing to
+ * record, not a failure): failed, missing, still `recording`, or no row.
+ */
+function recordingsIncomplete(c: Record<string, unknown>): number {
+  const answered = ((c.queueOutcomes ?? {}) as Record<string, number>).answered ?? 0;
+  const recordings = (c.recordings ?? {}) as Record<string, number>;
+  return Math.max(0, answered - (recordings.complete ?? 0) - (recordings.skipped ?? 0));
+}
+
 /** Calls a centralita phase failed on, beyond sipp's: call rows missing or open, callers no agent answered, recordings not complete. */
 function lostInCentralita(phase: PhaseName, result: LoadResult): number {
   const c = result.checks ?? {};
@@ -345,8 +499,7 @@ function lostInCentralita(phase: PhaseName, result: LoadResult): number {
   if (phase === 'ivr') return missingRows;
   const outcomes = (c.queueOutcomes ?? {}) as Record<string, number>;
   const notAnswered = Math.max(0, result.succeeded - (outcomes.answered ?? 0));
-  const recordings = (c.recordings ?? {}) as Record<string, number>;
-  const notRecorded = phase === 'recording' ? Math.max(0, (outcomes.answered ?? 0) - (recordings.complete ?? 0)) : 0;
+  const notRecorded = phase === 'recording' ? recordingsIncomplete(c) : 0;
   return Math.max(missingRows, notAnswered, notRecorded);
 }
 
@@ -394,11 +547,24 @@ const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? `
 
 function printPhases(results: LoadResult[]): void {
   const native = results.find((r) => r.label === 'native');
-  console.log('\n| phase | calls/s | calls | failed | setup p50 | setup p99 | max | Asterisk CPU s | centralita CPU s | centralita/Asterisk CPU | Postgres CPU s | RSS start→end (max) MB | machine busy |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| phase | calls/s | calls | failed | setup p50 | setup p99 | max | Asterisk CPU s | centralita CPU s | centralita/Asterisk CPU | Postgres CPU s | ARI requests / call | SQL statements / call | RSS start→end (max) MB | machine busy |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.label} | ${r.achievedRate} | ${r.calls} | ${r.failed} | ${ms(r.setupMs.p50)} ms | ${ms(r.setupMs.p99)} ms | ${ms(r.setupMs.max)} ms | ${r.cpuSeconds.asterisk} | ${r.cpuSeconds.centralita} | ${ratio(r.cpuSeconds.centralita, r.cpuSeconds.asterisk)} | ${r.cpuSeconds.postgres} | ${r.centralitaRssMb.start}→${r.centralitaRssMb.end} (${r.centralitaRssMb.max}) | ${r.machineBusyPercent} % |`);
+    console.log(`| ${r.label} | ${r.achievedRate} | ${r.calls} | ${r.failed} | ${ms(r.setupMs.p50)} ms | ${ms(r.setupMs.p99)} ms | ${ms(r.setupMs.max)} ms | ${r.cpuSeconds.asterisk} | ${r.cpuSeconds.centralita} | ${ratio(r.cpuSeconds.centralita, r.cpuSeconds.asterisk)} | ${r.cpuSeconds.postgres} | ${r.costs.perCall.ariRequests} | ${r.costs.perCall.sqlStatements} | ${r.centralitaRssMb.start}→${r.centralitaRssMb.end} (${r.centralitaRssMb.max}) | ${r.machineBusyPercent} % |`);
   }
+  const queued = results.filter((r) => r.checks?.queueToAgentMs);
+  if (queued.length) {
+    console.log('\n| queue phase | answered | caller → offer p50 / p99 / max | caller → agent p50 / p99 / max | recordings complete / caller gone first / incomplete |');
+    console.log('|---|---|---|---|---|');
+    for (const r of queued) {
+      const c = r.checks!;
+      const t = (x: unknown): string => { const q = x as { p50: number; p99: number; max: number } | undefined; return q ? `${ms(q.p50)} / ${ms(q.p99)} / ${ms(q.max)} ms` : '-'; };
+      const rec = c.recordings as Record<string, number> | undefined;
+      console.log(`| ${r.label} | ${(c.queueOutcomes as Record<string, number>).answered ?? 0} | ${t(c.queueToOfferMs)} | ${t(c.queueToAgentMs)} | ${rec ? `${rec.complete ?? 0} / ${rec.skipped ?? 0} / ${String(c.recordingsIncomplete)}` : '-'} |`);
+    }
+  }
+  console.log('\nper call, by ARI operation and statement kind:');
+  for (const r of results) console.log(`  ${r.label}: ARI ${JSON.stringify(r.costs.perCall.ari)} SQL ${JSON.stringify(r.costs.perCall.sql)}`);
   if (!native) return;
   console.log('\n| phase vs native | setup p50 | setup p99 | p99 − native p99 | failed | Asterisk CPU | centralita CPU / native Asterisk CPU |');
   console.log('|---|---|---|---|---|---|---|');
@@ -407,21 +573,44 @@ function printPhases(results: LoadResult[]): void {
   }
 }
 
+let service: Service | undefined;
+/** The Asterisk process the run started with: every phase checks it is still the one running. */
+let asteriskOfRun: ProcessIdentity | undefined;
+
+// However the run ends, it ends its sipp, tcpdump and centralita: a sipp
+// left behind holds port 5090 and fails the next run.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    const left = killAllNow();
+    service?.child.kill('SIGKILL');
+    console.error(`\n${signal}: ended ${left} sipp/tcpdump processes and centralita; the results of this run are not written`);
+    process.exit(130);
+  });
+}
+process.once('exit', () => {
+  killAllNow();
+  service?.child.kill('SIGKILL');
+});
+
 async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   console.log(`centralita load benchmark ${runId}; files in ${workDir}`);
-  asteriskPid();
-  const service = await startCentralita();
+  asteriskOfRun = processIdentity(asteriskPid());
+  checkRecordingsMount(asteriskOfRun.pid);
+  service = await startCentralita();
   const report: Record<string, unknown> = { runId, machine: machine(), options: { rate, phaseSeconds, talkMs, phases: phaseNames, steps, stepSeconds, stepKinds, soakSeconds, profile: flags.profile } };
   const feed = watchLiveFeed();
   try {
     const setup = await configure();
     console.log(`configured: IVR flow, routes ${Object.values(dids).join(', ')}, 2 queues, ${agentExtensions.length} agents checked in`);
+    checkProcesses(asteriskOfRun, service, 'the set-up');
+    await measureScrapeCost();
     const agents = await startAgents(join(workDir, 'agents'));
     const residual = await settle(10_000);
     if (residual > 0) throw new Error(`Asterisk has ${residual} channels before the run: is someone else using the lab? (flock /tmp/centralita-lab.lock)`);
 
     const phases: LoadResult[] = [];
+    if (phaseNames.length) report.phases = phases;
     for (const phase of phaseNames) {
       const since = new Date();
       const calls = Math.round(rate * phaseSeconds);
@@ -435,13 +624,14 @@ async function main(): Promise<void> {
       console.log(`${result.failed} failed, setup p50 ${ms(result.setupMs.p50)} ms p99 ${ms(result.setupMs.p99)} ms, CPU Asterisk ${result.cpuSeconds.asterisk} s centralita ${result.cpuSeconds.centralita} s ${JSON.stringify(result.checks)}`);
       await sleep(2000);
     }
-    report.phases = phases;
     if (phases.length) printPhases(phases);
 
     const stepResults: Record<string, { steps: LoadResult[]; ceiling: number | null }> = {};
+    if (stepKinds.length) report.steps = stepResults;
     for (const kind of stepKinds) {
       const results: LoadResult[] = [];
       let ceiling: number | null = null;
+      stepResults[kind] = { steps: results, ceiling };
       for (const stepRate of steps) {
         const since = new Date();
         const result = await runLoad({ did: dids[kind], scenario: 'caller-waits', rate: stepRate, calls: Math.round(stepRate * stepSeconds), label: `step-${kind}-${stepRate}` }, service, feed);
@@ -462,7 +652,6 @@ async function main(): Promise<void> {
       stepResults[kind] = { steps: results, ceiling };
     }
     if (stepKinds.length) {
-      report.steps = stepResults;
       console.log('\n| step test | ceiling (calls/s with 0 failed, p99 ≤ 100 ms) | first rate past it |');
       console.log('|---|---|---|');
       for (const [kind, s] of Object.entries(stepResults)) {
@@ -484,8 +673,15 @@ async function main(): Promise<void> {
       console.log(`soak RSS (MB, every 10 s): ${result.centralitaRssMb.samples.join(' ')}`);
     }
     report.agents = await agents.stop();
+  } catch (err) {
+    // Said plainly, and kept in the results file, before the clean-up.
+    report.aborted = (err as Error).message;
+    console.error(`\nBENCHMARK ABORTED: ${(err as Error).message}`);
+    process.exitCode = 1;
   } finally {
     feed.close();
+    const left = await stopAll();
+    if (left > 0) console.error(`ended ${left} sipp/tcpdump processes the run left running`);
     report.recordingFilesRemoved = await removeRecordings().catch(() => 0);
     service.child.kill('SIGTERM');
     const code = await Promise.race([service.exited, sleep(15_000).then(() => 'timeout' as const)]);
@@ -495,6 +691,7 @@ async function main(): Promise<void> {
     writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nresult: ${outFile}`);
     if (flags.profile) console.log(`centralita CPU profile: ${join(workDir, 'profile')}`);
+    else if (report.aborted) console.log(`sipp's files of the aborted run: ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
 }

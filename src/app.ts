@@ -260,6 +260,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     journalBytes: () => writes.journalBytes,
     recordingsDisk: recordingsDiskProbe(config.recordingsDir, 0),
     onAriRequest: (handler) => ari.onRequest(handler),
+    onDbStatement: (handler) => database.onStatement?.(handler) ?? (() => undefined),
   }, logger.child({ component: 'metrics' }));
   metricsRoutes(http, metrics, { auth, token: config.metricsToken, behindProxy: config.trustProxy.length > 0 });
   http.addHook('onClose', async () => metrics.stop());

@@ -6,6 +6,27 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
 const ticksPerSecond = 100;
 
+/**
+ * A process as one run of a program: its pid and its start time (ticks
+ * since boot, /proc/<pid>/stat field 22). A pid alone could be reused by a
+ * new process after a restart.
+ */
+export interface ProcessIdentity { pid: number; startTicks: number }
+
+export function processIdentity(pid: number): ProcessIdentity {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return { pid, startTicks: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) };
+}
+
+/** Whether that run of the program is still the one alive under its pid. */
+export function stillRunning(identity: ProcessIdentity): boolean {
+  try {
+    return processIdentity(identity.pid).startTicks === identity.startTicks;
+  } catch {
+    return false; // /proc/<pid> is gone: the process ended
+  }
+}
+
 /** utime + stime of a process, in seconds (its threads included, reaped children not). */
 export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

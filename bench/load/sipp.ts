@@ -35,6 +35,39 @@ export interface CallerResult {
   wallSeconds: number;
 }
 
+/**
+ * Every sipp and tcpdump this run started and that has not exited. A run
+ * that fails (an exception, Ctrl-C) must still end them: a sipp left behind
+ * holds the agents' port 5090 and fails the next run.
+ */
+const running = new Set<ChildProcess>();
+
+function tracked(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  // Not started at all (no binary): nothing to end.
+  child.once('error', () => running.delete(child));
+  return child;
+}
+
+/** Ends every sipp and tcpdump still running: SIGTERM, then SIGKILL after 3 s. Returns how many there were. */
+export async function stopAll(): Promise<number> {
+  const children = [...running];
+  await Promise.all(children.map(async (child) => {
+    child.kill('SIGTERM');
+    const ended = await Promise.race([waitForExit(child).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+    if (!ended) child.kill('SIGKILL');
+  }));
+  return children.length;
+}
+
+/** The same at once, for a process that is exiting (no waiting possible): SIGKILL. */
+export function killAllNow(): number {
+  const count = running.size;
+  for (const child of running) child.kill('SIGKILL');
+  return count;
+}
+
 function waitForExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
@@ -57,7 +90,7 @@ export async function runCallers(run: CallerRun): Promise<CallerResult> {
     '-recv_timeout', '30000', '-timeout', `${Math.ceil(run.calls / run.rate) + 90}s`,
     '-trace_rtt', '-rtt_freq', '1', '-trace_stat', '-fd', '1', '-trace_err',
   ];
-  const child = spawn('sipp', args, { cwd: run.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn('sipp', args, { cwd: run.dir, stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   const exitCode = await waitForExit(child);
@@ -90,15 +123,17 @@ export async function runCallers(run: CallerRun): Promise<CallerResult> {
 /** The agents' UAS: answers every call offered to 4001-4400 until stopped. */
 export async function startAgents(dir: string): Promise<{ stop(): Promise<{ answered: number; failed: number }> }> {
   mkdirSync(dir, { recursive: true });
-  const child = spawn('sipp', [
+  const child = tracked(spawn('sipp', [
     '-i', '127.0.0.1', '-p', String(ports.agentSip), '-mp', String(ports.agentMedia),
     '-sf', join(scenarios, 'agent-answers.xml'), '-nostdin', '-timer_resol', '1', '-max_socket', '10000',
     '-trace_stat', '-fd', '1',
-  ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   await new Promise((r) => setTimeout(r, 500));
-  if (child.exitCode !== null) throw new Error(`the agents' sipp exited: ${stderr.trim().slice(0, 500)}`);
+  if (child.exitCode !== null) {
+    throw new Error(`the agents' sipp exited: ${stderr.trim().slice(0, 500)} (a sipp of an earlier run still on port ${ports.agentSip}? ss -ulpn 'sport = :${ports.agentSip}')`);
+  }
   return {
     async stop() {
       // sipp's own statistics file is written every second; read the last row.
@@ -116,7 +151,7 @@ export async function startAgents(dir: string): Promise<{ stop(): Promise<{ answ
 
 /** tcpdump of the callers' SIP port on the loopback, into `file`, until stopped. */
 export async function startCapture(file: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-s', '2048', '-w', file, 'udp', 'port', String(ports.callerSip)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = tracked(spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-s', '2048', '-w', file, 'udp', 'port', String(ports.callerSip)], { stdio: ['ignore', 'ignore', 'pipe'] }));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('tcpdump did not start')), 5000);
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -1,9 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { agentStatuses } from '../agents/state-machine.js';
 import type { AriRequestSample } from '../asterisk/ari.js';
+import { statementKinds, type StatementKind } from '../core/db.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { recordingFailures } from '../recording/service.js';
+import { recordingFailures, recordingSkips } from '../recording/service.js';
 import { callOutcomes, CallOutcomes, ivrExits } from './outcomes.js';
 
 /**
@@ -31,6 +32,8 @@ export interface MetricSources {
   recordingsDisk(): Promise<{ freeBytes: number; totalBytes: number }>;
   /** Subscribes to every ARI REST call's outcome; returns the unsubscribe. */
   onAriRequest(handler: (sample: AriRequestSample) => void): () => void;
+  /** Subscribes to every database statement sent (by kind); returns the unsubscribe. */
+  onDbStatement(handler: (kind: StatementKind) => void): () => void;
 }
 
 export interface MetricsOptions {
@@ -108,9 +111,20 @@ export class MetricsService {
       if (!sample.ok) ariErrors.inc({ operation: sample.operation, status: String(sample.status) });
     }));
 
+    // Database statements by kind: what each call costs in round trips to Postgres (the benchmark reads it too).
+    const statements = new Counter({
+      name: 'centralita_db_statements_total', help: 'Statements sent to the database, answered or failed, by kind (select, insert, update, delete, transaction: begin/commit/rollback, other)',
+      labelNames: ['kind'], registers,
+    });
+    for (const kind of statementKinds) statements.inc({ kind }, 0);
+    this.unsubscribe.push(sources.onDbStatement((kind) => statements.inc({ kind })));
+
     const failed = new Counter({ name: 'centralita_recordings_failed_total', help: 'Recordings that will not be complete, by reason (not_started, asterisk_failed, interrupted, file_missing)', labelNames: ['reason'], registers });
     for (const reason of recordingFailures) failed.inc({ reason }, 0);
     this.unsubscribe.push(bus.on('recording.failed', ({ reason }) => failed.inc({ reason })));
+    const skipped = new Counter({ name: 'centralita_recordings_skipped_total', help: 'Recordings not made, and rightly so, by reason (caller_gone: the caller hung up before it could start); not failures', labelNames: ['reason'], registers });
+    for (const reason of recordingSkips) skipped.inc({ reason }, 0);
+    this.unsubscribe.push(bus.on('recording.skipped', ({ reason }) => skipped.inc({ reason })));
 
     this.gauges = {
       calls: gauge('centralita_calls_in_progress', 'Calls in progress now, by direction (inbound: to a DID; internal: a feature code)', ['direction']),

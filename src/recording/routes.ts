@@ -21,7 +21,7 @@ export interface RecordingRoutesDeps {
   bus: EventBus;
 }
 
-const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'deleted'];
+const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'skipped', 'deleted'];
 
 const RecordingView = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -72,6 +72,7 @@ const notPlayable: Record<Exclude<RecordingStatus, 'complete' | 'deleted'>, stri
   recording: 'the call is still being recorded',
   missing: 'its file was not found when the call ended',
   failed: 'Asterisk could not record it',
+  skipped: 'the caller hung up before it could start, so nothing was recorded',
 };
 
 /**

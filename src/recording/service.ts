@@ -29,10 +29,19 @@ interface Active {
 export const recordingFailures = ['not_started', 'asterisk_failed', 'interrupted', 'file_missing'] as const;
 export type RecordingFailure = (typeof recordingFailures)[number];
 
+/**
+ * Why a recording was not made, which is no failure: the caller hung up
+ * before it could start (the call had ended, or the snoop found no channel).
+ */
+export const recordingSkips = ['caller_gone'] as const;
+export type RecordingSkip = (typeof recordingSkips)[number];
+
 declare module '../core/events.js' {
   interface DomainEvents {
     /** A recording that will not be complete (internal: metrics count them). */
     'recording.failed': { recordingId: string; callId: string; reason: RecordingFailure };
+    /** A recording not made, and rightly so (internal: metrics count them apart from failures). */
+    'recording.skipped': { recordingId: string; callId: string; reason: RecordingSkip };
   }
 }
 
@@ -132,6 +141,7 @@ export class RecordingService {
     const queue = await this.queues.get(connected.queueId);
     if ((await this.policyOf(callId, queue?.recording_policy ?? 'never')) === 'never') throw conflict('recording is turned off for this call\'s queue or route');
     const id = await this.start(callId, connected.queueId, connected.agentId, queue?.recording_retention_days ?? defaultRetentionDays);
+    if (!id) throw conflict('the caller hung up before the recording could start');
     return { id };
   }
 
@@ -168,9 +178,9 @@ export class RecordingService {
     return rec;
   }
 
-  private async start(callId: string, queueId: string | null, agentId: string, retentionDays: number): Promise<string> {
+  /** Starts recording the call: the recording's id, or undefined when the caller hung up before it could start (a `skipped` row). */
+  private async start(callId: string, queueId: string | null, agentId: string, retentionDays: number): Promise<string | undefined> {
     const call = this.calls.liveCall(callId);
-    if (!call) throw conflict('the call has ended');
     const id = randomUUID();
     const rec: Active = { id, callId, name: `${inProgressFolder}/${id}`, snoopId: randomUUID(), startedAt: new Date(), agentIds: [agentId], pauses: [], pausedSince: null, finalizing: false, rotations: 0 };
     this.active.set(id, rec);
@@ -183,6 +193,7 @@ export class RecordingService {
       started_at: rec.startedAt, ended_at: null, duration_seconds: null, bytes: null, sha256: null, paused_since: null,
       retention_days: retentionDays, deleted_at: null, note: null,
     }));
+    if (!call) return this.callerGone(rec, false);
     const inProgress = join(this.recordingsDir, inProgressFolder);
     // Asterisk (another user, in the folder's group) records into it: it
     // must be group-writable, and setgid so its files keep the group.
@@ -194,6 +205,7 @@ export class RecordingService {
     try {
       await this.snoopAndRecord(call.channelId, rec, 'fail');
     } catch (err) {
+      if (await this.callerLeft(callId, call.channelId)) return this.callerGone(rec, true);
       this.logger.error({ err, callId, recordingId: id }, 'the call recording did not start');
       this.forget(rec);
       this.write(id, 'failed', this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
@@ -203,6 +215,37 @@ export class RecordingService {
     }
     this.logger.info({ callId, recordingId: id }, 'recording the call');
     return id;
+  }
+
+  /**
+   * Whether the caller's channel is gone: the call ended here, or Asterisk
+   * no longer knows the channel (its hang-up event may not have come yet).
+   * Asked after a recording failed to start; a caller who hangs up between
+   * the failure and this question is taken for gone too.
+   */
+  private async callerLeft(callId: string, channelId: string): Promise<boolean> {
+    if (!this.calls.liveCall(callId)) return true;
+    return this.ari.request('channels.get', { channelId }).then(() => false, (err: unknown) => err instanceof AriError && err.status === 404);
+  }
+
+  /**
+   * The caller hung up before the recording could start: nothing was there
+   * to record, which is no failure (not counted in recording.failed). The
+   * row stays, `skipped` with the reason in its note, so that a call its
+   * policy said to record shows why it has no recording.
+   */
+  private async callerGone(rec: Active, snoopMade: boolean): Promise<undefined> {
+    this.forget(rec);
+    this.write(rec.id, 'skipped', this.store.update(rec.id, { status: 'skipped', ended_at: new Date(), note: 'caller_gone: the caller hung up before the recording could start' }));
+    this.bus.emit('recording.skipped', { recordingId: rec.id, callId: rec.callId, reason: 'caller_gone' });
+    this.logger.info({ callId: rec.callId, recordingId: rec.id }, 'the caller hung up before the recording could start');
+    // A snoop made on the caller ends with the caller's channel: "already gone" (404) is the expected answer.
+    if (snoopMade) {
+      await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch((err: unknown) => {
+        if (!(err instanceof AriError && err.status === 404)) this.logger.warn({ err, recordingId: rec.id }, 'could not hang up the recording snoop of a caller gone');
+      });
+    }
+    return undefined;
   }
 
   /**

@@ -3,7 +3,8 @@ import { runWriteOp, type WriteOp } from '../core/write-queue.js';
 import type { LastKnownGood } from '../core/last-known-good.js';
 
 export type RecordingPolicy = 'always' | 'never' | 'on_demand';
-export type RecordingStatus = 'recording' | 'complete' | 'missing' | 'failed' | 'deleted';
+/** `skipped`: the caller hung up before the recording could start (its note says `caller_gone: …`); no file, and no failure. */
+export type RecordingStatus = 'recording' | 'complete' | 'missing' | 'failed' | 'skipped' | 'deleted';
 export interface Pause { from: string; to: string }
 
 export interface RecordingsTable {

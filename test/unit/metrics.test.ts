@@ -6,6 +6,7 @@ import { AuthService, hashToken } from '../../src/auth/service.js';
 import type { TokenStore } from '../../src/auth/store.js';
 import type { AriRequestSample } from '../../src/asterisk/ari.js';
 import type { CallView } from '../../src/calls/service.js';
+import type { StatementKind } from '../../src/core/db.js';
 import { EventBus } from '../../src/core/events.js';
 import { createHttpApp, type HttpApp } from '../../src/core/http.js';
 import { CallOutcomes } from '../../src/metrics/outcomes.js';
@@ -41,6 +42,7 @@ const now = {
   disk: { freeBytes: 0, totalBytes: 0 } as { freeBytes: number; totalBytes: number } | Error,
 };
 let ariSample: (sample: AriRequestSample) => void = () => undefined;
+let dbStatement: (kind: StatementKind) => void = () => undefined;
 const sources: MetricSources = {
   callsInProgress: () => now.calls,
   agentStatuses: () => now.agents,
@@ -54,6 +56,7 @@ const sources: MetricSources = {
   journalBytes: () => now.journal,
   recordingsDisk: async () => { if (now.disk instanceof Error) throw now.disk; return now.disk; },
   onAriRequest: (handler) => { ariSample = handler; return () => { ariSample = () => undefined; }; },
+  onDbStatement: (handler) => { dbStatement = handler; return () => { dbStatement = () => undefined; }; },
 };
 
 const call = (id: string, over: Partial<CallView> & Pick<CallView, 'startedAt'>): CallView => ({
@@ -242,13 +245,14 @@ describe('GET /metrics', () => {
     assert.equal(sample(s, 'centralita_queue_callers_waiting', { queue: 'ventas' }), undefined);
   });
 
-  it('times ARI requests by operation and counts the failed ones by status; counts failed recordings by reason', async () => {
+  it('times ARI requests by operation and counts the failed ones by status; counts failed and skipped recordings by reason', async () => {
     ariSample({ operation: 'channels.hangup', seconds: 0.004, status: 204, ok: true });
     ariSample({ operation: 'channels.hangup', seconds: 0.003, status: 404, ok: false });
     ariSample({ operation: 'channels.answer', seconds: 5, status: 0, ok: false });
     bus.emit('recording.failed', { recordingId: 'r1', callId: 'A', reason: 'file_missing' });
     bus.emit('recording.failed', { recordingId: 'r2', callId: 'B', reason: 'file_missing' });
     bus.emit('recording.failed', { recordingId: 'r3', callId: 'C', reason: 'not_started' });
+    bus.emit('recording.skipped', { recordingId: 'r4', callId: 'D', reason: 'caller_gone' });
     const s = await figures();
     // hangup: 4 ms + 3 ms = 0.007 s over 2, both ≤ 5 ms and neither ≤ 2.5 ms.
     assert.equal(sample(s, 'centralita_ari_request_duration_seconds_count', { operation: 'channels.hangup' }), 2);
@@ -259,6 +263,16 @@ describe('GET /metrics', () => {
     assert.deepEqual([sample(s, 'centralita_ari_errors_total', { operation: 'channels.hangup', status: '404' }), sample(s, 'centralita_ari_errors_total', { operation: 'channels.answer', status: '0' })], [1, 1]);
     assert.equal(sample(s, 'centralita_ari_errors_total', { operation: 'channels.hangup', status: '204' }), undefined);
     assert.deepEqual(['not_started', 'asterisk_failed', 'interrupted', 'file_missing'].map((reason) => sample(s, 'centralita_recordings_failed_total', { reason })), [1, 0, 0, 2]);
+    // A caller gone before the recording could start is counted apart, not as a failure.
+    assert.equal(sample(s, 'centralita_recordings_skipped_total', { reason: 'caller_gone' }), 1);
+  });
+
+  it('counts database statements by kind, every kind at 0 from the start', async () => {
+    const s0 = await figures();
+    assert.deepEqual(['select', 'insert', 'update', 'delete', 'transaction', 'other'].map((kind) => sample(s0, 'centralita_db_statements_total', { kind })), [0, 0, 0, 0, 0, 0]);
+    for (const kind of ['transaction', 'insert', 'insert', 'select', 'transaction'] as const) dbStatement(kind);
+    const s = await figures();
+    assert.deepEqual(['select', 'insert', 'update', 'delete', 'transaction', 'other'].map((kind) => sample(s, 'centralita_db_statements_total', { kind })), [1, 2, 0, 0, 2, 0]);
   });
 });
 

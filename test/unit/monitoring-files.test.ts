@@ -37,6 +37,7 @@ describe('deploy/monitoring: the dashboard and alert rules use metrics that exis
     callsInProgress: () => [], agentStatuses: () => [], queues: async () => [], waitSeconds: () => [], queueName: async () => undefined,
     ariUp: () => true, amiUp: () => true, dbUp: async () => true, pendingWrites: () => 0, journalBytes: () => 0,
     recordingsDisk: async () => ({ freeBytes: 1, totalBytes: 2 }), onAriRequest: () => () => undefined,
+    onDbStatement: () => () => undefined,
   }, pino({ level: 'silent' }));
   after(() => metrics.stop());
 
