@@ -1,5 +1,5 @@
 import type { AriClient } from '../asterisk/ari.js';
-import { AriError } from '../asterisk/ari.js';
+import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { hangupCauseText } from '../asterisk/causes.js';
 import { parseCallEntry, type CallEntry } from '../asterisk/entry.js';
@@ -25,15 +25,12 @@ export interface CallRoutes {
   reconciled?(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }): Promise<ReadonlySet<string>>;
 }
 
-/** A channel that is already gone answers 404; that is a hang-up race, not a fault. */
-export const isChannelGone = (err: unknown): boolean => err instanceof AriError && err.status === 404;
-
 /**
  * ARI events → the calls service. Every call that enters through the dialplan
  * (a DID or a feature code) gets a row; its digits and its end are recorded;
  * then the route for its kind of entry takes it.
  */
-export function registerCallHandlers(ari: AriClient, calls: CallsService, logger: Logger, routes: CallRoutes): void {
+export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, calls: CallsService, logger: Logger, routes: CallRoutes): void {
   // Asterisk 22 reports a remote BYE's cause (16) on a ChannelHangupRequest
   // and then cause 0 on ChannelDestroyed, so the last non-zero cause is kept.
   const hangupCauses = new Map<string, number>();
@@ -47,11 +44,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     calls.callEnded(channelId, { at, cause, causeText: cause ? hangupCauseText(cause) : null });
   };
 
-  const hangup = (channelId: string): Promise<void> =>
-    ari.request('channels.hangup', { channelId, reason: 'normal' }).catch((err: unknown) => {
-      // Stopped: the call is left to the next process, which takes it up.
-      if (!isChannelGone(err) && ari.state !== 'stopped') logger.warn({ err, channelId }, 'hang-up failed');
-    });
+  const hangup = (channelId: string): Promise<void> => helpers.hangup(channelId, 'normal');
 
   /** The route for the call's kind of entry takes the channel; it is hung up when the route is done with it. */
   const drive = async (channel: Channel, entry: CallEntry & { kind: 'did' | 'feature' }, resumed = false): Promise<void> => {
@@ -59,7 +52,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     try {
       outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did, resumed) : routes.feature(channel, entry.code));
     } catch (err) {
-      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
+      if (!isGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
     }
     if (outcome !== 'released' && calls.isTracked(channel.id)) await hangup(channel.id);
   };
@@ -78,15 +71,13 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
       language: channel.language || null,
       at: new Date(event.timestamp),
     });
-    // A channel's events stop at StasisEnd, and with them ChannelDestroyed,
-    // which carries the hangup cause; an explicit subscription keeps them coming.
-    void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channel.id}` })
-      .catch((err: unknown) => logger.debug({ err, channelId: channel.id }, 'channel subscription failed'));
+    // ChannelDestroyed carries the hangup cause: it must come after StasisEnd too.
+    void helpers.subscribe(channel.id);
     try {
       await ari.request('channels.answer', { channelId: channel.id });
       calls.callAnswered(channel.id, new Date());
     } catch (err) {
-      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'answering the call failed');
+      if (!isGone(err)) logger.error({ err, channelId: channel.id, entry }, 'answering the call failed');
       if (calls.isTracked(channel.id)) await hangup(channel.id);
       return;
     }
@@ -105,7 +96,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     setTimeout(() => {
       if (!calls.isTracked(channelId)) return;
       ari.request('channels.get', { channelId }).catch((err: unknown) => {
-        if (isChannelGone(err)) endCall(channelId, new Date(event.timestamp), 0);
+        if (isGone(err)) endCall(channelId, new Date(event.timestamp), 0);
       });
     }, 3000).unref();
   });
@@ -134,7 +125,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     const { adoptedChannels } = await calls.reconcile(new Set(channels.map((c) => c.id)), listedAt);
     // Adopted calls' ChannelDestroyed must keep coming (queues end entries on it).
     for (const channelId of adoptedChannels) {
-      void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channelId}` }).catch(() => undefined);
+      void helpers.subscribe(channelId);
     }
     const bridges = await ari.request('bridges.list', {});
     const driven = await routes.reconciled?.({ channels, bridges, listedAt });
