@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { AriError, type AriClient } from './ari.js';
 
-/** What the helpers use of the ARI client (unit tests pass a fake). */
+/** What the call layer uses of the ARI client (unit tests pass a fake). */
 export type AriPort = Pick<AriClient, 'app' | 'state' | 'request' | 'on'>;
 
 /**
@@ -25,12 +25,17 @@ export function isGone(err: unknown): boolean {
  * that ignore only "already gone" and log anything else, making a channel
  * that enters our Stasis app and waiting until it has, and subscribing to a
  * channel's events beyond StasisEnd. Playing to the end is `Media.playToEnd`.
+ * The wait for a StasisStart needs the StasisRouter to be built on the same
+ * helpers (it tells them each channel that enters).
  */
 export class AriHelpers {
   private readonly stasisWaits = new Map<string, () => void>();
 
-  constructor(private readonly ari: AriPort, private readonly logger: Logger) {
-    ari.on('StasisStart', (event) => this.stasisWaits.get(event.channel.id)?.());
+  constructor(private readonly ari: AriPort, private readonly logger: Logger) {}
+
+  /** A channel entered Stasis (told by the StasisRouter, the one StasisStart handler): settles intoStasis's wait. */
+  stasisStarted(channelId: string): void {
+    this.stasisWaits.get(channelId)?.();
   }
 
   get app(): string { return this.ari.app; }

@@ -1,5 +1,6 @@
 import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter, StasisStartEvent } from '../asterisk/stasis-router.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { hangupCauseText } from '../asterisk/causes.js';
 import { parseCallEntry, type CallEntry } from '../asterisk/entry.js';
@@ -30,7 +31,7 @@ export interface CallRoutes {
  * (a DID or a feature code) gets a row; its digits and its end are recorded;
  * then the route for its kind of entry takes it.
  */
-export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, calls: CallsService, logger: Logger, routes: CallRoutes): void {
+export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, router: StasisRouter, calls: CallsService, logger: Logger, routes: CallRoutes): void {
   // Asterisk 22 reports a remote BYE's cause (16) on a ChannelHangupRequest
   // and then cause 0 on ChannelDestroyed, so the last non-zero cause is kept.
   const hangupCauses = new Map<string, number>();
@@ -57,10 +58,16 @@ export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, calls:
     if (outcome !== 'released' && calls.isTracked(channel.id)) await hangup(channel.id);
   };
 
-  ari.on('StasisStart', async (event) => {
+  // Calls the dialplan sends: `did,<number>` and `feature,<code>`.
+  const arrived = async (event: StasisStartEvent): Promise<void> => {
     const entry = parseCallEntry(event.args);
-    if (entry.kind === 'other') return;
     const channel = event.channel;
+    if (entry.kind === 'other') {
+      // The dialplan sent a number or code that is not one: nobody can take it.
+      logger.warn({ channelId: channel.id, args: event.args }, 'a call entered with arguments that are not a DID or a feature code; hanging it up');
+      await hangup(channel.id);
+      return;
+    }
     if (entry.kind === 'feature') secretDigits.add(channel.id);
     calls.callArrived({
       channelId: channel.id,
@@ -82,7 +89,9 @@ export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, calls:
       return;
     }
     await drive(channel, entry);
-  });
+  };
+  router.claim('did', arrived);
+  router.claim('feature', arrived);
 
   ari.on('ChannelDtmfReceived', (event) => {
     if (calls.isTracked(event.channel.id) && !secretDigits.has(event.channel.id)) calls.digitReceived(event.channel.id, event.digit, new Date(event.timestamp));

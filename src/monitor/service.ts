@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentsService, AgentView } from '../agents/service.js';
 import { AriError, type AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
@@ -121,6 +122,7 @@ export class MonitorService {
   constructor(
     private readonly ari: AriClient,
     private readonly helpers: AriHelpers,
+    router: StasisRouter,
     private readonly media: Media,
     private readonly agents: AgentsService,
     private readonly engine: QueueEngine,
@@ -132,6 +134,9 @@ export class MonitorService {
     private readonly options: MonitorOptions,
   ) {
     this.ringSeconds = options.ringSeconds ?? 30;
+    // The supervisor's leg and the snoops: ring() and connect() wait for their StasisStart (intoStasis).
+    router.claim(legArg);
+    router.claim(snoopArg);
     ari.on('ChannelStateChange', (event) => {
       const session = this.sessionOfChannel(event.channel.id);
       if (session?.status === 'ringing' && event.channel.state === 'Up') this.run(session, () => this.answered(session));

@@ -3,6 +3,7 @@ import type { AgentsService, AgentView } from '../agents/service.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { EventBus } from '../core/events.js';
@@ -107,6 +108,7 @@ export class QueueEngine {
   constructor(
     private readonly ari: AriClient,
     private readonly helpers: AriHelpers,
+    router: StasisRouter,
     private readonly media: Media,
     private readonly store: QueuesStore,
     private readonly agents: AgentsService,
@@ -115,6 +117,8 @@ export class QueueEngine {
     private readonly logger: Logger,
     private readonly site: AsteriskSite = defaultSite,
   ) {
+    // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
+    router.claim(legArg);
     ari.on('ChannelStateChange', (event) => {
       if (event.channel.state === 'Up' && this.legs.has(event.channel.id)) void this.legAnswered(event.channel.id);
     });

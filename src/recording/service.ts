@@ -3,6 +3,7 @@ import { chmod, link, mkdir, readdir, readFile, stat, unlink, writeFile } from '
 import { dirname, join } from 'node:path';
 import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
@@ -58,6 +59,7 @@ export class RecordingService {
   constructor(
     private readonly ari: AriClient,
     private readonly helpers: AriHelpers,
+    router: StasisRouter,
     private readonly store: RecordingsStore,
     private readonly queues: QueuesStore,
     private readonly engine: QueueEngine,
@@ -69,6 +71,8 @@ export class RecordingService {
     /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
     private readonly viaAri = false,
   ) {
+    // The recorder's snoops: snoopAndRecord waits for their StasisStart (intoStasis).
+    router.claim(snoopArg);
     ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());
     ari.on('ChannelEnteredBridge', (event) => {
       if (event.bridge.bridge_type === 'mixing' && event.channel) this.bridgeWaits.get(event.channel.id)?.();

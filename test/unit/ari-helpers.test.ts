@@ -1,31 +1,9 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { AriError, type AriConnectionState } from '../../src/asterisk/ari.js';
-import { AriHelpers, isGone, type AriPort } from '../../src/asterisk/ari-helpers.js';
-import type { Logger } from '../../src/core/logger.js';
-
-/** A fake ARI client: records requests, answers them from `answer`, and emits events on demand. */
-function fakeAri(answer: (operation: string, params: Record<string, unknown>) => unknown = () => undefined) {
-  const events = new EventEmitter();
-  const requests: string[] = [];
-  const port = {
-    app: 'centralita',
-    state: 'up' as AriConnectionState,
-    on: (type: string, handler: (event: unknown) => void) => { events.on(type, handler); return () => events.off(type, handler); },
-    request: async (operation: string, params: Record<string, unknown>) => {
-      requests.push(`${operation} ${String(params.channelId ?? params.bridgeId ?? params.eventSource ?? '')}`.trim());
-      return answer(operation, params);
-    },
-  };
-  return { ari: port as unknown as AriPort & { state: AriConnectionState }, events, requests };
-}
-
-function recordingLogger() {
-  const lines: { level: string; message: string }[] = [];
-  const log = (level: string) => (_fields: unknown, message: string) => { lines.push({ level, message }); };
-  return { logger: { warn: log('warn'), debug: log('debug'), info: log('info'), error: log('error') } as unknown as Logger, lines };
-}
+import { AriError } from '../../src/asterisk/ari.js';
+import { AriHelpers, isGone } from '../../src/asterisk/ari-helpers.js';
+import { StasisRouter } from '../../src/asterisk/stasis-router.js';
+import { fakeAri, recordingLogger } from '../support/fake-ari.js';
 
 const startOf = (channelId: string) => ({ type: 'StasisStart', args: ['queue-leg'], channel: { id: channelId } });
 
@@ -79,9 +57,10 @@ describe('quiet tear-downs', () => {
 });
 
 describe('intoStasis', () => {
-  it('resolves once the channel\'s StasisStart has come', async () => {
+  it('resolves once the channel\'s StasisStart has come through the router', async () => {
     const { ari, events } = fakeAri(() => ({ id: 'leg-1' }));
     const helpers = new AriHelpers(ari, recordingLogger().logger);
+    new StasisRouter(ari, helpers, recordingLogger().logger).claim('queue-leg');
     let done = false;
     const made = helpers.intoStasis('leg-1', () => ari.request('channels.create', { channelId: 'leg-1' } as never)).then((leg) => { done = true; return leg; });
     await new Promise((resolve) => setImmediate(resolve));

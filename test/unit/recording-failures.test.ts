@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AriClient } from '../../src/asterisk/ari.js';
 import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
+import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import type { CallsService } from '../../src/calls/service.js';
 import { EventBus, type DomainEvents } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -44,7 +45,8 @@ describe('failed recordings on the bus', () => {
   const bus = new EventBus();
   const failed: DomainEvents['recording.failed'][] = [];
   bus.on('recording.failed', (event) => failed.push(event));
-  new RecordingService(ari, new AriHelpers(ari, createLogger('silent')), store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
+  const helpers = new AriHelpers(ari, createLogger('silent'));
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, createLogger('silent')), store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
 
   const recording = (id: string, withFile: boolean): string => {
     rows.set(id, {
