@@ -19,6 +19,7 @@ import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
 import { AriHelpers } from './asterisk/ari-helpers.js';
+import { ChannelRegistry } from './asterisk/registry.js';
 import { StasisRouter } from './asterisk/stasis-router.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
@@ -139,9 +140,11 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
-  // The call layer: ARI idioms written once, and the one StasisStart handler (docs/architecture.md).
+  // The call layer: ARI idioms written once, the one StasisStart handler and
+  // the registry of channels and bridges (docs/architecture.md).
   const ariHelpers = new AriHelpers(ari, logger.child({ component: 'ari' }));
-  const stasis = new StasisRouter(ari, ariHelpers, logger.child({ component: 'ari' }));
+  const channels = new ChannelRegistry(ari);
+  const stasis = new StasisRouter(ari, ariHelpers, channels, logger.child({ component: 'ari' }));
   const site = new AsteriskSite(config.site);
   const digits = new DigitCollector(ari, media);
   const http = await createHttpApp(logger, { trustProxy: config.trustProxy, ...(config.tls ? { tls: config.tls } : {}) });
@@ -197,7 +200,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   });
   monitorRoutes(http, monitor);
   const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger, site);
-  registerCallHandlers(ari, ariHelpers, stasis, calls, logger.child({ component: 'calls' }), {
+  registerCallHandlers(ari, { helpers: ariHelpers, router: stasis, registry: channels }, calls, logger.child({ component: 'calls' }), {
     did: (channel, did, resumed) => (resumed ? ivr.resumeDid(channel, did) : ivr.answerDid(channel, did)),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
     reconciled: async (view) => {
@@ -213,7 +216,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   callRoutes(http, calls);
   const recordingsStore = new RecordingsStore(database.db as never, lastKnown);
   await lastKnown.warm([agentsStore, queuesStore, ivrStore, recordingsStore]);
-  const recordings = new RecordingService(ari, ariHelpers, stasis, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
+  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
   const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
   const live = () => liveStats({

@@ -1,5 +1,6 @@
 import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter, StasisStartEvent } from '../asterisk/stasis-router.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { hangupCauseText } from '../asterisk/causes.js';
@@ -31,7 +32,10 @@ export interface CallRoutes {
  * (a DID or a feature code) gets a row; its digits and its end are recorded;
  * then the route for its kind of entry takes it.
  */
-export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, router: StasisRouter, calls: CallsService, logger: Logger, routes: CallRoutes): void {
+export function registerCallHandlers(
+  ari: AriClient, layer: { helpers: AriHelpers; router: StasisRouter; registry: ChannelRegistry }, calls: CallsService, logger: Logger, routes: CallRoutes,
+): void {
+  const { helpers, router, registry } = layer;
   // Asterisk 22 reports a remote BYE's cause (16) on a ChannelHangupRequest
   // and then cause 0 on ChannelDestroyed, so the last non-zero cause is kept.
   const hangupCauses = new Map<string, number>();
@@ -90,8 +94,8 @@ export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, router
     }
     await drive(channel, entry);
   };
-  router.claim('did', arrived);
-  router.claim('feature', arrived);
+  router.claim('did', { role: 'caller', start: arrived });
+  router.claim('feature', { role: 'caller', start: arrived });
 
   ari.on('ChannelDtmfReceived', (event) => {
     if (calls.isTracked(event.channel.id) && !secretDigits.has(event.channel.id)) calls.digitReceived(event.channel.id, event.digit, new Date(event.timestamp));
@@ -137,6 +141,8 @@ export function registerCallHandlers(ari: AriClient, helpers: AriHelpers, router
       void helpers.subscribe(channelId);
     }
     const bridges = await ari.request('bridges.list', {});
+    // The registry of channels and bridges starts again from this listing, before the capabilities judge theirs.
+    registry.rebuild(ari.app, { channels, bridges, listedAt });
     const driven = await routes.reconciled?.({ channels, bridges, listedAt });
     const bridged = new Set(bridges.flatMap((b) => b.channels));
     for (const channel of channels) {

@@ -135,8 +135,8 @@ export class MonitorService {
   ) {
     this.ringSeconds = options.ringSeconds ?? 30;
     // The supervisor's leg and the snoops: ring() and connect() wait for their StasisStart (intoStasis).
-    router.claim(legArg);
-    router.claim(snoopArg);
+    router.claim(legArg, { role: 'supervisor' });
+    router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelStateChange', (event) => {
       const session = this.sessionOfChannel(event.channel.id);
       if (session?.status === 'ringing' && event.channel.state === 'Up') this.run(session, () => this.answered(session));

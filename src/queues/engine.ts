@@ -118,7 +118,7 @@ export class QueueEngine {
     private readonly site: AsteriskSite = defaultSite,
   ) {
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
-    router.claim(legArg);
+    router.claim(legArg, { role: 'agent' });
     ari.on('ChannelStateChange', (event) => {
       if (event.channel.state === 'Up' && this.legs.has(event.channel.id)) void this.legAnswered(event.channel.id);
     });

@@ -3,6 +3,7 @@ import { chmod, link, mkdir, readdir, readFile, stat, unlink, writeFile } from '
 import { dirname, join } from 'node:path';
 import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
@@ -51,8 +52,6 @@ export class RecordingService {
   private readonly byCall = new Map<string, string>();
   /** Snoop channels hung up at a transfer, waiting to be destroyed (their audiohook detached). */
   private readonly snoopGone = new Map<string, () => void>();
-  /** Callers waiting to be in an agent's mixing bridge before their snoop starts. */
-  private readonly bridgeWaits = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
   lastReconcile: ReconcileReport | undefined;
 
@@ -60,6 +59,7 @@ export class RecordingService {
     private readonly ari: AriClient,
     private readonly helpers: AriHelpers,
     router: StasisRouter,
+    private readonly channels: ChannelRegistry,
     private readonly store: RecordingsStore,
     private readonly queues: QueuesStore,
     private readonly engine: QueueEngine,
@@ -72,11 +72,8 @@ export class RecordingService {
     private readonly viaAri = false,
   ) {
     // The recorder's snoops: snoopAndRecord waits for their StasisStart (intoStasis).
-    router.claim(snoopArg);
+    router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());
-    ari.on('ChannelEnteredBridge', (event) => {
-      if (event.bridge.bridge_type === 'mixing' && event.channel) this.bridgeWaits.get(event.channel.id)?.();
-    });
     ari.on('RecordingFinished', (event) => void this.finished(event.recording.name, null));
     ari.on('RecordingFailed', (event) => void this.finished(event.recording.name, event.recording.cause ?? 'failed'));
     bus.on('queue.entry', (entry) => {
@@ -256,33 +253,16 @@ export class RecordingService {
     }
   }
 
-  /**
-   * Resolves once the caller is in a mixing bridge (with the agent). A snoop
-   * made before the caller changes bridges loses what the caller hears, so
-   * the snoop waits for the bridge the queue is putting the caller in.
-   */
-  private async inMixingBridge(channelId: string): Promise<void> {
-    const entered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3000);
-      this.bridgeWaits.set(channelId, () => { clearTimeout(timer); resolve(); });
-    });
-    try {
-      // Unlisted (ARI slow or down): the wait for the caller's ChannelEnteredBridge decides.
-      const bridges = await this.ari.request('bridges.list', {}).catch(() => []);
-      if (bridges.some((b) => b.bridge_type === 'mixing' && b.channels.includes(channelId))) return;
-      await entered;
-    } finally {
-      this.bridgeWaits.delete(channelId);
-    }
-  }
-
   /** A snoop's ChannelDestroyed comes after its StasisEnd only with a subscription; a transfer waits for it (hangUpSnoop). */
   private subscribeToSnoop(snoopId: string): Promise<void> {
     return this.helpers.subscribe(snoopId);
   }
 
   private async snoopAndRecord(channelId: string, rec: Active, ifExists: 'fail' | 'append'): Promise<void> {
-    await this.inMixingBridge(channelId);
+    // A snoop made before the caller changes bridges loses what the caller
+    // hears, so it waits (at most 3 s) for the caller to be in the agent's
+    // mixing bridge, which the queue is making as the answer is announced.
+    await this.channels.inBridge(channelId, 'mixing', 3000);
     const snoopId = rec.snoopId;
     await this.helpers.intoStasis(snoopId, () => this.ari.request('channels.snoopChannel', {
       channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId,

@@ -131,7 +131,7 @@ describe('prompts API', () => {
     try {
       await phone.register();
       // A kind of channel of the test's own: the app hangs up channels of kinds nobody claimed.
-      const entered = new Promise<string>((resolve) => t.app.stasis.claim('test-prompt', (event) => resolve(event.channel.id)));
+      const entered = new Promise<string>((resolve) => t.app.stasis.claim('test-prompt', { start: (event) => resolve(event.channel.id) }));
       await t.app.ari.request('channels.originate', { endpoint: 'PJSIP/2003', app: t.app.ari.app, appArgs: 'test-prompt' });
       const call = await (await phone.waitForIncoming()).answer();
       const channelId = await entered;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AriConnectionState } from '../../src/asterisk/ari.js';
+import type { AriClient, AriConnectionState } from '../../src/asterisk/ari.js';
 import type { AriPort } from '../../src/asterisk/ari-helpers.js';
 import type { Logger } from '../../src/core/logger.js';
 
@@ -7,8 +7,10 @@ import type { Logger } from '../../src/core/logger.js';
 export function fakeAri(answer: (operation: string, params: Record<string, unknown>) => unknown = () => undefined) {
   const events = new EventEmitter();
   const requests: string[] = [];
+  const connected = new Set<() => void>();
   const port = {
     app: 'centralita',
+    onConnected: (handler: () => void) => { connected.add(handler); return () => connected.delete(handler); },
     state: 'up' as AriConnectionState,
     on: (type: string, handler: (event: unknown) => void) => { events.on(type, handler); return () => events.off(type, handler); },
     request: async (operation: string, params: Record<string, unknown>) => {
@@ -16,7 +18,9 @@ export function fakeAri(answer: (operation: string, params: Record<string, unkno
       return answer(operation, params);
     },
   };
-  return { ari: port as unknown as AriPort & { state: AriConnectionState }, events, requests };
+  /** As the client does on every (re)connection of its events socket. */
+  const connect = (): void => { for (const handler of connected) handler(); };
+  return { ari: port as unknown as AriPort & Pick<AriClient, 'onConnected'> & { state: AriConnectionState }, events, requests, connect };
 }
 
 export function recordingLogger() {

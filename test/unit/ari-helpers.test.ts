@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AriError } from '../../src/asterisk/ari.js';
 import { AriHelpers, isGone } from '../../src/asterisk/ari-helpers.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
 import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import { fakeAri, recordingLogger } from '../support/fake-ari.js';
 
@@ -60,7 +61,7 @@ describe('intoStasis', () => {
   it('resolves once the channel\'s StasisStart has come through the router', async () => {
     const { ari, events } = fakeAri(() => ({ id: 'leg-1' }));
     const helpers = new AriHelpers(ari, recordingLogger().logger);
-    new StasisRouter(ari, helpers, recordingLogger().logger).claim('queue-leg');
+    new StasisRouter(ari, helpers, new ChannelRegistry(ari), recordingLogger().logger).claim('queue-leg');
     let done = false;
     const made = helpers.intoStasis('leg-1', () => ari.request('channels.create', { channelId: 'leg-1' } as never)).then((leg) => { done = true; return leg; });
     await new Promise((resolve) => setImmediate(resolve));

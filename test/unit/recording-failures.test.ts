@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AriClient } from '../../src/asterisk/ari.js';
 import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
 import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import type { CallsService } from '../../src/calls/service.js';
 import { EventBus, type DomainEvents } from '../../src/core/events.js';
@@ -46,7 +47,8 @@ describe('failed recordings on the bus', () => {
   const failed: DomainEvents['recording.failed'][] = [];
   bus.on('recording.failed', (event) => failed.push(event));
   const helpers = new AriHelpers(ari, createLogger('silent'));
-  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, createLogger('silent')), store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
+  const registry = new ChannelRegistry(ari);
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
 
   const recording = (id: string, withFile: boolean): string => {
     rows.set(id, {

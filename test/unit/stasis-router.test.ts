@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
 import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import { fakeAri, recordingLogger } from '../support/fake-ari.js';
 
@@ -11,15 +12,16 @@ function router() {
   const fake = fakeAri();
   const log = recordingLogger();
   const helpers = new AriHelpers(fake.ari, log.logger);
-  return { ...fake, ...log, helpers, router: new StasisRouter(fake.ari, helpers, log.logger) };
+  const registry = new ChannelRegistry(fake.ari);
+  return { ...fake, ...log, helpers, registry, router: new StasisRouter(fake.ari, helpers, registry, log.logger) };
 }
 
 describe('the StasisStart router', () => {
   it('hands each channel to the capability that claimed its first argument', async () => {
     const { router: r, events, requests } = router();
     const seen: string[] = [];
-    r.claim('did', (event) => { seen.push(`did ${event.channel.id} ${event.args.join(',')}`); });
-    r.claim('queue-leg', (event) => { seen.push(`leg ${event.channel.id}`); });
+    r.claim('did', { start: (event) => { seen.push(`did ${event.channel.id} ${event.args.join(',')}`); } });
+    r.claim('queue-leg', { start: (event) => { seen.push(`leg ${event.channel.id}`); } });
     events.emit('StasisStart', start('c1', ['did', '5551']));
     events.emit('StasisStart', start('l1', ['queue-leg', 'entry-1']));
     await settle();
@@ -47,9 +49,11 @@ describe('the StasisStart router', () => {
   it('logs a handler that fails, and goes on routing', async () => {
     const { router: r, events, lines } = router();
     const seen: string[] = [];
-    r.claim('feature', (event) => {
-      if (event.channel.id === 'bad') throw new Error('handler bug');
-      seen.push(event.channel.id);
+    r.claim('feature', {
+      start: (event) => {
+        if (event.channel.id === 'bad') throw new Error('handler bug');
+        seen.push(event.channel.id);
+      },
     });
     events.emit('StasisStart', start('bad', ['feature', '*45']));
     events.emit('StasisStart', start('good', ['feature', '*45']));
