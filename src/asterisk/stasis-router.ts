@@ -41,7 +41,7 @@ export class StasisRouter {
     if (claim.role) this.registry.setRole(kind, claim.role);
   }
 
-  /** The kinds claimed so far (for the reconciliation of channels left by an earlier process). */
+  /** The kinds claimed so far: what the application takes. */
   get kinds(): ReadonlySet<string> {
     return new Set(this.claims.keys());
   }
