@@ -17,6 +17,9 @@ import { SecurityStore } from './security/store.js';
 import { AgentsStore } from './agents/store.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
+import { AriHelpers } from './asterisk/ari-helpers.js';
+import { ChannelRegistry } from './asterisk/registry.js';
+import { StasisRouter } from './asterisk/stasis-router.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
 import { AsteriskSite } from './asterisk/site.js';
@@ -69,6 +72,8 @@ export interface Centralita {
   http: HttpApp;
   database: DatabaseHandle<Database>;
   ari: AriClient;
+  /** The one StasisStart handler: a channel's first Stasis argument says which capability takes it. */
+  stasis: StasisRouter;
   ami: AmiClient;
   bus: EventBus;
   writes: WriteQueue;
@@ -135,6 +140,11 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
+  // The call layer: ARI idioms written once, the one StasisStart handler and
+  // the registry of channels and bridges (docs/architecture.md).
+  const ariHelpers = new AriHelpers(ari, logger.child({ component: 'ari' }));
+  const channels = new ChannelRegistry(ari);
+  const stasis = new StasisRouter(ari, ariHelpers, channels, logger.child({ component: 'ari' }));
   const site = new AsteriskSite(config.site);
   const digits = new DigitCollector(ari, media);
   const http = await createHttpApp(logger, { trustProxy: config.trustProxy, ...(config.tls ? { tls: config.tls } : {}) });
@@ -160,7 +170,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
   const queuesStore = new QueuesStore(database.db, lastKnown);
   const queuesLogger = logger.child({ component: 'queues' });
-  const queueEngine = new QueueEngine(ari, media, queuesStore, agents, bus, writes, queuesLogger, site);
+  const queueEngine = new QueueEngine(ari, ariHelpers, stasis, media, queuesStore, agents, bus, writes, queuesLogger, site);
   const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
   queueRoutes(http, queues);
 
@@ -185,12 +195,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const phoneLogin = new PhoneLogin(media, digits, agents, security, logger.child({ component: 'agents' }));
   const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin, site);
   const monitorLogger = logger.child({ component: 'monitor' });
-  const monitor = new MonitorService(ari, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
+  const monitor = new MonitorService(ari, ariHelpers, stasis, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
     sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site,
   });
   monitorRoutes(http, monitor);
   const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger, site);
-  registerCallHandlers(ari, calls, logger.child({ component: 'calls' }), {
+  registerCallHandlers(ari, { helpers: ariHelpers, router: stasis, registry: channels }, calls, logger.child({ component: 'calls' }), {
     did: (channel, did, resumed) => (resumed ? ivr.resumeDid(channel, did) : ivr.answerDid(channel, did)),
     feature: (channel, code) => (isMonitorCode(code) ? monitorFeatures(channel, code) : agentFeatures(channel, code)),
     reconciled: async (view) => {
@@ -206,7 +216,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   callRoutes(http, calls);
   const recordingsStore = new RecordingsStore(database.db as never, lastKnown);
   await lastKnown.warm([agentsStore, queuesStore, ivrStore, recordingsStore]);
-  const recordings = new RecordingService(ari, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
+  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
   const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
   const live = () => liveStats({
@@ -267,7 +277,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports, security,
+    config, logger, http, database, ari, stasis, ami, bus, writes, lastKnown, calls, agents, recordings, monitor, reports, security,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

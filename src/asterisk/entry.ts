@@ -6,7 +6,7 @@
 export type CallEntry =
   | { kind: 'did'; did: string }
   | { kind: 'feature'; code: string }
-  /** Channels centralita originates itself (agent legs, snoops) carry no dialplan args. */
+  /** Anything else: channels centralita makes carry their own kind (`queue-leg`, `recording`…; see StasisRouter). */
   | { kind: 'other'; args: readonly string[] };
 
 export function parseCallEntry(args: readonly string[]): CallEntry {

@@ -93,6 +93,7 @@ export class Media {
 
   /** Stops a playback, e.g. when the caller presses a key; a finished one is fine. */
   async stop(playbackId: string): Promise<void> {
+    // Refused only for a playback that ended meanwhile (404), which is what was asked.
     await this.ari.request('playbacks.stop', { playbackId }).catch(() => undefined);
     this.settle(playbackId, 'stopped');
   }

@@ -1,5 +1,7 @@
 import type { AriClient } from '../asterisk/ari.js';
-import { AriError } from '../asterisk/ari.js';
+import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
+import type { StasisRouter, StasisStartEvent } from '../asterisk/stasis-router.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { hangupCauseText } from '../asterisk/causes.js';
 import { parseCallEntry, type CallEntry } from '../asterisk/entry.js';
@@ -25,15 +27,15 @@ export interface CallRoutes {
   reconciled?(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }): Promise<ReadonlySet<string>>;
 }
 
-/** A channel that is already gone answers 404; that is a hang-up race, not a fault. */
-export const isChannelGone = (err: unknown): boolean => err instanceof AriError && err.status === 404;
-
 /**
  * ARI events → the calls service. Every call that enters through the dialplan
  * (a DID or a feature code) gets a row; its digits and its end are recorded;
  * then the route for its kind of entry takes it.
  */
-export function registerCallHandlers(ari: AriClient, calls: CallsService, logger: Logger, routes: CallRoutes): void {
+export function registerCallHandlers(
+  ari: AriClient, layer: { helpers: AriHelpers; router: StasisRouter; registry: ChannelRegistry }, calls: CallsService, logger: Logger, routes: CallRoutes,
+): void {
+  const { helpers, router, registry } = layer;
   // Asterisk 22 reports a remote BYE's cause (16) on a ChannelHangupRequest
   // and then cause 0 on ChannelDestroyed, so the last non-zero cause is kept.
   const hangupCauses = new Map<string, number>();
@@ -47,11 +49,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     calls.callEnded(channelId, { at, cause, causeText: cause ? hangupCauseText(cause) : null });
   };
 
-  const hangup = (channelId: string): Promise<void> =>
-    ari.request('channels.hangup', { channelId, reason: 'normal' }).catch((err: unknown) => {
-      // Stopped: the call is left to the next process, which takes it up.
-      if (!isChannelGone(err) && ari.state !== 'stopped') logger.warn({ err, channelId }, 'hang-up failed');
-    });
+  const hangup = (channelId: string): Promise<void> => helpers.hangup(channelId, 'normal');
 
   /** The route for the call's kind of entry takes the channel; it is hung up when the route is done with it. */
   const drive = async (channel: Channel, entry: CallEntry & { kind: 'did' | 'feature' }, resumed = false): Promise<void> => {
@@ -59,15 +57,21 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     try {
       outcome = await (entry.kind === 'did' ? routes.did(channel, entry.did, resumed) : routes.feature(channel, entry.code));
     } catch (err) {
-      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
+      if (!isGone(err)) logger.error({ err, channelId: channel.id, entry }, 'call handling failed');
     }
     if (outcome !== 'released' && calls.isTracked(channel.id)) await hangup(channel.id);
   };
 
-  ari.on('StasisStart', async (event) => {
+  // Calls the dialplan sends: `did,<number>` and `feature,<code>`.
+  const arrived = async (event: StasisStartEvent): Promise<void> => {
     const entry = parseCallEntry(event.args);
-    if (entry.kind === 'other') return;
     const channel = event.channel;
+    if (entry.kind === 'other') {
+      // The dialplan sent a number or code that is not one: nobody can take it.
+      logger.warn({ channelId: channel.id, args: event.args }, 'a call entered with arguments that are not a DID or a feature code; hanging it up');
+      await hangup(channel.id);
+      return;
+    }
     if (entry.kind === 'feature') secretDigits.add(channel.id);
     calls.callArrived({
       channelId: channel.id,
@@ -78,20 +82,20 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
       language: channel.language || null,
       at: new Date(event.timestamp),
     });
-    // A channel's events stop at StasisEnd, and with them ChannelDestroyed,
-    // which carries the hangup cause; an explicit subscription keeps them coming.
-    void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channel.id}` })
-      .catch((err: unknown) => logger.debug({ err, channelId: channel.id }, 'channel subscription failed'));
+    // ChannelDestroyed carries the hangup cause: it must come after StasisEnd too.
+    void helpers.subscribe(channel.id);
     try {
       await ari.request('channels.answer', { channelId: channel.id });
       calls.callAnswered(channel.id, new Date());
     } catch (err) {
-      if (!isChannelGone(err)) logger.error({ err, channelId: channel.id, entry }, 'answering the call failed');
+      if (!isGone(err)) logger.error({ err, channelId: channel.id, entry }, 'answering the call failed');
       if (calls.isTracked(channel.id)) await hangup(channel.id);
       return;
     }
     await drive(channel, entry);
-  });
+  };
+  router.claim('did', { role: 'caller', start: arrived });
+  router.claim('feature', { role: 'caller', start: arrived });
 
   ari.on('ChannelDtmfReceived', (event) => {
     if (calls.isTracked(event.channel.id) && !secretDigits.has(event.channel.id)) calls.digitReceived(event.channel.id, event.digit, new Date(event.timestamp));
@@ -105,7 +109,7 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     setTimeout(() => {
       if (!calls.isTracked(channelId)) return;
       ari.request('channels.get', { channelId }).catch((err: unknown) => {
-        if (isChannelGone(err)) endCall(channelId, new Date(event.timestamp), 0);
+        if (isGone(err)) endCall(channelId, new Date(event.timestamp), 0);
       });
     }, 3000).unref();
   });
@@ -134,9 +138,11 @@ export function registerCallHandlers(ari: AriClient, calls: CallsService, logger
     const { adoptedChannels } = await calls.reconcile(new Set(channels.map((c) => c.id)), listedAt);
     // Adopted calls' ChannelDestroyed must keep coming (queues end entries on it).
     for (const channelId of adoptedChannels) {
-      void ari.request('applications.subscribe', { applicationName: ari.app, eventSource: `channel:${channelId}` }).catch(() => undefined);
+      void helpers.subscribe(channelId);
     }
     const bridges = await ari.request('bridges.list', {});
+    // The registry of channels and bridges starts again from this listing, before the capabilities judge theirs.
+    registry.rebuild(ari.app, { channels, bridges, listedAt });
     const driven = await routes.reconciled?.({ channels, bridges, listedAt });
     const bridged = new Set(bridges.flatMap((b) => b.channels));
     for (const channel of channels) {

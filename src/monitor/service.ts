@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentsService, AgentView } from '../agents/service.js';
 import { AriError, type AriClient } from '../asterisk/ari.js';
+import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
@@ -83,7 +85,6 @@ interface Session {
 const legArg = 'monitor-leg';
 const farewellMs = 4000;
 const snoopArg = 'monitor-snoop';
-const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
 const dialReasons: Record<string, EndReason> = { BUSY: 'busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'unreachable', CONGESTION: 'unreachable' };
 
 /** What a refusal says: the API answers with it, the phone speaks `prompt`. */
@@ -116,11 +117,12 @@ export const monitorPrompts = {
 export class MonitorService {
   private readonly sessions = new Map<string, Session>();
   private readonly byChannel = new Map<string, string>();
-  private readonly stasisStarts = new Map<string, () => void>();
   private readonly ringSeconds: number;
 
   constructor(
     private readonly ari: AriClient,
+    private readonly helpers: AriHelpers,
+    router: StasisRouter,
     private readonly media: Media,
     private readonly agents: AgentsService,
     private readonly engine: QueueEngine,
@@ -132,9 +134,9 @@ export class MonitorService {
     private readonly options: MonitorOptions,
   ) {
     this.ringSeconds = options.ringSeconds ?? 30;
-    ari.on('StasisStart', (event) => {
-      if (event.args[0] === legArg || event.args[0] === snoopArg) this.stasisStarts.get(event.channel.id)?.();
-    });
+    // The supervisor's leg and the snoops: ring() and connect() wait for their StasisStart (intoStasis).
+    router.claim(legArg, { role: 'supervisor' });
+    router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelStateChange', (event) => {
       const session = this.sessionOfChannel(event.channel.id);
       if (session?.status === 'ringing' && event.channel.state === 'Up') this.run(session, () => this.answered(session));
@@ -194,6 +196,7 @@ export class MonitorService {
     if (!agent) this.checkAllowed(supervisor, agentView);
     if (!supervisor.extension) throw conflict(`supervisor ${supervisor.id} has no desk phone (extension) to ring`);
     this.checkFree(supervisor);
+    // Not found (404) or not answered: either way the phone cannot be rung, which the check below says.
     const endpoint = await this.ari.request('endpoints.get', { tech: 'PJSIP', resource: supervisor.extension }).catch(() => undefined);
     if (endpoint?.state !== 'online') throw conflict(`the supervisor's phone ${supervisor.extension} is unreachable`);
 
@@ -298,7 +301,7 @@ export class MonitorService {
 
   /** Creates the supervisor's leg and dials it; throws when the phone cannot be rung. */
   private async ring(session: Session): Promise<void> {
-    await this.untilStasis(session.channelId, () => this.ari.request('channels.create', {
+    await this.helpers.intoStasis(session.channelId, () => this.ari.request('channels.create', {
       endpoint: (this.options.site ?? defaultSite).phone(session.extension), app: this.ari.app, appArgs: legArg, channelId: session.channelId,
     }));
     // The call's parties ride on the supervisor's phone display.
@@ -391,7 +394,7 @@ export class MonitorService {
         session.where = 'monitor';
         await this.dropSnoop(session);
         const snoopId = `${session.id}-snoop-${++session.snoops}`;
-        await this.untilStasis(snoopId, () => this.ari.request('channels.snoopChannel', {
+        await this.helpers.intoStasis(snoopId, () => this.ari.request('channels.snoopChannel', {
           channelId: call.agentChannelId, spy: 'both', whisper: mode === 'whisper' ? 'out' : 'none', app: this.ari.app, appArgs: snoopArg, snoopId,
         }));
         session.snoopId = snoopId;
@@ -415,6 +418,7 @@ export class MonitorService {
     return session.monitorBridgeId;
   }
 
+  /** Takes the supervisor out of a bridge: gone, or the bridge out of Stasis (409: being torn down), is out already. */
   private async leave(bridgeId: string, channelId: string): Promise<void> {
     await this.ari.request('bridges.removeChannel', { bridgeId, channel: channelId }).catch((err: unknown) => {
       if (!isGone(err) && !(err instanceof AriError && err.status === 409)) throw err;
@@ -468,11 +472,17 @@ export class MonitorService {
     this.write(session, 'ended', this.store.updateSession(session.id, { status: 'ended', ended_at: endedAt, end_reason: reason, ended_by_token: endedByToken }));
     this.logger.info({ sessionId: session.id, reason, wasRinging }, 'monitoring session ended');
     await this.dropSnoop(session);
-    if (session.where === 'call' && session.call) await this.leave(session.call.bridgeId, session.channelId).catch(() => undefined);
-    if (session.monitorBridgeId) await this.ari.request('bridges.destroy', { bridgeId: session.monitorBridgeId }).catch(() => undefined);
+    if (session.where === 'call' && session.call) {
+      const { bridgeId } = session.call;
+      await this.helpers.quietly('taking the supervisor out of the call', { sessionId: session.id, bridgeId }, () => this.leave(bridgeId, session.channelId));
+    }
+    if (session.monitorBridgeId) await this.helpers.destroyBridge(session.monitorBridgeId);
     // A playback on a channel just out of a destroyed bridge may never report
     // its end: the farewell gets a few seconds, then the hang-up comes anyway.
-    if (farewell) await Promise.race([this.media.playToEnd(session.channelId, [farewell]).catch(() => undefined), sleep(farewellMs)]);
+    if (farewell) {
+      const played = this.helpers.quietly('the farewell prompt', { sessionId: session.id, channelId: session.channelId }, () => this.media.playToEnd(session.channelId, [farewell]));
+      await Promise.race([played, sleep(farewellMs)]);
+    }
     if (reason !== 'supervisor_hangup') await this.hangup(session.channelId);
     this.forget(session);
     this.announce(session, 'ended');
@@ -581,7 +591,7 @@ export class MonitorService {
       for (const c of view.channels) {
         if (c.id === row.supervisor_channel_id || c.id.startsWith(`${row.id}-`)) await this.hangup(c.id);
       }
-      await this.ari.request('bridges.destroy', { bridgeId: `${row.id}-monitor` }).catch(() => undefined);
+      await this.helpers.destroyBridge(`${row.id}-monitor`);
       await this.writes.enqueue(`monitor session ${row.id} closed after restart`, this.store.closeSession(row.id, view.listedAt, channel ? 'restart' : 'asterisk_lost'));
       this.logger.warn({ sessionId: row.id, supervisorChannel: channel?.state ?? 'gone' }, 'closed a monitoring session left open by an earlier run');
     }
@@ -624,7 +634,7 @@ export class MonitorService {
     session.segments = segments.map((s) => ({ id: s.id, mode: s.mode, callId: s.call_id, source: s.source, startedAt: s.started_at, endedAt: s.ended_at }));
     session.open();
     this.logger.info({ sessionId: row.id, where, mode: session.mode, snoopId, callId: call?.callId ?? null }, 'adopted a monitoring session left by an earlier run');
-    void this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${channelId}` }).catch(() => undefined);
+    void this.helpers.subscribe(channelId);
     this.run(session, async () => {
       if (row.status === 'ringing') {
         const answeredAt = session.answeredAt!;
@@ -664,24 +674,8 @@ export class MonitorService {
     return next;
   }
 
-  /** Makes a channel that enters our Stasis app and waits until it has. */
-  private async untilStasis(channelId: string, make: () => Promise<unknown>): Promise<void> {
-    const started = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 3000);
-      this.stasisStarts.set(channelId, () => { clearTimeout(timer); resolve(true); });
-    });
-    try {
-      await make();
-      if (!(await started)) throw new Error(`channel ${channelId} never entered Stasis`);
-    } finally {
-      this.stasisStarts.delete(channelId);
-    }
-  }
-
-  private async hangup(channelId: string): Promise<void> {
-    await this.ari.request('channels.hangup', { channelId }).catch((err: unknown) => {
-      if (!isGone(err)) this.logger.warn({ err, channelId }, 'hang-up failed');
-    });
+  private hangup(channelId: string): Promise<void> {
+    return this.helpers.hangup(channelId);
   }
 }
 

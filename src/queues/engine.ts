@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { AgentsService, AgentView } from '../agents/service.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
-import { AriError } from '../asterisk/ari.js';
+import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { sleep } from '../core/sleep.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
-import { conflict } from '../core/errors.js';
+import { conflict, HttpError } from '../core/errors.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
 import type { OfferResult, OpenEntryRow, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
@@ -64,7 +65,6 @@ const legArg = 'queue-leg';
 const legMark = '-leg-';
 /** Stored recordings of messages left at an overflow: <recordings dir>/queue-messages/<entry>.wav */
 export const messageFolder = 'queue-messages';
-const isGone = (err: unknown): boolean => err instanceof AriError && (err.status === 404 || err.status === 422);
 
 /** Database reads shared by one dispatch pass: a queue's members, an agent's row. */
 interface PassReads {
@@ -95,8 +95,6 @@ export class QueueEngine {
   /** Caller channel → its entry. */
   private readonly callers = new Map<string, string>();
   private readonly lastOffered = new Map<string, Date>();
-  /** Agent legs created but not yet in Stasis: dial is refused (409) until they are. */
-  private readonly legStarts = new Map<string, () => void>();
   /** Runs an IVR flow for an overflow; set once the IVR exists (it needs the queues too). */
   runFlow: ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
   /** Notes an event on the call's record (the calls capability); set by the app. */
@@ -110,6 +108,8 @@ export class QueueEngine {
 
   constructor(
     private readonly ari: AriClient,
+    private readonly helpers: AriHelpers,
+    router: StasisRouter,
     private readonly media: Media,
     private readonly store: QueuesStore,
     private readonly agents: AgentsService,
@@ -118,9 +118,8 @@ export class QueueEngine {
     private readonly logger: Logger,
     private readonly site: AsteriskSite = defaultSite,
   ) {
-    ari.on('StasisStart', (event) => {
-      if (event.args[0] === legArg) this.legStarts.get(event.channel.id)?.();
-    });
+    // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
+    router.claim(legArg, { role: 'agent' });
     ari.on('ChannelStateChange', (event) => {
       if (event.channel.state === 'Up' && this.legs.has(event.channel.id)) void this.legAnswered(event.channel.id);
     });
@@ -171,7 +170,7 @@ export class QueueEngine {
         entry.legs.delete(legId);
         this.legs.delete(legId);
         await this.endOffer(entry, agentId, 'failed');
-        await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+        await this.settleAgent(agentId, { type: 'withdraw' });
       }
       if (entry.state === 'offering' && entry.legs.size === 0) entry.state = 'waiting';
     }
@@ -195,7 +194,7 @@ export class QueueEngine {
         this.entries.set(entry.id, entry);
         this.callers.set(row.channel_id, entry.id);
         if (this.agents.stateOf(row.answered_by).callId !== row.call_id) {
-          await this.agents.command(row.answered_by, { type: 'answer', callId: row.call_id }, 'system').catch(() => undefined);
+          await this.settleAgent(row.answered_by, { type: 'answer', callId: row.call_id });
         }
         this.bus.emit('queue.connected', partiesOf(entry)!);
         report.adopted += 1;
@@ -205,8 +204,10 @@ export class QueueEngine {
       if (row.answered_by) {
         this.write(`queue entry ${row.id} not bridged`, this.store.updateEntry(row.id, { answered_at: null, answered_by: null, wait_seconds: null }));
       }
-      await this.store.endOpenOffers(row.id, view.listedAt, 'failed').catch(() => undefined);
-      if (bridge) await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+      await this.store.endOpenOffers(row.id, view.listedAt, 'failed').catch((err: unknown) => {
+        this.logger.warn({ err, entryId: row.id }, 'could not close the offers of a resumed caller');
+      });
+      if (bridge) await this.helpers.destroyBridge(bridge.id);
       this.entries.set(entry.id, entry);
       this.callers.set(row.channel_id, entry.id);
       await this.hold(entry);
@@ -223,7 +224,7 @@ export class QueueEngine {
       }
     }
     for (const bridge of view.bridges) {
-      if (bridge.channels.length === 0 && /^(queue|call)-/.test(bridge.name)) await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+      if (bridge.channels.length === 0 && /^(queue|call)-/.test(bridge.name)) await this.helpers.destroyBridge(bridge.id);
     }
     // 4. Agents whose state names a call or an offer that is no more.
     const busy = this.busyAgents();
@@ -232,6 +233,7 @@ export class QueueEngine {
         ? { type: 'withdraw' as const }
         : state.status === 'on_call' && state.callId !== null && !busy.has(state.agentId) ? { type: 'callEnded' as const, wrapUpEndsAt: null } : undefined;
       if (!command) continue;
+      // Refused only when the agent's state moved on meanwhile: then it needs no correcting.
       await this.agents.command(state.agentId, command, 'system').then(() => { report.agentsCorrected += 1; }, () => undefined);
     }
     if (Object.values(report).some((n) => n > 0)) this.logger.info(report, 'queues reconciled with Asterisk');
@@ -346,7 +348,7 @@ export class QueueEngine {
       // The caller may have left (hung up, pressed a key, been answered)
       // while the bridge was being made: then it is not theirs any more.
       if (entry.state === 'done' || entry.state === 'connected') {
-        await this.ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
+        await this.helpers.destroyBridge(bridge.id);
         return;
       }
       entry.holdingBridgeId = bridge.id;
@@ -426,6 +428,7 @@ export class QueueEngine {
     const needsSkills = Object.keys(needs.skills).length > 0 || needs.language !== null;
     const agentRead = (agentId: string): Promise<AgentView | undefined> => {
       let read = reads.agents.get(agentId);
+      // Rejects only for an agent deleted meanwhile (404): no candidate then.
       if (!read) reads.agents.set(agentId, read = this.agents.getAgent(agentId).catch(() => undefined));
       return read;
     };
@@ -456,20 +459,16 @@ export class QueueEngine {
       this.lastOffered.set(`${entry.queue.id}:${agentId}`, new Date());
       // The entry's id is in the leg's: after a restart its legs are found by it.
       const legId = `${entry.id}${legMark}${randomUUID().slice(0, 8)}`;
-      const inStasis = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 3000);
-        this.legStarts.set(legId, () => { clearTimeout(timer); resolve(true); });
-      });
       try {
-        const leg = await this.ari.request('channels.create', {
+        // Dial is refused (409) until the leg is in Stasis.
+        const leg = await this.helpers.intoStasis(legId, () => this.ari.request('channels.create', {
           endpoint: this.site.phone(extension), app: this.ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
           variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}` },
-        });
-        if (!(await inStasis)) throw new Error('the agent leg never entered Stasis');
+        }));
         if (entry.state !== 'offering') {
           // The caller left (or was answered by a faster agent) meanwhile.
           void this.hangup(leg.id);
-          await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+          await this.settleAgent(agentId, { type: 'withdraw' });
           continue;
         }
         entry.legs.set(leg.id, agentId);
@@ -485,9 +484,7 @@ export class QueueEngine {
         void this.hangup(legId);
         this.logger.warn({ err, agentId, entryId: entry.id }, 'could not ring the agent');
         await this.endOffer(entry, agentId, 'failed');
-        await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
-      } finally {
-        this.legStarts.delete(legId);
+        await this.settleAgent(agentId, { type: 'noAnswer' });
       }
     }
     // A phone that answers at once is bridged (legAnswered) before its dial
@@ -507,7 +504,7 @@ export class QueueEngine {
     for (const [legId, agentId] of [...entry.legs]) {
       this.dropLeg(entry, legId);
       await this.endOffer(entry, agentId, 'no_answer');
-      await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
+      await this.settleAgent(agentId, { type: 'noAnswer' });
     }
     entry.state = 'waiting';
     void this.dispatch();
@@ -524,7 +521,7 @@ export class QueueEngine {
       if (otherLeg === legId) continue;
       this.dropLeg(entry, otherLeg);
       await this.endOffer(entry, otherAgent, 'lost_race');
-      await this.agents.command(otherAgent, { type: 'withdraw' }, 'system').catch(() => undefined);
+      await this.settleAgent(otherAgent, { type: 'withdraw' });
     }
     entry.legs.clear();
     this.legs.delete(legId);
@@ -537,7 +534,7 @@ export class QueueEngine {
     this.write(`queue entry ${entry.id} answered`, this.store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
     this.announce(entry, 'answered', { agentId });
     try {
-      if (entry.holdingBridgeId) await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+      if (entry.holdingBridgeId) await this.helpers.destroyBridge(entry.holdingBridgeId);
       entry.holdingBridgeId = undefined;
       // dtmf_events: a mixing bridge passes keys through without telling
       // ARI; the agent's ## transfer keys must reach us (and not the caller).
@@ -561,7 +558,7 @@ export class QueueEngine {
     if (!entry || !agentId) return;
     entry.legs.delete(legId);
     await this.endOffer(entry, agentId, 'no_answer');
-    await this.agents.command(agentId, { type: 'noAnswer' }, 'system').catch(() => undefined);
+    await this.settleAgent(agentId, { type: 'noAnswer' });
     if (entry.state === 'offering' && entry.legs.size === 0) {
       clearTimeout(entry.ringTimer);
       entry.state = 'waiting';
@@ -624,17 +621,24 @@ export class QueueEngine {
   }
 
   async phoneExists(extension: string): Promise<boolean> {
-    return this.ari.request('endpoints.get', { tech: 'PJSIP', resource: extension }).then(() => true, () => false);
+    return this.ari.request('endpoints.get', { tech: 'PJSIP', resource: extension }).then(() => true, (err: unknown) => {
+      // 404: Asterisk has no such phone. Anything else is logged, and the number is treated as unknown.
+      if (!isGone(err)) this.logger.warn({ err, extension }, 'could not look up a phone');
+      return false;
+    });
   }
 
   private async transferByNumber(entry: Entry, number: string): Promise<void> {
     const legId = entry.connected?.legId;
     if (entry.state !== 'connected' || !legId) return;
-    const resolved = await this.resolveNumber(number).catch(() => undefined);
+    const resolved = await this.resolveNumber(number).catch((err: unknown) => {
+      this.logger.warn({ err, entryId: entry.id, number }, 'could not look up the number keyed for a transfer');
+      return undefined;
+    });
     if (!resolved) {
       // Only the agent hears it; the caller stays on the line.
       this.logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to an unknown number');
-      await this.media.play(legId, ['sound:pbx-invalid']).catch(() => undefined);
+      await this.helpers.quietly('playing "invalid" to the agent', { channelId: legId }, () => this.media.play(legId, ['sound:pbx-invalid']));
       return;
     }
     await this.transfer(entry.call.callId, resolved.target, 'phone').catch((err: unknown) => {
@@ -658,8 +662,8 @@ export class QueueEngine {
     this.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
     this.forgetKeys(legId);
     this.leave(entry, 'transferred', false);
-    await this.ari.request('bridges.removeChannel', { bridgeId, channel: entry.call.channelId }).catch(() => undefined);
-    await this.ari.request('bridges.destroy', { bridgeId }).catch(() => undefined);
+    await this.helpers.removeFromBridge(bridgeId, entry.call.channelId);
+    await this.helpers.destroyBridge(bridgeId);
     await this.hangup(legId);
     const wrapUp = entry.queue.wrap_up_seconds;
     await this.agents.command(agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
@@ -686,7 +690,7 @@ export class QueueEngine {
       // once, and the dispatch that follows must not see them as busy here.
       this.leave(entry, 'answered');
       await this.hangup(entry.connected.legId);
-      await this.ari.request('bridges.destroy', { bridgeId: entry.connected.bridgeId }).catch(() => undefined);
+      await this.helpers.destroyBridge(entry.connected.bridgeId);
       const wrapUp = entry.queue.wrap_up_seconds;
       await this.agents.command(entry.connected.agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
         .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'agent state at call end not applied'));
@@ -701,15 +705,15 @@ export class QueueEngine {
     for (const [legId, agentId] of [...entry.legs]) {
       this.dropLeg(entry, legId);
       await this.endOffer(entry, agentId, 'caller_left');
-      await this.agents.command(agentId, { type: 'withdraw' }, 'system').catch(() => undefined);
+      await this.settleAgent(agentId, { type: 'withdraw' });
     }
     if (entry.holdingBridgeId) {
       // The caller leaves the bridge before it is destroyed. Destroyed under
       // a position announcement with the caller still in it, the caller's
       // next playback (the overflow's message) was now and then never played
       // nor finished (docs/status.md); leaving first is the orderly way out.
-      await this.ari.request('bridges.removeChannel', { bridgeId: entry.holdingBridgeId, channel: entry.call.channelId }).catch(() => undefined);
-      await this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+      await this.helpers.removeFromBridge(entry.holdingBridgeId, entry.call.channelId);
+      await this.helpers.destroyBridge(entry.holdingBridgeId);
     }
     entry.holdingBridgeId = undefined;
   }
@@ -774,6 +778,7 @@ export class QueueEngine {
     if (position <= 0) return;
     let estimate: number | null = null;
     if (entry.queue.announcements.estimate) {
+      // The estimate is optional: a database outage leaves it out (no estimate), the position is still told.
       const handle = await this.store.recentHandleSeconds(entry.queue.id).catch(() => null);
       const members = await this.store.members(entry.queue.id).catch(() => []);
       const staffed = members.filter((m) => this.agents.stateOf(m.agent_id).status !== 'logged_out').length;
@@ -793,8 +798,9 @@ export class QueueEngine {
     entry.announcing = true;
     const holding = () => entry.state !== 'done' && entry.holdingBridgeId === bridgeId;
     try {
-      await this.ari.request('bridges.stopMoh', { bridgeId }).catch(() => undefined);
+      await this.helpers.quietly('stopping the music', { bridgeId }, () => this.ari.request('bridges.stopMoh', { bridgeId }));
       let failures = 0;
+      // A play refused outright (the bridge gone, or the same announcer race) is treated like one that failed.
       while ((await this.media.playToBridge(bridgeId, media, entry.callLanguage).catch(() => 'failed' as const)) === 'failed') {
         failures += 1;
         await sleep(100 * failures);
@@ -805,7 +811,7 @@ export class QueueEngine {
         }
         this.logger.warn({ entryId: entry.id, bridgeId, media, failures }, 'a position announcement failed to play; playing it again');
       }
-      if (holding()) await this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }).catch(() => undefined);
+      if (holding()) await this.helpers.quietly('starting the music again', { bridgeId }, () => this.ari.request('bridges.startMoh', { bridgeId, mohClass: entry.queue.music_on_hold }));
     } finally {
       entry.announcing = false;
     }
@@ -838,7 +844,7 @@ export class QueueEngine {
       left_at: leftAt, outcome, ...(waitSeconds !== undefined ? { wait_seconds: waitSeconds } : {}),
     }));
     this.announce(entry, 'left', { outcome });
-    if (entry.holdingBridgeId) void this.ari.request('bridges.destroy', { bridgeId: entry.holdingBridgeId }).catch(() => undefined);
+    if (entry.holdingBridgeId) void this.helpers.destroyBridge(entry.holdingBridgeId);
     if (finish) entry.finished(undefined);
   }
 
@@ -854,8 +860,20 @@ export class QueueEngine {
   }
 
   private hangup(channelId: string): Promise<void> {
-    return this.ari.request('channels.hangup', { channelId }).catch((err: unknown) => {
-      if (!isGone(err)) this.logger.warn({ err, channelId }, 'hang-up failed');
+    return this.helpers.hangup(channelId);
+  }
+
+  /**
+   * A state change the queue makes for an agent as a consequence (the offer
+   * withdrawn, no answer, the call adopted). It fails only when the agent's
+   * state moved on meanwhile (409: e.g. they checked out) or the agent was
+   * deleted (404): then there is nothing to change. Anything else is logged.
+   */
+  private async settleAgent(agentId: string, command: Parameters<AgentsService['command']>[1]): Promise<void> {
+    await this.agents.command(agentId, command, 'system').catch((err: unknown) => {
+      if (err instanceof HttpError && (err.statusCode === 409 || err.statusCode === 404)) {
+        this.logger.debug({ agentId, command: command.type, err: err.message }, 'agent state not changed: it moved on meanwhile');
+      } else this.logger.warn({ err, agentId, command: command.type }, 'agent state not changed');
     });
   }
 

@@ -2,7 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AriClient } from '../asterisk/ari.js';
-import { AriError } from '../asterisk/ari.js';
+import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
 import { ensureSharedFolder } from '../core/files.js';
@@ -58,11 +60,8 @@ export interface ReconcileReport { adopted: number; stillRecording: number; miss
 export class RecordingService {
   private readonly active = new Map<string, Active>();
   private readonly byCall = new Map<string, string>();
-  private readonly snoopStarts = new Map<string, () => void>();
   /** Snoop channels hung up at a transfer, waiting to be destroyed (their audiohook detached). */
   private readonly snoopGone = new Map<string, () => void>();
-  /** Callers waiting to be in an agent's mixing bridge before their snoop starts. */
-  private readonly bridgeWaits = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
   lastReconcile: ReconcileReport | undefined;
   /** The in-progress folder's wrong mode last warned of (once per mode). */
@@ -70,6 +69,9 @@ export class RecordingService {
 
   constructor(
     private readonly ari: AriClient,
+    private readonly helpers: AriHelpers,
+    router: StasisRouter,
+    private readonly channels: ChannelRegistry,
     private readonly store: RecordingsStore,
     private readonly queues: QueuesStore,
     private readonly engine: QueueEngine,
@@ -81,13 +83,9 @@ export class RecordingService {
     /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
     private readonly viaAri = false,
   ) {
-    ari.on('StasisStart', (event) => {
-      if (event.args[0] === snoopArg) this.snoopStarts.get(event.channel.id)?.();
-    });
+    // The recorder's snoops: snoopAndRecord waits for their StasisStart (intoStasis).
+    router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());
-    ari.on('ChannelEnteredBridge', (event) => {
-      if (event.bridge.bridge_type === 'mixing' && event.channel) this.bridgeWaits.get(event.channel.id)?.();
-    });
     ari.on('RecordingFinished', (event) => void this.finished(event.recording.name, null));
     ari.on('RecordingFailed', (event) => void this.finished(event.recording.name, event.recording.cause ?? 'failed'));
     bus.on('queue.entry', (entry) => {
@@ -119,6 +117,7 @@ export class RecordingService {
   /** The route's policy for the call's DID wins over the queue's. */
   private async policyOf(callId: string, queuePolicy: RecordingPolicy): Promise<RecordingPolicy> {
     const did = this.calls.liveCall(callId)?.did;
+    // A failed read (a database outage) falls back to the queue's policy.
     const route = did ? await this.store.routePolicy(did).catch(() => null) : null;
     return route ?? queuePolicy;
   }
@@ -210,7 +209,7 @@ export class RecordingService {
       this.forget(rec);
       this.write(id, 'failed', this.store.update(id, { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
       this.failed(id, callId, 'not_started');
-      await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch(() => undefined);
+      await this.helpers.hangup(rec.snoopId);
       throw err;
     }
     this.logger.info({ callId, recordingId: id }, 'recording the call');
@@ -225,7 +224,7 @@ export class RecordingService {
    */
   private async callerLeft(callId: string, channelId: string): Promise<boolean> {
     if (!this.calls.liveCall(callId)) return true;
-    return this.ari.request('channels.get', { channelId }).then(() => false, (err: unknown) => err instanceof AriError && err.status === 404);
+    return this.ari.request('channels.get', { channelId }).then(() => false, (err: unknown) => isGone(err));
   }
 
   /**
@@ -240,11 +239,7 @@ export class RecordingService {
     this.bus.emit('recording.skipped', { recordingId: rec.id, callId: rec.callId, reason: 'caller_gone' });
     this.logger.info({ callId: rec.callId, recordingId: rec.id }, 'the caller hung up before the recording could start');
     // A snoop made on the caller ends with the caller's channel: "already gone" (404) is the expected answer.
-    if (snoopMade) {
-      await this.ari.request('channels.hangup', { channelId: rec.snoopId }).catch((err: unknown) => {
-        if (!(err instanceof AriError && err.status === 404)) this.logger.warn({ err, recordingId: rec.id }, 'could not hang up the recording snoop of a caller gone');
-      });
-    }
+    if (snoopMade) await this.helpers.hangup(rec.snoopId);
     return undefined;
   }
 
@@ -291,7 +286,7 @@ export class RecordingService {
     });
     try {
       const hungUp = await this.ari.request('channels.hangup', { channelId: snoopId }).then(() => true, (err: unknown) => {
-        if (err instanceof AriError && err.status === 404) return false;
+        if (isGone(err)) return false;
         throw err;
       });
       if (hungUp && !(await destroyed)) this.logger.warn({ recordingId, snoopId }, 'the old recording snoop was not destroyed within 2 s; the new one may miss what the caller hears');
@@ -302,47 +297,24 @@ export class RecordingService {
     }
   }
 
-  /**
-   * Resolves once the caller is in a mixing bridge (with the agent). A snoop
-   * made before the caller changes bridges loses what the caller hears, so
-   * the snoop waits for the bridge the queue is putting the caller in.
-   */
-  private async inMixingBridge(channelId: string): Promise<void> {
-    const entered = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3000);
-      this.bridgeWaits.set(channelId, () => { clearTimeout(timer); resolve(); });
-    });
-    try {
-      const bridges = await this.ari.request('bridges.list', {}).catch(() => []);
-      if (bridges.some((b) => b.bridge_type === 'mixing' && b.channels.includes(channelId))) return;
-      await entered;
-    } finally {
-      this.bridgeWaits.delete(channelId);
-    }
-  }
-
   /** A snoop's ChannelDestroyed comes after its StasisEnd only with a subscription; a transfer waits for it (hangUpSnoop). */
-  private async subscribeToSnoop(snoopId: string): Promise<void> {
-    await this.ari.request('applications.subscribe', { applicationName: this.ari.app, eventSource: `channel:${snoopId}` })
-      .catch((err: unknown) => this.logger.warn({ err, snoopId }, 'could not subscribe to the recording snoop channel'));
+  private subscribeToSnoop(snoopId: string): Promise<void> {
+    return this.helpers.subscribe(snoopId);
   }
 
   private async snoopAndRecord(channelId: string, rec: Active, ifExists: 'fail' | 'append'): Promise<void> {
-    await this.inMixingBridge(channelId);
-    const inStasis = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 3000);
-      this.snoopStarts.set(rec.snoopId, () => { clearTimeout(timer); resolve(true); });
+    // A snoop made before the caller changes bridges loses what the caller
+    // hears, so it waits (at most 3 s) for the caller to be in the agent's
+    // mixing bridge, which the queue is making as the answer is announced.
+    await this.channels.inBridge(channelId, 'mixing', 3000);
+    const snoopId = rec.snoopId;
+    await this.helpers.intoStasis(snoopId, () => this.ari.request('channels.snoopChannel', {
+      channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId,
+    }));
+    await this.ari.request('channels.record', {
+      channelId: snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
     });
-    try {
-      await this.ari.request('channels.snoopChannel', { channelId, spy: 'both', whisper: 'none', app: this.ari.app, appArgs: snoopArg, snoopId: rec.snoopId });
-      if (!(await inStasis)) throw new Error('the recording snoop channel never entered Stasis');
-      await this.ari.request('channels.record', {
-        channelId: rec.snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
-      });
-      await this.subscribeToSnoop(rec.snoopId);
-    } finally {
-      this.snoopStarts.delete(rec.snoopId);
-    }
+    await this.subscribeToSnoop(snoopId);
   }
 
   private addAgent(rec: Active, agentId: string): void {
@@ -363,8 +335,11 @@ export class RecordingService {
     }
     if (rec?.finalizing) return;
     if (rec) rec.finalizing = true;
-    await this.writes.drain().catch(() => undefined);
-    const row = await this.store.get(id).catch(() => undefined);
+    await this.writes.drain(); // never rejects: it waits for the queue to be idle
+    const row = await this.store.get(id).catch((err: unknown) => {
+      this.logger.error({ err, recordingId: id }, 'could not read a finished recording\'s row');
+      return undefined;
+    });
     if (!row) {
       this.logger.error({ recordingId: id }, 'a recording finished that has no row; its file stays in place');
       if (rec) this.forget(rec);
@@ -410,7 +385,7 @@ export class RecordingService {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         // Already put there by an earlier try that crashed before its row was written?
-        const there = await readFile(target).catch(() => undefined);
+        const there = await readFile(target).catch(() => undefined); // unreadable: not ours to take
         if (there && createHash('sha256').update(there).digest('hex') === sha256 && !(await this.store.pathTaken(candidate))) path = candidate;
       }
     }
@@ -419,9 +394,13 @@ export class RecordingService {
     const done = { status: 'complete' as const, path: finalPath, bytes: wav.length, sha256, duration_seconds: Math.round(durationOf(pcm) * 1000) / 1000,
       ended_at: endedAt, pauses: row.pauses, paused_since: null, agent_ids: row.agent_ids, note: failure ? `Asterisk reported: ${failure}` : row.note };
     this.write(row.id, 'complete', this.store.update(row.id, done), async () => {
-      await unlink(partial).catch(() => undefined);
-      if (this.viaAri) await this.ari.request('recordings.deleteStored', { recordingName: row.asterisk_name }).catch(() => undefined);
-      else await unlink(source).catch(() => undefined);
+      // What is left in in-progress is only clutter (reconcile lists orphans): a failed removal is logged, not fatal.
+      const removed = (err: unknown): void => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, recordingId: row.id }, 'could not remove a recording\'s in-progress file');
+      };
+      await unlink(partial).catch(removed);
+      if (this.viaAri) await this.helpers.quietly('deleting a stored recording', { recordingName: row.asterisk_name }, () => this.ari.request('recordings.deleteStored', { recordingName: row.asterisk_name }));
+      else await unlink(source).catch(removed);
     });
     this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
     // Once per recording: a failure whose file is missing too was counted as file_missing above.
@@ -439,13 +418,13 @@ export class RecordingService {
   }
 
   private async runReconcile(): Promise<ReconcileReport> {
-    await this.writes.drain().catch(() => undefined);
+    await this.writes.drain(); // never rejects: it waits for the queue to be idle
     const report: ReconcileReport = { adopted: 0, stillRecording: 0, missing: 0, orphans: [] };
     const open = await this.store.open();
     for (const row of open) {
       if (this.active.has(row.id)) continue;
       const live = await this.ari.request('recordings.getLive', { recordingName: row.asterisk_name }).catch((err: unknown) => {
-        if (err instanceof AriError && err.status === 404) return undefined;
+        if (isGone(err)) return undefined;
         throw err;
       });
       if (live && (live.state === 'recording' || live.state === 'paused' || live.state === 'queued')) {
@@ -472,12 +451,13 @@ export class RecordingService {
       await this.finalize({ ...row, pauses }, info.mtime, null);
     }
     const known = new Set(open.map((r) => `${r.id}.wav`));
+    // Orphans are only listed for the report: a listing that fails lists none.
     const files = this.viaAri
       ? (await this.ari.request('recordings.listStored', {}).catch(() => [])).filter((r) => r.name.startsWith(`${inProgressFolder}/`)).map((r) => `${r.name.slice(inProgressFolder.length + 1)}.wav`)
       : await readdir(join(this.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
     for (const f of files) {
       if (!f.endsWith('.wav') || known.has(f) || this.active.has(f.slice(0, -4))) continue;
-      const row = await this.store.get(f.slice(0, -4)).catch(() => undefined);
+      const row = await this.store.get(f.slice(0, -4)).catch(() => undefined); // unread: reported as an orphan
       if (!row || row.status !== 'complete') report.orphans.push(`${inProgressFolder}/${f}`);
     }
     this.lastReconcile = report;
@@ -488,9 +468,10 @@ export class RecordingService {
 
   /** A finished recording's bytes: from the shared folder, or through ARI when Asterisk is elsewhere. */
   private async readFinished(name: string): Promise<Buffer | undefined> {
+    // Unreadable or absent: the caller marks the recording missing.
     if (!this.viaAri) return readFile(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
     const bytes = await this.ari.request('recordings.getStoredFile', { recordingName: name }).catch((err: unknown) => {
-      if (err instanceof AriError && err.status === 404) return undefined;
+      if (isGone(err)) return undefined;
       throw err;
     });
     return bytes === undefined ? undefined : Buffer.from(bytes as unknown as Buffer);
@@ -498,8 +479,11 @@ export class RecordingService {
 
   /** Whether a finished recording is there, and when it was last written (ARI does not say: now). */
   private async finishedFileInfo(name: string): Promise<{ mtime: Date } | undefined> {
-    if (!this.viaAri) return stat(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
-    const stored = await this.ari.request('recordings.getStored', { recordingName: name }).catch(() => undefined);
+    if (!this.viaAri) return stat(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined); // ENOENT: no file
+    const stored = await this.ari.request('recordings.getStored', { recordingName: name }).catch((err: unknown) => {
+      if (isGone(err)) return undefined;
+      throw err;
+    });
     return stored ? { mtime: new Date() } : undefined;
   }
 

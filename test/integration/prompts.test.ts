@@ -101,10 +101,9 @@ describe('prompts API', () => {
     const phone = await TestPhone.start({ user: '2003', password: 'lab-2003' });
     try {
       await phone.register();
-      const entered = new Promise<string>((resolve) => {
-        const off = t.app.ari.on('StasisStart', (event) => { off(); resolve(event.channel.id); });
-      });
-      await t.app.ari.request('channels.originate', { endpoint: 'PJSIP/2003', app: t.app.ari.app });
+      // A kind of channel of the test's own: the app hangs up channels of kinds nobody claimed.
+      const entered = new Promise<string>((resolve) => t.app.stasis.claim('test-prompt', { start: (event) => resolve(event.channel.id) }));
+      await t.app.ari.request('channels.originate', { endpoint: 'PJSIP/2003', app: t.app.ari.app, appArgs: 'test-prompt' });
       const call = await (await phone.waitForIncoming()).answer();
       const channelId = await entered;
       const finished = new Promise<string>((resolve) => {

@@ -3,6 +3,9 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { AgentsService } from '../../src/agents/service.js';
 import type { AriClient } from '../../src/asterisk/ari.js';
+import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
+import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import type { Media } from '../../src/asterisk/media.js';
 import type { CallsService } from '../../src/calls/service.js';
 import { EventBus } from '../../src/core/events.js';
@@ -30,6 +33,7 @@ describe('a following monitoring session', () => {
     const ari = {
       app: 'centralita',
       on: (name: string, handler: (...args: unknown[]) => void) => ariEvents.on(name, handler),
+      onConnected: () => () => undefined,
       request: async (name: string, params: Record<string, unknown>) => { requests.push(`${name} ${String(params.channelId ?? params.bridgeId ?? '')}`); return {}; },
     } as unknown as AriClient;
     let access: { isSupervisor: boolean } | undefined = { isSupervisor: true };
@@ -50,7 +54,8 @@ describe('a following monitoring session', () => {
     const bus = new EventBus();
     const ended: string[] = [];
     bus.on('monitor.session', (s) => { if (s.event === 'ended') ended.push(String(s.endReason)); });
-    const monitor = new MonitorService(ari, {} as Media, agents, engine, {} as CallsService, store, queue, bus, createLogger('silent'), { sameTeamOnly: false, followAgent: false });
+    const helpers = new AriHelpers(ari, createLogger('silent'));
+    const monitor = new MonitorService(ari, helpers, new StasisRouter(ari, helpers, new ChannelRegistry(ari), createLogger('silent')), {} as Media, agents, engine, {} as CallsService, store, queue, bus, createLogger('silent'), { sameTeamOnly: false, followAgent: false });
 
     const channel = { id: 'sup-leg', state: 'Up', dialplan: { app_name: 'Stasis', app_data: 'centralita,monitor-leg' } };
     await monitor.reconcile({ channels: [channel] as never, bridges: [], listedAt: new Date() });

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
+import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
 import { AriError, type AriClient } from '../../src/asterisk/ari.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
+import { StasisRouter } from '../../src/asterisk/stasis-router.js';
+import type { Bridge, Channel } from '../../src/asterisk/ari-types.generated.js';
 import type { CallsService } from '../../src/calls/service.js';
 import { EventBus, type DomainEvents } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -69,7 +73,16 @@ describe('a recording whose caller hung up before it could start', () => {
   const skipped: DomainEvents['recording.skipped'][] = [];
   bus.on('recording.failed', (event) => failed.push(event));
   bus.on('recording.skipped', (event) => skipped.push(event));
-  new RecordingService(ari, store, queues, {} as QueueEngine, calls, writes, dir, bus, createLogger('silent'));
+  const logger = createLogger('silent');
+  const helpers = new AriHelpers(ari, logger);
+  // The caller is already in the agent's mixing bridge: the recorder does not wait for it.
+  const registry = new ChannelRegistry(ari);
+  registry.rebuild('centralita', {
+    channels: [{ id: 'caller-channel', dialplan: { app_name: 'Stasis', app_data: 'centralita,did' } } as unknown as Channel],
+    bridges: [{ id: 'b1', bridge_type: 'mixing', channels: ['caller-channel'] } as unknown as Bridge],
+    listedAt: new Date(),
+  });
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, logger), registry, store, queues, {} as QueueEngine, calls, writes, dir, bus, logger);
 
   const answered = (callId: string): void => {
     bus.emit('queue.entry', { queueId: 'q1', entryId: `e-${callId}`, callId, event: 'answered', agentId: 'agent-1', at: new Date().toISOString() });

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AriClient } from '../../src/asterisk/ari.js';
+import { AriHelpers } from '../../src/asterisk/ari-helpers.js';
+import { ChannelRegistry } from '../../src/asterisk/registry.js';
+import { StasisRouter } from '../../src/asterisk/stasis-router.js';
 import type { CallsService } from '../../src/calls/service.js';
 import { EventBus, type DomainEvents } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -43,7 +46,9 @@ describe('failed recordings on the bus', () => {
   const bus = new EventBus();
   const failed: DomainEvents['recording.failed'][] = [];
   bus.on('recording.failed', (event) => failed.push(event));
-  new RecordingService(ari, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
+  const helpers = new AriHelpers(ari, createLogger('silent'));
+  const registry = new ChannelRegistry(ari);
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
 
   const recording = (id: string, withFile: boolean): string => {
     rows.set(id, {
