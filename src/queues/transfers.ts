@@ -1,0 +1,119 @@
+import { isGone } from '../asterisk/ari-helpers.js';
+import { conflict } from '../core/errors.js';
+import type { IvrCall, QueueRequest } from '../ivr/engine.js';
+import type { QueueRow, TransferTarget } from './store.js';
+import { onwardRequest, type Entry, type QueueEntries } from './entries.js';
+import { digitTimeoutMs, TransferKeys } from './transfer-keys.js';
+
+/** What transfers need of the engine: a new entry in another queue, and a note on the call's record. */
+export interface TransferPorts {
+  enqueue: (call: IvrCall, queue: QueueRow, request: QueueRequest) => Promise<void | 'released'>;
+  noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void;
+}
+
+/**
+ * Blind transfers of a connected queue call, asked for by the API or keyed
+ * by the agent on the phone (## number #): to another queue, where a new
+ * entry of the same call starts, or to a phone through the dialplan.
+ */
+export class Transfers {
+  /** Transfer keys being pressed on connected agent legs. */
+  private readonly keys = new Map<string, { keys: TransferKeys; timer: NodeJS.Timeout | undefined }>();
+
+  constructor(private readonly q: QueueEntries, private readonly ports: TransferPorts) {}
+
+  /** A key the agent pressed during a connected call: ## number # transfers the caller. */
+  agentKey(entry: Entry, digit: string): void {
+    const legId = entry.connected!.legId;
+    const state = this.keys.get(legId) ?? { keys: new TransferKeys(), timer: undefined };
+    this.keys.set(legId, state);
+    clearTimeout(state.timer);
+    const result = state.keys.press(digit, Date.now());
+    if (state.keys.keying) {
+      state.timer = setTimeout(() => {
+        const timedOut = state.keys.timeout();
+        if (timedOut.kind === 'number') void this.transferByNumber(entry, timedOut.number);
+      }, digitTimeoutMs);
+    }
+    if (result.kind === 'number') void this.transferByNumber(entry, result.number);
+  }
+
+  forgetKeys(legId: string): void {
+    clearTimeout(this.keys.get(legId)?.timer);
+    this.keys.delete(legId);
+  }
+
+  /** Stopping: the key timers stop. */
+  stop(): void {
+    for (const key of this.keys.values()) clearTimeout(key.timer);
+  }
+
+  /** What a number keyed by an agent reaches: a queue's extension first, then a phone. */
+  async resolveNumber(number: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
+    const queue = await this.q.deps.store.findByExtension(number);
+    if (queue) return { target: { queueId: queue.id }, queue };
+    return (await this.phoneExists(number)) ? { target: { extension: number } } : undefined;
+  }
+
+  async phoneExists(extension: string): Promise<boolean> {
+    return this.q.deps.ari.request('endpoints.get', { tech: 'PJSIP', resource: extension }).then(() => true, (err: unknown) => {
+      // 404: Asterisk has no such phone. Anything else is logged, and the number is treated as unknown.
+      if (!isGone(err)) this.q.deps.logger.warn({ err, extension }, 'could not look up a phone');
+      return false;
+    });
+  }
+
+  private async transferByNumber(entry: Entry, number: string): Promise<void> {
+    const { logger, helpers, media } = this.q.deps;
+    const legId = entry.connected?.legId;
+    if (entry.state !== 'connected' || !legId) return;
+    const resolved = await this.resolveNumber(number).catch((err: unknown) => {
+      logger.warn({ err, entryId: entry.id, number }, 'could not look up the number keyed for a transfer');
+      return undefined;
+    });
+    if (!resolved) {
+      // Only the agent hears it; the caller stays on the line.
+      logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to an unknown number');
+      await helpers.quietly('playing "invalid" to the agent', { channelId: legId }, () => media.play(legId, ['sound:pbx-invalid']));
+      return;
+    }
+    await this.transfer(entry.call.callId, resolved.target, 'phone').catch((err: unknown) => {
+      logger.warn({ err, entryId: entry.id }, 'transfer failed');
+    });
+  }
+
+  /**
+   * Blind transfer: the caller leaves the agent (who goes to wrap-up) for
+   * another queue, where a new entry of the same call starts, or for a phone
+   * through the dialplan. The entry is closed as `transferred` with its target.
+   */
+  async transfer(callId: string, target: TransferTarget, source: 'phone' | 'api'): Promise<void> {
+    const { ari, helpers, store, logger, site } = this.q.deps;
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue');
+    const next = 'queueId' in target ? await store.get(target.queueId) : undefined;
+    if ('queueId' in target && !next) throw conflict(`no queue ${target.queueId}`);
+    if (entry.state !== 'connected') throw conflict('the call ended meanwhile');
+    const { agentId, legId, bridgeId } = entry.connected;
+    this.q.write(`queue entry ${entry.id} transferred`, store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
+    this.ports.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
+    this.forgetKeys(legId);
+    this.q.leave(entry, 'transferred', false);
+    await helpers.removeFromBridge(bridgeId, entry.call.channelId);
+    await helpers.destroyBridge(bridgeId);
+    await helpers.hangup(legId);
+    await this.q.endAgentCall(entry, agentId, 'transfer');
+    // The caller's next part: the flow that queued them resolves when it ends.
+    const onward = async (): Promise<void | 'released'> => {
+      if (next) return this.ports.enqueue(entry.call, next, onwardRequest(entry, next));
+      if ('extension' in target) {
+        await ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: site.transferContext, extension: target.extension, priority: 1 });
+        return 'released';
+      }
+    };
+    void onward().catch((err: unknown) => {
+      // Gone: the caller hung up during the transfer; there is nobody to take on.
+      if (!isGone(err)) logger.error({ err, entryId: entry.id }, 'transfer failed after the agent left');
+    }).then((outcome) => entry.finished(outcome));
+  }
+}
