@@ -15,6 +15,7 @@ import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
 import type { OfferResult, OpenEntryRow, Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js';
 import { announcementMedia, estimateMinutes } from './announcements.js';
+import type { QueueEnginePorts } from './ports.js';
 import { callerOrder, chooseAgents, type Candidate, type CallerNeeds } from './strategy.js';
 import { digitTimeoutMs, TransferKeys } from './transfer-keys.js';
 
@@ -95,10 +96,10 @@ export class QueueEngine {
   /** Caller channel → its entry. */
   private readonly callers = new Map<string, string>();
   private readonly lastOffered = new Map<string, Date>();
-  /** Runs an IVR flow for an overflow; set once the IVR exists (it needs the queues too). */
-  runFlow: ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
-  /** Notes an event on the call's record (the calls capability); set by the app. */
-  noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void = () => undefined;
+  /** Runs an IVR flow for an overflow (port: the IVR). */
+  readonly runFlow: QueueEnginePorts['runFlow'];
+  /** Notes an event on the call's record (port: the calls capability). */
+  readonly noteCallEvent: QueueEnginePorts['noteCallEvent'];
   /** Transfer keys being pressed on connected agent legs. */
   private readonly keys = new Map<string, { keys: TransferKeys; timer: NodeJS.Timeout | undefined }>();
   private dispatching = false;
@@ -116,8 +117,11 @@ export class QueueEngine {
     private readonly bus: EventBus,
     private readonly writes: WriteQueue,
     private readonly logger: Logger,
+    ports: QueueEnginePorts,
     private readonly site: AsteriskSite = defaultSite,
   ) {
+    this.runFlow = ports.runFlow;
+    this.noteCallEvent = ports.noteCallEvent;
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
     ari.on('ChannelStateChange', (event) => {

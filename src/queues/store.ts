@@ -122,11 +122,6 @@ export class QueuesStore {
     this.cache?.invalidate(`queue-members:${queueId}`);
   }
 
-  async callExists(callId: string): Promise<boolean> {
-    const { rows } = await sql<{ id: string }>`select id from calls where id = ${callId}`.execute(this.db);
-    return rows.length > 0;
-  }
-
   // The writes of queue entries, offers, callbacks and messages, for the write queue.
   insertEntry(row: Insertable<QueueEntriesTable>): WriteOp { return { insert: 'queue_entries', values: { ...row } }; }
 
