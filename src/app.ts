@@ -169,7 +169,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   promptRoutes(http, prompts);
 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
-  const queuesStore = new QueuesStore(database.db, lastKnown);
+  const queuesStore = new QueuesStore(database.db, lastKnown, { facts: (callIds) => calls.facts(callIds) });
   const queuesLogger = logger.child({ component: 'queues' });
   // Queues overflow into IVR flows, and IVR flows end in queues: the queues
   // get the IVR through a port bound once the IVR exists (docs/architecture.md).
@@ -221,11 +221,14 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     },
   });
   callRoutes(http, calls);
-  const recordingsStore = new RecordingsStore(database.db as never, lastKnown);
-  await lastKnown.warm([agentsStore, queuesStore, ivrStore, recordingsStore]);
-  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
+  const recordingsStore = new RecordingsStore(database.db);
+  await lastKnown.warm([agentsStore, queuesStore, ivrStore]);
+  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, {
+    // The route's policy, cached with the route (kept while the database is down).
+    routePolicy: async (did) => (await ivrStore.getRoute(did))?.recording_policy ?? null,
+  }, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
-  const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
+  const reports = new ReportsService(database.db, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
   const live = () => liveStats({
     queues, agents, reports,
     connected: () => queueEngine.connectedCalls(),
@@ -236,7 +239,10 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const liveFeed = installLiveFeed(http, bus, auth);
 
   const recordingLogger = logger.child({ component: 'recording' });
-  recordingRoutes(http, { store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger, bus });
+  recordingRoutes(http, {
+    store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger, bus,
+    callsOfCaller: (number) => calls.idsOfCaller(number),
+  });
   // Retention runs while the HTTP app does: from listen (start) to close (stop).
   let stopRetention: (() => Promise<void>) | undefined;
   http.addHook('onReady', async () => {
