@@ -37,6 +37,7 @@ import { EventBus } from './core/events.js';
 import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { journalPathIn } from './core/journal.js';
 import { LastKnownGood } from './core/last-known-good.js';
+import { LatePort } from './core/late-port.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { appliedSchema, migrate } from './core/migrate.js';
 import { metricsRoutes } from './metrics/routes.js';
@@ -168,10 +169,19 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   promptRoutes(http, prompts);
 
   const calls = new CallsService(new CallsStore(database.db), writes, bus, logger.child({ component: 'calls' }));
-  const queuesStore = new QueuesStore(database.db, lastKnown);
+  const queuesStore = new QueuesStore(database.db, lastKnown, { facts: (callIds) => calls.facts(callIds) });
   const queuesLogger = logger.child({ component: 'queues' });
-  const queueEngine = new QueueEngine(ari, ariHelpers, stasis, media, queuesStore, agents, bus, writes, queuesLogger, site);
-  const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger);
+  // Queues overflow into IVR flows, and IVR flows end in queues: the queues
+  // get the IVR through a port bound once the IVR exists (docs/architecture.md).
+  const ivrFlows = new LatePort<Pick<IvrService, 'runFlowById' | 'flowExists'>>('ivr flows');
+  const queueEngine = new QueueEngine(ari, ariHelpers, stasis, media, queuesStore, agents, bus, writes, queuesLogger, {
+    runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
+    noteCallEvent: (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date()),
+  }, site);
+  const queues = new QueuesService(queuesStore, queueEngine, agents, media, queuesLogger, {
+    flowExists: (flowId) => ivrFlows.get().flowExists(flowId),
+    callExists: (callId) => calls.exists(callId),
+  });
   queueRoutes(http, queues);
 
   const ivrLogger = logger.child({ component: 'ivr' });
@@ -183,10 +193,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     outbound: new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' }),
   }, ivrLogger, config.defaultLanguage, (name) => prompts.exists(name), (idOrName) => queues.queueExists(idOrName), bus);
   ivrRoutes(http, ivr);
-  // Queues overflow into IVR flows, and IVR flows end in queues: tied here.
-  queueEngine.runFlow = (call, flowId) => ivr.runFlowById(call, flowId);
-  queueEngine.noteCallEvent = (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date());
-  queues.flowExists = (flowId) => ivr.flowExists(flowId);
+  ivrFlows.bind(ivr);
   // The phone PIN lockout: its memory is rebuilt from its tables (the journal's
   // writes applied above) before any phone is answered.
   const security = new SecurityService(new SecurityStore(database.db), writes, logger.child({ component: 'security' }));
@@ -214,11 +221,14 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     },
   });
   callRoutes(http, calls);
-  const recordingsStore = new RecordingsStore(database.db as never, lastKnown);
-  await lastKnown.warm([agentsStore, queuesStore, ivrStore, recordingsStore]);
-  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
+  const recordingsStore = new RecordingsStore(database.db);
+  await lastKnown.warm([agentsStore, queuesStore, ivrStore]);
+  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, {
+    // The route's policy, cached with the route (kept while the database is down).
+    routePolicy: async (did) => (await ivrStore.getRoute(did))?.recording_policy ?? null,
+  }, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);
   recordingCallRoutes(http, recordings);
-  const reports = new ReportsService(database.db as never, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
+  const reports = new ReportsService(database.db, { timezone: config.timezone, shortAbandonSeconds: config.shortAbandonSeconds }, logger.child({ component: 'reports' }));
   const live = () => liveStats({
     queues, agents, reports,
     connected: () => queueEngine.connectedCalls(),
@@ -229,7 +239,10 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const liveFeed = installLiveFeed(http, bus, auth);
 
   const recordingLogger = logger.child({ component: 'recording' });
-  recordingRoutes(http, { store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger, bus });
+  recordingRoutes(http, {
+    store: recordingsStore, recordingsDir: config.recordingsDir, agentsHearOwn: config.agentsHearOwnRecordings, logger: recordingLogger, bus,
+    callsOfCaller: (number) => calls.idsOfCaller(number),
+  });
   // Retention runs while the HTTP app does: from listen (start) to close (stop).
   let stopRetention: (() => Promise<void>) | undefined;
   http.addHook('onReady', async () => {

@@ -45,7 +45,7 @@ async function openExisting(config: Config, logger: Logger, what: string): Promi
 async function verify(config: Config, logger: Logger): Promise<number> {
   const database = await openExisting(config, logger, 'read the embedded database');
   try {
-    const store = new RecordingsStore(database.db as never);
+    const store = new RecordingsStore(database.db);
     const queues = new QueuesStore(database.db);
     const report = await verifyRecordings(config.recordingsDir, async () => recordingOwners(store, await queues.messageRecordings()));
     for (const problem of report.problems) say(formatProblem(problem));

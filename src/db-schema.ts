@@ -5,7 +5,9 @@ import type { IvrTables } from './ivr/store.js';
 import type { MonitorTables } from './monitor/store.js';
 import type { QueuesTables } from './queues/store.js';
 import type { PromptsTables } from './prompts/store.js';
+import type { RecordingTables } from './recording/store.js';
+import type { ReportsTables } from './reports/tables.js';
 import type { SecurityTables } from './security/store.js';
 
-/** Every table, for Kysely; each capability declares and queries only its own. */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, SecurityTables {}
+/** Every table, for Kysely; each capability declares and queries only its own (the reports read the others' events: docs/architecture.md). */
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables {}

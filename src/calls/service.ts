@@ -117,6 +117,16 @@ export class CallsService {
     return this.liveCall(callId) !== undefined || (await this.store.get(callId)) !== undefined;
   }
 
+  /** What other capabilities read of these calls' records. */
+  facts(callIds: string[]): ReturnType<CallsStore['facts']> {
+    return this.store.facts(callIds);
+  }
+
+  /** The ids of the stored calls from this number. */
+  idsOfCaller(callerNumber: string): Promise<string[]> {
+    return this.store.idsOfCaller(callerNumber);
+  }
+
   /** Notes something that happened on the call, e.g. a prompt played. */
   noteEvent(channelId: string, type: string, detail: Record<string, unknown>, at: Date): void {
     const row = this.live.get(channelId);

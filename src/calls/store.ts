@@ -68,6 +68,17 @@ export class CallsStore {
     return query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute();
   }
 
+  /** What other capabilities read of these calls' records (the queues' open entries after a restart). */
+  async facts(callIds: string[]): Promise<Pick<CallRow, 'id' | 'channel_id' | 'caller_number' | 'did' | 'language'>[]> {
+    if (callIds.length === 0) return [];
+    return this.db.selectFrom('calls').select(['id', 'channel_id', 'caller_number', 'did', 'language']).where('id', 'in', callIds).execute();
+  }
+
+  /** The ids of every call from this number (the recordings' filter by caller). */
+  async idsOfCaller(callerNumber: string): Promise<string[]> {
+    return (await this.db.selectFrom('calls').select('id').where('caller_number', '=', callerNumber).execute()).map((row) => row.id);
+  }
+
   get(id: string): Promise<CallRow | undefined> {
     return this.db.selectFrom('calls').selectAll().where('id', '=', id).executeTakeFirst();
   }

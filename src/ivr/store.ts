@@ -105,9 +105,9 @@ export class IvrStore {
     return result.numDeletedRows > 0n;
   }
 
-  /** The route and its recording policy (read by the recordings' store) changed. */
+  /** The route (with its recording policy, which the recordings read through getRoute) changed. */
   private forgetRoute(did: string): void {
-    this.cache?.invalidate(`ivr-route:${did}`, `recording-route-policy:${did}`);
+    this.cache?.invalidate(`ivr-route:${did}`);
   }
 
   /** The write of one step of a call through its flow, for the write queue. */

@@ -19,6 +19,7 @@ import { legArg, partiesOf, QueueEntries, type ConnectedParties, type Entry, typ
 import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers } from './transfers.js';
+import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
 export type { QueueReconcileReport } from './reconcile.js';
@@ -51,10 +52,10 @@ declare module '../core/events.js' {
  * has (reconcile.ts).
  */
 export class QueueEngine {
-  /** Runs an IVR flow for an overflow; set once the IVR exists (it needs the queues too). */
-  runFlow: ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
-  /** Notes an event on the call's record (the calls capability); set by the app. */
-  noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void = () => undefined;
+  /** Runs an IVR flow for an overflow (port: the IVR). */
+  readonly runFlow: QueueEnginePorts['runFlow'];
+  /** Notes an event on the call's record (port: the calls capability). */
+  readonly noteCallEvent: QueueEnginePorts['noteCallEvent'];
   private readonly q: QueueEntries;
   private readonly dispatcher: Dispatcher;
   private readonly announcer: Announcer;
@@ -71,8 +72,11 @@ export class QueueEngine {
     bus: EventBus,
     writes: WriteQueue,
     logger: Logger,
+    ports: QueueEnginePorts,
     site: AsteriskSite = defaultSite,
   ) {
+    this.runFlow = ports.runFlow;
+    this.noteCallEvent = ports.noteCallEvent;
     this.q = new QueueEntries({ ari, helpers, media, store, agents, bus, writes, logger, site }, {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),

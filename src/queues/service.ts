@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.js';
 import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
+import type { QueuesServicePorts } from './ports.js';
 import type { Announcements, Overflow, QueueRow, QueuesStore } from './store.js';
 import type { Strategy } from './strategy.js';
 
@@ -38,15 +39,13 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
 
 /** Queues (rules and members) and the way IVR calls enter them. */
 export class QueuesService {
-  /** Whether an IVR flow exists, for overflows into a flow; set once the IVR exists (it needs the queues too). */
-  flowExists: (flowId: string) => Promise<boolean> = async () => false;
-
   constructor(
     private readonly store: QueuesStore,
     private readonly engine: QueueEngine,
     private readonly agents: AgentsService,
     private readonly media: Media,
     private readonly logger: Logger,
+    private readonly ports: QueuesServicePorts,
   ) {}
 
   async list(): Promise<QueueView[]> {
@@ -169,7 +168,7 @@ export class QueuesService {
   async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
     const connected = this.engine.connectedParties({ callId });
     if (!connected) {
-      if (await this.store.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
+      if (await this.ports.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
       throw notFound('call');
     }
     if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden('an agent may transfer only their own call');
@@ -198,7 +197,7 @@ export class QueuesService {
       if (target.id === self?.id) throw badRequest('body/overflow/queueId: a queue cannot overflow into itself');
       return { ...overflow, queueId: target.id };
     }
-    if (overflow?.action === 'flow' && !(await this.flowExists(overflow.flowId))) throw badRequest(`body/overflow/flowId: no IVR flow ${overflow.flowId}`);
+    if (overflow?.action === 'flow' && !(await this.ports.flowExists(overflow.flowId))) throw badRequest(`body/overflow/flowId: no IVR flow ${overflow.flowId}`);
     return overflow;
   }
 }

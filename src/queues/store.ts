@@ -41,7 +41,9 @@ export interface QueuesTables {
 }
 export type QueueRow = Selectable<QueuesTable>;
 export type QueueEntryRow = Selectable<QueueEntriesTable>;
-export type OpenEntryRow = QueueEntryRow & { channel_id: string; caller_number: string; did: string | null; language: string | null };
+/** What the queues read of a call's record (the calls capability's). */
+export interface CallFacts { id: string; channel_id: string; caller_number: string; did: string | null; language: string | null }
+export type OpenEntryRow = QueueEntryRow & Omit<CallFacts, 'id'>;
 
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
 const jsonFields = ['required_skills', 'overflow', 'announcements'] as const;
@@ -52,8 +54,15 @@ function withJson<T extends Partial<QueuesTable>>(row: T): T {
 }
 
 export class QueuesStore {
-  /** cache: the reads calls depend on fall back to their last known value while the database is down. */
-  constructor(private readonly db: Kysely<QueuesTables>, private readonly cache?: LastKnownGood) {}
+  /**
+   * cache: the reads calls depend on fall back to their last known value while the database is down.
+   * calls: port to the calls capability, for the calls of open entries (openEntries); a store made for retention or backup has none.
+   */
+  constructor(
+    private readonly db: Kysely<QueuesTables>,
+    private readonly cache?: LastKnownGood,
+    private readonly calls?: { facts(callIds: string[]): Promise<CallFacts[]> },
+  ) {}
 
   private read<T>(key: string, load: () => Promise<T>): Promise<T> {
     return this.cache ? this.cache.read(key, load) : load();
@@ -120,11 +129,6 @@ export class QueuesStore {
       if (members.length > 0) await trx.insertInto('queue_members').values(members.map((m) => ({ queue_id: queueId, agent_id: m.agentId, penalty: m.penalty }))).execute();
     });
     this.cache?.invalidate(`queue-members:${queueId}`);
-  }
-
-  async callExists(callId: string): Promise<boolean> {
-    const { rows } = await sql<{ id: string }>`select id from calls where id = ${callId}`.execute(this.db);
-    return rows.length > 0;
   }
 
   // The writes of queue entries, offers, callbacks and messages, for the write queue.
@@ -214,9 +218,17 @@ export class QueuesStore {
 
   /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
   async openEntries(): Promise<OpenEntryRow[]> {
-    const result = await sql<OpenEntryRow>`select e.*, c.channel_id, c.caller_number, c.did, c.language
-      from queue_entries e join calls c on c.id = e.call_id where e.left_at is null order by e.entered_at`.execute(this.db);
-    return result.rows.map((row) => ({ ...row, wait_seconds: row.wait_seconds === null ? null : Number(row.wait_seconds) }));
+    if (!this.calls) throw new Error('QueuesStore.openEntries needs the calls port');
+    const entries = await this.db.selectFrom('queue_entries').selectAll().where('left_at', 'is', null).orderBy('entered_at').execute();
+    if (entries.length === 0) return [];
+    const calls = new Map((await this.calls.facts([...new Set(entries.map((e) => e.call_id))])).map((call) => [call.id, call]));
+    // An entry whose call has no record is skipped, as the join it replaces did.
+    return entries.flatMap((row) => {
+      const call = calls.get(row.call_id);
+      if (!call) return [];
+      const { id: _callId, ...facts } = call;
+      return [{ ...row, ...facts, wait_seconds: row.wait_seconds === null ? null : Number(row.wait_seconds) }];
+    });
   }
 
   /** Closes the offers of an entry still ringing (agent legs a previous run left). */

@@ -19,6 +19,8 @@ export interface RecordingRoutesDeps {
   agentsHearOwn: boolean;
   logger: Logger;
   bus: EventBus;
+  /** Port to the calls capability: the ids of the calls from a number (the list's `caller` filter). */
+  callsOfCaller: (callerNumber: string) => Promise<string[]>;
 }
 
 const statuses: readonly RecordingStatus[] = ['recording', 'complete', 'missing', 'failed', 'skipped', 'deleted'];
@@ -144,7 +146,8 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
     if (own !== null && agent !== undefined && agent !== own) throw forbidden('an agent token may list only the recordings of its own calls');
     const rows = await store.list({
       from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined,
-      agentId: own ?? agent, queueId: queue, callId: call, callerNumber: caller, limit, offset,
+      agentId: own ?? agent, queueId: queue, callId: call, limit, offset,
+      ...(caller ? { callIds: await deps.callsOfCaller(caller) } : {}),
     });
     return rows.map(view);
   });

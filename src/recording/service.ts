@@ -47,6 +47,12 @@ declare module '../core/events.js' {
   }
 }
 
+/** What the recordings need from other capabilities, given at construction (app.ts). */
+export interface RecordingPorts {
+  /** The recording policy of the route a call came in on, null when it has none (the IVR's routes). */
+  routePolicy(did: string): Promise<RecordingPolicy | null>;
+}
+
 export interface ReconcileReport { adopted: number; stillRecording: number; missing: number; orphans: string[] }
 
 /**
@@ -76,6 +82,7 @@ export class RecordingService {
     private readonly queues: QueuesStore,
     private readonly engine: QueueEngine,
     private readonly calls: CallsService,
+    private readonly ports: RecordingPorts,
     private readonly writes: WriteQueue,
     private readonly recordingsDir: string,
     private readonly bus: EventBus,
@@ -118,7 +125,7 @@ export class RecordingService {
   private async policyOf(callId: string, queuePolicy: RecordingPolicy): Promise<RecordingPolicy> {
     const did = this.calls.liveCall(callId)?.did;
     // A failed read (a database outage) falls back to the queue's policy.
-    const route = did ? await this.store.routePolicy(did).catch(() => null) : null;
+    const route = did ? await this.ports.routePolicy(did).catch(() => null) : null;
     return route ?? queuePolicy;
   }
 

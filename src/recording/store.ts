@@ -1,6 +1,5 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { runWriteOp, type WriteOp } from '../core/write-queue.js';
-import type { LastKnownGood } from '../core/last-known-good.js';
 
 export type RecordingPolicy = 'always' | 'never' | 'on_demand';
 /** `skipped`: the caller hung up before the recording could start (its note says `caller_gone: …`); no file, and no failure. */
@@ -55,7 +54,8 @@ export function inProgressFile(row: Pick<RecordingRow, 'asterisk_name' | 'format
   return `${row.asterisk_name}.${row.format}`;
 }
 
-export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callerNumber?: string; limit: number; offset: number }
+/** callIds: only these calls' recordings (the calls of a caller's number, which the calls capability knows). */
+export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callIds?: string[]; limit: number; offset: number }
 
 /** bigint and numeric come back from pg as strings. */
 function normalize(row: RecordingRow): RecordingRow {
@@ -67,14 +67,7 @@ function normalize(row: RecordingRow): RecordingRow {
 }
 
 export class RecordingsStore {
-  /** cache: the route policies calls depend on fall back to their last known value while the database is down. */
-  constructor(private readonly db: Kysely<RecordingTables>, private readonly cache?: LastKnownGood) {}
-
-  /** Every route's recording policy, into the cache (at start). */
-  async warm(remember: (key: string, value: unknown) => void): Promise<void> {
-    const { rows } = await sql<{ did: string; recording_policy: RecordingPolicy | null }>`select did, recording_policy from ivr_routes`.execute(this.db);
-    for (const row of rows) remember(`recording-route-policy:${row.did}`, row.recording_policy);
-  }
+  constructor(private readonly db: Kysely<RecordingTables>) {}
 
   // The writes of a recording's row, for the write queue.
   insert(row: Insertable<RecordingsTable>): WriteOp {
@@ -112,7 +105,10 @@ export class RecordingsStore {
     if (filter.queueId) query = query.where('queue_id', '=', filter.queueId);
     if (filter.callId) query = query.where('call_id', '=', filter.callId);
     if (filter.agentId) query = query.where(sql<boolean>`${filter.agentId}::uuid = any(agent_ids)`);
-    if (filter.callerNumber) query = query.where(sql<boolean>`call_id in (select id from calls where caller_number = ${filter.callerNumber})`);
+    if (filter.callIds) {
+      if (filter.callIds.length === 0) return [];
+      query = query.where('call_id', 'in', filter.callIds);
+    }
     return (await query.orderBy('started_at', 'desc').limit(filter.limit).offset(filter.offset).execute()).map(normalize);
   }
 
@@ -154,11 +150,5 @@ export class RecordingsStore {
 
   async auditOf(recordingId: string): Promise<Selectable<RecordingAuditTable>[]> {
     return this.db.selectFrom('recording_audit').selectAll().where('recording_id', '=', recordingId).orderBy('id').execute();
-  }
-
-  async routePolicy(did: string): Promise<RecordingPolicy | null> {
-    const load = async () => (await sql<{ recording_policy: RecordingPolicy | null }>`select recording_policy from ivr_routes where did = ${did}`.execute(this.db)).rows[0]?.recording_policy ?? null;
-    // Forgotten by IvrStore when the route changes.
-    return this.cache ? this.cache.readFresh(`recording-route-policy:${did}`, load) : load();
   }
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { ReportsTables } from './tables.js';
 
 // The event retention's watermark (migration 017): raw events up to it may
 // have been deleted, so the rollups up to it are final and `source=raw`
@@ -10,7 +11,7 @@ import { sql, type Kysely } from 'kysely';
  * commits, so a purge batch cannot commit between this read and the rebuild's
  * reads of the raw events (the batch waits to move the watermark).
  */
-export async function eventsPurgedBefore(db: Kysely<unknown>, options: { lock?: boolean } = {}): Promise<Date | undefined> {
+export async function eventsPurgedBefore(db: Kysely<ReportsTables>, options: { lock?: boolean } = {}): Promise<Date | undefined> {
   const { rows } = await sql<{ purged_before: Date | null }>`
     select purged_before from report_events_purged ${options.lock ? sql`for share` : sql``}`.execute(db);
   return rows[0]?.purged_before ?? undefined;
@@ -21,7 +22,7 @@ export async function eventsPurgedBefore(db: Kysely<unknown>, options: { lock?: 
  * transaction that deletes the raw events, so it commits with them. (An
  * upsert: the migration's row may have been truncated away, by a test.)
  */
-export async function markEventsPurged(db: Kysely<unknown>, before: Date): Promise<void> {
+export async function markEventsPurged(db: Kysely<ReportsTables>, before: Date): Promise<void> {
   await sql`insert into report_events_purged (id, purged_before, updated_at) values (true, ${before}, now())
     on conflict (id) do update set purged_before = greatest(report_events_purged.purged_before, excluded.purged_before), updated_at = now()`.execute(db);
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { ReportsTables } from './tables.js';
 import { eventsPurgedBefore } from './purged.js';
 
 /** Rollup buckets are UTC quarter hours: every real time zone's hours and days are whole numbers of them. */
@@ -170,7 +171,7 @@ export function rangesFrom(ranges: Range[], first: Date | undefined): Range[] {
  * the raw events there are partly deleted, and the rollups are all that is
  * left (dirty stretches there are forgotten). Returns what was rebuilt.
  */
-export async function rebuildRollups(db: Kysely<unknown>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
+export async function rebuildRollups(db: Kysely<ReportsTables>, ranges: Range[], options: { shortAbandonSeconds: number; timezone: string; now?: Date; dirty?: boolean }): Promise<Range[]> {
   const now = options.now ?? new Date();
   return db.transaction().execute(async (tx) => {
     // First, and locked until commit: a purge batch committing during this rebuild waits to move it.
@@ -202,7 +203,7 @@ const queueSums = sql`sum(offered), sum(answered), sum(abandoned), sum(short_aba
 const agentSums = sql`sum(login_s), sum(available_s), sum(ringing_s), sum(talk_s), sum(wrap_s), sum(pause_s), sum(handled), sum(missed)`;
 
 /** The local days (in `timezone`) that [from, to) touches, made again from their quarter hours. */
-export async function rebuildDays(tx: Kysely<unknown>, from: Date, to: Date, timezone: string): Promise<void> {
+export async function rebuildDays(tx: Kysely<ReportsTables>, from: Date, to: Date, timezone: string): Promise<void> {
   const range = await sql<{ first: string; last: string; start: Date; stop: Date }>`
     select (${from}::timestamptz at time zone ${timezone})::date::text as first, ((${to}::timestamptz - interval '1 microsecond') at time zone ${timezone})::date::text as last,
       ((${from}::timestamptz at time zone ${timezone})::date::timestamp at time zone ${timezone}) as start,

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { ReportsTables } from './tables.js';
 import { badRequest, HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
@@ -35,7 +36,7 @@ const periodMs: Record<Interval, number> = { '15m': 15 * 60_000, hour: 3600_000,
 export class ReportsService {
   private rebuilding: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: Kysely<unknown>, private readonly options: ReportsOptions, private readonly logger: Logger) {}
+  constructor(private readonly db: Kysely<ReportsTables>, private readonly options: ReportsOptions, private readonly logger: Logger) {}
 
   get timezone(): string { return this.options.timezone; }
 

@@ -37,7 +37,7 @@ function storesOn(db: Kysely<Database>) {
     ivr: new IvrStore(db),
     queues: new QueuesStore(db),
     agents: new AgentsStore(db),
-    recordings: new RecordingsStore(db as never),
+    recordings: new RecordingsStore(db),
   };
 }
 
@@ -69,7 +69,7 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
   /** The reports' watermark to the latest of the cutoff and `moments`, in the deleting transaction. */
   const markPurged = async (trx: Kysely<Database>, moments: Array<Date | undefined>): Promise<void> => {
     const latest = moments.reduce<Date>((max, at) => (at && at > max ? at : max), cutoff);
-    await markEventsPurged(trx as never, latest);
+    await markEventsPurged(trx, latest);
     if (!report.purgedBefore || latest.toISOString() > report.purgedBefore) report.purgedBefore = latest.toISOString();
   };
   const calls = new CallsStore(db);

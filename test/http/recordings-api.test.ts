@@ -48,7 +48,7 @@ describe('recordings API', () => {
   const rec: Record<string, Recording> = {};
 
   const db = () => t.app.database.db;
-  const store = () => new RecordingsStore(t.app.database.db as never);
+  const store = () => new RecordingsStore(t.app.database.db);
 
   async function insertCall(startedAt: string): Promise<string> {
     const id = randomUUID();
@@ -139,6 +139,11 @@ describe('recordings API', () => {
     assert.deepEqual(await ids(`agent=${agents.ben}`), [rec.both!.id, rec.ben!.id]);
     assert.deepEqual(await ids(`queue=${queueId}`), [rec.both!.id, rec.ana!.id]);
     assert.deepEqual(await ids(`call=${rec.ben!.callId}`), [rec.ben!.id]);
+    // The caller filter asks the calls capability for the number's calls.
+    await sql`update calls set caller_number = '600700001' where id in (${rec.ana!.callId}, ${rec.both!.callId})`.execute(db());
+    assert.deepEqual(await ids('caller=600700001'), [rec.both!.id, rec.ana!.id]);
+    assert.deepEqual(await ids(`caller=600700001&agent=${agents.ben}`), [rec.both!.id]);
+    assert.deepEqual(await ids('caller=600700999'), [], 'a number with no calls has no recordings');
     assert.deepEqual(await ids('from=2026-01-11T00:00:00Z&to=2026-01-14T10:00:00Z'), [rec.ben!.id], 'from inclusive, to exclusive');
     assert.deepEqual(await ids('from=2026-01-11T00:00:00Z'), [rec.both!.id, rec.ben!.id]);
     assert.deepEqual(await ids('limit=1&offset=1'), [rec.ben!.id]);

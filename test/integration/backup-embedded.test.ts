@@ -70,7 +70,7 @@ describe('backup and restore of the embedded database', () => {
     const database = await openDatabase(config, logger);
     try {
       assert.deepEqual(await rowsOf(database.db), rowsBefore, 'every row back');
-      const store = new RecordingsStore(database.db as never);
+      const store = new RecordingsStore(database.db);
       const report = await verifyRecordings(config.recordingsDir, async () => recordingOwners(store, await new QueuesStore(database.db as never).messageRecordings()));
       assert.deepEqual(report, {
         recordings: 1, files: 2,

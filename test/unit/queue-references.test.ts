@@ -18,14 +18,13 @@ function service() {
     findByName: async (name: string) => rows.find((q) => q.name === name),
     findByExtension: async () => undefined,
     insert: async (row: Record<string, unknown>) => { inserted.push(row); return { ...row } as unknown as QueueRow; },
-    callExists: async () => true,
   };
   const engine = {
     connectedParties: () => ({ agentId: 'a1' }),
     phoneExists: async () => true,
     transfer: async (_callId: string, to: unknown) => { transfers.push(to); },
   };
-  const queues = new QueuesService(store as never, engine as never, {} as never, {} as never, createLogger('silent'));
+  const queues = new QueuesService(store as never, engine as never, {} as never, {} as never, createLogger('silent'), { flowExists: async () => false, callExists: async () => true });
   return { queues, transfers, inserted };
 }
 const admin = { role: 'admin', agentId: null };

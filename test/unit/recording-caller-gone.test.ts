@@ -82,7 +82,7 @@ describe('a recording whose caller hung up before it could start', () => {
     bridges: [{ id: 'b1', bridge_type: 'mixing', channels: ['caller-channel'] } as unknown as Bridge],
     listedAt: new Date(),
   });
-  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, logger), registry, store, queues, {} as QueueEngine, calls, writes, dir, bus, logger);
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, logger), registry, store, queues, {} as QueueEngine, calls, { routePolicy: async () => null }, writes, dir, bus, logger);
 
   const answered = (callId: string): void => {
     bus.emit('queue.entry', { queueId: 'q1', entryId: `e-${callId}`, callId, event: 'answered', agentId: 'agent-1', at: new Date().toISOString() });

@@ -48,7 +48,7 @@ describe('failed recordings on the bus', () => {
   bus.on('recording.failed', (event) => failed.push(event));
   const helpers = new AriHelpers(ari, createLogger('silent'));
   const registry = new ChannelRegistry(ari);
-  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, writes, dir, bus, createLogger('silent'));
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, { routePolicy: async () => null }, writes, dir, bus, createLogger('silent'));
 
   const recording = (id: string, withFile: boolean): string => {
     rows.set(id, {

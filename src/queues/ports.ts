@@ -1,0 +1,19 @@
+import type { IvrCall } from '../ivr/engine.js';
+
+/**
+ * What the queues need from other capabilities, given at construction
+ * (app.ts): the queues never import those capabilities' services.
+ */
+export interface QueueEnginePorts {
+  /** Runs an IVR flow for an overflow into a flow (the IVR). */
+  runFlow(call: IvrCall, flowId: string): Promise<void | 'released'>;
+  /** Notes an event on the call's record (the calls capability). */
+  noteCallEvent(channelId: string, type: string, detail: Record<string, unknown>): void;
+}
+
+export interface QueuesServicePorts {
+  /** Whether an IVR flow exists, for overflows into a flow (the IVR). */
+  flowExists(flowId: string): Promise<boolean>;
+  /** Whether a call has a record (the calls capability): tells "not connected now" from "no such call". */
+  callExists(callId: string): Promise<boolean>;
+}

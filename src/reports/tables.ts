@@ -1,0 +1,51 @@
+// The reports' own tables (migrations 011, 016, 017): rollups of the raw
+// events by quarter hour and by local day, and their bookkeeping. The
+// reports are the one read model over the other capabilities' event tables
+// (queue_entries, queue_offers, agent_state_events, calls), which they read
+// with raw SQL and never write (docs/architecture.md).
+
+interface QueueSums {
+  queue_id: string;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  short_abandoned: number;
+  answered_within_sl: number;
+  waiting_within_sl: number;
+  waits: number;
+  wait_sum: number;
+  wait_max: number | null;
+  answered_wait_sum: number;
+  handled: number;
+  talk_sum: number;
+  wrap_sum: number;
+  callbacks: number;
+  transfers: number;
+  overflows: number;
+}
+
+interface AgentSums {
+  agent_id: string;
+  login_s: number;
+  available_s: number;
+  ringing_s: number;
+  talk_s: number;
+  wrap_s: number;
+  pause_s: number;
+  handled: number;
+  missed: number;
+}
+
+interface PauseSums { agent_id: string; reason: string; seconds: number }
+
+export interface ReportsTables {
+  report_queue_15m: QueueSums & { bucket: Date };
+  report_agent_15m: AgentSums & { bucket: Date };
+  report_agent_pause_15m: PauseSums & { bucket: Date };
+  report_queue_day: QueueSums & { day: Date };
+  report_agent_day: AgentSums & { day: Date };
+  report_agent_pause_day: PauseSums & { day: Date };
+  report_rollup_state: { id: boolean; rolled_up_to: Date; updated_at: Date; day_timezone: string | null };
+  report_dirty: { id: string; from_at: Date; to_at: Date };
+  report_events_purged: { id: boolean; purged_before: Date | null; updated_at: Date };
+}
