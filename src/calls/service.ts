@@ -156,18 +156,28 @@ export class CallsService {
     const judge = (row: CallRow): void => {
       if (row.started_at >= listedAt || row.ended_at) return;
       if (liveChannelIds.has(row.channel_id)) {
-        if (!this.live.has(row.channel_id)) {
+        const holder = this.live.get(row.channel_id);
+        if (!holder) {
           this.live.set(row.channel_id, row);
           adoptedChannels.push(row.channel_id);
           adopted += 1;
+          return;
         }
-        return;
+        // The call on that channel, or else a newer one holds its id and this
+        // one died with the old Asterisk (ids start again after a restart).
+        if (holder.id === row.id) return;
       }
-      this.live.delete(row.channel_id);
+      // A call that started after the listing may hold the same channel id
+      // (Asterisk restarted within the second): only this call's entry goes.
+      if (this.live.get(row.channel_id)?.id === row.id) this.live.delete(row.channel_id);
       this.close(row, { at: listedAt, cause: null, causeText: null, reason: 'lost' });
       lost += 1;
     };
-    for (const row of open) judge(this.live.get(row.channel_id) ?? row);
+    // The newest first: of two open rows on one channel id, the newer is the call going on.
+    for (const row of [...open].sort((a, b) => b.started_at.getTime() - a.started_at.getTime())) {
+      const current = this.live.get(row.channel_id);
+      judge(current?.id === row.id ? current : row);
+    }
     for (const row of [...this.live.values()]) judge(row);
     if (adopted || lost) this.logger.info({ adopted, lost }, 'calls reconciled with Asterisk');
     return { adopted, lost, adoptedChannels };

@@ -36,7 +36,8 @@ export class CallsStore {
 
   // The writes of a call's record, for the write queue.
   insertCall(row: CallsTable): WriteOp {
-    return { insert: 'calls', values: { ...row }, onConflictDoNothing: ['channel_id'] };
+    // The row's id, not its channel's: Asterisk reuses channel ids after a restart (migration 019).
+    return { insert: 'calls', values: { ...row }, onConflictDoNothing: ['id'] };
   }
 
   setAnswered(id: string, at: Date): WriteOp {

@@ -14,7 +14,7 @@ import type { WriteOp, WriteQueue } from '../../src/core/write-queue.js';
 class MemoryCallsStore {
   rows = new Map<string, CallRow>();
   insertCall(row: CallRow): WriteOp {
-    if (![...this.rows.values()].some((r) => r.channel_id === row.channel_id)) this.rows.set(row.id, { ...row });
+    if (!this.rows.has(row.id)) this.rows.set(row.id, { ...row });
     return applied;
   }
   setAnswered(id: string, at: Date): WriteOp {
