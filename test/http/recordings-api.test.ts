@@ -10,27 +10,10 @@ import { purgeExpired } from '../../src/recording/retention.js';
 import { RecordingsStore } from '../../src/recording/store.js';
 import { startFastApp, type FastApp } from '../support/fast-harness.js';
 import { adminToken } from '../support/harness.js';
+import { sineWav } from '../support/tone-wav.js';
 
-/** An 8 kHz mono 16-bit WAV of a tone: bytes that differ all along the file. */
-function toneWav(seconds: number, hz: number): Buffer {
-  const frames = 8000 * seconds;
-  const data = Buffer.alloc(frames * 2);
-  for (let i = 0; i < frames; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
+/** A mono 8 kHz 16-bit WAV of a sine tone, as Asterisk records. */
+const toneWav = (seconds: number, hz: number): Buffer => sineWav({ hz, rate: 8000, channels: 1, seconds });
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const retentionTasks = () => [...cron.getTasks().values()].filter((task) => task.name === 'recordings-retention').length;
