@@ -19,6 +19,7 @@ import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
 import { AriHelpers } from './asterisk/ari-helpers.js';
 import { ChannelRegistry } from './asterisk/registry.js';
+import { DirectCalls } from './asterisk/direct-calls.js';
 import { StasisRouter } from './asterisk/stasis-router.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
@@ -174,7 +175,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Queues overflow into IVR flows, and IVR flows end in queues: the queues
   // get the IVR through a port bound once the IVR exists (docs/architecture.md).
   const ivrFlows = new LatePort<Pick<IvrService, 'runFlowById' | 'flowExists'>>('ivr flows');
-  const queueEngine = new QueueEngine(ari, ariHelpers, stasis, media, queuesStore, agents, bus, writes, queuesLogger, {
+  const queueEngine = new QueueEngine(ari, ariHelpers, stasis, channels, media, queuesStore, agents, bus, writes, queuesLogger, {
     runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
     noteCallEvent: (channelId, type, detail) => calls.noteEvent(channelId, type, detail, new Date()),
   }, site);
@@ -202,9 +203,10 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const phoneLogin = new PhoneLogin(media, digits, agents, security, logger.child({ component: 'agents' }));
   const agentFeatures = featureCodeRoute(media, digits, agents, logger.child({ component: 'agents' }), phoneLogin, site);
   const monitorLogger = logger.child({ component: 'monitor' });
-  const monitor = new MonitorService(ari, ariHelpers, stasis, media, agents, queueEngine, calls, new MonitorStore(database.db), writes, bus, monitorLogger, {
-    sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site,
-  });
+  const monitor = new MonitorService({
+    ari, helpers: ariHelpers, router: stasis, registry: channels, direct: new DirectCalls(ari, ariHelpers, channels, site), media, agents, calls,
+    store: new MonitorStore(database.db), writes, bus, logger: monitorLogger,
+  }, { sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site });
   monitorRoutes(http, monitor);
   const monitorFeatures = monitorFeatureRoute(media, digits, agents, monitor, phoneLogin, monitorLogger, site);
   registerCallHandlers(ari, { helpers: ariHelpers, router: stasis, registry: channels }, calls, logger.child({ component: 'calls' }), {
@@ -223,7 +225,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   callRoutes(http, calls);
   const recordingsStore = new RecordingsStore(database.db);
   await lastKnown.warm([agentsStore, queuesStore, ivrStore]);
-  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, queueEngine, calls, {
+  const recordings = new RecordingService(ari, ariHelpers, stasis, channels, recordingsStore, queuesStore, calls, {
     // The route's policy, cached with the route (kept while the database is down).
     routePolicy: async (did) => (await ivrStore.getRoute(did))?.recording_policy ?? null,
   }, writes, config.recordingsDir, bus, logger.child({ component: 'recording' }), config.recordingsViaAri);

@@ -16,6 +16,26 @@ export interface RegisteredChannel {
   seenAt: number;
 }
 
+/**
+ * Who is on a call the call layer knows: a queue call (linked by the queues
+ * when it connects) or an agent's direct call, one made or taken on the desk
+ * phone outside the application (found by DirectCalls when asked).
+ */
+export interface CallParties {
+  kind: 'queue' | 'direct';
+  callId: string;
+  agentId: string;
+  /** The agent's channel: their queue leg, or their desk phone's own channel on a direct call. */
+  agentChannelId: string;
+  /** The caller's channel, where centralita drives it (queue calls). */
+  callerChannelId?: string;
+  /** The call's mixing bridge in our application (queue calls); a direct call's bridge is the dialplan's. */
+  bridgeId?: string;
+  /** The queue entry and its queue (queue calls). */
+  entryId?: string;
+  queueId?: string;
+}
+
 export interface RegisteredBridge {
   id: string;
   type: Bridge['bridge_type'];
@@ -31,6 +51,9 @@ export interface RegisteredBridge {
  * because Asterisk replays nothing missed while the socket was down,
  * rebuilt from ARI's channel and bridge lists on every (re)connection
  * (`rebuild`, fed with the listing the calls' reconciliation makes).
+ * It also knows who is on each call connected to an agent (`linkCall`,
+ * `callOf`): the queues link their calls as they connect, DirectCalls the
+ * agents' direct calls when asked; monitoring and recording read them here.
  * Memory only: nothing here needs to survive a restart.
  */
 export class ChannelRegistry {
@@ -38,6 +61,9 @@ export class ChannelRegistry {
   private readonly bridges = new Map<string, RegisteredBridge>();
   private readonly roles = new Map<string, ChannelRole>();
   private readonly bridgeWaits = new Map<string, Set<() => void>>();
+  private readonly calls = new Map<string, CallParties>();
+  private readonly linkedListeners = new Set<(call: CallParties) => void>();
+  private readonly endedListeners = new Set<(call: CallParties) => void>();
   /** Channels that ended since the connection began: a listing taken before their end must not bring them back. */
   private endedSinceConnect: Set<string> | undefined;
 
@@ -102,7 +128,54 @@ export class ChannelRegistry {
       this.channels.set(c.id, c);
       if (c.bridgeId) this.bridges.get(c.bridgeId)?.channels.add(c.id);
     }
+    const listed = new Set(view.channels.map((c) => c.id));
+    for (const call of [...this.calls.values()]) {
+      // A direct call's channel that ended while the socket was down: its ChannelDestroyed never came.
+      if (call.kind === 'direct' && (!listed.has(call.agentChannelId) || this.endedSinceConnect?.has(call.agentChannelId))) this.unlinkCall(call.callId);
+    }
     this.endedSinceConnect = undefined;
+  }
+
+  // ---- calls: who is on each call ----
+
+  /** A call's parties are known (a queue call connected, a direct call found): replaces what was known of that call. */
+  linkCall(call: CallParties): void {
+    this.calls.set(call.callId, call);
+    for (const listener of [...this.linkedListeners]) listener(call);
+  }
+
+  /**
+   * A call's agent part ended (hung up, transferred on). With `entryId`,
+   * only while the call is still that queue entry's: a call transferred to
+   * another queue is already the next entry's.
+   */
+  unlinkCall(callId: string, entryId?: string): void {
+    const call = this.calls.get(callId);
+    if (!call || (entryId !== undefined && call.entryId !== entryId)) return;
+    this.calls.delete(callId);
+    for (const listener of [...this.endedListeners]) listener(call);
+  }
+
+  /** The call, or the agent's call, connected now. */
+  callOf(by: { callId: string } | { agentId: string }): CallParties | undefined {
+    if ('callId' in by) return this.calls.get(by.callId);
+    for (const call of this.calls.values()) if (call.agentId === by.agentId) return call;
+    return undefined;
+  }
+
+  /** Every direct call known now. */
+  directCalls(): CallParties[] {
+    return [...this.calls.values()].filter((c) => c.kind === 'direct');
+  }
+
+  /** Told of every call linked (an agent's next call, for a supervisor following them). */
+  onCallLinked(listener: (call: CallParties) => void): void {
+    this.linkedListeners.add(listener);
+  }
+
+  /** Told of every call whose agent part ended. */
+  onCallEnded(listener: (call: CallParties) => void): void {
+    this.endedListeners.add(listener);
   }
 
   channel(channelId: string): RegisteredChannel | undefined {
@@ -174,6 +247,9 @@ export class ChannelRegistry {
 
   private forget(channelId: string): void {
     this.endedSinceConnect?.add(channelId);
+    for (const call of this.calls.values()) {
+      if (call.kind === 'direct' && call.agentChannelId === channelId) { this.unlinkCall(call.callId); break; }
+    }
     const channel = this.channels.get(channelId);
     if (!channel) return;
     if (channel.bridgeId) this.bridges.get(channel.bridgeId)?.channels.delete(channelId);

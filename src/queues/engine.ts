@@ -3,6 +3,7 @@ import type { AgentsService } from '../agents/service.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
@@ -66,6 +67,7 @@ export class QueueEngine {
     private readonly ari: AriClient,
     helpers: AriHelpers,
     router: StasisRouter,
+    registry: ChannelRegistry,
     media: Media,
     private readonly store: QueuesStore,
     agents: AgentsService,
@@ -88,6 +90,11 @@ export class QueueEngine {
     this.transfers = new Transfers(this.q, { enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args) });
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
+    // The registry knows who is on each connected queue call: monitoring and recording read it there.
+    bus.on('queue.connected', (parties) => registry.linkCall({ kind: 'queue', ...parties }));
+    bus.on('queue.entry', (entry) => {
+      if (entry.event === 'left') registry.unlinkCall(entry.callId, entry.entryId);
+    });
     ari.on('ChannelStateChange', (event) => {
       if (event.channel.state === 'Up' && this.q.legs.has(event.channel.id)) void this.dispatcher.legAnswered(event.channel.id);
     });

@@ -11,7 +11,6 @@ import { ensureSharedFolder } from '../core/files.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
-import type { QueueEngine } from '../queues/engine.js';
 import type { QueuesStore } from '../queues/store.js';
 import type { Pause, RecordingPolicy, RecordingRow, RecordingsStore } from './store.js';
 import { datedPath, durationOf, insertSilence, pcmOf, silenceInserts, wavOf } from './wav-edit.js';
@@ -80,7 +79,6 @@ export class RecordingService {
     private readonly channels: ChannelRegistry,
     private readonly store: RecordingsStore,
     private readonly queues: QueuesStore,
-    private readonly engine: QueueEngine,
     private readonly calls: CallsService,
     private readonly ports: RecordingPorts,
     private readonly writes: WriteQueue,
@@ -136,8 +134,8 @@ export class RecordingService {
 
   /** POST /calls/:id/recording: an agent on the call, a supervisor or an admin starts it. */
   async startOnDemand(callId: string, principal: { role: string; agentId: string | null }): Promise<RecordingRow | { id: string }> {
-    const connected = this.engine.connectedParties({ callId });
-    if (!connected) {
+    const connected = this.channels.callOf({ callId });
+    if (connected?.kind !== 'queue' || connected.queueId === undefined) {
       if (this.calls.liveCall(callId)) throw conflict('only a call connected to an agent of a queue can be recorded');
       throw notFound('call in progress');
     }
@@ -179,7 +177,7 @@ export class RecordingService {
       if (this.calls.liveCall(callId)) throw conflict('the call is not being recorded');
       throw notFound('call in progress');
     }
-    const connected = this.engine.connectedParties({ callId });
+    const connected = this.channels.callOf({ callId });
     if (principal.role === 'agent' && (!connected || connected.agentId !== principal.agentId)) throw forbidden('an agent may pause only their own call\'s recording');
     return rec;
   }

@@ -308,6 +308,86 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     assert.deepEqual(row.segments.map((s: { callId: string; source: string }) => [s.callId, s.source]), [[first.callId, 'start'], [second.callId, 'follow']]);
   });
 
+  /** ana's desk phone calls the other desk phone (1007) through the dialplan, outside centralita's application. */
+  const directCall = async (): Promise<{ caller: Call; agent: Call }> => {
+    const ringing = plainDesk.waitForIncoming(10_000);
+    const dialled = anaDesk.call('1007');
+    const caller = await (await ringing).answer();
+    const agent = await dialled;
+    caller.playTone(CALLER);
+    agent.playTone(AGENT);
+    await agent.waitForTone(CALLER, { timeoutMs: 5000, threshold: 0.3 });
+    await caller.waitForTone(AGENT, { timeoutMs: 5000, threshold: 0.3 });
+    return { caller, agent };
+  };
+
+  it('a direct call (desk phone to desk phone) by API: listen → whisper → barge → listen heard at the three phones; the session ends with the call', async () => {
+    const { caller, agent } = await directCall();
+    const supRings = supDesk.waitForIncoming(10_000);
+    const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, agentId: ids.ana, mode: 'listen' }, token: tokens.sup });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = started.body.id as string;
+    const callId = started.body.callId as string;
+    const supervisor = await (await supRings).answer();
+    supervisor.playTone(SUPERVISOR);
+    await waitFor(async () => (await session(id)).segments.length === 1, 5000, 'the session did not start');
+    const calls = { caller, agent, supervisor };
+    await checkHearing('listen', calls, 'direct call, started by API');
+    for (const mode of ['whisper', 'barge', 'listen'] as const) {
+      const switched = await t.api(`/api/v1/monitor/${id}`, { method: 'PATCH', json: { mode }, token: tokens.sup });
+      assert.equal(switched.status, 200, JSON.stringify(switched.body));
+      await checkHearing(mode, calls, 'direct call, switched by API');
+      assert.ok(supervisor.isActive && caller.isActive && agent.isActive, `everyone still on the line after ${mode}`);
+    }
+    const again = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, callId, mode: 'listen' } });
+    assert.equal(again.status, 409, 'the direct call is known by its id (an unknown one is 404): the supervisor is already on it');
+    assert.match(again.body.error.message, /already in monitoring session/);
+    await caller.hangup();
+    await within(agent.ended, 15_000, 'agent\'s call to end');
+    const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
+    assert.equal(end.by, 'remote', 'centralita ended the supervisor\'s call with the direct call');
+    await t.app.writes.drain();
+    const row = await session(id);
+    assert.deepEqual([row.status, row.endReason], ['ended', 'call_ended']);
+    assert.deepEqual(row.segments.map((s: { mode: string; callId: string }) => [s.mode, s.callId]),
+      [['listen', callId], ['whisper', callId], ['barge', callId], ['listen', callId]]);
+    const ended = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, agentId: ids.ana, mode: 'listen' } });
+    assert.equal(ended.status, 409, 'after the direct call ana is on no call');
+  });
+
+  it('a carrier call an IVR transferred to the agent\'s desk phone, by phone: *24 barges, key 4 listens', async () => {
+    await routeDid(t, '5554202', { start: 'desk', nodes: { desk: { type: 'transfer', extension: '1005' } } });
+    const ringing = anaDesk.waitForIncoming(10_000);
+    const phone = await TestPhone.start({ user: '600799001' });
+    phones.push(phone);
+    const dialled = phone.call('5554202');
+    const agent = await (await ringing).answer();
+    const caller = await dialled;
+    caller.playTone(CALLER);
+    agent.playTone(AGENT);
+    await agent.waitForTone(CALLER, { timeoutMs: 5000, threshold: 0.3 });
+    const supervisor = await supDesk.call('*241005');
+    supervisor.playTone(SUPERVISOR);
+    const calls = { caller, agent, supervisor };
+    const live = await waitFor(async () => {
+      const sessions = (await t.api('/api/v1/monitor?live=true')).body as { id: string; segments: unknown[] }[];
+      return sessions[0]?.segments.length ? sessions[0] : undefined;
+    }, 5000, 'no live session from the phone');
+    await checkHearing('barge', calls, 'transferred call, *24');
+    await supervisor.sendDtmf('4');
+    await waitFor(async () => (await session(live.id)).mode === 'listen', 3000, 'key 4 did not switch to listen');
+    await checkHearing('listen', calls, 'transferred call, key 4');
+    assert.equal(caller.receivedDtmf(), '', 'the caller hears no keys');
+    await caller.hangup();
+    await within(agent.ended, 15_000, 'agent\'s call to end');
+    const end = await within(supervisor.ended, 15_000, 'supervisor\'s call to end');
+    assert.equal(end.by, 'remote');
+    await t.app.writes.drain();
+    const row = await session(live.id);
+    assert.deepEqual([row.source, row.endReason], ['phone', 'call_ended']);
+    assert.deepEqual(row.segments.map((s: { mode: string; source: string }) => `${s.mode}/${s.source}`), ['barge/start', 'listen/phone']);
+  });
+
   it('a session left by a stopped centralita is adopted by the next one: the supervisor stays on the call and in control, a half-made switch is finished, the audit goes on; a centre may limit supervisors to their team', async () => {
     const { caller, agent, callId } = await answeredCall();
     const supRings = supDesk.waitForIncoming(10_000);

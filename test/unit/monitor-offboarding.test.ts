@@ -13,7 +13,7 @@ import { createLogger } from '../../src/core/logger.js';
 import type { WriteQueue } from '../../src/core/write-queue.js';
 import { MonitorService } from '../../src/monitor/service.js';
 import type { MonitorStore, SessionRow } from '../../src/monitor/store.js';
-import type { ConnectedParties, QueueEngine } from '../../src/queues/engine.js';
+import { DirectCalls } from '../../src/asterisk/direct-calls.js';
 
 const supervisorId = '00000000-0000-4000-8000-000000000005';
 const agentId = '00000000-0000-4000-8000-00000000000a';
@@ -38,7 +38,6 @@ describe('a following monitoring session', () => {
     } as unknown as AriClient;
     let access: { isSupervisor: boolean } | undefined = { isSupervisor: true };
     const agents = { access: async () => access } as unknown as AgentsService;
-    const engine = { connectedParties: () => undefined } as unknown as QueueEngine;
     const row = {
       id: sessionId, supervisor_id: supervisorId, agent_id: agentId, call_id: 'call-1', extension: '2001', source: 'api', follow: true,
       supervisor_channel_id: 'sup-leg', status: 'active', created_at: new Date(0), answered_at: new Date(0), ended_at: null, end_reason: null,
@@ -55,7 +54,12 @@ describe('a following monitoring session', () => {
     const ended: string[] = [];
     bus.on('monitor.session', (s) => { if (s.event === 'ended') ended.push(String(s.endReason)); });
     const helpers = new AriHelpers(ari, createLogger('silent'));
-    const monitor = new MonitorService(ari, helpers, new StasisRouter(ari, helpers, new ChannelRegistry(ari), createLogger('silent')), {} as Media, agents, engine, {} as CallsService, store, queue, bus, createLogger('silent'), { sameTeamOnly: false, followAgent: false });
+    const registry = new ChannelRegistry(ari);
+    const router = new StasisRouter(ari, helpers, registry, createLogger('silent'));
+    const direct = new DirectCalls(ari, helpers, registry);
+    const monitor = new MonitorService({
+      ari, helpers, router, registry, direct, media: {} as Media, agents, calls: {} as CallsService, store, writes: queue, bus, logger: createLogger('silent'),
+    }, { sameTeamOnly: false, followAgent: false });
 
     const channel = { id: 'sup-leg', state: 'Up', dialplan: { app_name: 'Stasis', app_data: 'centralita,monitor-leg' } };
     await monitor.reconcile({ channels: [channel] as never, bridges: [], listedAt: new Date() });
@@ -63,8 +67,7 @@ describe('a following monitoring session', () => {
     assert.equal(monitor.live().length, 1, 'adopted, waiting for the agent\'s next call');
 
     access = { isSupervisor: false };
-    const parties: ConnectedParties = { entryId: 'e2', callId: 'call-2', queueId: 'q', agentId, callerChannelId: 'c2', agentChannelId: 'a2', bridgeId: 'b2' };
-    bus.emit('queue.connected', parties);
+    registry.linkCall({ kind: 'queue', entryId: 'e2', callId: 'call-2', queueId: 'q', agentId, callerChannelId: 'c2', agentChannelId: 'a2', bridgeId: 'b2' });
     for (let i = 0; i < 20 && ended.length === 0; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(ended, ['offboarded']);
     assert.ok(requests.includes('channels.hangup sup-leg'), 'the supervisor\'s leg is hung up');

@@ -12,7 +12,6 @@ import type { CallsService } from '../../src/calls/service.js';
 import { EventBus, type DomainEvents } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { WriteQueue } from '../../src/core/write-queue.js';
-import type { QueueEngine } from '../../src/queues/engine.js';
 import type { QueuesStore } from '../../src/queues/store.js';
 import { RecordingService } from '../../src/recording/service.js';
 import type { RecordingsStore } from '../../src/recording/store.js';
@@ -82,7 +81,7 @@ describe('a recording whose caller hung up before it could start', () => {
     bridges: [{ id: 'b1', bridge_type: 'mixing', channels: ['caller-channel'] } as unknown as Bridge],
     listedAt: new Date(),
   });
-  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, logger), registry, store, queues, {} as QueueEngine, calls, { routePolicy: async () => null }, writes, dir, bus, logger);
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, logger), registry, store, queues, calls, { routePolicy: async () => null }, writes, dir, bus, logger);
 
   const answered = (callId: string): void => {
     bus.emit('queue.entry', { queueId: 'q1', entryId: `e-${callId}`, callId, event: 'answered', agentId: 'agent-1', at: new Date().toISOString() });

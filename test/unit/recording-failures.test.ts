@@ -12,7 +12,6 @@ import { EventBus, type DomainEvents } from '../../src/core/events.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { WriteQueue } from '../../src/core/write-queue.js';
 import { writeWav } from '../../src/prompts/wav.js';
-import type { QueueEngine } from '../../src/queues/engine.js';
 import type { QueuesStore } from '../../src/queues/store.js';
 import { RecordingService } from '../../src/recording/service.js';
 import type { RecordingRow, RecordingsStore } from '../../src/recording/store.js';
@@ -48,7 +47,7 @@ describe('failed recordings on the bus', () => {
   bus.on('recording.failed', (event) => failed.push(event));
   const helpers = new AriHelpers(ari, createLogger('silent'));
   const registry = new ChannelRegistry(ari);
-  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as QueueEngine, {} as CallsService, { routePolicy: async () => null }, writes, dir, bus, createLogger('silent'));
+  new RecordingService(ari, helpers, new StasisRouter(ari, helpers, registry, createLogger('silent')), registry, store, {} as QueuesStore, {} as CallsService, { routePolicy: async () => null }, writes, dir, bus, createLogger('silent'));
 
   const recording = (id: string, withFile: boolean): string => {
     rows.set(id, {
