@@ -31,12 +31,16 @@ function render() {
   }
   const agents = document.querySelector('#agents tbody');
   agents.innerHTML = '';
+  const onQueueCalls = new Set(stats.calls.map((c) => c.agentId));
   for (const a of stats.agents) {
     const row = document.createElement('tr');
     row.dataset.agent = a.name;
     cell(row, a.name);
     cell(row, a.status === 'paused' && a.reason ? `${t('paused')} (${a.reason})` : t(a.status), `state state-${a.status}`).dataset.status = a.status;
     cell(row, a.status === 'logged_out' || a.secondsInState === null ? '—' : seconds(a.secondsInState + elapsed));
+    // On a call outside the queues (made or taken on the desk phone): monitored from here.
+    const actions = cell(row, '');
+    if (a.status === 'on_call' && !onQueueCalls.has(a.agentId)) monitorButtons(actions, a.agentId);
     agents.append(row);
   }
   const calls = document.querySelector('#calls tbody');
@@ -53,19 +57,22 @@ function render() {
     cell(row, c.queue);
     cell(row, c.agent);
     cell(row, seconds(c.secondsConnected === null ? null : c.secondsConnected + elapsed));
-    const actions = cell(row, '');
-    for (const mode of ['listen', 'whisper', 'barge']) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'action';
-      button.dataset.mode = mode;
-      button.textContent = t(mode);
-      button.onclick = () => startMonitor(c.agentId, mode);
-      actions.append(button);
-    }
+    monitorButtons(cell(row, ''), c.agentId);
     calls.append(row);
   }
   renderSession();
+}
+
+function monitorButtons(actions, agentId) {
+  for (const mode of ['listen', 'whisper', 'barge']) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'action';
+    button.dataset.mode = mode;
+    button.textContent = t(mode);
+    button.onclick = () => startMonitor(agentId, mode);
+    actions.append(button);
+  }
 }
 
 function renderSession() {

@@ -137,6 +137,37 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await agent.ended;
   });
 
+  it('an agent on a direct call (desk phone to desk phone) gets Listen on the wallboard\'s agents table, and the supervisor hears the call', async () => {
+    const otherDesk = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    phones.push(otherDesk);
+    await otherDesk.register();
+    const row = supervisorPage.locator('#agents tr[data-agent="Lucía"]');
+    // The last test's queue call is over on the wallboard first.
+    await row.locator('td[data-status="available"]').waitFor({ timeout: 5000 });
+    await supervisorPage.locator('#calls tbody tr', { hasText: 'Lucía' }).waitFor({ state: 'detached', timeout: 5000 });
+    const rings = otherDesk.waitForIncoming(10_000);
+    const dialled = deskPhone.call('1007');
+    const other = await (await rings).answer();
+    const agent = await dialled;
+    other.playTone(440);
+    agent.playTone(1000);
+    await row.locator('td[data-status="on_call"]').waitFor({ timeout: 5000 });
+    assert.equal(await supervisorPage.locator('#calls tbody tr', { hasText: 'Lucía' }).count(), 0, 'not a queue call');
+    const supervisorRings = supervisorPhone.waitForIncoming(10_000);
+    await row.locator('button[data-mode="listen"]').click();
+    const supervisor = await (await supervisorRings).answer();
+    await supervisor.waitForTone(440, { timeoutMs: 5000, threshold: 0.2 });
+    await supervisor.waitForTone(1000, { timeoutMs: 5000, threshold: 0.2 });
+    await supervisorPage.locator('#monitor:not([hidden])').waitFor();
+    await other.hangup();
+    await agent.ended;
+    await supervisor.ended; // the session ends with the call
+    await supervisorPage.locator('#monitor[hidden]').waitFor({ state: 'attached', timeout: 5000 });
+    await row.locator('td[data-status="available"]').waitFor({ timeout: 5000 });
+    assert.equal(await row.locator('button[data-mode]').count(), 0, 'no monitoring buttons once the call ended');
+    await otherDesk.unregister();
+  });
+
   it('the agent pauses and readies on the desk page, and the wallboard shows each change', async () => {
     const wallboardState = (status: string) => supervisorPage.locator(`#agents tr[data-agent="Lucía"] td[data-status="${status}"]`).waitFor({ timeout: 5000 });
     await agentPage.waitForSelector('#state[data-status="available"]');
