@@ -1,22 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
-import { ensureSharedFolder } from '../core/files.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { QueuesStore } from '../queues/store.js';
 import type { Pause, RecordingPolicy, RecordingRow, RecordingsStore } from './store.js';
-import { datedPath, durationOf, insertSilence, pcmOf, silenceInserts, wavOf } from './wav-edit.js';
+import { Finalizer, inProgressFolder } from './finalize.js';
 
-/** Where Asterisk writes recordings in progress, inside the recordings dir. */
-export const inProgressFolder = 'in-progress';
+export { inProgressFolder } from './finalize.js';
 const snoopArg = 'recording';
 const defaultRetentionDays = 365;
 
@@ -69,8 +65,7 @@ export class RecordingService {
   private readonly snoopGone = new Map<string, () => void>();
   private reconciling: Promise<ReconcileReport> | undefined;
   lastReconcile: ReconcileReport | undefined;
-  /** The in-progress folder's wrong mode last warned of (once per mode). */
-  private folderModeWarned: number | undefined;
+  private readonly finalizer: Finalizer;
 
   constructor(
     private readonly ari: AriClient,
@@ -82,12 +77,13 @@ export class RecordingService {
     private readonly calls: CallsService,
     private readonly ports: RecordingPorts,
     private readonly writes: WriteQueue,
-    private readonly recordingsDir: string,
+    recordingsDir: string,
     private readonly bus: EventBus,
     private readonly logger: Logger,
     /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
-    private readonly viaAri = false,
+    viaAri = false,
   ) {
+    this.finalizer = new Finalizer({ ari, helpers, store, writes, recordingsDir, viaAri, logger, failed: (id, callId, reason) => this.failed(id, callId, reason) });
     // The recorder's snoops: snoopAndRecord waits for their StasisStart (intoStasis).
     router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());
@@ -198,14 +194,7 @@ export class RecordingService {
       retention_days: retentionDays, deleted_at: null, note: null,
     }));
     if (!call) return this.callerGone(rec, false);
-    const inProgress = join(this.recordingsDir, inProgressFolder);
-    // Asterisk (another user, in the folder's group) records into it: it
-    // must be group-writable, and setgid so its files keep the group.
-    const mode = ensureSharedFolder(inProgress);
-    if ((mode & 0o070) !== 0o070 && this.folderModeWarned !== mode) {
-      this.folderModeWarned = mode;
-      this.logger.warn({ folder: inProgress, mode: mode.toString(8) }, `the in-progress recordings folder is not group-writable: a non-root Asterisk cannot record into it; run chmod 2770 ${inProgress}`);
-    }
+    this.finalizer.ensureInProgressFolder();
     try {
       await this.snoopAndRecord(call.channelId, rec, 'fail');
     } catch (err) {
@@ -353,63 +342,8 @@ export class RecordingService {
     if (rec && rec.pausedSince) rec.pauses.push({ from: rec.pausedSince.toISOString(), to: new Date().toISOString() });
     const pauses = rec ? rec.pauses : row.pauses.concat(row.paused_since ? [{ from: row.paused_since.toISOString(), to: new Date().toISOString() }] : []);
     if (failure) this.logger.error({ recordingId: id, cause: failure }, 'Asterisk reports the recording failed; keeping what was written');
-    await this.finalize({ ...row, agent_ids: rec?.agentIds ?? row.agent_ids, pauses }, new Date(), failure);
+    await this.finalizer.finalize({ ...row, agent_ids: rec?.agentIds ?? row.agent_ids, pauses }, new Date(), failure);
     if (rec) this.forget(rec);
-  }
-
-  /**
-   * Puts a finished recording in its place: silence for the pauses, a
-   * correct header, link into YYYY/MM/DD (never over another file), then the
-   * row, then the in-progress file goes.
-   */
-  private async finalize(row: RecordingRow, endedAt: Date, failure: string | null): Promise<void> {
-    const source = join(this.recordingsDir, `${row.asterisk_name}.wav`);
-    const file = await this.readFinished(row.asterisk_name);
-    if (!file) {
-      this.logger.error({ recordingId: row.id, file: row.asterisk_name }, 'the recording\'s file is missing');
-      this.write(row.id, 'missing', this.store.update(row.id, { status: 'missing', ended_at: endedAt, note: 'no file was found when the recording ended' }));
-      this.failed(row.id, row.call_id, 'file_missing');
-      return;
-    }
-    let pcm = pcmOf(file);
-    const inserts = silenceInserts(row.started_at, row.pauses.map((p) => ({ from: new Date(p.from), to: new Date(p.to) })));
-    if (inserts.length > 0) pcm = insertSilence(pcm, inserts);
-    const wav = wavOf(pcm);
-    const sha256 = createHash('sha256').update(wav).digest('hex');
-    const partial = join(this.recordingsDir, inProgressFolder, `${row.id}.final`);
-    await mkdir(dirname(partial), { recursive: true });
-    await writeFile(partial, wav);
-    let path: string | undefined;
-    for (let attempt = 0; attempt < 100 && !path; attempt += 1) {
-      const candidate = datedPath(row.call_id, row.started_at, attempt);
-      const target = join(this.recordingsDir, candidate);
-      await mkdir(dirname(target), { recursive: true });
-      try {
-        await link(partial, target);
-        path = candidate;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        // Already put there by an earlier try that crashed before its row was written?
-        const there = await readFile(target).catch(() => undefined); // unreadable: not ours to take
-        if (there && createHash('sha256').update(there).digest('hex') === sha256 && !(await this.store.pathTaken(candidate))) path = candidate;
-      }
-    }
-    if (!path) throw new Error(`no free file name for the recording of call ${row.call_id}`);
-    const finalPath = path;
-    const done = { status: 'complete' as const, path: finalPath, bytes: wav.length, sha256, duration_seconds: Math.round(durationOf(pcm) * 1000) / 1000,
-      ended_at: endedAt, pauses: row.pauses, paused_since: null, agent_ids: row.agent_ids, note: failure ? `Asterisk reported: ${failure}` : row.note };
-    this.write(row.id, 'complete', this.store.update(row.id, done), async () => {
-      // What is left in in-progress is only clutter (reconcile lists orphans): a failed removal is logged, not fatal.
-      const removed = (err: unknown): void => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, recordingId: row.id }, 'could not remove a recording\'s in-progress file');
-      };
-      await unlink(partial).catch(removed);
-      if (this.viaAri) await this.helpers.quietly('deleting a stored recording', { recordingName: row.asterisk_name }, () => this.ari.request('recordings.deleteStored', { recordingName: row.asterisk_name }));
-      else await unlink(source).catch(removed);
-    });
-    this.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
-    // Once per recording: a failure whose file is missing too was counted as file_missing above.
-    if (failure) this.failed(row.id, row.call_id, failure.startsWith('stopped at a transfer') ? 'interrupted' : 'asterisk_failed');
   }
 
   /**
@@ -444,7 +378,7 @@ export class RecordingService {
         if (snoopId) await this.subscribeToSnoop(snoopId);
         continue;
       }
-      const info = await this.finishedFileInfo(row.asterisk_name);
+      const info = await this.finalizer.finishedFileInfo(row.asterisk_name);
       if (!info) {
         report.missing += 1;
         await this.store.apply(this.store.update(row.id, { status: 'missing', note: 'found without a file after a restart' }));
@@ -453,13 +387,11 @@ export class RecordingService {
       }
       report.adopted += 1;
       const pauses = row.pauses.concat(row.paused_since ? [{ from: row.paused_since.toISOString(), to: info.mtime.toISOString() }] : []);
-      await this.finalize({ ...row, pauses }, info.mtime, null);
+      await this.finalizer.finalize({ ...row, pauses }, info.mtime, null);
     }
     const known = new Set(open.map((r) => `${r.id}.wav`));
     // Orphans are only listed for the report: a listing that fails lists none.
-    const files = this.viaAri
-      ? (await this.ari.request('recordings.listStored', {}).catch(() => [])).filter((r) => r.name.startsWith(`${inProgressFolder}/`)).map((r) => `${r.name.slice(inProgressFolder.length + 1)}.wav`)
-      : await readdir(join(this.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
+    const files = await this.finalizer.inProgressFiles();
     for (const f of files) {
       if (!f.endsWith('.wav') || known.has(f) || this.active.has(f.slice(0, -4))) continue;
       const row = await this.store.get(f.slice(0, -4)).catch(() => undefined); // unread: reported as an orphan
@@ -469,27 +401,6 @@ export class RecordingService {
     if (report.adopted + report.missing + report.orphans.length > 0) this.logger.warn(report, 'recordings reconciled after a restart');
     else if (report.stillRecording > 0) this.logger.info(report, 'recordings still in progress adopted');
     return report;
-  }
-
-  /** A finished recording's bytes: from the shared folder, or through ARI when Asterisk is elsewhere. */
-  private async readFinished(name: string): Promise<Buffer | undefined> {
-    // Unreadable or absent: the caller marks the recording missing.
-    if (!this.viaAri) return readFile(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined);
-    const bytes = await this.ari.request('recordings.getStoredFile', { recordingName: name }).catch((err: unknown) => {
-      if (isGone(err)) return undefined;
-      throw err;
-    });
-    return bytes === undefined ? undefined : Buffer.from(bytes as unknown as Buffer);
-  }
-
-  /** Whether a finished recording is there, and when it was last written (ARI does not say: now). */
-  private async finishedFileInfo(name: string): Promise<{ mtime: Date } | undefined> {
-    if (!this.viaAri) return stat(join(this.recordingsDir, `${name}.wav`)).catch(() => undefined); // ENOENT: no file
-    const stored = await this.ari.request('recordings.getStored', { recordingName: name }).catch((err: unknown) => {
-      if (isGone(err)) return undefined;
-      throw err;
-    });
-    return stored ? { mtime: new Date() } : undefined;
   }
 
   private failed(recordingId: string, callId: string, reason: RecordingFailure): void {
