@@ -159,6 +159,7 @@ export class AmiClient {
         // A half-open TCP link looks up forever and delivers no events: a
         // Ping that gets no answer drops it, and the close reconnects.
         this.keepaliveTimer = setInterval(() => {
+          // an unanswered Ping is what this watches for: it drops the link below
           this.action('Ping').catch(() => {
             if (this.manager !== manager || this.state !== 'up') return;
             this.logger.warn('AMI answered no ping; reconnecting');

@@ -36,6 +36,7 @@ type Say = (line: string) => void;
 async function checkBackup(dir: string, manifest: Manifest): Promise<void> {
   const need = async (file: string, bytes?: number, sha256?: string | null) => {
     const path = join(dir, file);
+    // absent or unreadable: the backup is incomplete, thrown just below
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new Error(`the backup is incomplete: ${path} is missing`);
     if (bytes !== undefined && info.size !== bytes) throw new Error(`the backup is damaged: ${path} has ${info.size} bytes, the manifest says ${bytes}`);
@@ -155,6 +156,7 @@ export async function restore(config: Config, dir: string, options: RestoreOptio
     // Not in the backup (--no-recordings): what the manifest lists is checked where it should be.
     const notCopied = { present: 0, missing: 0, differ: 0 };
     for (const file of manifest.recordings.files) {
+      // absent or unreadable: counted as missing
       const digest = await digestFile(recordingFile(config.recordingsDir, file.path)).catch(() => undefined);
       if (!digest) notCopied.missing += 1;
       else if (digest.sha256 === file.sha256) notCopied.present += 1;

@@ -107,6 +107,7 @@ export class LastKnownGood {
   /** Reads through the database; on an outage, the last value read for `key`. */
   async read<T>(key: string, load: () => Promise<T>): Promise<T> {
     if (this.downSince !== undefined && this.values.has(key)) {
+      // a refresh in the background during an outage: its failure is the outage already known
       void this.fetch(key, load).catch(() => undefined);
       return this.serve(key);
     }
@@ -118,6 +119,7 @@ export class LastKnownGood {
       if (first !== 'late') return first.value;
       if (!this.values.has(key)) return await fetched;
       this.wentDown(`no answer within ${this.timeoutMs} ms`);
+      // the late answer is not waited for; its failure is the outage noted just above
       void fetched.catch(() => undefined);
       return this.serve(key);
     } catch (err) {

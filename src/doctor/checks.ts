@@ -50,6 +50,7 @@ export const checks: Check[] = [
       const version = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]!.v;
       const major = Number(version.split('.')[0]);
       const files = readdirSync(migrationsDir).filter((f) => /^\d+_[\w-]+\.sql$/.test(f));
+      // no schema_migrations table (a database never migrated): every migration is pending
       const applied = new Set((await sql<{ name: string }>`select name from schema_migrations`.execute(db).catch(() => ({ rows: [] }))).rows.map((r) => r.name));
       const pending = files.filter((f) => !applied.has(f));
       const unknown = unknownMigrations(files, applied);
@@ -79,6 +80,7 @@ export const checks: Check[] = [
     async run({ ari }) {
       const missing: string[] = [];
       for (const moduleName of requiredModules) {
+        // a module Asterisk does not know (404) or a failed read: reported as missing
         const module = await ari.request('asterisk.getModule', { moduleName }).catch(() => undefined);
         if (!module || !/running/i.test(module.status)) missing.push(moduleName);
       }
@@ -125,6 +127,7 @@ export const checks: Check[] = [
         for (let i = 0; i < 30 && !seen; i += 1) await sleep(100);
       } finally {
         off();
+        // removing the probe's device state is tidying up; the check's verdict stands
         await ari.request('deviceStates.delete', { deviceName: device }).catch(() => undefined);
       }
       if (!seen) return problem('a device state change did not reach AMI within 3 s', 'give the AMI user read = call and keep DeviceStateChange in its eventfilter (deploy/asterisk/manager.conf)');
@@ -145,6 +148,7 @@ export const checks: Check[] = [
       const resolve = async (text: string): Promise<string> => {
         let out = text;
         for (const [whole, name] of text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) {
+          // a global that cannot be read resolves empty, which the check then reports
           if (!globals.has(name!)) globals.set(name!, String((await ami.action('Getvar', { Variable: name! }).catch(() => ({ value: '' }))).value ?? ''));
           out = out.replace(whole, globals.get(name!)!);
         }
@@ -192,6 +196,7 @@ export const checks: Check[] = [
         // An empty bridge sends no audio: the file holds only its header, which is enough to see where it lands.
         await ari.request('bridges.record', { bridgeId: bridge.id, name, format: 'wav', ifExists: 'overwrite' });
         await sleep(500);
+        // the probe recording may have stopped by itself; the file check below is the verdict
         await ari.request('recordings.stop', { recordingName: name }).catch(() => undefined);
         const file = join(config.recordingsDir, `${name}.wav`);
         let found = false;
@@ -201,6 +206,7 @@ export const checks: Check[] = [
           if (!found) await sleep(100);
         }
         if (config.recordingsViaAri) {
+          // not stored (404) or not readable: the problem reported just below
           const stored = await ari.request('recordings.getStored', { recordingName: name }).catch(() => undefined);
           if (!stored) return problem('a probe recording was not stored by Asterisk', 'check Asterisk can write /var/spool/asterisk/recording');
           return ok('Asterisk stores recordings; centralita fetches them through ARI (CENTRALITA_RECORDINGS_VIA_ARI)');
@@ -225,6 +231,7 @@ export const checks: Check[] = [
       }
       const ours = readdirSync(join(projectRoot, 'sounds', 'es', 'centralita')).filter((f) => f.endsWith('.wav')).map((f) => `centralita/${f.slice(0, -4)}`);
       for (const soundId of [ours[0]!, 'hello-world']) {
+        // an unknown sound (404) or a failed read: reported as a sound without those languages
         const sound = await ari.request('sounds.get', { soundId }).catch(() => undefined);
         const languages = new Set((sound?.formats ?? []).map((f) => f.language.slice(0, 2)));
         for (const lang of ['es', 'en']) if (!languages.has(lang)) problems.push(`sound ${soundId} missing in ${lang}`);

@@ -23,6 +23,7 @@ export async function doctor(config: Config, logger: Logger, options: { probes: 
       await sql`select 1`.execute(database.db);
     } catch (err) {
       dbProblem = err instanceof Error ? err.message : String(err);
+      // closing a pool that never connected may fail too: the problem is already reported
       await database?.close().catch(() => undefined);
       database = undefined;
     }

@@ -66,6 +66,7 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
     const ariState = probes.ari();
     const ari = ariState === 'up' || ariState === 'replaced' ? ariState : 'down';
     const ami = probes.ami() ? 'up' : 'down';
+    // a disk that cannot be measured is left out of the answer (the metrics log why)
     const disk = probes.recordingsDisk ? await probes.recordingsDisk().catch(() => null) : undefined;
     const recordings = disk && { freeBytes: disk.freeBytes, totalBytes: disk.totalBytes, lowDisk: disk.low };
     const ready = db === 'up' && ari === 'up';

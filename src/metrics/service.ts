@@ -86,6 +86,7 @@ export class MetricsService {
       finished: (outcome) => finished.inc({ outcome }),
       ivr: (exit, s) => ivr.observe({ exit }, s),
       wait: (queueId, outcome, s) => {
+        // a queue whose name cannot be read now (deleted, an outage) is labelled by its id
         void sources.queueName(queueId).catch(() => undefined).then((name) => wait.observe({ queue: name ?? queueId, outcome }, s));
       },
     });
@@ -161,6 +162,7 @@ export class MetricsService {
     const { sources, gauges: g } = this;
     const [queues, dbUp, disk] = await Promise.all([
       this.listQueues(),
+      // a failed ping is the database being down, which this gauge says
       sources.dbUp().catch(() => false),
       sources.recordingsDisk().catch((err: unknown) => {
         this.logger.debug({ err }, 'the recordings disk could not be read for metrics');

@@ -83,6 +83,7 @@ export class MonitorService {
     this.connector = new Connector({ ...d, sessions: this.sessions }, options.ringSeconds ?? 30, options.site);
     this.restart = {
       app: ari.app, helpers: d.helpers, direct: d.direct, sessions: this.sessions, connector: this.connector, store: d.store, writes: d.writes, logger: d.logger,
+      // an agent deleted meanwhile has no desk phone to look at
       extensionOf: async (agentId) => (await d.agents.getAgent(agentId).catch(() => undefined))?.extension ?? null,
     };
     const { sessions, connector } = this;

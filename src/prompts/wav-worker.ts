@@ -83,6 +83,7 @@ function convertInWorker(file: Buffer): Promise<TelephoneWav & { threadId: numbe
  */
 export function toTelephoneWavOffThread(file: Buffer): Promise<TelephoneWav & { threadId: number }> {
   const run = queue.then(() => convertInWorker(file));
+  // the next conversion waits for this one, failed or not; the caller gets this one's error from `run`
   queue = run.catch(() => undefined);
   return run;
 }

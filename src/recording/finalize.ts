@@ -129,6 +129,7 @@ export class Finalizer {
   async inProgressFiles(): Promise<string[]> {
     // Orphans are only listed for the report: a listing that fails lists none.
     if (!this.d.viaAri) return readdir(join(this.d.recordingsDir, inProgressFolder)).catch(() => [] as string[]);
+    // a listing that fails lists none (see above)
     const stored = await this.d.ari.request('recordings.listStored', {}).catch(() => []);
     return stored.filter((r) => r.name.startsWith(`${inProgressFolder}/`)).map((r) => `${r.name.slice(inProgressFolder.length + 1)}.wav`);
   }

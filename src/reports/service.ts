@@ -115,6 +115,7 @@ export class ReportsService {
     const { first, last } = span.rows[0] ?? { first: null, last: null };
     this.logger.warn({ from: zone, to: this.options.timezone }, 'the time zone changed: remaking the daily report rollups');
     const run = this.rebuilding.then(() => this.db.transaction().execute((tx) => rebuildDays(tx, first ?? new Date(), last ? new Date(last.getTime() + 1) : new Date(), this.options.timezone)));
+    // the next rebuild waits for this one, failed or not; this one's error is thrown by `await run`
     this.rebuilding = run.catch(() => undefined);
     await run;
   }

@@ -66,6 +66,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     const name = (request.params as { '*': string })['*'];
     const file = name.startsWith('vendor/') ? vendor[name.slice('vendor/'.length)] : normalize(join(webDir, name));
     if (!file || (!name.startsWith('vendor/') && !file.startsWith(webDir + sep))) throw notFound('page');
+    // absent or unreadable: 404, as for any unknown page
     const body = await readFile(file).catch(() => undefined);
     if (!body) throw notFound('page');
     return reply.type(types[extname(file)] ?? 'application/octet-stream').header('cache-control', 'no-cache').send(body);
@@ -79,6 +80,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     },
   }, async (request) => {
     const principal = request.principal!;
+    // an agent deleted since the token was made: the page shows no name
     const agent = principal.agentId ? await agents.getAgent(principal.agentId).catch(() => undefined) : undefined;
     return { role: principal.role, agentId: principal.agentId, name: agent?.name ?? null, isSupervisor: agent?.isSupervisor ?? false };
   });
@@ -96,6 +98,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     const state = await agents.state(request.params.id);
     if (!state.callId || !['ringing', 'on_call', 'wrap_up'].includes(state.status)) return { status: state.status, call: null };
     const live = calls.liveCalls().find((c) => c.id === state.callId);
+    // a call whose row cannot be read (deleted by retention, an outage): shown as no call
     const call = live ?? (await calls.get(state.callId).catch(() => undefined));
     if (!call) return { status: state.status, call: null };
     const queueId = engine.queueOfCall(call.id);

@@ -29,6 +29,7 @@ export async function resolveAll(resolve: Resolver, hosts: Iterable<string>, lim
   let over = false;
   const worker = async (): Promise<void> => {
     for (let host = pending.shift(); host !== undefined && !over; host = pending.shift()) {
+      // a name that does not resolve has no addresses: the policy refuses it
       const addresses = await within(resolve(host).catch(() => []), limits.perHostMs);
       if (addresses === undefined || over) return;
       resolved.set(host, addresses);
