@@ -1,107 +1,21 @@
-import { randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
 import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { isUuid } from '../core/schemas.js';
 import type { WriteQueue } from '../core/write-queue.js';
-import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
-import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type PauseReasonRow, type StateSource } from './store.js';
+import { describeState, loggedOut, transition, type AgentCommand, type AgentState } from './state-machine.js';
+import { Phones, type PhoneCondition } from './phones.js';
+import { hashPin } from './pin.js';
+import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type StateSource } from './store.js';
+import {
+  agentView, pauseReasonView, type AgentAccessRemoved, type AgentInput, type AgentStateView, type AgentView, type PauseReasonView, type TimelineEntry,
+} from './views.js';
 
-const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
-
-export async function hashPin(pin: string): Promise<string> {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('base64')}$${(await scrypt(pin, salt, 32)).toString('base64')}`;
-}
-
-export async function verifyPin(pin: string, stored: string): Promise<boolean> {
-  const [scheme, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(pin, Buffer.from(salt, 'base64'), expected.length);
-  return timingSafeEqual(actual, expected);
-}
-
-export interface AgentView {
-  id: string;
-  number: string;
-  name: string;
-  extension: string | null;
-  team: string | null;
-  skills: Record<string, number>;
-  isSupervisor: boolean;
-  active: boolean;
-}
-
-export interface AgentStateView {
-  agentId: string;
-  status: AgentStatus;
-  reason: string | null;
-  pendingPause: string | null;
-  extension: string | null;
-  wrapUpEndsAt: string | null;
-  callId: string | null;
-  since: string | null;
-}
-
-export interface AgentStateChange extends AgentStateView {
-  from: { status: AgentStatus; reason: string | null };
-  source: StateSource;
-}
-
-export interface TimelineEntry {
-  from: string; to: string; status: AgentStatus; reason: string | null; pendingPause: string | null;
-  extension: string | null; callId: string | null; source: StateSource; at: string;
-}
-
-declare module '../core/events.js' {
-  interface DomainEvents {
-    'agent.state': AgentStateChange;
-    'agent.access.removed': AgentAccessRemoved;
-  }
-}
-
-/**
- * An agent lost access (offboarding): deleted, deactivated, or no longer a
- * supervisor. Auth revokes the API tokens bound to them on it.
- */
-export interface AgentAccessRemoved { agentId: string; change: 'deleted' | 'deactivated' | 'supervisor_removed' }
-
-export interface AgentInput {
-  number: string;
-  name: string;
-  extension?: string | null;
-  pin: string;
-  team?: string | null;
-  skills?: Record<string, number>;
-  isSupervisor?: boolean;
-}
-
-export interface PauseReasonView { name: string; code: string | null; label: string; productive: boolean; system: boolean }
-
-const agentView = (row: AgentRow): AgentView => ({
-  id: row.id, number: row.number, name: row.name, extension: row.extension, team: row.team,
-  skills: row.skills, isSupervisor: row.is_supervisor, active: row.active,
-});
-
-const pauseReasonView = (row: PauseReasonRow): PauseReasonView => ({ ...row });
-
-/** Device states (AMI) as the agents capability reads them. */
-export type PhoneCondition = 'unreachable' | 'idle' | 'in_use' | 'ringing';
-
-export function phoneCondition(deviceState: string): PhoneCondition | undefined {
-  switch (deviceState) {
-    case 'UNAVAILABLE': case 'INVALID': return 'unreachable';
-    case 'NOT_INUSE': return 'idle';
-    case 'INUSE': case 'BUSY': case 'ONHOLD': case 'RINGINUSE': return 'in_use';
-    case 'RINGING': return 'ringing';
-    default: return undefined;
-  }
-}
-
-/** How long a phone must be in use before it counts as a call outside the queues. */
-const directCallSettleMs = 1000;
+// What others import from the agents capability, where they always did.
+export { hashPin, verifyPin } from './pin.js';
+export { phoneCondition, type PhoneCondition } from './phones.js';
+export type { AgentAccessRemoved, AgentInput, AgentStateChange, AgentStateView, AgentView, PauseReasonView, TimelineEntry } from './views.js';
 
 export interface AgentsOptions {
   /** Wrap-up after a call the agent made or took outside the queues. */
@@ -119,11 +33,7 @@ export class AgentsService {
   private readonly states = new Map<string, AgentState>();
   private readonly since = new Map<string, Date>();
   private readonly wrapUpTimers = new Map<string, NodeJS.Timeout>();
-  /** Last known condition of each phone by extension, from AMI. */
-  private readonly phones = new Map<string, PhoneCondition>();
-  /** Phones on a call to centralita itself (a feature code): not a call with a customer. */
-  private readonly featureCalls = new Map<string, number>();
-  private readonly directCallChecks = new Map<string, NodeJS.Timeout>();
+  private readonly phones = new Phones();
 
   constructor(
     private readonly store: AgentsStore,
@@ -146,21 +56,14 @@ export class AgentsService {
   }
 
   stop(): void {
-    for (const timer of [...this.wrapUpTimers.values(), ...this.directCallChecks.values()]) clearTimeout(timer);
+    for (const timer of this.wrapUpTimers.values()) clearTimeout(timer);
     this.wrapUpTimers.clear();
-    this.directCallChecks.clear();
+    this.phones.stop();
   }
 
   /** Marks a phone as talking to centralita (feature codes), for the duration of `work`. */
-  async duringFeatureCall<T>(extension: string, work: () => Promise<T>): Promise<T> {
-    this.featureCalls.set(extension, (this.featureCalls.get(extension) ?? 0) + 1);
-    try {
-      return await work();
-    } finally {
-      const left = (this.featureCalls.get(extension) ?? 1) - 1;
-      if (left > 0) this.featureCalls.set(extension, left);
-      else this.featureCalls.delete(extension);
-    }
+  duringFeatureCall<T>(extension: string, work: () => Promise<T>): Promise<T> {
+    return this.phones.duringFeatureCall(extension, work);
   }
 
   // ---- agents ----
@@ -280,7 +183,7 @@ export class AgentsService {
 
   /** What Asterisk last said of the phone on an extension (AMI device state). */
   phoneOn(extension: string): PhoneCondition | undefined {
-    return this.phones.get(extension);
+    return this.phones.condition(extension);
   }
 
   /** Every agent's state now (those never checked in are absent). */
@@ -313,7 +216,7 @@ export class AgentsService {
     const phone = extension ?? agent.extension;
     if (!phone) throw badRequest('body/extension is required: the agent has no desk phone of their own');
     // Every PJSIP endpoint has a device state once AMI has listed them.
-    if (this.phones.size > 0 && !this.phones.has(phone)) throw badRequest(`body/extension: Asterisk has no phone ${phone}`);
+    if (this.phones.listed && this.phones.condition(phone) === undefined) throw badRequest(`body/extension: Asterisk has no phone ${phone}`);
     if (byTheAgent && phone !== agent.extension) {
       const owner = await this.store.findActiveByExtension(phone);
       if (owner && owner.id !== agentId) throw new HttpError(403, 'forbidden', `${phone} is the desk phone of another agent`);
@@ -323,7 +226,7 @@ export class AgentsService {
     const view = await this.apply(agentId, { type: 'login', extension: phone }, source);
     // Checked in on a phone that is not there: no call can reach it. AMI may
     // have said so already while the row was being written.
-    if (this.phones.get(phone) !== 'unreachable') return view;
+    if (this.phones.condition(phone) !== 'unreachable') return view;
     return this.apply(agentId, { type: 'unreachable' }, 'system').catch(() => this.stateOf(agentId));
   }
 
@@ -345,9 +248,7 @@ export class AgentsService {
    * reachability (unreachable ↔ back) and calls outside the queues.
    */
   async phoneChanged(extension: string, condition: PhoneCondition): Promise<void> {
-    const previous = this.phones.get(extension);
-    this.phones.set(extension, condition);
-    if (previous === condition) return;
+    if (this.phones.note(extension, condition) === condition) return;
     const agentId = this.agentOnExtension(extension);
     if (!agentId) return;
     const state = this.states.get(agentId)!;
@@ -368,20 +269,16 @@ export class AgentsService {
 
   /**
    * A phone in use while its agent is available is a call outside the queues,
-   * unless it is a call to centralita's own feature codes. AMI reports the
-   * phone in use before ARI's StasisStart tells which it is, hence the delay.
+   * unless it is a call to centralita's own feature codes (Phones.whenDirectCall).
    */
   private checkDirectCall(extension: string): void {
-    clearTimeout(this.directCallChecks.get(extension));
-    this.directCallChecks.set(extension, setTimeout(() => {
-      this.directCallChecks.delete(extension);
+    this.phones.whenDirectCall(extension, () => {
       const agentId = this.agentOnExtension(extension);
-      if (!agentId || this.phones.get(extension) !== 'in_use' || this.featureCalls.has(extension)) return;
-      if (this.states.get(agentId)?.status !== 'available') return;
+      if (!agentId || this.states.get(agentId)?.status !== 'available') return;
       this.apply(agentId, { type: 'answer', callId: null }, 'system').catch((err: unknown) => {
         this.logger.warn({ err: (err as Error).message, agentId, extension }, 'direct call not applied');
       });
-    }, directCallSettleMs));
+    });
   }
 
   private async apply(agentId: string, command: AgentCommand, source: StateSource): Promise<AgentStateView> {
@@ -395,7 +292,7 @@ export class AgentsService {
     this.scheduleWrapUp(agentId, next);
     // Available while the phone is already busy (a call made during wrap-up
     // or a pause): that is a call outside the queues.
-    if (next.status === 'available' && next.extension && this.phones.get(next.extension) === 'in_use') this.checkDirectCall(next.extension);
+    if (next.status === 'available' && next.extension && this.phones.condition(next.extension) === 'in_use') this.checkDirectCall(next.extension);
     const view = this.view(agentId, next);
     this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source });
     const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, this.store.insertStateEvent({

@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AgentsStore } from '../agents/store.js';
 import { CallsStore } from '../calls/store.js';
-import type { HttpApp } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import { scheduleJob } from '../core/schedule.js';
 import type { Database } from '../db-schema.js';
@@ -111,19 +110,16 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
 }
 
 /**
- * With CENTRALITA_EVENT_RETENTION_DAYS set, runs purgeOldEvents daily while
- * the HTTP app runs (from listen to close), and logs what each run deleted.
- * Unset: nothing is scheduled, events are kept for ever.
+ * With CENTRALITA_EVENT_RETENTION_DAYS set, runs purgeOldEvents daily and
+ * logs what each run deleted; returns what stops it (the retention module
+ * runs it while the HTTP app runs, from listen to close). Unset: nothing is
+ * scheduled, events are kept for ever.
  */
-export function installEventRetention(http: HttpApp, db: Kysely<Database>, days: number | undefined, logger: Logger): void {
-  if (days === undefined) return;
-  let stop: (() => Promise<void>) | undefined;
-  http.addHook('onReady', async () => {
-    stop = scheduleJob('event-retention', eventRetentionSchedule, async () => {
-      const started = Date.now();
-      const report = await purgeOldEvents(db, days);
-      logger.info({ ...report, days, ms: Date.now() - started }, 'event retention run');
-    }, logger);
-  });
-  http.addHook('onClose', async () => stop?.());
+export function scheduleEventRetention(db: Kysely<Database>, days: number | undefined, logger: Logger): (() => Promise<void>) | undefined {
+  if (days === undefined) return undefined;
+  return scheduleJob('event-retention', eventRetentionSchedule, async () => {
+    const started = Date.now();
+    const report = await purgeOldEvents(db, days);
+    logger.info({ ...report, days, ms: Date.now() - started }, 'event retention run');
+  }, logger);
 }

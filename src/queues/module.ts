@@ -1,0 +1,55 @@
+import { tablesOf } from '../core/capability.js';
+import { LatePort } from '../core/late-port.js';
+import type { IvrService } from '../ivr/service.js';
+import type { Module } from '../shared.js';
+import { QueueEngine } from './engine.js';
+import { queueRoutes } from './routes.js';
+import { QueuesService } from './service.js';
+import { QueuesStore, type QueuesTables } from './store.js';
+
+/** What the queues need of the IVR (overflow into a flow): bound by the IVR's module once it exists. */
+export type IvrFlowsPort = LatePort<Pick<IvrService, 'runFlowById' | 'flowExists'>>;
+
+declare module '../core/capability.js' {
+  interface Capabilities {
+    queues: { store: QueuesStore; engine: QueueEngine; service: QueuesService; ivrFlows: IvrFlowsPort };
+  }
+}
+
+/** Queues, members, the calls waiting in them (QueueEngine) and their records. */
+export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
+  name: 'queues',
+  needs: ['agents', 'calls'],
+  tables: tablesOf<QueuesTables>({
+    queues: true, queue_members: true, queue_entries: true, queue_offers: true, queue_callbacks: true, queue_messages: true,
+  }),
+  emits: ['queue.entry', 'queue.connected'],
+  consumes: ['agent.state'],
+  async build({ ari, ariHelpers, stasis, channels, media, db, lastKnown, bus, writes, logger, site, agents, calls }) {
+    const store = new QueuesStore(db, lastKnown, { facts: (callIds) => calls.service.facts(callIds) });
+    const queuesLogger = logger.child({ component: 'queues' });
+    // Queues overflow into IVR flows, and IVR flows end in queues: the queues
+    // get the IVR through a port bound once the IVR exists (docs/architecture.md).
+    const ivrFlows: IvrFlowsPort = new LatePort('ivr flows');
+    const engine = new QueueEngine(ari, ariHelpers, stasis, channels, media, store, agents.service, bus, writes, queuesLogger, {
+      runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
+      noteCallEvent: (channelId, type, detail) => calls.service.noteEvent(channelId, type, detail, new Date()),
+    }, site);
+    const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
+      flowExists: (flowId) => ivrFlows.get().flowExists(flowId),
+      callExists: (callId) => calls.service.exists(callId),
+    });
+    await lastKnown.warm([store]);
+    return { store, engine, service, ivrFlows };
+  },
+  routes({ service }, { http }) {
+    queueRoutes(http, service);
+  },
+  async reconcile({ engine }, view, { config }) {
+    await engine.reconcile(view, config.defaultLanguage);
+    return engine.callerChannels();
+  },
+  stop({ engine }) {
+    engine.stop();
+  },
+};
