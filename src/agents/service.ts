@@ -278,6 +278,16 @@ export class AgentsService {
     return this.view(agentId, this.states.get(agentId) ?? loggedOut);
   }
 
+  /**
+   * What a queue's dispatch reads of each member, several times a pass:
+   * without the view stateOf builds (its dates as text), which cost
+   * centralita about 4 % of its CPU on queue calls with 400 agents.
+   */
+  presence(agentId: string): { status: AgentStatus; extension: string | null; since: Date | undefined } {
+    const state = this.states.get(agentId) ?? loggedOut;
+    return { status: state.status, extension: state.extension, since: this.since.get(agentId) };
+  }
+
   /** What Asterisk last said of the phone on an extension (AMI device state). */
   phoneOn(extension: string): PhoneCondition | undefined {
     return this.phones.get(extension);
