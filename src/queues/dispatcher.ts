@@ -88,10 +88,10 @@ export class Dispatcher {
     let freeRead = reads.free.get(queue.id);
     if (!freeRead) {
       reads.free.set(queue.id, freeRead = store.members(queue.id).then((members) => members.filter((m) =>
-        !reads.busy.has(m.agent_id) && !this.reserved.has(m.agent_id) && agents.stateOf(m.agent_id).status === 'available')));
+        !reads.busy.has(m.agent_id) && !this.reserved.has(m.agent_id) && agents.presence(m.agent_id).status === 'available')));
     }
     // Checked again: an agent's state may have changed during the pass.
-    const available = (await freeRead).filter((m) => agents.stateOf(m.agent_id).status === 'available');
+    const available = (await freeRead).filter((m) => agents.presence(m.agent_id).status === 'available');
     if (available.length === 0) return [];
     const calls = queue.strategy === 'fewest_calls' ? await store.answeredSince(startOfDay()) : new Map<string, number>();
     const needsSkills = Object.keys(needs.skills).length > 0 || needs.language !== null;
@@ -105,10 +105,10 @@ export class Dispatcher {
     const result: Candidate[] = [];
     available.forEach((m, i) => {
       const agent = rows[i];
-      const state = agents.stateOf(m.agent_id);
+      const state = agents.presence(m.agent_id);
       if ((needsSkills && !agent?.active) || !state.extension) return;
       result.push({
-        agentId: m.agent_id, penalty: m.penalty, idleSince: new Date(state.since ?? 0), callsToday: calls.get(m.agent_id) ?? 0,
+        agentId: m.agent_id, penalty: m.penalty, idleSince: state.since ?? new Date(0), callsToday: calls.get(m.agent_id) ?? 0,
         lastOfferedAt: this.lastOffered.get(`${queue.id}:${m.agent_id}`) ?? null, skills: agent?.skills ?? {},
       });
     });
