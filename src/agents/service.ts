@@ -4,7 +4,7 @@ import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { isUuid } from '../core/schemas.js';
 import type { WriteQueue } from '../core/write-queue.js';
-import { describeState, loggedOut, transition, type AgentCommand, type AgentState } from './state-machine.js';
+import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
 import { Phones, type PhoneCondition } from './phones.js';
 import { hashPin } from './pin.js';
 import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type StateSource } from './store.js';
