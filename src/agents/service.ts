@@ -237,6 +237,7 @@ export class AgentsService {
     // Checked in on a phone that is not there: no call can reach it. AMI may
     // have said so already while the row was being written.
     if (this.phones.condition(phone) !== 'unreachable') return view;
+    // a conflict (AMI changed the state meanwhile): the state as it is now is the answer
     return this.apply(agentId, { type: 'unreachable' }, 'system').catch(() => this.stateOf(agentId));
   }
 

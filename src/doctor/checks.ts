@@ -215,6 +215,7 @@ export const checks: Check[] = [
         rmSync(file, { force: true });
         return ok(`a probe recording made by Asterisk appeared in ${config.recordingsDir}`);
       } finally {
+        // tidying up the probe (already gone, or never stored): the check's verdict stands
         await ari.request('recordings.deleteStored', { recordingName: name }).catch(() => undefined);
         await ari.request('bridges.destroy', { bridgeId: bridge.id }).catch(() => undefined);
       }

@@ -39,7 +39,8 @@ export class Announcer {
     if (position <= 0) return;
     let estimate: number | null = null;
     if (entry.queue.announcements.estimate) {
-      // The estimate is optional: a database outage leaves it out (no estimate), the position is still told.
+      // The estimate is optional: a database outage leaves it out (no estimate), the position is still told;
+      // the same for the members read just below.
       const handle = await store.recentHandleSeconds(entry.queue.id).catch(() => null);
       const members = await store.members(entry.queue.id).catch(() => []);
       const staffed = members.filter((m) => agents.stateOf(m.agent_id).status !== 'logged_out').length;

@@ -102,6 +102,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     const call = live ?? (await calls.get(state.callId).catch(() => undefined));
     if (!call) return { status: state.status, call: null };
     const queueId = engine.queueOfCall(call.id);
+    // a queue deleted meanwhile, or an outage: the call is shown without its queue
     const queue = queueId ? await queues.get(queueId).catch(() => undefined) : undefined;
     const steps = await ivr.traces(call.id);
     const variables: Record<string, unknown> = {};
