@@ -35,10 +35,15 @@ export class DirectCalls {
     const channels = await this.ari.request('channels.list', {});
     const channel = channels.find((c) => c.state === 'Up' && this.site.extensionOfChannel(c) === extension && !this.ours(c));
     if (!channel) return undefined;
-    // Asked twice at once: the first one's link stands.
+    // Asked twice at once: the first one's link stands (checked again below, after the bridge listing).
+    // Who is on the other end: a supervisor must not listen to their own call, nor to another team's agent.
+    const bridge = (await this.ari.request('bridges.list', {})).find((b) => b.channels.includes(channel.id));
+    const peerId = bridge?.channels.find((id) => id !== channel.id);
+    const peer = channels.find((c) => c.id === peerId);
+    const peerExtension = peer ? this.site.extensionOfChannel(peer) : undefined;
     const again = this.registry.callOf({ agentId });
     if (again) return again;
-    const call: CallParties = { kind: 'direct', callId: randomUUID(), agentId, agentChannelId: channel.id };
+    const call: CallParties = { kind: 'direct', callId: randomUUID(), agentId, agentChannelId: channel.id, ...(peerExtension ? { peerExtension } : {}) };
     this.registry.linkCall(call);
     await this.helpers.subscribe(channel.id);
     // It may have ended between the listing and the subscription, whose

@@ -31,6 +31,8 @@ export interface CallParties {
   callerChannelId?: string;
   /** The call's mixing bridge in our application (queue calls); a direct call's bridge is the dialplan's. */
   bridgeId?: string;
+  /** The other party's desk phone, when a direct call is with one (found in the dialplan's bridge). */
+  peerExtension?: string;
   /** The queue entry and its queue (queue calls). */
   entryId?: string;
   queueId?: string;
@@ -62,6 +64,8 @@ export class ChannelRegistry {
   private readonly roles = new Map<string, ChannelRole>();
   private readonly bridgeWaits = new Map<string, Set<() => void>>();
   private readonly calls = new Map<string, CallParties>();
+  /** When each call was linked (ms): a direct call linked after a listing was taken is not judged by it. */
+  private readonly linkedAt = new Map<string, number>();
   private readonly linkedListeners = new Set<(call: CallParties) => void>();
   private readonly endedListeners = new Set<(call: CallParties) => void>();
   /** Channels that ended since the connection began: a listing taken before their end must not bring them back. */
@@ -131,7 +135,8 @@ export class ChannelRegistry {
     const listed = new Set(view.channels.map((c) => c.id));
     for (const call of [...this.calls.values()]) {
       // A direct call's channel that ended while the socket was down: its ChannelDestroyed never came.
-      if (call.kind === 'direct' && (!listed.has(call.agentChannelId) || this.endedSinceConnect?.has(call.agentChannelId))) this.unlinkCall(call.callId);
+      if (call.kind !== 'direct' || (this.linkedAt.get(call.callId) ?? 0) >= since) continue;
+      if (!listed.has(call.agentChannelId) || this.endedSinceConnect?.has(call.agentChannelId)) this.unlinkCall(call.callId);
     }
     this.endedSinceConnect = undefined;
   }
@@ -140,7 +145,11 @@ export class ChannelRegistry {
 
   /** A call's parties are known (a queue call connected, a direct call found): replaces what was known of that call. */
   linkCall(call: CallParties): void {
+    const before = this.calls.get(call.callId);
+    // The same call on to another entry or agent (a transfer whose "left" has not come yet): the old part ended.
+    if (before && (before.entryId !== call.entryId || before.agentId !== call.agentId)) this.unlinkCall(before.callId);
     this.calls.set(call.callId, call);
+    this.linkedAt.set(call.callId, Date.now());
     for (const listener of [...this.linkedListeners]) listener(call);
   }
 
@@ -153,6 +162,7 @@ export class ChannelRegistry {
     const call = this.calls.get(callId);
     if (!call || (entryId !== undefined && call.entryId !== entryId)) return;
     this.calls.delete(callId);
+    this.linkedAt.delete(callId);
     for (const listener of [...this.endedListeners]) listener(call);
   }
 

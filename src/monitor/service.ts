@@ -54,6 +54,9 @@ export interface MonitorDeps {
   logger: Logger;
 }
 
+/** A followed agent's outgoing direct call is looked for every second for up to a minute of ringing. */
+const followTries = 60;
+const followEveryMs = 1000;
 const dialReasons: Record<string, EndReason> = { BUSY: 'busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'unreachable', CONGESTION: 'unreachable' };
 
 /** What a refusal says: the API answers with it, the phone speaks `prompt`. */
@@ -83,8 +86,13 @@ export class MonitorService {
     this.connector = new Connector({ ...d, sessions: this.sessions }, options.ringSeconds ?? 30, options.site);
     this.restart = {
       app: ari.app, helpers: d.helpers, direct: d.direct, sessions: this.sessions, connector: this.connector, store: d.store, writes: d.writes, logger: d.logger,
-      // an agent deleted meanwhile has no desk phone to look at
-      extensionOf: async (agentId) => (await d.agents.getAgent(agentId).catch(() => undefined))?.extension ?? null,
+      extensionOf: async (agentId) => {
+        const agent = await d.agents.getAgent(agentId).catch((err: unknown) => {
+          if (err instanceof HttpError && err.statusCode === 404) return undefined; // deleted meanwhile: no desk phone to look at
+          throw err;
+        });
+        return agent?.extension ?? null;
+      },
     };
     const { sessions, connector } = this;
     // The supervisor's leg and the snoops: ring() and connect() wait for their StasisStart (intoStasis).
@@ -125,11 +133,7 @@ export class MonitorService {
     });
     // A followed agent on a direct call: the call is found on their phone (and linked, which the handler above follows).
     bus.on('agent.state', (state) => {
-      if (state.status !== 'on_call' || state.callId !== null || registry.callOf({ agentId: state.agentId })) return;
-      if (!sessions.all().some((s) => s.agentId === state.agentId && s.follow && !s.call && s.status !== 'ended')) return;
-      d.direct.find(state.agentId, state.extension).catch((err: unknown) => {
-        d.logger.warn({ err, agentId: state.agentId }, 'could not find the followed agent\'s direct call');
-      });
+      if (state.status === 'on_call' && state.callId === null) void this.followDirectCall(state.agentId, state.extension);
     });
     // Offboarding: a supervisor deleted, deactivated or no longer a
     // supervisor stops listening at once, a following session included.
@@ -144,6 +148,26 @@ export class MonitorService {
     // (app.ts), once the queues have adopted their calls: see reconcile().
   }
 
+  /**
+   * A followed agent on a call outside the queues: its channel is looked for
+   * until it is answered (an outgoing call is still ringing when the agent
+   * turns on_call), for as long as a session waits for it.
+   */
+  private async followDirectCall(agentId: string, extension: string | null): Promise<void> {
+    const waiting = (): boolean => this.sessions.all().some((s) => s.agentId === agentId && s.follow && !s.call && s.status !== 'ended');
+    for (let attempt = 0; attempt < followTries && waiting(); attempt += 1) {
+      const state = this.d.agents.stateOf(agentId);
+      if (state.status !== 'on_call' || state.callId !== null) return;
+      const found = await this.d.direct.find(agentId, extension).catch((err: unknown) => {
+        this.d.logger.warn({ err, agentId }, 'could not find the followed agent\'s direct call');
+        return undefined;
+      });
+      if (found) return; // linked: the registry's listener joins it
+      // unref: a wait for a call must not keep a stopping process alive
+      await new Promise((resolve) => setTimeout(resolve, followEveryMs).unref());
+    }
+  }
+
   // ---- starting ----
 
   /** POST /monitor: checks, then rings the supervisor's desk phone; the session starts when they answer. */
@@ -154,6 +178,7 @@ export class MonitorService {
     const call = await this.targetCall(request.target, agent);
     const agentView = agent ?? (await this.d.agents.getAgent(call.agentId));
     if (!agent) this.checkAllowed(supervisor, agentView);
+    await this.checkPeer(supervisor, call);
     if (!supervisor.extension) throw conflict(`supervisor ${supervisor.id} has no desk phone (extension) to ring`);
     this.checkFree(supervisor);
     // Not found (404) or not answered: either way the phone cannot be rung, which the check below says.
@@ -195,6 +220,7 @@ export class MonitorService {
     this.checkFree(supervisor);
     const call = await this.callOfAgent(agent);
     if (!call) throw new MonitorRefusal(409, `agent ${agent.id} is not on a call`, monitorPrompts.notOnCall);
+    await this.checkPeer(supervisor, call);
     const session = this.sessions.create({
       supervisorId: supervisor.id, agentId: agent.id, extension, source: 'phone', follow: this.options.followAgent, mode, channelId,
     }, { call });
@@ -242,6 +268,17 @@ export class MonitorService {
     if (supervisor.id === agent.id) throw new MonitorRefusal(409, 'a supervisor cannot monitor their own call', monitorPrompts.notAllowed);
     if (this.options.sameTeamOnly && supervisor.team !== agent.team) {
       throw new MonitorRefusal(403, `supervisor ${supervisor.id} may monitor only agents of team ${supervisor.team ?? '(none)'}`, monitorPrompts.notAllowed);
+    }
+  }
+
+  /** A direct call's other party: not the supervisor themselves, nor another team's agent where supervisors keep to their team. */
+  private async checkPeer(supervisor: AgentView, call: CallParties): Promise<void> {
+    if (!call.peerExtension) return;
+    if (call.peerExtension === supervisor.extension) throw new MonitorRefusal(409, 'a supervisor cannot monitor their own call', monitorPrompts.notAllowed);
+    if (!this.options.sameTeamOnly) return;
+    const peer = await this.d.agents.findBoundToExtension(call.peerExtension);
+    if (peer && peer.team !== supervisor.team) {
+      throw new MonitorRefusal(403, `the other party of the call is an agent of team ${peer.team ?? '(none)'}`, monitorPrompts.notAllowed);
     }
   }
 

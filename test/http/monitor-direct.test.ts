@@ -68,6 +68,20 @@ describe('monitoring a direct call (fake ARI)', () => {
     fake.hangUp('feature');
     fake.hangUp('ringing');
 
+    // The supervisor's own call with ana (in the dialplan's bridge): not theirs to monitor.
+    fake.channel('own-sup', { name: 'PJSIP/2001-00000005', dialplan: { context: 'from-phones', exten: '1005', priority: 1, app_name: 'Dial', app_data: 'PJSIP/1005,30' } });
+    fake.channel('own-ana', { name: 'PJSIP/1005-00000006', dialplan: { context: 'from-phones', exten: '1005', priority: 1, app_name: 'AppDial', app_data: '(Outgoing Line)' } });
+    fake.bridges.set('own-bridge', { id: 'own-bridge', bridge_type: 'mixing', channels: ['own-sup', 'own-ana'] } as unknown as Bridge);
+    const own = await start();
+    assert.equal(own.status, 409, JSON.stringify(own.body));
+    assert.match(own.body.error.message, /own call/);
+    assert.equal(fake.requestsTo('POST', '/channels/create').length, 0, 'nothing rang');
+    fake.hangUp('own-ana');
+    fake.hangUp('own-sup');
+    fake.bridges.delete('own-bridge');
+    // Once its ChannelDestroyed has come, the call is forgotten: ana is on no call.
+    await waitFor(async () => /not on a call/.test((await start()).body.error?.message ?? ''), 5000, 'the ended call was not forgotten');
+
     // Desk phone to desk phone through the dialplan: 1007 dialled ana's phone, which answered.
     fake.channel('other', { name: 'PJSIP/1007-00000003', dialplan: { context: 'from-phones', exten: '1005', priority: 1, app_name: 'Dial', app_data: 'PJSIP/1005,30' } });
     fake.channel('desk', { name: 'PJSIP/1005-00000004', dialplan: { context: 'from-phones', exten: '1005', priority: 1, app_name: 'AppDial', app_data: '(Outgoing Line)' } });

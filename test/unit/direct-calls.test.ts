@@ -9,9 +9,10 @@ import { fakeAri, recordingLogger } from '../support/fake-ari-client.js';
 const channel = (id: string, name: string, state: string, app: string, data = '') => ({ id, name, state, dialplan: { app_name: app, app_data: data } });
 const queueCall: CallParties = { kind: 'queue', entryId: 'e1', callId: 'call-1', queueId: 'q', agentId: 'ana', callerChannelId: 'c1', agentChannelId: 'leg-1', bridgeId: 'b1' };
 
-function layer(listing: unknown[], gone: Set<string> = new Set()) {
+function layer(listing: unknown[], gone: Set<string> = new Set(), bridges: unknown[] = []) {
   const fake = fakeAri((operation, params) => {
     if (operation === 'channels.list') return listing;
+    if (operation === 'bridges.list') return bridges;
     if (operation === 'channels.get') {
       if (gone.has(String(params.channelId))) throw new AriError('channels.get', 404, 'Channel not found');
       return listing.find((c) => (c as { id: string }).id === params.channelId);
@@ -39,7 +40,7 @@ describe('the call registry\'s calls', () => {
     registry.unlinkCall('call-1', 'e2');
     assert.equal(registry.callOf({ callId: 'call-1' }), undefined);
     assert.deepEqual(linked, ['call-1', 'call-1']);
-    assert.deepEqual(ended, ['call-1/e2']);
+    assert.deepEqual(ended, ['call-1/e1', 'call-1/e2'], 'the first entry\'s part ended when the next one was linked, its late "left" or not');
   });
 
   it('finds an agent\'s direct call on the desk phone\'s channel, not one of the application\'s, and unlinks it when the channel is destroyed', async () => {
@@ -49,11 +50,11 @@ describe('the call registry\'s calls', () => {
       channel('other-phone', 'PJSIP/1007-00000003', 'Up', 'Dial', 'PJSIP/1005,30'),
       channel('desk', 'PJSIP/1005-00000004', 'Up', 'AppDial', '(Outgoing Line)'),
     ];
-    const { registry, direct, events, requests } = layer(listing);
+    const { registry, direct, events, requests } = layer(listing, new Set(), [{ id: 'dial-bridge', channels: ['other-phone', 'desk'] }]);
     const ended: string[] = [];
     registry.onCallEnded((c) => ended.push(c.kind));
     const call = await direct.find('ana', '1005');
-    assert.deepEqual({ kind: call?.kind, agentId: call?.agentId, agentChannelId: call?.agentChannelId, bridgeId: call?.bridgeId }, { kind: 'direct', agentId: 'ana', agentChannelId: 'desk', bridgeId: undefined });
+    assert.deepEqual({ kind: call?.kind, agentId: call?.agentId, agentChannelId: call?.agentChannelId, bridgeId: call?.bridgeId, peer: call?.peerExtension }, { kind: 'direct', agentId: 'ana', agentChannelId: 'desk', bridgeId: undefined, peer: '1007' });
     assert.ok(requests.includes('applications.subscribe channel:desk'), 'its end is asked for');
     assert.equal((await direct.find('ana', '1005'))?.callId, call!.callId, 'found once, then known');
     assert.equal(await direct.find('bea', '1009'), undefined, 'no call on another phone');
@@ -80,7 +81,12 @@ describe('the call registry\'s calls', () => {
     connect();
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(requests.filter((r) => r.startsWith('applications.subscribe')).sort(), ['applications.subscribe channel:desk-1', 'applications.subscribe channel:desk-2']);
-    registry.rebuild('centralita', { listedAt: new Date(), channels: [listing[1]] as never, bridges: [] });
+    const listedAt = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    listing.push(channel('desk-3', 'PJSIP/1008-00000006', 'Up', 'Dial'));
+    await direct.find('eva', '1008'); // found after the listing was taken: not judged by it
+    registry.rebuild('centralita', { listedAt, channels: [listing[1]] as never, bridges: [] });
+    assert.equal(registry.callOf({ agentId: 'eva' })?.agentChannelId, 'desk-3');
     assert.equal(registry.callOf({ agentId: 'ana' }), undefined, 'desk-1 ended meanwhile');
     assert.equal(registry.callOf({ agentId: 'bea' })?.agentChannelId, 'desk-2');
   });
