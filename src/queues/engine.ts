@@ -188,14 +188,10 @@ export class QueueEngine {
       answered_at: null, answered_by: null, left_at: null, outcome: null, wait_seconds: null, service_level_seconds: queue.service_level_seconds,
     }));
     this.q.announce(entry, 'entered');
-    // Agents are looked for while the caller is put on hold: the hold is
-    // three ARI round trips, which every offer waited for (caller → offer,
-    // bench/README.md "Issue 20 after"). A caller answered before the hold
-    // is made is not held (Announcer.hold checks).
-    void this.dispatch();
     await this.announcer.hold(entry);
     if (entry.state === 'done' || entry.state === 'connected') return done;
     this.startWaiting(entry);
+    void this.dispatch();
     return done;
   }
 
