@@ -115,7 +115,7 @@ describe('queues on the lab: callers reach agents', () => {
     await call.hangup();
     const entry = await waitFor(async () => (await entries()).find((e) => e.outcome === 'abandoned'), 5000, 'no abandoned entry');
     const wait = Number(entry.wait_seconds);
-    assert.ok(wait >= 1.5 && wait < 6, `wait ${wait}`);
+    assert.ok(wait >= 1.5 && wait < 6, `wait ${wait}; entries ${JSON.stringify(await entries())}`);
     assert.deepEqual(await offersOf(entry.id), []);
   });
 
