@@ -87,6 +87,11 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
   };
 
   const session = async (id: string) => (await t.api(`/api/v1/monitor/${id}`)).body;
+  /** The session a supervisor's feature code started, once it listens (its first segment). */
+  const sessionFromPhone = () => waitFor(async () => {
+    const sessions = (await t.api('/api/v1/monitor?live=true')).body as { id: string; segments: unknown[] }[];
+    return sessions[0]?.segments.length ? sessions[0] : undefined;
+  }, 5000, 'no live session from the phone');
 
   before(async () => {
     t = await startTestApp();
@@ -228,10 +233,7 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     const supervisor = await supDesk.call('*221005');
     supervisor.playTone(SUPERVISOR);
     const calls = { caller, agent, supervisor };
-    const live = await waitFor(async () => {
-      const sessions = (await t.api('/api/v1/monitor?live=true')).body as { id: string; segments: unknown[] }[];
-      return sessions[0]?.segments.length ? sessions[0] : undefined;
-    }, 5000, 'no live session from the phone');
+    const live = await sessionFromPhone();
     await checkHearing('listen', calls, 'started by *22');
     for (const [key, mode] of [['5', 'whisper'], ['6', 'barge'], ['4', 'listen']] as const) {
       await supervisor.sendDtmf(key);
@@ -369,10 +371,7 @@ describe('supervisor monitoring on the lab: listen, whisper and barge, heard at 
     const supervisor = await supDesk.call('*241005');
     supervisor.playTone(SUPERVISOR);
     const calls = { caller, agent, supervisor };
-    const live = await waitFor(async () => {
-      const sessions = (await t.api('/api/v1/monitor?live=true')).body as { id: string; segments: unknown[] }[];
-      return sessions[0]?.segments.length ? sessions[0] : undefined;
-    }, 5000, 'no live session from the phone');
+    const live = await sessionFromPhone();
     await checkHearing('barge', calls, 'transferred call, *24');
     await supervisor.sendDtmf('4');
     await waitFor(async () => (await session(live.id)).mode === 'listen', 3000, 'key 4 did not switch to listen');
