@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # npm run check: the fast tier, with no lab and no Postgres (README, Tests):
-# type-check and lint side by side (each is mostly one core's work), then
-# test/unit and test/http four files at a time: each file has its own
-# in-memory database and fakes on ephemeral ports, and much of a file's
-# time is Node and tsx starting or waits on sockets, so four overlap well
-# on two cores (measured: 61 s against 85 s two at a time).
+# type-check, lint, test/unit and test/http, all side by side. The tests run
+# as three processes (test/unit/all.ts, test/http/all.ts and the API fuzz,
+# the longest file, alone): on two cores, a process per test file cost more
+# in Node, tsx and the app's modules starting than the tests themselves
+# (session 11: 433 CPU seconds and 3 min 54 s one file per process, against
+# about 140 and a minute and a half this way). Arguments go to node --test
+# (scripts/test.sh passes --test-reporter=spec).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-npx tsc --noEmit & typecheck=$!
-npx eslint . & lint=$!
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+# tsc and eslint write to files, shown once the tests are over, so their
+# lines do not land in the middle of the tests' report.
+npx tsc --noEmit > "$out/tsc" 2>&1 & typecheck=$!
+npx eslint . > "$out/eslint" 2>&1 & lint=$!
 # The migrated PGlite the fast tests load (test/support/pglite-template.ts):
-# made meanwhile when the migrations changed, not by four test files at once.
-node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()" & template=$!
-status=0
-wait "$typecheck" || status=1
-wait "$lint" || status=1
-wait "$template" || status=1
-[ "$status" -eq 0 ] || exit "$status"
-
-mapfile -t files < <(find test/unit test/http -name '*.test.ts' | sort)
-exec node --import tsx --test --test-concurrency=4 "$@" "${files[@]}"
+# made once when the migrations changed, before the test processes each make
+# their own.
+node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()"
+status=$?
+if [ "$status" -eq 0 ]; then
+  node --import tsx --test --test-concurrency=3 "$@" test/http/api-fuzz.test.ts test/http/all.ts test/unit/all.ts
+  status=$?
+fi
+wait "$typecheck" || { echo "check: type-check failed" >&2; status=1; }
+wait "$lint" || { echo "check: lint failed" >&2; status=1; }
+cat "$out/tsc" "$out/eslint"
+exit "$status"

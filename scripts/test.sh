@@ -26,21 +26,11 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
 
-say "type-check and lint"
-# Side by side: each is mostly one core's work.
-npx tsc --noEmit & typecheck=$!
-npx eslint . & lint=$!
-# The migrated PGlite the fast tier loads, as in scripts/check.sh.
-node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()" & template=$!
-wait "$typecheck"
-wait "$lint"
-wait "$template"
+say "type-check, lint and the fast tier"
+# npm run check: the same three test processes beside tsc and eslint.
+bash scripts/check.sh --test-reporter=spec
 
-mapfile -t fast < <(find test/unit test/http -name '*.test.ts' | sort)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
-# The fast tier (unit, and HTTP on PGlite with a fake ARI and AMI) touches
-# neither the lab nor the shared database: four at a time, as npm run check.
-node --import tsx --test --test-concurrency=4 --test-reporter=spec "${fast[@]}"
 # One file at a time: the integration tests share the lab's Stasis
 # application and phone extensions.
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${integration[@]}"

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 /**
  * The pages' live feed (web/app.js) in Node with a fake browser: which
@@ -16,16 +16,34 @@ const browser = {
   location: { protocol: 'http:', host: 'localhost', href: '/ui/wallboard.html' },
   banner: { hidden: true, textContent: '' },
 };
-Object.assign(globalThis, {
+const fakes: Record<string, unknown> = {
   localStorage: { getItem: () => 'en', setItem: () => undefined },
   sessionStorage: { getItem: (k: string) => browser.session.get(k) ?? null, removeItem: (k: string) => browser.session.delete(k), setItem: (k: string, v: string) => browser.session.set(k, v) },
   location: browser.location,
   document: { getElementById: () => browser.banner },
   WebSocket: class { constructor() { browser.sockets.push(this as FakeSocket); } },
   fetch: (url: string) => (url === '/api/v1/me' ? browser.me() : Promise.reject(new Error(url))),
-});
-// Node 20 has no navigator global; later Node versions have a read-only one.
-if (!('navigator' in globalThis)) Object.assign(globalThis, { navigator: { language: 'en' } });
+  // Node 20 has no navigator global; later Node versions have a read-only one.
+  ...('navigator' in globalThis ? {} : { navigator: { language: 'en' } }),
+};
+/**
+ * The fake browser is this suite's only: installed before it, and what the
+ * globals were put back after it, since other test files may share the process.
+ */
+const saved = new Map<string, PropertyDescriptor | undefined>();
+function installBrowser(): void {
+  for (const [name, value] of Object.entries(fakes)) {
+    saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
+    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+  }
+}
+function removeBrowser(): void {
+  for (const [name, descriptor] of saved) {
+    if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+    else Reflect.deleteProperty(globalThis, name);
+  }
+  saved.clear();
+}
 const originalSetTimeout = globalThis.setTimeout;
 
 async function feed(): Promise<FakeSocket> {
@@ -49,6 +67,9 @@ async function close(socket: FakeSocket, code: number): Promise<void> {
 }
 
 describe('the pages\' live feed (web/app.js)', () => {
+  before(installBrowser);
+  after(removeBrowser);
+
   it('goes back to sign-in on a 4001 close, without reconnecting', async () => {
     const socket = await feed();
     socket.onopen!();
