@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm run check: the fast tier, with no lab and no Postgres (README, Tests):
 # type-check, lint, test/unit and test/http, all side by side. The tests run
-# as three processes (test/unit/all.ts, test/http/all.ts and the API fuzz,
-# the longest file, alone): on two cores, a process per test file cost more
+# as four processes (test/unit/all.ts, test/http/part-1.ts and part-2.ts, and
+# the API fuzz, the longest file, alone): on two cores, a process per test file cost more
 # in Node, tsx and the app's modules starting than the tests themselves
 # (session 11: 433 CPU seconds and 3 min 54 s one file per process, against
 # about 140 and a minute and a half this way). Arguments go to node --test
@@ -22,7 +22,7 @@ npx eslint . > "$out/eslint" 2>&1 & lint=$!
 node --import tsx --input-type=module -e "await (await (await import('./test/support/pglite-template.ts')).migratedPGlite()).close()"
 status=$?
 if [ "$status" -eq 0 ]; then
-  node --import tsx --test --test-concurrency=3 "$@" test/http/api-fuzz.test.ts test/http/all.ts test/unit/all.ts
+  node --import tsx --test --test-concurrency=4 "$@" test/http/api-fuzz.test.ts test/http/part-1.ts test/http/part-2.ts test/unit/all.ts
   status=$?
 fi
 wait "$typecheck" || { echo "check: type-check failed" >&2; status=1; }

@@ -13,8 +13,10 @@ import { projectRoot } from '../../src/core/paths.js';
  * `after` (test/unit/web-live-feed.test.ts shows how). Each file still runs
  * alone: `node --import tsx --test test/unit/<file>.test.ts`.
  */
-export async function loadTests(folder: string, options: { except?: string[] } = {}): Promise<void> {
+export async function loadTests(folder: string, options: { except?: string[]; part?: [number, number] } = {}): Promise<void> {
   const dir = join(projectRoot, folder);
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts') && !options.except?.includes(f)).sort();
-  for (const file of files) await import(pathToFileURL(join(dir, file)).href);
+  // Part i of n: every n-th file from the i-th, so that n processes share a folder.
+  const [part, parts] = options.part ?? [0, 1];
+  for (const [i, file] of files.entries()) if (i % parts === part) await import(pathToFileURL(join(dir, file)).href);
 }
