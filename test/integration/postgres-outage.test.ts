@@ -73,7 +73,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 type Phase = 'before' | 'during' | 'after';
-interface CallResult { number: string; did: string; phase: Phase; promptHeard: boolean; connected: boolean; agentHeardCaller: boolean; error?: string; ms: number }
+interface CallResult { number: string; did: string; phase: Phase; promptHeard: boolean; connected: boolean; agentHeardCaller: boolean; error?: string; ms: number; asterisk?: unknown }
 
 /** What a write in the write queue becomes in the database, by its description. */
 function kindOf(what: string): string {
@@ -235,6 +235,13 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
         await call.hangup();
       } catch (err) {
         result.error = (err as Error).message;
+        // What Asterisk holds of this caller at the failure, to say where the call stopped.
+        result.asterisk = await (async () => {
+          const channels = await app.ari.request('channels.list', {}) as { id: string; state: string; caller: { number: string }; dialplan: { app_name: string; app_data: string } }[];
+          const mine = channels.filter((c) => c.caller.number === number);
+          const bridges = await app.ari.request('bridges.list', {}) as { id: string; bridge_type: string; channels: string[] }[];
+          return mine.map((c) => ({ id: c.id, state: c.state, app: `${c.dialplan.app_name}(${c.dialplan.app_data})`, bridges: bridges.filter((b) => b.channels.includes(c.id)).map((b) => ({ id: b.id, type: b.bridge_type, channels: b.channels.length })) }));
+        })().catch((e: Error) => e.message);
       } finally {
         result.ms = Date.now() - began;
         await phone.close();
