@@ -50,12 +50,12 @@ import { webModule } from './web/module.js';
  */
 export const capabilities: readonly AnyCapability<Shared, ReconcileView>[] = [
   agentsModule,
+  securityModule,
   authModule,
   promptsModule,
   callsModule,
   queuesModule,
   ivrModule,
-  securityModule,
   monitorModule,
   dialplanModule,
   recordingModule,

@@ -19,8 +19,10 @@ export interface Principal {
   role: Role;
   /** The agent an agent token belongs to; for a supervisor token, the supervisor it is bound to (if any). */
   agentId: string | null;
-  /** null for the bootstrap admin token from the config. */
+  /** null for the bootstrap admin token from the config; a session's id for a person signed in to the pages. */
   tokenId: string | null;
+  /** Set when the principal comes from the pages' sign-in cookie, not a bearer token. */
+  session?: { userId: string; username: string; csrfToken: string };
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');

@@ -11,7 +11,32 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
-export interface AuthTables { api_tokens: ApiTokensTable }
+export interface UsersTable {
+  id: string;
+  username: string;
+  role: Role;
+  agent_id: string | null;
+  password_hash: string;
+  active: boolean;
+  created_at: Date;
+  password_changed_at: Date;
+}
+
+export interface UserSessionsTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  csrf_token: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+  end_reason: string | null;
+  address: string | null;
+  user_agent: string | null;
+}
+
+export interface AuthTables { api_tokens: ApiTokensTable; users: UsersTable; user_sessions: UserSessionsTable }
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 
 export class TokenStore {

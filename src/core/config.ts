@@ -19,6 +19,10 @@ export interface Config {
   lab: boolean;
   /** Failed bearer-token authentications per client address and minute before it is locked out for a minute. */
   authFailuresPerMinute: number;
+  /** The pages' sign-in sessions: ended after this long unused. */
+  sessionIdleMinutes: number;
+  /** The pages' sign-in sessions: ended this long after sign-in, used or not. */
+  sessionMaxHours: number;
   /** `ca`: PEM certificates ARI's TLS certificate must chain to (CENTRALITA_ARI_CA), besides the system's. */
   ari: { url: string; user: string; password: string; app: string; ca?: string };
   /** HTTPS and WSS served directly: PEM files, read again on SIGHUP (CENTRALITA_TLS_CERT, CENTRALITA_TLS_KEY). */
@@ -204,6 +208,8 @@ export function loadConfig(env: Source = process.env): Config {
     adminToken,
     lab,
     authFailuresPerMinute: integer(src, 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 10, 1, 100_000),
+    sessionIdleMinutes: integer(src, 'CENTRALITA_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+    sessionMaxHours: integer(src, 'CENTRALITA_SESSION_MAX_HOURS', 12, 1, 24 * 30),
     ari: {
       url: url(src, 'CENTRALITA_ARI_URL', 'http://127.0.0.1:8088/ari', ['http:', 'https:']) as string,
       user: required(src, 'CENTRALITA_ARI_USER'),

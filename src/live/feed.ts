@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentStateChange } from '../agents/service.js';
-import { tooManyFailures } from '../auth/http.js';
+import { sessionSecret, tooManyFailures } from '../auth/http.js';
 import { bearerToken, type AuthService, type Principal } from '../auth/service.js';
+import type { UsersService } from '../auth/users.js';
 import type { EventBus } from '../core/events.js';
 import type { HttpApp } from '../core/http.js';
 
@@ -14,6 +15,15 @@ interface Client { socket: WebSocket; principal: Principal }
 /** The token of a WebSocket request: the Authorization header, or ?token= for browsers, which cannot set headers. */
 function tokenOf(request: IncomingMessage, url: URL): string | undefined {
   return bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+}
+
+/** Whether a browser's Origin header names the host the request was sent to. */
+function fromHost(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // not a URL: not this site
+  }
 }
 
 function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } } as object, headers = {} as Record<string, string> } = {}): void {
@@ -33,7 +43,7 @@ function refuse(socket: Duplex, status: number, reason: string, { body = { error
  * it happens. Admins and supervisors see everything, an agent token only its
  * own agent's changes and the offers made to it, never monitoring.
  */
-export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService): { close(): void } {
+export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService, users?: UsersService): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Set<Client>();
   const upgrading = new Set<Duplex>();
@@ -50,6 +60,15 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== liveFeedPath) return refuse(socket, 404, 'Not Found');
     const token = tokenOf(request, url);
+    // A page signed in with a password: the session cookie, from this site
+    // only (another site's page could open a socket with it otherwise).
+    const secret = token || !users ? undefined : sessionSecret(request.headers.cookie);
+    if (secret && users) {
+      const origin = request.headers.origin;
+      if (origin !== undefined && !fromHost(origin, request.headers.host)) return refuse(socket, 403, 'Forbidden');
+      users.authenticate(secret).then((principal) => (principal ? accept(principal) : refuse(socket, 401, 'Unauthorized')), () => refuse(socket, 503, 'Service Unavailable'));
+      return;
+    }
     if (!token) return refuse(socket, 401, 'Unauthorized');
     // The same budget of failed authentications per address as the REST API.
     const address = http.clientAddress(request);
@@ -63,6 +82,10 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
         await auth.countFailure(token, address);
         return refuse(socket, 401, 'Unauthorized');
       }
+      accept(principal);
+    }, () => refuse(socket, 503, 'Service Unavailable'));
+
+    function accept(principal: Principal): void {
       if (socket.destroyed) return;
       wss.handleUpgrade(request, socket, head, (ws) => {
         socket.off('error', ignore);
@@ -72,7 +95,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService)
         ws.on('error', () => clients.delete(client));
         ws.send(JSON.stringify({ type: 'hello', data: { role: principal.role, agentId: principal.agentId } }));
       });
-    }, () => refuse(socket, 503, 'Service Unavailable'));
+    }
   });
 
   /** Sends to every client allowed to see it: agents only what concerns them. */

@@ -19,7 +19,7 @@ export const liveModule: Module<'live', 'auth'> = {
     return { feed: undefined };
   },
   routes(live, { http, bus, auth }) {
-    live.feed = installLiveFeed(http, bus, auth.service);
+    live.feed = installLiveFeed(http, bus, auth.service, auth.users);
   },
   // Its sockets would keep the HTTP app from closing.
   closing(live) {

@@ -15,13 +15,13 @@ import { randomUUID } from 'node:crypto';
 export const lockoutPolicy = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
 export type LockoutPolicy = { maxFailures: number; windowMs: number; lockMs: number };
 
-export const lockKinds = ['number', 'phone'] as const;
+export const lockKinds = ['number', 'phone', 'user'] as const;
 export type LockKind = (typeof lockKinds)[number];
 
 export interface Lock {
   id: string;
   kind: LockKind;
-  /** The agent number or the phone's extension. */
+  /** The agent number, the phone's extension, or the sign-in name. */
   subject: string;
   /** Failures counted when it locked. */
   failures: number;
@@ -29,8 +29,12 @@ export interface Lock {
   until: Date;
 }
 
-/** One wrong number+PIN: the phone it came from, and the number keyed (null: none keyed). */
-export interface Attempt { extension: string; number: string | null }
+/**
+ * One wrong number+PIN: the phone it came from, and the number keyed (null:
+ * none keyed); or one wrong password at the pages' sign-in: the name tried
+ * (lower case), counted as the number is.
+ */
+export type Attempt = { extension: string; number: string | null } | { user: string };
 
 /** A failure still counted for a subject (after a restart: read back from the store). */
 export interface CountedFailure { kind: LockKind; subject: string; at: Date }
@@ -91,7 +95,7 @@ export class LockoutBook {
     return outcome;
   }
 
-  /** A right number+PIN: the failures of that number and that phone are spent. Returns the subjects that had any. */
+  /** A right number+PIN (or password): the failures of that number and that phone (or name) are spent. Returns the subjects that had any. */
   succeed(attempt: Attempt): Array<{ kind: LockKind; subject: string }> {
     const spent: Array<{ kind: LockKind; subject: string }> = [];
     for (const [kind, subject] of subjectsOf(attempt)) {
@@ -146,5 +150,6 @@ export class LockoutBook {
 }
 
 function subjectsOf(attempt: Attempt): Array<[LockKind, string]> {
+  if ('user' in attempt) return [['user', attempt.user]];
   return attempt.number ? [['number', attempt.number], ['phone', attempt.extension]] : [['phone', attempt.extension]];
 }

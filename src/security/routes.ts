@@ -4,13 +4,13 @@ import { ErrorBody, StringEnum, Uuid } from '../core/schemas.js';
 import { lockKinds } from './lockouts.js';
 import type { SecurityService } from './service.js';
 
-const Kind = StringEnum(lockKinds, { description: 'number: an agent number, from any phone; phone: a desk phone, whatever numbers it tried' });
+const Kind = StringEnum(lockKinds, { description: 'number: an agent number, from any phone; phone: a desk phone, whatever numbers it tried; user: a name at the pages\' sign-in' });
 
 const LockView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   kind: Kind,
-  subject: Type.String({ description: 'the agent number or the phone (extension)' }),
-  failures: Type.Integer({ description: 'wrong number+PIN attempts that locked it' }),
+  subject: Type.String({ description: 'the agent number, the phone (extension) or the sign-in name (lower case)' }),
+  failures: Type.Integer({ description: 'wrong number+PIN (or password) attempts that locked it' }),
   lockedAt: Type.String({ format: 'date-time' }),
   until: Type.String({ format: 'date-time' }),
 });
@@ -20,9 +20,10 @@ export function securityRoutes(app: HttpApp, security: SecurityService): void {
   app.get('/api/v1/security/lockouts', {
     config: { roles: ['admin'] },
     schema: {
-      tags: ['security'], summary: 'Agent numbers and phones locked out of phone PIN logins now',
+      tags: ['security'], summary: 'Agent numbers and phones locked out of phone PIN logins, and names locked out of the sign-in, now',
       description: 'After 5 wrong number+PIN attempts within 15 minutes for one agent number (from any phone) or from one phone (any numbers), '
-        + 'that number or phone is refused for 15 minutes from the lock: callers hear "not now" and no PIN is checked.',
+        + 'that number or phone is refused for 15 minutes from the lock: callers hear "not now" and no PIN is checked. '
+        + 'The same rules lock a name at the pages\' sign-in after 5 wrong passwords (429, no password checked).',
       querystring: Type.Object({ kind: Type.Optional(Kind) }, { additionalProperties: false }),
       response: { 200: Type.Array(LockView), 400: ErrorBody },
     },

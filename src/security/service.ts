@@ -52,7 +52,8 @@ export class SecurityService {
     const failures: CountedFailure[] = [];
     for (const row of rows) {
       if (row.number !== null && row.number_spent_at === null) failures.push({ kind: 'number', subject: row.number, at: row.at });
-      if (row.phone_spent_at === null) failures.push({ kind: 'phone', subject: row.extension, at: row.at });
+      if (row.extension !== null && row.phone_spent_at === null) failures.push({ kind: 'phone', subject: row.extension, at: row.at });
+      if (row.username !== null && row.username_spent_at === null) failures.push({ kind: 'user', subject: row.username, at: row.at });
     }
     this.book.restore(failures, locks.map((row) => ({
       id: row.id, kind: row.kind, subject: row.subject, failures: row.failures, lockedAt: row.locked_at, until: row.until,
@@ -71,30 +72,45 @@ export class SecurityService {
     return lock && view(lock);
   }
 
-  /** A wrong number+PIN from a phone: counted for both, and each lock it starts is stored and logged. */
+  /** The lock on a sign-in name (lower case), if no password may be tried for it now. */
+  userLock(name: string): LockView | undefined {
+    const lock = this.book.lockOf('user', name, this.clock());
+    return lock && view(lock);
+  }
+
+  /**
+   * A wrong number+PIN from a phone (counted for both), or a wrong password
+   * for a name at the pages' sign-in: each lock it starts is stored and logged.
+   */
   loginFailed(attempt: Attempt): void {
     const at = this.clock();
     const { counted, locked } = this.book.fail(attempt, at);
     const countedFor = (kind: LockKind) => counted.find((c) => c.kind === kind);
+    const signIn = 'user' in attempt;
     const ops = [this.store.insertFailure({
-      id: randomUUID(), at, extension: attempt.extension, number: attempt.number,
+      id: randomUUID(), at, extension: signIn ? null : attempt.extension, number: signIn ? null : attempt.number,
+      username: signIn ? attempt.user : null,
       // A subject locked already (a race between phones) does not count it.
-      number_spent_at: attempt.number && countedFor('number') ? null : at,
+      number_spent_at: !signIn && attempt.number && countedFor('number') ? null : at,
       phone_spent_at: countedFor('phone') ? null : at,
+      username_spent_at: countedFor('user') ? null : at,
     })];
     for (const lock of locked) {
       ops.push(this.store.spendFailures(lock.kind, lock.subject, at), this.store.insertLock({
         id: lock.id, kind: lock.kind, subject: lock.subject, failures: lock.failures, locked_at: lock.lockedAt, until: lock.until,
       }));
     }
-    void this.writes.enqueue(`phone login failure on ${attempt.extension}`, ops);
-    this.logger.info({
-      extension: attempt.extension, number: attempt.number,
-      failures: Object.fromEntries(counted.map((c) => [c.kind, c.failures])),
-    }, 'phone login refused: wrong agent number or PIN');
+    const failures = Object.fromEntries(counted.map((c) => [c.kind, c.failures]));
+    if (signIn) {
+      void this.writes.enqueue(`sign-in failure for ${attempt.user}`, ops);
+      this.logger.info({ user: attempt.user, failures }, 'sign-in refused: wrong name or password');
+    } else {
+      void this.writes.enqueue(`phone login failure on ${attempt.extension}`, ops);
+      this.logger.info({ extension: attempt.extension, number: attempt.number, failures }, 'phone login refused: wrong agent number or PIN');
+    }
     for (const lock of locked) {
       this.logger.warn({ lockId: lock.id, kind: lock.kind, subject: lock.subject, failures: lock.failures, until: lock.until.toISOString() },
-        `${lock.kind === 'number' ? 'agent number' : 'phone'} locked out of PIN logins after repeated wrong PINs`);
+        `${{ number: 'agent number', phone: 'phone', user: 'sign-in name' }[lock.kind]} locked out after repeated wrong ${lock.kind === 'user' ? 'passwords' : 'PINs'}`);
     }
   }
 
@@ -103,7 +119,8 @@ export class SecurityService {
     const at = this.clock();
     const spent = this.book.succeed(attempt);
     if (spent.length === 0) return;
-    void this.writes.enqueue(`phone login on ${attempt.extension}`, spent.map((s) => this.store.spendFailures(s.kind, s.subject, at)));
+    const what = 'user' in attempt ? `sign-in of ${attempt.user}` : `phone login on ${attempt.extension}`;
+    void this.writes.enqueue(what, spent.map((s) => this.store.spendFailures(s.kind, s.subject, at)));
   }
 
   /** The locks in force, oldest first. */
@@ -117,7 +134,7 @@ export class SecurityService {
     const lock = this.book.clear(id, at);
     if (!lock) throw notFound(`lockout ${id}`);
     void this.writes.enqueue(`lockout ${id} cleared`, [this.store.clearLock(id, at, by), this.store.spendFailures(lock.kind, lock.subject, at)]);
-    this.logger.warn({ lockId: id, kind: lock.kind, subject: lock.subject, clearedBy: by }, 'phone PIN lockout cleared by an admin');
+    this.logger.warn({ lockId: id, kind: lock.kind, subject: lock.subject, clearedBy: by }, 'lockout cleared by an admin');
     return view(lock);
   }
 }

@@ -5,10 +5,13 @@ import type { LockKind } from './lockouts.js';
 export interface SecurityLoginFailuresTable {
   id: string;
   at: Date;
-  extension: string;
+  /** null: a sign-in at the pages (username says which name was tried) */
+  extension: string | null;
   number: string | null;
   number_spent_at: Date | null;
   phone_spent_at: Date | null;
+  username: string | null;
+  username_spent_at: Date | null;
 }
 
 export interface SecurityLockoutsTable {
@@ -35,11 +38,13 @@ export class SecurityStore {
     return { insert: 'security_login_failures', values: { ...row } };
   }
 
-  /** The failures still counted for a number or a phone stop counting (a lock, a right PIN, a lock cleared). */
+  /** The failures still counted for a number, a phone or a name stop counting (a lock, a right PIN or password, a lock cleared). */
   spendFailures(kind: LockKind, subject: string, at: Date): WriteOp {
-    return kind === 'number'
-      ? { update: 'security_login_failures', set: { number_spent_at: at }, where: { number: subject, number_spent_at: null } }
-      : { update: 'security_login_failures', set: { phone_spent_at: at }, where: { extension: subject, phone_spent_at: null } };
+    switch (kind) {
+      case 'number': return { update: 'security_login_failures', set: { number_spent_at: at }, where: { number: subject, number_spent_at: null } };
+      case 'phone': return { update: 'security_login_failures', set: { phone_spent_at: at }, where: { extension: subject, phone_spent_at: null } };
+      case 'user': return { update: 'security_login_failures', set: { username_spent_at: at }, where: { username: subject, username_spent_at: null } };
+    }
   }
 
   insertLock(row: Omit<Insertable<SecurityLockoutsTable>, 'cleared_at' | 'cleared_by_token' | 'cleared_by_role'>): WriteOp {
@@ -50,11 +55,11 @@ export class SecurityStore {
     return { update: 'security_lockouts', set: { cleared_at: at, cleared_by_token: by.tokenId, cleared_by_role: by.role }, where: { id, cleared_at: null } };
   }
 
-  /** Failures at or after `since` that still count for their number or their phone. */
+  /** Failures at or after `since` that still count for their number, their phone or their name. */
   async failuresSince(since: Date): Promise<LoginFailureRow[]> {
     return this.db.selectFrom('security_login_failures').selectAll()
       .where('at', '>=', since)
-      .where((eb) => eb.or([eb('number_spent_at', 'is', null), eb('phone_spent_at', 'is', null)]))
+      .where((eb) => eb.or([eb('number_spent_at', 'is', null), eb('phone_spent_at', 'is', null), eb('username_spent_at', 'is', null)]))
       .orderBy('at').execute();
   }
 

@@ -75,14 +75,22 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
   app.get('/api/v1/me', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
     schema: {
-      tags: ['auth'], summary: 'Who this token is: role, and the agent (or supervisor) it is bound to',
-      response: { 200: Type.Object({ role: Type.String(), agentId: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), isSupervisor: Type.Boolean() }) },
+      tags: ['auth'], summary: 'Who this token (or sign-in) is: role, and the agent (or supervisor) it is bound to',
+      description: 'For a person signed in to the pages: `user` (their name) and `csrfToken`, the value of the X-CSRF-Token header every change must carry; both null for an API token.',
+      response: { 200: Type.Object({
+        role: Type.String(), agentId: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), isSupervisor: Type.Boolean(),
+        user: Type.Union([Type.Object({ id: Type.String(), username: Type.String() }), Type.Null()]), csrfToken: Type.Union([Type.String(), Type.Null()]),
+      }) },
     },
   }, async (request) => {
     const principal = request.principal!;
     // an agent deleted since the token was made: the page shows no name
     const agent = principal.agentId ? await agents.getAgent(principal.agentId).catch(() => undefined) : undefined;
-    return { role: principal.role, agentId: principal.agentId, name: agent?.name ?? null, isSupervisor: agent?.isSupervisor ?? false };
+    const session = principal.session;
+    return {
+      role: principal.role, agentId: principal.agentId, name: agent?.name ?? null, isSupervisor: agent?.isSupervisor ?? false,
+      user: session ? { id: session.userId, username: session.username } : null, csrfToken: session?.csrfToken ?? null,
+    };
   });
 
   app.get('/api/v1/agents/:id/call', {

@@ -20,6 +20,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     // The harness is the lab (CENTRALITA_LAB=true): see README, configuration.
     lab: true,
     authFailuresPerMinute: 10,
+    sessionIdleMinutes: 30,
+    sessionMaxHours: 12,
     ari: { url: 'http://127.0.0.1:8088/ari', user: 'centralita', password: 'centralita-lab-ari', app: 'centralita' },
     ami: { host: '127.0.0.1', port: 5038, user: 'centralita', password: 'centralita-lab-ami' },
     recordingsDir: `${projectRoot}/recordings`,

@@ -23,6 +23,17 @@ export class FeedClient {
     });
   }
 
+  /** With headers a browser sends by itself: the sign-in cookie, and the page's Origin. */
+  static connectWith(baseUrl: string, headers: { cookie: string; origin?: string }): Promise<FeedClient> {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/events`, { headers: { cookie: headers.cookie, ...(headers.origin ? { origin: headers.origin } : {}) } });
+    return new Promise((resolve, reject) => {
+      const client = new FeedClient(socket);
+      socket.once('open', () => resolve(client));
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+      socket.once('error', reject);
+    });
+  }
+
   agentStates(agentId: string): string[] {
     return this.messages
       .filter((m) => m.type === 'agent.state' && m.data.agentId === agentId)

@@ -12,7 +12,7 @@ import type { ReconcileView, Shared } from '../../src/shared.js';
  */
 const everyTable: Record<keyof Database & string, true> = {
   agents: true, pause_reasons: true, agent_state_events: true,
-  api_tokens: true,
+  api_tokens: true, users: true, user_sessions: true,
   calls: true, call_events: true,
   ivr_flows: true, ivr_flow_versions: true, ivr_routes: true, ivr_traces: true,
   monitor_sessions: true, monitor_segments: true,
