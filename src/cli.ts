@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { createFirstAdmin } from './auth/create-admin.js';
 import { backup } from './backup/backup.js';
 import { refuseWhileRunning } from './backup/embedded.js';
 import { restore } from './backup/restore.js';
@@ -21,6 +22,8 @@ const usage = `usage: centralita <command>   (npm run centralita -- <command>; n
   restore DIR [--force]          a backup into the configured database and folders (--force: over rows and differing files)
   verify-recordings              every complete recording against its file, and every file against the rows
   purge-events                   the event retention now (CENTRALITA_EVENT_RETENTION_DAYS), as the daily job does
+  create-admin NAME              the first admin who signs in to the pages, once (refused when an admin user exists);
+                                 the password from CENTRALITA_NEW_PASSWORD, or the first line of standard input
   doctor                         what docs/install.md asks of Asterisk, Postgres and the folders: one line per check, exit 1 on a problem
                                  (npm run doctor)
 Configuration as the service's: the environment, or the file CENTRALITA_CONFIG names.`;
@@ -71,6 +74,28 @@ async function purgeEvents(config: Config, logger: Logger): Promise<number> {
   }
 }
 
+/** The first line of standard input (a password piped in, or typed: it is echoed then, so prefer the variable or a pipe). */
+async function firstLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+async function createAdmin(config: Config, logger: Logger, name: string): Promise<number> {
+  const password = process.env.CENTRALITA_NEW_PASSWORD ?? (await firstLine());
+  const database = await openExisting(config, logger, 'change the embedded database');
+  try {
+    const id = await createFirstAdmin(database.db, name, password);
+    say(`admin ${name} created (${id}): sign in at /ui/ with that name and password`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
@@ -88,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   const only = (allowed: string[]): void => {
     const given = Object.entries(values).filter(([, on]) => on).map(([name]) => name).filter((name) => !allowed.includes(name));
     if (given.length > 0) throw new UsageError(`${command} does not take --${given[0]}`);
-    if (!['backup', 'restore'].includes(command) && rest.length > 0) throw new UsageError(`${command} takes no arguments`);
+    if (!['backup', 'restore', 'create-admin'].includes(command) && rest.length > 0) throw new UsageError(`${command} takes no arguments`);
   };
   // doctor talks to Asterisk: the service's whole configuration; the others need only the database and folders.
   const config = command === 'doctor' ? loadConfig() : loadToolConfig();
@@ -113,6 +138,10 @@ async function main(argv: string[]): Promise<number> {
     case 'purge-events':
       only([]);
       return purgeEvents(config, logger);
+    case 'create-admin':
+      only([]);
+      if (rest.length !== 1) throw new UsageError('create-admin takes one name');
+      return createAdmin(config, logger, rest[0]!);
     case 'doctor': {
       only([]);
       const verdicts = await doctor(config, createLogger('silent'), { probes: true });

@@ -1,8 +1,10 @@
-// Shared by every page: the token, the API, the live feed, the two languages.
+// Shared by every page: the sign-in (a cookie, or an API token), the API, the live feed, the two languages.
 
 const texts = {
   es: {
-    signIn: 'Entrar', token: 'Token de acceso', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
+    signIn: 'Entrar', token: 'Token de acceso', username: 'Usuario o número de agente', password: 'Contraseña',
+    badPassword: 'El usuario o la contraseña no son correctos.', lockedOut: 'Demasiados intentos fallidos: espera %s min o pide a un administrador que lo desbloquee.',
+    useToken: 'Entrar con un token de acceso', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
     badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
     longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', serviceLevelShort: 'Nivel de servicio %', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
     agents: 'Agentes', agent: 'Agente', state: 'Estado', since: 'Tiempo', calls: 'Llamadas en curso', caller: 'Llamante', duration: 'Duración',
@@ -16,7 +18,9 @@ const texts = {
     on_call: 'en llamada', wrap_up: 'posllamada', paused: 'en pausa', logged_out: 'desconectado', session: 'Sesión', ringingPhone: 'Sonando tu teléfono…',
   },
   en: {
-    signIn: 'Sign in', token: 'Access token', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
+    signIn: 'Sign in', token: 'Access token', username: 'User name or agent number', password: 'Password',
+    badPassword: 'The name or the password is not right.', lockedOut: 'Too many failed tries: wait %s min or ask an admin to lift the lock.',
+    useToken: 'Sign in with an access token', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
     badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
     longestWait: 'Longest wait', serviceLevel: 'Service level today', serviceLevelShort: 'Service level %', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
     agents: 'Agents', agent: 'Agent', state: 'State', since: 'Time', calls: 'Calls in progress', caller: 'Caller', duration: 'Duration',
@@ -39,21 +43,38 @@ export function applyTexts(root = document) {
   for (const el of root.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
 }
 
+/** An API token pasted at sign-in; null when signed in with a name and password (the cookie). */
 export const token = () => sessionStorage.getItem('token');
 
-/** Forgets the token and goes to the sign-in page. */
-export function signOut() {
+/** What a request sends to prove who it is: the token, or (the cookie goes by itself) the CSRF token on changes. */
+function credentials(method) {
+  if (token()) return { authorization: `Bearer ${token()}` };
+  const csrf = sessionStorage.getItem('csrf');
+  return method !== 'GET' && csrf ? { 'x-csrf-token': csrf } : {};
+}
+
+/** Ends the session (or forgets the token) and goes to the sign-in page. */
+export async function signOut() {
+  if (!token()) await fetch('/api/v1/sign-out', { method: 'POST', headers: credentials('POST') }).catch(() => undefined);
   sessionStorage.removeItem('token');
+  sessionStorage.removeItem('csrf');
+  location.href = '/ui/index.html';
+}
+
+/** The sign-in page, when the session or token no longer works (nothing to end on the server). */
+function toSignIn() {
+  sessionStorage.removeItem('token');
+  sessionStorage.removeItem('csrf');
   location.href = '/ui/index.html';
 }
 
 export async function api(path, { method = 'GET', json, accept } = {}) {
-  const headers = { authorization: `Bearer ${token()}` };
+  const headers = credentials(method);
   if (json !== undefined) headers['content-type'] = 'application/json';
   if (accept) headers.accept = accept;
   const res = await fetch(path, { method, headers, body: json !== undefined ? JSON.stringify(json) : undefined });
   if (res.status === 401) {
-    signOut();
+    toSignIn();
     throw new Error('signed out');
   }
   const type = res.headers.get('content-type') ?? '';
@@ -62,13 +83,11 @@ export async function api(path, { method = 'GET', json, accept } = {}) {
   return body;
 }
 
-/** Who is signed in; sends to the sign-in page without a token. */
+/** Who is signed in (by cookie or token); sends to the sign-in page when nobody is. */
 export async function signedIn() {
-  if (!token()) {
-    location.href = '/ui/index.html';
-    throw new Error('no token');
-  }
-  return api('/api/v1/me');
+  const me = await api('/api/v1/me');
+  if (me.csrfToken) sessionStorage.setItem('csrf', me.csrfToken);
+  return me;
 }
 
 /** The navigation for the role, the language switch and sign-out. */
@@ -85,7 +104,7 @@ export function navigation(me, current) {
   }
   const who = document.createElement('span');
   who.className = 'who';
-  who.textContent = me.name ?? me.role;
+  who.textContent = me.name ?? me.user?.username ?? me.role;
   const language = document.createElement('button');
   language.type = 'button';
   language.textContent = t('language');
@@ -112,7 +131,9 @@ export function liveFeed(onMessage, onReconnect = () => {}) {
   let delay = 1000;
   let first = true;
   const connect = () => {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/events?token=${encodeURIComponent(token())}`);
+    // A token goes in the URL (a browser cannot set headers on a WebSocket); the sign-in cookie goes by itself.
+    const query = token() ? `?token=${encodeURIComponent(token())}` : '';
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/events${query}`);
     let opened = false;
     ws.onopen = () => {
       opened = true;
@@ -123,10 +144,10 @@ export function liveFeed(onMessage, onReconnect = () => {}) {
     };
     ws.onmessage = (event) => onMessage(JSON.parse(event.data));
     ws.onclose = async (event) => {
-      if (event.code === 4001) return signOut();
+      if (event.code === 4001) return toSignIn();
       banner.hidden = false;
       banner.textContent = t('disconnected');
-      if (!opened && (await tokenRefused())) return signOut();
+      if (!opened && (await tokenRefused())) return toSignIn();
       setTimeout(connect, delay);
       delay = Math.min(10_000, delay * 2);
     };
@@ -134,10 +155,10 @@ export function liveFeed(onMessage, onReconnect = () => {}) {
   connect();
 }
 
-/** Whether the API refuses the token (401); a network failure or any other answer is not a refusal. */
+/** Whether the API refuses the token or the session (401); a network failure or any other answer is not a refusal. */
 async function tokenRefused() {
   try {
-    return (await fetch('/api/v1/me', { headers: { authorization: `Bearer ${token()}` } })).status === 401;
+    return (await fetch('/api/v1/me', { headers: credentials('GET') })).status === 401;
   } catch {
     return false;
   }
@@ -162,7 +183,7 @@ export function cell(row, text, className) {
 
 /** Downloads what an authorised request answers (a CSV) as a file. */
 export async function download(path, name, accept) {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token()}`, accept } });
+  const res = await fetch(path, { headers: { ...credentials('GET'), accept } });
   const blob = await res.blob();
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);

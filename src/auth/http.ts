@@ -111,7 +111,8 @@ export function installAuth(app: HttpApp, auth: AuthService, users?: UsersServic
     // A ticket's principal is checked again: its token may have been revoked
     // (or its agent offboarded) since the ticket was issued.
     const fromTicket = token ? undefined : ticket?.(request, reply);
-    const principal = token ? await auth.authenticate(token) : fromTicket && (await auth.stillValid(fromTicket));
+    const stillValid = (p: Principal) => (p.session && users ? users.stillValid(p) : auth.stillValid(p));
+    const principal = token ? await auth.authenticate(token) : fromTicket && (await stillValid(fromTicket));
     if (!principal) {
       if (token) await auth.countFailure(token, request.ip);
       return reply.status(401).header('www-authenticate', 'Bearer').send({

@@ -212,6 +212,18 @@ export class UsersService {
     return { role: row.role, agentId: row.agent_id, tokenId: row.id, session: { userId: row.user_id, username: row.username, csrfToken: row.csrf_token } };
   }
 
+  /**
+   * The same principal if its session is still open and its user may still
+   * sign in, for principals kept past their request (playback tickets).
+   */
+  async stillValid(principal: Principal): Promise<Principal | undefined> {
+    if (!principal.tokenId || !principal.session) return undefined;
+    const row = (await this.store.openSessions(principal.session.userId)).find((s) => s.id === principal.tokenId);
+    const now = Date.now();
+    if (!row || row.expires_at.getTime() <= now || !row.active || !(await this.bindingHolds(row))) return undefined;
+    return principal;
+  }
+
   /** Whether the CSRF token a page sent is its session's. */
   static csrfMatches(principal: Principal, sent: string | undefined): boolean {
     const expected = principal.session?.csrfToken;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -43,17 +45,28 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.deepEqual(found, [], 'no console errors or CSP violations');
   });
 
-  /** A signed-in page at 1366×768 in Madrid's time zone. */
-  const signIn = async (token: string, landing: RegExp): Promise<Page> => {
+  /**
+   * A page at 1366×768 in Madrid's time zone, signed in as people do: a name
+   * (or an agent's number) and a password; or with an API token, the way
+   * integrations and kiosks still can.
+   */
+  const signIn = async (who: { username: string; password: string } | { token: string }, landing: RegExp): Promise<Page> => {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Madrid', locale: 'es-ES', acceptDownloads: true });
     contexts.push(context);
     const page = await context.newPage();
     watch(page);
     await page.goto(`${t.baseUrl}/ui/`);
-    await page.locator('#token').waitFor();
+    await page.locator('#username').waitFor();
     if (contexts.length === 1) await page.screenshot({ path: join(shots, 'sign-in.png') });
-    await page.fill('#token', token);
-    await page.press('#token', 'Enter');
+    if ('token' in who) {
+      await page.click('details.login summary');
+      await page.fill('#token', who.token);
+      await page.press('#token', 'Enter');
+    } else {
+      await page.fill('#username', who.username);
+      await page.fill('#password', who.password);
+      await page.press('#password', 'Enter');
+    }
     await page.waitForURL(landing);
     return page;
   };
@@ -77,6 +90,10 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     }
     tokens.lucia = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'lucia', role: 'agent', agentId: ids.lucia } })).body.token;
     tokens.sofia = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'sofia', role: 'supervisor', agentId: ids.sofia } })).body.token;
+    for (const json of [{ username: 'sofia', password: 'clave de sofía', role: 'supervisor', agentId: ids.sofia }, { username: 'lucia', password: 'clave de lucía', role: 'agent', agentId: ids.lucia }]) {
+      const user = await t.api('/api/v1/users', { method: 'POST', json });
+      assert.equal(user.status, 201, JSON.stringify(user.body));
+    }
     const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 20, wrapUpSeconds: 0, recordingPolicy: 'always' } });
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId: ids.lucia }] } });
@@ -98,8 +115,10 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   });
 
   it('a supervisor sees a waiting call appear within 2 s, sees the agent answer, clicks Listen and hears the call on the desk phone; the agent\'s desk shows who is calling', async () => {
-    supervisorPage = await signIn(tokens.sofia!, /wallboard\.html/);
-    agentPage = await signIn(tokens.lucia!, /desk\.html/);
+    // The supervisor signs in with a password (her Listen is a change: the page sends the CSRF token);
+    // the agent with her agent number and password.
+    supervisorPage = await signIn({ username: 'Sofia', password: 'clave de sofía' }, /wallboard\.html/);
+    agentPage = await signIn({ username: '1006', password: 'clave de lucía' }, /desk\.html/);
     await agentPage.waitForSelector('#state[data-status="available"]');
 
     const rings = deskPhone.waitForIncoming(15_000);
@@ -258,6 +277,31 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.ok(blocked.violations.some((d) => d.startsWith('script-src')), blocked.violations.join());
     assert.ok(problems.some((p) => /Content Security Policy/.test(p)), 'the console reports a violation (which is what the other tests look for)');
     problems = [];
+  });
+
+  it('an API token still signs in (a kiosk); another site\'s form posting with the sign-in cookie is refused and changes nothing', async () => {
+    const kiosk = await signIn({ token: tokens.sofia! }, /wallboard\.html/);
+    await kiosk.locator('#agents tr[data-agent="Lucía"]').waitFor();
+    // Another site's page (another port of this host: the same site to
+    // SameSite, so the browser sends the cookie; another origin) posts a
+    // form that would make an admin token, in the supervisor's browser.
+    const forger = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<form id="f" method="POST" enctype="text/plain" action="${t.baseUrl}/api/v1/users"><input name='{"username":"forged","password":"forged password","role":"admin","x":"' value='"}'></form>`);
+    });
+    await new Promise<void>((resolve) => forger.listen(0, '127.0.0.1', resolve));
+    try {
+      // Not watched: the refused post is a console error by design.
+      const page = await supervisorPage.context().newPage();
+      await page.goto(`http://127.0.0.1:${(forger.address() as AddressInfo).port}/`);
+      await Promise.all([page.waitForURL(/\/api\/v1\/users$/), page.evaluate(() => (document.getElementById('f') as HTMLFormElement).submit())]);
+      assert.match(await page.textContent('body') ?? '', /csrf_failed/);
+      await page.close();
+    } finally {
+      forger.close();
+    }
+    const users = (await t.api('/api/v1/users')).body as { username: string }[];
+    assert.ok(!users.some((u) => u.username === 'forged'), 'no user made by the forged post');
   });
 
   it('the wallboard shows a banner while the service is away and recovers by itself', async () => {
