@@ -4,7 +4,14 @@ const texts = {
   es: {
     signIn: 'Entrar', token: 'Token de acceso', username: 'Usuario o número de agente', password: 'Contraseña',
     badPassword: 'El usuario o la contraseña no son correctos.', lockedOut: 'Demasiados intentos fallidos: espera %s min o pide a un administrador que lo desbloquee.',
-    useToken: 'Entrar con un token de acceso', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
+    useToken: 'Entrar con un token de acceso', users: 'Usuarios', addUser: 'Añadir usuario', role: 'Rol', roleAgent: 'agente',
+    roleSupervisor: 'supervisor', roleAdmin: 'administrador', active: 'activo', disabled: 'desactivado', add: 'Añadir',
+    resetPassword: 'Nueva contraseña', newPassword: 'Nueva contraseña (10 caracteres o más):', disable: 'Desactivar', enable: 'Activar',
+    agentsPage: 'Agentes', readOnly: 'Solo lectura: los cambios los hace un administrador.', number: 'Número', name: 'Nombre', pin: 'PIN (4 a 12 cifras)',
+    skills: 'Habilidades', skill: 'Habilidad', level: 'Nivel', addSkill: 'Añadir habilidad', addAgent: 'Añadir agente', editAgent: 'Cambiar agente',
+    edit: 'Cambiar', save: 'Guardar', cancel: 'Cancelar', pauseReasons: 'Motivos de pausa', reasonName: 'Nombre interno', code: 'Código (*47)',
+    label: 'Texto', productive: 'Productiva', confirmRemoveAgent: '¿Quitar a %s? Con historial queda desactivado; sus sesiones y tokens terminan.', reasonNameRule: 'minúsculas, cifras y _, empezando por una letra',
+    remove: 'Eliminar', confirmRemove: '¿Eliminar a %s? Sus sesiones terminan.', sessions: 'Sesiones abiertas', lastSeen: 'Último uso', address: 'Dirección', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
     badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
     longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', serviceLevelShort: 'Nivel de servicio %', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
     agents: 'Agentes', agent: 'Agente', state: 'Estado', since: 'Tiempo', calls: 'Llamadas en curso', caller: 'Llamante', duration: 'Duración',
@@ -20,7 +27,14 @@ const texts = {
   en: {
     signIn: 'Sign in', token: 'Access token', username: 'User name or agent number', password: 'Password',
     badPassword: 'The name or the password is not right.', lockedOut: 'Too many failed tries: wait %s min or ask an admin to lift the lock.',
-    useToken: 'Sign in with an access token', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
+    useToken: 'Sign in with an access token', users: 'Users', addUser: 'Add a user', role: 'Role', roleAgent: 'agent',
+    roleSupervisor: 'supervisor', roleAdmin: 'admin', active: 'active', disabled: 'disabled', add: 'Add',
+    resetPassword: 'New password', newPassword: 'New password (10 characters or more):', disable: 'Disable', enable: 'Enable',
+    agentsPage: 'Agents', readOnly: 'Read only: an admin makes the changes.', number: 'Number', name: 'Name', pin: 'PIN (4 to 12 digits)',
+    skills: 'Skills', skill: 'Skill', level: 'Level', addSkill: 'Add a skill', addAgent: 'Add an agent', editAgent: 'Change agent',
+    edit: 'Change', save: 'Save', cancel: 'Cancel', pauseReasons: 'Pause reasons', reasonName: 'Internal name', code: 'Code (*47)',
+    label: 'Label', productive: 'Productive', confirmRemoveAgent: 'Remove %s? With history they are deactivated; their sessions and tokens end.', reasonNameRule: 'lower case, digits and _, starting with a letter',
+    remove: 'Remove', confirmRemove: 'Remove %s? Their sessions end.', sessions: 'Open sessions', lastSeen: 'Last use', address: 'Address', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
     badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
     longestWait: 'Longest wait', serviceLevel: 'Service level today', serviceLevelShort: 'Service level %', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
     agents: 'Agents', agent: 'Agent', state: 'State', since: 'Time', calls: 'Calls in progress', caller: 'Caller', duration: 'Duration',
@@ -78,9 +92,39 @@ export async function api(path, { method = 'GET', json, accept } = {}) {
     throw new Error('signed out');
   }
   const type = res.headers.get('content-type') ?? '';
-  const body = type.includes('json') ? await res.json() : await res.text();
-  if (!res.ok) throw new Error(body?.error?.message ?? `${res.status}`);
+  const body = res.status === 204 ? null : type.includes('json') ? await res.json() : await res.text();
+  if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? 'error', body?.error?.message ?? `${res.status}`);
   return body;
+}
+
+/** A refusal from the API: its status, code and message (which names the field, e.g. `body/password …`). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Shows each part of a 400's message next to the form field it names
+ * (`body/<field> …`, in the element `.field-error[data-for=field]`), and
+ * marks the field invalid; null clears them. Returns whether any was shown.
+ */
+export function showFieldErrors(form, error) {
+  for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  if (!error || error.status !== 400) return false;
+  let shown = false;
+  for (const part of error.message.split('; ')) {
+    const field = /^body\/([A-Za-z]+)/.exec(part)?.[1];
+    const place = field && form.querySelector(`.field-error[data-for="${field}"]`);
+    if (!place) continue;
+    place.textContent = part.replace(/^body\/[A-Za-z]+:?\s*/, '');
+    form.querySelector(`[name="${field}"]`)?.setAttribute('aria-invalid', 'true');
+    shown = true;
+  }
+  return shown;
 }
 
 /** Who is signed in (by cookie or token); sends to the sign-in page when nobody is. */
@@ -94,6 +138,8 @@ export async function signedIn() {
 export function navigation(me, current) {
   const nav = document.querySelector('nav');
   const pages = me.role === 'agent' ? [['desk', 'desk.html']] : [['wallboard', 'wallboard.html'], ['reports', 'reports.html'], ['recordings', 'recordings.html']];
+  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html']);
+  if (me.role === 'admin') pages.push(['users', 'users.html']);
   nav.innerHTML = '';
   for (const [key, href] of pages) {
     const a = document.createElement('a');

@@ -80,6 +80,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
       response: { 200: Type.Object({
         role: Type.String(), agentId: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), isSupervisor: Type.Boolean(),
         user: Type.Union([Type.Object({ id: Type.String(), username: Type.String() }), Type.Null()]), csrfToken: Type.Union([Type.String(), Type.Null()]),
+        sessionId: Type.Union([Type.String(), Type.Null()]),
       }) },
     },
   }, async (request) => {
@@ -90,6 +91,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     return {
       role: principal.role, agentId: principal.agentId, name: agent?.name ?? null, isSupervisor: agent?.isSupervisor ?? false,
       user: session ? { id: session.userId, username: session.username } : null, csrfToken: session?.csrfToken ?? null,
+      sessionId: session ? principal.tokenId : null,
     };
   });
 

@@ -30,11 +30,14 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   let problems: string[] = [];
   /** While the service is stopped on purpose, the pages' failed connections are expected (never a CSP violation). */
   let outage = false;
+  let refusalsExpected = false;
   const watch = (page: Page): void => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
       const text = message.text();
       if (outage && !/Content Security Policy|Refused to/i.test(text) && /WebSocket|Failed to load resource|ERR_CONNECTION_REFUSED|Failed to fetch/i.test(text)) return;
+      // A refusal a test provokes on purpose (a form's 400) is logged by the browser.
+      if (refusalsExpected && /Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
       problems.push(`${page.url()}: ${text} (${message.location().url})`);
     });
     page.on('pageerror', (error) => problems.push(`${page.url()}: ${error.message}`));
@@ -302,6 +305,76 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     }
     const users = (await t.api('/api/v1/users')).body as { username: string }[];
     assert.ok(!users.some((u) => u.username === 'forged'), 'no user made by the forged post');
+  });
+
+  it('an admin signs in with a password, adds a user and an agent with skills (refusals shown next to their fields), ends another person\'s session; a supervisor reads agents only', async () => {
+    assert.equal((await t.api('/api/v1/users', { method: 'POST', json: { username: 'jefa', password: 'clave de la jefa', role: 'admin' } })).status, 201);
+    const admin = await signIn({ username: 'jefa', password: 'clave de la jefa' }, /wallboard\.html/);
+    await admin.click('nav a[href="users.html"]');
+    await admin.waitForURL(/users\.html/);
+    await admin.locator('#users tr[data-user="sofia"]').waitFor();
+    refusalsExpected = true;
+    try {
+      await admin.fill('#add-user [name="username"]', 'marta');
+      await admin.fill('#add-user [name="password"]', 'corta');
+      await admin.selectOption('#add-user [name="role"]', 'admin');
+      await admin.click('#add-user button[type="submit"]');
+      const shown = admin.locator('.field-error[data-for="password"]');
+      await admin.locator('[name="password"][aria-invalid="true"]').waitFor();
+      assert.match(await shown.textContent() ?? '', /10/);
+    } finally {
+      refusalsExpected = false;
+    }
+    await admin.fill('#add-user [name="password"]', 'clave de marta 1');
+    await admin.click('#add-user button[type="submit"]');
+    await admin.locator('#users tr[data-user="marta"]').waitFor();
+    assert.equal(await admin.locator('.field-error[data-for="password"]').textContent(), '');
+    await admin.screenshot({ path: join(shots, 'users.png'), fullPage: true });
+    // Marta signs in elsewhere; her session is listed (after a reload), and the admin ends it.
+    const marta = await t.api('/api/v1/sign-in', { method: 'POST', token: null, json: { username: 'marta', password: 'clave de marta 1' } });
+    assert.equal(marta.status, 200, JSON.stringify(marta.body));
+    const session = (await t.api('/api/v1/sessions')).body.find((s: { username: string }) => s.username === 'marta');
+    assert.ok(session, 'marta\'s session is open');
+    await admin.reload();
+    await admin.click(`#sessions tr[data-session="${session.id}"] button`);
+    await admin.locator(`#sessions tr[data-session="${session.id}"]`).waitFor({ state: 'detached' });
+    assert.equal((await t.api('/api/v1/sessions')).body.some((s: { id: string }) => s.id === session.id), false);
+    assert.ok(await admin.locator('#sessions tr[data-session]').count() >= 2, 'the other sessions stay');
+
+    // Agents: a PIN too short is refused next to its field; then the agent is added with two skills.
+    await admin.click('nav a[href="agents.html"]');
+    await admin.waitForURL(/agents\.html/);
+    await admin.locator('#agent-list tr[data-agent="1006"]').waitFor();
+    refusalsExpected = true;
+    try {
+      await admin.fill('#agent-form [name="number"]', '4321');
+      await admin.fill('#agent-form [name="name"]', 'Marta Ruiz');
+      await admin.fill('#agent-form [name="pin"]', '12');
+      await admin.fill('#agent-form [name="team"]', 'B');
+      for (const [skill, level] of [['es', '9'], ['billing', '4']]) {
+        await admin.click('#add-skill');
+        await admin.locator('.skill-row .skill-name').last().fill(skill!);
+        await admin.locator('.skill-row .skill-level').last().fill(level!);
+      }
+      await admin.click('#agent-form button[type="submit"]');
+      await admin.locator('#agent-form [name="pin"][aria-invalid="true"]').waitFor();
+      assert.match(await admin.locator('.field-error[data-for="pin"]').textContent() ?? '', /pattern|match/i);
+    } finally {
+      refusalsExpected = false;
+    }
+    await admin.fill('#agent-form [name="pin"]', '2468');
+    await admin.click('#agent-form button[type="submit"]');
+    await admin.locator('#agent-list tr[data-agent="4321"]').waitFor();
+    const added = ((await t.api('/api/v1/agents')).body as { number: string; skills: Record<string, number>; team: string }[]).find((a) => a.number === '4321');
+    assert.deepEqual([added?.skills, added?.team], [{ es: 9, billing: 4 }, 'B']);
+    await admin.screenshot({ path: join(shots, 'agents.png'), fullPage: true });
+    await admin.close();
+
+    // A supervisor sees the agents but no form to change them.
+    await supervisorPage.goto(`${t.baseUrl}/ui/agents.html`);
+    await supervisorPage.locator('#agent-list tr[data-agent="4321"]').waitFor();
+    assert.equal(await supervisorPage.locator('#read-only').isVisible(), true);
+    assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
   });
 
   it('the wallboard shows a banner while the service is away and recovers by itself', async () => {

@@ -1,0 +1,158 @@
+// Agents and pause reasons: admins add and change them (skills with levels, team, desk extension, PIN reset,
+// supervisor, active); supervisors see them. Each refusal is shown next to the field the API names.
+import { ApiError, api, applyTexts, cell, navigation, showFieldErrors, signedIn, t } from './app.js';
+
+const me = await signedIn();
+navigation(me, 'agentsPage');
+applyTexts();
+const admin = me.role === 'admin';
+document.getElementById('read-only').hidden = admin;
+for (const form of document.querySelectorAll('form.admin-form')) form.hidden = !admin;
+for (const title of document.querySelectorAll('#agent-form-title')) title.hidden = !admin;
+
+const form = document.getElementById('agent-form');
+let editing = null;
+
+function button(label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'action';
+  b.textContent = label;
+  b.onclick = onClick;
+  return b;
+}
+
+/** One skill row of the editor: name and level 1-10. */
+function skillRow(name = '', level = 5) {
+  const row = document.createElement('div');
+  row.className = 'skill-row';
+  const nameInput = document.createElement('input');
+  nameInput.className = 'skill-name';
+  nameInput.value = name;
+  nameInput.maxLength = 32;
+  nameInput.setAttribute('aria-label', t('skill'));
+  const levelInput = document.createElement('input');
+  levelInput.className = 'skill-level';
+  levelInput.type = 'number';
+  levelInput.min = '1';
+  levelInput.max = '10';
+  levelInput.value = String(level);
+  levelInput.setAttribute('aria-label', t('level'));
+  row.append(nameInput, levelInput, button(t('remove'), () => row.remove()));
+  document.getElementById('skill-rows').append(row);
+}
+document.getElementById('add-skill').onclick = () => skillRow();
+
+function fill(agent) {
+  editing = agent;
+  form.reset();
+  document.getElementById('skill-rows').innerHTML = '';
+  showFieldErrors(form, null);
+  document.getElementById('agent-form-title').textContent = agent ? `${t('editAgent')}: ${agent.name}` : t('addAgent');
+  document.getElementById('cancel-edit').hidden = !agent;
+  if (!agent) return;
+  for (const key of ['number', 'name', 'extension', 'team']) form.elements[key].value = agent[key] ?? '';
+  form.elements.isSupervisor.checked = agent.isSupervisor;
+  for (const [name, level] of Object.entries(agent.skills)) skillRow(name, level);
+  form.elements.number.focus();
+}
+document.getElementById('cancel-edit').onclick = () => fill(null);
+
+async function render() {
+  const [agents, reasons] = await Promise.all([api('/api/v1/agents'), api('/api/v1/pause-reasons')]);
+  const body = document.querySelector('#agent-list tbody');
+  body.innerHTML = '';
+  for (const agent of agents) {
+    const row = body.insertRow();
+    row.dataset.agent = agent.number;
+    for (const value of [agent.number, agent.name, agent.extension ?? '—', agent.team ?? '—']) cell(row, value);
+    cell(row, Object.entries(agent.skills).map(([name, level]) => `${name} ${level}`).join(', ') || '—');
+    cell(row, agent.isSupervisor ? '✓' : '');
+    cell(row, agent.active ? t('active') : t('disabled'));
+    const actions = cell(row, '');
+    // A deactivated agent keeps their history and changes no more.
+    if (admin && agent.active) {
+      actions.append(
+        button(t('edit'), () => fill(agent)),
+        // Removed if they have no history; deactivated (kept, signed out everywhere) if they have.
+        button(t('remove'), () => confirm(t('confirmRemoveAgent').replace('%s', agent.name)) && act(() => api(`/api/v1/agents/${agent.id}`, { method: 'DELETE' }))),
+      );
+    }
+  }
+  const reasonBody = document.querySelector('#pause-list tbody');
+  reasonBody.innerHTML = '';
+  for (const reason of reasons) {
+    const row = reasonBody.insertRow();
+    row.dataset.reason = reason.name;
+    for (const value of [reason.name, reason.code ?? '—', reason.label, reason.productive ? '✓' : '']) cell(row, value);
+  }
+}
+
+async function act(change) {
+  const error = document.getElementById('form-error');
+  error.hidden = true;
+  try {
+    await change();
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = err.message;
+  }
+  await render();
+}
+
+/** Sends a form's change; a 400 is shown next to its fields, anything else in the form's alert. */
+async function submit(formElement, errorId, send) {
+  showFieldErrors(formElement, null);
+  const error = document.getElementById(errorId);
+  error.hidden = true;
+  try {
+    await send();
+    return true;
+  } catch (err) {
+    if (!(err instanceof ApiError) || !showFieldErrors(formElement, err)) {
+      error.hidden = false;
+      error.textContent = err.message;
+    }
+    return false;
+  }
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const value = (name) => form.elements[name].value.trim();
+  const skills = Object.fromEntries([...document.querySelectorAll('.skill-row')]
+    .map((row) => [row.querySelector('.skill-name').value.trim(), Number(row.querySelector('.skill-level').value)])
+    .filter(([name]) => name !== ''));
+  const json = {
+    number: value('number'), name: value('name'), extension: value('extension') || null, team: value('team') || null,
+    isSupervisor: form.elements.isSupervisor.checked, skills,
+    ...(value('pin') ? { pin: value('pin') } : {}),
+  };
+  // A new agent needs a PIN; a change without one keeps the PIN (a PIN typed here resets it).
+  if (!editing && !json.pin) json.pin = '';
+  const ok = await submit(form, 'form-error', () => (editing
+    ? api(`/api/v1/agents/${editing.id}`, { method: 'PATCH', json })
+    : api('/api/v1/agents', { method: 'POST', json })));
+  if (ok) {
+    fill(null);
+    await render();
+  }
+});
+
+const pauseForm = document.getElementById('pause-form');
+pauseForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = pauseForm.elements.name.value.trim();
+  const json = { code: pauseForm.elements.code.value.trim(), label: pauseForm.elements.label.value.trim(), productive: pauseForm.elements.productive.checked };
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(name)) {
+    pauseForm.querySelector('.field-error[data-for="name"]').textContent = t('reasonNameRule');
+    return;
+  }
+  const ok = await submit(pauseForm, 'pause-error', () => api(`/api/v1/pause-reasons/${encodeURIComponent(name)}`, { method: 'PUT', json }));
+  if (ok) {
+    pauseForm.reset();
+    await render();
+  }
+});
+
+await render();
