@@ -1,6 +1,6 @@
 // Agents and pause reasons: admins add and change them (skills with levels, team, desk extension, PIN reset,
 // supervisor, active); supervisors see them. Each refusal is shown next to the field the API names.
-import { ApiError, api, applyTexts, cell, navigation, showFieldErrors, signedIn, t } from './app.js';
+import { actionButton as button, api, applyTexts, cell, navigation, showFieldErrors, signedIn, skillsEditor, submitForm as submit, t } from './app.js';
 
 const me = await signedIn();
 navigation(me, 'agentsPage');
@@ -13,47 +13,20 @@ for (const title of document.querySelectorAll('#agent-form-title')) title.hidden
 const form = document.getElementById('agent-form');
 let editing = null;
 
-function button(label, onClick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'action';
-  b.textContent = label;
-  b.onclick = onClick;
-  return b;
-}
-
-/** One skill row of the editor: name and level 1-10. */
-function skillRow(name = '', level = 5) {
-  const row = document.createElement('div');
-  row.className = 'skill-row';
-  const nameInput = document.createElement('input');
-  nameInput.className = 'skill-name';
-  nameInput.value = name;
-  nameInput.maxLength = 32;
-  nameInput.setAttribute('aria-label', t('skill'));
-  const levelInput = document.createElement('input');
-  levelInput.className = 'skill-level';
-  levelInput.type = 'number';
-  levelInput.min = '1';
-  levelInput.max = '10';
-  levelInput.value = String(level);
-  levelInput.setAttribute('aria-label', t('level'));
-  row.append(nameInput, levelInput, button(t('remove'), () => row.remove()));
-  document.getElementById('skill-rows').append(row);
-}
-document.getElementById('add-skill').onclick = () => skillRow();
+const skills = skillsEditor(document.getElementById('skill-rows'));
+document.getElementById('add-skill').onclick = () => skills.add();
 
 function fill(agent) {
   editing = agent;
   form.reset();
-  document.getElementById('skill-rows').innerHTML = '';
+  skills.set({});
   showFieldErrors(form, null);
   document.getElementById('agent-form-title').textContent = agent ? `${t('editAgent')}: ${agent.name}` : t('addAgent');
   document.getElementById('cancel-edit').hidden = !agent;
   if (!agent) return;
   for (const key of ['number', 'name', 'extension', 'team']) form.elements[key].value = agent[key] ?? '';
   form.elements.isSupervisor.checked = agent.isSupervisor;
-  for (const [name, level] of Object.entries(agent.skills)) skillRow(name, level);
+  skills.set(agent.skills);
   form.elements.number.focus();
 }
 document.getElementById('cancel-edit').onclick = () => fill(null);
@@ -100,32 +73,12 @@ async function act(change) {
   await render();
 }
 
-/** Sends a form's change; a 400 is shown next to its fields, anything else in the form's alert. */
-async function submit(formElement, errorId, send) {
-  showFieldErrors(formElement, null);
-  const error = document.getElementById(errorId);
-  error.hidden = true;
-  try {
-    await send();
-    return true;
-  } catch (err) {
-    if (!(err instanceof ApiError) || !showFieldErrors(formElement, err)) {
-      error.hidden = false;
-      error.textContent = err.message;
-    }
-    return false;
-  }
-}
-
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const value = (name) => form.elements[name].value.trim();
-  const skills = Object.fromEntries([...document.querySelectorAll('.skill-row')]
-    .map((row) => [row.querySelector('.skill-name').value.trim(), Number(row.querySelector('.skill-level').value)])
-    .filter(([name]) => name !== ''));
   const json = {
     number: value('number'), name: value('name'), extension: value('extension') || null, team: value('team') || null,
-    isSupervisor: form.elements.isSupervisor.checked, skills,
+    isSupervisor: form.elements.isSupervisor.checked, skills: skills.value(),
     ...(value('pin') ? { pin: value('pin') } : {}),
   };
   // A new agent needs a PIN; a change without one keeps the PIN (a PIN typed here resets it).

@@ -11,6 +11,15 @@ const texts = {
     skills: 'Habilidades', skill: 'Habilidad', level: 'Nivel', addSkill: 'Añadir habilidad', addAgent: 'Añadir agente', editAgent: 'Cambiar agente',
     edit: 'Cambiar', save: 'Guardar', cancel: 'Cancelar', pauseReasons: 'Motivos de pausa', reasonName: 'Nombre interno', code: 'Código (*47)',
     label: 'Texto', productive: 'Productiva', confirmRemoveAgent: '¿Quitar a %s? Con historial queda desactivado; sus sesiones y tokens terminan.', reasonNameRule: 'minúsculas, cifras y _, empezando por una letra',
+    queuesPage: 'Colas', strategy: 'Estrategia', members: 'Miembros', recording: 'Grabación', addQueue: 'Añadir cola', editQueue: 'Cambiar cola',
+    longest_idle: 'más tiempo libre', round_robin: 'rotación', fewest_calls: 'menos llamadas', ring_all: 'todos a la vez', skillsStrategy: 'por habilidades',
+    queueLanguage: 'Idioma', ringTimeout: 'Timbre (s)', wrapUp: 'Posllamada (s)', maxWait: 'Espera máxima (s)', slThreshold: 'Umbral de nivel de servicio (s)',
+    overflowAction: 'Al pasar la espera máxima', ofHangup: 'colgar', ofQueue: 'pasar a otra cola', ofFlow: 'pasar a un flujo IVR', ofMessage: 'dejar un mensaje',
+    overflowQueue: 'Cola de desborde', overflowFlow: 'Flujo de desborde', messageSeconds: 'Duración máxima del mensaje (s)',
+    announceEvery: 'Anunciar la posición cada (s, 0: nunca)', announcePosition: 'Decir la posición', announceEstimate: 'Decir la espera estimada',
+    moh: 'Música en espera', recNever: 'nunca', recAlways: 'siempre', recOnDemand: 'a petición', recSample: 'Muestra grabada (%)',
+    recRetention: 'Guardar grabaciones (días)', callbackKey: 'Tecla de devolución de llamada', overflowKey: 'Tecla de desborde',
+    requiredSkills: 'Habilidades requeridas', penalty: 'Penalización',
     remove: 'Eliminar', confirmRemove: '¿Eliminar a %s? Sus sesiones terminan.', sessions: 'Sesiones abiertas', lastSeen: 'Último uso', address: 'Dirección', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
     badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
     longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', serviceLevelShort: 'Nivel de servicio %', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
@@ -34,6 +43,15 @@ const texts = {
     skills: 'Skills', skill: 'Skill', level: 'Level', addSkill: 'Add a skill', addAgent: 'Add an agent', editAgent: 'Change agent',
     edit: 'Change', save: 'Save', cancel: 'Cancel', pauseReasons: 'Pause reasons', reasonName: 'Internal name', code: 'Code (*47)',
     label: 'Label', productive: 'Productive', confirmRemoveAgent: 'Remove %s? With history they are deactivated; their sessions and tokens end.', reasonNameRule: 'lower case, digits and _, starting with a letter',
+    queuesPage: 'Queues', strategy: 'Strategy', members: 'Members', recording: 'Recording', addQueue: 'Add a queue', editQueue: 'Change queue',
+    longest_idle: 'longest idle', round_robin: 'round robin', fewest_calls: 'fewest calls', ring_all: 'ring all', skillsStrategy: 'by skills',
+    queueLanguage: 'Language', ringTimeout: 'Ring time (s)', wrapUp: 'Wrap-up (s)', maxWait: 'Maximum wait (s)', slThreshold: 'Service level threshold (s)',
+    overflowAction: 'After the maximum wait', ofHangup: 'hang up', ofQueue: 'go to another queue', ofFlow: 'go to an IVR flow', ofMessage: 'leave a message',
+    overflowQueue: 'Overflow queue', overflowFlow: 'Overflow flow', messageSeconds: 'Longest message (s)',
+    announceEvery: 'Announce the position every (s, 0: never)', announcePosition: 'Say the position', announceEstimate: 'Say the estimated wait',
+    moh: 'Music on hold', recNever: 'never', recAlways: 'always', recOnDemand: 'on demand', recSample: 'Share recorded (%)',
+    recRetention: 'Keep recordings (days)', callbackKey: 'Callback key', overflowKey: 'Overflow key',
+    requiredSkills: 'Required skills', penalty: 'Penalty',
     remove: 'Remove', confirmRemove: 'Remove %s? Their sessions end.', sessions: 'Open sessions', lastSeen: 'Last use', address: 'Address', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
     badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
     longestWait: 'Longest wait', serviceLevel: 'Service level today', serviceLevelShort: 'Service level %', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
@@ -138,7 +156,7 @@ export async function signedIn() {
 export function navigation(me, current) {
   const nav = document.querySelector('nav');
   const pages = me.role === 'agent' ? [['desk', 'desk.html']] : [['wallboard', 'wallboard.html'], ['reports', 'reports.html'], ['recordings', 'recordings.html']];
-  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html']);
+  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html'], ['queuesPage', 'queues.html']);
   if (me.role === 'admin') pages.push(['users', 'users.html']);
   nav.innerHTML = '';
   for (const [key, href] of pages) {
@@ -208,6 +226,70 @@ async function tokenRefused() {
   } catch {
     return false;
   }
+}
+
+/** A small button that runs `onClick`. */
+export function actionButton(label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'action';
+  b.textContent = label;
+  b.onclick = onClick;
+  return b;
+}
+
+/**
+ * Sends a form's change: a 400 is shown next to the fields it names, any
+ * other refusal in the form's alert (`errorId`). Returns whether it was done.
+ */
+export async function submitForm(form, errorId, send) {
+  showFieldErrors(form, null);
+  const error = document.getElementById(errorId);
+  error.hidden = true;
+  try {
+    await send();
+    return true;
+  } catch (err) {
+    if (!(err instanceof ApiError) || !showFieldErrors(form, err)) {
+      error.hidden = false;
+      error.textContent = err.message;
+    }
+    return false;
+  }
+}
+
+/** A skills editor in `rows` (an element): rows of a skill's name and level 1-10. */
+export function skillsEditor(rows) {
+  const add = (name = '', level = 5) => {
+    const row = document.createElement('div');
+    row.className = 'skill-row';
+    const nameInput = document.createElement('input');
+    nameInput.className = 'skill-name';
+    nameInput.value = name;
+    nameInput.maxLength = 32;
+    nameInput.setAttribute('aria-label', t('skill'));
+    const levelInput = document.createElement('input');
+    levelInput.className = 'skill-level';
+    levelInput.type = 'number';
+    levelInput.min = '1';
+    levelInput.max = '10';
+    levelInput.value = String(level);
+    levelInput.setAttribute('aria-label', t('level'));
+    row.append(nameInput, levelInput, actionButton(t('remove'), () => row.remove()));
+    rows.append(row);
+  };
+  return {
+    add,
+    set(skills) {
+      rows.innerHTML = '';
+      for (const [name, level] of Object.entries(skills ?? {})) add(name, level);
+    },
+    value() {
+      return Object.fromEntries([...rows.querySelectorAll('.skill-row')]
+        .map((row) => [row.querySelector('.skill-name').value.trim(), Number(row.querySelector('.skill-level').value)])
+        .filter(([name]) => name !== ''));
+    },
+  };
 }
 
 export function seconds(total) {

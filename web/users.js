@@ -1,6 +1,6 @@
 // Users and sessions (admins): who signs in to the pages, adding one, resetting a password, disabling,
 // removing; the sessions open now, each with End. A refusal is shown next to the field the API names.
-import { ApiError, api, applyTexts, cell, navigation, showFieldErrors, signedIn, t } from './app.js';
+import { actionButton as button, api, applyTexts, cell, navigation, signedIn, submitForm, t } from './app.js';
 
 const me = await signedIn();
 navigation(me, 'users');
@@ -17,15 +17,6 @@ for (const agent of agents) {
 }
 
 const time = (iso) => new Date(iso).toLocaleString(document.documentElement.lang);
-
-function button(label, onClick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'action';
-  b.textContent = label;
-  b.onclick = onClick;
-  return b;
-}
 
 async function render() {
   const [users, sessions] = await Promise.all([api('/api/v1/users'), api('/api/v1/sessions')]);
@@ -82,17 +73,9 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   const data = Object.fromEntries(new FormData(form));
   const json = { username: data.username.trim(), password: data.password, role: data.role, ...(data.agentId ? { agentId: data.agentId } : {}) };
-  showFieldErrors(form, null);
-  try {
-    await api('/api/v1/users', { method: 'POST', json });
+  if (await submitForm(form, 'form-error', () => api('/api/v1/users', { method: 'POST', json }))) {
     form.reset();
     await render();
-  } catch (err) {
-    if (!(err instanceof ApiError) || !showFieldErrors(form, err)) {
-      const error = document.getElementById('form-error');
-      error.hidden = false;
-      error.textContent = err.message;
-    }
   }
 });
 

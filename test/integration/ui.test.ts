@@ -307,7 +307,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.ok(!users.some((u) => u.username === 'forged'), 'no user made by the forged post');
   });
 
-  it('an admin signs in with a password, adds a user and an agent with skills (refusals shown next to their fields), ends another person\'s session; a supervisor reads agents only', async () => {
+  it('an admin signs in with a password, adds a user, an agent with skills and a queue with members (refusals shown next to their fields), ends another person\'s session; a supervisor reads agents only', async () => {
     assert.equal((await t.api('/api/v1/users', { method: 'POST', json: { username: 'jefa', password: 'clave de la jefa', role: 'admin' } })).status, 201);
     const admin = await signIn({ username: 'jefa', password: 'clave de la jefa' }, /wallboard\.html/);
     await admin.click('nav a[href="users.html"]');
@@ -365,9 +365,47 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await admin.fill('#agent-form [name="pin"]', '2468');
     await admin.click('#agent-form button[type="submit"]');
     await admin.locator('#agent-list tr[data-agent="4321"]').waitFor();
-    const added = ((await t.api('/api/v1/agents')).body as { number: string; skills: Record<string, number>; team: string }[]).find((a) => a.number === '4321');
+    const added = ((await t.api('/api/v1/agents')).body as { id: string; number: string; skills: Record<string, number>; team: string }[]).find((a) => a.number === '4321');
     assert.deepEqual([added?.skills, added?.team], [{ es: 9, billing: 4 }, 'B']);
     await admin.screenshot({ path: join(shots, 'agents.png'), fullPage: true });
+
+    // Queues: a ring time below 5 s is refused next to its field; then the queue is saved with
+    // every setting it was given and two members with their penalties.
+    await admin.click('nav a[href="queues.html"]');
+    await admin.waitForURL(/queues\.html/);
+    await admin.locator('#queue-list tr[data-queue="soporte"]').waitFor();
+    refusalsExpected = true;
+    try {
+      await admin.fill('#queue-form [name="name"]', 'cobros');
+      await admin.selectOption('#queue-form [name="strategy"]', 'fewest_calls');
+      await admin.fill('#queue-form [name="extension"]', '702');
+      await admin.fill('#queue-form [name="ringTimeoutSeconds"]', '2');
+      await admin.selectOption('#queue-form [name="overflowAction"]', 'queue');
+      await admin.selectOption('#queue-form [name="overflowQueue"]', { label: 'soporte' });
+      await admin.selectOption('#queue-form [name="recordingPolicy"]', 'always');
+      await admin.fill('#queue-form [name="callbackKey"]', '5');
+      await admin.check(`.member-row[data-agent-id="${ids.lucia}"] .member`);
+      await admin.check(`.member-row[data-agent-id="${added!.id}"] .member`);
+      await admin.fill(`.member-row[data-agent-id="${added!.id}"] .penalty`, '3');
+      await admin.click('#queue-form button[type="submit"]');
+      await admin.locator('#queue-form [name="ringTimeoutSeconds"][aria-invalid="true"]').waitFor();
+      assert.match(await admin.locator('.field-error[data-for="ringTimeoutSeconds"]').textContent() ?? '', /5/);
+    } finally {
+      refusalsExpected = false;
+    }
+    await admin.fill('#queue-form [name="ringTimeoutSeconds"]', '15');
+    await admin.click('#queue-form button[type="submit"]');
+    await admin.locator('#queue-list tr[data-queue="cobros"]').waitFor();
+    const queues = (await t.api('/api/v1/queues')).body as { id: string; name: string; strategy: string; extension: string; ringTimeoutSeconds: number;
+      overflow: { action: string; queueId?: string }; recordingPolicy: string; callbackKey: string; members: { agentId: string; penalty: number }[] }[];
+    const cobros = queues.find((q) => q.name === 'cobros')!;
+    const soporte = queues.find((q) => q.name === 'soporte')!;
+    assert.deepEqual(
+      [cobros.strategy, cobros.extension, cobros.ringTimeoutSeconds, cobros.overflow, cobros.recordingPolicy, cobros.callbackKey],
+      ['fewest_calls', '702', 15, { action: 'queue', queueId: soporte.id }, 'always', '5'],
+    );
+    assert.deepEqual(cobros.members.map((m) => [m.agentId, m.penalty]).sort(), [[ids.lucia, 0], [added!.id, 3]].sort());
+    await admin.screenshot({ path: join(shots, 'queues.png'), fullPage: true });
     await admin.close();
 
     // A supervisor sees the agents but no form to change them.
