@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import type { Logger } from '../core/logger.js';
+import { isTransientDbError } from '../core/write-queue.js';
 import type { ReportsService } from './service.js';
 
 /** A minute after each quarter hour, when the quarter just ended is complete. */
@@ -12,10 +13,18 @@ export const rollupSchedule = '1,16,31,46 * * * *';
  * themselves. Returns the stop function.
  */
 export function scheduleRollups(reports: ReportsService, logger: Logger): () => void {
-  const run = (): void => {
-    reports.rebuildRecent().catch((err: unknown) => logger.error({ err }, 'report rollups not rebuilt; the next run tries again'));
-  };
-  const task = cron.schedule(rollupSchedule, run);
+  const task = cron.schedule(rollupSchedule, () => void rollupOnce(reports, logger));
   reports.checkDayZone().catch((err: unknown) => logger.error({ err }, 'daily report rollups not remade for the new time zone'));
   return () => { void task.stop(); };
+}
+
+/** One scheduled run: a failure is logged, never thrown (the next run tries again). */
+export async function rollupOnce(reports: Pick<ReportsService, 'rebuildRecent'>, logger: Logger): Promise<void> {
+  try {
+    await reports.rebuildRecent();
+  } catch (err) {
+    // A database outage is already told once (the write queue, the call-path cache); the next run catches up.
+    if (isTransientDbError(err)) logger.warn({ err: (err as Error).message }, 'report rollups not rebuilt: the database is unreachable; the next run tries again');
+    else logger.error({ err }, 'report rollups not rebuilt; the next run tries again');
+  }
 }
