@@ -29,6 +29,8 @@ export const ivrModule: Module<'ivr', 'calls' | 'prompts' | 'queues'> = {
     }, ivrLogger, config.defaultLanguage, (name) => prompts.service.exists(name), (idOrName) => queues.service.queueExists(idOrName), bus);
     // The queues' overflows into flows (a cycle: the queues were built first).
     queues.ivrFlows.bind(service);
+    // Which flows play each prompt (the prompts refuse to delete one in use).
+    prompts.usage.bind(service);
     await lastKnown.warm([store]);
     return { store, service };
   },

@@ -65,6 +65,17 @@ export class IvrService {
     return (await this.store.listFlows()).map(flowView);
   }
 
+  /** The flows whose current version plays each uploaded prompt (`prompt:<name>`), by prompt name. */
+  async promptUsage(): Promise<Map<string, { flowId: string; name: string }[]>> {
+    const usage = new Map<string, { flowId: string; name: string }[]>();
+    for (const flow of await this.store.listFlows()) {
+      const version = await this.store.getVersion(flow.id, flow.current_version);
+      const names = new Set([...JSON.stringify(version?.document ?? {}).matchAll(/"prompt:([a-z0-9][a-z0-9_-]{0,63})"/g)].map((m) => m[1]!));
+      for (const name of names) usage.set(name, [...(usage.get(name) ?? []), { flowId: flow.id, name: flow.name }]);
+    }
+    return usage;
+  }
+
   async getFlow(id: string): Promise<FlowView & { document: FlowDocument }> {
     const flow = await this.requireFlow(id);
     const version = await this.store.getVersion(id, flow.current_version);

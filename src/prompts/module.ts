@@ -1,12 +1,16 @@
 import { tablesOf } from '../core/capability.js';
+import { LatePort } from '../core/late-port.js';
 import type { Module } from '../shared.js';
 import { promptRoutes } from './routes.js';
-import { PromptsService } from './service.js';
+import { PromptsService, type PromptUser } from './service.js';
 import { PromptsStore, type PromptsTables } from './store.js';
+
+/** Which flows play each prompt: bound by the IVR, built after the prompts (it checks that prompts exist). */
+export type PromptUsagePort = LatePort<{ promptUsage(): Promise<Map<string, PromptUser[]>> }>;
 
 declare module '../core/capability.js' {
   interface Capabilities {
-    prompts: { service: PromptsService };
+    prompts: { service: PromptsService; usage: PromptUsagePort };
   }
 }
 
@@ -18,7 +22,8 @@ export const promptsModule: Module<'prompts'> = {
   emits: [],
   consumes: [],
   build({ db, config }) {
-    return { service: new PromptsService(new PromptsStore(db), config.promptsDir) };
+    const usage: PromptUsagePort = new LatePort('prompt usage');
+    return { service: new PromptsService(new PromptsStore(db), config.promptsDir, () => usage.get().promptUsage()), usage };
   },
   routes({ service }, { http }) {
     promptRoutes(http, service);

@@ -56,8 +56,14 @@ export function promptRoutes(app: HttpApp, prompts: PromptsService): void {
 
   app.get('/api/v1/prompts', {
     config: { roles: ['admin', 'supervisor'] },
-    schema: { tags: ['prompts'], summary: 'Prompts, by name', response: { 200: Type.Array(PromptView) } },
-  }, async () => prompts.list());
+    schema: {
+      tags: ['prompts'], summary: 'Prompts, by name, each with the IVR flows that play it',
+      response: { 200: Type.Array(Type.Intersect([PromptView, Type.Object({ usedBy: Type.Array(Type.Object({ flowId: Type.String(), name: Type.String() })) })])) },
+    },
+  }, async () => {
+    const [list, usedBy] = await Promise.all([prompts.list(), prompts.usedBy()]);
+    return list.map((p) => ({ ...p, usedBy: usedBy.get(p.name) ?? [] }));
+  });
 
   app.get('/api/v1/prompts/:name', {
     config: { roles: ['admin', 'supervisor'] },
@@ -71,6 +77,6 @@ export function promptRoutes(app: HttpApp, prompts: PromptsService): void {
 
   app.delete('/api/v1/prompts/:name', {
     config: { roles: ['admin'] },
-    schema: { tags: ['prompts'], summary: 'Delete a prompt', params: NameParams, response: { 200: PromptView, 404: ErrorBody } },
+    schema: { tags: ['prompts'], summary: 'Delete a prompt (409 while an IVR flow plays it)', params: NameParams, response: { 200: PromptView, 404: ErrorBody, 409: ErrorBody } },
   }, async (request) => prompts.remove(request.params.name));
 }

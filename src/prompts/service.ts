@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HttpError, badRequest, notFound } from '../core/errors.js';
+import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
 import type { PromptRow, PromptsStore } from './store.js';
 import { InvalidAudioError, parseWav, type TelephoneWav } from './wav.js';
 import { toTelephoneWavOffThread } from './wav-worker.js';
+
+/** A flow that plays a prompt. */
+export interface PromptUser { flowId: string; name: string }
 
 export const promptNamePattern = '^[a-z0-9][a-z0-9_-]{0,63}$';
 const promptNameRegExp = new RegExp(promptNamePattern);
@@ -50,7 +53,17 @@ const ignoreMissing = (err: unknown): void => {
  * half-written one.
  */
 export class PromptsService {
-  constructor(private readonly store: PromptsStore, private readonly dir: string) {}
+  constructor(
+    private readonly store: PromptsStore,
+    private readonly dir: string,
+    /** Which IVR flows (their current versions) play each prompt: the IVR's answer (a late port, the IVR is built after). */
+    private readonly usage: () => Promise<Map<string, PromptUser[]>> = async () => new Map(),
+  ) {}
+
+  /** The flows that play each prompt now, by prompt name (a prompt no flow plays is absent). */
+  async usedBy(): Promise<Map<string, PromptUser[]>> {
+    return this.usage();
+  }
 
   async list(): Promise<PromptView[]> {
     return (await this.store.list()).map(promptView);
@@ -105,8 +118,11 @@ export class PromptsService {
     }
   }
 
+  /** Deletes a prompt; refused (409) while a flow plays it: the flow would play nothing there. */
   async remove(name: string): Promise<PromptView> {
     const target = this.fileOf(name);
+    const users = (await this.usage()).get(name) ?? [];
+    if (users.length > 0) throw conflict(`prompt ${name} is played by the IVR flow${users.length > 1 ? 's' : ''} ${users.map((u) => u.name).join(', ')}: change ${users.length > 1 ? 'them' : 'it'} first`);
     const row = await this.store.remove(name, () => unlink(target).catch(ignoreMissing));
     if (!row) throw notFound(`prompt ${name}`);
     return promptView(row);

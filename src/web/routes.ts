@@ -31,7 +31,7 @@ function contentSecurityPolicy(host: string | undefined): string {
   // CSP 3 counts ws:/wss: on this host as 'self'; browsers before it need them named.
   const sockets = host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
   return [
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "media-src 'self'",
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "media-src 'self' blob:",
     `connect-src 'self'${sockets}`, "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
   ].join('; ');
 }

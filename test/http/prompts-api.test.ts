@@ -92,6 +92,27 @@ describe('prompts API refusals', () => {
     assert.equal(await rowCount('test-prompt-bad'), 0);
   });
 
+  it('says which IVR flows play a prompt, and refuses to delete it (409, naming them) until none does', async () => {
+    assert.equal((await upload('bienvenida', sineWav({ hz: 440, rate: 8000, channels: 1, seconds: 0.5 }))).status, 201);
+    const flow = await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'recepcion', document: {
+      start: 'hello', nodes: { hello: { type: 'play', media: ['prompt:bienvenida'], next: 'bye' }, bye: { type: 'hangup' } },
+    } } });
+    assert.equal(flow.status, 201, JSON.stringify(flow.body));
+    const listed = (await t.api('/api/v1/prompts')).body.find((p: { name: string }) => p.name === 'bienvenida');
+    assert.deepEqual(listed.usedBy, [{ flowId: flow.body.id, name: 'recepcion' }]);
+    const refused = await t.api('/api/v1/prompts/bienvenida', { method: 'DELETE' });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(refused.body.error.message, /recepcion/);
+    assert.ok(existsSync(fileOf('bienvenida')), 'the file stays');
+    assert.equal(await rowCount('bienvenida'), 1);
+    // A new version that no longer plays it: the prompt may go.
+    const changed = await t.api(`/api/v1/ivr-flows/${flow.body.id}`, { method: 'PUT', json: { document: { start: 'bye', nodes: { bye: { type: 'hangup' } } } } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.deepEqual((await t.api('/api/v1/prompts')).body.find((p: { name: string }) => p.name === 'bienvenida').usedBy, []);
+    assert.equal((await t.api('/api/v1/prompts/bienvenida', { method: 'DELETE' })).status, 200);
+    assert.equal(await rowCount('bienvenida'), 0);
+  });
+
   it('refuses a body over 20 MB with 413, saying how large it is', async () => {
     const res = await upload('test-prompt-bad', Buffer.alloc(21 * 1024 * 1024));
     assert.equal(res.status, 413);
