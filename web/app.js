@@ -19,7 +19,9 @@ const texts = {
     announceEvery: 'Anunciar la posición cada (s, 0: nunca)', announcePosition: 'Decir la posición', announceEstimate: 'Decir la espera estimada',
     moh: 'Música en espera', recNever: 'nunca', recAlways: 'siempre', recOnDemand: 'a petición', recSample: 'Muestra grabada (%)',
     recRetention: 'Guardar grabaciones (días)', callbackKey: 'Tecla de devolución de llamada', overflowKey: 'Tecla de desborde',
-    requiredSkills: 'Habilidades requeridas', penalty: 'Penalización',
+    requiredSkills: 'Habilidades requeridas', penalty: 'Penalización', routing: 'Números y locuciones', didRoutes: 'Números de entrada (DID)',
+    flow: 'Flujo IVR', queueDecides: 'lo decide la cola', prompts: 'Locuciones', usedBy: 'Usada en', wavFile: 'Archivo WAV', upload: 'Subir',
+    didRule: 'cifras, con + delante si hace falta',
     remove: 'Eliminar', confirmRemove: '¿Eliminar a %s? Sus sesiones terminan.', sessions: 'Sesiones abiertas', lastSeen: 'Último uso', address: 'Dirección', signOut: 'Salir', wallboard: 'Panel', reports: 'Informes', recordings: 'Grabaciones', desk: 'Mi puesto',
     badToken: 'Ese token no es válido.', disconnected: 'Sin conexión con el servidor: reconectando…', queue: 'Cola', waiting: 'En espera',
     longestWait: 'Espera más larga', serviceLevel: 'Nivel de servicio hoy', serviceLevelShort: 'Nivel de servicio %', offered: 'Ofrecidas', answered: 'Atendidas', abandoned: 'Abandonadas',
@@ -51,7 +53,9 @@ const texts = {
     announceEvery: 'Announce the position every (s, 0: never)', announcePosition: 'Say the position', announceEstimate: 'Say the estimated wait',
     moh: 'Music on hold', recNever: 'never', recAlways: 'always', recOnDemand: 'on demand', recSample: 'Share recorded (%)',
     recRetention: 'Keep recordings (days)', callbackKey: 'Callback key', overflowKey: 'Overflow key',
-    requiredSkills: 'Required skills', penalty: 'Penalty',
+    requiredSkills: 'Required skills', penalty: 'Penalty', routing: 'Numbers and prompts', didRoutes: 'Incoming numbers (DID)',
+    flow: 'IVR flow', queueDecides: 'the queue decides', prompts: 'Prompts', usedBy: 'Played by', wavFile: 'WAV file', upload: 'Upload',
+    didRule: 'digits, with a leading + if needed',
     remove: 'Remove', confirmRemove: 'Remove %s? Their sessions end.', sessions: 'Open sessions', lastSeen: 'Last use', address: 'Address', signOut: 'Sign out', wallboard: 'Wallboard', reports: 'Reports', recordings: 'Recordings', desk: 'My desk',
     badToken: 'That token is not valid.', disconnected: 'Connection to the server lost: reconnecting…', queue: 'Queue', waiting: 'Waiting',
     longestWait: 'Longest wait', serviceLevel: 'Service level today', serviceLevelShort: 'Service level %', offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned',
@@ -100,17 +104,23 @@ function toSignIn() {
   location.href = '/ui/index.html';
 }
 
-export async function api(path, { method = 'GET', json, accept } = {}) {
+/**
+ * A request to the API as the signed-in person: `json` for a JSON body, or
+ * `body` with its `type` (an uploaded file); `blob` answers the body as a Blob.
+ */
+export async function api(path, { method = 'GET', json, accept, body: raw, type, blob = false } = {}) {
   const headers = credentials(method);
   if (json !== undefined) headers['content-type'] = 'application/json';
+  if (raw !== undefined && type) headers['content-type'] = type;
   if (accept) headers.accept = accept;
-  const res = await fetch(path, { method, headers, body: json !== undefined ? JSON.stringify(json) : undefined });
+  const res = await fetch(path, { method, headers, body: json !== undefined ? JSON.stringify(json) : raw });
+  if (blob && res.ok) return res.blob();
   if (res.status === 401) {
     toSignIn();
     throw new Error('signed out');
   }
-  const type = res.headers.get('content-type') ?? '';
-  const body = res.status === 204 ? null : type.includes('json') ? await res.json() : await res.text();
+  const answered = res.headers.get('content-type') ?? '';
+  const body = res.status === 204 ? null : answered.includes('json') ? await res.json() : await res.text();
   if (!res.ok) throw new ApiError(res.status, body?.error?.code ?? 'error', body?.error?.message ?? `${res.status}`);
   return body;
 }
@@ -156,7 +166,7 @@ export async function signedIn() {
 export function navigation(me, current) {
   const nav = document.querySelector('nav');
   const pages = me.role === 'agent' ? [['desk', 'desk.html']] : [['wallboard', 'wallboard.html'], ['reports', 'reports.html'], ['recordings', 'recordings.html']];
-  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html'], ['queuesPage', 'queues.html']);
+  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html'], ['queuesPage', 'queues.html'], ['routing', 'routing.html']);
   if (me.role === 'admin') pages.push(['users', 'users.html']);
   nav.innerHTML = '';
   for (const [key, href] of pages) {

@@ -9,6 +9,7 @@ import { projectRoot } from '../../src/core/paths.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 import { seedScriptedDay } from '../support/scripted-day.js';
+import { sineWav } from '../support/tone-wav.js';
 
 /** Where the screenshots of each page go (kept as test artefacts, not committed). */
 const shots = join(projectRoot, 'test-artifacts', 'screenshots');
@@ -406,6 +407,41 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     );
     assert.deepEqual(cobros.members.map((m) => [m.agentId, m.penalty]).sort(), [[ids.lucia, 0], [added!.id, 3]].sort());
     await admin.screenshot({ path: join(shots, 'queues.png'), fullPage: true });
+
+    // Numbers and prompts: a prompt uploaded in the page and heard in it; a DID routed to a flow that
+    // plays it; the prompt shows where it is played and cannot be deleted while it is.
+    await admin.click('nav a[href="routing.html"]');
+    await admin.waitForURL(/routing\.html/);
+    await admin.locator('#route-list tr[data-did="5554301"]').waitFor();
+    await admin.fill('#prompt-form [name="name"]', 'bienvenida');
+    await admin.setInputFiles('#prompt-form [name="file"]', { name: 'bienvenida.wav', mimeType: 'audio/wav', buffer: sineWav({ hz: 440, rate: 16000, channels: 1, seconds: 0.6 }) });
+    await admin.click('#prompt-form button[type="submit"]');
+    await admin.locator('#prompt-list tr[data-prompt="bienvenida"]').waitFor();
+    await admin.click('#prompt-list tr[data-prompt="bienvenida"] button');
+    await admin.locator('#player[data-prompt="bienvenida"]').waitFor({ state: 'attached' });
+    await admin.waitForFunction(() => (document.getElementById('player') as HTMLAudioElement).duration > 0.5);
+    const welcome = await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'bienvenida', document: {
+      start: 'hello', nodes: { hello: { type: 'play', media: ['prompt:bienvenida'], next: 'q' }, q: { type: 'queue', queue: 'cobros' } },
+    } } });
+    assert.equal(welcome.status, 201, JSON.stringify(welcome.body));
+    await admin.reload();
+    await admin.fill('#route-form [name="did"]', '5554302');
+    await admin.selectOption('#route-form [name="flowId"]', { label: 'bienvenida' });
+    await admin.selectOption('#route-form [name="recordingPolicy"]', 'never');
+    await admin.click('#route-form button[type="submit"]');
+    await admin.locator('#route-list tr[data-did="5554302"]').waitFor();
+    assert.deepEqual((await t.api('/api/v1/routes')).body.find((r: { did: string }) => r.did === '5554302'), { did: '5554302', flowId: welcome.body.id, recordingPolicy: 'never' });
+    assert.equal(await admin.locator('#prompt-list tr[data-prompt="bienvenida"] td').nth(2).textContent(), 'bienvenida');
+    refusalsExpected = true;
+    try {
+      await admin.locator('#prompt-list tr[data-prompt="bienvenida"] button', { hasText: /Eliminar|Remove/ }).click();
+      await admin.locator('#prompt-error:not([hidden])').waitFor();
+      assert.match(await admin.locator('#prompt-error').textContent() ?? '', /bienvenida/);
+    } finally {
+      refusalsExpected = false;
+    }
+    await admin.locator('#prompt-list tr[data-prompt="bienvenida"]').waitFor();
+    await admin.screenshot({ path: join(shots, 'routing.png'), fullPage: true });
     await admin.close();
 
     // A supervisor sees the agents but no form to change them.
