@@ -211,6 +211,24 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
 
     for (const ext of ['1007', '1008']) assert.equal((await t.api(`/api/v1/agents/${agentIds[ext]}/login`, { method: 'POST' })).status, 200);
 
+    // What ARI said of each caller's channel, to tell where a caller who was never connected stopped.
+    const ariEvents = new Map<string, string[]>();
+    const seen = (channelId: string | undefined, what: string) => {
+      if (!channelId) return;
+      const list = ariEvents.get(channelId) ?? [];
+      if (list.length < 40) list.push(`${new Date().toISOString().slice(17, 23)} ${what}`);
+      ariEvents.set(channelId, list);
+    };
+    const channelOf = (target: string | undefined) => (target?.startsWith('channel:') ? target.slice(8) : undefined);
+    const unsubscribe = [
+      app.ari.on('StasisStart', (e) => seen(e.channel.id, `StasisStart ${e.args.join(',')}`)),
+      app.ari.on('ChannelDtmfReceived', (e) => seen(e.channel.id, `DTMF ${e.digit}`)),
+      app.ari.on('PlaybackStarted', (e) => seen(channelOf(e.playback.target_uri), `PlaybackStarted ${e.playback.media_uri}`)),
+      app.ari.on('PlaybackFinished', (e) => seen(channelOf(e.playback.target_uri), `PlaybackFinished ${e.playback.media_uri} ${e.playback.state}`)),
+      app.ari.on('ChannelEnteredBridge', (e) => seen(e.channel?.id, `entered bridge ${e.bridge.bridge_type}`)),
+      app.ari.on('ChannelLeftBridge', (e) => seen(e.channel?.id, `left bridge ${e.bridge.bridge_type}`)),
+    ];
+
     let stoppedAt = Infinity;
     let startedAt = Infinity;
     const phaseAt = (ms: number): Phase => (ms < stoppedAt ? 'before' : ms < startedAt ? 'during' : 'after');
@@ -240,7 +258,11 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
           const channels = await app.ari.request('channels.list', {}) as { id: string; state: string; caller: { number: string }; dialplan: { app_name: string; app_data: string } }[];
           const mine = channels.filter((c) => c.caller.number === number);
           const bridges = await app.ari.request('bridges.list', {}) as { id: string; bridge_type: string; channels: string[] }[];
-          return mine.map((c) => ({ id: c.id, state: c.state, app: `${c.dialplan.app_name}(${c.dialplan.app_data})`, bridges: bridges.filter((b) => b.channels.includes(c.id)).map((b) => ({ id: b.id, type: b.bridge_type, channels: b.channels.length })) }));
+          return mine.map((c) => ({
+            id: c.id, state: c.state, app: `${c.dialplan.app_name}(${c.dialplan.app_data})`,
+            bridges: bridges.filter((b) => b.channels.includes(c.id)).map((b) => ({ id: b.id, type: b.bridge_type, channels: b.channels.length })),
+            events: ariEvents.get(c.id) ?? [], dbDown: app.lastKnown.databaseDown, pendingWrites: app.writes.pending,
+          }));
         })().catch((e: Error) => e.message);
       } finally {
         result.ms = Date.now() - began;
@@ -293,6 +315,7 @@ describe('Postgres stopped for 30 s during traffic', { skip: isRoot ? false : 'n
     await sleep(afterMs);
     trafficOn = false;
     await Promise.all([laneA, laneB]);
+    for (const off of unsubscribe) off();
     await waitFor(async () => (await sql<{ n: number }>`select count(*)::int as n from recordings where status = 'recording'`.execute(db)).rows[0]!.n === 0
       && app.writes.pending === 0, 20_000, 'recordings not finished');
     await app.writes.drain();
