@@ -72,6 +72,9 @@ function fill(queue, queues) {
     field('everySeconds').value = String(queue.announcements.everySeconds);
     field('announcePosition').checked = queue.announcements.position !== false;
     field('announceEstimate').checked = queue.announcements.estimate === true;
+    const limits = queue.thresholds;
+    for (const [name, value] of [['slAmber', limits.serviceLevel.amber], ['slRed', limits.serviceLevel.red], ['waitAmber', limits.longestWait.amber],
+      ['waitRed', limits.longestWait.red], ['waitingAmber', limits.waiting.amber], ['waitingRed', limits.waiting.red]]) field(name).value = String(value);
     field('overflowAction').value = queue.overflow.action;
     if (queue.overflow.action === 'queue') field('overflowQueue').value = queue.overflow.queueId;
     if (queue.overflow.action === 'flow') field('overflowFlow').value = queue.overflow.flowId;
@@ -116,6 +119,10 @@ form.addEventListener('submit', async (event) => {
     recordingPolicy: field('recordingPolicy').value, recordingSamplePercent: number('recordingSamplePercent'),
     recordingRetentionDays: number('recordingRetentionDays'), callbackKey: orNull('callbackKey'), overflowKey: orNull('overflowKey'),
     requiredSkills: skills.value(),
+    thresholds: {
+      serviceLevel: { amber: number('slAmber'), red: number('slRed') }, longestWait: { amber: number('waitAmber'), red: number('waitRed') },
+      waiting: { amber: number('waitingAmber'), red: number('waitingRed') },
+    },
   };
   const members = [...document.querySelectorAll('.member-row')].filter((row) => row.querySelector('.member').checked)
     .map((row) => ({ agentId: row.dataset.agentId, penalty: Number(row.querySelector('.penalty').value) }));

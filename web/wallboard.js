@@ -8,6 +8,41 @@ let stats = null;
 let session = null;
 let receivedAt = Date.now();
 
+// TV mode (?tv=1, or the TV button): large figures, no controls, for a screen on the wall.
+const tv = new URLSearchParams(location.search).get('tv') === '1';
+document.body.classList.toggle('tv', tv);
+document.getElementById('tv').onclick = () => { location.search = tv ? '' : '?tv=1'; };
+
+/**
+ * green, amber or red for a figure against the queue's limits: the waiting
+ * callers and the longest wait are worse above them, the service level below.
+ */
+function level(value, limits, lowerIsWorse = false) {
+  if (value === null || value === undefined || !limits) return 'none';
+  const worse = (limit) => (lowerIsWorse ? value < limit : value >= limit);
+  return worse(limits.red) ? 'red' : worse(limits.amber) ? 'amber' : 'green';
+}
+const worst = (levels) => ['red', 'amber', 'green'].find((l) => levels.includes(l)) ?? 'none';
+
+/** The agents the filters let through, in the order chosen. */
+function shownAgents(agents) {
+  const team = document.getElementById('filter-team').value;
+  const status = document.getElementById('filter-state').value;
+  const order = document.getElementById('sort-agents').value;
+  const rank = ['on_call', 'ringing', 'wrap_up', 'available', 'paused', 'logged_out'];
+  return agents
+    .filter((a) => (!team || (a.team ?? '') === team) && (!status || a.status === status))
+    .sort((a, b) => (order === 'state' ? rank.indexOf(a.status) - rank.indexOf(b.status) || a.name.localeCompare(b.name)
+      : order === 'time' ? (b.secondsInState ?? -1) - (a.secondsInState ?? -1) : a.name.localeCompare(b.name)));
+}
+
+/** The team filter lists the teams seen (kept across updates). */
+function teamOptions(agents) {
+  const select = document.getElementById('filter-team');
+  const known = new Set([...select.options].map((o) => o.value));
+  for (const team of new Set(agents.map((a) => a.team).filter(Boolean))) if (!known.has(team)) select.append(new Option(team, team));
+}
+
 function render() {
   if (!stats) return;
   const elapsed = (Date.now() - receivedAt) / 1000;
@@ -18,10 +53,16 @@ function render() {
     card.className = 'card';
     card.dataset.queue = q.name;
     const sl = q.today.serviceLevel === null ? '—' : `${q.today.serviceLevel} %`;
+    const longest = q.longestWaitSeconds === null ? null : q.longestWaitSeconds + elapsed;
+    const levels = {
+      waiting: level(q.waiting, q.thresholds?.waiting), longest: level(longest, q.thresholds?.longestWait),
+      sl: level(q.today.serviceLevel, q.thresholds?.serviceLevel, true),
+    };
+    card.dataset.level = worst(Object.values(levels));
     card.innerHTML = `<h2></h2><dl>
-      <dt>${t('waiting')}</dt><dd class="big" data-field="waiting">${q.waiting}</dd>
-      <dt>${t('longestWait')}</dt><dd>${q.longestWaitSeconds === null ? '—' : seconds(q.longestWaitSeconds + elapsed)}</dd>
-      <dt>${t('serviceLevel')}</dt><dd data-field="sl">${sl}</dd>
+      <dt>${t('waiting')}</dt><dd class="big" data-field="waiting" data-level="${levels.waiting}">${q.waiting}</dd>
+      <dt>${t('longestWait')}</dt><dd data-field="longest" data-level="${levels.longest}">${longest === null ? '—' : seconds(longest)}</dd>
+      <dt>${t('serviceLevel')}</dt><dd data-field="sl" data-level="${levels.sl}">${sl}</dd>
       <dt>${t('offered')} / ${t('answered')} / ${t('abandoned')}</dt><dd>${q.today.offered} / ${q.today.answered} / ${q.today.abandoned}</dd>
       <dt>${t('agents')}</dt><dd></dd>
       <div class="states">${['available', 'ringing', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}">${q.agents[s]} ${t(s)}</span>`).join('')}</div>
@@ -32,10 +73,12 @@ function render() {
   const agents = document.querySelector('#agents tbody');
   agents.innerHTML = '';
   const onQueueCalls = new Set(stats.calls.map((c) => c.agentId));
-  for (const a of stats.agents) {
+  teamOptions(stats.agents);
+  for (const a of shownAgents(stats.agents)) {
     const row = document.createElement('tr');
     row.dataset.agent = a.name;
     cell(row, a.name);
+    cell(row, a.team ?? '—');
     cell(row, a.status === 'paused' && a.reason ? `${t('paused')} (${a.reason})` : t(a.status), `state state-${a.status}`).dataset.status = a.status;
     cell(row, a.status === 'logged_out' || a.secondsInState === null ? '—' : seconds(a.secondsInState + elapsed));
     // On a call outside the queues (made or taken on the desk phone): monitored from here.
@@ -117,5 +160,6 @@ liveFeed((message) => {
     renderSession();
   }
 }, refresh);
+for (const id of ['filter-team', 'filter-state', 'sort-agents']) document.getElementById(id).onchange = render;
 await refresh();
 setInterval(render, 1000);

@@ -24,6 +24,14 @@ const Announcements = Type.Object({
   everySeconds: Type.Integer({ minimum: 0, maximum: 600, description: '0: no announcements' }),
   position: Type.Optional(Type.Boolean()), estimate: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
+const Limits = (max: number, what: string) => Type.Object({
+  amber: Type.Integer({ minimum: 0, maximum: max }), red: Type.Integer({ minimum: 0, maximum: max }),
+}, { additionalProperties: false, description: what });
+const Thresholds = Type.Object({
+  serviceLevel: Limits(100, 'service level today, %: amber below this, red below that'),
+  longestWait: Limits(86400, 'longest wait, s: amber from this, red from that'),
+  waiting: Limits(10000, 'callers waiting: amber from this, red from that'),
+}, { additionalProperties: false, description: 'the wallboard\'s colours for this queue' });
 const fields = {
   name: Matching(queueName, 80),
   strategy: StringEnum(strategies),
@@ -42,6 +50,7 @@ const fields = {
   callbackKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
   overflowKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
   extension: Type.Union([Matching('^[0-9]{2,8}$', 8), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
+  thresholds: Thresholds,
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });

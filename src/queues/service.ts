@@ -7,7 +7,7 @@ import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
-import type { Announcements, Overflow, QueueRow, QueuesStore } from './store.js';
+import { defaultThresholds, type Announcements, type Overflow, type QueueRow, type QueuesStore, type Thresholds } from './store.js';
 import type { Strategy } from './strategy.js';
 
 export interface QueueInput {
@@ -20,6 +20,8 @@ export interface QueueInput {
   callbackKey?: string | null; overflowKey?: string | null;
   /** The short number agents key (## number #) to transfer a caller here. */
   extension?: string | null;
+  /** The wallboard's amber and red limits. */
+  thresholds?: Thresholds;
 }
 
 export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension'>> {
@@ -34,8 +36,17 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
   recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
-  extension: row.extension, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+  extension: row.extension, thresholds: row.thresholds, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
+
+/** The limits must go the way their figure worsens: a service level's red below its amber, the others above. */
+function checkThresholds(thresholds: Thresholds): Thresholds {
+  if (thresholds.serviceLevel.red > thresholds.serviceLevel.amber) throw badRequest('body/thresholds/serviceLevel: red must not be above amber (a lower service level is worse)');
+  for (const key of ['longestWait', 'waiting'] as const) {
+    if (thresholds[key].red < thresholds[key].amber) throw badRequest(`body/thresholds/${key}: red must not be below amber`);
+  }
+  return thresholds;
+}
 
 /** Queues (rules and members) and the way IVR calls enter them. */
 export class QueuesService {
@@ -70,6 +81,7 @@ export class QueuesService {
       announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'never',
       recording_sample_percent: input.recordingSamplePercent ?? 100, recording_retention_days: input.recordingRetentionDays ?? 365,
       callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
+      thresholds: checkThresholds(input.thresholds ?? defaultThresholds),
     });
     return view(row, []);
   }
@@ -97,6 +109,7 @@ export class QueuesService {
       ...(input.callbackKey !== undefined ? { callback_key: input.callbackKey } : {}),
       ...(input.overflowKey !== undefined ? { overflow_key: input.overflowKey } : {}),
       ...(input.extension !== undefined ? { extension: input.extension } : {}),
+      ...(input.thresholds !== undefined ? { thresholds: checkThresholds(input.thresholds) } : {}),
     });
     return this.get(id);
   }

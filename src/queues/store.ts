@@ -10,6 +10,11 @@ export type Overflow =
   /** Leave a message: a prompt, a beep, a recording up to maxSeconds (or #). */
   | { action: 'message'; media?: string[]; maxSeconds?: number };
 export interface Announcements { everySeconds: number; position?: boolean; estimate?: boolean }
+/** The wallboard's amber and red limits: service level today (%, lower is worse), longest wait (s), callers waiting. */
+export interface Thresholds {
+  serviceLevel: { amber: number; red: number }; longestWait: { amber: number; red: number }; waiting: { amber: number; red: number };
+}
+export const defaultThresholds: Thresholds = { serviceLevel: { amber: 80, red: 60 }, longestWait: { amber: 60, red: 180 }, waiting: { amber: 3, red: 8 } };
 
 export interface QueuesTable {
   id: string; name: string; strategy: Strategy; required_skills: Record<string, number>; language: string | null;
@@ -17,6 +22,7 @@ export interface QueuesTable {
   service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'always' | 'never' | 'on_demand';
   recording_sample_percent: number; recording_retention_days: number;
   callback_key: string | null; overflow_key: string | null; extension: string | null;
+  thresholds: Thresholds;
   created_at: Generated<Date>;
 }
 export interface QueueCallbacksTable { id: string; queue_id: string; call_id: string; caller_number: string; requested_at: Date; status: Generated<'pending' | 'done' | 'cancelled'> }
@@ -46,7 +52,7 @@ export interface CallFacts { id: string; channel_id: string; caller_number: stri
 export type OpenEntryRow = QueueEntryRow & Omit<CallFacts, 'id'>;
 
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
-const jsonFields = ['required_skills', 'overflow', 'announcements'] as const;
+const jsonFields = ['required_skills', 'overflow', 'announcements', 'thresholds'] as const;
 function withJson<T extends Partial<QueuesTable>>(row: T): T {
   const out: Record<string, unknown> = { ...row };
   for (const field of jsonFields) if (out[field] !== undefined) out[field] = json(out[field]);

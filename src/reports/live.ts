@@ -2,14 +2,17 @@ import type { AgentsService } from '../agents/service.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { QueuesService } from '../queues/service.js';
+import type { Thresholds } from '../queues/store.js';
 import type { ReportsService } from './service.js';
 
 export interface LiveQueue {
   queueId: string; name: string; waiting: number; longestWaitSeconds: number | null;
   agents: Record<'available' | 'ringing' | 'on_call' | 'wrap_up' | 'paused' | 'logged_out', number>;
   today: { offered: number; answered: number; abandoned: number; serviceLevel: number | null; serviceLevelSeconds: number };
+  /** The queue's amber and red limits, for the wallboard's colours. */
+  thresholds: Thresholds;
 }
-export interface LiveAgent { agentId: string; name: string; status: string; reason: string | null; since: string | null; secondsInState: number | null }
+export interface LiveAgent { agentId: string; name: string; team: string | null; status: string; reason: string | null; since: string | null; secondsInState: number | null }
 export interface LiveCall { callId: string; callerNumber: string; queueId: string; queue: string; agentId: string; agent: string; enteredAt: string; answeredAt: string | null; secondsConnected: number | null }
 export interface LiveStats { at: string; timezone: string; queues: LiveQueue[]; agents: LiveAgent[]; calls: LiveCall[] }
 
@@ -47,6 +50,7 @@ export async function liveStats({ queues, agents, reports, connected, callerNumb
         offered: figures?.offered ?? 0, answered: figures?.answered ?? 0, abandoned: figures?.abandoned ?? 0,
         serviceLevel: figures?.serviceLevel ?? null, serviceLevelSeconds: q.serviceLevelSeconds,
       },
+      thresholds: q.thresholds,
     };
   }));
   const queueNames = new Map(list.map((q) => [q.id, q.name]));
@@ -66,7 +70,7 @@ export async function liveStats({ queues, agents, reports, connected, callerNumb
     calls,
     agents: people.map((a) => {
       const s = agents.stateOf(a.id);
-      return { agentId: a.id, name: a.name, status: s.status, reason: s.reason, since: s.since, secondsInState: secondsSince(s.since) };
+      return { agentId: a.id, name: a.name, team: a.team, status: s.status, reason: s.reason, since: s.since, secondsInState: secondsSince(s.since) };
     }),
   };
 }

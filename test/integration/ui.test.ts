@@ -32,6 +32,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   /** While the service is stopped on purpose, the pages' failed connections are expected (never a CSP violation). */
   let outage = false;
   let refusalsExpected = false;
+  let soporteId: string;
   const watch = (page: Page): void => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
@@ -54,8 +55,8 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
    * (or an agent's number) and a password; or with an API token, the way
    * integrations and kiosks still can.
    */
-  const signIn = async (who: { username: string; password: string } | { token: string }, landing: RegExp): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Madrid', locale: 'es-ES', acceptDownloads: true });
+  const signIn = async (who: { username: string; password: string } | { token: string }, landing: RegExp, viewport = { width: 1366, height: 768 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport, timezoneId: 'Europe/Madrid', locale: 'es-ES', acceptDownloads: true });
     contexts.push(context);
     const page = await context.newPage();
     watch(page);
@@ -100,6 +101,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     }
     const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 20, wrapUpSeconds: 0, recordingPolicy: 'always' } });
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    soporteId = queue.body.id;
     await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId: ids.lucia }] } });
     await routeDid(t, '5554301', {
       start: 'account',
@@ -125,6 +127,9 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     agentPage = await signIn({ username: '1006', password: 'clave de lucía' }, /desk\.html/);
     await agentPage.waitForSelector('#state[data-status="available"]');
 
+    // The wallboard's colours: one caller waiting is amber for this queue.
+    const thresholds = { serviceLevel: { amber: 80, red: 60 }, longestWait: { amber: 60, red: 180 }, waiting: { amber: 1, red: 5 } };
+    assert.equal((await t.api(`/api/v1/queues/${soporteId}`, { method: 'PATCH', json: { thresholds } })).status, 200);
     const rings = deskPhone.waitForIncoming(15_000);
     const callerPhone = await TestPhone.start({ user: '600900001' });
     phones.push(callerPhone);
@@ -133,6 +138,8 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     const incoming = await rings;
     // The caller entered the queue when the desk phone began to ring.
     await supervisorPage.locator('[data-queue="soporte"] [data-field="waiting"]', { hasText: '1' }).waitFor({ timeout: 2000 });
+    assert.equal(await supervisorPage.getAttribute('[data-queue="soporte"] [data-field="waiting"]', 'data-level'), 'amber');
+    assert.equal(await supervisorPage.getAttribute('[data-queue="soporte"]', 'data-level'), 'amber');
     await agentPage.locator('#caller-number', { hasText: '600900001' }).waitFor({ timeout: 5000 });
     assert.equal(await agentPage.textContent('#call-queue'), 'soporte');
     assert.match((await agentPage.textContent('#call-variables')) ?? '', /account = 4321/);
@@ -451,18 +458,36 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
   });
 
-  it('the wallboard shows a banner while the service is away and recovers by itself', async () => {
+  it('the wallboard shows a banner while the service is away and recovers by itself, in TV mode too', async () => {
     await supervisorPage.goto(`${t.baseUrl}/ui/wallboard.html`);
     await supervisorPage.locator('#agents tr[data-agent="Lucía"]').waitFor();
+    // A screen on the wall: 1920×1080, TV mode, no controls.
+    const wall = await signIn({ username: 'sofia', password: 'clave de sofía' }, /wallboard\.html/, { width: 1920, height: 1080 });
+    await wall.goto(`${t.baseUrl}/ui/wallboard.html?tv=1`);
+    await wall.locator('[data-queue="soporte"]').waitFor();
+    assert.equal(await wall.locator('nav').isVisible(), false);
+    assert.equal(await wall.locator('#agent-filters').isVisible(), false);
+    assert.equal(await wall.locator('#calls button, #agents button').count() > 0 ? await wall.locator('#calls button, #agents button').first().isVisible() : false, false);
+    const bigFont = await wall.$eval('[data-queue="soporte"] .big', (el) => parseFloat(getComputedStyle(el).fontSize));
+    assert.ok(bigFont >= 60, `the waiting figure is ${bigFont}px`);
+    await wall.screenshot({ path: join(shots, 'wallboard-tv-1920x1080.png') });
     outage = true;
     await t.stop();
     await supervisorPage.locator('#banner:not([hidden])').waitFor({ timeout: 5000 });
     await supervisorPage.screenshot({ path: join(shots, 'wallboard-disconnected.png') });
     t = await startTestApp({ port: uiPort });
     await supervisorPage.locator('#banner[hidden]').waitFor({ state: 'attached', timeout: 15_000 });
+    await wall.locator('#banner[hidden]').waitFor({ state: 'attached', timeout: 15_000 });
     outage = false;
     // And it is live again: a change made now shows up without a reload.
     assert.equal((await t.api(`/api/v1/agents/${ids.lucia}/pause`, { method: 'POST', json: { reason: 'lunch' } })).status, 200);
     await supervisorPage.locator('#agents tr[data-agent="Lucía"] td[data-status="paused"]').waitFor({ timeout: 5000 });
+    await wall.locator('#agents tr[data-agent="Lucía"] td[data-status="paused"]').waitFor({ timeout: 5000 });
+    // The filters: by team, then by state.
+    await supervisorPage.selectOption('#filter-team', 'A');
+    const teams = await supervisorPage.locator('#agents tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(teams.length > 0 && teams.every((team) => team === 'A'), `teams shown: ${teams.join(', ')}`);
+    await supervisorPage.selectOption('#filter-state', 'paused');
+    assert.deepEqual(await supervisorPage.locator('#agents tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.agent)), ['Lucía']);
   });
 });
