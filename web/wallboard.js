@@ -64,9 +64,8 @@ function render() {
       <dt>${t('longestWait')}</dt><dd data-field="longest" data-level="${levels.longest}">${longest === null ? '—' : seconds(longest)}</dd>
       <dt>${t('serviceLevel')}</dt><dd data-field="sl" data-level="${levels.sl}">${sl}</dd>
       <dt>${t('offered')} / ${t('answered')} / ${t('abandoned')}</dt><dd>${q.today.offered} / ${q.today.answered} / ${q.today.abandoned}</dd>
-      <dt>${t('agents')}</dt><dd></dd>
-      <div class="states">${['available', 'ringing', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}">${q.agents[s]} ${t(s)}</span>`).join('')}</div>
-    </dl>`;
+    </dl>
+    <p class="states" aria-label="${t('agents')}">${['available', 'ringing', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}">${q.agents[s]} ${t(s)}</span>`).join('')}</p>`;
     card.querySelector('h2').textContent = q.name;
     queues.append(card);
   }

@@ -458,6 +458,55 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
   });
 
+  it('every page passes an automated accessibility check (axe-core: no serious or critical violation) and works from the keyboard', async () => {
+    // A context of its own that lets axe's script in (the pages' CSP keeps injected scripts out, as tested above).
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, bypassCSP: true, locale: 'es-ES' });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.baseUrl}/ui/index.html`);
+    const axeSource = readFileSync(join(projectRoot, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const check = async (name: string) => {
+      await page.addScriptTag({ content: axeSource });
+      const results = await page.evaluate(async () => (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } })
+        .axe.run({ resultTypes: ['violations'] }));
+      return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+    };
+    const found: string[] = [...(await check('sign-in'))];
+    // Keyboard only: the name has the focus, Tab reaches the password and the button, each focus visible.
+    const focused: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      focused.push(await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const style = getComputedStyle(el);
+        return `${el.id || el.tagName.toLowerCase()}:${style.outlineStyle !== 'none' || style.boxShadow !== 'none' ? 'visible' : 'hidden'}`;
+      }));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(focused, ['username:visible', 'password:visible', 'button:visible']);
+    assert.equal((await t.api('/api/v1/users', { method: 'POST', json: { username: 'revisora', password: 'clave de la revisora', role: 'admin' } })).status, 201);
+    await page.fill('#username', 'revisora');
+    await page.fill('#password', 'clave de la revisora');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/wallboard\.html/);
+    for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'users']) {
+      await page.goto(`${t.baseUrl}/ui/${name}.html`);
+      await page.waitForLoadState('networkidle');
+      found.push(...(await check(name)));
+    }
+    // The agent's desk, signed in as the agent.
+    await page.goto(`${t.baseUrl}/ui/index.html`);
+    await page.context().clearCookies();
+    await page.goto(`${t.baseUrl}/ui/index.html`);
+    await page.fill('#username', '1006');
+    await page.fill('#password', 'clave de lucía');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/desk\.html/);
+    await page.waitForLoadState('networkidle');
+    found.push(...(await check('desk')));
+    assert.deepEqual(found, [], 'accessibility violations');
+  });
+
   it('the wallboard shows a banner while the service is away and recovers by itself, in TV mode too', async () => {
     await supervisorPage.goto(`${t.baseUrl}/ui/wallboard.html`);
     await supervisorPage.locator('#agents tr[data-agent="Lucía"]').waitFor();
