@@ -16,7 +16,7 @@ export default tseslint.config(
     files: ['web/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(['window', 'document', 'location', 'navigator', 'localStorage', 'sessionStorage', 'fetch', 'WebSocket', 'URL',
-        'URLSearchParams', 'Blob', 'alert', 'confirm', 'prompt', 'FormData', 'Option', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console', 'Chart', 'Audio', 'Intl'].map((g) => [g, 'readonly'])),
+        'URLSearchParams', 'Blob', 'alert', 'confirm', 'prompt', 'FormData', 'Option', 'CSS', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console', 'Chart', 'Audio', 'Intl'].map((g) => [g, 'readonly'])),
     },
   },
   {

@@ -43,8 +43,30 @@ function teamOptions(agents) {
   for (const team of new Set(agents.map((a) => a.team).filter(Boolean))) if (!known.has(team)) select.append(new Option(team, team));
 }
 
+/**
+ * Which monitor button has the keyboard focus, if any, so that the next
+ * rendering (every second) gives it back: a keyboard user must not lose
+ * their place each time the figures move.
+ */
+function focusedButton() {
+  const el = document.activeElement;
+  const row = el?.closest?.('tr[data-agent], tr[data-call]');
+  if (!row || !el.dataset.mode) return null;
+  return row.dataset.call ? `tr[data-call="${row.dataset.call}"] button[data-mode="${el.dataset.mode}"]`
+    : `tr[data-agent="${CSS.escape(row.dataset.agent)}"] button[data-mode="${el.dataset.mode}"]`;
+}
+
 function render() {
   if (!stats) return;
+  const refocus = focusedButton();
+  try {
+    draw();
+  } finally {
+    if (refocus) document.querySelector(refocus)?.focus();
+  }
+}
+
+function draw() {
   const elapsed = (Date.now() - receivedAt) / 1000;
   const queues = document.getElementById('queues');
   queues.innerHTML = '';

@@ -20,6 +20,19 @@ export function sessionSecret(cookieHeader: string | undefined): string | undefi
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Whether a browser's Origin header names the host the request was sent to
+ * (the scheme aside: behind a TLS proxy the browser's https is http here).
+ * A reverse proxy must pass the Host header on (deploy/nginx/centralita.conf).
+ */
+export function fromHost(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false; // not a URL ("null" from a sandboxed page): not this site
+  }
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route. Every /api/v1 route must say. */
@@ -96,7 +109,7 @@ export function installAuth(app: HttpApp, auth: AuthService, users?: UsersServic
       // it comes from, come from this site.
       if (!safeMethods.has(request.method)) {
         const origin = request.headers.origin;
-        const sameOrigin = origin === undefined || origin === `${request.protocol}://${request.headers.host ?? ''}`;
+        const sameOrigin = origin === undefined || fromHost(origin, request.headers.host);
         const sent = request.headers['x-csrf-token'];
         if (!sameOrigin || !UsersService.csrfMatches(principal, typeof sent === 'string' ? sent : undefined)) {
           request.log.warn({ method: request.method, url: request.routeOptions.url, origin, sessionId: principal.tokenId }, 'refused: a change without the session\'s CSRF token');

@@ -22,7 +22,7 @@ export interface Principal {
   /** null for the bootstrap admin token from the config; a session's id for a person signed in to the pages. */
   tokenId: string | null;
   /** Set when the principal comes from the pages' sign-in cookie, not a bearer token. */
-  session?: { userId: string; username: string; csrfToken: string };
+  session?: { userId: string; username: string; csrfToken: string; expiresAt: string };
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');

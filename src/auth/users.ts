@@ -57,8 +57,12 @@ const badRequest = (field: string, message: string) => new HttpError(400, 'bad_r
  * lockout rules (SecurityService, kind `user`).
  */
 export class UsersService {
-  /** When each session's last use was last written, if after sign-in (memory only: at most one write a minute per session). */
+  /** Each session's last use since this process started (the row's last_seen_at is written at most once a minute). */
   private readonly touched = new Map<string, number>();
+  /** When each session's last use was last written. */
+  private readonly written = new Map<string, number>();
+  /** The sign-in in progress for each name (lower case): the next waits for it. */
+  private readonly signingIn = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: UsersStore,
@@ -137,7 +141,14 @@ export class UsersService {
     if (!session) throw new HttpError(409, 'not_a_session', 'only a person signed in to the pages has a password (this is an API token)');
     const row = await this.store.getUser(session.userId);
     if (!row) throw notFound(`user ${session.userId}`);
-    if (!(await verifyPassword(current, row.password_hash))) throw badRequest('body/current', 'is not the current password');
+    // A wrong current password counts like a wrong sign-in: an open session must not be a way to guess it.
+    const subject = row.username.toLowerCase();
+    if (this.security.userLock(subject)) throw new HttpError(429, 'locked_out', 'too many wrong passwords for this user; ask an admin to lift the lock');
+    if (!(await verifyPassword(current, row.password_hash))) {
+      this.security.loginFailed({ user: subject });
+      throw badRequest('body/current', 'is not the current password');
+    }
+    this.security.loginSucceeded({ user: subject });
     await this.store.updateUser(row.id, { password_hash: await hashPassword(password), password_changed_at: new Date() });
     const others = (await this.store.openSessions(row.id)).filter((s) => s.id !== principal.tokenId).map((s) => s.id);
     for (const id of others) await this.endSession(id, 'password_changed');
@@ -155,24 +166,40 @@ export class UsersService {
   /**
    * Signs a person in by name (or, for an agent, the agent number) and
    * password. Refused alike for an unknown name, a wrong password and a
-   * disabled user (401, the time of a hash check each); a name locked by
-   * repeated wrong passwords gets 429 without its password being checked.
+   * disabled user (401, the time of a hash check each). Wrong passwords
+   * count against the account (its name, whichever way it was typed) under
+   * the phone PIN's lockout rules: a locked account gets 429 without its
+   * password being checked. Attempts for one name run one after another, so
+   * that a burst of guesses in parallel meets the lock as a series would.
    */
-  async signIn(name: string, password: string, from: { address: string | null; userAgent: string | null }): Promise<{ secret: string; session: SessionWithUser }> {
-    const subject = name.toLowerCase();
-    const lock = this.security.userLock(subject);
+  signIn(name: string, password: string, from: { address: string | null; userAgent: string | null }): Promise<{ secret: string; session: SessionWithUser }> {
+    const key = name.toLowerCase();
+    const previous = this.signingIn.get(key) ?? Promise.resolve();
+    const attempt = previous.then(() => this.signInNow(name, password, from), () => this.signInNow(name, password, from));
+    const settled = attempt.then(() => undefined, () => undefined);
+    this.signingIn.set(key, settled);
+    void settled.then(() => { if (this.signingIn.get(key) === settled) this.signingIn.delete(key); });
+    return attempt;
+  }
+
+  private async signInNow(name: string, password: string, from: { address: string | null; userAgent: string | null }): Promise<{ secret: string; session: SessionWithUser }> {
+    const user = await this.findForSignIn(name);
+    // The account's own name is the lock's subject (an agent's number and name lock together); an unknown
+    // name locks nothing (there is no account to protect: the per-address limit slows a guesser), and is not
+    // logged or stored, as people sometimes type their password there.
+    const subject = user?.username.toLowerCase();
+    const lock = subject ? this.security.userLock(subject) : undefined;
     if (lock) {
       const retryAfter = Math.max(1, Math.ceil((Date.parse(lock.until) - Date.now()) / 1000));
-      throw Object.assign(new HttpError(429, 'locked_out', `too many wrong passwords for ${name}; try again in ${retryAfter} s or ask an admin to lift the lock`), { retryAfter });
+      throw Object.assign(new HttpError(429, 'locked_out', `too many wrong passwords for this user; try again in ${retryAfter} s or ask an admin to lift the lock`), { retryAfter });
     }
-    const user = await this.findForSignIn(name);
     const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
     if (!user || !ok || !user.active || !(await this.bindingHolds(user))) {
-      if (!ok) this.security.loginFailed({ user: subject });
-      this.logger.info({ name: subject, address: from.address, reason: !user || !ok ? 'wrong name or password' : 'user without access' }, 'sign-in refused');
+      if (subject && !ok) this.security.loginFailed({ user: subject });
+      this.logger.info({ user: subject ?? '(unknown name)', address: from.address, reason: !user || !ok ? 'wrong name or password' : 'user without access' }, 'sign-in refused');
       throw new HttpError(401, 'unauthorized', 'the name or the password is wrong, or this user may not sign in');
     }
-    this.security.loginSucceeded({ user: subject });
+    this.security.loginSucceeded({ user: subject! });
     const secret = `cts_${randomBytes(32).toString('base64url')}`;
     const now = new Date();
     const row = await this.store.insertSession({
@@ -205,11 +232,11 @@ export class UsersService {
       return undefined;
     }
     if (!row.active || !(await this.bindingHolds(row))) return undefined;
-    if (now - lastSeen >= touchEveryMs) {
-      this.touched.set(row.id, now);
-      void this.writes.enqueue(`session ${row.id} used`, this.store.touch(row.id, new Date(now)));
-    }
-    return { role: row.role, agentId: row.agent_id, tokenId: row.id, session: { userId: row.user_id, username: row.username, csrfToken: row.csrf_token } };
+    this.touch(row.id, row.last_seen_at.getTime(), now);
+    return {
+      role: row.role, agentId: row.agent_id, tokenId: row.id,
+      session: { userId: row.user_id, username: row.username, csrfToken: row.csrf_token, expiresAt: row.expires_at.toISOString() },
+    };
   }
 
   /**
@@ -220,8 +247,27 @@ export class UsersService {
     if (!principal.tokenId || !principal.session) return undefined;
     const row = (await this.store.openSessions(principal.session.userId)).find((s) => s.id === principal.tokenId);
     const now = Date.now();
-    if (!row || row.expires_at.getTime() <= now || !row.active || !(await this.bindingHolds(row))) return undefined;
+    const lastSeen = Math.max(row?.last_seen_at.getTime() ?? 0, this.touched.get(principal.tokenId) ?? 0);
+    if (!row || row.expires_at.getTime() <= now || lastSeen + this.options.idleMs <= now || !row.active || !(await this.bindingHolds(row))) return undefined;
     return principal;
+  }
+
+  /** A use of a session: kept in memory at once, written at most once a minute (through the write queue). */
+  private touch(id: string, storedAt: number, now: number): void {
+    if (this.touched.size > 10_000) this.forgetIdle(now);
+    this.touched.set(id, now);
+    if (now - Math.max(storedAt, this.written.get(id) ?? 0) < touchEveryMs) return;
+    this.written.set(id, now);
+    void this.writes.enqueue(`session ${id} used`, this.store.touch(id, new Date(now)));
+  }
+
+  /** Drops the memory of sessions unused for longer than the idle time (they end at their next use anyway). */
+  private forgetIdle(now: number): void {
+    for (const [id, at] of this.touched) {
+      if (at + this.options.idleMs > now) continue;
+      this.touched.delete(id);
+      this.written.delete(id);
+    }
   }
 
   /** Whether the CSRF token a page sent is its session's. */
@@ -264,6 +310,7 @@ export class UsersService {
 
   private ended(sessionId: string, reason: EndReason): void {
     this.touched.delete(sessionId);
+    this.written.delete(sessionId);
     this.bus.emit('token.revoked', { tokenId: sessionId });
     this.logger.info({ sessionId, reason }, 'session ended');
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentStateChange } from '../agents/service.js';
-import { sessionSecret, tooManyFailures } from '../auth/http.js';
+import { fromHost, sessionSecret, tooManyFailures } from '../auth/http.js';
 import { bearerToken, type AuthService, type Principal } from '../auth/service.js';
 import type { UsersService } from '../auth/users.js';
 import type { EventBus } from '../core/events.js';
@@ -15,15 +15,6 @@ interface Client { socket: WebSocket; principal: Principal }
 /** The token of a WebSocket request: the Authorization header, or ?token= for browsers, which cannot set headers. */
 function tokenOf(request: IncomingMessage, url: URL): string | undefined {
   return bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
-}
-
-/** Whether a browser's Origin header names the host the request was sent to. */
-function fromHost(origin: string, host: string | undefined): boolean {
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false; // not a URL: not this site
-  }
 }
 
 function refuse(socket: Duplex, status: number, reason: string, { body = { error: { code: reason.toLowerCase().replace(/ /g, '_'), message: reason } } as object, headers = {} as Record<string, string> } = {}): void {
@@ -57,7 +48,14 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService,
     // server cannot close while such a socket is open.
     upgrading.add(socket);
     socket.once('close', () => upgrading.delete(socket));
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // A request target that is no path (`//`, `//host`) is not a URL relative to a base: refused, not thrown
+    // (an exception here, in the server's upgrade listener, would end the process).
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(socket, 400, 'Bad Request');
+    }
     if (url.pathname !== liveFeedPath) return refuse(socket, 404, 'Not Found');
     const token = tokenOf(request, url);
     // A page signed in with a password: the session cookie, from this site
@@ -91,7 +89,18 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService,
         socket.off('error', ignore);
         const client = { socket: ws, principal };
         clients.add(client);
-        ws.on('close', () => clients.delete(client));
+        // A page signed in with a password: its feed ends with its session (closed 4001 at the expiry).
+        const expires = principal.session ? Date.parse(principal.session.expiresAt) : undefined;
+        let expiry: NodeJS.Timeout | undefined;
+        const watchExpiry = (): void => {
+          if (expires === undefined) return;
+          const left = expires - Date.now();
+          if (left <= 0) return void ws.close(4001, 'session expired');
+          // a timer fires at most 2^31 - 1 ms ahead: longer sessions are looked at again then
+          expiry = setTimeout(watchExpiry, Math.min(left, 2 ** 31 - 1)).unref();
+        };
+        watchExpiry();
+        ws.on('close', () => { clearTimeout(expiry); clients.delete(client); });
         ws.on('error', () => clients.delete(client));
         ws.send(JSON.stringify({ type: 'hello', data: { role: principal.role, agentId: principal.agentId } }));
       });

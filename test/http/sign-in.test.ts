@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect } from 'node:net';
 import { sql } from 'kysely';
 import { startFastApp, type FastApp } from '../support/fast-harness.js';
 import { FeedClient } from '../support/live-feed.js';
@@ -130,6 +131,52 @@ describe('sign-in with a name and a password', () => {
     assert.equal(rows, 1, 'the lock is stored (a restart keeps it)');
     assert.equal((await t.api(`/api/v1/security/lockouts/${locks.body[0].id}`, { method: 'DELETE' })).status, 200);
     assert.equal((await signIn('ana', 'ana password 1')).status, 200);
+  });
+
+  it('guesses sent at once meet the lock as a series would; the agent number and the name are one account; a wrong current password counts', async () => {
+    // Seven wrong passwords at once: five are checked and refused, then the account is locked.
+    const burst = await Promise.all(Array.from({ length: 7 }, (_, i) => signIn(i % 2 ? 'Sol' : 'sol', `wrong ${i}`)));
+    assert.deepEqual(burst.map((r) => r.status).sort(), [401, 401, 401, 401, 401, 429, 429]);
+    assert.equal((await signIn('sol', 'sol password 1')).status, 429, 'locked: the right password too');
+    const lock = (await t.api('/api/v1/security/lockouts?kind=user')).body.find((l: { subject: string }) => l.subject === 'sol');
+    assert.equal((await t.api(`/api/v1/security/lockouts/${lock.id}`, { method: 'DELETE' })).status, 200);
+
+    // The agent's number and the user's name count for the same account.
+    for (const name of ['ana', '4101', 'ANA', '4101', 'ana']) assert.equal((await signIn(name, 'not it')).status, 401);
+    assert.equal((await signIn('4101', 'ana password 1')).status, 429);
+    const anaLock = (await t.api('/api/v1/security/lockouts?kind=user')).body.find((l: { subject: string }) => l.subject === 'ana');
+    assert.equal((await t.api(`/api/v1/security/lockouts/${anaLock.id}`, { method: 'DELETE' })).status, 200);
+
+    // An open session is no way to guess the password: a wrong current password counts too.
+    const session = await signIn('ana', 'ana password 1');
+    for (let i = 0; i < 5; i += 1) {
+      const res = await withCookie(session.cookie, '/api/v1/me/password', { method: 'PUT', csrf: session.body.csrfToken, json: { current: `guess ${i}`, password: 'a new password 1' } });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+    }
+    const locked = await withCookie(session.cookie, '/api/v1/me/password', { method: 'PUT', csrf: session.body.csrfToken, json: { current: 'ana password 1', password: 'a new password 1' } });
+    assert.equal(locked.status, 429);
+    const again = (await t.api('/api/v1/security/lockouts?kind=user')).body.find((l: { subject: string }) => l.subject === 'ana');
+    assert.equal((await t.api(`/api/v1/security/lockouts/${again.id}`, { method: 'DELETE' })).status, 200);
+    // Unknown names lock nothing and are not stored (people type passwords there).
+    assert.equal((await signIn('my-secret-password', 'x')).status, 401);
+    await t.app.writes.drain();
+    const stored = (await sql<{ n: number }>`select count(*)::int as n from security_login_failures where username like '%secret%'`.execute(t.app.database.db)).rows[0]!.n;
+    assert.equal(stored, 0);
+  });
+
+  it('a malformed upgrade request to the events socket is refused with 400, and the service goes on', async () => {
+    const port = Number(new URL(t.baseUrl).port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('GET // HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk) => { text += String(chunk); });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400/);
+    assert.equal((await t.api('/api/v1/me')).status, 200, 'still serving');
   });
 
   it('sessions: listed for an admin, ended by an admin, by sign-out, by a password reset, by disabling; idle and absolute expiry', async () => {

@@ -458,7 +458,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
   });
 
-  it('every page passes an automated accessibility check (axe-core: no serious or critical violation) and works from the keyboard', async () => {
+  it('every page passes an automated accessibility check (axe-core: no serious or critical violation), and Tab reaches every control with a visible focus', async () => {
     // A context of its own that lets axe's script in (the pages' CSP keeps injected scripts out, as tested above).
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, bypassCSP: true, locale: 'es-ES' });
     contexts.push(context);
@@ -489,10 +489,34 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await page.fill('#password', 'clave de la revisora');
     await page.keyboard.press('Enter');
     await page.waitForURL(/wallboard\.html/);
+    /** Tabs through a page: every visible control must get the focus, each time visibly. */
+    const byKeyboard = async (name: string): Promise<string[]> => {
+      const controls = await page.evaluate(() => {
+        const all = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary')]
+          .filter((el) => el.offsetParent !== null && !(el as HTMLButtonElement).disabled);
+        all.forEach((el, i) => { el.dataset.kb = String(i); });
+        return all.length;
+      });
+      const reached = new Set<string>();
+      const unseen: string[] = [];
+      for (let i = 0; i < controls * 3 + 5 && reached.size < controls; i += 1) {
+        await page.keyboard.press('Tab');
+        const focus = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          if (!el?.dataset.kb) return null;
+          const style = getComputedStyle(el);
+          return { kb: el.dataset.kb, visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px', what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}` };
+        });
+        if (!focus) continue;
+        reached.add(focus.kb);
+        if (!focus.visible) unseen.push(`${name}: ${focus.what} has no visible focus`);
+      }
+      return [...unseen, ...(reached.size < controls ? [`${name}: ${controls - reached.size} of ${controls} controls not reached by Tab`] : [])];
+    };
     for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'users']) {
       await page.goto(`${t.baseUrl}/ui/${name}.html`);
       await page.waitForLoadState('networkidle');
-      found.push(...(await check(name)));
+      found.push(...(await check(name)), ...(await byKeyboard(name)));
     }
     // The agent's desk, signed in as the agent.
     await page.goto(`${t.baseUrl}/ui/index.html`);
@@ -503,7 +527,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await page.keyboard.press('Enter');
     await page.waitForURL(/desk\.html/);
     await page.waitForLoadState('networkidle');
-    found.push(...(await check('desk')));
+    found.push(...(await check('desk')), ...(await byKeyboard('desk')));
     assert.deepEqual(found, [], 'accessibility violations');
   });
 
