@@ -1,6 +1,6 @@
 // Agents and pause reasons: admins add and change them (skills with levels, team, desk extension, PIN reset,
 // supervisor, active); supervisors see them. Each refusal is shown next to the field the API names.
-import { actionButton as button, api, applyTexts, cell, navigation, showFieldErrors, signedIn, skillsEditor, submitForm as submit, t } from './app.js';
+import { actionButton as button, api, applyTexts, cell, navigation, showFieldErrors, signedIn, skillsEditor, submitForm as submit, t, runChange } from './app.js';
 
 const me = await signedIn();
 navigation(me, 'agentsPage');
@@ -61,17 +61,8 @@ async function render() {
   }
 }
 
-async function act(change) {
-  const error = document.getElementById('form-error');
-  error.hidden = true;
-  try {
-    await change();
-  } catch (err) {
-    error.hidden = false;
-    error.textContent = err.message;
-  }
-  await render();
-}
+/** A row's change; a refusal shows in the page's alert. */
+const act = (change) => runChange('form-error', change, render);
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -272,6 +272,22 @@ export async function submitForm(form, errorId, send) {
   }
 }
 
+/**
+ * Runs a row's change (a button in a table), shows a refusal in the alert
+ * `errorId`, then draws the page again with `render`.
+ */
+export async function runChange(errorId, change, render) {
+  const error = document.getElementById(errorId);
+  error.hidden = true;
+  try {
+    await change();
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = err.message;
+  }
+  await render();
+}
+
 /** A skills editor in `rows` (an element): rows of a skill's name and level 1-10. */
 export function skillsEditor(rows) {
   const add = (name = '', level = 5) => {

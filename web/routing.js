@@ -1,6 +1,6 @@
 // DID routes and prompts: which flow answers each number (and its recording policy), the prompts uploaded
 // (listen in the page, where each is played, upload, delete: refused while a flow plays it).
-import { actionButton as button, api, applyTexts, cell, navigation, seconds, signedIn, submitForm, t } from './app.js';
+import { actionButton as button, api, applyTexts, cell, navigation, seconds, signedIn, submitForm, t, runChange } from './app.js';
 
 const me = await signedIn();
 navigation(me, 'routing');
@@ -15,18 +15,8 @@ const flows = await api('/api/v1/ivr-flows');
 const flowNames = new Map(flows.map((f) => [f.id, f.name]));
 for (const flow of flows) routeForm.elements.flowId.append(new Option(flow.name, flow.id));
 
-/** Shows a refusal of a row's action in the alert under its table's form. */
-async function act(errorId, change) {
-  const error = document.getElementById(errorId);
-  error.hidden = true;
-  try {
-    await change();
-  } catch (err) {
-    error.hidden = false;
-    error.textContent = err.message;
-  }
-  await render();
-}
+/** A row's change; a refusal shows in the alert under its table's form. */
+const act = (errorId, change) => runChange(errorId, change, render);
 
 async function listen(name) {
   const player = document.getElementById('player');

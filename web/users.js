@@ -1,6 +1,6 @@
 // Users and sessions (admins): who signs in to the pages, adding one, resetting a password, disabling,
 // removing; the sessions open now, each with End. A refusal is shown next to the field the API names.
-import { actionButton as button, api, applyTexts, cell, navigation, signedIn, submitForm, t } from './app.js';
+import { actionButton as button, api, applyTexts, cell, navigation, signedIn, submitForm, t, runChange } from './app.js';
 
 const me = await signedIn();
 navigation(me, 'users');
@@ -56,17 +56,8 @@ async function render() {
 }
 
 /** Runs a change and shows the table again; a refusal shows in the page's alert. */
-async function act(change) {
-  const error = document.getElementById('form-error');
-  error.hidden = true;
-  try {
-    await change();
-  } catch (err) {
-    error.hidden = false;
-    error.textContent = err.message;
-  }
-  await render();
-}
+/** A row's change; a refusal shows in the page's alert. */
+const act = (change) => runChange('form-error', change, render);
 
 const form = document.getElementById('add-user');
 form.addEventListener('submit', async (event) => {
