@@ -310,7 +310,7 @@ export class AgentsService {
     // or a pause): that is a call outside the queues.
     if (next.status === 'available' && next.extension && this.phones.condition(next.extension) === 'in_use') this.checkDirectCall(next.extension);
     const view = this.view(agentId, next);
-    this.logger.debug({ agentId, from: current.status, command: command.type, to: next.status, callId: next.callId, source }, 'agent state');
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ agentId, from: current.status, command: command.type, to: next.status, callId: next.callId, source }, 'agent state');
     this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source });
     const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, this.store.insertStateEvent({
       agent_id: agentId, from_state: current.status, from_reason: current.reason,

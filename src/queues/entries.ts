@@ -91,8 +91,11 @@ export class QueueEntries {
   /** The state part of apply, at once: the entry (and the leg index) moved, the effects returned, not carried out. */
   step(entry: Entry, event: EntryEvent): EntryTransition {
     const result = transition({ status: entry.state, legs: entry.legs }, event);
-    // Each caller's path through the queue, for tracing a caller who was never connected.
-    this.deps.logger.debug({ entryId: entry.id, from: entry.state, event: event.type, to: result.ignored ? null : result.next.status }, 'queue entry step');
+    // Each caller's path through the queue, for tracing a caller who was never connected
+    // (on the queue calls' hot path: built only when debug is on).
+    if (this.deps.logger.isLevelEnabled('debug')) {
+      this.deps.logger.debug({ entryId: entry.id, from: entry.state, event: event.type, to: result.ignored ? null : result.next.status }, 'queue entry step');
+    }
     if (result.ignored) return result;
     for (const legId of entry.legs.keys()) if (!result.next.legs.has(legId)) this.legs.delete(legId);
     for (const legId of result.next.legs.keys()) if (!entry.legs.has(legId)) this.legs.set(legId, entry.id);
