@@ -11,8 +11,18 @@ import type { Entry, QueueEntries } from './entries.js';
 export class Announcer {
   constructor(private readonly q: QueueEntries) {}
 
-  /** The caller waits in a holding bridge of their own with the queue's music. */
-  async hold(entry: Entry): Promise<void> {
+  /**
+   * The caller waits in a holding bridge of their own with the queue's music.
+   * `entry.holding` is this work until it is done: whoever takes the caller
+   * out of the bridge (answered, left, overflowed) waits for it first.
+   */
+  hold(entry: Entry): Promise<void> {
+    const work = entry.holding.then(() => this.putOnHold(entry));
+    entry.holding = work;
+    return work;
+  }
+
+  private async putOnHold(entry: Entry): Promise<void> {
     const { ari, helpers, logger } = this.q.deps;
     try {
       const bridge = await ari.request('bridges.create', { type: 'holding', name: `queue-${entry.queue.name}` });

@@ -175,8 +175,7 @@ export class Dispatcher {
     this.q.write(`queue entry ${entry.id} answered`, store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
     this.q.announce(entry, 'answered', { agentId });
     try {
-      if (entry.holdingBridgeId) await helpers.destroyBridge(entry.holdingBridgeId);
-      entry.holdingBridgeId = undefined;
+      await this.q.leaveHold(entry);
       // dtmf_events: a mixing bridge passes keys through without telling
       // ARI; the agent's ## transfer keys must reach us (and not the caller).
       const bridge = await ari.request('bridges.create', { type: 'mixing,dtmf_events', name: `call-${entry.call.callId}` });

@@ -177,7 +177,7 @@ export class QueueEngine {
     const entry: Entry = {
       id: randomUUID(), call, queue, priority: request.priority,
       skills: { ...queue.required_skills, ...request.skills }, language: queue.language ?? null,
-      callLanguage: request.language, announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, state: 'waiting', legs: new Map(), connected: undefined,
+      callLanguage: request.language, announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting', legs: new Map(), connected: undefined,
       timers: [], ringTimer: undefined, finished: () => undefined,
     };
     const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });

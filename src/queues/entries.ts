@@ -35,6 +35,13 @@ export interface Entry {
   announcing: boolean;
   enteredAt: Date;
   holdingBridgeId: string | undefined;
+  /**
+   * The caller being put on hold (bridge made, caller added, music started),
+   * settled when done. Whoever takes the caller out of the holding bridge
+   * waits for it first (`QueueEntries.leaveHold`): torn down while the hold's
+   * requests were in flight, the caller was once left in no bridge at all.
+   */
+  holding: Promise<void>;
   state: EntryStatus;
   /** Agent legs ringing now: leg channel id → agent id. */
   legs: Map<string, string>;
@@ -173,22 +180,32 @@ export class QueueEntries {
       left_at: leftAt, outcome, ...(waitSeconds !== undefined ? { wait_seconds: waitSeconds } : {}),
     }));
     this.announce(entry, 'left', { outcome });
-    if (entry.holdingBridgeId) void this.deps.helpers.destroyBridge(entry.holdingBridgeId);
+    void this.leaveHold(entry);
     if (finish) entry.finished(undefined);
   }
 
   /** Takes a waiting caller out of the queue: withdraws the offers and the hold. */
   async takeOut(entry: Entry): Promise<void> {
     await this.apply(entry, { type: 'withdrawOffers' });
-    if (entry.holdingBridgeId) {
-      // The caller leaves the bridge before it is destroyed. Destroyed under
-      // a position announcement with the caller still in it, the caller's
-      // next playback (the overflow's message) was now and then never played
-      // nor finished (docs/status.md); leaving first is the orderly way out.
-      await this.deps.helpers.removeFromBridge(entry.holdingBridgeId, entry.call.channelId);
-      await this.deps.helpers.destroyBridge(entry.holdingBridgeId);
-    }
+    await this.leaveHold(entry);
+  }
+
+  /**
+   * Takes the caller out of their holding bridge and destroys it, once the
+   * hold being made (if any) is done: one step after the other, never side
+   * by side with the hold's own requests. The caller leaves the bridge before
+   * it is destroyed: destroyed under a position announcement with the caller
+   * still in it, the caller's next playback (the overflow's message) was now
+   * and then never played nor finished (docs/status.md); leaving first is the
+   * orderly way out, and the next bridge finds the caller in none.
+   */
+  async leaveHold(entry: Entry): Promise<void> {
+    await entry.holding;
+    const bridgeId = entry.holdingBridgeId;
+    if (!bridgeId) return;
     entry.holdingBridgeId = undefined;
+    await this.deps.helpers.removeFromBridge(bridgeId, entry.call.channelId);
+    await this.deps.helpers.destroyBridge(bridgeId);
   }
 
   endOffer(entry: Entry, agentId: string, result: OfferResult): void {

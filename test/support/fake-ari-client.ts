@@ -26,6 +26,6 @@ export function fakeAri(answer: (operation: string, params: Record<string, unkno
 export function recordingLogger() {
   const lines: { level: string; message: string }[] = [];
   const log = (level: string) => (_fields: unknown, message: string) => { lines.push({ level, message }); };
-  return { logger: { warn: log('warn'), debug: log('debug'), info: log('info'), error: log('error') } as unknown as Logger, lines };
+  return { logger: { warn: log('warn'), debug: log('debug'), info: log('info'), error: log('error'), isLevelEnabled: () => false } as unknown as Logger, lines };
 }
 
