@@ -30,6 +30,8 @@ export interface EngineDeps {
   outbound: OutboundPolicy;
   /** The dialplan context a transfer node continues in (CENTRALITA_TRANSFER_CONTEXT; default centralita-transfer). */
   transferContext?: string;
+  /** Told each node as the call reaches it (the walk simulator follows the path with it). */
+  entering?: (name: string) => void;
 }
 
 export interface RunningFlow { id: string; version: number; document: FlowDocument }
@@ -86,6 +88,7 @@ export async function runFlow(deps: EngineDeps, call: IvrCall, flow: RunningFlow
     const kind = kindOf(node.type);
     if (!kind) throw new Error(`flow ${flow.id} v${flow.version} node ${nodeName} has no known type ${String(node.type)}`);
     if (node.language) state.language = node.language;
+    deps.entering?.(nodeName);
     const ctx: RunContext = {
       deps, call, flow, name: nodeName, state,
       trace: (input, detail = {}) => deps.trace({ node: nodeName, type: node.type, input, detail }),

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { Document, ErrorBody, IdParams, int4, Matching, Uuid } from '../core/schemas.js';
+import { DateTime, Document, ErrorBody, IdParams, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
+import { languages } from './flow.js';
 import { InvalidFlowError, type IvrService } from './service.js';
 
 const FlowName = Matching('^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$', 80);
@@ -22,6 +23,26 @@ const Trace = Type.Object({
   detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
 });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const Problem = Type.Object({ message: Type.String(), nodes: Type.Array(Type.String(), { description: 'the nodes it concerns (none: the whole flow)' }) });
+const NodeName = Matching('^[A-Za-z0-9_-]{1,64}$', 64);
+const WalkBody = Type.Object({
+  document: FlowDocument,
+  keys: Type.Optional(Type.Array(Matching('^[0-9*#]{0,40}$', 40), { maxItems: 100, description: 'keys pressed at each question in turn; "" lets it time out' })),
+  lookups: Type.Optional(Type.Record(NodeName, Nullable(Document()), { maxProperties: 100, description: "each lookup node's answer; null or absent: it fails" })),
+  at: Type.Optional(DateTime({ description: 'the moment of the call (schedules); now when absent' })),
+  caller: Type.Optional(Matching('^\\+?[0-9*#]{0,32}$', 33)),
+  did: Type.Optional(Matching('^\\+?[0-9]{0,32}$', 33)),
+  language: Type.Optional(StringEnum(languages)),
+}, { additionalProperties: false });
+const Played = Type.Object({ media: Type.Array(Type.String()), language: Type.String() });
+const WalkStep = Type.Object({
+  node: Type.String(), type: Type.String(), input: Nullable(Type.String()), detail: Type.Record(Type.String(), Type.Unknown()), played: Type.Array(Played),
+});
+const WalkEnd = Type.Object({
+  kind: StringEnum(['queue', 'transfer', 'hangup', 'ended', 'waitingForKeys', 'stopped'] as const),
+  node: Type.Optional(Type.String()), queue: Type.Optional(Type.String()), priority: Type.Optional(Type.Integer()),
+  skills: Type.Optional(Type.Record(Type.String(), Type.Integer())), language: Type.Optional(Type.String()), extension: Type.Optional(Type.String()),
+});
 
 export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
   app.get('/api/v1/ivr-flows', {
@@ -37,6 +58,27 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
       response: { 201: FlowWithDocument, ...errors },
     },
   }, async (request, reply) => reply.status(201).send(await ivr.createFlow(request.body.name, request.body.document)));
+
+  app.post('/api/v1/ivr-flows/check', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['ivr'], summary: "A document's problems, each with the nodes it concerns (nothing is saved)",
+      body: Type.Object({ document: FlowDocument }, { additionalProperties: false }),
+      response: { 200: Type.Object({ problems: Type.Array(Problem) }), 400: ErrorBody },
+    },
+  }, async (request) => ivr.check(request.body.document));
+
+  app.post('/api/v1/ivr-flows/walk', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['ivr'], summary: 'Walk a simulated call through a document: keys, lookup answers and the hour are given; nothing is called or sent',
+      body: WalkBody,
+      response: { 200: Type.Object({ steps: Type.Array(WalkStep), end: WalkEnd, variables: Type.Record(Type.String(), Type.String()) }), 400: ErrorBody },
+    },
+  }, async (request) => {
+    const { document, keys = [], lookups = {}, at, caller = '', did = '', language } = request.body;
+    return ivr.walk(document, { keys, lookups, at: at ? new Date(at) : new Date(), caller, did, ...(language ? { language } : {}) });
+  });
 
   app.get('/api/v1/ivr-flows/:id', {
     config: { roles: ['admin', 'supervisor'] },

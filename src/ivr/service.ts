@@ -10,6 +10,7 @@ import type { WriteQueue } from '../core/write-queue.js';
 import { resumePoint, runFlow, type EngineDeps, type IvrCall, type ResumePoint } from './engine.js';
 import { validateFlow, type FlowDocument, type Language } from './flow.js';
 import { referenceProblems } from './references.js';
+import { walkFlow, type Walk, type WalkInput } from './walk.js';
 import type { FlowRow, IvrStore, RouteRecordingPolicy } from './store.js';
 
 declare module '../core/events.js' {
@@ -29,6 +30,18 @@ export class InvalidFlowError extends HttpError {
   constructor(readonly problems: string[], subject = 'body/document') {
     super(400, 'invalid_flow', `${subject}: the flow has ${plural(problems.length, 'problem')}: ${problems.join('; ')}`, { problems });
   }
+}
+
+export interface FlowProblem { message: string; nodes: string[] }
+
+/** The nodes a problem names: `nodes.<name>…`, and each node of a loop (`nodes a → b → a loop…`). */
+export function problemNodes(message: string): FlowProblem {
+  const nodes = new Set<string>();
+  const loop = /^nodes (.+?) loop without/.exec(message);
+  if (loop) for (const name of loop[1]!.split(' → ')) nodes.add(name);
+  const named = /^nodes\.([A-Za-z0-9_-]+)/.exec(message);
+  if (named) nodes.add(named[1]!);
+  return { message, nodes: [...nodes] };
 }
 
 const flowView = (row: FlowRow): FlowView => ({
@@ -222,14 +235,31 @@ export class IvrService {
 
   /** The document, if it is a valid flow whose prompts, queues and lookup addresses all pass. */
   private async valid(document: unknown): Promise<FlowDocument> {
-    const problems = validateFlow(document);
-    if (problems.length === 0) {
-      problems.push(...await referenceProblems(document as FlowDocument, {
-        promptExists: this.promptExists, queueExists: this.queueExists, checkUrls: (urls) => this.engine.outbound.checkUrls(urls),
-      }));
-    }
+    const problems = await this.problems(document);
     if (problems.length > 0) throw new InvalidFlowError(problems);
     return document as FlowDocument;
+  }
+
+  /** Every problem saving the document would meet: its own, then (when it has none) what it names outside itself. */
+  private async problems(document: unknown): Promise<string[]> {
+    const problems = validateFlow(document);
+    if (problems.length > 0) return problems;
+    return referenceProblems(document as FlowDocument, {
+      promptExists: this.promptExists, queueExists: this.queueExists, checkUrls: (urls) => this.engine.outbound.checkUrls(urls),
+    });
+  }
+
+  /** POST /ivr-flows/check: the problems saving would meet, each with the nodes it concerns (the editor marks them). */
+  async check(document: unknown): Promise<{ problems: FlowProblem[] }> {
+    return { problems: (await this.problems(document)).map(problemNodes) };
+  }
+
+  /** POST /ivr-flows/walk: a simulated call through an unsaved document (walk.ts); a document with problems is refused. */
+  async walk(document: unknown, input: Omit<WalkInput, 'language'> & { language?: Language }): Promise<Walk> {
+    const problems = validateFlow(document);
+    if (problems.length > 0) throw new InvalidFlowError(problems);
+    const flow = document as FlowDocument;
+    return walkFlow(flow, { ...input, language: input.language ?? this.defaultLanguage });
   }
 
   private async requireFlow(id: string): Promise<FlowRow> {
