@@ -39,6 +39,7 @@ import type { ReportsService } from './reports/service.js';
 import { retentionModule } from './retention/module.js';
 import { securityModule } from './security/module.js';
 import type { SecurityService } from './security/service.js';
+import type { UsersService } from './auth/users.js';
 import type { ReconcileView, Shared } from './shared.js';
 import { webModule } from './web/module.js';
 
@@ -86,6 +87,7 @@ export interface Centralita {
   monitor: MonitorService;
   reports: ReportsService;
   security: SecurityService;
+  users: UsersService;
   /** Connects to Asterisk and listens; resolves with the HTTP address. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -166,6 +168,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     monitor: assembly.get('monitor').service,
     reports: assembly.get('reports').service,
     security: assembly.get('security').service,
+    users: assembly.get('auth').users,
     async start() {
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.

@@ -35,6 +35,8 @@ async function render() {
   const [agents, reasons] = await Promise.all([api('/api/v1/agents'), api('/api/v1/pause-reasons')]);
   const body = document.querySelector('#agent-list tbody');
   body.innerHTML = '';
+  // A team is a name agents share: the form offers the teams there are, and a new name makes a new one.
+  document.getElementById('teams').replaceChildren(...[...new Set(agents.map((a) => a.team).filter(Boolean))].sort().map((team) => new Option(team)));
   for (const agent of agents) {
     const row = body.insertRow();
     row.dataset.agent = agent.number;

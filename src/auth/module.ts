@@ -6,6 +6,7 @@ import { AuthService } from './service.js';
 import { TokenStore, type AuthTables } from './store.js';
 import { userRoutes } from './user-routes.js';
 import { UsersService } from './users.js';
+import { scheduleJob } from '../core/schedule.js';
 import { UsersStore } from './users-store.js';
 
 declare module '../core/capability.js' {
@@ -34,6 +35,12 @@ export const authModule: Module<'auth', 'agents' | 'security'> = {
       void users.endSessionsOfAgent(agentId, change);
     });
     return { service, users };
+  },
+  start({ users }, { logger }) {
+    return scheduleJob('session-sweep', '*/5 * * * *', async () => {
+      const ended = await users.sweep();
+      if (ended > 0) logger.info({ ended }, 'sessions past their expiry ended');
+    }, logger);
   },
   guard({ service, users }, { http }) {
     installAuth(http, service, users);

@@ -6,7 +6,7 @@ import type { WriteQueue } from '../core/write-queue.js';
 import type { SecurityService } from '../security/service.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Principal, Role } from './service.js';
-import type { SessionWithUser, UserRow, UsersStore } from './users-store.js';
+import type { SessionRow, SessionWithUser, UserRow, UsersStore } from './users-store.js';
 
 export interface UserView { id: string; username: string; role: Role; agentId: string | null; active: boolean; createdAt: string; passwordChangedAt: string }
 export interface SessionView {
@@ -225,8 +225,7 @@ export class UsersService {
     const row = await this.store.openSession(hashSecret(secret));
     if (!row) return undefined;
     const now = Date.now();
-    const lastSeen = Math.max(row.last_seen_at.getTime(), this.touched.get(row.id) ?? 0);
-    const ended: EndReason | undefined = row.expires_at.getTime() <= now ? 'expired' : lastSeen + this.options.idleMs <= now ? 'idle' : undefined;
+    const ended = this.expiry(row, now);
     if (ended) {
       await this.endSession(row.id, ended);
       return undefined;
@@ -281,9 +280,27 @@ export class UsersService {
 
   async listSessions(): Promise<SessionView[]> {
     const now = Date.now();
-    return (await this.store.openSessions())
-      .filter((s) => s.expires_at.getTime() > now && Math.max(s.last_seen_at.getTime(), this.touched.get(s.id) ?? 0) + this.options.idleMs > now)
-      .map(sessionView);
+    return (await this.store.openSessions()).filter((s) => !this.expiry(s, now)).map(sessionView);
+  }
+
+  /** Why an open session is over at `now` (its absolute or idle expiry), or undefined while it holds. */
+  private expiry(row: SessionRow, now: number): 'expired' | 'idle' | undefined {
+    if (row.expires_at.getTime() <= now) return 'expired';
+    return Math.max(row.last_seen_at.getTime(), this.touched.get(row.id) ?? 0) + this.options.idleMs <= now ? 'idle' : undefined;
+  }
+
+  /**
+   * Ends the open sessions past their expiry (run every few minutes): a page
+   * left open on a live feed, or a browser closed without signing out, is
+   * closed now rather than at its next use; its sockets close with it.
+   */
+  async sweep(now = Date.now()): Promise<number> {
+    let ended = 0;
+    for (const row of await this.store.openSessions()) {
+      const reason = this.expiry(row, now);
+      if (reason && await this.endSession(row.id, reason)) ended += 1;
+    }
+    return ended;
   }
 
   /** Ends one session (sign-out, an admin, expiry): its pages' sockets close and its cookie stops working. */

@@ -222,6 +222,17 @@ describe('sign-in with a name and a password', () => {
     const old = await signIn('ana', 'ana password 2');
     await sql`update user_sessions set expires_at = now() - interval '1 second' where ended_at is null`.execute(db);
     assert.equal((await withCookie(old.cookie, '/api/v1/me')).status, 401, 'past its absolute expiry');
+    // A page left open on the live feed is closed by the sweep at its idle expiry, not at its next use.
+    const left = await signIn('ana', 'ana password 2');
+    const leftFeed = await FeedClient.connectWith(t.baseUrl, { cookie: left.cookie });
+    feeds.push(leftFeed);
+    const leftId = (await withCookie(left.cookie, '/api/v1/me')).body.sessionId as string;
+    await t.app.users.sweep();
+    assert.equal(leftFeed.closedWith, undefined, 'a session in use is kept');
+    assert.equal((await withCookie(left.cookie, '/api/v1/me')).status, 200);
+    assert.ok(await t.app.users.sweep(Date.now() + 31 * 60_000) >= 1);
+    await waitFor(() => leftFeed.closedWith === 4001, 2000, 'the idle session\'s feed did not close');
+    assert.equal((await t.api('/api/v1/sessions')).body.some((s: { id: string }) => s.id === leftId), false);
     const reasons = (await sql<{ end_reason: string }>`select end_reason from user_sessions where end_reason is not null order by ended_at`.execute(db)).rows.map((r) => r.end_reason);
     for (const reason of ['ended_by_admin', 'signed_out', 'password_changed', 'user_disabled', 'idle', 'expired']) assert.ok(reasons.includes(reason), `${reason} in ${reasons.join(', ')}`);
   });
@@ -229,11 +240,12 @@ describe('sign-in with a name and a password', () => {
   it('offboarding: removing the supervisor or deleting the agent ends their sessions at once', async () => {
     const ana = await signIn('ana', 'ana password 2');
     const sol = await signIn('sol', 'sol password 1');
+    const removedAt = new Date();
     assert.equal((await t.api(`/api/v1/agents/${supervisorAgentId}`, { method: 'PATCH', json: { isSupervisor: false } })).status, 200);
     assert.equal((await withCookie(sol.cookie, '/api/v1/me')).status, 401);
     assert.equal((await signIn('sol', 'sol password 1')).status, 401, 'no longer a supervisor: no sign-in as one');
     assert.equal((await withCookie(ana.cookie, '/api/v1/me')).status, 200);
-    const sols = (await sql<{ end_reason: string | null }>`select s.end_reason from user_sessions s join users u on u.id = s.user_id where u.username = 'Sol'`.execute(t.app.database.db)).rows;
+    const sols = (await sql<{ end_reason: string | null }>`select s.end_reason from user_sessions s join users u on u.id = s.user_id where u.username = 'Sol' and (s.ended_at is null or s.ended_at >= ${removedAt})`.execute(t.app.database.db)).rows;
     assert.deepEqual([...new Set(sols.map((r) => r.end_reason))], ['supervisor_removed'], 'every session of the supervisor ended');
     // An agent with no history is deleted (with history, deactivated: test/http/offboarding.test.ts): the user goes with them.
     const feed = await FeedClient.connectWith(t.baseUrl, { cookie: ana.cookie });
