@@ -38,7 +38,11 @@ export const authModule: Module<'auth', 'agents' | 'security'> = {
   },
   start({ users }, { logger }) {
     return scheduleJob('session-sweep', '*/5 * * * *', async () => {
-      const ended = await users.sweep();
+      // A database outage skips a sweep (a warning, not an error): expired sessions also end at their next use.
+      const ended = await users.sweep().catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'sessions past their expiry not swept: the database did not answer');
+        return 0;
+      });
       if (ended > 0) logger.info({ ended }, 'sessions past their expiry ended');
     }, logger);
   },

@@ -513,7 +513,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
       }
       return [...unseen, ...(reached.size < controls ? [`${name}: ${controls - reached.size} of ${controls} controls not reached by Tab`] : [])];
     };
-    for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'users']) {
+    for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'flows', 'users']) {
       await page.goto(`${t.baseUrl}/ui/${name}.html`);
       await page.waitForLoadState('networkidle');
       found.push(...(await check(name)), ...(await byKeyboard(name)));
