@@ -458,6 +458,155 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
   });
 
+  it('an admin builds an IVR flow in the visual editor (problems on their nodes, a walk, versions, a restore), routes a number to it, and a caller keys through it to an agent the admin added', async () => {
+    const admin = await signIn({ username: 'jefa', password: 'clave de la jefa' }, /wallboard\.html/);
+    // Restoring a version asks first.
+    admin.on('dialog', (dialog) => void dialog.accept());
+
+    // An agent on desk phone 1007, in a team the center did not have yet.
+    await admin.goto(`${t.baseUrl}/ui/agents.html`);
+    await admin.locator('#agent-list tr[data-agent="1006"]').waitFor();
+    await admin.fill('#agent-form [name="number"]', '1007');
+    await admin.fill('#agent-form [name="name"]', 'Pablo Gil');
+    await admin.fill('#agent-form [name="pin"]', '1357');
+    await admin.fill('#agent-form [name="extension"]', '1007');
+    await admin.fill('#agent-form [name="team"]', 'Ventas');
+    await admin.click('#add-skill');
+    await admin.locator('.skill-row .skill-name').last().fill('es');
+    await admin.locator('.skill-row .skill-level').last().fill('7');
+    await admin.click('#agent-form button[type="submit"]');
+    await admin.locator('#agent-list tr[data-agent="1007"]').waitFor();
+    const pablo = ((await t.api('/api/v1/agents')).body as { id: string; number: string; extension: string; team: string; skills: Record<string, number> }[]).find((a) => a.number === '1007')!;
+    assert.deepEqual([pablo.extension, pablo.team, pablo.skills], ['1007', 'Ventas', { es: 7 }]);
+
+    // A queue with him in it.
+    await admin.goto(`${t.baseUrl}/ui/queues.html`);
+    await admin.locator('#queue-list tr[data-queue="soporte"]').waitFor();
+    await admin.fill('#queue-form [name="name"]', 'pedidos');
+    await admin.fill('#queue-form [name="wrapUpSeconds"]', '0');
+    await admin.check(`.member-row[data-agent-id="${pablo.id}"] .member`);
+    await admin.click('#queue-form button[type="submit"]');
+    await admin.locator('#queue-list tr[data-queue="pedidos"]').waitFor();
+    const pedidos = ((await t.api('/api/v1/queues')).body as { name: string; wrapUpSeconds: number; members: { agentId: string }[] }[]).find((q) => q.name === 'pedidos')!;
+    assert.deepEqual([pedidos.wrapUpSeconds, pedidos.members.map((m) => m.agentId)], [0, [pablo.id]]);
+
+    // The menu's prompt: a 440 Hz tone, heard by the caller below.
+    await admin.goto(`${t.baseUrl}/ui/routing.html`);
+    await admin.locator('#route-list tr[data-did="5554301"]').waitFor();
+    await admin.fill('#prompt-form [name="name"]', 'menu-pedidos');
+    await admin.setInputFiles('#prompt-form [name="file"]', { name: 'menu-pedidos.wav', mimeType: 'audio/wav', buffer: sineWav({ hz: 440, rate: 8000, channels: 1, seconds: 2 }) });
+    await admin.click('#prompt-form button[type="submit"]');
+    await admin.locator('#prompt-list tr[data-prompt="menu-pedidos"]').waitFor();
+
+    // The flow, drawn: a new flow starts as one node that hangs up.
+    await admin.goto(`${t.baseUrl}/ui/flows.html`);
+    await admin.locator('#flow-select').waitFor();
+    await admin.fill('#new-flow-name', 'menu-pedidos');
+    await admin.click('#new-flow-button');
+    const node = (name: string) => admin.locator(`#graph g.node[data-node="${name}"]`);
+    await node('inicio').waitFor();
+    assert.equal(await node('inicio').getAttribute('class'), 'node start selected');
+    const addNode = async (name: string, type: string) => {
+      await admin.fill('#add-node-form [name="name"]', name);
+      await admin.selectOption('#add-node-form [name="type"]', type);
+      await admin.click('#add-node-form button[type="submit"]');
+      await admin.locator(`#node-list button[data-node="${name}"][aria-current="true"]`).waitFor();
+    };
+    await addNode('horario', 'schedule');
+    // Its missing fields are its problems: marked on its box, listed in its form, each by its field.
+    await admin.locator('#graph g.node.problem[data-node="horario"]').waitFor({ timeout: 5000 });
+    await admin.locator('#node-problems:not([hidden])').waitFor();
+    assert.match(await admin.locator('#node-problems').textContent() ?? '', /timezone/);
+    await admin.locator('#node-form [name="timezone"][aria-invalid="true"]').waitFor();
+    await addNode('menu', 'menu');
+    await addNode('cola', 'queue');
+    await admin.selectOption('#node-form [name="queue"]', 'pedidos');
+    await admin.click('#node-list button[data-node="menu"]');
+    await admin.fill('#node-form [name="prompt"]', 'prompt:menu-pedidos');
+    await admin.fill('#node-form [name="timeoutMs"]', '8000');
+    await admin.click('#add-option');
+    await admin.locator('.option-row [name="option-key"]').last().fill('1');
+    await admin.locator('.option-row [name="option-next"]').last().selectOption('cola');
+    await admin.selectOption('#node-form [name="default"]', 'inicio');
+    await admin.click('#node-list button[data-node="horario"]');
+    await admin.fill('#node-form [name="timezone"]', 'Europe/Madrid');
+    for (const day of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) await admin.fill(`#node-form [name="hours-${day}"]`, '00:00-24:00');
+    await admin.selectOption('#node-form [name="open"]', 'menu');
+    await admin.selectOption('#node-form [name="closed"]', 'inicio');
+    await admin.check('#node-form [name="start"]');
+    await node('horario').and(admin.locator('.start')).waitFor();
+    await admin.locator('#graph g.node.problem').waitFor({ state: 'detached', timeout: 5000 });
+    assert.equal(await admin.locator('#node-problems').isHidden(), true);
+    assert.equal(await admin.locator('#node-list button.problem').count(), 0);
+
+    // The walk: key 1 at the menu, without Asterisk: the path, what is played, where the call ends.
+    await admin.fill('#walk-form [name="keys"]', '1');
+    await admin.click('#walk-form button[type="submit"]');
+    await admin.locator('#walk-path li').nth(2).waitFor();
+    assert.deepEqual(await admin.locator('#walk-path li').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.node)), ['horario', 'menu', 'cola']);
+    assert.match(await admin.locator('#walk-path li[data-node="menu"] .played').textContent() ?? '', /prompt:menu-pedidos/);
+    assert.match(await admin.locator('#walk-end').textContent() ?? '', /pedidos/);
+    assert.deepEqual(await admin.locator('#graph g.node.walked').evaluateAll((gs) => gs.map((g) => (g as SVGElement).dataset.node)), ['horario', 'menu', 'cola']);
+    await admin.screenshot({ path: join(shots, 'flows.png'), fullPage: true });
+
+    await admin.click('#save-flow');
+    await admin.locator('#flow-status', { hasText: /1/ }).waitFor();
+    const flows = (await t.api('/api/v1/ivr-flows')).body as { id: string; name: string; currentVersion: number }[];
+    const saved = flows.find((f) => f.name === 'menu-pedidos')!;
+    const first = {
+      start: 'horario',
+      nodes: {
+        inicio: { type: 'hangup' },
+        horario: { type: 'schedule', timezone: 'Europe/Madrid', hours: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [['00:00', '24:00']]])), open: 'menu', closed: 'inicio' },
+        menu: { type: 'menu', prompt: ['prompt:menu-pedidos'], timeoutMs: 8000, options: { 1: 'cola' }, default: 'inicio' },
+        cola: { type: 'queue', queue: 'pedidos' },
+      },
+    };
+    assert.deepEqual((await t.api(`/api/v1/ivr-flows/${saved.id}`)).body.document, first);
+
+    // A second version, what changed between the two, and the first restored as a third.
+    await admin.click('#node-list button[data-node="menu"]');
+    await admin.fill('#node-form [name="retries"]', '4');
+    await admin.click('#save-flow');
+    await admin.locator('#versions tr[data-version="2"]').waitFor();
+    await admin.selectOption('#diff-from', '1');
+    await admin.selectOption('#diff-to', '2');
+    await admin.locator('#diff', { hasText: 'retries' }).waitFor();
+    assert.match(await admin.locator('#diff').textContent() ?? '', /menu.*retries: — → 4/s);
+    await admin.click('#versions button[data-restore="1"]');
+    await admin.locator('#versions tr[data-version="3"]').waitFor();
+    assert.deepEqual((await t.api(`/api/v1/ivr-flows/${saved.id}`)).body.document, first);
+
+    // A number routed to it.
+    await admin.goto(`${t.baseUrl}/ui/routing.html`);
+    await admin.fill('#route-form [name="did"]', '5554303');
+    await admin.selectOption('#route-form [name="flowId"]', { label: 'menu-pedidos' });
+    await admin.click('#route-form button[type="submit"]');
+    await admin.locator('#route-list tr[data-did="5554303"]').waitFor();
+    await admin.close();
+
+    // A caller hears the menu's prompt, keys 1, and talks to Pablo.
+    const pabloPhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    phones.push(pabloPhone);
+    await pabloPhone.register();
+    assert.equal((await t.api(`/api/v1/agents/${pablo.id}/login`, { method: 'POST' })).status, 200);
+    const callerPhone = await TestPhone.start({ user: '600900002' });
+    phones.push(callerPhone);
+    const rings = pabloPhone.waitForIncoming(30_000);
+    const caller = await callerPhone.call('5554303');
+    await caller.waitForTone(440, { timeoutMs: 8000, threshold: 0.2 });
+    await caller.sendDtmf('1');
+    const agent = await (await rings).answer();
+    caller.playTone(1000);
+    agent.playTone(700);
+    await agent.waitForTone(1000, { timeoutMs: 5000, threshold: 0.2 });
+    await caller.waitForTone(700, { timeoutMs: 5000, threshold: 0.2 });
+    await caller.hangup();
+    await agent.ended;
+    assert.equal((await t.api(`/api/v1/agents/${pablo.id}/logout`, { method: 'POST' })).status, 200);
+    await pabloPhone.unregister();
+  });
+
   it('every page passes an automated accessibility check (axe-core: no serious or critical violation), and Tab reaches every control with a visible focus', async () => {
     // A context of its own that lets axe's script in (the pages' CSP keeps injected scripts out, as tested above).
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, bypassCSP: true, locale: 'es-ES' });
