@@ -2,7 +2,7 @@
 // supervisor, active); supervisors see them. Each refusal is shown next to the field the API names.
 import { actionButton as button, api, applyTexts, cell, navigation, showFieldErrors, signedIn, skillsEditor, submitForm as submit, t, runChange } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'agentsPage');
 applyTexts();
 const admin = me.role === 'admin';

@@ -7,6 +7,7 @@ const texts = {
     useToken: 'Entrar con un token de acceso', users: 'Usuarios', addUser: 'Añadir usuario', role: 'Rol', roleAgent: 'agente',
     roleSupervisor: 'supervisor', roleAdmin: 'administrador', active: 'activo', disabled: 'desactivado', add: 'Añadir',
     resetPassword: 'Nueva contraseña', newPassword: 'Nueva contraseña (10 caracteres o más):', disable: 'Desactivar', enable: 'Activar',
+    forbiddenTitle: 'Sin acceso', forbiddenText: 'Tu usuario no tiene permiso para esta página (403).', forbiddenHome: 'Ir a mi página',
     agentsPage: 'Agentes', readOnly: 'Solo lectura: los cambios los hace un administrador.', number: 'Número', name: 'Nombre', pin: 'PIN (4 a 12 cifras)',
     skills: 'Habilidades', skill: 'Habilidad', level: 'Nivel', addSkill: 'Añadir habilidad', addAgent: 'Añadir agente', editAgent: 'Cambiar agente',
     edit: 'Cambiar', save: 'Guardar', cancel: 'Cancelar', pauseReasons: 'Motivos de pausa', reasonName: 'Nombre interno', code: 'Código (*47)',
@@ -71,6 +72,7 @@ const texts = {
     useToken: 'Sign in with an access token', users: 'Users', addUser: 'Add a user', role: 'Role', roleAgent: 'agent',
     roleSupervisor: 'supervisor', roleAdmin: 'admin', active: 'active', disabled: 'disabled', add: 'Add',
     resetPassword: 'New password', newPassword: 'New password (10 characters or more):', disable: 'Disable', enable: 'Enable',
+    forbiddenTitle: 'No access', forbiddenText: 'Your user is not allowed on this page (403).', forbiddenHome: 'Go to my page',
     agentsPage: 'Agents', readOnly: 'Read only: an admin makes the changes.', number: 'Number', name: 'Name', pin: 'PIN (4 to 12 digits)',
     skills: 'Skills', skill: 'Skill', level: 'Level', addSkill: 'Add a skill', addAgent: 'Add an agent', editAgent: 'Change agent',
     edit: 'Change', save: 'Save', cancel: 'Cancel', pauseReasons: 'Pause reasons', reasonName: 'Internal name', code: 'Code (*47)',
@@ -215,11 +217,34 @@ export function showFieldErrors(form, error) {
   return shown;
 }
 
-/** Who is signed in (by cookie or token); sends to the sign-in page when nobody is. */
-export async function signedIn() {
+/**
+ * Who is signed in (by cookie or token); sends to the sign-in page when nobody is.
+ * A page for some roles only (`roles`) tells anyone else plainly, with the way to
+ * their own page, and goes no further (its requests would only be refused).
+ */
+export async function signedIn(roles) {
   const me = await api('/api/v1/me');
   if (me.csrfToken) sessionStorage.setItem('csrf', me.csrfToken);
+  if (roles && !roles.includes(me.role)) {
+    forbidden(me);
+    await new Promise(() => {});
+  }
   return me;
+}
+
+function forbidden(me) {
+  navigation(me, null);
+  const title = document.createElement('h2');
+  title.textContent = t('forbiddenTitle');
+  const text = document.createElement('p');
+  text.id = 'forbidden';
+  text.setAttribute('role', 'alert');
+  text.textContent = t('forbiddenText');
+  const home = document.createElement('a');
+  home.href = me.role === 'agent' ? 'desk.html' : 'wallboard.html';
+  home.textContent = t('forbiddenHome');
+  document.querySelector('main').replaceChildren(title, text, home);
+  document.documentElement.lang = lang;
 }
 
 /** The navigation for the role, the language switch and sign-out. */

@@ -1,6 +1,6 @@
 import { api, applyTexts, liveFeed, navigation, seconds, signedIn, t } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['agent', 'supervisor']);
 navigation(me, 'desk');
 applyTexts();
 

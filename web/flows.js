@@ -5,7 +5,7 @@
 import { actionButton as button, api, ApiError, applyTexts, lang, navigation, showFieldErrors, signedIn, skillsEditor, t } from './app.js';
 
 const $ = (id) => document.getElementById(id);
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'flowsPage');
 applyTexts();
 const admin = me.role === 'admin';

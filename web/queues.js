@@ -2,7 +2,7 @@
 // A refusal is shown next to the field the API names (the members' refusal by the members).
 import { actionButton as button, api, applyTexts, cell, navigation, showFieldErrors, signedIn, skillsEditor, submitForm, t } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'queuesPage');
 applyTexts();
 const admin = me.role === 'admin';

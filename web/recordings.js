@@ -1,6 +1,6 @@
 import { api, applyTexts, cell, navigation, seconds, signedIn, t } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'recordings');
 applyTexts();
 

@@ -1,6 +1,6 @@
 import { api, applyTexts, cell, download, navigation, signedIn, t } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'reports');
 applyTexts();
 

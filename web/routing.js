@@ -2,7 +2,7 @@
 // (listen in the page, where each is played, upload, delete: refused while a flow plays it).
 import { actionButton as button, api, applyTexts, cell, navigation, seconds, signedIn, submitForm, t, runChange } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin', 'supervisor']);
 navigation(me, 'routing');
 applyTexts();
 const admin = me.role === 'admin';

@@ -2,7 +2,7 @@
 // removing; the sessions open now, each with End. A refusal is shown next to the field the API names.
 import { actionButton as button, api, applyTexts, cell, navigation, signedIn, submitForm, t, runChange } from './app.js';
 
-const me = await signedIn();
+const me = await signedIn(['admin']);
 navigation(me, 'users');
 applyTexts();
 

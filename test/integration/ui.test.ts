@@ -456,6 +456,15 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await supervisorPage.locator('#agent-list tr[data-agent="4321"]').waitFor();
     assert.equal(await supervisorPage.locator('#read-only').isVisible(), true);
     assert.equal(await supervisorPage.locator('#agent-form').isVisible(), false);
+    // Pages beyond a role say so plainly (and ask nothing of the API): users for a supervisor, the admin pages for an agent.
+    await supervisorPage.goto(`${t.baseUrl}/ui/users.html`);
+    assert.match(await supervisorPage.locator('#forbidden').textContent() ?? '', /403/);
+    assert.equal(await supervisorPage.locator('#users').count(), 0);
+    await agentPage.goto(`${t.baseUrl}/ui/agents.html`);
+    assert.match(await agentPage.locator('#forbidden').textContent() ?? '', /403/);
+    assert.deepEqual(await agentPage.locator('nav a').evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).getAttribute('href'))), ['desk.html']);
+    await agentPage.click('main a[href="desk.html"]');
+    await agentPage.waitForSelector('#state[data-status="available"]');
   });
 
   it('an admin builds an IVR flow in the visual editor (problems on their nodes, a walk, versions, a restore), routes a number to it, and a caller keys through it to an agent the admin added', async () => {
