@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { agentsModule } from './agents/module.js';
 import type { AgentsService } from './agents/service.js';
 import { AmiClient } from './asterisk/ami.js';
@@ -18,6 +20,7 @@ import { openDatabase, type DatabaseHandle } from './core/db.js';
 import { EventBus } from './core/events.js';
 import { createHttpApp, reloadTls, type HttpApp } from './core/http.js';
 import { journalPathIn } from './core/journal.js';
+import { haStatusOf, Lease, singleInstance } from './core/lease.js';
 import { LastKnownGood } from './core/last-known-good.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { appliedSchema, migrate } from './core/migrate.js';
@@ -81,6 +84,8 @@ export interface Centralita {
   writes: WriteQueue;
   /** The call path's reads kept in memory (database outages, hot reads). */
   lastKnown: LastKnownGood;
+  /** HA (docs/ha.md): the leader lease; none for a single instance. */
+  lease: Lease | undefined;
   calls: CallsService;
   agents: AgentsService;
   recordings: RecordingService;
@@ -104,6 +109,8 @@ export interface CreateOptions {
   clock?: () => Date;
   /** A database already opened (main.ts waits for it to answer); opened here otherwise. Migrated here either way. */
   database?: DatabaseHandle<Database>;
+  /** HA: this instance lost the leader lease to another (main.ts exits, for systemd to start it again as a standby). */
+  onFenced?: (why: string) => void;
 }
 
 /**
@@ -120,7 +127,13 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // loses none: what it holds is applied before Asterisk is listened to, and
   // before the migrations (its records were made for the schema the database
   // still has: docs/upgrade.md).
-  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: journalPathIn(config.dataDir) });
+  // Active/standby (docs/ha.md): the lease decides who acts; its epoch stamps and fences every write.
+  const lease = config.ha ? new Lease(database.db, logger.child({ component: 'ha' }), {
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, address: config.ha.address,
+    ttlMs: config.ha.leaseMs, renewMs: Math.max(100, Math.round(config.ha.leaseMs / 4)),
+  }) : undefined;
+  const ha = lease ? haStatusOf(lease) : singleInstance;
+  const writes = new WriteQueue(database.db, logger.child({ component: 'writes' }), { journalPath: journalPathIn(config.dataDir), ...(lease ? { fence: lease } : {}) });
   try {
     const journaled = writes.open(config.databaseUrl ?? `pglite:${config.dataDir}`, await appliedSchema(database.db));
     // All of them before migrating: a record the new schema refused would be lost.
@@ -140,6 +153,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
   const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
+  if (lease) ari.gate = () => lease.held();
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
   const media = new Media(ari);
@@ -155,13 +169,13 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const assembly = new Assembly<Shared, ReconcileView>(capabilities);
   await assembly.build({
     config, logger, clock: options.clock ?? (() => new Date()), database, db: database.db, writes, bus, lastKnown,
-    ari, ami, ariHelpers, channels, stasis, media, digits: new DigitCollector(ari, media), site: new AsteriskSite(config.site), http,
+    ari, ami, ariHelpers, channels, stasis, media, digits: new DigitCollector(ari, media), site: new AsteriskSite(config.site), http, ha,
     reconcile: (view) => assembly.reconcile(view),
-  });
+  }, lease ? 'when-told' : 'with-http');
 
   let stopped = false;
   return {
-    config, logger, http, database, ari, stasis, ami, bus, writes, lastKnown,
+    config, logger, http, database, ari, stasis, ami, bus, writes, lastKnown, lease,
     calls: assembly.get('calls').service,
     agents: assembly.get('agents').service,
     recordings: assembly.get('recording').service,
@@ -173,8 +187,35 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       // Listen first: a second copy started by mistake fails on the port
       // before it can take the Stasis application from the running one.
       const address = await http.listen({ host: config.host, port: config.port });
-      ari.start();
-      ami.start();
+      if (!lease) {
+        ari.start();
+        ami.start();
+        return address;
+      }
+      // A standby serves reads and keeps the agents' states fresh; the leader acts.
+      const agents = assembly.get('agents').service;
+      const warm = setInterval(() => {
+        if (lease.role === 'standby' && !lease.fenced) void agents.load().then(() => agents.stop(), (err: unknown) => logger.debug({ err }, 'standby: agent states not refreshed'));
+      }, 2000);
+      warm.unref();
+      lease.onLeader(async () => {
+        clearInterval(warm);
+        // What the previous leader left: agent states and timers, lockouts, cached reads.
+        await agents.load();
+        await assembly.get('security').service.load();
+        lastKnown.invalidateAll();
+        ari.start();
+        ami.start();
+        assembly.startJobs();
+      });
+      lease.onFenced((why) => {
+        clearInterval(warm);
+        void ari.stop();
+        void ami.stop();
+        void assembly.stopJobs();
+        options.onFenced?.(why);
+      });
+      lease.start();
       return address;
     },
     reloadTls() {
@@ -192,6 +233,8 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       await Promise.all([ari.stop(), ami.stop()]);
       await writes.drainWithin(stopDrainMs);
       if (writes.pending > 0) logger.error({ pending: writes.pending }, 'stopping with event records not written; they stay in the journal for the next start');
+      // Its records stored, the leader hands over at once (a standby need not wait for the lease to run out).
+      await lease?.release();
       writes.close();
       await database.close();
     },

@@ -90,7 +90,17 @@ if (database.kind === 'postgres') {
 standIn.databaseUp();
 
 try {
-  app = await createCentralita(config, { logger, database });
+  app = await createCentralita(config, {
+    logger, database,
+    // A leader that lost its lease holds calls in memory that are another's now: it exits at
+    // once (no ARI command, no write: src/core/lease.ts) and systemd starts it again as a
+    // standby, whose first act is to apply its journal (docs/ha.md).
+    onFenced: (why) => {
+      logger.fatal({ why }, 'fenced: exiting, to start again as a standby');
+      // The log line out first; meanwhile the gate refuses every command and record.
+      setTimeout(() => process.exit(75), 200);
+    },
+  });
 } catch (err) {
   fail('start-up failed', { err });
 }

@@ -14,6 +14,7 @@ import type { DatabaseHandle } from './core/db.js';
 import type { EventBus } from './core/events.js';
 import type { HttpApp } from './core/http.js';
 import type { LastKnownGood } from './core/last-known-good.js';
+import type { HaStatus } from './core/lease.js';
 import type { Logger } from './core/logger.js';
 import type { WriteQueue } from './core/write-queue.js';
 import type { Database } from './db-schema.js';
@@ -45,6 +46,8 @@ export interface Shared {
   digits: DigitCollector;
   site: AsteriskSite;
   http: HttpApp;
+  /** Active/standby (docs/ha.md): this instance's role; a single instance is always the one that acts. */
+  ha: HaStatus;
   /** Every capability's part of a (re)connection's reconciliation, in module order (Assembly.reconcile). */
   reconcile(view: ReconcileView): Promise<ReadonlySet<string>>;
 }

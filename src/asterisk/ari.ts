@@ -64,6 +64,10 @@ const backoffMaxMs = 2000;
  */
 export class AriClient {
   state: AriConnectionState = 'down';
+  /** HA: asked before every REST call; false refuses it (src/core/lease.ts). */
+  gate: (() => boolean) | undefined;
+  /** REST calls the gate refused. */
+  fencedRequests = 0;
   private socket: WebSocket | undefined;
   private readonly handlers = new Map<string, Set<Handler<AriEvent>>>();
   private readonly connectedHandlers = new Set<() => void | Promise<void>>();
@@ -154,6 +158,11 @@ export class AriClient {
     // A stopped client no longer acts on Asterisk: what it still had under way
     // (a flow waiting for a prompt) must not touch the calls a successor took over.
     if (this.state === 'stopped') throw new AriError(operation, 0, 'the ARI client is stopped');
+    // HA: a process that does not hold the leader lease sends Asterisk nothing (docs/ha.md).
+    if (this.gate && !this.gate()) {
+      this.fencedRequests += 1;
+      throw new AriError(operation, 0, 'not the leader (the lease is not held): nothing is sent to Asterisk');
+    }
     const spec = ariOperationSpecs[operation];
     const values = params as Record<string, unknown>;
     let path = spec.path;

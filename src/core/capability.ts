@@ -72,7 +72,7 @@ export class Assembly<Shared extends { http: HttpApp }, View> {
 
   constructor(readonly modules: readonly AnyCapability<Shared, View>[]) {}
 
-  async build(shared: Shared): Promise<void> {
+  async build(shared: Shared, jobs: 'with-http' | 'when-told' = 'with-http'): Promise<void> {
     this.shared = shared;
     for (const module of this.modules) {
       const missing = module.needs.filter((need) => !(need in this.built));
@@ -82,14 +82,26 @@ export class Assembly<Shared extends { http: HttpApp }, View> {
     }
     for (const module of this.modules) module.guard?.(this.get(module.name), this.context());
     for (const module of this.modules) module.routes?.(this.get(module.name), this.context());
-    for (const module of this.modules) {
-      if (!module.start) continue;
-      let stop: Stop | undefined;
-      shared.http.addHook('onReady', async () => {
-        stop = module.start?.(this.get(module.name), this.context());
-      });
-      shared.http.addHook('onClose', async () => stop?.());
+    // The jobs start with the HTTP app, or (HA: only the leader runs them) when told.
+    if (jobs === 'with-http') {
+      shared.http.addHook('onReady', async () => this.startJobs());
     }
+    shared.http.addHook('onClose', async () => this.stopJobs());
+  }
+
+  private jobStops: Array<Stop | undefined> | undefined;
+
+  /** Starts every capability's jobs (once; again only after stopJobs). */
+  startJobs(): void {
+    if (this.jobStops) return;
+    this.jobStops = this.modules.filter((m) => m.start).map((module) => module.start?.(this.get(module.name), this.context()));
+  }
+
+  /** Stops the jobs started. */
+  async stopJobs(): Promise<void> {
+    const stops = this.jobStops ?? [];
+    this.jobStops = undefined;
+    await Promise.all(stops.map((stop) => stop?.()));
   }
 
   /** What a capability gave; throws for one not built (yet). */

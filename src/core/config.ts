@@ -59,6 +59,12 @@ export interface Config {
   site: SiteOptions;
   /** A bearer token that may read /metrics only (Prometheus' scrape config); loopback needs none, admin tokens also may. */
   metricsToken: string | undefined;
+  /**
+   * Active/standby (CENTRALITA_HA=true; docs/ha.md): the leader lease's time
+   * (CENTRALITA_HA_LEASE_MS) and where clients reach this instance
+   * (CENTRALITA_HA_ADDRESS, named by a standby's 503). None: a single instance.
+   */
+  ha?: { address: string; leaseMs: number };
 }
 
 export interface SiteOptions {
@@ -101,7 +107,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_SESSION_IDLE_MINUTES', 'CENTRALITA_SESSION_MAX_HOURS', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
   'CENTRALITA_EVENT_RETENTION_DAYS',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_INBOUND_CONTEXTS', 'CENTRALITA_PHONE_CONTEXTS', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
-  'CENTRALITA_METRICS_TOKEN',
+  'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_HA', 'CENTRALITA_HA_ADDRESS', 'CENTRALITA_HA_LEASE_MS',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -199,11 +205,20 @@ export function loadConfig(env: Source = process.env): Config {
     throw new ConfigError('CENTRALITA_HOST', `${listen} is not a loopback address: serve HTTPS (CENTRALITA_TLS_CERT and CENTRALITA_TLS_KEY) or sit behind a reverse proxy (CENTRALITA_TRUST_PROXY; README, "Behind a reverse proxy")`);
   }
 
+  const databaseUrl = url(src, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'], true);
+  let ha: Config['ha'];
+  if (boolean(src, 'CENTRALITA_HA', false)) {
+    if (!databaseUrl) throw new ConfigError('CENTRALITA_HA', 'needs DATABASE_URL: the instances share the leader lease in Postgres');
+    const ownPort = port(src, 'CENTRALITA_PORT', 3000);
+    const address = url(src, 'CENTRALITA_HA_ADDRESS', `${tls ? 'https' : 'http'}://${listen.includes(':') ? `[${listen}]` : listen}:${ownPort}`, ['http:', 'https:']) as string;
+    ha = { address, leaseMs: integer(src, 'CENTRALITA_HA_LEASE_MS', 2000, 500, 30_000) };
+  }
+
   return {
     host: listen,
     port: port(src, 'CENTRALITA_PORT', 3000),
     logLevel: oneOf(src, 'CENTRALITA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
-    databaseUrl: url(src, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:'], true),
+    databaseUrl,
     dataDir: directory(src, 'CENTRALITA_DATA_DIR', 'data'),
     adminToken,
     lab,
@@ -245,6 +260,7 @@ export function loadConfig(env: Source = process.env): Config {
       phoneContexts: dialplanNames(src, 'CENTRALITA_PHONE_CONTEXTS', defaultSiteOptions.phoneContexts),
     },
     metricsToken,
+    ...(ha ? { ha } : {}),
   };
 }
 

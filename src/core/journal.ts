@@ -12,7 +12,7 @@ import type { WriteOp } from './write-queue.js';
  */
 
 /** A record noted and not seen stored. */
-export interface JournalEntry { seq: number; what: string; ops: WriteOp[] }
+export interface JournalEntry { seq: number; what: string; ops: WriteOp[]; epoch?: number }
 
 /** The write journal of a data directory, as the service opens it. */
 export function journalPathIn(dataDir: string): string {
@@ -85,7 +85,7 @@ export function parseJournal(text: string): { database: string | undefined; sche
   let stored = 0;
   let header: { database?: string; schema?: string } | undefined;
   for (const [i, line] of lines.entries()) {
-    let parsed: { journal?: number; database?: string; schema?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number };
+    let parsed: { journal?: number; database?: string; schema?: string; seq?: number; what?: string; ops?: WriteOp[]; done?: number; epoch?: number };
     try {
       parsed = JSON.parse(line);
     } catch {
@@ -94,7 +94,7 @@ export function parseJournal(text: string): { database: string | undefined; sche
     }
     if (parsed.journal !== undefined) header = parsed;
     else if (parsed.done !== undefined) stored = Math.max(stored, parsed.done);
-    else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops });
+    else if (parsed.seq !== undefined && parsed.ops) entries.push({ seq: parsed.seq, what: parsed.what ?? '', ops: parsed.ops, ...(typeof parsed.epoch === 'number' ? { epoch: parsed.epoch } : {}) });
   }
   return { database: header?.database, ...(header?.schema ? { schema: header.schema } : {}), pending: entries.filter((e) => e.seq > stored), unreadable };
 }
@@ -122,7 +122,7 @@ export class Journal {
    * another running centralita has it open. A journal of another database,
    * or written for another schema, is set aside beside it, not returned.
    */
-  static open(path: string, database: string, schema: string | undefined, logger: Logger): { journal: Journal; pending: Array<{ what: string; ops: WriteOp[] }> } | undefined {
+  static open(path: string, database: string, schema: string | undefined, logger: Logger): { journal: Journal; pending: Array<{ what: string; ops: WriteOp[]; epoch?: number }> } | undefined {
     if (openJournals.has(path)) {
       logger.warn({ path }, 'the write journal is open in this process already; this instance keeps its writes in memory only');
       return undefined;
@@ -137,7 +137,7 @@ export class Journal {
     const owner = createHash('sha256').update(withoutCredentials(database)).digest('hex').slice(0, 16);
     const pending = existsSync(path) ? readPending(path, owner, schema, logger) : [];
     const header = headerLine(owner, schema);
-    const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops })}\n`).join('');
+    const body = pending.map((w, i) => `${JSON.stringify({ seq: i + 1, what: w.what, ops: w.ops, ...(w.epoch !== undefined ? { epoch: w.epoch } : {}) })}\n`).join('');
     writeFileSync(`${path}.tmp`, header + body);
     renameSync(`${path}.tmp`, path);
     const journal = new Journal(openSync(path, 'a'), path, Buffer.byteLength(header), owner, logger);
@@ -195,7 +195,7 @@ export class Journal {
   }
 }
 
-function readPending(path: string, owner: string, schema: string | undefined, logger: Logger): Array<{ what: string; ops: WriteOp[] }> {
+function readPending(path: string, owner: string, schema: string | undefined, logger: Logger): Array<{ what: string; ops: WriteOp[]; epoch?: number }> {
   const { database, schema: written, pending, unreadable } = parseJournal(readFileSync(path, 'utf8'));
   for (const line of unreadable) logger.error({ path, line }, 'unreadable line in the write journal; skipped');
   if (pending.length > 0 && database !== owner) {

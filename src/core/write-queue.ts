@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Journal } from './journal.js';
 import type { Logger } from './logger.js';
 import { sleep } from './sleep.js';
@@ -19,6 +19,8 @@ export type WriteOp =
 interface Write {
   what: string;
   ops: WriteOp[];
+  /** The leader lease's epoch it was made under (HA; none without it). */
+  epoch?: number;
   /** Run once the ops are stored (not journaled: lost with a crash, so only for tidying up). */
   after?: () => Promise<void>;
   seq: number;
@@ -114,7 +116,24 @@ async function applyStatement(db: AnyDb, { ops, replayed }: Statement): Promise<
   }
 }
 
+/** The leader lease, as the write queue sees it (src/core/lease.ts): HA only. */
+export interface WriteFence {
+  /** The epoch this process holds (or last held); null before it ever led. */
+  readonly epoch: number | null;
+  /** Whether this process may act now. */
+  held(): boolean;
+}
+
 export interface WriteQueueOptions {
+  /**
+   * HA: each write is stamped with the lease's epoch, none is made while the
+   * lease is not held, and each batch is checked in its transaction against
+   * the lease row: a write made under an older epoch (a fenced leader's, or
+   * its journal's after a takeover) adds the rows it inserts that are not
+   * there yet (history, idempotent) and changes nothing that exists (its
+   * updates are skipped: that state is the new leader's now).
+   */
+  fence?: WriteFence;
   /**
    * File where each write is noted before it is applied, so that a crash
    * (SIGKILL, a power loss aside: the file is not fsynced) loses no record:
@@ -151,6 +170,11 @@ export class WriteQueue {
   private seq = 0;
   private journal: Journal | undefined;
   private readonly batchSize: number;
+  /** HA: records refused before they were made (the lease not held). */
+  notMade = 0;
+  /** HA: updates of writes made under an older epoch, not applied. */
+  staleSkipped = 0;
+  private leaseTable = false;
   private readonly backoff: { firstMs: number; maxMs: number };
 
   constructor(private readonly db: AnyDb, private readonly logger: Logger, private readonly options: WriteQueueOptions = {}) {
@@ -220,11 +244,19 @@ export class WriteQueue {
   /** Queues a write; the promise settles once it is stored (or dropped). */
   enqueue(what: string, ops: WriteOp | WriteOp[], after?: () => Promise<void>): Promise<void> {
     const list = Array.isArray(ops) ? ops : [ops];
+    const fence = this.options.fence;
+    if (fence && !fence.held()) {
+      // A standby, or a leader whose lease ran out: it makes no record.
+      this.notMade += 1;
+      this.logger.warn({ what, epoch: fence.epoch }, 'not the leader (or its lease ran out): record not made');
+      return Promise.resolve();
+    }
+    const epoch = fence?.epoch ?? undefined;
     this.seq += 1;
     const seq = this.seq;
-    this.journal?.note({ seq, what, ops: list });
+    this.journal?.note({ seq, what, ops: list, ...(epoch !== undefined ? { epoch } : {}) });
     return new Promise<void>((done) => {
-      this.queue.push({ what, ops: list, after, seq, replayed: false, done });
+      this.queue.push({ what, ops: list, after, seq, replayed: false, done, ...(epoch !== undefined ? { epoch } : {}) });
       void this.pump();
     });
   }
@@ -297,11 +329,46 @@ export class WriteQueue {
   }
 
   private async apply(batch: readonly Write[]): Promise<void> {
+    if (this.options.fence) return this.applyFenced(batch);
     const all = statements(batch);
     if (all.length === 1) return applyStatement(this.db, all[0]!);
     await this.db.transaction().execute(async (trx) => {
       for (const statement of all) await applyStatement(trx, statement);
     });
+  }
+
+  /**
+   * With a leader lease: in one transaction that holds the lease row (a
+   * takeover waits for it to end), writes of the current epoch as usual, and
+   * those of an older one as history only (inserts not there yet; no update).
+   */
+  private async applyFenced(batch: readonly Write[]): Promise<void> {
+    let skipped = 0;
+    await this.db.transaction().execute(async (trx) => {
+      // The journal of an older version is applied before the migrations: without the lease table yet, as usual.
+      if (!this.leaseTable) this.leaseTable = (await sql<{ present: boolean }>`select to_regclass('leader_lease') is not null as present`.execute(trx)).rows[0]?.present === true;
+      const row = this.leaseTable ? (await sql<{ epoch: string }>`select epoch from leader_lease where id = 1 for share`.execute(trx)).rows[0] : undefined;
+      const current = row ? Number(row.epoch) : undefined;
+      const stale = (w: Write) => w.epoch !== undefined && current !== undefined && w.epoch < current;
+      if (!batch.some(stale)) {
+        for (const statement of statements(batch)) await applyStatement(trx, statement);
+        return;
+      }
+      for (const write of batch) {
+        if (!stale(write)) {
+          for (const statement of statements([write])) await applyStatement(trx, statement);
+          continue;
+        }
+        for (const op of write.ops) {
+          if ('insert' in op) await insertIfAbsent(trx, op);
+          else skipped += 1;
+        }
+      }
+    });
+    if (skipped > 0) {
+      this.staleSkipped += skipped;
+      this.logger.warn({ updates: skipped, writes: batch.filter((w) => w.epoch !== undefined).map((w) => w.what) }, 'records made under an earlier leader epoch: their rows added as history, their updates not applied');
+    }
   }
 
   /** Notes in the journal that everything up to `seq` is stored; an empty queue empties the journal. */

@@ -1,7 +1,7 @@
 import { buildInfo } from '../core/version.js';
 import { recordingsDiskProbe } from '../recording/files.js';
 import type { Module } from '../shared.js';
-import { healthRoutes } from './routes.js';
+import { healthRoutes, standbyGuard } from './routes.js';
 
 declare module '../core/capability.js' {
   interface Capabilities {
@@ -9,7 +9,7 @@ declare module '../core/capability.js' {
   }
 }
 
-/** /health and /health/live: the infrastructure's state. */
+/** /health, /health/live and /health/leader: the infrastructure's state; a standby's refusal of writes (HA). */
 export const healthModule: Module<'health'> = {
   name: 'health',
   needs: [],
@@ -17,8 +17,12 @@ export const healthModule: Module<'health'> = {
   emits: [],
   consumes: [],
   build() {},
-  routes(_built, { http, database, ari, ami, writes, config }) {
+  guard(_built, { http, ha }) {
+    if (ha.role() !== 'single') standbyGuard(http, ha);
+  },
+  routes(_built, { http, database, ari, ami, writes, config, ha }) {
     healthRoutes(http, {
+      ha,
       db: () => database.ping(),
       ari: () => ari.state,
       ami: () => ami.state === 'up',

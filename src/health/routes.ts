@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import type { AriConnectionState } from '../asterisk/ari.js';
 import type { HttpApp } from '../core/http.js';
+import type { HaStatus } from '../core/lease.js';
 import { Nullable, StringEnum } from '../core/schemas.js';
 import type { BuildInfo } from '../core/version.js';
 
@@ -14,6 +15,9 @@ export const HealthBody = Type.Object({
   ari: StringEnum(['up', 'down', 'replaced'] as const, { description: 'replaced: another instance took the Stasis application; this one handles no calls' }),
   ami: UpDown,
   pendingWrites: Type.Integer({ description: 'event records waiting for the database' }),
+  role: Type.Optional(StringEnum(['single', 'leader', 'standby'] as const, {
+    description: 'active/standby (docs/ha.md): leader acts on calls; a standby serves reads and is ready while the database is up. single: no HA',
+  })),
   recordings: Type.Optional(Nullable(
     Type.Object({ freeBytes: Type.Integer(), totalBytes: Type.Integer(), lowDisk: Type.Boolean() }),
     { description: "the recordings folder's disk; null when it cannot be read (missing folder), which counts as degraded" },
@@ -24,12 +28,19 @@ export const HealthBody = Type.Object({
 });
 export type HealthBody = Static<typeof HealthBody>;
 
+export const LeaderBody = Type.Object({
+  role: StringEnum(['single', 'leader', 'standby'] as const),
+  leader: Type.Boolean({ description: 'this instance holds the leader lease now' }),
+});
+
 export const LiveBody = Type.Object({
   status: StringEnum(['alive'] as const),
   uptimeSeconds: Type.Integer(),
 });
 
 export interface HealthProbes {
+  /** Active/standby: the role (a standby is ready without ARI: it serves reads). */
+  ha?: HaStatus;
   db: () => Promise<boolean>;
   ari: () => AriConnectionState;
   ami: () => boolean;
@@ -69,13 +80,26 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
     // a disk that cannot be measured is left out of the answer (the metrics log why)
     const disk = probes.recordingsDisk ? await probes.recordingsDisk().catch(() => null) : undefined;
     const recordings = disk && { freeBytes: disk.freeBytes, totalBytes: disk.totalBytes, lowDisk: disk.low };
-    const ready = db === 'up' && ari === 'up';
+    const role = probes.ha?.role() ?? 'single';
+    const ready = db === 'up' && (ari === 'up' || role === 'standby');
     const status = ready && ami === 'up' && recordings !== null && !recordings?.lowDisk ? 'ok' : 'degraded';
     const body: HealthBody = {
-      status, ready, db, ari, ami, pendingWrites: probes.pendingWrites(), ...(recordings === undefined ? {} : { recordings }),
+      status, ready, db, ari, ami, pendingWrites: probes.pendingWrites(), role, ...(recordings === undefined ? {} : { recordings }),
       version: probes.build.version, commit: probes.build.commit,
     };
     return reply.status(ready ? 200 : 503).send(body);
+  });
+
+  app.get('/health/leader', {
+    schema: {
+      tags: ['health'],
+      summary: 'For a load balancer or keepalived (docs/ha.md): 200 on the instance that holds the leader lease (or a single instance), 503 elsewhere',
+      response: { 200: LeaderBody, 503: LeaderBody },
+    },
+  }, async (_request, reply) => {
+    const role = probes.ha?.role() ?? 'single';
+    const leading = role === 'single' || (role === 'leader' && probes.ha!.held());
+    return reply.status(leading ? 200 : 503).send({ role, leader: leading });
   });
 
   app.get('/health/live', {
@@ -85,4 +109,21 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
       response: { 200: LiveBody },
     },
   }, async () => ({ status: 'alive' as const, uptimeSeconds: Math.floor(process.uptime()) }));
+}
+
+/** The methods that change nothing: a standby serves them. */
+const reads = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A standby (HA) answers every change with 503 `standby`, naming the
+ * leader's address; reads are served from its own view of the database.
+ */
+export function standbyGuard(app: HttpApp, ha: HaStatus): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (reads.has(request.method) || ha.role() === 'leader') return;
+    const leader = await ha.leaderAddress().catch(() => null);
+    return reply.status(503).header('retry-after', '1').send({
+      error: { code: 'standby', message: 'this instance is a standby: changes go to the leader', leader },
+    });
+  });
 }

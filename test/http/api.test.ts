@@ -19,7 +19,7 @@ describe('HTTP API foundation', () => {
     const res = await t.api('/health', { token: null });
     assert.equal(res.status, 200);
     const { recordings, version, commit, ...rest } = res.body;
-    assert.deepEqual(rest, { status: 'ok', ready: true, db: 'up', ari: 'up', ami: 'up', pendingWrites: 0 });
+    assert.deepEqual(rest, { status: 'ok', ready: true, db: 'up', ari: 'up', ami: 'up', pendingWrites: 0, role: 'single' });
     assert.equal(version, JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version);
     // The checkout's commit (tests run from a git checkout).
     assert.equal(commit, execFileSync('git', ['rev-parse', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim());

@@ -78,7 +78,7 @@ export async function startTestApp(overrides: Partial<Config> = {}, options: Cre
 }
 
 /** Tables whose rows the migrations seed; a reset keeps the seeded rows. */
-const seeded = ['schema_migrations', 'pause_reasons'];
+const seeded = ['schema_migrations', 'pause_reasons', 'leader_lease'];
 
 /**
  * Hangs up every channel (and removes every empty bridge) left in this app's
@@ -113,6 +113,8 @@ export async function resetDatabase(app: Centralita): Promise<void> {
     }
   }
   await sql`delete from pause_reasons where name not in ('break', 'lunch', 'training', 'back_office', 'rona', 'unreachable')`.execute(app.database.db);
+  // Nobody holds the lease (an HA process an earlier run killed may be named in it); the epoch only grows.
+  await sql`insert into leader_lease (id) values (1) on conflict (id) do update set holder = null, address = null, renewals = leader_lease.renewals + 1`.execute(app.database.db);
   // Routes, flows and queues read by calls are kept in memory while current.
   app.lastKnown.invalidateAll();
   // The PIN lockout's memory was loaded from the tables at start: forget what an earlier run left.

@@ -16,9 +16,9 @@ export interface ServiceProcess {
 /**
  * centralita as its own process on the lab and the test database, so a test
  * can kill it (SIGKILL) the way an operating system or an operator would.
- * Resolves once it is connected to ARI and AMI.
+ * Resolves once it is connected to ARI and AMI (`ready: 'any'`: or is a ready HA standby).
  */
-export async function runService(port: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
+export async function runService(port: number, env: Record<string, string> = {}, options: { ready?: 'asterisk' | 'any' } = {}): Promise<ServiceProcess> {
   const config = testConfig();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: projectRoot,
@@ -64,7 +64,9 @@ export async function runService(port: number, env: Record<string, string> = {})
   };
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`centralita exited: ${output.slice(-2000)}`);
-    const health = await fetch(`${baseUrl}/health`).then((r) => r.json()).catch(() => undefined) as { ari?: string; ami?: string } | undefined;
+    const health = await fetch(`${baseUrl}/health`).then((r) => r.json()).catch(() => undefined) as { ari?: string; ami?: string; role?: string; ready?: boolean; starting?: string } | undefined;
+    // HA: a standby is ready without Asterisk; a leader once connected.
+    if (options.ready === 'any') return health?.ready === true && health.starting === undefined && (health.role === 'standby' || (health.ari === 'up' && health.ami === 'up'));
     return health?.ari === 'up' && health.ami === 'up';
   }, 30_000, 'the service did not come up');
   return running;

@@ -45,7 +45,7 @@ describe('/health: readiness', () => {
     const { status, body } = await healthWith({});
     assert.equal(status, 200);
     assert.deepEqual(body, {
-      status: 'ok', ready: true, db: 'up', ari: 'up', ami: 'up', pendingWrites: 3,
+      status: 'ok', ready: true, db: 'up', ari: 'up', ami: 'up', pendingWrites: 3, role: 'single',
       recordings: { freeBytes: 10, totalBytes: 100, lowDisk: false }, version: '9.8.7', commit: build.commit,
     });
   });
@@ -63,7 +63,7 @@ describe('/health: readiness', () => {
       assert.equal(body.ready, false);
       assert.equal(body.status, 'degraded');
       assert.equal(body[field], value);
-      assert.deepEqual(Object.keys(body).sort(), ['ami', 'ari', 'commit', 'db', 'pendingWrites', 'ready', 'recordings', 'status', 'version']);
+      assert.deepEqual(Object.keys(body).sort(), ['ami', 'ari', 'commit', 'db', 'pendingWrites', 'ready', 'recordings', 'role', 'status', 'version']);
     }
   });
 
