@@ -1,6 +1,6 @@
 -- The leader lease of an active/standby pair (issue 22, docs/ha.md;
 -- src/core/lease.ts). One row: the epoch grows by one at each takeover, the
--- leader bumps `renewals` every second; a standby takes the lease when it
+-- leader bumps `renewals` every quarter of the lease (500 ms by default); a standby takes the lease when it
 -- has seen both unchanged for the lease's time (no clocks compared between
 -- hosts: renewed_at is for people reading the row). Every batch of event
 -- records carries the epoch it was made under and is checked against this

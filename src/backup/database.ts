@@ -11,7 +11,7 @@ const run = promisify(execFile);
  * restore replaces them with the backup's), and the rollups' state (the
  * retention's watermark: a row migration 017 makes).
  */
-const bookkeeping = new Set(['schema_migrations', 'pause_reasons', 'report_rollup_state', 'report_dirty', 'report_events_purged']);
+const bookkeeping = new Set(['schema_migrations', 'pause_reasons', 'report_rollup_state', 'report_dirty', 'report_events_purged', 'leader_lease']);
 
 /** The centralita tables (schema public) that hold rows, bookkeeping left out. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every table, whatever the schema version

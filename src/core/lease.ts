@@ -65,6 +65,7 @@ export class Lease {
   private lastUnanswered: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private renewal: Promise<boolean> | undefined;
   private stopped = true;
   private fencedFlag = false;
   private readonly leaderHandlers = new Set<(epoch: number) => void | Promise<void>>();
@@ -140,16 +141,26 @@ export class Lease {
   private async renew(): Promise<void> {
     const started = this.now();
     let renewed: boolean;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await sql<{ renewals: string }>`
+      // One renewal at a time: a database that does not answer (a blackhole) keeps the first one waiting.
+      this.renewal ??= sql<{ renewals: string }>`
         update leader_lease set renewals = renewals + 1, renewed_at = now()
-        where id = 1 and epoch = ${this.epochHeld} and holder = ${this.options.holder} returning renewals`.execute(this.db);
-      renewed = result.rows.length === 1;
+        where id = 1 and epoch = ${this.epochHeld} and holder = ${this.options.holder} returning renewals`.execute(this.db)
+        .then((r) => r.rows.length === 1).finally(() => { this.renewal = undefined; });
+      renewed = await Promise.race([this.renewal, new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('leader lease renewal unanswered'), { code: 'ETIMEDOUT' })), this.options.renewMs);
+      })]);
     } catch (err) {
+      const now = this.now();
       if (!isTransientDbError(err)) this.logger.error({ err }, 'leader lease renewal failed');
-      else if (this.lastUnanswered === undefined) this.logger.warn({ err: (err as Error).message }, 'the leader lease cannot be renewed: the database does not answer; calls go on, no new jobs start');
-      this.lastUnanswered = this.now();
+      else if (this.lastUnanswered === undefined) this.logger.warn({ err: (err as Error).message }, 'the leader lease cannot be renewed: the database does not answer; calls go on while it keeps trying');
+      // Trying counts only when this process ran all along: an attempt that took far longer than its
+      // timeout means the process was frozen (SIGSTOP, a paused VM), and its time is up.
+      this.lastUnanswered = now - started <= this.options.renewMs * 2 ? now : undefined;
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (!renewed) return this.fence(`the lease's epoch moved on from ${this.epochHeld}: another instance took over`);
     if (this.lastUnanswered !== undefined) this.logger.info('leader lease renewed again');

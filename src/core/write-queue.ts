@@ -34,7 +34,7 @@ interface Write {
 /** Errors that mean "the database is not reachable now", worth retrying. */
 export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string') return code.startsWith('08') || code.startsWith('57P') || code === '53300' || /^E[A-Z]+$/.test(code);
+  if (typeof code === 'string') return code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '25006' || /^E[A-Z]+$/.test(code);
   // node-postgres reports a lost server without a code
   return /connect|terminat|timeout|ECONN|not queryable/i.test((err as Error)?.message ?? '');
 }
@@ -248,7 +248,8 @@ export class WriteQueue {
     if (fence && !fence.held()) {
       // A standby, or a leader whose lease ran out: it makes no record.
       this.notMade += 1;
-      this.logger.warn({ what, epoch: fence.epoch }, 'not the leader (or its lease ran out): record not made');
+      // A standby that never led (a session's last use, say) is expected; a leader's is worth a warning.
+      this.logger[fence.epoch === null ? 'debug' : 'warn']({ what, epoch: fence.epoch }, 'not the leader (or its lease ran out): record not made');
       return Promise.resolve();
     }
     const epoch = fence?.epoch ?? undefined;

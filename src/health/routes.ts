@@ -98,7 +98,8 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
     },
   }, async (_request, reply) => {
     const role = probes.ha?.role() ?? 'single';
-    const leading = role === 'single' || (role === 'leader' && probes.ha!.held());
+    // A leader whose Stasis application another instance took (cut off from Postgres, not from Asterisk) is no leader.
+    const leading = role === 'single' || (role === 'leader' && probes.ha!.held() && probes.ari() !== 'replaced');
     return reply.status(leading ? 200 : 503).send({ role, leader: leading });
   });
 

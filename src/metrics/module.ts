@@ -16,7 +16,7 @@ export const metricsModule: Module<'metrics', 'calls' | 'agents' | 'queues' | 'a
   tables: [],
   emits: [],
   consumes: ['call.started', 'call.ended', 'ivr.left', 'queue.entry', 'queue.connected', 'recording.failed', 'recording.skipped'],
-  build({ bus, ari, ami, database, writes, config, logger, calls, agents, queues }) {
+  build({ bus, ari, ami, database, writes, config, logger, calls, agents, queues, ha }) {
     const service = new MetricsService(bus, {
       callsInProgress: () => calls.service.liveCalls(),
       agentStatuses: () => agents.service.allStates().map((s) => s.status),
@@ -24,6 +24,7 @@ export const metricsModule: Module<'metrics', 'calls' | 'agents' | 'queues' | 'a
       waitSeconds: (queueId) => queues.engine.waiting(queueId).map((w) => w.waitSeconds),
       queueName: async (queueId) => (await queues.service.findQueue(queueId))?.name,
       ariUp: () => ari.state === 'up',
+      standby: () => ha.role() === 'standby',
       amiUp: () => ami.state === 'up',
       dbUp: () => database.ping(),
       pendingWrites: () => writes.pending,

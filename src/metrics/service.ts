@@ -23,6 +23,8 @@ export interface MetricSources {
   /** A queue's name by its id (labels carry names: dashboards are read by people). */
   queueName(queueId: string): Promise<string | undefined>;
   ariUp(): boolean;
+  /** HA: this instance is a standby (it holds no ARI or AMI connection by design). */
+  standby?(): boolean;
   amiUp(): boolean;
   dbUp(): Promise<boolean>;
   /** Event records waiting for the database (the write queue's backlog). */
@@ -44,7 +46,7 @@ export interface MetricsOptions {
 /** The gauges read at each scrape, set by refresh() before the registry is written out. */
 interface ScrapeGauges {
   calls: Gauge; agents: Gauge; waiting: Gauge; longest: Gauge;
-  ari: Gauge; ami: Gauge; db: Gauge; pending: Gauge; journal: Gauge; diskFree: Gauge; diskTotal: Gauge;
+  ari: Gauge; standby: Gauge; ami: Gauge; db: Gauge; pending: Gauge; journal: Gauge; diskFree: Gauge; diskTotal: Gauge;
 }
 
 /**
@@ -133,6 +135,7 @@ export class MetricsService {
       waiting: gauge('centralita_queue_callers_waiting', 'Callers waiting in each queue now (ringing an agent included)', ['queue']),
       longest: gauge('centralita_queue_longest_wait_seconds', 'The longest current wait in each queue (0 when nobody waits)', ['queue']),
       ari: gauge('centralita_ari_up', '1 while the ARI events socket is connected'),
+      standby: gauge('centralita_ha_standby', '1 while this instance is an HA standby (no ARI or AMI connection by design; docs/ha.md), else 0'),
       ami: gauge('centralita_ami_up', '1 while logged in to AMI'),
       db: gauge('centralita_db_up', '1 when the database answered a trivial query within 1 s at this scrape'),
       pending: gauge('centralita_write_queue_pending', 'Event records waiting to be written to the database (grows during an outage)'),
@@ -184,6 +187,7 @@ export class MetricsService {
       g.longest.set({ queue: q.name }, waits.length ? Math.max(...waits) : 0);
     }
     g.ari.set(sources.ariUp() ? 1 : 0);
+    g.standby.set(sources.standby?.() ? 1 : 0);
     g.ami.set(sources.amiUp() ? 1 : 0);
     g.db.set(dbUp ? 1 : 0);
     g.pending.set(sources.pendingWrites());
