@@ -97,8 +97,11 @@ try {
     // standby, whose first act is to apply its journal (docs/ha.md).
     onFenced: (why) => {
       logger.fatal({ why }, 'fenced: exiting, to start again as a standby');
-      // The log line out first; meanwhile the gate refuses every command and record.
-      setTimeout(() => process.exit(75), 200);
+      // The log line out first; meanwhile the gate refuses every command and record (counted).
+      setTimeout(() => {
+        logger.fatal({ ariRefused: app?.ari.fencedRequests ?? 0, recordsNotMade: app?.writes.notMade ?? 0 }, 'fenced: exited');
+        process.exit(75);
+      }, 200);
     },
   });
 } catch (err) {
