@@ -36,7 +36,7 @@ export const authModule: Module<'auth', 'agents' | 'security'> = {
     });
     return { service, users };
   },
-  start({ users }, { logger }) {
+  start({ users }, { logger, ha }) {
     return scheduleJob('session-sweep', '*/5 * * * *', async () => {
       // A database outage skips a sweep (a warning, not an error): expired sessions also end at their next use.
       const ended = await users.sweep().catch((err: unknown) => {
@@ -44,7 +44,7 @@ export const authModule: Module<'auth', 'agents' | 'security'> = {
         return 0;
       });
       if (ended > 0) logger.info({ ended }, 'sessions past their expiry ended');
-    }, logger);
+    }, logger, ha.held);
   },
   guard({ service, users }, { http }) {
     installAuth(http, service, users);

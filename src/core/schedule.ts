@@ -6,8 +6,10 @@ import type { Logger } from './logger.js';
  * run that throws is logged and the next one tries again. The timer never
  * keeps the process alive. Returns the function that stops it.
  */
-export function scheduleJob(name: string, expression: string, job: () => Promise<void>, logger: Logger): () => Promise<void> {
+export function scheduleJob(name: string, expression: string, job: () => Promise<void>, logger: Logger, held: () => boolean = () => true): () => Promise<void> {
   const task = cron.schedule(expression, async () => {
+    // HA: a leader whose lease ran out (frozen, resumed) starts no job (docs/ha.md).
+    if (!held()) return void logger.warn({ job: name }, `${name} not run: the leader lease is not held`);
     try {
       await job();
     } catch (err) {

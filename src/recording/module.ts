@@ -34,7 +34,7 @@ export const recordingModule: Module<'recording', 'queues' | 'calls' | 'ivr'> = 
       callsOfCaller: (number) => calls.service.idsOfCaller(number),
     });
   },
-  start({ store }, { config, logger }) {
-    return scheduleRetention(store, config.recordingsDir, logger.child({ component: 'recording' }));
+  start({ store }, { config, logger, ha }) {
+    return scheduleRetention(store, config.recordingsDir, logger.child({ component: 'recording' }), ha.held);
   },
 };

@@ -45,9 +45,9 @@ export async function purgeExpired(store: RecordingsStore, recordingsDir: string
  * the function that stops it. A day missed while the service was down is
  * caught up by the next run, which deletes everything expired by then.
  */
-export function scheduleRetention(store: RecordingsStore, recordingsDir: string, logger: Logger): () => Promise<void> {
+export function scheduleRetention(store: RecordingsStore, recordingsDir: string, logger: Logger, held?: () => boolean): () => Promise<void> {
   return scheduleJob('recordings-retention', retentionSchedule, async () => {
     const report = await purgeExpired(store, recordingsDir, logger);
     if (report.deleted > 0 || report.failed > 0) logger.info(report, 'recording retention run');
-  }, logger);
+  }, logger, held);
 }

@@ -40,9 +40,9 @@ export const reportsModule: Module<'reports', 'agents' | 'queues' | 'calls'> = {
     reportRoutes(http, service, live, () => agents.service.listPauseReasons());
   },
   // Rollups every quarter hour, and the wallboard figures pushed while things change.
-  start({ service, live }, { bus, logger, queues }) {
+  start({ service, live }, { bus, logger, queues, ha }) {
     const reportsLogger = logger.child({ component: 'reports' });
-    const stopRollups = scheduleRollups(service, reportsLogger);
+    const stopRollups = scheduleRollups(service, reportsLogger, ha.held);
     const stopPush = pushLiveStats(bus, live, reportsLogger, () => queues.engine.waitingCount > 0);
     return () => { stopRollups(); stopPush(); };
   },

@@ -12,8 +12,9 @@ export const rollupSchedule = '1,16,31,46 * * * *';
  * correct the numbers). Reads rebuild what came after the last run
  * themselves. Returns the stop function.
  */
-export function scheduleRollups(reports: ReportsService, logger: Logger): () => void {
-  const task = cron.schedule(rollupSchedule, () => void rollupOnce(reports, logger));
+export function scheduleRollups(reports: ReportsService, logger: Logger, held: () => boolean = () => true): () => void {
+  // HA: a leader whose lease ran out starts no rollup.
+  const task = cron.schedule(rollupSchedule, () => { if (held()) void rollupOnce(reports, logger); });
   reports.checkDayZone().catch((err: unknown) => logger.error({ err }, 'daily report rollups not remade for the new time zone'));
   return () => { void task.stop(); };
 }

@@ -115,11 +115,11 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
  * runs it while the HTTP app runs, from listen to close). Unset: nothing is
  * scheduled, events are kept for ever.
  */
-export function scheduleEventRetention(db: Kysely<Database>, days: number | undefined, logger: Logger): (() => Promise<void>) | undefined {
+export function scheduleEventRetention(db: Kysely<Database>, days: number | undefined, logger: Logger, held?: () => boolean): (() => Promise<void>) | undefined {
   if (days === undefined) return undefined;
   return scheduleJob('event-retention', eventRetentionSchedule, async () => {
     const started = Date.now();
     const report = await purgeOldEvents(db, days);
     logger.info({ ...report, days, ms: Date.now() - started }, 'event retention run');
-  }, logger);
+  }, logger, held);
 }

@@ -19,7 +19,7 @@ export const retentionModule: Module<'retention'> = {
   emits: [],
   consumes: [],
   build() {},
-  start(_built, { db, config, logger }) {
-    return scheduleEventRetention(db, config.eventRetentionDays, logger.child({ component: 'retention' }));
+  start(_built, { db, config, logger, ha }) {
+    return scheduleEventRetention(db, config.eventRetentionDays, logger.child({ component: 'retention' }), ha.held);
   },
 };

@@ -13,7 +13,8 @@
  * queue is resumed (it reaches the agent after the restart); the agent ends
  * available; no call row, queue entry or recording is lost.
  *
- * CHAOS_ROUNDS (default 20), CHAOS_SEED (default 20261124) and CHAOS_PHASES
+ * CHAOS_ROUNDS (default 20; CHAOS_HA_ROUNDS for the HA suite, default the
+ * same), CHAOS_FREEZE_ROUNDS (HA, default 2), CHAOS_SEED (default 20261124) and CHAOS_PHASES
  * (a comma-separated list) change the run.
  */
 import assert from 'node:assert/strict';
@@ -33,7 +34,6 @@ type Phase = (typeof allPhases)[number];
 /** CHAOS_PHASES=talk,monitor runs only those. */
 const phases = allPhases.filter((p) => !process.env.CHAOS_PHASES || process.env.CHAOS_PHASES.split(',').includes(p));
 
-const rounds = Number(process.env.CHAOS_ROUNDS ?? 20);
 let seed = Number(process.env.CHAOS_SEED ?? 20261124);
 /** Deterministic random numbers (mulberry32), so a failing run can be replayed. */
 function random(): number {
@@ -184,6 +184,7 @@ describe(mode === 'ha' ? 'active/standby: the leader killed (SIGKILL) or frozen 
     return incoming.answer();
   };
 
+  const rounds = Number((mode === 'ha' ? process.env.CHAOS_HA_ROUNDS : undefined) ?? process.env.CHAOS_ROUNDS ?? 20);
   for (let round = 1; round <= rounds; round += 1) {
     const phase = phases[(round - 1) % phases.length]!;
     it(`round ${round}: killed while ${phase}`, { timeout: 90_000 }, async () => {

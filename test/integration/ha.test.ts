@@ -13,6 +13,7 @@ import pg from 'pg';
 import { toneLevels } from '../phones/audio.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { resetDatabase, routeDid, startTestApp, testConfig, testDatabaseUrl, waitFor } from '../support/harness.js';
+import { startPostgres, stopPostgres } from '../support/postgres-control.js';
 import { runService, type ServiceProcess } from '../support/service-process.js';
 
 const CALLER = 440;
@@ -31,7 +32,7 @@ async function talking(caller: Call, agent: Call, what: string): Promise<void> {
 }
 
 describe('active/standby: the standby takes over from a killed or frozen leader without dropping a call', { timeout: 5 * 60_000 }, () => {
-  const db = new pg.Client({ connectionString: testDatabaseUrl });
+  let db = new pg.Client({ connectionString: testDatabaseUrl });
   const phones: TestPhone[] = [];
   const services: Record<'a' | 'b', ServiceProcess | undefined> = { a: undefined, b: undefined };
   const base = 20000 + Math.floor(Math.random() * 20000);
@@ -51,23 +52,35 @@ describe('active/standby: the standby takes over from a killed or frozen leader 
     return Date.now() - since;
   };
   const call = async (number: string): Promise<{ caller: Call; agent: Call }> => {
+    // Known weak (docs/status.md): right after an earlier run the agent is sometimes found logged out
+    // (a late device state of the previous run's phone); checked in again rather than waiting 20 s for nothing.
+    for (const s of Object.values(services).filter((x): x is ServiceProcess => x !== undefined && x.child.exitCode === null && x.child.signalCode === null)) {
+      if ((await leads(s)) && (await s.api(`/api/v1/agents/${agentId}/state`)).body.status === 'logged_out') {
+        console.log('the agent was logged out; checking in again');
+        await s.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' });
+      }
+    }
     const ringing = desk.waitForIncoming(20_000);
     const callerPhone = await TestPhone.start({ user: number });
     phones.push(callerPhone);
     const caller = await callerPhone.call(DID);
     caller.playTone(CALLER);
-    const agent = await (await ringing).answer();
+    const incoming = await ringing.catch(async (err: Error) => {
+      const leader = Object.values(services).find((x) => x && x.child.exitCode === null && x.child.signalCode === null);
+      throw new Error(`${err.message}; agent ${JSON.stringify((await leader?.api(`/api/v1/agents/${agentId}/state`))?.body)}; ${leader?.output().slice(-3000)}`);
+    });
+    const agent = await incoming.answer();
     agent.playTone(AGENT);
     await talking(caller, agent, `call ${number}`);
     return { caller, agent };
   };
   /** The caller hangs up: the leader hangs the agent up, closes the call row, frees the agent. */
-  const endsProperly = async (leader: ServiceProcess, caller: Call, agent: Call, number: string) => {
+  const endsProperly = async (leader: ServiceProcess, caller: Call, agent: Call, number: string, then = 'available') => {
     await caller.hangup();
     await Promise.race([agent.ended, sleep(5000).then(() => { throw new Error(`the agent's phone was not hung up: ${leader.output().slice(-1500)}`); })]);
     const row = await waitFor(async () => (await db.query(`select end_reason from calls where caller_number = $1 and ended_at is not null`, [number])).rows[0], 5000, 'the call row was not closed');
     assert.equal(row.end_reason, 'hangup');
-    await waitFor(async () => (await leader.api(`/api/v1/agents/${agentId}/state`)).body.status === 'available', 5000, 'the agent is not available again');
+    await waitFor(async () => (await leader.api(`/api/v1/agents/${agentId}/state`)).body.status === then, 5000, `the agent is not ${then}`);
   };
 
   before(async () => {
@@ -115,6 +128,9 @@ describe('active/standby: the standby takes over from a killed or frozen leader 
 
   it('the leader killed (SIGKILL) mid-call: the standby takes over within 5 s, the call keeps talking and ends properly, new calls are answered', async () => {
     const { caller, agent } = await call('600840001');
+    // A pause asked for during the call: pending until it ends, across the takeover.
+    assert.equal((await services.a!.api(`/api/v1/agents/${agentId}/pause`, { method: 'POST', json: { reason: 'break' } })).status, 200);
+    assert.equal((await services.a!.api(`/api/v1/agents/${agentId}/state`)).body.pendingPause, 'break');
     const epochBefore = Number((await db.query('select epoch from leader_lease')).rows[0].epoch);
     await services.a!.kill();
     const killedAt = Date.now();
@@ -126,8 +142,10 @@ describe('active/standby: the standby takes over from a killed or frozen leader 
     await talking(caller, agent, 'after the takeover');
     // Adopted: listed live by the new leader, the agent still on the call.
     await waitFor(async () => ((await services.b!.api('/api/v1/stats/live')).body.calls as { agentId: string }[]).some((c) => c.agentId === agentId), 5000, 'the call is not adopted');
-    assert.equal((await services.b!.api(`/api/v1/agents/${agentId}/state`)).body.status, 'on_call');
-    await endsProperly(services.b!, caller, agent, '600840001');
+    const state = (await services.b!.api(`/api/v1/agents/${agentId}/state`)).body;
+    assert.deepEqual([state.status, state.pendingPause], ['on_call', 'break']);
+    await endsProperly(services.b!, caller, agent, '600840001', 'paused');
+    assert.equal((await services.b!.api(`/api/v1/agents/${agentId}/ready`, { method: 'POST' })).status, 200);
     // A new call, answered by the new leader.
     const next = await call('600840002');
     await endsProperly(services.b!, next.caller, next.agent, '600840002');
@@ -159,5 +177,38 @@ describe('active/standby: the standby takes over from a killed or frozen leader 
     services.b = await start('b');
     assert.equal((await health(services.b)).role, 'standby');
     await endsProperly(services.a, caller, agent, '600840003');
+  });
+
+  it('Postgres stopped for 30 s with both running: the call goes on, nobody takes over (no flapping), the epoch is the same after and nothing is lost', {
+    skip: process.getuid?.() === 0 ? false : 'needs root to stop and start Postgres', timeout: 120_000,
+  }, async () => {
+    const leader = services.a!;
+    const other = services.b!;
+    assert.equal(await leads(leader), true);
+    const { caller, agent } = await call('600840004');
+    const epochBefore = Number((await db.query('select epoch from leader_lease')).rows[0].epoch);
+    await db.end();
+    await stopPostgres();
+    const roles: string[] = [];
+    try {
+      for (let elapsed = 0; elapsed < 30_000; elapsed += 3000) {
+        await talking(caller, agent, `${elapsed / 1000} s into the outage`);
+        roles.push(`${await leads(leader)}/${await leads(other)}`);
+        await sleep(2000);
+      }
+    } finally {
+      await startPostgres();
+    }
+    assert.deepEqual([...new Set(roles)], ['true/false'], 'the leader keeps leading (it keeps trying), the standby never takes over');
+    for (let i = 0; i < 8; i += 1) {
+      await sleep(500);
+      roles.push(`${await leads(leader)}/${await leads(other)}`);
+    }
+    assert.deepEqual([...new Set(roles)], ['true/false'], 'and not once the database is back');
+    db = new pg.Client({ connectionString: testDatabaseUrl });
+    await db.connect();
+    assert.equal(Number((await db.query('select epoch from leader_lease')).rows[0].epoch), epochBefore, 'no takeover happened');
+    await talking(caller, agent, 'after the outage');
+    await endsProperly(leader, caller, agent, '600840004');
   });
 });

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { pino } from 'pino';
@@ -10,6 +7,7 @@ import { writeWav } from '../../src/prompts/wav.js';
 import { sine } from '../phones/audio.js';
 import { TestPhone } from '../phones/sip-phone.js';
 import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { accepting, startPostgres, stopPostgres } from '../support/postgres-control.js';
 
 /**
  * Postgres stopped for 30 s while real calls go on (issue 10): IVR → queue →
@@ -21,13 +19,6 @@ import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '..
 const outageMs = 30_000;
 const beforeMs = 8_000;
 const afterMs = 8_000;
-const cluster = (() => {
-  try {
-    return readdirSync('/etc/postgresql').sort()[0] ?? '15';
-  } catch {
-    return '15';
-  }
-})();
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Median and longest of some durations. */
@@ -35,42 +26,6 @@ const spread = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { n: sorted.length, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
 };
-
-// centralita and the phones run in this process: Postgres is stopped and
-// started without blocking it (the synchronous forms only on the way out).
-const run = promisify(execFile);
-const pgctl = (action: 'stop' | 'start') => ['--skip-systemctl-redirect', cluster, 'main', action, ...(action === 'stop' ? ['-m', 'fast'] : [])];
-const isready = ['-q', '-h', '127.0.0.1', '-p', '5432'];
-let postgresStopped = false;
-async function stopPostgres(): Promise<void> {
-  postgresStopped = true;
-  await run('pg_ctlcluster', pgctl('stop'));
-}
-const accepting = () => run('pg_isready', isready).then(() => true, () => false);
-/** Starts Postgres if this test stopped it (or it is down) and waits until it accepts connections. */
-async function startPostgres(): Promise<void> {
-  if (!postgresStopped && await accepting()) return;
-  await run('pg_ctlcluster', pgctl('start')).catch(() => undefined);
-  for (let i = 0; i < 100 && !(await accepting()); i += 1) await sleep(100);
-  postgresStopped = false;
-}
-/** Postgres must never stay down because this test died: started again on any way out. */
-function startPostgresNow(): void {
-  if (!postgresStopped) return;
-  try {
-    execFileSync('pg_ctlcluster', pgctl('start'), { stdio: 'ignore' });
-  } catch {
-    // already running
-  }
-  postgresStopped = false;
-}
-process.on('exit', startPostgresNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    startPostgresNow();
-    process.exit(130);
-  });
-}
 
 type Phase = 'before' | 'during' | 'after';
 interface CallResult { number: string; did: string; phase: Phase; promptHeard: boolean; connected: boolean; agentHeardCaller: boolean; error?: string; ms: number; asterisk?: unknown }
