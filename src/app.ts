@@ -194,12 +194,17 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       }
       // A standby serves reads and keeps the agents' states fresh; the leader acts.
       const agents = assembly.get('agents').service;
+      let warming: Promise<void> | undefined;
       const warm = setInterval(() => {
-        if (lease.role === 'standby' && !lease.fenced) void agents.load().then(() => agents.stop(), (err: unknown) => logger.debug({ err }, 'standby: agent states not refreshed'));
+        if (lease.role !== 'standby' || lease.fenced || warming) return;
+        warming = agents.load().then(() => agents.stop(), (err: unknown) => logger.debug({ err }, 'standby: agent states not refreshed'))
+          .finally(() => { warming = undefined; });
       }, 2000);
       warm.unref();
       lease.onLeader(async () => {
         clearInterval(warm);
+        // A refresh under way would stop the timers the load below starts.
+        await warming;
         // What the previous leader left: agent states and timers, lockouts, cached reads.
         await agents.load();
         await assembly.get('security').service.load();
