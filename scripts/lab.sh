@@ -139,11 +139,14 @@ install_config() {
   cp "$repo"/config/asterisk/*.conf "$root/etc/asterisk/"
   mkdir -p "$root/etc/asterisk/dialplan"
   cp "$repo"/dialplan/*.conf "$root/etc/asterisk/dialplan/"
-  for lang in "$repo"/sounds/*/; do
-    lang=$(basename "$lang")
+  for lang in "$repo"/sounds/*/centralita/; do
+    lang=$(basename "$(dirname "$lang")")
     mkdir -p "$root/usr/share/asterisk/sounds/$lang/centralita"
     cp "$repo/sounds/$lang/centralita/"*.wav "$root/usr/share/asterisk/sounds/$lang/centralita/"
   done
+  # The lab's own music class `lab-tone` (musiconhold.conf): a 600 Hz tone a test phone can recognise.
+  mkdir -p "$root/usr/share/asterisk/moh-lab-tone"
+  cp "$repo"/sounds/moh-lab-tone/*.wav "$root/usr/share/asterisk/moh-lab-tone/"
   # Without the machine's own name in /etc/hosts Asterisk looks it up in DNS
   # on every call, which a closed network makes slow.
   printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$root/etc/hosts"
@@ -184,7 +187,7 @@ ari_ready() {
 # What the running Asterisk was configured from, including which folders are
 # mounted into it (another checkout has its own): a change means a restart.
 config_hash() {
-  { echo "$recordings $prompts"; cat "$repo"/config/asterisk/*.conf "$repo"/dialplan/*.conf "$repo"/sounds/*/centralita/*.wav; } | sha256sum | cut -d' ' -f1
+  { echo "$recordings $prompts"; cat "$repo"/config/asterisk/*.conf "$repo"/dialplan/*.conf "$repo"/sounds/*/centralita/*.wav "$repo"/sounds/moh-lab-tone/*.wav; } | sha256sum | cut -d' ' -f1
 }
 
 up() {

@@ -117,6 +117,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService,
   };
   const unsubscribe = bus.on('agent.state', (change: AgentStateChange) => broadcast('agent.state', change));
   const unsubscribeQueues = bus.on('queue.entry', (change) => broadcast('queue.entry', change));
+  const unsubscribeCalls = bus.on('queue.call', (change) => broadcast('queue.call', { ...change, agentId: change.agentId ?? undefined }));
   // Monitoring is never shown to agents: they must not know they are heard.
   const unsubscribeMonitor = bus.on('monitor.session', (session) => broadcast('monitor.session', session, true));
   const unsubscribeStats = bus.on('stats.live', (stats) => broadcast('stats.live', stats as { agentId?: string }, true));
@@ -139,6 +140,7 @@ export function installLiveFeed(http: HttpApp, bus: EventBus, auth: AuthService,
     close() {
       unsubscribe();
       unsubscribeQueues();
+      unsubscribeCalls();
       unsubscribeMonitor();
       unsubscribeStats();
       unsubscribeRevoked();

@@ -182,6 +182,10 @@ export class Dispatcher {
       entry.connected = { agentId, legId, bridgeId: bridge.id };
       await ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: entry.call.channelId });
       await ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: legId, absorbDTMF: true });
+      // On hold (the agent's HOLD key, or the API) the caller's channel plays its music class: the queue's.
+      await helpers.quietly('setting the caller\'s music class', { channelId: entry.call.channelId }, () => ari.request('channels.setChannelVar', {
+        channelId: entry.call.channelId, variable: 'CHANNEL(musicclass)', value: entry.queue.music_on_hold,
+      }));
       if (entry.state === 'connected') bus.emit('queue.connected', partiesOf(entry)!);
     } catch (err) {
       logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');

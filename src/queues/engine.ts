@@ -7,6 +7,7 @@ import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
+import { conflict } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
@@ -20,6 +21,7 @@ import { legArg, partiesOf, QueueEntries, type ConnectedParties, type Entry, typ
 import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers } from './transfers.js';
+import { Holds, noHold } from './hold.js';
 import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
@@ -31,6 +33,11 @@ declare module '../core/events.js' {
     'queue.entry': {
       queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
       outcome?: Outcome; agentId?: string; position?: number; estimateMinutes?: number; at: string;
+    };
+    /** A connected queue call changed: put on hold or taken back (on the live feed). */
+    'queue.call': {
+      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'hold' | 'unhold';
+      holdSince: string | null; at: string;
     };
     /** Caller and agent are both in their mixing bridge (internal: not on the live feed). */
     'queue.connected': ConnectedParties;
@@ -62,6 +69,7 @@ export class QueueEngine {
   private readonly announcer: Announcer;
   private readonly exits: Exits;
   private readonly transfers: Transfers;
+  private readonly holds: Holds;
 
   constructor(
     private readonly ari: AriClient,
@@ -88,6 +96,7 @@ export class QueueEngine {
     const enqueue = (call: IvrCall, queue: QueueRow, request: QueueRequest) => this.enqueue(call, queue, request);
     this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow });
     this.transfers = new Transfers(this.q, { enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args) });
+    this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
     // The registry knows who is on each connected queue call: monitoring and recording read it there.
@@ -107,6 +116,16 @@ export class QueueEngine {
     });
     ari.on('ChannelDestroyed', (event) => {
       if (this.q.callers.has(event.channel.id)) void this.exits.callerGone(event.channel.id);
+    });
+    // The agent's phone's HOLD key (a re-INVITE sendonly, and back): Asterisk
+    // plays the caller their music by itself (hold.ts); the hold is counted.
+    ari.on('ChannelHold', (event) => {
+      const connected = this.q.connectedByLeg(event.channel.id);
+      if (connected) this.holds.begin(connected, 'phone');
+    });
+    ari.on('ChannelUnhold', (event) => {
+      const connected = this.q.connectedByLeg(event.channel.id);
+      if (connected) this.holds.end(connected);
     });
     ari.on('ChannelDtmfReceived', (event) => {
       const connected = this.q.connectedByLeg(event.channel.id);
@@ -157,14 +176,21 @@ export class QueueEngine {
     return n;
   }
 
-  /** Every queue call connected to an agent now, with when it was answered. */
-  connectedCalls(): (ConnectedParties & { enteredAt: string })[] {
-    const calls: (ConnectedParties & { enteredAt: string })[] = [];
+  /** Every queue call connected to an agent now, with when it was answered and since when it is on hold. */
+  connectedCalls(): (ConnectedParties & { enteredAt: string; holdSince: string | null })[] {
+    const calls: (ConnectedParties & { enteredAt: string; holdSince: string | null })[] = [];
     for (const entry of this.q.entries.values()) {
       const parties = entry.state === 'connected' ? partiesOf(entry) : undefined;
-      if (parties) calls.push({ ...parties, enteredAt: entry.enteredAt.toISOString() });
+      if (parties) calls.push({ ...parties, enteredAt: entry.enteredAt.toISOString(), holdSince: entry.hold.since?.toISOString() ?? null });
     }
     return calls;
+  }
+
+  /** Puts a connected queue call's caller on hold (`hold`) or takes them back; 409 when not connected or already so. */
+  async setHold(callId: string, hold: boolean): Promise<void> {
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
+    await (hold ? this.holds.hold(entry) : this.holds.unhold(entry));
   }
 
   /** Waiting callers of a queue, in the order they will be served. */
@@ -178,7 +204,7 @@ export class QueueEngine {
       id: randomUUID(), call, queue, priority: request.priority,
       skills: { ...queue.required_skills, ...request.skills }, language: queue.language ?? null,
       callLanguage: request.language, announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting', legs: new Map(), connected: undefined,
-      timers: [], ringTimer: undefined, finished: () => undefined,
+      hold: noHold(), timers: [], ringTimer: undefined, finished: () => undefined,
     };
     const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });
     this.q.add(entry);

@@ -11,6 +11,7 @@ import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { Language } from '../ivr/flow.js';
 import type { OfferResult, Outcome, QueueRow, QueuesStore } from './store.js';
 import { callerOrder } from './strategy.js';
+import { closeHold, type HoldState } from './hold.js';
 import { transition, type EntryEffect, type EntryEvent, type EntryStatus, type EntryTransition } from './entry.js';
 
 /** A queue call in progress with an agent: who and where, for those who join it (monitoring). */
@@ -46,6 +47,8 @@ export interface Entry {
   /** Agent legs ringing now: leg channel id → agent id. */
   legs: Map<string, string>;
   connected: { agentId: string; legId: string; bridgeId: string } | undefined;
+  /** The caller's holds while connected (hold.ts). */
+  hold: HoldState;
   timers: NodeJS.Timeout[];
   ringTimer: NodeJS.Timeout | undefined;
   finished: (outcome: void | 'released') => void;
@@ -176,8 +179,12 @@ export class QueueEntries {
     this.callers.delete(entry.call.channelId);
     const leftAt = new Date();
     const waitSeconds = entry.connected ? undefined : (leftAt.getTime() - entry.enteredAt.getTime()) / 1000;
+    // A caller who leaves on hold (hangs up, is transferred): the hold ends with the entry.
+    const onHold = entry.hold.since !== null;
+    entry.hold = closeHold(entry.hold, leftAt);
     this.write(`queue entry ${entry.id} left`, this.deps.store.updateEntry(entry.id, {
       left_at: leftAt, outcome, ...(waitSeconds !== undefined ? { wait_seconds: waitSeconds } : {}),
+      ...(onHold ? { hold_seconds: entry.hold.seconds, hold_started_at: null } : {}),
     }));
     this.announce(entry, 'left', { outcome });
     void this.leaveHold(entry);

@@ -156,4 +156,20 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     await queues.transferCall(request.params.id, request.body, request.principal!);
     return reply.status(202).send(null);
   });
+
+  for (const action of ['hold', 'unhold'] as const) {
+    app.post(`/api/v1/calls/:id/${action}`, {
+      config: { roles: ['admin', 'supervisor', 'agent'] },
+      schema: {
+        tags: ['queues'],
+        summary: action === 'hold' ? 'Put the caller of a queue call on hold (they hear the queue\'s music)' : 'Take the caller of a queue call back from hold',
+        description: 'Agents may hold only their own call. On the desk phone the HOLD key does the same; hold time is counted either way (docs/metrics.md).',
+        params: IdParams,
+        response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    }, async (request, reply) => {
+      await queues.holdCall(request.params.id, action === 'hold', request.principal!);
+      return reply.status(204).send(null);
+    });
+  }
 }

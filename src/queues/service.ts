@@ -177,14 +177,25 @@ export class QueuesService {
     return (await this.store.callbacks(id)).map((c) => ({ id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status }));
   }
 
-  /** An agent's blind transfer from the API (the phone's is ## number #). */
-  async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
+  /** A queue call connected now, which this principal may act on: 404 no such call, 409 not connected now, 403 another agent's. */
+  private async ownConnectedCall(callId: string, principal: { role: string; agentId: string | null }, what: string): Promise<void> {
     const connected = this.engine.connectedParties({ callId });
     if (!connected) {
       if (await this.ports.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
       throw notFound('call');
     }
-    if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden('an agent may transfer only their own call');
+    if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden(`an agent may ${what} only their own call`);
+  }
+
+  /** Puts the caller of a connected queue call on hold, or takes them back (the desk page's button; the phone has its HOLD key). */
+  async holdCall(callId: string, hold: boolean, principal: { role: string; agentId: string | null }): Promise<void> {
+    await this.ownConnectedCall(callId, principal, hold ? 'hold' : 'unhold');
+    await this.engine.setHold(callId, hold);
+  }
+
+  /** An agent's blind transfer from the API (the phone's is ## number #). */
+  async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
+    await this.ownConnectedCall(callId, principal, 'transfer');
     let target = to;
     if ('queueId' in to) {
       const queue = await this.findQueue(to.queueId);

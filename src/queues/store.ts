@@ -34,6 +34,8 @@ export interface QueueEntriesTable {
   /** the queue's service-level threshold when the caller entered: reports of the past do not move when it changes */
   service_level_seconds: number;
   transferred_by: Generated<string | null>; transferred_to: Generated<TransferTarget | null>;
+  hold_count: Generated<number>; hold_seconds: Generated<number>; hold_started_at: Generated<Date | null>;
+  disposition: Generated<string | null>; disposition_note: Generated<string | null>; disposition_at: Generated<Date | null>;
 }
 /** Where an agent sends a connected caller. */
 export type TransferTarget = { queueId: string } | { extension: string };

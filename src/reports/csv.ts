@@ -12,10 +12,10 @@ import type { AgentReportRow, IvrReportRow, PeakHour, QueueReportRow } from './s
 /** What the CSV needs of a pause reason (the agents service's listing). */
 export interface PauseReasonName { name: string; code: string | null; system: boolean }
 
-const zeroAgent = { login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0 };
+const zeroAgent = { login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0, hold_s: 0, holds: 0 };
 const zeroQueue = {
   offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waiting_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
-  answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0,
+  answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0, hold_sum: 0, holds: 0,
 };
 
 // The figures' columns come from the figure functions themselves, so a new figure gets its column without a list to keep.

@@ -13,12 +13,16 @@ export interface QueueSums {
   waiting_within_sl: number;
   waits: number; wait_sum: number; wait_max: number | null; answered_wait_sum: number;
   handled: number; talk_sum: number; wrap_sum: number; callbacks: number; transfers: number; overflows: number;
+  /** hold seconds and holds of the handled entries (talk_sum excludes hold) */
+  hold_sum: number; holds: number;
 }
 
 /** `handled` is the rollup column's name: the queue entries the agent answered (the figure `answered`). */
 export interface AgentSums {
   login_s: number; available_s: number; ringing_s: number; talk_s: number; wrap_s: number; pause_s: number;
   handled: number; missed: number;
+  /** hold seconds and holds of the entries the agent answered (talk_s, time on_call, includes them) */
+  hold_s: number; holds: number;
 }
 
 /** Seconds to the millisecond. */
@@ -32,12 +36,12 @@ export interface QueueFigures {
   answeredWithinThreshold: number; serviceLevel: number | null;
   asa: number | null; averageWait: number | null; longestWait: number | null;
   handled: number; talkTime: number; averageTalk: number | null; wrapUpTime: number; averageWrapUp: number | null;
-  holdTime: number; aht: number | null;
+  holdTime: number; holds: number; averageHold: number | null; aht: number | null;
   callbacksRequested: number; transfers: number; overflows: number;
 }
 
 export function queueFigures(s: QueueSums): QueueFigures {
-  const hold = 0; // centralita has no hold yet: docs/metrics.md
+  const hold = s.hold_sum;
   return {
     offered: s.offered,
     answered: s.answered,
@@ -54,7 +58,9 @@ export function queueFigures(s: QueueSums): QueueFigures {
     averageTalk: average(s.talk_sum, s.handled),
     wrapUpTime: seconds(s.wrap_sum),
     averageWrapUp: average(s.wrap_sum, s.handled),
-    holdTime: hold,
+    holdTime: seconds(hold),
+    holds: s.holds,
+    averageHold: average(hold, s.handled),
     aht: average(s.talk_sum + hold + s.wrap_sum, s.handled),
     callbacksRequested: s.callbacks,
     transfers: s.transfers,
@@ -63,7 +69,7 @@ export function queueFigures(s: QueueSums): QueueFigures {
 }
 
 export interface AgentFigures {
-  loginTime: number; availableTime: number; ringingTime: number; talkTime: number; wrapUpTime: number; pauseTime: number;
+  loginTime: number; availableTime: number; ringingTime: number; talkTime: number; holdTime: number; holds: number; wrapUpTime: number; pauseTime: number;
   pauseByReason: Record<string, number>;
   answered: number; missed: number; handleTime: number;
   occupancy: number | null; utilization: number | null; callsPerHour: number | null;
@@ -75,7 +81,10 @@ export function agentFigures(s: AgentSums, pauses: Record<string, number>): Agen
     loginTime: seconds(s.login_s),
     availableTime: seconds(s.available_s),
     ringingTime: seconds(s.ringing_s),
-    talkTime: seconds(s.talk_s),
+    // on_call time less hold: talk as the queues count it; handle time keeps both
+    talkTime: seconds(Math.max(0, s.talk_s - s.hold_s)),
+    holdTime: seconds(s.hold_s),
+    holds: s.holds,
     wrapUpTime: seconds(s.wrap_s),
     pauseTime: seconds(s.pause_s),
     pauseByReason: Object.fromEntries(Object.entries(pauses).map(([k, v]) => [k, seconds(v)])),

@@ -28,11 +28,14 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
       max(e.wait_seconds)::float8 as wait_max,
       coalesce(sum(e.wait_seconds) filter (where e.answered_at is not null), 0)::float8 as answered_wait_sum,
       (count(*) filter (where e.answered_at is not null and e.left_at is not null))::int as handled,
-      coalesce(sum(extract(epoch from e.left_at - e.answered_at)) filter (where e.answered_at is not null and e.left_at is not null), 0)::float8 as talk_sum,
+      -- talk excludes hold (docs/metrics.md): each is a figure of its own in AHT
+      coalesce(sum(extract(epoch from e.left_at - e.answered_at) - e.hold_seconds) filter (where e.answered_at is not null and e.left_at is not null), 0)::float8 as talk_sum,
       coalesce(sum(w.wrap) filter (where e.left_at is not null), 0)::float8 as wrap_sum,
       (count(*) filter (where e.outcome = 'callback'))::int as callbacks,
       (count(*) filter (where e.outcome = 'transferred'))::int as transfers,
-      (count(*) filter (where e.outcome = 'overflow'))::int as overflows
+      (count(*) filter (where e.outcome = 'overflow'))::int as overflows,
+      coalesce(sum(e.hold_seconds) filter (where e.answered_at is not null and e.left_at is not null), 0)::float8 as hold_sum,
+      coalesce(sum(e.hold_count) filter (where e.answered_at is not null and e.left_at is not null), 0)::int as holds
     from queue_entries e
     left join lateral (
       -- The wrap-ups that follow this entry's answer: up to the same agent's
@@ -93,7 +96,10 @@ export function rawAgentBuckets(from: Date, to: Date, now: Date) {
       from slices group by agent_id, bucket
     ),
     handled as (
-      select answered_by as agent_id, ${bin(sql`answered_at`)} as bucket, count(*)::int as handled
+      -- hold: of the entries answered in the bucket (counted once the call has ended, as for the queues)
+      select answered_by as agent_id, ${bin(sql`answered_at`)} as bucket, count(*)::int as handled,
+        coalesce(sum(hold_seconds) filter (where left_at is not null), 0) as hold_s,
+        coalesce(sum(hold_count) filter (where left_at is not null), 0)::int as holds
       from queue_entries where answered_by is not null and answered_at >= ${from} and answered_at < ${to} group by 1, 2
     ),
     missed as (
@@ -103,7 +109,8 @@ export function rawAgentBuckets(from: Date, to: Date, now: Date) {
     select coalesce(t.agent_id, h.agent_id, m.agent_id) as agent_id, coalesce(t.bucket, h.bucket, m.bucket) as bucket,
       coalesce(t.login_s, 0)::float8 as login_s, coalesce(t.available_s, 0)::float8 as available_s, coalesce(t.ringing_s, 0)::float8 as ringing_s,
       coalesce(t.talk_s, 0)::float8 as talk_s, coalesce(t.wrap_s, 0)::float8 as wrap_s, coalesce(t.pause_s, 0)::float8 as pause_s,
-      coalesce(h.handled, 0) as handled, coalesce(m.missed, 0) as missed
+      coalesce(h.handled, 0) as handled, coalesce(m.missed, 0) as missed,
+      coalesce(h.hold_s, 0)::float8 as hold_s, coalesce(h.holds, 0) as holds
     from times t
     full join handled h on h.agent_id = t.agent_id and h.bucket = t.bucket
     full join missed m on m.agent_id = coalesce(t.agent_id, h.agent_id) and m.bucket = coalesce(t.bucket, h.bucket)`;
@@ -188,8 +195,8 @@ export async function rebuildRollups(db: Kysely<ReportsTables>, ranges: Range[],
       await sql`delete from report_agent_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
       await sql`delete from report_agent_pause_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
       await sql`insert into report_queue_15m (queue_id, bucket, offered, answered, abandoned, short_abandoned, answered_within_sl, waiting_within_sl, waits, wait_sum, wait_max,
-        answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows) ${rawQueueBuckets(from, to, options.shortAbandonSeconds, now)}`.execute(tx);
-      await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
+        answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows, hold_sum, holds) ${rawQueueBuckets(from, to, options.shortAbandonSeconds, now)}`.execute(tx);
+      await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed, hold_s, holds)
         ${rawAgentBuckets(from, to, now)}`.execute(tx);
       await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
       await rebuildDays(tx, from, to, options.timezone);
@@ -199,8 +206,8 @@ export async function rebuildRollups(db: Kysely<ReportsTables>, ranges: Range[],
 }
 
 const queueSums = sql`sum(offered), sum(answered), sum(abandoned), sum(short_abandoned), sum(answered_within_sl), sum(waiting_within_sl), sum(waits), sum(wait_sum), max(wait_max),
-  sum(answered_wait_sum), sum(handled), sum(talk_sum), sum(wrap_sum), sum(callbacks), sum(transfers), sum(overflows)`;
-const agentSums = sql`sum(login_s), sum(available_s), sum(ringing_s), sum(talk_s), sum(wrap_s), sum(pause_s), sum(handled), sum(missed)`;
+  sum(answered_wait_sum), sum(handled), sum(talk_sum), sum(wrap_sum), sum(callbacks), sum(transfers), sum(overflows), sum(hold_sum), sum(holds)`;
+const agentSums = sql`sum(login_s), sum(available_s), sum(ringing_s), sum(talk_s), sum(wrap_s), sum(pause_s), sum(handled), sum(missed), sum(hold_s), sum(holds)`;
 
 /** The local days (in `timezone`) that [from, to) touches, made again from their quarter hours. */
 export async function rebuildDays(tx: Kysely<ReportsTables>, from: Date, to: Date, timezone: string): Promise<void> {
@@ -214,9 +221,9 @@ export async function rebuildDays(tx: Kysely<ReportsTables>, from: Date, to: Dat
     await sql`delete from ${sql.table(table)} where day between ${first}::date and ${last}::date`.execute(tx);
   }
   await sql`insert into report_queue_day (queue_id, day, offered, answered, abandoned, short_abandoned, answered_within_sl, waiting_within_sl, waits, wait_sum, wait_max,
-      answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows)
+      answered_wait_sum, handled, talk_sum, wrap_sum, callbacks, transfers, overflows, hold_sum, holds)
     select queue_id, ${day}, ${queueSums} from report_queue_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2`.execute(tx);
-  await sql`insert into report_agent_day (agent_id, day, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed)
+  await sql`insert into report_agent_day (agent_id, day, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed, hold_s, holds)
     select agent_id, ${day}, ${agentSums} from report_agent_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2`.execute(tx);
   await sql`insert into report_agent_pause_day (agent_id, day, reason, seconds)
     select agent_id, ${day}, reason, sum(seconds) from report_agent_pause_15m where bucket >= ${start} and bucket < ${stop} group by 1, 2, 3`.execute(tx);

@@ -185,7 +185,7 @@ export class ReportsService {
           sum(short_abandoned)::int as short_abandoned, sum(answered_within_sl)::int as answered_within_sl, sum(waiting_within_sl)::int as waiting_within_sl,
           sum(waits)::int as waits, sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max,
           sum(answered_wait_sum)::float8 as answered_wait_sum, sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum,
-          sum(wrap_sum)::float8 as wrap_sum, sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows
+          sum(wrap_sum)::float8 as wrap_sum, sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows, sum(hold_sum)::float8 as hold_sum, sum(holds)::int as holds
         from b join queues q on q.id = b.queue_id
         where ${query.queueIds?.length ? sql`b.queue_id in (${sql.join(query.queueIds)})` : sql`true`}
         group by b.queue_id, q.name, 3
@@ -208,7 +208,7 @@ export class ReportsService {
         select b.agent_id, a.name as agent, a.team, ${period} as period,
           sum(login_s)::float8 as login_s, sum(available_s)::float8 as available_s, sum(ringing_s)::float8 as ringing_s,
           sum(talk_s)::float8 as talk_s, sum(wrap_s)::float8 as wrap_s, sum(pause_s)::float8 as pause_s,
-          sum(handled)::int as handled, sum(missed)::int as missed
+          sum(handled)::int as handled, sum(missed)::int as missed, sum(hold_s)::float8 as hold_s, sum(holds)::int as holds
         from b join agents a on a.id = b.agent_id
         where ${filter}
         group by b.agent_id, a.name, a.team, 4
@@ -291,7 +291,7 @@ export class ReportsService {
         sum(waiting_within_sl)::int as waiting_within_sl, sum(waits)::int as waits,
         sum(wait_sum)::float8 as wait_sum, max(wait_max)::float8 as wait_max, sum(answered_wait_sum)::float8 as answered_wait_sum,
         sum(handled)::int as handled, sum(talk_sum)::float8 as talk_sum, sum(wrap_sum)::float8 as wrap_sum,
-        sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows
+        sum(callbacks)::int as callbacks, sum(transfers)::int as transfers, sum(overflows)::int as overflows, sum(hold_sum)::float8 as hold_sum, sum(holds)::int as holds
       from b group by queue_id`.execute(this.db);
     return new Map(result.rows.map((r) => [r.queue_id, queueFigures(r)]));
   }

@@ -22,6 +22,8 @@ interface QueueSums {
   callbacks: number;
   transfers: number;
   overflows: number;
+  hold_sum: number;
+  holds: number;
 }
 
 interface AgentSums {
@@ -34,6 +36,8 @@ interface AgentSums {
   pause_s: number;
   handled: number;
   missed: number;
+  hold_s: number;
+  holds: number;
 }
 
 interface PauseSums { agent_id: string; reason: string; seconds: number }

@@ -167,6 +167,6 @@ describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
   it('queue CSV: the same fixed header with no rows; totals=true with no entries adds nothing', async () => {
     const lines = await csv('queues', `${range('08:00:00', '11:00:00')}&interval=hour&totals=true`);
     assert.deepEqual(lines, ['period,queueId,queue,offered,answered,abandoned,shortAbandoned,abandonRate,answeredWithinThreshold,serviceLevel,'
-      + 'asa,averageWait,longestWait,handled,talkTime,averageTalk,wrapUpTime,averageWrapUp,holdTime,aht,callbacksRequested,transfers,overflows']);
+      + 'asa,averageWait,longestWait,handled,talkTime,averageTalk,wrapUpTime,averageWrapUp,holdTime,holds,averageHold,aht,callbacksRequested,transfers,overflows']);
   });
 });

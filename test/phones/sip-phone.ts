@@ -185,7 +185,8 @@ export class Call {
   readonly callId: string;
   private resolveEnded!: (end: CallEnd) => void;
   private endedWith: CallEnd | undefined;
-  private readonly dialog: DialogState;
+  /** @internal */
+  readonly dialog: DialogState;
 
   /** @internal created by TestPhone */
   constructor(
@@ -261,6 +262,57 @@ export class Call {
     } catch {
       // The call is over for us either way; a lost BYE only leaves Asterisk to time out.
     }
+  }
+
+  /**
+   * The phone's HOLD key: a re-INVITE offering `sendonly` (RFC 3264 §8.4),
+   * as desk phones do. `unhold` offers `sendrecv` again. Resolves once the
+   * re-INVITE is answered and ACKed.
+   */
+  hold(): Promise<void> {
+    return this.reinvite('sendonly');
+  }
+
+  unhold(): Promise<void> {
+    return this.reinvite('sendrecv');
+  }
+
+  /**
+   * The phone's TRANSFER key: REFER to `target` (an extension: blind), or
+   * with `replaces` another call of this phone (attended: RFC 3891 Replaces
+   * naming that call's dialog). Resolves with the REFER's final status.
+   */
+  async refer(target: string | Call): Promise<number> {
+    const request = this.inDialogRequest('REFER');
+    const host = /@([^;>]+)/.exec(this.dialog.remoteTarget)?.[1] ?? '127.0.0.1';
+    let referTo: string;
+    if (typeof target === 'string') referTo = `<sip:${target}@${host}>`;
+    else {
+      const d = target.dialog;
+      const toTag = /;tag=([^;>\s]+)/.exec(d.remoteHeader)?.[1] ?? '';
+      const fromTag = /;tag=([^;>\s]+)/.exec(d.localHeader)?.[1] ?? '';
+      const replaces = encodeURIComponent(`${d.callId};to-tag=${toTag};from-tag=${fromTag}`);
+      referTo = `<${d.remoteTarget}?Replaces=${replaces}>`;
+    }
+    request.headers.add('Refer-To', referTo).add('Referred-By', `<sip:${this.host.user}@${host}>`);
+    return (await this.host.request(request)).status;
+  }
+
+  private async reinvite(direction: 'sendonly' | 'sendrecv'): Promise<void> {
+    const { dialog } = this;
+    dialog.localSdp = dialog.localSdp
+      .replace(/^(o=\S+ \S+ )(\d+)/m, (_m, head: string, version: string) => `${head}${Number(version) + 1}`)
+      .replace(/^a=(sendrecv|sendonly|recvonly|inactive)$/m, `a=${direction}`);
+    const invite = this.inDialogRequest('INVITE');
+    invite.headers.add('Content-Type', 'application/sdp');
+    invite.body = dialog.localSdp;
+    const response = await this.host.request(invite);
+    if (response.status < 200 || response.status >= 300) throw new Error(`re-INVITE (${direction}) answered ${response.status}`);
+    const ack = this.inDialogRequest('ACK');
+    // The ACK of a 2xx takes the INVITE's CSeq number (RFC 3261 §13.2.2.4).
+    dialog.localCSeq -= 1;
+    ack.headers.set('CSeq', `${dialog.localCSeq} ACK`);
+    this.host.send(ack);
   }
 
   /** @internal */

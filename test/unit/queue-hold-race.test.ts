@@ -53,7 +53,7 @@ describe('a caller answered while being put on hold', () => {
     const entry: Entry = {
       id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
       callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
-      legs: new Map(), connected: undefined, timers: [], ringTimer: undefined, finished: () => undefined,
+      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, timers: [], ringTimer: undefined, finished: () => undefined,
     };
     q.add(entry);
     const release = async (name: string) => {

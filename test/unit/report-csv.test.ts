@@ -15,9 +15,9 @@ const defined: PauseReasonName[] = [
   { name: 'lunch', code: '2', system: false },
 ];
 const reasonColumns = 'pauseByReason.break,pauseByReason.lunch,pauseByReason.training,pauseByReason.back_office,pauseByReason.rona,pauseByReason.unreachable';
-const agentHeader = `period,agentId,agent,team,loginTime,availableTime,ringingTime,talkTime,wrapUpTime,pauseTime,${reasonColumns},answered,missed,handleTime,occupancy,utilization,callsPerHour`;
+const agentHeader = `period,agentId,agent,team,loginTime,availableTime,ringingTime,talkTime,holdTime,holds,wrapUpTime,pauseTime,${reasonColumns},answered,missed,handleTime,occupancy,utilization,callsPerHour`;
 
-const sums = (s: Partial<AgentSums>): AgentSums => ({ login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0, ...s });
+const sums = (s: Partial<AgentSums>): AgentSums => ({ login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0, hold_s: 0, holds: 0, ...s });
 const agentRow = (period: string | null, s: Partial<AgentSums>, pauses: Record<string, number>): AgentReportRow =>
   ({ period, agentId: 'a1', agent: 'ana', team: 'A', ...agentFigures(sums(s), pauses) });
 
@@ -83,10 +83,10 @@ describe('report CSV: fixed columns', () => {
   it('the queue header is fixed too, with or without rows; totals appended', () => {
     const none = {
       offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waiting_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,
-      answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0,
+      answered_wait_sum: 0, handled: 0, talk_sum: 0, wrap_sum: 0, callbacks: 0, transfers: 0, overflows: 0, hold_sum: 0, holds: 0,
     };
     const header = 'period,queueId,queue,offered,answered,abandoned,shortAbandoned,abandonRate,answeredWithinThreshold,serviceLevel,asa,averageWait,'
-      + 'longestWait,handled,talkTime,averageTalk,wrapUpTime,averageWrapUp,holdTime,aht,callbacksRequested,transfers,overflows';
+      + 'longestWait,handled,talkTime,averageTalk,wrapUpTime,averageWrapUp,holdTime,holds,averageHold,aht,callbacksRequested,transfers,overflows';
     assert.deepEqual(lines(reportCsv('queues', [])), [header]);
     const row: QueueReportRow = { period: '2026-03-10T08:00:00.000Z', queueId: 'q1', queue: 'ventas', ...queueFigures({ ...none, offered: 2, abandoned: 1, waits: 1, wait_sum: 10, wait_max: 10 }) };
     const totals: QueueReportRow = { ...row, period: null };
