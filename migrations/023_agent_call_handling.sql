@@ -34,3 +34,7 @@ alter table report_queue_15m add column hold_sum double precision not null defau
 alter table report_queue_day add column hold_sum double precision not null default 0, add column holds integer not null default 0;
 alter table report_agent_15m add column hold_s double precision not null default 0, add column holds integer not null default 0;
 alter table report_agent_day add column hold_s double precision not null default 0, add column holds integer not null default 0;
+
+-- A forced change has its own source.
+alter table agent_state_events drop constraint agent_state_events_source_check;
+alter table agent_state_events add constraint agent_state_events_source_check check (source in ('phone', 'api', 'system', 'supervisor'));

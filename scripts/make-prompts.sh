@@ -23,6 +23,11 @@ prompts=(
   "monitor-not-allowed|No puede escuchar a ese agente.|You may not monitor that agent."
   "monitor-already|Ya está escuchando otra llamada.|You are already monitoring a call."
   "monitor-call-ended|La llamada ha terminado.|The call has ended."
+  "disposition-saved|Código de cierre guardado.|Wrap-up code saved."
+  "disposition-invalid-code|Ese código de cierre no existe en esta cola.|That wrap-up code does not exist in this queue."
+  "disposition-no-call|No hay ninguna llamada que cerrar.|There is no call to close."
+  "disposition-note-needed|Ese código necesita una nota. Póngala en la página del agente.|That code needs a note. Add it on the agent desk page."
+  "agent-state-forced|Un supervisor ha cambiado su estado.|A supervisor has changed your state."
 )
 
 # With names as arguments, only those prompts are made.

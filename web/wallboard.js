@@ -120,7 +120,15 @@ function draw() {
     cell(row, c.callerNumber);
     cell(row, c.queue);
     cell(row, c.agent);
-    cell(row, seconds(c.secondsConnected === null ? null : c.secondsConnected + elapsed));
+    const duration = cell(row, seconds(c.secondsConnected === null ? null : c.secondsConnected + elapsed));
+    if (c.holdSince) {
+      // On hold: marked in words (not only colour), with the time on hold.
+      row.dataset.hold = 'true';
+      const hold = document.createElement('span');
+      hold.className = 'state state-paused hold';
+      hold.textContent = ` ${t('onHold')} ${seconds(c.secondsOnHold + elapsed)}`;
+      duration.append(hold);
+    }
     monitorButtons(cell(row, ''), c.agentId);
     calls.append(row);
   }

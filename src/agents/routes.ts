@@ -47,8 +47,16 @@ const StateView = Type.Object({
 const TimelineEntry = Type.Object({
   from: Type.String(), to: Type.String(), status: StringEnum(agentStatuses), reason: Nullable(Type.String()),
   pendingPause: Nullable(Type.String()), extension: Nullable(Type.String()), callId: Nullable(Type.String()),
-  source: StringEnum(['phone', 'api', 'system'] as const), at: Type.String({ format: 'date-time' }),
+  source: StringEnum(['phone', 'api', 'system', 'supervisor'] as const), at: Type.String({ format: 'date-time' }),
+  forcedBy: Type.Optional(Type.String()), forcedWhy: Type.Optional(Type.String()),
 });
+
+/** Who a principal is, for audits: the signed-in user's name, else the token's id. */
+export function principalName(request: FastifyRequest): string {
+  const p = request.principal;
+  if (p?.session) return p.session.username;
+  return p?.tokenId ? `token ${p.tokenId}` : 'admin token (config)';
+}
 
 const PauseReason = Type.Object({
   name: Type.String(), code: Nullable(Type.String()), label: Type.String(), productive: Type.Boolean(), system: Type.Boolean(),
@@ -185,6 +193,22 @@ export function agentRoutes(app: HttpApp, agents: AgentsService): void {
     assertMayActOn(request, request.params.id);
     return agents.command(request.params.id, { type: 'ready' }, 'api');
   });
+
+  app.post('/api/v1/agents/:id/force', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['agents'], summary: "A supervisor sets an agent's state (audited)",
+      description: 'paused(reason), available or logged_out, with why. During a call a pause is pending until the call ends; the rest is refused (409). '
+        + "The change's row keeps who and why; the agent's desk page is told at once and their phone says so at their next call.",
+      params: IdParams,
+      body: Type.Object({
+        state: StringEnum(['paused', 'available', 'logged_out'] as const),
+        reason: Type.Optional(Text({ minLength: 1, maxLength: 40, description: 'with paused: a pause reason name' })),
+        why: Text({ minLength: 1, maxLength: 200, description: 'told to the agent and kept in the audit' }),
+      }, { additionalProperties: false }),
+      response: stateChange,
+    },
+  }, async (request) => agents.force(request.params.id, request.body.state, request.body.reason, { by: principalName(request), why: request.body.why }));
 
   app.get('/api/v1/pause-reasons', {
     config: { roles: ['admin', 'supervisor', 'agent'] },

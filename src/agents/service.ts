@@ -33,6 +33,8 @@ export class AgentsService {
   private readonly states = new Map<string, AgentState>();
   private readonly since = new Map<string, Date>();
   private readonly wrapUpTimers = new Map<string, NodeJS.Timeout>();
+  /** Agents a supervisor forced to a state since their last call: their phone says so at the next call. */
+  private readonly forcedNotices = new Set<string>();
   private readonly phones = new Phones();
 
   constructor(
@@ -213,6 +215,7 @@ export class AgentsService {
       to: describeState({ status: row.to_state, reason: row.to_reason }),
       status: row.to_state, reason: row.to_reason, pendingPause: row.pending_pause,
       extension: row.extension, callId: row.call_id, source: row.source, at: row.at.toISOString(),
+      ...(row.forced_by ? { forcedBy: row.forced_by, forcedWhy: row.forced_why ?? '' } : {}),
     }));
   }
 
@@ -247,6 +250,33 @@ export class AgentsService {
     if (!reason) throw badRequest(`body/reason: no pause reason named ${reasonName}`);
     if (reason.system) throw new HttpError(409, 'conflict', `${reasonName} is set by the system, not asked for`);
     return this.apply(agentId, { type: 'pause', reason: reasonName }, source);
+  }
+
+  /**
+   * A supervisor (or admin) sets an agent's state: paused with a reason,
+   * available, or checked out. Audited on the state's row (who, why); the
+   * agent's desk page gets the change with both, and their phone says so at
+   * their next call (takeForcedNotice).
+   */
+  async force(agentId: string, to: 'available' | 'paused' | 'logged_out', reasonName: string | undefined, forced: { by: string; why: string }): Promise<AgentStateView> {
+    await this.requireAgent(agentId);
+    let reason: string | undefined;
+    if (to === 'paused') {
+      if (!reasonName) throw badRequest('body/reason: a pause needs a reason');
+      const row = await this.store.getPauseReason(reasonName);
+      if (!row) throw badRequest(`body/reason: no pause reason named ${reasonName}`);
+      if (row.system) throw badRequest(`body/reason: ${reasonName} is set by the system, not asked for`);
+      reason = row.name;
+    } else if (reasonName !== undefined) throw badRequest('body/reason: only a pause takes a reason');
+    const view = await this.apply(agentId, { type: 'force', to, ...(reason ? { reason } : {}) }, 'supervisor', forced);
+    this.forcedNotices.add(agentId);
+    this.logger.info({ agentId, to, reason, by: forced.by, why: forced.why }, 'agent state forced by a supervisor');
+    return view;
+  }
+
+  /** Whether the agent's state was forced since their last call (once: the notice is then taken). */
+  takeForcedNotice(agentId: string): boolean {
+    return this.forcedNotices.delete(agentId);
   }
 
   async command(agentId: string, command: AgentCommand, source: StateSource): Promise<AgentStateView> {
@@ -297,7 +327,7 @@ export class AgentsService {
     });
   }
 
-  private async apply(agentId: string, command: AgentCommand, source: StateSource): Promise<AgentStateView> {
+  private async apply(agentId: string, command: AgentCommand, source: StateSource, forced?: { by: string; why: string }): Promise<AgentStateView> {
     const current = this.states.get(agentId) ?? loggedOut;
     const result = transition(current, command);
     if (!result.ok) throw conflict(result.message);
@@ -311,12 +341,13 @@ export class AgentsService {
     if (next.status === 'available' && next.extension && this.phones.condition(next.extension) === 'in_use') this.checkDirectCall(next.extension);
     const view = this.view(agentId, next);
     if (this.logger.isLevelEnabled('debug')) this.logger.debug({ agentId, from: current.status, command: command.type, to: next.status, callId: next.callId, source }, 'agent state');
-    this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source });
+    this.bus.emit('agent.state', { ...view, from: { status: current.status, reason: current.reason }, source, ...(forced ? { forced } : {}) });
     const written = this.writes.enqueue(`agent ${agentId} ${describeState(next)}`, this.store.insertStateEvent({
       agent_id: agentId, from_state: current.status, from_reason: current.reason,
       to_state: next.status, to_reason: next.reason, pending_pause: next.pendingPause,
       resume_state: next.resume?.status ?? null, resume_reason: next.resume?.reason ?? null,
       extension: next.extension, wrap_up_ends_at: next.wrapUpEndsAt, call_id: next.callId, source, at,
+      ...(forced ? { forced_by: forced.by, forced_why: forced.why } : {}),
     }));
     // A person (API, phone) is answered once the row is stored; during a
     // database outage the row waits in the write queue and they are not kept

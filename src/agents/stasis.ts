@@ -26,7 +26,14 @@ const say = {
   badPauseCode: 'sound:centralita/pause-invalid-code',
   unreachable: 'sound:centralita/agent-unreachable',
   unknownCode: 'sound:pbx-invalid',
+  dispositionSaved: 'sound:centralita/disposition-saved',
+  dispositionUnknown: 'sound:centralita/disposition-invalid-code',
+  dispositionNoCall: 'sound:centralita/disposition-no-call',
+  dispositionNoteNeeded: 'sound:centralita/disposition-note-needed',
 } as const;
+
+/** The queues' *49 code #: sets the wrap-up code of the agent's call (a port: the agents know no queues). */
+export type PhoneDisposition = (agentId: string, code: string) => Promise<'set' | 'no_call' | 'unknown_code' | 'note_needed'>;
 
 const loginAttempts = 3;
 const noSuchPin = 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -79,10 +86,14 @@ export class PhoneLogin {
 
 /**
  * Desk-phone feature codes: *45 check in, *46 check out, *47 (+ reason
- * digit) pause, *48 ready. Every outcome is spoken, errors included, and a
- * refused request changes nothing.
+ * digit) pause, *48 ready, *49 (+ code) the wrap-up code of the call just
+ * ended. Every outcome is spoken, errors included, and a refused request
+ * changes nothing.
  */
-export function featureCodeRoute(media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger, login: PhoneLogin, site: AsteriskSite = defaultSite) {
+export function featureCodeRoute(
+  media: Media, digits: DigitCollector, agents: AgentsService, logger: Logger, login: PhoneLogin, site: AsteriskSite = defaultSite,
+  disposition?: PhoneDisposition,
+) {
   const speak = (channelId: string, sound: string) => media.playToEnd(channelId, [sound]);
 
   /** Runs a state change; a refusal (409) is spoken, not thrown. */
@@ -121,9 +132,17 @@ export function featureCodeRoute(media: Media, digits: DigitCollector, agents: A
     if (done) await speak(channel.id, pending ? say.pausePending : say.paused);
   };
 
+  const dispositionSaid = { set: say.dispositionSaved, no_call: say.dispositionNoCall, unknown_code: say.dispositionUnknown, note_needed: say.dispositionNoteNeeded } as const;
+  const setDisposition = async (channel: Channel, agentId: string, code: string): Promise<void> => {
+    if (!disposition || !code) return void (await speak(channel.id, code ? say.dispositionNoCall : say.dispositionUnknown));
+    const result = await disposition(agentId, code);
+    logger.info({ agentId, code, result }, 'wrap-up code keyed on the phone');
+    await speak(channel.id, dispositionSaid[result]);
+  };
+
   return async (channel: Channel, code: string): Promise<void> => {
     const extension = site.extensionOfChannel(channel);
-    const feature = /^\*(4[5-8])(\d*)$/.exec(code);
+    const feature = /^\*(4[5-9])(\d*)$/.exec(code);
     if (!extension || !feature) return void (await speak(channel.id, say.unknownCode));
     return agents.duringFeatureCall(extension, () => runFeature(channel, extension, feature[1]!, feature[2] ?? ''));
   };
@@ -136,6 +155,8 @@ export function featureCodeRoute(media: Media, digits: DigitCollector, agents: A
       if (await attempt(channel.id, () => agents.command(agentId, { type: 'logout' }, 'phone'), say.notNow)) await speak(channel.id, say.loggedOff);
     } else if (which === '47') {
       await pause(channel, agentId, rest);
+    } else if (which === '49') {
+      await setDisposition(channel, agentId, rest);
     } else if (await attempt(channel.id, () => agents.command(agentId, { type: 'ready' }, 'phone'),
       agents.stateOf(agentId).reason === 'unreachable' ? say.unreachable : say.notNow)) {
       await speak(channel.id, say.available);

@@ -19,6 +19,13 @@ export interface AgentState {
   extension: string | null;
   wrapUpEndsAt: Date | null;
   callId: string | null;
+  /**
+   * In wrap-up, the queue requires a wrap-up code (disposition) not set yet:
+   * the agent cannot end the wrap-up; it ends when the code is set or at its
+   * maximum (wrapUpEndsAt). Held in memory only: after a restart the wrap-up
+   * ends at its maximum or when the agent says ready.
+   */
+  awaitingDisposition?: boolean;
 }
 
 export type AgentCommand =
@@ -33,7 +40,11 @@ export type AgentCommand =
   | { type: 'noAnswer' }
   /** The offer was taken back (the caller left, or another agent answered first). */
   | { type: 'withdraw' }
-  | { type: 'callEnded'; wrapUpEndsAt: Date | null }
+  | { type: 'callEnded'; wrapUpEndsAt: Date | null; awaitingDisposition?: boolean }
+  /** The required wrap-up code was set: the wrap-up ends at `wrapUpEndsAt` (its usual length), or now when null. */
+  | { type: 'dispositionSet'; wrapUpEndsAt: Date | null }
+  /** A supervisor sets the agent's state (audited by the service). */
+  | { type: 'force'; to: 'available' | 'logged_out' | 'paused'; reason?: string }
   | { type: 'wrapUpDone' }
   | { type: 'unreachable' }
   | { type: 'reachable' };
@@ -56,6 +67,7 @@ const afterWork = (state: AgentState): Partial<AgentState> => ({
   pendingPause: null,
   wrapUpEndsAt: null,
   callId: null,
+  awaitingDisposition: false,
 });
 
 const busy = (s: AgentState): boolean => s.status === 'ringing' || s.status === 'on_call' || s.status === 'wrap_up';
@@ -87,6 +99,7 @@ export function transition(state: AgentState, command: AgentCommand): Transition
       if (state.status === 'logged_out') return refuse('the agent is not checked in');
       if (unreachable(state)) return refuse("the agent's phone is not reachable; it becomes available when the phone is back");
       if (state.status === 'available') return refuse('the agent is already available');
+      if (state.status === 'wrap_up' && state.awaitingDisposition) return refuse("the queue requires the call's wrap-up code first");
       if (state.status === 'wrap_up') return to(state, afterWork({ ...state, pendingPause: null }));
       if (busy(state)) {
         if (!state.pendingPause) return refuse(`the agent is ${describeState(state)} and has no pause pending`);
@@ -113,7 +126,33 @@ export function transition(state: AgentState, command: AgentCommand): Transition
     case 'callEnded':
       if (state.status !== 'on_call') return refuse(`the agent is ${describeState(state)}, not on a call`);
       if (!command.wrapUpEndsAt) return to(state, afterWork(state));
-      return to(state, { status: 'wrap_up', wrapUpEndsAt: command.wrapUpEndsAt });
+      return to(state, { status: 'wrap_up', wrapUpEndsAt: command.wrapUpEndsAt, awaitingDisposition: command.awaitingDisposition === true });
+
+    case 'dispositionSet':
+      if (state.status !== 'wrap_up' || !state.awaitingDisposition) return refuse(`the agent is ${describeState(state)}, not waiting for a wrap-up code`);
+      if (!command.wrapUpEndsAt) return to(state, afterWork(state));
+      return to(state, { wrapUpEndsAt: command.wrapUpEndsAt, awaitingDisposition: false });
+
+    case 'force': {
+      const reason = command.reason ?? 'supervisor';
+      if (state.status === 'logged_out') return refuse('the agent is not checked in');
+      if (state.status === 'ringing' || state.status === 'on_call') {
+        // The call goes on: a pause waits for its end, the rest is refused.
+        if (command.to !== 'paused') return refuse(`the agent is ${describeState(state)}; take the call over or wait for its end`);
+        return to(state, { pendingPause: reason });
+      }
+      if (command.to === 'logged_out') return to(state, loggedOut);
+      if (unreachable(state)) {
+        if (command.to === 'available') return refuse("the agent's phone is not reachable; it becomes available when the phone is back");
+        return to(state, { resume: { status: 'paused', reason: reason } });
+      }
+      if (command.to === 'available') {
+        if (state.status === 'available') return refuse('the agent is already available');
+        return to(state, { ...afterWork(state), status: 'available', reason: null, pendingPause: null });
+      }
+      if (state.status === 'paused' && state.reason === reason) return refuse(`the agent is already paused(${reason})`);
+      return to(state, { ...afterWork(state), status: 'paused', reason: reason, pendingPause: null });
+    }
 
     case 'wrapUpDone':
       if (state.status !== 'wrap_up') return refuse(`the agent is ${describeState(state)}, not in wrap-up`);

@@ -25,7 +25,7 @@ export interface PauseReasonsTable {
   system: boolean;
 }
 
-export type StateSource = 'phone' | 'api' | 'system';
+export type StateSource = 'phone' | 'api' | 'system' | 'supervisor';
 
 export interface AgentStateEventsTable {
   id: Generated<number>;
@@ -42,6 +42,9 @@ export interface AgentStateEventsTable {
   call_id: string | null;
   source: StateSource;
   at: Date;
+  /** A supervisor's forced change: who and why (migration 023). */
+  forced_by?: string | null;
+  forced_why?: string | null;
 }
 
 export interface AgentsTables { agents: AgentsTable; pause_reasons: PauseReasonsTable; agent_state_events: AgentStateEventsTable }

@@ -28,11 +28,15 @@ export interface AgentStateView {
 export interface AgentStateChange extends AgentStateView {
   from: { status: AgentStatus; reason: string | null };
   source: StateSource;
+  /** A supervisor's forced change: who and why (also on the event's row). */
+  forced?: { by: string; why: string };
 }
 
 export interface TimelineEntry {
   from: string; to: string; status: AgentStatus; reason: string | null; pendingPause: string | null;
   extension: string | null; callId: string | null; source: StateSource; at: string;
+  /** A supervisor's forced change: who and why. */
+  forcedBy?: string; forcedWhy?: string;
 }
 
 declare module '../core/events.js' {

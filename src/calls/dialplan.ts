@@ -17,16 +17,16 @@ declare module '../core/capability.js' {
  * module of its own so that the calls' records come before the IVR and the
  * queues, which use them, and the routing after them.
  */
-export const dialplanModule: Module<'dialplan', 'calls' | 'ivr' | 'agents' | 'security' | 'monitor'> = {
+export const dialplanModule: Module<'dialplan', 'calls' | 'ivr' | 'agents' | 'security' | 'monitor' | 'queues'> = {
   name: 'dialplan',
-  needs: ['calls', 'ivr', 'agents', 'security', 'monitor'],
+  needs: ['calls', 'ivr', 'agents', 'security', 'monitor', 'queues'],
   tables: [],
   emits: [],
   consumes: [],
-  build({ ari, ariHelpers, stasis, channels, media, digits, site, logger, reconcile, calls, ivr, agents, security, monitor }) {
+  build({ ari, ariHelpers, stasis, channels, media, digits, site, logger, reconcile, calls, ivr, agents, security, monitor, queues }) {
     const agentsLogger = logger.child({ component: 'agents' });
     const login = new PhoneLogin(media, digits, agents.service, security.service, agentsLogger);
-    const agentFeatures = featureCodeRoute(media, digits, agents.service, agentsLogger, login, site);
+    const agentFeatures = featureCodeRoute(media, digits, agents.service, agentsLogger, login, site, (agentId, code) => queues.engine.dispositionByPhone(agentId, code));
     const monitorFeatures = monitorFeatureRoute(media, digits, agents.service, monitor.service, login, logger.child({ component: 'monitor' }), site);
     registerCallHandlers(ari, { helpers: ariHelpers, router: stasis, registry: channels }, calls.service, logger.child({ component: 'calls' }), {
       did: (channel, did, resumed) => (resumed ? ivr.service.resumeDid(channel, did) : ivr.service.answerDid(channel, did)),

@@ -134,6 +134,11 @@ export class CallsService {
     void this.writes.enqueue(`call ${row.id} ${type}`, this.store.insertEvent({ call_id: row.id, type, detail, at }));
   }
 
+  /** An event on a call's record by its id: also after the call ended (a wrap-up code set in wrap-up). */
+  noteEventOfCall(callId: string, type: string, detail: Record<string, unknown>, at: Date): void {
+    void this.writes.enqueue(`call ${callId} ${type}`, this.store.insertEvent({ call_id: callId, type, detail, at }));
+  }
+
   callEnded(channelId: string, end: { at: Date; cause: number | null; causeText: string | null }): void {
     const row = this.live.get(channelId);
     if (!row) return;

@@ -165,11 +165,12 @@ export class Dispatcher {
     const agentId = entry?.legs.get(legId);
     if (!entry || !agentId) return;
     if ((await this.q.apply(entry, { type: 'legAnswered', legId })).ignored) return;
-    const { ari, helpers, agents, store, bus, logger } = this.q.deps;
+    const { ari, helpers, agents, store, bus, logger, media } = this.q.deps;
     const answeredAt = new Date();
     await agents.command(agentId, { type: 'answer', callId: entry.call.callId }, 'system').catch((err: unknown) => {
       logger.warn({ err: (err as Error).message, agentId }, 'agent state on answer not applied');
     });
+    this.q.answered(agentId);
     this.q.endOffer(entry, agentId, 'answered');
     const waitSeconds = (answeredAt.getTime() - entry.enteredAt.getTime()) / 1000;
     this.q.write(`queue entry ${entry.id} answered`, store.updateEntry(entry.id, { answered_at: answeredAt, answered_by: agentId, wait_seconds: waitSeconds }));
@@ -187,6 +188,8 @@ export class Dispatcher {
         channelId: entry.call.channelId, variable: 'CHANNEL(musicclass)', value: entry.queue.music_on_hold,
       }));
       if (entry.state === 'connected') bus.emit('queue.connected', partiesOf(entry)!);
+      // A supervisor changed the agent's state since their last call: their phone says so (the caller does not hear it).
+      if (agents.takeForcedNotice(agentId)) void helpers.quietly('telling the agent of a forced state', { channelId: legId }, () => media.play(legId, ['sound:centralita/agent-state-forced']));
     } catch (err) {
       logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
       await helpers.hangup(legId);

@@ -22,6 +22,7 @@ import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers } from './transfers.js';
 import { Holds, noHold } from './hold.js';
+import { Dispositions, type Setter } from './dispositions.js';
 import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
@@ -34,10 +35,10 @@ declare module '../core/events.js' {
       queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
       outcome?: Outcome; agentId?: string; position?: number; estimateMinutes?: number; at: string;
     };
-    /** A connected queue call changed: put on hold or taken back (on the live feed). */
+    /** A connected queue call changed: put on hold or taken back, its wrap-up code set (on the live feed). */
     'queue.call': {
-      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'hold' | 'unhold';
-      holdSince: string | null; at: string;
+      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'hold' | 'unhold' | 'disposition';
+      holdSince: string | null; code?: string; at: string;
     };
     /** Caller and agent are both in their mixing bridge (internal: not on the live feed). */
     'queue.connected': ConnectedParties;
@@ -70,6 +71,7 @@ export class QueueEngine {
   private readonly exits: Exits;
   private readonly transfers: Transfers;
   private readonly holds: Holds;
+  private readonly dispositions: Dispositions;
 
   constructor(
     private readonly ari: AriClient,
@@ -90,6 +92,7 @@ export class QueueEngine {
     this.q = new QueueEntries({ ari, helpers, media, store, agents, bus, writes, logger, site }, {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),
+      wrapUp: (entry, agentId) => this.dispositions.wrapUp(entry, agentId),
     });
     this.dispatcher = new Dispatcher(this.q);
     this.announcer = new Announcer(this.q);
@@ -97,6 +100,7 @@ export class QueueEngine {
     this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow });
     this.transfers = new Transfers(this.q, { enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
+    this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
     // The registry knows who is on each connected queue call: monitoring and recording read it there.
@@ -186,6 +190,16 @@ export class QueueEngine {
     return calls;
   }
 
+  /** Sets a call's wrap-up code (dispositions.ts). */
+  setDisposition(callId: string, code: string, note: string | undefined, by: Setter): Promise<{ entryId: string; code: string }> {
+    return this.dispositions.set(callId, code, note, by);
+  }
+
+  /** The phone's *49 code #: the code of the agent's call in wrap-up (or connected). */
+  dispositionByPhone(agentId: string, code: string): Promise<'set' | 'no_call' | 'unknown_code' | 'note_needed'> {
+    return this.dispositions.setByPhone(agentId, code);
+  }
+
   /** Puts a connected queue call's caller on hold (`hold`) or takes them back; 409 when not connected or already so. */
   async setHold(callId: string, hold: boolean): Promise<void> {
     const entry = this.q.connectedByCall(callId);
@@ -204,7 +218,7 @@ export class QueueEngine {
       id: randomUUID(), call, queue, priority: request.priority,
       skills: { ...queue.required_skills, ...request.skills }, language: queue.language ?? null,
       callLanguage: request.language, announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting', legs: new Map(), connected: undefined,
-      hold: noHold(), timers: [], ringTimer: undefined, finished: () => undefined,
+      hold: noHold(), disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
     };
     const done = new Promise<void | 'released'>((resolve) => { entry.finished = resolve; });
     this.q.add(entry);

@@ -49,6 +49,8 @@ export interface Entry {
   connected: { agentId: string; legId: string; bridgeId: string } | undefined;
   /** The caller's holds while connected (hold.ts). */
   hold: HoldState;
+  /** The wrap-up code set during the call (dispositions.ts). */
+  disposition: string | null;
   timers: NodeJS.Timeout[];
   ringTimer: NodeJS.Timeout | undefined;
   finished: (outcome: void | 'released') => void;
@@ -66,6 +68,8 @@ export interface QueueDeps {
 export interface EntryHooks {
   dispatch: () => void;
   ringTimeout: (entry: Entry) => void;
+  /** The agent's wrap-up when their call ends (dispositions.ts: a required code holds it). */
+  wrapUp: (entry: Entry, agentId: string) => { wrapUpEndsAt: Date | null; awaitingDisposition: boolean };
 }
 
 export const legArg = 'queue-leg';
@@ -118,7 +122,7 @@ export class QueueEntries {
     switch (effect.type) {
       case 'hangup': void this.deps.helpers.hangup(effect.legId); return;
       case 'endOffer': this.endOffer(entry, effect.agentId, effect.result); return;
-      case 'settleAgent': await this.settleAgent(effect.agentId, { type: effect.command }); return;
+      case 'settleAgent': await this.settleAgent(effect.agentId, { type: this.missed(entry, effect.agentId, effect.command) }); return;
       case 'clearRingTimer': clearTimeout(entry.ringTimer); return;
       case 'startRingTimer':
         clearTimeout(entry.ringTimer);
@@ -126,6 +130,30 @@ export class QueueEntries {
         return;
       case 'dispatch': this.hooks.dispatch(); return;
     }
+  }
+
+  /**
+   * Offers each agent missed in a row (rona): an agent is paused only at the
+   * queue's `rona_after_misses`-th; before that a missed offer only puts
+   * them back to available. An answer starts the count again (answered()).
+   */
+  private readonly misses = new Map<string, number>();
+
+  private missed(entry: Entry, agentId: string, command: 'withdraw' | 'noAnswer'): 'withdraw' | 'noAnswer' {
+    if (command !== 'noAnswer') return command;
+    const count = (this.misses.get(agentId) ?? 0) + 1;
+    if (count < entry.queue.rona_after_misses) {
+      this.misses.set(agentId, count);
+      this.deps.logger.info({ agentId, misses: count, pausedAt: entry.queue.rona_after_misses }, 'an agent missed an offer: not paused yet');
+      return 'withdraw';
+    }
+    this.misses.delete(agentId);
+    return 'noAnswer';
+  }
+
+  /** The agent answered an offer: their missed offers count from 0 again. */
+  answered(agentId: string): void {
+    this.misses.delete(agentId);
   }
 
   /** Holds an entry: found by its id and its caller's channel. */
@@ -235,8 +263,7 @@ export class QueueEntries {
 
   /** The agent's call ended (the caller hung up, or was transferred): wrap-up, if the queue has one. */
   async endAgentCall(entry: Entry, agentId: string, what: string): Promise<void> {
-    const wrapUp = entry.queue.wrap_up_seconds;
-    await this.deps.agents.command(agentId, { type: 'callEnded', wrapUpEndsAt: wrapUp > 0 ? new Date(Date.now() + wrapUp * 1000) : null }, 'system')
+    await this.deps.agents.command(agentId, { type: 'callEnded', ...this.hooks.wrapUp(entry, agentId) }, 'system')
       .catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, `agent state at ${what} not applied`));
   }
 

@@ -34,6 +34,7 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
     const engine = new QueueEngine(ari, ariHelpers, stasis, channels, media, store, agents.service, bus, writes, queuesLogger, {
       runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
       noteCallEvent: (channelId, type, detail) => calls.service.noteEvent(channelId, type, detail, new Date()),
+      noteEventOfCall: (callId, type, detail) => calls.service.noteEventOfCall(callId, type, detail, new Date()),
     }, site);
     const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
       flowExists: (flowId) => ivrFlows.get().flowExists(flowId),

@@ -9,6 +9,8 @@ export interface QueueEnginePorts {
   runFlow(call: IvrCall, flowId: string): Promise<void | 'released'>;
   /** Notes an event on the call's record (the calls capability). */
   noteCallEvent(channelId: string, type: string, detail: Record<string, unknown>): void;
+  /** The same by the call's id: also once the call has ended (a wrap-up code set in wrap-up). */
+  noteEventOfCall(callId: string, type: string, detail: Record<string, unknown>): void;
 }
 
 export interface QueuesServicePorts {

@@ -113,6 +113,7 @@ function entryOf(q: QueueEntries, row: OpenEntryRow, queue: QueueRow, callLangua
     id: row.id, call: { channelId: row.channel_id, callId: row.call_id, caller: row.caller_number, did: row.did ?? '' }, queue, priority: row.priority,
     skills: { ...queue.required_skills }, language: queue.language ?? null, callLanguage, announcing: false, enteredAt: row.entered_at,
     holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting', legs: new Map(), connected: undefined, timers: [], ringTimer: undefined,
+    disposition: row.disposition,
     hold: { count: row.hold_count, seconds: Number(row.hold_seconds), since: row.hold_started_at, by: row.hold_started_at ? 'phone' : null },
     // Nobody awaits an adopted entry: when it is over the caller's channel is hung up, unless handed on.
     finished: (outcome) => {

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, IdParams, Matching, StringEnum, Uuid } from '../core/schemas.js';
+import { ErrorBody, IdParams, Matching, StringEnum, Text, Uuid } from '../core/schemas.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 
@@ -51,6 +51,15 @@ const fields = {
   overflowKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
   extension: Type.Union([Matching('^[0-9]{2,8}$', 8), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
   thresholds: Thresholds,
+  dispositions: Type.Array(Type.Object({
+    code: Matching('^[0-9]{1,4}$', 4, { description: 'digits: the agent keys *49 code # on the phone' }),
+    label: Text({ minLength: 1, maxLength: 80 }),
+    requiresNote: Type.Optional(Type.Boolean()),
+    outcome: Type.Optional(Matching('^[a-z][a-z0-9_]{0,31}$', 32, { description: 'for campaigns: done, retry, callback, do_not_call…' })),
+  }, { additionalProperties: false }), { maxItems: 100, description: 'wrap-up codes the agent picks from' }),
+  dispositionRequired: Type.Boolean({ description: 'the wrap-up lasts until a code is set (up to dispositionMaxSeconds, then none is recorded)' }),
+  dispositionMaxSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
+  ronaAfterMisses: Type.Integer({ minimum: 1, maximum: 10, description: 'offers an agent may miss in a row before being paused (rona)' }),
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });
@@ -172,4 +181,20 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       return reply.status(204).send(null);
     });
   }
+
+  app.put('/api/v1/calls/:id/disposition', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['queues'],
+      summary: "Set a queue call's wrap-up code (disposition), during the call or its wrap-up",
+      description: "The code is one of the queue's dispositions; a code with requiresNote needs a note. Agents set their own call's. "
+        + 'On the desk phone the agent keys *49 code # during wrap-up. A queue that requires a code holds the wrap-up until it is set.',
+      params: IdParams,
+      body: Type.Object({
+        code: Matching('^[0-9]{1,4}$', 4),
+        note: Type.Optional(Text({ maxLength: 500 })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ entryId: Type.String(), code: Type.String() }), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request) => queues.setDisposition(request.params.id, request.body.code, request.body.note, request.principal!));
 }

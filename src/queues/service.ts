@@ -7,7 +7,7 @@ import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
-import { defaultThresholds, type Announcements, type Overflow, type QueueRow, type QueuesStore, type Thresholds } from './store.js';
+import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds } from './store.js';
 import type { Strategy } from './strategy.js';
 
 export interface QueueInput {
@@ -22,6 +22,10 @@ export interface QueueInput {
   extension?: string | null;
   /** The wallboard's amber and red limits. */
   thresholds?: Thresholds;
+  /** Wrap-up codes; with dispositionRequired the wrap-up lasts until one is set, up to dispositionMaxSeconds. */
+  dispositions?: Disposition[]; dispositionRequired?: boolean; dispositionMaxSeconds?: number;
+  /** Offers an agent may miss in a row before being paused (rona); 1 pauses at the first. */
+  ronaAfterMisses?: number;
 }
 
 export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension'>> {
@@ -36,7 +40,8 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
   recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
-  extension: row.extension, thresholds: row.thresholds, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+  extension: row.extension, thresholds: row.thresholds, dispositions: row.dispositions, dispositionRequired: row.disposition_required,
+  dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
 
 /** The limits must go the way their figure worsens: a service level's red below its amber, the others above. */
@@ -82,6 +87,9 @@ export class QueuesService {
       recording_sample_percent: input.recordingSamplePercent ?? 100, recording_retention_days: input.recordingRetentionDays ?? 365,
       callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
       thresholds: checkThresholds(input.thresholds ?? defaultThresholds),
+      dispositions: checkDispositions(input.dispositions ?? [], input.dispositionRequired ?? false),
+      disposition_required: input.dispositionRequired ?? false, disposition_max_seconds: input.dispositionMaxSeconds ?? 120,
+      rona_after_misses: input.ronaAfterMisses ?? 1,
     });
     return view(row, []);
   }
@@ -110,6 +118,12 @@ export class QueuesService {
       ...(input.overflowKey !== undefined ? { overflow_key: input.overflowKey } : {}),
       ...(input.extension !== undefined ? { extension: input.extension } : {}),
       ...(input.thresholds !== undefined ? { thresholds: checkThresholds(input.thresholds) } : {}),
+      ...(input.dispositions !== undefined || input.dispositionRequired !== undefined ? {
+        dispositions: checkDispositions(input.dispositions ?? current.dispositions, input.dispositionRequired ?? current.dispositionRequired),
+      } : {}),
+      ...(input.dispositionRequired !== undefined ? { disposition_required: input.dispositionRequired } : {}),
+      ...(input.dispositionMaxSeconds !== undefined ? { disposition_max_seconds: input.dispositionMaxSeconds } : {}),
+      ...(input.ronaAfterMisses !== undefined ? { rona_after_misses: input.ronaAfterMisses } : {}),
     });
     return this.get(id);
   }
@@ -193,6 +207,12 @@ export class QueuesService {
     await this.engine.setHold(callId, hold);
   }
 
+  /** Sets the wrap-up code of a call, during it or in its agent's wrap-up (dispositions.ts). */
+  async setDisposition(callId: string, code: string, note: string | undefined, principal: { role: string; agentId: string | null }): Promise<{ entryId: string; code: string }> {
+    if (!(await this.ports.callExists(callId))) throw notFound('call');
+    return this.engine.setDisposition(callId, code, note, { role: principal.role, agentId: principal.agentId, source: 'api' });
+  }
+
   /** An agent's blind transfer from the API (the phone's is ## number #). */
   async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
     await this.ownConnectedCall(callId, principal, 'transfer');
@@ -224,6 +244,18 @@ export class QueuesService {
     if (overflow?.action === 'flow' && !(await this.ports.flowExists(overflow.flowId))) throw badRequest(`body/overflow/flowId: no IVR flow ${overflow.flowId}`);
     return overflow;
   }
+}
+
+/** Codes are unique in a queue, and a queue that requires one has some. */
+function checkDispositions(dispositions: Disposition[], required: boolean): Disposition[] {
+  const seen = new Set<string>();
+  dispositions.forEach((d, i) => {
+    if (seen.has(d.code)) throw badRequest(`body/dispositions/${i}/code: ${d.code} is listed twice`);
+    if (d.code === 'none') throw badRequest(`body/dispositions/${i}/code: none is kept for a wrap-up that ended without a code`);
+    seen.add(d.code);
+  });
+  if (required && dispositions.length === 0) throw badRequest('body/dispositionRequired: the queue has no wrap-up codes (dispositions) to require');
+  return dispositions;
 }
 
 function checkKeys(callbackKey: string | null, overflowKey: string | null): void {

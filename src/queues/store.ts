@@ -23,8 +23,14 @@ export interface QueuesTable {
   recording_sample_percent: number; recording_retention_days: number;
   callback_key: string | null; overflow_key: string | null; extension: string | null;
   thresholds: Thresholds;
+  /** Wrap-up codes (migration 023): the agent sets one per call; `required` holds the wrap-up until it is set. */
+  dispositions: Disposition[]; disposition_required: boolean; disposition_max_seconds: number;
+  /** Offers an agent may miss in a row before being paused (rona). */
+  rona_after_misses: number;
   created_at: Generated<Date>;
 }
+/** A wrap-up code: keyed on the phone (*49 code #), so digits. `outcome` is for campaigns (done, retry, callback, do_not_call…). */
+export interface Disposition { code: string; label: string; requiresNote?: boolean; outcome?: string }
 export interface QueueCallbacksTable { id: string; queue_id: string; call_id: string; caller_number: string; requested_at: Date; status: Generated<'pending' | 'done' | 'cancelled'> }
 export interface QueueMembersTable { queue_id: string; agent_id: string; penalty: number }
 export type Outcome = 'answered' | 'abandoned' | 'overflow' | 'callback' | 'transferred';
@@ -54,7 +60,7 @@ export interface CallFacts { id: string; channel_id: string; caller_number: stri
 export type OpenEntryRow = QueueEntryRow & Omit<CallFacts, 'id'>;
 
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
-const jsonFields = ['required_skills', 'overflow', 'announcements', 'thresholds'] as const;
+const jsonFields = ['required_skills', 'overflow', 'announcements', 'thresholds', 'dispositions'] as const;
 function withJson<T extends Partial<QueuesTable>>(row: T): T {
   const out: Record<string, unknown> = { ...row };
   for (const field of jsonFields) if (out[field] !== undefined) out[field] = json(out[field]);

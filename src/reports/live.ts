@@ -13,7 +13,10 @@ export interface LiveQueue {
   thresholds: Thresholds;
 }
 export interface LiveAgent { agentId: string; name: string; team: string | null; status: string; reason: string | null; since: string | null; secondsInState: number | null }
-export interface LiveCall { callId: string; callerNumber: string; queueId: string; queue: string; agentId: string; agent: string; enteredAt: string; answeredAt: string | null; secondsConnected: number | null }
+export interface LiveCall { callId: string; callerNumber: string; queueId: string; queue: string; agentId: string; agent: string; enteredAt: string; answeredAt: string | null; secondsConnected: number | null;
+  /** On hold since (null when not), and for how long. */
+  holdSince: string | null; secondsOnHold: number | null;
+}
 export interface LiveStats { at: string; timezone: string; queues: LiveQueue[]; agents: LiveAgent[]; calls: LiveCall[] }
 
 /** What the wallboard needs from the queues and calls besides the figures. */
@@ -22,7 +25,7 @@ export interface LiveSources {
   agents: AgentsService;
   reports: ReportsService;
   /** Queue calls with an agent now. */
-  connected: () => { callId: string; queueId: string; agentId: string; enteredAt: string }[];
+  connected: () => { callId: string; queueId: string; agentId: string; enteredAt: string; holdSince: string | null }[];
   callerNumber: (callId: string) => string | undefined;
 }
 
@@ -61,6 +64,7 @@ export async function liveStats({ queues, agents, reports, connected, callerNumb
     return {
       callId: c.callId, callerNumber: callerNumber(c.callId) ?? '', queueId: c.queueId, queue: queueNames.get(c.queueId) ?? '',
       agentId: c.agentId, agent: agentNames.get(c.agentId) ?? '', enteredAt: c.enteredAt, answeredAt, secondsConnected: secondsSince(answeredAt),
+      holdSince: c.holdSince, secondsOnHold: secondsSince(c.holdSince),
     };
   });
   return {
@@ -87,6 +91,7 @@ export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, 
   const markDirty = (): void => { dirty = true; };
   const offAgents = bus.on('agent.state', markDirty);
   const offQueues = bus.on('queue.entry', markDirty);
+  const offCalls = bus.on('queue.call', markDirty);
   const timer = setInterval(() => {
     // Callers waiting: their waits grow, so the figures change by themselves.
     if (changing()) dirty = true;
@@ -107,5 +112,6 @@ export function pushLiveStats(bus: EventBus, compute: () => Promise<LiveStats>, 
     clearInterval(timer);
     offAgents();
     offQueues();
+    offCalls();
   };
 }

@@ -15,7 +15,7 @@ import { seedHistory, writeEntries, writeShift, type History } from '../support/
  */
 
 const queueKeys = ['offered', 'answered', 'abandoned', 'shortAbandoned', 'abandonRate', 'answeredWithinThreshold', 'serviceLevel', 'asa', 'averageWait',
-  'longestWait', 'handled', 'talkTime', 'averageTalk', 'wrapUpTime', 'averageWrapUp', 'holdTime', 'holds', 'averageHold', 'aht', 'callbacksRequested', 'transfers', 'overflows'] as const;
+  'longestWait', 'handled', 'talkTime', 'averageTalk', 'wrapUpTime', 'averageWrapUp', 'holdTime', 'aht', 'callbacksRequested', 'transfers', 'overflows'] as const;
 interface AgentRow {
   loginTime: number; availableTime: number; ringingTime: number; talkTime: number; wrapUpTime: number; pauseTime: number; pauseByReason: Record<string, number>;
   answered: number; missed: number; handleTime: number; occupancy: number | null; utilization: number | null; callsPerHour: number | null;

@@ -58,12 +58,14 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       averageWait: 26.667, // (15 + 3 + 20 + 32 + 60 + 30) / 6
       longestWait: 60,
       handled: 3,
-      talkTime: 780, // 240 + 180 + 360
-      averageTalk: 260,
+      talkTime: 705, // 240 + 180 + 360 less the 75 s on hold
+      averageTalk: 235,
       wrapUpTime: 130, // 30 + 40 + 60
       averageWrapUp: 43.333,
-      holdTime: 0,
-      aht: 303.333, // (780 + 0 + 130) / 3
+      holdTime: 75, // c1 45 (two holds) + c4 30
+      holds: 3,
+      averageHold: 25, // 75 / 3 handled
+      aht: 303.333, // (705 + 75 + 130) / 3
       callbacksRequested: 1, // c6
       transfers: 0,
       overflows: 0,
@@ -83,20 +85,22 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       loginTime: 3600,
       availableTime: 1943, // 600 + 325 + 540 + 300 + 178
       ringingTime: 22, // 5 + 15 + 2
-      talkTime: 600, // 240 + 360
+      talkTime: 525, // on_call 240 + 360, less 75 on hold
+      holdTime: 75,
+      holds: 3,
       wrapUpTime: 90, // 30 + 60
       pauseTime: 945, // rona 45 + break 900
       pauseByReason: { rona: 45, break: 900 },
       answered: 2,
       missed: 1, // c3 rang out on ana
-      handleTime: 690,
+      handleTime: 690, // on_call 600 (hold included) + wrap-up 90
       occupancy: 26.21, // 690 / (690 + 1943)
       utilization: 19.17, // 690 / 3600
       callsPerHour: 2,
     });
     const { period: _p2, agentId: _a2, agent: _n2, team: _t2, ...ben } = byName.ben;
     assert.deepEqual(ben, {
-      loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
+      loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, holdTime: 0, holds: 0, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
       answered: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1,
     });
     const teamB = await report('agents', `${range}&interval=day&team=B`);

@@ -67,6 +67,10 @@ export async function seedScriptedDay(t: TestApp): Promise<{ ids: Record<string,
       await sql`insert into queue_offers (entry_id, agent_id, offered_at, ended_at, result) values (${entryId}, ${ids[agent]}, ${at(entered)}, ${at(answered!)}, 'answered')`.execute(db());
     }
   }
+  // Holds and wrap-up codes (issue 23): c1 held twice for 45 s in all, c4 once for 30 s; codes on c1 and c3, none on c4.
+  await sql`update queue_entries set hold_count = 2, hold_seconds = 45, disposition = '1' where call_id = ${calls.c1}`.execute(db());
+  await sql`update queue_entries set disposition = '2', disposition_note = 'factura' where call_id = ${calls.c3}`.execute(db());
+  await sql`update queue_entries set hold_count = 1, hold_seconds = 30 where call_id = ${calls.c4}`.execute(db());
   // ana: 08:00-09:00 with two calls, a RONA and a break.
   await state('ana', '08:00:00', 'logged_out', 'available');
   await state('ana', '08:10:00', 'available', 'ringing', { callId: 'c1' });

@@ -45,15 +45,15 @@ describe('a caller answered while being put on hold', () => {
       bus: { emit: () => undefined },
       writes: { enqueue: (what: string) => { writes.push(what); return Promise.resolve(); } },
       store: { updateEntry: () => 'op', endOffer: () => 'op', insertOffer: () => 'op' },
-      agents: { command: () => Promise.resolve() },
+      agents: { command: () => Promise.resolve(), takeForcedNotice: () => false },
       media: {},
     } as unknown as QueueDeps;
-    const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined });
+    const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined, wrapUp: () => ({ wrapUpEndsAt: null, awaitingDisposition: false }) });
     const queue = { id: 'q1', name: 'sales', music_on_hold: 'default', ring_timeout_seconds: 10 } as QueueRow;
     const entry: Entry = {
       id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
       callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
-      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, timers: [], ringTimer: undefined, finished: () => undefined,
+      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
     };
     q.add(entry);
     const release = async (name: string) => {

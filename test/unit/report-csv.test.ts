@@ -58,16 +58,16 @@ describe('report CSV: fixed columns', () => {
   it('writes 0 for a reason the agent had no time in, and the figures by hand', () => {
     const [, a, b] = lines(reportCsv('agents', [eight, nine], undefined, defined));
     // occupancy 100 × 360 / (360 + 2340) = 13.33; utilization 100 × 360 / 3600 = 10; 2 answered in 1 h.
-    assert.equal(a, '2026-03-10T08:00:00.000Z,a1,ana,A,3600,2340,0,300,60,900,900,0,0,0,0,0,2,0,360,13.33,10,2');
+    assert.equal(a, '2026-03-10T08:00:00.000Z,a1,ana,A,3600,2340,0,300,0,0,60,900,900,0,0,0,0,0,2,0,360,13.33,10,2');
     // no handle time: occupancy 0 / (0 + 1800) = 0, utilization 0 / 3600 = 0.
-    assert.equal(b, '2026-03-10T09:00:00.000Z,a1,ana,A,3600,1800,0,0,0,1800,0,1800,0,0,0,0,0,0,0,0,0,0');
+    assert.equal(b, '2026-03-10T09:00:00.000Z,a1,ana,A,3600,1800,0,0,0,0,0,1800,0,1800,0,0,0,0,0,0,0,0,0,0');
   });
 
   it('totals: appended after the period rows, with an empty period', () => {
     const csv = lines(reportCsv('agents', [eight, nine], [total], defined));
     assert.equal(csv.length, 4, 'header, two hours, one total');
     // occupancy 100 × 360 / (360 + 4140) = 8; utilization 100 × 360 / 7200 = 5; 2 answered in 2 h = 1.
-    assert.equal(csv[3], ',a1,ana,A,7200,4140,0,300,60,2700,900,1800,0,0,0,0,2,0,360,8,5,1');
+    assert.equal(csv[3], ',a1,ana,A,7200,4140,0,300,0,0,60,2700,900,1800,0,0,0,0,2,0,360,8,5,1');
     assert.equal(lines(reportCsv('agents', [eight, nine], undefined, defined)).length, 3, 'without totals: no totals rows');
   });
 
@@ -93,8 +93,8 @@ describe('report CSV: fixed columns', () => {
     const csv = lines(reportCsv('queues', [row], [totals]));
     assert.equal(csv[0], header);
     // abandonRate 100 × 1 / 2 = 50; serviceLevel 0 / (2 - 0) = 0; averageWait 10 / 1; no answers: asa and aht null (empty).
-    assert.equal(csv[1], '2026-03-10T08:00:00.000Z,q1,ventas,2,0,1,0,50,0,0,,10,10,0,0,,0,,0,,0,0,0');
-    assert.equal(csv[2], ',q1,ventas,2,0,1,0,50,0,0,,10,10,0,0,,0,,0,,0,0,0');
+    assert.equal(csv[1], '2026-03-10T08:00:00.000Z,q1,ventas,2,0,1,0,50,0,0,,10,10,0,0,,0,,0,0,,,0,0,0');
+    assert.equal(csv[2], ',q1,ventas,2,0,1,0,50,0,0,,10,10,0,0,,0,,0,0,,,0,0,0');
   });
 
   it('toCsv with columns: that header in that order, an empty cell for a missing key, unlisted keys left out', () => {

@@ -1,0 +1,142 @@
+import type { AgentStateChange } from '../agents/service.js';
+import { badRequest, conflict, forbidden } from '../core/errors.js';
+import type { Entry, QueueEntries } from './entries.js';
+import type { QueueRow } from './store.js';
+
+/** The code stored when a queue requires one and the wrap-up reached its maximum without it. */
+export const noDisposition = 'none';
+
+/** Where a wrap-up code goes: one agent's handling of one call (a queue entry), during the call or its wrap-up. */
+interface Handling { entryId: string; callId: string; channelId: string; queue: QueueRow; agentId: string; code: string | null }
+
+/** An agent in wrap-up after a queue call: the entry, and when the wrap-up would end without a required code. */
+interface Wrapping extends Handling { usualEnd: Date | null; awaiting: boolean }
+
+export interface DispositionPorts {
+  noteEventOfCall: (callId: string, type: string, detail: Record<string, unknown>) => void;
+}
+
+/** Who sets a code: the agent of the call (phone, desk page, API) or a supervisor/admin. */
+export interface Setter { role: string; agentId: string | null; source: 'phone' | 'api' }
+
+/**
+ * Wrap-up codes (dispositions): per queue a list; the agent sets one for
+ * the call during it or in its wrap-up (desk page, API, or *49 code # on
+ * the phone). A queue that requires one holds the agent in wrap-up until it
+ * is set (then the wrap-up ends at its usual length, or at once if that is
+ * past), up to `disposition_max_seconds`, after which `none` is stored and
+ * the supervisors see it on the live feed. Stored on the queue entry.
+ */
+export class Dispositions {
+  /** Agents in wrap-up after a queue call, by agent. */
+  private readonly wrapping = new Map<string, Wrapping>();
+
+  constructor(private readonly q: QueueEntries, private readonly ports: DispositionPorts) {
+    q.deps.bus.on('agent.state', (change) => this.stateChanged(change));
+  }
+
+  /** The agent's wrap-up after the call ends: its end, and whether it waits for a code. */
+  wrapUp(entry: Entry, agentId: string): { wrapUpEndsAt: Date | null; awaitingDisposition: boolean } {
+    const { queue } = entry;
+    const now = Date.now();
+    const usualEnd = queue.wrap_up_seconds > 0 ? new Date(now + queue.wrap_up_seconds * 1000) : null;
+    const awaiting = queue.disposition_required && !entry.disposition;
+    const wrapUpEndsAt = awaiting ? new Date(now + Math.max(queue.wrap_up_seconds, queue.disposition_max_seconds) * 1000) : usualEnd;
+    if (wrapUpEndsAt) {
+      this.wrapping.set(agentId, {
+        entryId: entry.id, callId: entry.call.callId, channelId: entry.call.channelId, queue, agentId, code: entry.disposition, usualEnd, awaiting,
+      });
+    }
+    return { wrapUpEndsAt, awaitingDisposition: awaiting };
+  }
+
+  /**
+   * Sets the wrap-up code of a call: its connected entry, or the entry whose
+   * wrap-up its agent is in. 404/409 are the caller's (the call unknown, or
+   * its wrap-up over), 400 a code the queue does not have or a missing note.
+   */
+  async set(callId: string, code: string, note: string | undefined, by: Setter): Promise<{ entryId: string; code: string }> {
+    const handling = this.handlingOf(callId, by.role === 'agent' ? by.agentId : null);
+    if (!handling) throw conflict("the call is neither connected to an agent nor in its agent's wrap-up now");
+    if (by.role === 'agent' && by.agentId !== handling.agentId) throw forbidden('an agent may set the wrap-up code of their own call only');
+    const disposition = handling.queue.dispositions.find((d) => d.code === code);
+    if (!disposition) {
+      const codes = handling.queue.dispositions.map((d) => d.code).join(', ') || 'none defined';
+      throw badRequest(`body/code: queue ${handling.queue.name} has no wrap-up code ${code} (${codes})`);
+    }
+    if (disposition.requiresNote && !note?.trim()) throw badRequest(`body/note: wrap-up code ${code} (${disposition.label}) needs a note`);
+    this.store(handling, code, note?.trim() || null, by.source);
+    const entry = this.q.entries.get(handling.entryId);
+    if (entry) entry.disposition = code;
+    const wrapping = this.wrapping.get(handling.agentId);
+    if (wrapping?.entryId === handling.entryId) {
+      wrapping.code = code;
+      if (wrapping.awaiting) {
+        wrapping.awaiting = false;
+        // The wrap-up held for the code ends at its usual length, or now if that is past.
+        const end = wrapping.usualEnd && wrapping.usualEnd.getTime() > Date.now() ? wrapping.usualEnd : null;
+        await this.q.deps.agents.command(handling.agentId, { type: 'dispositionSet', wrapUpEndsAt: end }, 'system').catch((err: unknown) => {
+          this.q.deps.logger.warn({ err: (err as Error).message, agentId: handling.agentId }, 'wrap-up end after the code not applied');
+        });
+      }
+    }
+    return { entryId: handling.entryId, code };
+  }
+
+  /** The phone's *49 code #: the agent's call in wrap-up (or connected). */
+  async setByPhone(agentId: string, code: string): Promise<'set' | 'no_call' | 'unknown_code' | 'note_needed'> {
+    const wrapping = this.wrapping.get(agentId);
+    const callId = wrapping?.callId ?? this.connectedOf(agentId)?.call.callId;
+    if (!callId) return 'no_call';
+    try {
+      await this.set(callId, code, undefined, { role: 'agent', agentId, source: 'phone' });
+      return 'set';
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message.startsWith('body/note')) return 'note_needed';
+      if (message.startsWith('body/code')) return 'unknown_code';
+      return 'no_call';
+    }
+  }
+
+  private connectedOf(agentId: string): Entry | undefined {
+    for (const entry of this.q.entries.values()) if (entry.state === 'connected' && entry.connected?.agentId === agentId) return entry;
+    return undefined;
+  }
+
+  private handlingOf(callId: string, agentId: string | null): Handling | undefined {
+    const entry = this.q.connectedByCall(callId);
+    if (entry?.connected && (!agentId || entry.connected.agentId === agentId)) {
+      return { entryId: entry.id, callId, channelId: entry.call.channelId, queue: entry.queue, agentId: entry.connected.agentId, code: entry.disposition };
+    }
+    // A call transferred on is connected elsewhere too: the asking agent's own wrap-up first.
+    if (agentId) {
+      const own = this.wrapping.get(agentId);
+      if (own?.callId === callId) return own;
+    }
+    for (const wrapping of this.wrapping.values()) if (wrapping.callId === callId) return wrapping;
+    return entry?.connected ? { entryId: entry.id, callId, channelId: entry.call.channelId, queue: entry.queue, agentId: entry.connected.agentId, code: entry.disposition } : undefined;
+  }
+
+  private store(handling: Handling, code: string, note: string | null, source: string): void {
+    const at = new Date();
+    this.q.write(`queue entry ${handling.entryId} disposition ${code}`, this.q.deps.store.updateEntry(handling.entryId, {
+      disposition: code, disposition_note: note, disposition_at: at,
+    }));
+    this.ports.noteEventOfCall(handling.callId, 'disposition', { entryId: handling.entryId, agentId: handling.agentId, code, source, ...(note ? { note } : {}) });
+    this.q.deps.bus.emit('queue.call', {
+      queueId: handling.queue.id, entryId: handling.entryId, callId: handling.callId, agentId: handling.agentId, event: 'disposition',
+      holdSince: null, code, at: at.toISOString(),
+    });
+  }
+
+  /** The agent left wrap-up: a required code never set is stored as `none`, for the supervisors to see. */
+  private stateChanged(change: AgentStateChange): void {
+    const wrapping = this.wrapping.get(change.agentId);
+    if (!wrapping || change.status === 'wrap_up') return;
+    this.wrapping.delete(change.agentId);
+    if (wrapping.code || !wrapping.queue.disposition_required) return;
+    this.q.deps.logger.warn({ agentId: wrapping.agentId, callId: wrapping.callId, queue: wrapping.queue.name }, 'wrap-up ended without the required wrap-up code: none recorded');
+    this.store(wrapping, noDisposition, null, 'system');
+  }
+}

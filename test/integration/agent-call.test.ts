@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { toneLevels } from '../phones/audio.js';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The lab's `lab-tone` music class (config/asterisk/musiconhold.conf) is a 600 Hz tone. */
+const musicHz = 600;
+
+/**
+ * The agent's call on the lab (issue 23): hold by the phone's key and by the
+ * API, wrap-up codes (API and *49 on the phone, a required code holding the
+ * wrap-up), a supervisor forcing states, and auto-pause after N misses.
+ * Audio is checked at the phones.
+ */
+describe('the agent handles the call: hold, wrap-up codes, forced states, missed offers', () => {
+  let t: TestApp;
+  const phones: TestPhone[] = [];
+  let desk: TestPhone;
+  let agentId = '';
+  let agentToken = '';
+  let otherToken = '';
+  let queueId = '';
+
+  const stateOf = async (): Promise<string> => {
+    const s = (await t.api(`/api/v1/agents/${agentId}/state`)).body;
+    return s.status === 'paused' ? `paused(${s.reason})` : s.status;
+  };
+  const entryOf = async (callId: string) => (await sql<{ hold_count: number; hold_seconds: number; hold_started_at: Date | null; disposition: string | null; disposition_note: string | null }>`
+    select hold_count, hold_seconds, hold_started_at, disposition, disposition_note from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows[0];
+  const callEvents = async (callId: string) => ((await t.api(`/api/v1/calls/${callId}`)).body.events as { type: string; detail: Record<string, unknown> }[]);
+
+  /** A caller answered by the agent, both ways heard; the call's id. */
+  const answered = async (callerNumber: string): Promise<{ caller: Call; agent: Call; callId: string }> => {
+    const ringing = desk.waitForIncoming(10_000);
+    const phone = await TestPhone.start({ user: callerNumber });
+    phones.push(phone);
+    const caller = await phone.call('5554201');
+    const agent = await (await ringing).answer();
+    await waitFor(async () => (await stateOf()) === 'on_call', 5000, 'agent not on_call');
+    const live = (await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[];
+    const callId = live.find((c) => c.callerNumber === callerNumber)!.id;
+    caller.playTone(440);
+    await agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    caller.stopTone();
+    return { caller, agent, callId };
+  };
+
+  /** What `phone` hears for `ms`, from now. */
+  const listen = async (call: Call, ms: number): Promise<Int16Array> => {
+    const mark = call.mark();
+    await sleep(ms);
+    return call.receivedSince(mark);
+  };
+
+  before(async () => {
+    t = await startTestApp();
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    desk = await TestPhone.start({ user: '1005', password: 'lab-1005' });
+    await desk.register();
+    phones.push(desk);
+    agentId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1005', name: 'ana', pin: '1234', extension: '1005' } })).body.id;
+    const other = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1006', name: 'ben', pin: '1234', extension: '1006' } })).body.id;
+    agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'ana', role: 'agent', agentId } })).body.token;
+    otherToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'ben', role: 'agent', agentId: other } })).body.token;
+    const queue = await t.api('/api/v1/queues', {
+      method: 'POST',
+      json: {
+        name: 'cobros', strategy: 'longest_idle', ringTimeoutSeconds: 10, wrapUpSeconds: 1, maxWaitSeconds: 300, musicOnHold: 'lab-tone',
+        dispositions: [{ code: '1', label: 'Pago acordado', outcome: 'done' }, { code: '2', label: 'Reclamación', requiresNote: true }],
+      },
+    });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    queueId = queue.body.id;
+    await t.api(`/api/v1/queues/${queueId}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
+    await routeDid(t, '5554201', { start: 'q', nodes: { q: { type: 'queue', queue: 'cobros' } } });
+    assert.equal((await t.api(`/api/v1/agents/${agentId}/login`, { method: 'POST' })).status, 200);
+  });
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+  });
+
+  it("holds by the phone's HOLD key and by the API: the caller hears the queue's music, never the agent; hold is stored and shown", async () => {
+    const { caller, agent, callId } = await answered('600700001');
+    // The phone's key: a re-INVITE sendonly. The agent keeps talking: the caller must not hear it.
+    agent.playTone(1000);
+    await agent.hold();
+    await caller.waitForTone(musicHz, { timeoutMs: 5000, threshold: 0.5 });
+    const onHold = await listen(caller, 1500);
+    const [music, agentVoice] = toneLevels(onHold, [musicHz, 1000]);
+    assert.ok(music! > 0.5 && agentVoice! < 0.05, `on hold the caller hears the queue's music only (600 Hz ${music}, agent ${agentVoice})`);
+    assert.equal(await stateOf(), 'on_call', 'the agent stays on_call while the caller is on hold');
+    const live = await waitFor(async () => ((await t.api('/api/v1/stats/live')).body.calls as { callId: string; holdSince: string | null }[])
+      .find((c) => c.callId === callId && c.holdSince !== null), 5000, 'the wallboard does not show the hold');
+    assert.ok(live.holdSince);
+    await agent.unhold();
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    agent.stopTone();
+
+    // The API (the desk page's button): only the call's own agent, once.
+    const path = `/api/v1/calls/${callId}/hold`;
+    assert.equal((await t.api(path, { method: 'POST', token: otherToken })).status, 403, "another agent may not hold ana's call");
+    assert.equal((await t.api('/api/v1/calls/00000000-0000-4000-8000-000000000000/hold', { method: 'POST', token: agentToken })).status, 404);
+    assert.equal((await t.api(`/api/v1/calls/${callId}/unhold`, { method: 'POST', token: agentToken })).status, 409, 'not on hold');
+    assert.equal((await t.api(path, { method: 'POST', token: agentToken })).status, 204);
+    assert.equal((await t.api(path, { method: 'POST', token: agentToken })).status, 409, 'on hold already');
+    caller.playTone(440);
+    agent.playTone(1000);
+    await caller.waitForTone(musicHz, { timeoutMs: 5000, threshold: 0.5 });
+    const [callerHears] = toneLevels(await listen(caller, 1500), [1000]);
+    const [agentHears] = toneLevels(await listen(agent, 1500), [440]);
+    assert.ok(callerHears! < 0.05 && agentHears! < 0.05, `neither hears the other on hold (caller hears agent ${callerHears}, agent hears caller ${agentHears})`);
+    assert.equal((await t.api(`/api/v1/calls/${callId}/unhold`, { method: 'POST', token: agentToken })).status, 204);
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    await agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    caller.stopTone();
+    agent.stopTone();
+
+    // Wrap-up codes during the call: the queue's codes only, a note where the code asks for one.
+    const disposition = `/api/v1/calls/${callId}/disposition`;
+    const unknown = await t.api(disposition, { method: 'PUT', json: { code: '9' }, token: agentToken });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /body\/code/);
+    const noNote = await t.api(disposition, { method: 'PUT', json: { code: '2' }, token: agentToken });
+    assert.equal(noNote.status, 400);
+    assert.match(noNote.body.error.message, /body\/note/);
+    assert.equal((await t.api(disposition, { method: 'PUT', json: { code: '2', note: 'factura duplicada' }, token: otherToken })).status, 403);
+    assert.equal((await t.api(disposition, { method: 'PUT', json: { code: '2', note: 'factura duplicada' }, token: agentToken })).status, 200);
+    await caller.hangup();
+    await agent.ended;
+
+    const entry = await waitFor(async () => {
+      const row = await entryOf(callId);
+      return row && Number(row.hold_seconds) > 0 && row.disposition ? row : undefined;
+    }, 5000, 'hold and code not stored');
+    assert.equal(entry.hold_count, 2);
+    assert.ok(Number(entry.hold_seconds) >= 3 && Number(entry.hold_seconds) < 20, `hold seconds ${entry.hold_seconds}`);
+    assert.equal(entry.hold_started_at, null);
+    assert.deepEqual([entry.disposition, entry.disposition_note], ['2', 'factura duplicada']);
+    const types = await waitFor(async () => {
+      const listed = (await callEvents(callId)).map((e) => e.type).filter((type) => ['hold', 'unhold', 'disposition'].includes(type));
+      return listed.length === 5 ? listed : undefined;
+    }, 5000, 'the call does not list its holds and code');
+    assert.deepEqual(types, ['hold', 'unhold', 'hold', 'unhold', 'disposition']);
+    await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after wrap-up');
+  });
+
+  it('a required wrap-up code holds the wrap-up until *49 code on the phone sets it, or records none at the maximum', async () => {
+    const patched = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositionRequired: true, dispositionMaxSeconds: 10 } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const first = await answered('600700002');
+    await first.caller.hangup();
+    await first.agent.ended;
+    await waitFor(async () => (await stateOf()) === 'wrap_up', 5000, 'agent not in wrap-up');
+    await sleep(1500); // past the usual 1 s wrap-up: held by the missing code
+    assert.equal(await stateOf(), 'wrap_up');
+    const ready = await t.api(`/api/v1/agents/${agentId}/ready`, { method: 'POST', token: agentToken });
+    assert.equal(ready.status, 409, 'the agent cannot leave wrap-up without the code');
+    // The phone: a code the queue does not have is refused aloud, and nothing changes.
+    const wrong = await desk.call('*497');
+    await wrong.waitForAudio({ minMs: 500, timeoutMs: 5000 });
+    await wrong.ended;
+    assert.equal(await stateOf(), 'wrap_up');
+    const right = await desk.call('*491');
+    await right.waitForAudio({ minMs: 500, timeoutMs: 5000 });
+    await right.ended;
+    await waitFor(async () => (await stateOf()) === 'available', 3000, 'agent not available once the code was set');
+    await waitFor(async () => (await entryOf(first.callId))?.disposition === '1', 3000, 'code keyed on the phone not stored');
+    const keyed = await waitFor(async () => (await callEvents(first.callId)).find((e) => e.type === 'disposition'), 5000, 'no disposition event on the call');
+    assert.equal(keyed.detail.source, 'phone');
+
+    const second = await answered('600700003');
+    await second.caller.hangup();
+    await second.agent.ended;
+    await waitFor(async () => (await stateOf()) === 'wrap_up', 5000, 'agent not in wrap-up');
+    await waitFor(async () => (await stateOf()) === 'available', 15_000, 'wrap-up did not end at its maximum');
+    await waitFor(async () => (await entryOf(second.callId))?.disposition === 'none', 3000, 'none not recorded at the maximum');
+    await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositionRequired: false } });
+  });
+
+  it('a supervisor forces states (audited, the phone told at the next call); an agent is paused only after N missed offers', async () => {
+    const force = `/api/v1/agents/${agentId}/force`;
+    assert.equal((await t.api(force, { method: 'POST', json: { state: 'paused', reason: 'break', why: 'x' }, token: agentToken })).status, 403);
+    const badReason = await t.api(force, { method: 'POST', json: { state: 'paused', reason: 'rona', why: 'x' } });
+    assert.equal(badReason.status, 400);
+    assert.match(badReason.body.error.message, /body\/reason/);
+    const noWhy = await t.api(force, { method: 'POST', json: { state: 'available' } });
+    assert.equal(noWhy.status, 400);
+    const paused = await t.api(force, { method: 'POST', json: { state: 'paused', reason: 'break', why: 'reunión de equipo' } });
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    assert.equal(await stateOf(), 'paused(break)');
+    assert.equal((await t.api(force, { method: 'POST', json: { state: 'available', why: 'fin de la reunión' } })).status, 200);
+    type Change = { to: string; source: string; forcedBy?: string; forcedWhy?: string };
+    const forced = await waitFor(async () => {
+      const changes = ((await t.api(`/api/v1/agents/${agentId}/timeline`)).body as Change[]).filter((e) => e.source === 'supervisor');
+      return changes.length === 2 ? changes : undefined;
+    }, 5000, 'the forced changes are not in the timeline');
+    assert.deepEqual(forced.map((e) => [e.to, e.forcedWhy]), [['paused(break)', 'reunión de equipo'], ['available', 'fin de la reunión']]);
+    assert.ok(forced.every((e) => e.forcedBy), 'who forced it is kept');
+
+    // The next call: the agent's phone says a supervisor changed the state; the caller stays silent meanwhile.
+    const ringing = desk.waitForIncoming(10_000);
+    const phone = await TestPhone.start({ user: '600700004' });
+    phones.push(phone);
+    const caller = await phone.call('5554201');
+    const agent = await (await ringing).answer();
+    await agent.waitForAudio({ minMs: 800, timeoutMs: 5000 });
+    await caller.hangup();
+    await agent.ended;
+    await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after the call');
+
+    // Two misses in a row before the pause: the first only puts the agent back to available.
+    await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { ronaAfterMisses: 2, ringTimeoutSeconds: 5 } });
+    const missed = await TestPhone.start({ user: '600700005' });
+    phones.push(missed);
+    const waiting = await missed.call('5554201');
+    const firstRing = await desk.waitForIncoming(10_000);
+    await firstRing.cancelled;
+    const secondRing = await desk.waitForIncoming(10_000);
+    assert.ok(['available', 'ringing'].includes(await stateOf()), 'not paused after the first miss');
+    await secondRing.cancelled;
+    await waitFor(async () => (await stateOf()) === 'paused(rona)', 5000, 'not paused after the second miss');
+    await waiting.hangup();
+    await t.api(`/api/v1/agents/${agentId}/ready`, { method: 'POST' });
+  });
+});
