@@ -133,7 +133,8 @@ export class Dispatcher {
         // Dial is refused (409) until the leg is in Stasis.
         const leg = await helpers.intoStasis(legId, () => ari.request('channels.create', {
           endpoint: site.phone(extension), app: ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
-          variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}` },
+          // The phone's TRANSFER key (REFER) comes to ARI (ChannelTransfer), not to Asterisk's own transfer.
+          variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}`, 'PJSIP_TRANSFER_HANDLING()': 'ari-only' },
         }));
         // Not offering any more (the caller left, or a faster agent answered): the leg is hung up.
         if (entry.state !== 'offering') {

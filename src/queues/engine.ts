@@ -20,7 +20,7 @@ import { isWaiting } from './entry.js';
 import { legArg, partiesOf, QueueEntries, type ConnectedParties, type Entry, type WaitingView } from './entries.js';
 import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
-import { Transfers } from './transfers.js';
+import { Transfers, type TransferSource } from './transfers.js';
 import { Holds, noHold } from './hold.js';
 import { Dispositions, type Setter } from './dispositions.js';
 import type { QueueEnginePorts } from './ports.js';
@@ -130,6 +130,11 @@ export class QueueEngine {
     ari.on('ChannelUnhold', (event) => {
       const connected = this.q.connectedByLeg(event.channel.id);
       if (connected) this.holds.end(connected);
+    });
+    // The phone's TRANSFER key (SIP REFER), handed to ARI on agent legs.
+    ari.on('ChannelTransfer', (event) => {
+      const legId = event.referred_by.source_channel.id;
+      if (this.q.connectedByLeg(legId)) void this.transfers.referred(legId, event.refer_to.requested_destination.destination);
     });
     ari.on('ChannelDtmfReceived', (event) => {
       const connected = this.q.connectedByLeg(event.channel.id);
@@ -278,7 +283,7 @@ export class QueueEngine {
    * another queue, where a new entry of the same call starts, or for a phone
    * through the dialplan. The entry is closed as `transferred` with its target.
    */
-  transfer(callId: string, target: TransferTarget, source: 'phone' | 'api'): Promise<void> {
+  transfer(callId: string, target: TransferTarget, source: TransferSource): Promise<void> {
     return this.transfers.transfer(callId, target, source);
   }
 

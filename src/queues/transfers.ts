@@ -5,6 +5,9 @@ import type { QueueRow, TransferTarget } from './store.js';
 import { onwardRequest, type Entry, type QueueEntries } from './entries.js';
 import { digitTimeoutMs, TransferKeys } from './transfer-keys.js';
 
+/** How a transfer was asked for: keyed (## number #), the phone's TRANSFER key (SIP REFER), or the API. */
+export type TransferSource = 'phone' | 'refer' | 'api';
+
 /** What transfers need of the engine: a new entry in another queue, and a note on the call's record. */
 export interface TransferPorts {
   enqueue: (call: IvrCall, queue: QueueRow, request: QueueRequest) => Promise<void | 'released'>;
@@ -38,6 +41,27 @@ export class Transfers {
     if (result.kind === 'number') void this.transferByNumber(entry, result.number);
   }
 
+  /**
+   * The phone's own TRANSFER key: a blind REFER from the agent's phone,
+   * which Asterisk hands to ARI (the leg is made with
+   * PJSIP_TRANSFER_HANDLING(ari-only)) as ChannelTransfer. Carried out like
+   * a keyed transfer; the phone is told the outcome (its NOTIFY). An
+   * attended REFER (Replaces) is declined: docs/status.md.
+   */
+  async referred(legId: string, destination: string | undefined): Promise<void> {
+    const { ari, helpers, logger } = this.q.deps;
+    const entry = this.q.connectedByLeg(legId);
+    const progress = (states: string) => helpers.quietly('telling the phone how its transfer went', { channelId: legId }, () => ari.request('channels.transfer_progress', { channelId: legId, states }));
+    if (!entry || !destination) {
+      logger.info({ legId, destination: destination ?? null }, entry ? 'an attended transfer from the phone is not handled: declined' : 'a transfer from a phone not on a queue call: declined');
+      await progress('channel_declined');
+      return;
+    }
+    const number = /^(?:sip:)?([0-9]{2,8})(?:@.*)?$/.exec(destination)?.[1];
+    const done = number ? await this.transferByNumber(entry, number, 'refer') : false;
+    if (!done) await progress('channel_declined');
+  }
+
   forgetKeys(legId: string): void {
     clearTimeout(this.keys.get(legId)?.timer);
     this.keys.delete(legId);
@@ -63,10 +87,11 @@ export class Transfers {
     });
   }
 
-  private async transferByNumber(entry: Entry, number: string): Promise<void> {
+  /** A transfer to a number keyed (or REFERred) by the agent; false when it was not made. */
+  private async transferByNumber(entry: Entry, number: string, source: TransferSource = 'phone'): Promise<boolean> {
     const { logger, helpers, media } = this.q.deps;
     const legId = entry.connected?.legId;
-    if (entry.state !== 'connected' || !legId) return;
+    if (entry.state !== 'connected' || !legId) return false;
     const resolved = await this.resolveNumber(number).catch((err: unknown) => {
       logger.warn({ err, entryId: entry.id, number }, 'could not look up the number keyed for a transfer');
       return undefined;
@@ -75,10 +100,11 @@ export class Transfers {
       // Only the agent hears it; the caller stays on the line.
       logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to an unknown number');
       await helpers.quietly('playing "invalid" to the agent', { channelId: legId }, () => media.play(legId, ['sound:pbx-invalid']));
-      return;
+      return false;
     }
-    await this.transfer(entry.call.callId, resolved.target, 'phone').catch((err: unknown) => {
+    return this.transfer(entry.call.callId, resolved.target, source).then(() => true, (err: unknown) => {
       logger.warn({ err, entryId: entry.id }, 'transfer failed');
+      return false;
     });
   }
 
@@ -87,7 +113,7 @@ export class Transfers {
    * another queue, where a new entry of the same call starts, or for a phone
    * through the dialplan. The entry is closed as `transferred` with its target.
    */
-  async transfer(callId: string, target: TransferTarget, source: 'phone' | 'api'): Promise<void> {
+  async transfer(callId: string, target: TransferTarget, source: TransferSource): Promise<void> {
     const { ari, helpers, store, logger, site } = this.q.deps;
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue');

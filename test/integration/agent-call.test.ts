@@ -149,6 +149,30 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after wrap-up');
   });
 
+  it("the phone's TRANSFER key (a blind REFER) sends the caller on to another phone; the transfer is on the entry", async () => {
+    const other = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    await other.register();
+    phones.push(other);
+    const { caller, agent, callId } = await answered('600700006');
+    const rings = other.waitForIncoming(10_000);
+    assert.equal(await agent.refer('1007'), 202, 'Asterisk accepts the REFER');
+    await agent.ended;
+    const colleague = await (await rings).answer();
+    caller.playTone(440);
+    colleague.playTone(1000);
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.hangup();
+    await colleague.ended;
+    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
+      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
+    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
+    assert.equal(transferred.detail.source, 'refer');
+    await other.close();
+    await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after the transfer');
+  });
+
   it('a required wrap-up code holds the wrap-up until *49 code on the phone sets it, or records none at the maximum', async () => {
     const patched = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositionRequired: true, dispositionMaxSeconds: 10 } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));

@@ -52,7 +52,7 @@ describe('deploy/asterisk: the production snippets docs/install.md names', () =>
 
   it('sends every feature code centralita answers, and any DID, into the Stasis application of the default config', () => {
     const features = dialplan.get('centralita-features')!;
-    for (const code of ['*45', '*451001', '*46', '*47', '*472', '*48', '*22', '*221001', '*23', '*24']) {
+    for (const code of ['*45', '*451001', '*46', '*47', '*472', '*48', '*491', '*22', '*221001', '*23', '*24']) {
       assert.ok(features.some((p) => patternMatches(p, code)), `${code} reaches centralita`);
     }
     assert.ok(!features.some((p) => patternMatches(p, '*99')), 'other feature codes stay the PBX\'s');
