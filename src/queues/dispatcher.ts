@@ -166,7 +166,7 @@ export class Dispatcher {
     const agentId = entry?.legs.get(legId);
     if (!entry || !agentId) return;
     if ((await this.q.apply(entry, { type: 'legAnswered', legId })).ignored) return;
-    const { ari, helpers, agents, store, bus, logger, media } = this.q.deps;
+    const { ari, helpers, agents, store, bus, logger } = this.q.deps;
     const answeredAt = new Date();
     await agents.command(agentId, { type: 'answer', callId: entry.call.callId }, 'system').catch((err: unknown) => {
       logger.warn({ err: (err as Error).message, agentId }, 'agent state on answer not applied');
@@ -190,11 +190,25 @@ export class Dispatcher {
       }));
       if (entry.state === 'connected') bus.emit('queue.connected', partiesOf(entry)!);
       // A supervisor changed the agent's state since their last call: their phone says so (the caller does not hear it).
-      if (agents.takeForcedNotice(agentId)) void helpers.quietly('telling the agent of a forced state', { channelId: legId }, () => media.play(legId, ['sound:centralita/agent-state-forced']));
+      if (agents.takeForcedNotice(agentId)) void this.sayForced(legId);
     } catch (err) {
       logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
       await helpers.hangup(legId);
       await helpers.hangup(entry.call.channelId);
+    }
+  }
+
+  /**
+   * Tells the agent, on their call's first seconds, that a supervisor changed
+   * their state. Played the moment the leg joins the bridge it sometimes
+   * fails at once (the leg still settling in the bridge): tried once more.
+   */
+  private async sayForced(legId: string): Promise<void> {
+    const { helpers, media } = this.q.deps;
+    for (const delayMs of [0, 300]) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const outcome = await helpers.quietly('telling the agent of a forced state', { channelId: legId }, () => media.playToEnd(legId, ['sound:centralita/agent-state-forced']));
+      if (outcome !== 'failed') return;
     }
   }
 
