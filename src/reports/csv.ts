@@ -7,7 +7,7 @@
  */
 import { toCsv } from '../core/csv.js';
 import { agentFigures, queueFigures } from './figures.js';
-import type { AgentReportRow, IvrReportRow, PeakHour, QueueReportRow } from './service.js';
+import type { AgentReportRow, DispositionReportRow, IvrReportRow, PeakHour, QueueReportRow } from './service.js';
 
 /** What the CSV needs of a pause reason (the agents service's listing). */
 export interface PauseReasonName { name: string; code: string | null; system: boolean }
@@ -21,6 +21,7 @@ const zeroQueue = {
 // The figures' columns come from the figure functions themselves, so a new figure gets its column without a list to keep.
 const queueColumns: readonly string[] = ['period', 'queueId', 'queue', ...Object.keys(queueFigures(zeroQueue))];
 const ivrColumns = ['period', 'flowId', 'flow', 'node', 'nodeType', 'visits', 'hangups'] as const satisfies readonly (keyof IvrReportRow)[];
+const dispositionColumns = ['period', 'queueId', 'queue', 'code', 'label', 'count', 'share', 'aht'] as const satisfies readonly (keyof DispositionReportRow)[];
 const peakColumns = ['weekday', 'hour', 'offered', 'answered'] as const satisfies readonly (keyof PeakHour)[];
 
 /**
@@ -54,11 +55,13 @@ export function reportCsv(report: 'queues', rows: readonly QueueReportRow[], tot
 export function reportCsv(report: 'agents', rows: readonly AgentReportRow[], totals: readonly AgentReportRow[] | undefined, reasons: readonly PauseReasonName[]): string;
 export function reportCsv(report: 'ivr', rows: readonly IvrReportRow[]): string;
 export function reportCsv(report: 'peak-hours', rows: readonly PeakHour[]): string;
-export function reportCsv(report: 'queues' | 'agents' | 'ivr' | 'peak-hours', rows: readonly object[], totals: readonly object[] = [], reasons: readonly PauseReasonName[] = []): string {
+export function reportCsv(report: 'dispositions', rows: readonly DispositionReportRow[]): string;
+export function reportCsv(report: 'queues' | 'agents' | 'ivr' | 'peak-hours' | 'dispositions', rows: readonly object[], totals: readonly object[] = [], reasons: readonly PauseReasonName[] = []): string {
   const all = [...rows, ...totals] as Record<string, unknown>[];
   if (report === 'queues') return toCsv(all, queueColumns);
   if (report === 'ivr') return toCsv(all, ivrColumns);
   if (report === 'peak-hours') return toCsv(all, peakColumns);
+  if (report === 'dispositions') return toCsv(all, dispositionColumns);
   const agents = all as unknown as AgentReportRow[];
   const names = pauseReasonColumns(reasons, agents);
   const filled = agents.map((row) => ({ ...row, pauseByReason: Object.fromEntries(names.map((r) => [r, row.pauseByReason[r] ?? 0])) }));

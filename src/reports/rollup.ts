@@ -37,7 +37,14 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
       coalesce(sum(e.hold_seconds) filter (where e.answered_at is not null and e.left_at is not null), 0)::float8 as hold_sum,
       coalesce(sum(e.hold_count) filter (where e.answered_at is not null and e.left_at is not null), 0)::int as holds
     from queue_entries e
-    left join lateral (
+    ${wrapUpOf(now)}
+    where e.entered_at >= ${from} and e.entered_at < ${to}
+    group by e.queue_id, 2`;
+}
+
+/** `w.wrap`: the wrap-up seconds of queue entry `e` (a lateral join); `now` closes a wrap-up still going on. */
+export function wrapUpOf(now: Date) {
+  return sql`left join lateral (
       -- The wrap-ups that follow this entry's answer: up to the same agent's
       -- next answer of the same call (a caller transferred to another queue
       -- and answered again by the same agent is two entries, two wrap-ups).
@@ -48,9 +55,7 @@ export function rawQueueBuckets(from: Date, to: Date, shortAbandonSeconds: numbe
       where s.agent_id = e.answered_by and s.call_id = e.call_id and s.to_state = 'wrap_up' and s.at >= e.answered_at
         and s.at < coalesce((select min(x.answered_at) from queue_entries x
           where x.call_id = e.call_id and x.answered_by = e.answered_by and x.answered_at > e.answered_at), 'infinity')
-    ) w on e.answered_by is not null
-    where e.entered_at >= ${from} and e.entered_at < ${to}
-    group by e.queue_id, 2`;
+    ) w on e.answered_by is not null`;
 }
 
 /**

@@ -85,6 +85,18 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
       async () => reportCsv('agents', body.rows, request.query.totals ? body.totals : undefined, await pauseReasons()));
   });
 
+  app.get('/api/v1/reports/dispositions', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Handled calls by wrap-up code: count, share and AHT per queue and period',
+      description: 'From the raw queue entries. `unset`: the queue asked for no code; `none`: a required code was not set before the wrap-up\'s maximum.',
+      querystring: ReportParams, response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => {
+    const body = await reports.dispositions(queryOf(request.query));
+    return send(request, reply, request.query, 'dispositions', body, () => reportCsv('dispositions', body.rows));
+  });
+
   app.get('/api/v1/reports/ivr', {
     config: { roles },
     schema: {

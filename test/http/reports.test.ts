@@ -109,6 +109,19 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
     assert.deepEqual(onlyBen.rows.map((r: { period: string; loginTime: number }) => [r.period, r.loginTime]), [['2026-03-10T08:00:00.000Z', 3600]]);
   });
 
+  it('handled calls by wrap-up code: count, share and AHT (talk + hold + wrap-up), in JSON and CSV', async () => {
+    const body = await report('dispositions', `${range}&interval=day`);
+    assert.deepEqual(body.rows.map((r: { code: string; label: string | null; count: number; share: number; aht: number }) => [r.code, r.label, r.count, r.share, r.aht]), [
+      ['1', 'Venta', 1, 33.33, 270], // c1: 240 s answered (45 of it on hold) + 30 s wrap-up
+      ['2', 'Reclamación', 1, 33.33, 220], // c3: 180 + 40
+      ['unset', 'no code', 1, 33.33, 420], // c4: 360 (30 on hold) + 60
+    ]);
+    const res = await fetch(`${t.baseUrl}/api/v1/reports/dispositions?${range}&interval=day&format=csv`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const lines = (await res.text()).trim().split('\r\n');
+    assert.equal(lines[0], 'period,queueId,queue,code,label,count,share,aht');
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(3).join(',')), ['1,Venta,1,33.33,270', '2,Reclamación,1,33.33,220', 'unset,no code,1,33.33,420']);
+  });
+
   it('IVR nodes: visits and where callers hung up; peak hours', async () => {
     const ivr = await report('ivr', `${range}&interval=day`);
     assert.deepEqual(ivr.rows.map((r: { node: string; visits: number; hangups: number }) => [r.node, r.visits, r.hangups]),

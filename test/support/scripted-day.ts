@@ -23,7 +23,10 @@ export async function seedScriptedDay(t: TestApp): Promise<{ ids: Record<string,
     const res = await t.api('/api/v1/agents', { method: 'POST', json: { number: `7${Object.keys(ids).length}`, name: key, pin: '1234', team } });
     ids[key] = res.body.id;
   }
-  const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'ventas', strategy: 'longest_idle', serviceLevelSeconds: 20 } });
+  const queue = await t.api('/api/v1/queues', { method: 'POST', json: {
+    name: 'ventas', strategy: 'longest_idle', serviceLevelSeconds: 20,
+    dispositions: [{ code: '1', label: 'Venta' }, { code: '2', label: 'Reclamación', requiresNote: true }],
+  } });
   assert.equal(queue.status, 201, JSON.stringify(queue.body));
   const queueId: string = queue.body.id;
   await t.api(`/api/v1/queues/${queueId}/members`, { method: 'PUT', json: { members: [{ agentId: ids.ana }, { agentId: ids.ben }] } });
