@@ -1,4 +1,4 @@
-import { api, applyTexts, liveFeed, navigation, seconds, signedIn, t } from './app.js';
+import { api, applyTexts, cell, liveFeed, navigation, seconds, signedIn, t } from './app.js';
 
 const me = await signedIn(['agent', 'supervisor']);
 navigation(me, 'desk');
@@ -36,9 +36,97 @@ function render() {
   document.getElementById('timer').textContent = seconds(since);
 }
 
+/** The call being handled (its id), for the controls. */
+let current = null;
+const callError = document.getElementById('call-error');
+
+/** Runs a call control; a refusal is shown in the call's alert; the call is shown again. */
+async function control(request) {
+  callError.hidden = true;
+  try {
+    await request();
+  } catch (err) {
+    callError.hidden = false;
+    callError.textContent = err.message;
+  }
+  await showCall();
+}
+
+const callPath = (what) => `/api/v1/calls/${current.callId}/${what}`;
+document.getElementById('hold').onclick = () => control(() => api(callPath('hold'), { method: 'POST' }));
+document.getElementById('unhold').onclick = () => control(() => api(callPath('unhold'), { method: 'POST' }));
+document.getElementById('rec-pause').onclick = () => control(() => api(callPath('recording/pause'), { method: 'POST' }));
+document.getElementById('rec-resume').onclick = () => control(() => api(callPath('recording/resume'), { method: 'POST' }));
+document.getElementById('transfer-form').onsubmit = (event) => {
+  event.preventDefault();
+  const to = document.getElementById('transfer-to').value.trim();
+  // Digits: a phone's extension or a queue's short number (the server tells which); anything else a queue's name.
+  const json = /^[0-9]{2,8}$/.test(to) ? { extension: to } : { queueId: to };
+  void control(async () => {
+    try {
+      await api(callPath('transfer'), { method: 'POST', json });
+    } catch (err) {
+      // A queue's short number is not a phone: try it as a queue.
+      if (!json.extension) throw err;
+      await api(callPath('transfer'), { method: 'POST', json: { queueId: to } }).catch(() => { throw err; });
+    }
+  });
+};
+document.getElementById('disposition-form').onsubmit = (event) => {
+  event.preventDefault();
+  const note = document.getElementById('disposition-note').value.trim();
+  void control(async () => {
+    await api(callPath('disposition'), { method: 'PUT', json: { code: document.getElementById('disposition').value, ...(note ? { note } : {}) } });
+    await showRecent();
+  });
+};
+
+/** The controls of the queue call being handled: hold and transfer while connected, the wrap-up code until the wrap-up ends. */
+function showControls(status, handling) {
+  current = handling;
+  const connected = handling !== null && status === 'on_call';
+  document.getElementById('call-controls').hidden = !connected;
+  const form = document.getElementById('disposition-form');
+  form.hidden = !handling || handling.dispositions.length === 0;
+  if (!handling) return;
+  document.getElementById('hold-state').hidden = !handling.holdSince;
+  document.getElementById('hold').hidden = Boolean(handling.holdSince);
+  document.getElementById('unhold').hidden = !handling.holdSince;
+  document.getElementById('code-required').hidden = !handling.awaitingCode;
+  const select = document.getElementById('disposition');
+  const chosen = select.value;
+  select.innerHTML = '';
+  for (const d of handling.dispositions) {
+    const option = document.createElement('option');
+    option.value = d.code;
+    option.textContent = `${d.code} · ${d.label}${d.requiresNote ? ' ✎' : ''}`;
+    select.append(option);
+  }
+  if (handling.code || chosen) select.value = handling.code ?? chosen;
+  const set = handling.dispositions.find((d) => d.code === handling.code);
+  document.getElementById('disposition-set').textContent = set ? `${t('codeSaved')} ${set.code} · ${set.label}` : '';
+}
+
+async function showRecent() {
+  const rows = await api(`/api/v1/agents/${me.agentId}/recent-calls`);
+  const body = document.querySelector('#recent tbody');
+  body.innerHTML = '';
+  for (const c of rows) {
+    const row = document.createElement('tr');
+    row.dataset.call = c.callId;
+    cell(row, c.answeredAt ? new Date(c.answeredAt).toLocaleString() : '—');
+    cell(row, c.callerNumber ?? '—');
+    cell(row, c.queue ?? '—');
+    cell(row, String(c.holdSeconds));
+    cell(row, c.disposition ? `${c.disposition}${c.dispositionLabel ? ` · ${c.dispositionLabel}` : ''}${c.note ? ` (${c.note})` : ''}` : '—');
+    body.append(row);
+  }
+}
+
 async function showCall() {
   const body = document.getElementById('call-body');
-  const { call } = await api(`/api/v1/agents/${me.agentId}/call`);
+  const { call, handling, status } = await api(`/api/v1/agents/${me.agentId}/call`);
+  showControls(status, handling ?? null);
   body.innerHTML = '';
   if (!call) {
     body.textContent = t('noCall');
@@ -81,7 +169,10 @@ liveFeed((message) => {
     state = message.data;
     render();
     void showCall();
+    if (state.status === 'available' || state.status === 'paused') void showRecent();
   }
+  if (message.type === 'queue.call' && message.data.agentId === me.agentId) void showCall();
 }, refresh);
 await refresh();
+await showRecent();
 setInterval(render, 1000);

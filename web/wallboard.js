@@ -105,6 +105,15 @@ function draw() {
     // On a call outside the queues (made or taken on the desk phone): monitored from here.
     const actions = cell(row, '');
     if (a.status === 'on_call' && !onQueueCalls.has(a.agentId)) monitorButtons(actions, a.agentId);
+    if (a.status !== 'logged_out') {
+      const change = document.createElement('button');
+      change.type = 'button';
+      change.className = 'action';
+      change.dataset.mode = 'force';
+      change.textContent = t('changeState');
+      change.onclick = () => openForce(a);
+      actions.append(change);
+    }
     agents.append(row);
   }
   const calls = document.querySelector('#calls tbody');
@@ -169,7 +178,74 @@ for (const button of document.querySelectorAll('#monitor button[data-mode]')) {
 }
 document.getElementById('monitor-end').onclick = async () => { session = await api(`/api/v1/monitor/${session.id}`, { method: 'DELETE' }); renderSession(); };
 
+// A supervisor sets an agent's state (audited with why; the agent is told).
+const forceDialog = document.getElementById('force');
+let forcing = null;
+const pauseReasons = (await api('/api/v1/pause-reasons')).filter((r) => !r.system);
+for (const r of pauseReasons) document.getElementById('force-reason').append(new Option(r.label, r.name));
+const stateChoice = document.getElementById('force-state');
+stateChoice.onchange = () => { document.getElementById('force-reason').disabled = stateChoice.value !== 'paused'; };
+function openForce(agent) {
+  forcing = agent;
+  document.getElementById('force-agent').textContent = agent.name;
+  document.getElementById('force-error').hidden = true;
+  document.getElementById('force-why').value = '';
+  stateChoice.onchange();
+  forceDialog.showModal();
+}
+document.getElementById('force-cancel').onclick = () => forceDialog.close();
+document.getElementById('force-form').onsubmit = async (event) => {
+  event.preventDefault();
+  const state = stateChoice.value;
+  const json = { state, why: document.getElementById('force-why').value.trim(), ...(state === 'paused' ? { reason: document.getElementById('force-reason').value } : {}) };
+  try {
+    await api(`/api/v1/agents/${forcing.agentId}/force`, { method: 'POST', json });
+    forceDialog.close();
+    soon();
+  } catch (err) {
+    const error = document.getElementById('force-error');
+    error.hidden = false;
+    error.textContent = err.message;
+  }
+};
+
+/** Today's abandoned callers, each with a button asking for a callback. */
+async function showAbandoned() {
+  const rows = await api('/api/v1/reports/abandoned-today');
+  const body = document.querySelector('#abandoned tbody');
+  body.innerHTML = '';
+  for (const a of rows) {
+    const row = document.createElement('tr');
+    row.dataset.abandoned = a.callId;
+    cell(row, new Date(a.at).toLocaleTimeString());
+    cell(row, a.callerNumber ?? '—');
+    cell(row, a.queue);
+    cell(row, a.waitSeconds === null ? '—' : String(a.waitSeconds));
+    const actions = cell(row, a.callback ? `${t('callback')}: ${t('callbackAsked')}` : '');
+    if (!a.callback && a.callerNumber) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'action';
+      button.textContent = t('callback');
+      button.onclick = async () => {
+        const error = document.getElementById('abandoned-error');
+        error.hidden = true;
+        try {
+          await api(`/api/v1/queues/${a.queueId}/callbacks`, { method: 'POST', json: { callId: a.callId } });
+        } catch (err) {
+          error.hidden = false;
+          error.textContent = err.message;
+        }
+        await showAbandoned();
+      };
+      actions.append(button);
+    }
+    body.append(row);
+  }
+}
+
 async function refresh() {
+  void showAbandoned();
   stats = await api('/api/v1/stats/live');
   receivedAt = Date.now();
   render();
@@ -182,8 +258,9 @@ liveFeed((message) => {
     stats = message.data;
     receivedAt = Date.now();
     render();
-  } else if (message.type === 'agent.state' || message.type === 'queue.entry') {
+  } else if (message.type === 'agent.state' || message.type === 'queue.entry' || message.type === 'queue.call') {
     soon();
+    if (message.type === 'queue.entry' && message.data.event === 'left' && message.data.outcome === 'abandoned') void showAbandoned();
   } else if (message.type === 'monitor.session' && session && message.data.id === session.id) {
     session = message.data;
     renderSession();

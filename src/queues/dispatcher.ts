@@ -188,7 +188,11 @@ export class Dispatcher {
       await helpers.quietly('setting the caller\'s music class', { channelId: entry.call.channelId }, () => ari.request('channels.setChannelVar', {
         channelId: entry.call.channelId, variable: 'CHANNEL(musicclass)', value: entry.queue.music_on_hold,
       }));
-      if (entry.state === 'connected') bus.emit('queue.connected', partiesOf(entry)!);
+      if (entry.state === 'connected') {
+        bus.emit('queue.connected', partiesOf(entry)!);
+        // The agent's desk page shows the call's controls once the call is bridged.
+        bus.emit('queue.call', { queueId: entry.queue.id, entryId: entry.id, callId: entry.call.callId, agentId, event: 'connected', holdSince: null, at: new Date().toISOString() });
+      }
       // A supervisor changed the agent's state since their last call: their phone says so (the caller does not hear it).
       if (agents.takeForcedNotice(agentId)) void this.sayForced(legId);
     } catch (err) {

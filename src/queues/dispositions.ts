@@ -99,6 +99,15 @@ export class Dispositions {
     }
   }
 
+  /** The call the agent is handling (connected, or in its wrap-up): for the desk page's controls. */
+  handling(agentId: string): { entryId: string; callId: string; queue: QueueRow; code: string | null; awaiting: boolean; holdSince: Date | null } | undefined {
+    const connected = this.connectedOf(agentId);
+    if (connected) return { entryId: connected.id, callId: connected.call.callId, queue: connected.queue, code: connected.disposition, awaiting: false, holdSince: connected.hold.since };
+    const wrapping = this.wrapping.get(agentId);
+    if (wrapping) return { entryId: wrapping.entryId, callId: wrapping.callId, queue: wrapping.queue, code: wrapping.code, awaiting: wrapping.awaiting, holdSince: null };
+    return undefined;
+  }
+
   private connectedOf(agentId: string): Entry | undefined {
     for (const entry of this.q.entries.values()) if (entry.state === 'connected' && entry.connected?.agentId === agentId) return entry;
     return undefined;

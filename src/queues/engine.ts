@@ -35,9 +35,9 @@ declare module '../core/events.js' {
       queueId: string; entryId: string; callId: string; event: 'entered' | 'offered' | 'answered' | 'announced' | 'left';
       outcome?: Outcome; agentId?: string; position?: number; estimateMinutes?: number; at: string;
     };
-    /** A connected queue call changed: put on hold or taken back, its wrap-up code set (on the live feed). */
+    /** A queue call bridged with its agent, put on hold or taken back, its wrap-up code set (on the live feed). */
     'queue.call': {
-      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'hold' | 'unhold' | 'disposition';
+      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'connected' | 'hold' | 'unhold' | 'disposition';
       holdSince: string | null; code?: string; at: string;
     };
     /** Caller and agent are both in their mixing bridge (internal: not on the live feed). */
@@ -203,6 +203,11 @@ export class QueueEngine {
   /** The phone's *49 code #: the code of the agent's call in wrap-up (or connected). */
   dispositionByPhone(agentId: string, code: string): Promise<'set' | 'no_call' | 'unknown_code' | 'note_needed'> {
     return this.dispositions.setByPhone(agentId, code);
+  }
+
+  /** The queue call the agent is handling (connected or in wrap-up): its queue's codes, the code set, the hold. */
+  handling(agentId: string): ReturnType<Dispositions['handling']> {
+    return this.dispositions.handling(agentId);
   }
 
   /** Puts a connected queue call's caller on hold (`hold`) or takes them back; 409 when not connected or already so. */

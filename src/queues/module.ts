@@ -39,6 +39,10 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
     const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
       flowExists: (flowId) => ivrFlows.get().flowExists(flowId),
       callExists: (callId) => calls.service.exists(callId),
+      callerOf: async (callId) => {
+        const [call] = await calls.service.facts([callId]);
+        return call ? call.caller_number ?? '' : undefined;
+      },
     });
     await lastKnown.warm([store]);
     return { store, engine, service, ivrFlows };

@@ -18,4 +18,6 @@ export interface QueuesServicePorts {
   flowExists(flowId: string): Promise<boolean>;
   /** Whether a call has a record (the calls capability): tells "not connected now" from "no such call". */
   callExists(callId: string): Promise<boolean>;
+  /** A call's caller number: undefined for no such call, '' when it has none (the calls capability). */
+  callerOf(callId: string): Promise<string | undefined>;
 }

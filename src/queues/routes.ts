@@ -122,6 +122,15 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     },
   }, async (request) => queues.callbacks(request.params.id));
 
+  app.post('/api/v1/queues/:id/callbacks', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['queues'], summary: 'Ask for a callback to the caller of a call (an abandoned call on the wallboard)', params: IdParams,
+      body: Type.Object({ callId: Uuid() }, { additionalProperties: false }),
+      response: { 201: Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), status: Type.String() }), ...errors },
+    },
+  }, async (request, reply) => reply.status(201).send(await queues.requestCallback(request.params.id, request.body.callId)));
+
   app.get('/api/v1/queues/:id/messages', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {

@@ -207,6 +207,37 @@ export class QueuesService {
     await this.engine.setHold(callId, hold);
   }
 
+  /** A supervisor asks for a callback to a caller of this queue (an abandoned call on the wallboard): stored as a waiting caller's would be. */
+  async requestCallback(queueId: string, callId: string): Promise<{ id: string; callId: string; callerNumber: string; status: string }> {
+    await this.get(queueId);
+    const caller = await this.ports.callerOf(callId);
+    if (caller === undefined) throw badRequest(`body/callId: no call ${callId}`);
+    if (!caller) throw conflict('the call has no caller number to call back');
+    if ((await this.store.callbacks(queueId)).some((c) => c.call_id === callId && c.status === 'pending')) throw conflict('a callback for this call is pending already');
+    const id = randomUUID();
+    await this.store.apply(this.store.insertCallback({ id, queue_id: queueId, call_id: callId, caller_number: caller, requested_at: new Date() }));
+    return { id, callId, callerNumber: caller, status: 'pending' };
+  }
+
+  /** An agent's latest answered queue calls (the desk page's list), with caller, queue, code and hold. */
+  async recentCalls(agentId: string, limit: number, callerOf: (callIds: string[]) => Promise<Map<string, string>>): Promise<{
+    callId: string; callerNumber: string | null; queue: string | null; answeredAt: string | null; endedAt: string | null; outcome: string | null;
+    holdSeconds: number; disposition: string | null; dispositionLabel: string | null; note: string | null;
+  }[]> {
+    const rows = await this.store.answeredBy(agentId, limit);
+    const callers = await callerOf([...new Set(rows.map((r) => r.call_id))]);
+    const queues = new Map((await this.store.list()).map((q) => [q.id, q]));
+    return rows.map((r) => {
+      const queue = queues.get(r.queue_id);
+      return {
+        callId: r.call_id, callerNumber: callers.get(r.call_id) ?? null, queue: queue?.name ?? null,
+        answeredAt: r.answered_at?.toISOString() ?? null, endedAt: r.left_at?.toISOString() ?? null, outcome: r.outcome,
+        holdSeconds: Math.round(Number(r.hold_seconds) * 10) / 10, disposition: r.disposition,
+        dispositionLabel: queue?.dispositions.find((d) => d.code === r.disposition)?.label ?? null, note: r.disposition_note,
+      };
+    });
+  }
+
   /** Sets the wrap-up code of a call, during it or in its agent's wrap-up (dispositions.ts). */
   async setDisposition(callId: string, code: string, note: string | undefined, principal: { role: string; agentId: string | null }): Promise<{ entryId: string; code: string }> {
     if (!(await this.ports.callExists(callId))) throw notFound('call');

@@ -182,6 +182,13 @@ export class QueuesStore {
     return this.db.selectFrom('queue_entries').selectAll().where('queue_id', '=', queueId).orderBy('entered_at', 'desc').limit(limit).execute();
   }
 
+  /** The queue calls an agent answered, latest first, with their wrap-up codes and holds. */
+  answeredBy(agentId: string, limit: number): Promise<Pick<QueueEntryRow, 'id' | 'call_id' | 'queue_id' | 'answered_at' | 'left_at' | 'outcome' | 'hold_seconds' | 'disposition' | 'disposition_note'>[]> {
+    return this.db.selectFrom('queue_entries')
+      .select(['id', 'call_id', 'queue_id', 'answered_at', 'left_at', 'outcome', 'hold_seconds', 'disposition', 'disposition_note'])
+      .where('answered_by', '=', agentId).orderBy('answered_at', 'desc').limit(limit).execute();
+  }
+
   offers(entryId: string): Promise<Selectable<QueueOffersTable>[]> {
     return this.db.selectFrom('queue_offers').selectAll().where('entry_id', '=', entryId).orderBy('id').execute();
   }

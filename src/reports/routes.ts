@@ -97,6 +97,14 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     return send(request, reply, request.query, 'dispositions', body, () => reportCsv('dispositions', body.rows));
   });
 
+  app.get('/api/v1/reports/abandoned-today', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: "Today's abandoned callers, latest first (the wallboard's list): number, queue, wait, time, callback status",
+      response: { 200: Anything },
+    },
+  }, async () => reports.abandonedToday());
+
   app.get('/api/v1/reports/ivr', {
     config: { roles },
     schema: {

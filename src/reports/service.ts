@@ -318,6 +318,20 @@ export class ReportsService {
     return result.rows;
   }
 
+  /** Today's abandoned callers (today in the service's time zone), latest first: the wallboard's list, with any callback asked for since. */
+  async abandonedToday(now = new Date()): Promise<{ entryId: string; callId: string; queueId: string; queue: string; callerNumber: string | null; waitSeconds: number | null; at: string; callback: string | null }[]> {
+    const result = await sql<{ entry_id: string; call_id: string; queue_id: string; queue: string; caller_number: string | null; wait_seconds: number | null; left_at: Date; callback: string | null }>`
+      select e.id as entry_id, e.call_id, e.queue_id, q.name as queue, c.caller_number, e.wait_seconds::float8 as wait_seconds, e.left_at,
+        (select b.status from queue_callbacks b where b.call_id = e.call_id order by b.requested_at desc limit 1) as callback
+      from queue_entries e join queues q on q.id = e.queue_id left join calls c on c.id = e.call_id
+      where e.outcome = 'abandoned' and e.left_at >= date_trunc('day', ${now}::timestamptz, ${this.options.timezone})
+      order by e.left_at desc limit 200`.execute(this.db);
+    return result.rows.map((r) => ({
+      entryId: r.entry_id, callId: r.call_id, queueId: r.queue_id, queue: r.queue, callerNumber: r.caller_number,
+      waitSeconds: r.wait_seconds === null ? null : Math.round(r.wait_seconds * 10) / 10, at: r.left_at.toISOString(), callback: r.callback,
+    }));
+  }
+
   /** Today's figures per queue (today in the service's time zone), from the raw entries. */
   async today(now = new Date()): Promise<Map<string, QueueFigures>> {
     const start = await sql<{ start: Date }>`select date_trunc('day', ${now}::timestamptz, ${this.options.timezone}) as start`.execute(this.db);

@@ -106,11 +106,18 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     const principal = request.principal!;
     if (principal.role === 'agent' && principal.agentId !== request.params.id) throw forbidden('an agent token may read only its own agent');
     const state = await agents.state(request.params.id);
-    if (!state.callId || !['ringing', 'on_call', 'wrap_up'].includes(state.status)) return { status: state.status, call: null };
+    if (!state.callId || !['ringing', 'on_call', 'wrap_up'].includes(state.status)) return { status: state.status, call: null, handling: null };
+    // The queue call's controls: hold, and the wrap-up codes (also in wrap-up, when the call itself has ended).
+    const handled = engine.handling(request.params.id);
+    const handling = handled && handled.callId === state.callId ? {
+      entryId: handled.entryId, callId: handled.callId, queueId: handled.queue.id, queue: handled.queue.name, dispositions: handled.queue.dispositions,
+      dispositionRequired: handled.queue.disposition_required, code: handled.code, awaitingCode: handled.awaiting,
+      holdSince: handled.holdSince?.toISOString() ?? null,
+    } : null;
     const live = calls.liveCalls().find((c) => c.id === state.callId);
     // a call whose row cannot be read (deleted by retention, an outage): shown as no call
     const call = live ?? (await calls.get(state.callId).catch(() => undefined));
-    if (!call) return { status: state.status, call: null };
+    if (!call) return { status: state.status, call: null, handling };
     const queueId = engine.queueOfCall(call.id);
     // a queue deleted meanwhile, or an outage: the call is shown without its queue
     const queue = queueId ? await queues.get(queueId).catch(() => undefined) : undefined;
@@ -126,6 +133,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
       : [];
     return {
       status: state.status,
+      handling,
       call: {
         id: call.id, callerNumber: call.callerNumber, callerName: call.callerName, did: call.did, startedAt: call.startedAt,
         queue: queue ? { id: queue.id, name: queue.name } : null,
@@ -134,5 +142,19 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
         previousCalls: previous.map((c) => ({ id: c.id, startedAt: c.startedAt, endedAt: c.endedAt, did: c.did })),
       },
     };
+  });
+
+  app.get('/api/v1/agents/:id/recent-calls', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['agents'], summary: "The agent's latest queue calls (up to 20): caller, queue, times, hold, wrap-up code and note",
+      description: 'Agents only their own.',
+      params: IdParams,
+    },
+  }, async (request) => {
+    const principal = request.principal!;
+    if (principal.role === 'agent' && principal.agentId !== request.params.id) throw forbidden('an agent token may read only its own agent');
+    await agents.state(request.params.id); // 404 for an unknown agent
+    return queues.recentCalls(request.params.id, 20, async (callIds) => new Map((await calls.facts(callIds)).map((c) => [c.id, c.caller_number])));
   });
 }

@@ -212,6 +212,70 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await wallboardState('available');
   });
 
+  it('the agent holds and codes the call on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
+    const patched = await t.api(`/api/v1/queues/${soporteId}`, { method: 'PATCH', json: { musicOnHold: 'lab-tone', dispositions: [{ code: '1', label: 'Resuelto' }, { code: '2', label: 'Reclamación', requiresNote: true }] } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const rings = deskPhone.waitForIncoming(15_000);
+    const callerPhone = await TestPhone.start({ user: '600900005' });
+    phones.push(callerPhone);
+    const caller = await callerPhone.call('5554301');
+    await caller.sendDtmf('4321#');
+    const agent = await (await rings).answer();
+    agent.playTone(1000);
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+
+    // Hold from the page: the caller hears the queue's music (600 Hz), the wallboard marks the call.
+    await agentPage.locator('#hold:not([hidden])').click({ timeout: 5000 });
+    await agentPage.locator('#hold-state:not([hidden])').waitFor({ timeout: 5000 }).catch(async (err: unknown) => {
+      const handling = (await t.api(`/api/v1/agents/${ids.lucia}/call`)).body.handling;
+      throw new Error(`${String(err)}; the page says: ${await agentPage.textContent('#call-error')}; the API: ${JSON.stringify(handling)}`);
+    });
+    await caller.waitForTone(600, { timeoutMs: 5000, threshold: 0.5 });
+    await supervisorPage.locator('#calls tbody tr[data-hold="true"]', { hasText: '600900005' }).waitFor({ timeout: 5000 });
+    await supervisorPage.screenshot({ path: join(shots, 'wallboard-hold.png') });
+    await agentPage.click('#unhold');
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+
+    // The wrap-up code: a code that needs a note is refused without one, in the page; then a plain one is saved.
+    refusalsExpected = true;
+    await agentPage.selectOption('#disposition', '2');
+    await agentPage.click('#set-disposition');
+    await agentPage.locator('#call-error:not([hidden])', { hasText: 'note' }).waitFor({ timeout: 5000 });
+    refusalsExpected = false;
+    await agentPage.selectOption('#disposition', '1');
+    await agentPage.click('#set-disposition');
+    await agentPage.locator('#disposition-set', { hasText: 'Resuelto' }).waitFor({ timeout: 5000 });
+    await agentPage.screenshot({ path: join(shots, 'desk-call-controls.png') });
+    await caller.hangup();
+    await agent.ended;
+    await agentPage.locator('#recent tbody tr', { hasText: 'Resuelto' }).waitFor({ timeout: 5000 });
+
+    // The supervisor changes Lucía's state from the wallboard, with why: audited, and her desk follows.
+    await supervisorPage.locator('#agents tr[data-agent="Lucía"] button[data-mode="force"]').click();
+    await supervisorPage.selectOption('#force-state', 'paused');
+    await supervisorPage.selectOption('#force-reason', 'break');
+    await supervisorPage.fill('#force-why', 'formación');
+    await supervisorPage.click('#force-submit');
+    await agentPage.waitForSelector('#state[data-status="paused"]');
+    const forced = ((await t.api(`/api/v1/agents/${ids.lucia}/timeline`)).body as { source: string; forcedWhy?: string; forcedBy?: string }[]).at(-1);
+    assert.deepEqual([forced?.source, forced?.forcedWhy, forced?.forcedBy], ['supervisor', 'formación', 'sofia']);
+
+    // Paused, nobody answers: a caller who gives up is on the wallboard's list, and the supervisor asks for a callback.
+    const leaving = await TestPhone.start({ user: '600900006' });
+    phones.push(leaving);
+    const gone = await leaving.call('5554301');
+    await gone.sendDtmf('4321#');
+    await waitFor(async () => (await t.api(`/api/v1/queues/${soporteId}/live`)).body.waiting.length === 1, 8000, 'the caller is not waiting');
+    await gone.hangup();
+    const abandoned = supervisorPage.locator('#abandoned tbody tr', { hasText: '600900006' });
+    await abandoned.locator('button').click({ timeout: 5000 });
+    await abandoned.filter({ hasText: 'pedida' }).waitFor({ timeout: 5000 });
+    const callbacks = (await t.api(`/api/v1/queues/${soporteId}/callbacks`)).body as { callerNumber: string; status: string }[];
+    assert.ok(callbacks.some((c) => c.callerNumber === '600900006' && c.status === 'pending'), JSON.stringify(callbacks));
+    await agentPage.click('#ready');
+    await agentPage.waitForSelector('#state[data-status="available"]');
+  });
+
   it('the reports page draws its charts from a seeded day, and its CSV is the API\'s report', async () => {
     await supervisorPage.goto(`${t.baseUrl}/ui/reports.html?from=2026-03-10&to=2026-03-10&interval=hour`);
     await supervisorPage.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
