@@ -23,6 +23,7 @@ import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers, type TransferSource } from './transfers.js';
 import { Holds, noHold } from './hold.js';
 import { Dispositions, type Setter } from './dispositions.js';
+import { consultArg, Consults, type ConsultStep } from './consult.js';
 import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
@@ -37,7 +38,7 @@ declare module '../core/events.js' {
     };
     /** A queue call bridged with its agent, put on hold or taken back, its wrap-up code set (on the live feed). */
     'queue.call': {
-      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'connected' | 'hold' | 'unhold' | 'disposition';
+      queueId: string; entryId: string; callId: string; agentId: string | null; event: 'connected' | 'hold' | 'unhold' | 'disposition' | ConsultStep;
       holdSince: string | null; code?: string; at: string;
     };
     /** Caller and agent are both in their mixing bridge (internal: not on the live feed). */
@@ -72,6 +73,7 @@ export class QueueEngine {
   private readonly transfers: Transfers;
   private readonly holds: Holds;
   private readonly dispositions: Dispositions;
+  private readonly consults: Consults;
 
   constructor(
     private readonly ari: AriClient,
@@ -101,25 +103,36 @@ export class QueueEngine {
     this.transfers = new Transfers(this.q, { enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
+    this.consults = new Consults(this.q, this.holds, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
+    // A colleague's phone the agent consults (consult.ts).
+    router.claim(consultArg, { role: 'agent' });
     // The registry knows who is on each connected queue call: monitoring and recording read it there.
     bus.on('queue.connected', (parties) => registry.linkCall({ kind: 'queue', ...parties }));
     bus.on('queue.entry', (entry) => {
       if (entry.event === 'left') registry.unlinkCall(entry.callId, entry.entryId);
     });
     ari.on('ChannelStateChange', (event) => {
-      if (event.channel.state === 'Up' && this.q.legs.has(event.channel.id)) void this.dispatcher.legAnswered(event.channel.id);
+      if (event.channel.state !== 'Up') return;
+      if (this.q.legs.has(event.channel.id)) void this.dispatcher.legAnswered(event.channel.id);
+      else if (this.consults.isConsultLeg(event.channel.id)) this.consults.answered(event.channel.id);
     });
     // An agent leg's events end at StasisEnd (busy, rejected, hung up);
     // callers are subscribed beyond it by the calls capability, so their end
     // is ChannelDestroyed.
     ari.on('StasisEnd', (event) => {
       if (this.q.legs.has(event.channel.id)) void this.dispatcher.legGone(event.channel.id);
-      else this.connectedLegGone(event.channel.id);
+      else if (this.consults.isConsultLeg(event.channel.id)) void this.consults.legGone(event.channel.id);
+      else void this.connectedLegGone(event.channel.id);
     });
     ari.on('ChannelDestroyed', (event) => {
-      if (this.q.callers.has(event.channel.id)) void this.exits.callerGone(event.channel.id);
+      const channelId = event.channel.id;
+      const entry = this.q.byCaller(channelId);
+      // A consult going on, or a call handed over after one, ends with its caller.
+      void this.consults.callerGone(channelId, entry).then(() => {
+        if (entry) return this.exits.callerGone(channelId);
+      });
     });
     // The agent's phone's HOLD key (a re-INVITE sendonly, and back): Asterisk
     // plays the caller their music by itself (hold.ts); the hold is counted.
@@ -258,11 +271,29 @@ export class QueueEngine {
     return this.dispatcher.dispatch();
   }
 
-  /** The agent hung up a connected call: the caller's side ends too. */
-  private connectedLegGone(channelId: string): void {
+  /** The agent hung up a connected call: the caller's side ends too, unless the agent leaves a conference (the others go on). */
+  private async connectedLegGone(channelId: string): Promise<void> {
     this.transfers.forgetKeys(channelId);
     const entry = this.q.connectedByLeg(channelId);
-    if (entry) void this.q.deps.helpers.hangup(entry.call.channelId);
+    if (!entry) return;
+    if (await this.consults.agentLeft(entry)) return;
+    await this.q.deps.helpers.hangup(entry.call.channelId);
+  }
+
+  /** Consult (attended) transfer of a connected queue call: the agent calls a colleague's phone (consult.ts). */
+  async consult(callId: string, extension: string): Promise<void> {
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
+    await this.consults.start(entry, extension);
+  }
+
+  /** The consult's next step: hand the caller over, go back to the caller, or bring all three together. */
+  async consultStep(callId: string, step: 'complete' | 'cancel' | 'conference'): Promise<void> {
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
+    if (step === 'complete') await this.consults.complete(entry);
+    else if (step === 'cancel') await this.consults.cancel(entry);
+    else await this.consults.conference(entry);
   }
 
   /** Who is on a connected queue call, by call or by agent. */

@@ -206,4 +206,35 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       response: { 200: Type.Object({ entryId: Type.String(), code: Type.String() }), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (request) => queues.setDisposition(request.params.id, request.body.code, request.body.note, request.principal!));
+
+  app.post('/api/v1/calls/:id/consult', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['queues'],
+      summary: "Consult a colleague's phone about a queue call (attended transfer): the caller waits on hold",
+      description: 'Then POST …/consult/complete (the caller goes to the colleague, the agent to wrap-up), …/consult/cancel (back to the caller) '
+        + 'or …/consult/conference (all three). Agents only on their own call.',
+      params: IdParams,
+      body: Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),
+      response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request, reply) => {
+    await queues.consultCall(request.params.id, request.body.extension, request.principal!);
+    return reply.status(202).send(null);
+  });
+
+  for (const step of ['complete', 'cancel', 'conference'] as const) {
+    app.post(`/api/v1/calls/:id/consult/${step}`, {
+      config: { roles: ['admin', 'supervisor', 'agent'] },
+      schema: {
+        tags: ['queues'],
+        summary: { complete: 'Hand the caller to the consulted colleague (the agent leaves to wrap-up)', cancel: 'End the consult: back to the caller', conference: 'Bring caller, agent and colleague together' }[step],
+        params: IdParams,
+        response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    }, async (request, reply) => {
+      await queues.consultStep(request.params.id, step, request.principal!);
+      return reply.status(204).send(null);
+    });
+  }
 }

@@ -244,6 +244,19 @@ export class QueuesService {
     return this.engine.setDisposition(callId, code, note, { role: principal.role, agentId: principal.agentId, source: 'api' });
   }
 
+  /** Consult (attended) transfer: the agent calls a colleague's phone while the caller waits on hold (consult.ts). */
+  async consultCall(callId: string, extension: string, principal: { role: string; agentId: string | null }): Promise<void> {
+    await this.ownConnectedCall(callId, principal, 'consult on');
+    if (!(await this.engine.phoneExists(extension))) throw badRequest(`body/extension: no phone ${extension}`);
+    await this.engine.consult(callId, extension);
+  }
+
+  /** The consult's next step: complete (the caller goes to the colleague), cancel, or conference. */
+  async consultStep(callId: string, step: 'complete' | 'cancel' | 'conference', principal: { role: string; agentId: string | null }): Promise<void> {
+    await this.ownConnectedCall(callId, principal, step === 'conference' ? 'conference' : 'transfer');
+    await this.engine.consultStep(callId, step);
+  }
+
   /** An agent's blind transfer from the API (the phone's is ## number #). */
   async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
     await this.ownConnectedCall(callId, principal, 'transfer');

@@ -173,6 +173,67 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after the transfer');
   });
 
+  it('consults a colleague (the caller hears music, not the consult), goes back, brings all three together, then hands the caller over', async () => {
+    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    await colleaguePhone.register();
+    phones.push(colleaguePhone);
+    const { caller, agent, callId } = await answered('600700007');
+    const path = (what: string) => `/api/v1/calls/${callId}/${what}`;
+    assert.equal((await t.api(path('consult/complete'), { method: 'POST', token: agentToken })).status, 409, 'no consult yet');
+    assert.equal((await t.api(path('consult'), { method: 'POST', json: { extension: '4999' }, token: agentToken })).status, 400, 'no such phone');
+    caller.playTone(440);
+    agent.playTone(1000);
+
+    const consult = async (): Promise<Call> => {
+      const rings = colleaguePhone.waitForIncoming(10_000);
+      assert.equal((await t.api(path('consult'), { method: 'POST', json: { extension: '1007' }, token: agentToken })).status, 202);
+      const colleague = await (await rings).answer();
+      colleague.playTone(1400);
+      await colleague.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+      await agent.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+      return colleague;
+    };
+    const first = await consult();
+    await caller.waitForTone(musicHz, { timeoutMs: 5000, threshold: 0.5 });
+    const [music, agentSide, colleagueSide] = toneLevels(await listen(caller, 1500), [musicHz, 1000, 1400]);
+    assert.ok(music! > 0.5 && agentSide! < 0.05 && colleagueSide! < 0.05, `the caller hears the music only (${music}, ${agentSide}, ${colleagueSide})`);
+    assert.equal(await stateOf(), 'on_call');
+
+    // Back to the caller: the colleague's call ends, agent and caller hear each other.
+    assert.equal((await t.api(path('consult/cancel'), { method: 'POST', token: agentToken })).status, 204);
+    await first.ended;
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    await agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+
+    // A conference: each hears the other two.
+    const second = await consult();
+    assert.equal((await t.api(path('consult/conference'), { method: 'POST', token: agentToken })).status, 204);
+    await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.2 });
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.2 });
+    await agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.2 });
+    await second.waitForTone(440, { timeoutMs: 5000, threshold: 0.2 });
+
+    // Handed over: the agent leaves to wrap-up; caller and colleague hear each other.
+    assert.equal((await t.api(path('consult/complete'), { method: 'POST', token: agentToken })).status, 204);
+    await agent.ended;
+    const [callerHearsColleague] = toneLevels(await listen(caller, 1500), [1400]);
+    assert.ok(callerHearsColleague! > 0.5, `the caller hears the colleague only (${callerHearsColleague})`);
+    await second.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await waitFor(async () => ['wrap_up', 'available'].includes(await stateOf()), 5000, 'the agent is not out of the call');
+    await caller.hangup();
+    await second.ended;
+    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
+      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
+    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    const steps = await waitFor(async () => {
+      const listed = (await callEvents(callId)).map((e) => e.type).filter((type) => type.startsWith('consult') || type === 'conference');
+      return listed.length >= 6 ? listed : undefined;
+    }, 5000, 'the consult steps are not on the call');
+    assert.deepEqual(steps, ['consult', 'consult_answered', 'consult_cancelled', 'consult', 'consult_answered', 'conference', 'consult_completed']);
+    await colleaguePhone.close();
+    await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available');
+  });
+
   it('a required wrap-up code holds the wrap-up until *49 code on the phone sets it, or records none at the maximum', async () => {
     const patched = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositionRequired: true, dispositionMaxSeconds: 10 } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
