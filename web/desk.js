@@ -72,6 +72,14 @@ document.getElementById('transfer-form').onsubmit = (event) => {
     }
   });
 };
+document.getElementById('consult-form').onsubmit = (event) => {
+  event.preventDefault();
+  const extension = document.getElementById('consult-to').value.trim();
+  void control(() => api(callPath('consult'), { method: 'POST', json: { extension } }));
+};
+for (const step of ['complete', 'conference', 'cancel']) {
+  document.getElementById(`consult-${step}`).onclick = () => control(() => api(callPath(`consult/${step}`), { method: 'POST' }));
+}
 document.getElementById('disposition-form').onsubmit = (event) => {
   event.preventDefault();
   const note = document.getElementById('disposition-note').value.trim();
@@ -93,6 +101,15 @@ function showControls(status, handling) {
   document.getElementById('hold').hidden = Boolean(handling.holdSince);
   document.getElementById('unhold').hidden = !handling.holdSince;
   document.getElementById('code-required').hidden = !handling.awaitingCode;
+  // The consult: start one, then complete, conference or go back to the caller.
+  const consult = handling.consult;
+  document.getElementById('consult').hidden = Boolean(consult);
+  document.getElementById('consult-to').disabled = Boolean(consult);
+  document.getElementById('consult-state').textContent = consult
+    ? `${t({ ringing: 'consultRinging', talking: 'consultTalking', conference: 'consultConference' }[consult.state])} ${consult.extension}` : '';
+  document.getElementById('consult-complete').hidden = !consult || consult.state === 'ringing';
+  document.getElementById('consult-conference').hidden = !consult || consult.state !== 'talking';
+  document.getElementById('consult-cancel').hidden = !consult || consult.state === 'conference';
   const select = document.getElementById('disposition');
   const chosen = select.value;
   select.innerHTML = '';

@@ -219,8 +219,12 @@ export class QueueEngine {
   }
 
   /** The queue call the agent is handling (connected or in wrap-up): its queue's codes, the code set, the hold. */
-  handling(agentId: string): ReturnType<Dispositions['handling']> {
-    return this.dispositions.handling(agentId);
+  handling(agentId: string): (NonNullable<ReturnType<Dispositions['handling']>> & { consult: { extension: string; state: string } | null }) | undefined {
+    const handled = this.dispositions.handling(agentId);
+    if (!handled) return undefined;
+    const entry = this.q.entries.get(handled.entryId);
+    const consult = entry ? this.consults.of(entry) : undefined;
+    return { ...handled, consult: consult ? { extension: consult.extension, state: consult.state } : null };
   }
 
   /** Puts a connected queue call's caller on hold (`hold`) or takes them back; 409 when not connected or already so. */

@@ -112,7 +112,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     const handling = handled && handled.callId === state.callId ? {
       entryId: handled.entryId, callId: handled.callId, queueId: handled.queue.id, queue: handled.queue.name, dispositions: handled.queue.dispositions,
       dispositionRequired: handled.queue.disposition_required, code: handled.code, awaitingCode: handled.awaiting,
-      holdSince: handled.holdSince?.toISOString() ?? null,
+      holdSince: handled.holdSince?.toISOString() ?? null, consult: handled.consult,
     } : null;
     const live = calls.liveCalls().find((c) => c.id === state.callId);
     // a call whose row cannot be read (deleted by retention, an outage): shown as no call

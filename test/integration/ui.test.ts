@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { projectRoot } from '../../src/core/paths.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
@@ -212,7 +213,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await wallboardState('available');
   });
 
-  it('the agent holds and codes the call on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
+  it('the agent holds, pauses the recording, codes the call, consults and conferences a colleague and hands the caller over on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
     const patched = await t.api(`/api/v1/queues/${soporteId}`, { method: 'PATCH', json: { musicOnHold: 'lab-tone', dispositions: [{ code: '1', label: 'Resuelto' }, { code: '2', label: 'Reclamación', requiresNote: true }] } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     const rings = deskPhone.waitForIncoming(15_000);
@@ -222,7 +223,10 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await caller.sendDtmf('4321#');
     const agent = await (await rings).answer();
     agent.playTone(1000);
+    caller.playTone(440);
     await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    const live = (await t.api('/api/v1/calls/live')).body as { id: string; callerNumber: string }[];
+    const liveCallId = (number: string) => live.find((c) => c.callerNumber === number)!.id;
 
     // Hold from the page: the caller hears the queue's music (600 Hz), the wallboard marks the call.
     await agentPage.locator('#hold:not([hidden])').click({ timeout: 5000 });
@@ -245,9 +249,35 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await agentPage.selectOption('#disposition', '1');
     await agentPage.click('#set-disposition');
     await agentPage.locator('#disposition-set', { hasText: 'Resuelto' }).waitFor({ timeout: 5000 });
+
+    // The recording paused for a card number, and resumed.
+    const recording = async () => (await sql<{ paused_since: Date | null; pauses: unknown[] }>`
+      select paused_since, pauses from recordings where call_id = ${liveCallId('600900005')}`.execute(t.app.database.db)).rows[0];
+    await agentPage.click('#rec-pause');
+    await waitFor(async () => (await recording())?.paused_since, 5000, 'recording not paused from the page');
+    await agentPage.click('#rec-resume');
+    await waitFor(async () => (await recording())?.pauses.length === 1, 5000, 'recording not resumed from the page');
+
+    // Consult a colleague, bring all three together, then hand the caller over.
+    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    phones.push(colleaguePhone);
+    await colleaguePhone.register();
+    const colleagueRings = colleaguePhone.waitForIncoming(10_000);
+    await agentPage.fill('#consult-to', '1007');
+    await agentPage.click('#consult');
+    const colleague = await (await colleagueRings).answer();
+    colleague.playTone(1400);
+    await agent.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.waitForTone(600, { timeoutMs: 5000, threshold: 0.5 });
+    await agentPage.locator('#consult-conference:not([hidden])').click({ timeout: 5000 });
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.2 });
     await agentPage.screenshot({ path: join(shots, 'desk-call-controls.png') });
-    await caller.hangup();
+    await agentPage.locator('#consult-complete:not([hidden])').click({ timeout: 5000 });
     await agent.ended;
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.2 });
+    await caller.hangup();
+    await colleague.ended;
+    await colleaguePhone.close();
     await agentPage.locator('#recent tbody tr', { hasText: 'Resuelto' }).waitFor({ timeout: 5000 });
 
     // The supervisor changes Lucía's state from the wallboard, with why: audited, and her desk follows.
