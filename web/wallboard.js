@@ -162,6 +162,8 @@ function renderSession() {
   if (!session) return;
   document.getElementById('monitor-status').textContent = session.status === 'ringing' ? t('ringingPhone') : `${t(session.mode)}`;
   for (const button of panel.querySelectorAll('button[data-mode]')) button.setAttribute('aria-pressed', String(button.dataset.mode === session.mode));
+  // Barging into a call: the supervisor may take it over (the agent's leg drops).
+  document.getElementById('monitor-take-over').hidden = !(session.status === 'active' && session.mode === 'barge');
 }
 
 async function startMonitor(agentId, mode) {
@@ -176,6 +178,7 @@ async function startMonitor(agentId, mode) {
 for (const button of document.querySelectorAll('#monitor button[data-mode]')) {
   button.onclick = async () => { session = await api(`/api/v1/monitor/${session.id}`, { method: 'PATCH', json: { mode: button.dataset.mode } }); renderSession(); };
 }
+document.getElementById('monitor-take-over').onclick = async () => { session = await api(`/api/v1/monitor/${session.id}/take-over`, { method: 'POST' }); renderSession(); };
 document.getElementById('monitor-end').onclick = async () => { session = await api(`/api/v1/monitor/${session.id}`, { method: 'DELETE' }); renderSession(); };
 
 // A supervisor sets an agent's state (audited with why; the agent is told).

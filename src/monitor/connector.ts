@@ -184,6 +184,27 @@ export class Connector {
     await this.connect(session, session.mode, 'follow');
   }
 
+  /**
+   * Ends a barging session whose supervisor takes the call over: the audit is
+   * closed as `taken_over`, but the supervisor's leg stays in the call's
+   * bridge (the queues hand the call to it) and is not hung up.
+   */
+  async release(session: Session, endedByToken: string | null): Promise<void> {
+    if (session.status === 'ended') return;
+    const { helpers, sessions } = this.d;
+    session.status = 'ended';
+    session.endedAt = new Date();
+    session.endReason = 'taken_over';
+    sessions.endSegment(session);
+    sessions.ended(session, 'taken_over', endedByToken);
+    this.d.logger.info({ sessionId: session.id }, 'monitoring session ended: the supervisor took the call over');
+    await this.dropSnoop(session);
+    if (session.monitorBridgeId) await helpers.destroyBridge(session.monitorBridgeId);
+    sessions.forget(session);
+    sessions.announce(session, 'ended');
+    session.resolveEnded();
+  }
+
   /** Ends a session: the supervisor's leg is hung up, everything made for it removed, and the audit closed. */
   async finish(session: Session, reason: EndReason, endedByToken: string | null, farewell?: string): Promise<void> {
     if (session.status === 'ended') return;

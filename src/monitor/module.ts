@@ -20,10 +20,14 @@ export const monitorModule: Module<'monitor', 'agents' | 'queues' | 'calls'> = {
   emits: ['monitor.session'],
   // The calls it follows come from the call registry (linked by the queues, or found on a desk phone).
   consumes: ['agent.state', 'agent.access.removed'],
-  build({ ari, ariHelpers, stasis, channels, media, db, writes, bus, logger, config, site, agents, calls }) {
+  build({ ari, ariHelpers, stasis, channels, media, db, writes, bus, logger, config, site, agents, calls, queues }) {
     const service = new MonitorService({
       ari, helpers: ariHelpers, router: stasis, registry: channels, direct: new DirectCalls(ari, ariHelpers, channels, site), media,
       agents: agents.service, calls: calls.service, store: new MonitorStore(db), writes, bus, logger: logger.child({ component: 'monitor' }),
+      takeOver: async (callId, channelId, supervisorId) => {
+        const supervisor = await agents.service.getAgent(supervisorId).catch(() => undefined);
+        await queues.engine.takeOver(callId, channelId, supervisor?.extension ?? supervisor?.number ?? 'supervisor');
+      },
     }, { sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site });
     return { service };
   },

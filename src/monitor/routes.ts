@@ -21,7 +21,7 @@ const SessionView = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   answeredAt: Nullable(Type.String({ format: 'date-time' })),
   endedAt: Nullable(Type.String({ format: 'date-time' })),
-  endReason: Nullable(Type.String({ description: 'supervisor_hangup, ended_by_api, call_ended, no_answer, busy, unreachable, failed, restart, asterisk_lost, offboarded (the supervisor lost access)' })),
+  endReason: Nullable(Type.String({ description: 'supervisor_hangup, ended_by_api, call_ended, no_answer, busy, unreachable, failed, restart, asterisk_lost, offboarded (the supervisor lost access), taken_over (the supervisor took the call over)' })),
   segments: Type.Array(Type.Object({
     mode: Mode,
     callId: Type.String({ format: 'uuid' }),
@@ -109,4 +109,13 @@ export function monitorRoutes(app: HttpApp, monitor: MonitorService): void {
       response: { 200: SessionView, ...errors },
     },
   }, async (request) => monitor.end(request.params.id, request.principal!));
+
+  app.post('/api/v1/monitor/:id/take-over', {
+    config: { roles },
+    schema: {
+      tags: ['monitoring'], summary: 'Take a queue call over: from barge, the agent\'s leg drops and the supervisor stays with the caller',
+      description: 'Only a live session barging into a queue call (409 otherwise). The session ends as taken_over (audited); the call\'s entry is closed as transferred to the supervisor; the agent goes to wrap-up.',
+      params: IdParams, response: { 200: SessionView, ...errors },
+    },
+  }, async (request) => monitor.takeOver(request.params.id, request.principal!));
 }

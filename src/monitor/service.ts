@@ -52,6 +52,8 @@ export interface MonitorDeps {
   writes: WriteQueue;
   bus: EventBus;
   logger: Logger;
+  /** The queues hand a call to the supervisor's leg and drop the agent's (take over). */
+  takeOver?: (callId: string, supervisorChannelId: string, supervisorId: string) => Promise<void>;
 }
 
 /** A followed agent's outgoing direct call is looked for every second for up to a minute of ringing. */
@@ -301,6 +303,25 @@ export class MonitorService {
   async end(id: string, principal: Principal): Promise<MonitorSessionView> {
     const session = await this.liveSession(id, principal);
     await this.sessions.run(session, () => this.connector.finish(session, 'ended_by_api', principal.tokenId));
+    return viewOf(session);
+  }
+
+  /**
+   * POST /monitor/:id/take-over: a supervisor barging into a queue call takes
+   * it over: the agent's leg drops (the agent goes to wrap-up), the supervisor
+   * stays with the caller, the session ends as `taken_over` (audited).
+   */
+  async takeOver(id: string, principal: Principal): Promise<MonitorSessionView> {
+    const session = await this.liveSession(id, principal);
+    const takeOver = this.d.takeOver;
+    await this.sessions.run(session, async () => {
+      const call = session.call;
+      if (!takeOver || session.status !== 'active' || session.mode !== 'barge' || session.where !== 'call' || !call || call.kind !== 'queue') {
+        throw conflict('only a supervisor barging into a queue call can take it over');
+      }
+      await this.connector.release(session, principal.tokenId);
+      await takeOver(call.callId, session.channelId, session.supervisorId);
+    });
     return viewOf(session);
   }
 

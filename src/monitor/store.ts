@@ -4,7 +4,7 @@ import type { WriteOp } from '../core/write-queue.js';
 export const monitorModes = ['listen', 'whisper', 'barge'] as const;
 export type MonitorMode = (typeof monitorModes)[number];
 export type SessionStatus = 'ringing' | 'active' | 'ended';
-export type EndReason = 'supervisor_hangup' | 'ended_by_api' | 'call_ended' | 'no_answer' | 'busy' | 'unreachable' | 'failed' | 'restart' | 'asterisk_lost' | 'offboarded';
+export type EndReason = 'supervisor_hangup' | 'ended_by_api' | 'call_ended' | 'no_answer' | 'busy' | 'unreachable' | 'failed' | 'restart' | 'asterisk_lost' | 'offboarded' | 'taken_over';
 export type SegmentSource = 'start' | 'api' | 'phone' | 'follow' | 'restart';
 
 export interface MonitorSessionsTable {

@@ -18,7 +18,7 @@ export interface ConsultPorts {
   noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void;
 }
 
-export type ConsultStep = 'consult' | 'consult_answered' | 'consult_cancelled' | 'consult_completed' | 'conference';
+export type ConsultStep = 'consult' | 'consult_answered' | 'consult_cancelled' | 'consult_completed' | 'conference' | 'taken_over';
 
 /**
  * Consult (attended) transfer and conference of a connected queue call,
@@ -143,6 +143,21 @@ export class Consults {
     await helpers.hangup(agentLeg);
   }
 
+  /**
+   * A supervisor barging into the call takes it over: handed over to the
+   * supervisor's leg (already in the call's bridge) as after a conference,
+   * and the agent's leg is hung up.
+   */
+  async takeOver(entry: Entry, supervisorChannelId: string, extension: string): Promise<void> {
+    if (!entry.connected) throw conflict('the call is not connected to an agent');
+    if (this.byEntry.has(entry.id)) throw conflict('the agent is consulting a colleague; take over once the consult is over');
+    const agentLeg = entry.connected.legId;
+    const consult: Consult = { entryId: entry.id, extension, legId: supervisorChannelId, bridgeId: entry.connected.bridgeId, state: 'conference' };
+    if (entry.hold.since) await this.holds.unhold(entry).catch(() => undefined);
+    this.handOver(entry, consult, 'take_over');
+    await this.q.deps.helpers.hangup(agentLeg);
+  }
+
   /** The agent hung up during a conference: the caller and the colleague go on. True when that was the case. */
   async agentLeft(entry: Entry): Promise<boolean> {
     const consult = this.byEntry.get(entry.id);
@@ -178,14 +193,14 @@ export class Consults {
     await this.q.deps.helpers.destroyBridge(consult.bridgeId);
   }
 
-  private handOver(entry: Entry, consult: Consult): void {
+  private handOver(entry: Entry, consult: Consult, source: 'consult' | 'take_over' = 'consult'): void {
     const { store } = this.q.deps;
     const agentId = entry.connected!.agentId;
     this.forget(consult);
     const target = { extension: consult.extension };
     this.q.write(`queue entry ${entry.id} transferred`, store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
-    this.ports.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source: 'consult', to: target });
-    this.step(entry, 'consult_completed', { extension: consult.extension });
+    this.ports.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
+    this.step(entry, source === 'take_over' ? 'taken_over' : 'consult_completed', { extension: consult.extension });
     const handed: HandedOver = { callerId: entry.call.channelId, legId: consult.legId, bridgeId: entry.connected!.bridgeId, finish: () => entry.finished('released') };
     this.handedOver.set(handed.callerId, handed);
     this.handedOver.set(handed.legId, handed);

@@ -291,6 +291,13 @@ export class QueueEngine {
     await this.consults.start(entry, extension);
   }
 
+  /** A supervisor barging into a queue call takes it over (consult.ts): the agent's leg drops. */
+  async takeOver(callId: string, supervisorChannelId: string, extension: string): Promise<void> {
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
+    await this.consults.takeOver(entry, supervisorChannelId, extension);
+  }
+
   /** The consult's next step: hand the caller over, go back to the caller, or bring all three together. */
   async consultStep(callId: string, step: 'complete' | 'cancel' | 'conference'): Promise<void> {
     const entry = this.q.connectedByCall(callId);

@@ -234,6 +234,42 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available');
   });
 
+  it('a supervisor barging in takes the call over: the agent drops to wrap-up, the supervisor stays with the caller (audited)', async () => {
+    const supervisorId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '2001', name: 'Sofía', pin: '1234', extension: '2001', isSupervisor: true } })).body.id;
+    const supervisorDesk = await TestPhone.start({ user: '2001', password: 'lab-2001' });
+    await supervisorDesk.register();
+    phones.push(supervisorDesk);
+    const { caller, agent, callId } = await answered('600700008');
+    const rings = supervisorDesk.waitForIncoming(10_000);
+    const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId, callId, mode: 'listen' } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const id = started.body.id as string;
+    const supervisor = await (await rings).answer();
+    supervisor.playTone(1400);
+    await waitFor(async () => (await t.api(`/api/v1/monitor/${id}`)).body.status === 'active', 5000, 'session not active');
+    assert.equal((await t.api(`/api/v1/monitor/${id}/take-over`, { method: 'POST' })).status, 409, 'only from barge');
+    assert.equal((await t.api(`/api/v1/monitor/${id}`, { method: 'PATCH', json: { mode: 'barge' } })).status, 200);
+    caller.playTone(440);
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.2 });
+    const taken = await t.api(`/api/v1/monitor/${id}/take-over`, { method: 'POST' });
+    assert.equal(taken.status, 200, JSON.stringify(taken.body));
+    await agent.ended;
+    await supervisor.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    await waitFor(async () => ['wrap_up', 'available'].includes(await stateOf()), 5000, 'the agent is still on the call');
+    const session = await waitFor(async () => {
+      const body = (await t.api(`/api/v1/monitor/${id}`)).body;
+      return body.endReason === 'taken_over' ? body : undefined;
+    }, 5000, 'the session is not ended as taken_over');
+    assert.equal(session.status, 'ended');
+    await caller.hangup();
+    await supervisor.ended;
+    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
+    assert.equal(transferred.detail.source, 'take_over');
+    await supervisorDesk.close();
+    await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available');
+  });
+
   it('a required wrap-up code holds the wrap-up until *49 code on the phone sets it, or records none at the maximum', async () => {
     const patched = await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositionRequired: true, dispositionMaxSeconds: 10 } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
