@@ -36,6 +36,32 @@ describe('agent state machine', () => {
     assert.equal(noWrapUp.states.at(-1), 'paused(lunch)');
   });
 
+  it('holds a wrap-up waiting for a required code: ready is refused, the code ends it (now or at its usual end), the maximum too', () => {
+    const held: AgentCommand = { type: 'callEnded', wrapUpEndsAt: new Date(120_000), awaitingDisposition: true };
+    const refused = run(login, answer, held, { type: 'ready' });
+    assert.match(refused.refused ?? '', /wrap-up code/);
+    assert.equal(refused.final.awaitingDisposition, true);
+    assert.deepEqual(run(login, answer, held, { type: 'dispositionSet', wrapUpEndsAt: null }).states.at(-1), 'available');
+    const later = run(login, answer, held, { type: 'dispositionSet', wrapUpEndsAt: new Date(5000) });
+    assert.deepEqual([later.states.at(-1), later.final.wrapUpEndsAt?.getTime(), later.final.awaitingDisposition], ['wrap_up', 5000, false]);
+    assert.equal(run(login, answer, held, { type: 'dispositionSet', wrapUpEndsAt: new Date(5000) }, { type: 'ready' }).states.at(-1), 'available', 'ready works once the code is set');
+    assert.equal(run(login, answer, held, { type: 'wrapUpDone' }).states.at(-1), 'available', 'the maximum ends it');
+    assert.match(run(login, { type: 'dispositionSet', wrapUpEndsAt: null }).refused ?? '', /not waiting/);
+  });
+
+  it('takes a supervisor\'s forced state: a pause waits for the call, the rest is refused during one; unreachable keeps its phone rule', () => {
+    assert.equal(run(login, { type: 'force', to: 'paused', reason: 'break' }).states.at(-1), 'paused(break)');
+    assert.equal(run(login, { type: 'pause', reason: 'break' }, { type: 'force', to: 'available' }).states.at(-1), 'available');
+    assert.equal(run(login, answer, endWithWrapUp, { type: 'force', to: 'available' }).states.at(-1), 'available', 'ends a wrap-up');
+    assert.equal(run(login, answer, endWithWrapUp, { type: 'force', to: 'logged_out' }).states.at(-1), 'logged_out');
+    assert.equal(run(login, answer, { type: 'force', to: 'paused', reason: 'break' }).states.at(-1), 'on_call+break');
+    assert.match(run(login, answer, { type: 'force', to: 'logged_out' }).refused ?? '', /take the call over/);
+    assert.match(run({ type: 'force', to: 'available' }).refused ?? '', /not checked in/);
+    assert.match(run(login, { type: 'unreachable' }, { type: 'force', to: 'available' }).refused ?? '', /not reachable/);
+    const away = run(login, { type: 'unreachable' }, { type: 'force', to: 'paused', reason: 'lunch' }, { type: 'reachable' });
+    assert.equal(away.states.at(-1), 'paused(lunch)', 'the pause is where the agent returns');
+  });
+
   it('lets ready cancel a pending pause or end wrap-up early', () => {
     assert.equal(run(login, answer, { type: 'pause', reason: 'lunch' }, { type: 'ready' }).states.at(-1), 'on_call');
     assert.equal(run(login, answer, endWithWrapUp, { type: 'ready' }).states.at(-1), 'available');
