@@ -124,6 +124,15 @@ function showControls(status, handling) {
   document.getElementById('disposition-set').textContent = set ? `${t('codeSaved')} ${set.code} · ${set.label}` : '';
 }
 
+/** The transfer and consult boxes suggest colleagues (with their state) and queues as they are typed. */
+async function showDirectory() {
+  const { queues, colleagues } = await api('/api/v1/directory');
+  const phones = colleagues.map((c) => new Option(`${c.name} · ${c.status === 'paused' && c.reason ? `${t('paused')} (${c.reason})` : t(c.status)}`, c.extension));
+  document.getElementById('directory-phones').replaceChildren(...phones);
+  const all = [...colleagues.map((c) => new Option(`${c.name} · ${t(c.status)}`, c.extension)), ...queues.map((q) => new Option(`${t('queue')} ${q.name}`, q.extension))];
+  document.getElementById('directory-all').replaceChildren(...all);
+}
+
 async function showRecent() {
   const rows = await api(`/api/v1/agents/${me.agentId}/recent-calls`);
   const body = document.querySelector('#recent tbody');
@@ -188,8 +197,12 @@ liveFeed((message) => {
     void showCall();
     if (state.status === 'available' || state.status === 'paused') void showRecent();
   }
-  if (message.type === 'queue.call' && message.data.agentId === me.agentId) void showCall();
+  if (message.type === 'queue.call' && message.data.agentId === me.agentId) {
+    void showCall();
+    if (message.data.event === 'connected') void showDirectory();
+  }
 }, refresh);
 await refresh();
 await showRecent();
+await showDirectory();
 setInterval(render, 1000);

@@ -157,4 +157,25 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
     await agents.state(request.params.id); // 404 for an unknown agent
     return queues.recentCalls(request.params.id, 20, async (callIds) => new Map((await calls.facts(callIds)).map((c) => [c.id, c.caller_number])));
   });
+
+  app.get('/api/v1/directory', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['agents'], summary: "Where an agent can transfer or consult: queues with a short number, and colleagues' phones with their state",
+      description: 'For the desk page\'s transfer and consult boxes. Colleagues without a desk phone are left out.',
+      response: { 200: Type.Object({
+        queues: Type.Array(Type.Object({ name: Type.String(), extension: Type.String() })),
+        colleagues: Type.Array(Type.Object({ name: Type.String(), extension: Type.String(), status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) })),
+      }) },
+    },
+  }, async (request) => {
+    const [list, people] = await Promise.all([queues.list(), agents.listAgents(false)]);
+    return {
+      queues: list.filter((q) => q.extension).map((q) => ({ name: q.name, extension: q.extension! })),
+      colleagues: people.filter((a) => a.extension && a.id !== request.principal!.agentId).map((a) => {
+        const state = agents.stateOf(a.id);
+        return { name: a.name, extension: a.extension!, status: state.status, reason: state.reason };
+      }),
+    };
+  });
 }
