@@ -259,7 +259,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await waitFor(async () => (await recording())?.pauses.length === 1, 5000, 'recording not resumed from the page');
 
     // The consult box suggests colleagues with their state (Sofía's desk phone).
-    assert.match((await agentPage.getAttribute('#directory-phones option[value="2001"]', 'label')) ?? '', /Sofía/);
+    assert.match((await agentPage.textContent('#directory-phones option[value="2001"]')) ?? '', /Sofía/);
     // Consult a colleague, bring all three together, then hand the caller over.
     const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
     phones.push(colleaguePhone);
