@@ -314,14 +314,18 @@ export class MonitorService {
   async takeOver(id: string, principal: Principal): Promise<MonitorSessionView> {
     const session = await this.liveSession(id, principal);
     const takeOver = this.d.takeOver;
+    // Run in the session's order; its refusal (a 409) is the request's answer, not a logged failure.
+    let refusal: unknown;
     await this.sessions.run(session, async () => {
       const call = session.call;
       if (!takeOver || session.status !== 'active' || session.mode !== 'barge' || session.where !== 'call' || !call || call.kind !== 'queue') {
-        throw conflict('only a supervisor barging into a queue call can take it over');
+        refusal = conflict('only a supervisor barging into a queue call can take it over');
+        return;
       }
       await this.connector.release(session, principal.tokenId);
-      await takeOver(call.callId, session.channelId, session.supervisorId);
+      await takeOver(call.callId, session.channelId, session.supervisorId).catch((err: unknown) => { refusal = err; });
     });
+    if (refusal) throw refusal;
     return viewOf(session);
   }
 
