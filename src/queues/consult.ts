@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Channel } from '../asterisk/ari-types.generated.js';
 import { conflict } from '../core/errors.js';
 import type { Entry, QueueEntries } from './entries.js';
 import type { Holds } from './hold.js';
 
 export const consultArg = 'consult-leg';
+/** The colleague's channel of a phone's attended transfer, brought into Stasis through this context (dialplan). */
+export const attendedArg = 'attended';
+export const attendedContext = 'centralita-attended';
 
 /** The agent consulting a colleague's phone about a queue call: the colleague's leg and the bridge the agent talks to them in. */
 interface Consult {
@@ -158,6 +162,45 @@ export class Consults {
     await this.q.deps.helpers.hangup(agentLeg);
   }
 
+  /**
+   * The phone's attended transfer (REFER with Replaces): the agent held the
+   * caller and called a colleague from the desk phone (a dialplan call, not
+   * ours), then pressed TRANSFER. The colleague's channel (`peer`) is moved
+   * by AMI into the `centralita-attended` context, which hands it to Stasis
+   * (`attended,<entry>`); `attendedArrived` then joins it to the caller.
+   */
+  async attendedFromPhone(entry: Entry, peer: Channel): Promise<boolean> {
+    const ami = this.q.deps.ami;
+    if (!ami || !entry.connected) return false;
+    try {
+      await ami.action('Setvar', { channel: peer.name, variable: 'CENTRALITA_ATTENDED', value: entry.id });
+      await ami.action('Redirect', { channel: peer.name, context: attendedContext, exten: 's', priority: 1 });
+      return true;
+    } catch (err) {
+      this.q.deps.logger.warn({ err, entryId: entry.id, peer: peer.name }, 'could not take the colleague of an attended transfer');
+      return false;
+    }
+  }
+
+  /** The colleague's channel of a phone's attended transfer is in Stasis: caller and colleague together, the agent's leg dropped. */
+  async attendedArrived(channel: Channel, entryId: string): Promise<void> {
+    const { ari, helpers, logger } = this.q.deps;
+    const entry = this.q.entries.get(entryId);
+    if (!entry?.connected || this.byEntry.has(entry.id)) {
+      logger.info({ entryId, channelId: channel.id }, 'an attended transfer arrived for a call no longer with its agent');
+      await helpers.hangup(channel.id);
+      return;
+    }
+    const { legId: agentLeg, bridgeId } = entry.connected;
+    await ari.request('bridges.addChannel', { bridgeId, channel: channel.id });
+    // The phone's HOLD key held the caller: the music stops as the colleague joins.
+    await helpers.quietly('taking the caller off hold', { channelId: entry.call.channelId }, () => ari.request('channels.unhold', { channelId: entry.call.channelId }));
+    this.holds.end(entry);
+    const extension = /^PJSIP\/([^-]+)-/.exec(channel.name)?.[1] ?? channel.caller?.number ?? '';
+    this.handOver(entry, { entryId: entry.id, extension, legId: channel.id, bridgeId, state: 'conference' }, 'refer');
+    await helpers.hangup(agentLeg);
+  }
+
   /** The agent hung up during a conference: the caller and the colleague go on. True when that was the case. */
   async agentLeft(entry: Entry): Promise<boolean> {
     const consult = this.byEntry.get(entry.id);
@@ -193,7 +236,7 @@ export class Consults {
     await this.q.deps.helpers.destroyBridge(consult.bridgeId);
   }
 
-  private handOver(entry: Entry, consult: Consult, source: 'consult' | 'take_over' = 'consult'): void {
+  private handOver(entry: Entry, consult: Consult, source: 'consult' | 'take_over' | 'refer' = 'consult'): void {
     const { store } = this.q.deps;
     const agentId = entry.connected!.agentId;
     this.forget(consult);

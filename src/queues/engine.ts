@@ -17,13 +17,13 @@ import type { Outcome, QueueRow, QueuesStore, TransferTarget } from './store.js'
 import { Announcer } from './announcer.js';
 import { Dispatcher } from './dispatcher.js';
 import { isWaiting } from './entry.js';
-import { legArg, partiesOf, QueueEntries, type ConnectedParties, type Entry, type WaitingView } from './entries.js';
+import { legArg, partiesOf, QueueEntries, type ConnectedParties, type Entry, type QueueDeps, type WaitingView } from './entries.js';
 import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers, type TransferSource } from './transfers.js';
 import { Holds, noHold } from './hold.js';
 import { Dispositions, type Setter } from './dispositions.js';
-import { consultArg, Consults, type ConsultStep } from './consult.js';
+import { attendedArg, consultArg, Consults, type ConsultStep } from './consult.js';
 import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
@@ -88,10 +88,11 @@ export class QueueEngine {
     logger: Logger,
     ports: QueueEnginePorts,
     site: AsteriskSite = defaultSite,
+    ami?: QueueDeps['ami'],
   ) {
     this.runFlow = ports.runFlow;
     this.noteCallEvent = ports.noteCallEvent;
-    this.q = new QueueEntries({ ari, helpers, media, store, agents, bus, writes, logger, site }, {
+    this.q = new QueueEntries({ ari, helpers, media, store, agents, bus, writes, logger, site, ami }, {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),
       wrapUp: (entry, agentId) => this.dispositions.wrapUp(entry, agentId),
@@ -100,7 +101,9 @@ export class QueueEngine {
     this.announcer = new Announcer(this.q);
     const enqueue = (call: IvrCall, queue: QueueRow, request: QueueRequest) => this.enqueue(call, queue, request);
     this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow });
-    this.transfers = new Transfers(this.q, { enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args) });
+    this.transfers = new Transfers(this.q, {
+      enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args), attended: (entry, peer) => this.consults.attendedFromPhone(entry, peer),
+    });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
     this.consults = new Consults(this.q, this.holds, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
@@ -108,6 +111,11 @@ export class QueueEngine {
     router.claim(legArg, { role: 'agent' });
     // A colleague's phone the agent consults (consult.ts).
     router.claim(consultArg, { role: 'agent' });
+    // The colleague of the phone's attended transfer, brought in by the dialplan (consult.ts).
+    router.claim(attendedArg, {
+      role: 'agent',
+      start: (event) => this.consults.attendedArrived(event.channel, event.args[1] ?? ''),
+    });
     // The registry knows who is on each connected queue call: monitoring and recording read it there.
     bus.on('queue.connected', (parties) => registry.linkCall({ kind: 'queue', ...parties }));
     bus.on('queue.entry', (entry) => {
@@ -147,7 +155,7 @@ export class QueueEngine {
     // The phone's TRANSFER key (SIP REFER), handed to ARI on agent legs.
     ari.on('ChannelTransfer', (event) => {
       const legId = event.referred_by.source_channel.id;
-      if (this.q.connectedByLeg(legId)) void this.transfers.referred(legId, event.refer_to.requested_destination.destination);
+      if (this.q.connectedByLeg(legId)) void this.transfers.referred(legId, event.refer_to.requested_destination.destination, event.refer_to.connected_channel);
     });
     ari.on('ChannelDtmfReceived', (event) => {
       const connected = this.q.connectedByLeg(event.channel.id);

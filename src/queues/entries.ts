@@ -1,4 +1,5 @@
 import type { AgentsService } from '../agents/service.js';
+import type { AmiClient } from '../asterisk/ami.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
@@ -62,6 +63,8 @@ export type EntryEventName = 'entered' | 'offered' | 'answered' | 'announced' | 
 export interface QueueDeps {
   ari: AriClient; helpers: AriHelpers; media: Media; store: QueuesStore; agents: AgentsService;
   bus: EventBus; writes: WriteQueue; logger: Logger; site: AsteriskSite;
+  /** AMI: moves a channel that is not in Stasis (the phone's attended transfer: consult.ts). */
+  ami?: Pick<AmiClient, 'action'>;
 }
 
 /** The entry's parts that are not its state: looking for agents again, and the ring timeout. */

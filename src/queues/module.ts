@@ -25,7 +25,7 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
   }),
   emits: ['queue.entry', 'queue.connected'],
   consumes: ['agent.state'],
-  async build({ ari, ariHelpers, stasis, channels, media, db, lastKnown, bus, writes, logger, site, agents, calls }) {
+  async build({ ari, ariHelpers, stasis, channels, media, db, lastKnown, bus, writes, logger, site, agents, calls, ami }) {
     const store = new QueuesStore(db, lastKnown, { facts: (callIds) => calls.service.facts(callIds) });
     const queuesLogger = logger.child({ component: 'queues' });
     // Queues overflow into IVR flows, and IVR flows end in queues: the queues
@@ -35,7 +35,7 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
       runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
       noteCallEvent: (channelId, type, detail) => calls.service.noteEvent(channelId, type, detail, new Date()),
       noteEventOfCall: (callId, type, detail) => calls.service.noteEventOfCall(callId, type, detail, new Date()),
-    }, site);
+    }, site, ami);
     const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
       flowExists: (flowId) => ivrFlows.get().flowExists(flowId),
       callExists: (callId) => calls.service.exists(callId),

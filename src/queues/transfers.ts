@@ -1,4 +1,5 @@
 import { isGone } from '../asterisk/ari-helpers.js';
+import type { Channel } from '../asterisk/ari-types.generated.js';
 import { conflict } from '../core/errors.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueRow, TransferTarget } from './store.js';
@@ -12,6 +13,8 @@ export type TransferSource = 'phone' | 'refer' | 'api';
 export interface TransferPorts {
   enqueue: (call: IvrCall, queue: QueueRow, request: QueueRequest) => Promise<void | 'released'>;
   noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void;
+  /** The phone's attended transfer: the colleague's channel (not ours) joins the caller; false when it could not. */
+  attended: (entry: Entry, peer: Channel) => Promise<boolean>;
 }
 
 /**
@@ -46,14 +49,20 @@ export class Transfers {
    * which Asterisk hands to ARI (the leg is made with
    * PJSIP_TRANSFER_HANDLING(ari-only)) as ChannelTransfer. Carried out like
    * a keyed transfer; the phone is told the outcome (its NOTIFY). An
-   * attended REFER (Replaces) is declined: docs/status.md.
+   * attended REFER (Replaces) hands the caller to the colleague the agent
+   * called from the phone (`ports.attended`).
    */
-  async referred(legId: string, destination: string | undefined): Promise<void> {
+  async referred(legId: string, destination: string | undefined, peer: Channel | undefined): Promise<void> {
     const { ari, helpers, logger } = this.q.deps;
     const entry = this.q.connectedByLeg(legId);
     const progress = (states: string) => helpers.quietly('telling the phone how its transfer went', { channelId: legId }, () => ari.request('channels.transfer_progress', { channelId: legId, states }));
+    if (entry && !destination && peer) {
+      // Attended: the colleague the agent called from the phone takes the caller (consult.ts).
+      if (!(await this.ports.attended(entry, peer))) await progress('channel_declined');
+      return;
+    }
     if (!entry || !destination) {
-      logger.info({ legId, destination: destination ?? null }, entry ? 'an attended transfer from the phone is not handled: declined' : 'a transfer from a phone not on a queue call: declined');
+      logger.info({ legId, destination: destination ?? null }, entry ? 'a transfer from the phone without a destination: declined' : 'a transfer from a phone not on a queue call: declined');
       await progress('channel_declined');
       return;
     }

@@ -173,6 +173,37 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after the transfer');
   });
 
+  it("the phone's own attended transfer: HOLD, a call to a colleague from the desk phone, then TRANSFER (REFER with Replaces)", async () => {
+    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    await colleaguePhone.register();
+    phones.push(colleaguePhone);
+    const { caller, agent, callId } = await answered('600700009');
+    caller.playTone(440);
+    await agent.hold();
+    await caller.waitForTone(musicHz, { timeoutMs: 5000, threshold: 0.5 });
+    const rings = colleaguePhone.waitForIncoming(10_000);
+    const dialling = desk.call('1007');
+    const colleague = await (await rings).answer();
+    const consultCall = await dialling;
+    colleague.playTone(1400);
+    consultCall.playTone(1000);
+    await colleague.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    assert.equal(await agent.refer(consultCall), 202, 'Asterisk accepts the REFER');
+    await agent.ended;
+    await consultCall.ended;
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.hangup();
+    await colleague.ended;
+    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
+      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
+    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
+    assert.equal(transferred.detail.source, 'refer');
+    await colleaguePhone.close();
+    await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
+  });
+
   it('consults a colleague (the caller hears music, not the consult), goes back, brings all three together, then hands the caller over', async () => {
     const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
     await colleaguePhone.register();

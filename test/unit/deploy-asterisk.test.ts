@@ -45,7 +45,7 @@ describe('deploy/asterisk: the production snippets docs/install.md names', () =>
       assert.match(install, new RegExp(`deploy/asterisk/${file.replace('.', '\\.')}`), `install.md names ${file}`);
       read(`deploy/asterisk/${file}`);
     }
-    for (const context of ['centralita-inbound', 'centralita-features', 'centralita-unavailable', defaultSiteOptions.transferContext]) {
+    for (const context of ['centralita-inbound', 'centralita-features', 'centralita-unavailable', 'centralita-attended', defaultSiteOptions.transferContext]) {
       assert.ok(dialplan.has(context), `context ${context}`);
     }
   });
@@ -68,7 +68,7 @@ describe('deploy/asterisk: the production snippets docs/install.md names', () =>
   it('keeps AMI and ARI off public addresses, with least privilege and no lab secret', () => {
     const manager = read('deploy/asterisk/manager.conf');
     assert.match(manager, /^read = call$/m);
-    assert.match(manager, /^write = reporting$/m);
+    assert.match(manager, /^write = reporting,call$/m);
     assert.match(manager, /^deny = 0\.0\.0\.0\/0\.0\.0\.0$/m);
     assert.match(manager, /^eventfilter = Event: DeviceStateChange$/m);
     const http = read('deploy/asterisk/http.conf');
