@@ -55,6 +55,7 @@ async function control(request) {
 const callPath = (what) => `/api/v1/calls/${current.callId}/${what}`;
 document.getElementById('hold').onclick = () => control(() => api(callPath('hold'), { method: 'POST' }));
 document.getElementById('unhold').onclick = () => control(() => api(callPath('unhold'), { method: 'POST' }));
+document.getElementById('hangup').onclick = () => control(() => api(callPath('hangup'), { method: 'POST' }));
 document.getElementById('rec-pause').onclick = () => control(() => api(callPath('recording/pause'), { method: 'POST' }));
 document.getElementById('rec-resume').onclick = () => control(() => api(callPath('recording/resume'), { method: 'POST' }));
 document.getElementById('transfer-form').onsubmit = (event) => {

@@ -299,6 +299,14 @@ export class QueueEngine {
     await this.consults.start(entry, extension);
   }
 
+  /** The agent ends a connected queue call from the desk page: their leg is hung up, the caller's follows (as when the phone hangs up). */
+  async hangUp(callId: string): Promise<void> {
+    const entry = this.q.connectedByCall(callId);
+    if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
+    if (this.consults.of(entry)) await this.consults.cancel(entry);
+    await this.q.deps.helpers.hangup(entry.connected.legId);
+  }
+
   /** A supervisor barging into a queue call takes it over (consult.ts): the agent's leg drops. */
   async takeOver(callId: string, supervisorChannelId: string, extension: string): Promise<void> {
     const entry = this.q.connectedByCall(callId);

@@ -237,4 +237,17 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       return reply.status(204).send(null);
     });
   }
+
+  app.post('/api/v1/calls/:id/hangup', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['queues'], summary: "End a queue call from the agent's side (the desk page's hang-up): the agent goes to wrap-up",
+      description: 'Agents only their own call. A consult going on is ended first.',
+      params: IdParams,
+      response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (request, reply) => {
+    await queues.hangUpCall(request.params.id, request.principal!);
+    return reply.status(204).send(null);
+  });
 }

@@ -244,6 +244,12 @@ export class QueuesService {
     return this.engine.setDisposition(callId, code, note, { role: principal.role, agentId: principal.agentId, source: 'api' });
   }
 
+  /** The desk page's hang-up: ends the agent's queue call (agents only their own). */
+  async hangUpCall(callId: string, principal: { role: string; agentId: string | null }): Promise<void> {
+    await this.ownConnectedCall(callId, principal, 'hang up');
+    await this.engine.hangUp(callId);
+  }
+
   /** Consult (attended) transfer: the agent calls a colleague's phone while the caller waits on hold (consult.ts). */
   async consultCall(callId: string, extension: string, principal: { role: string; agentId: string | null }): Promise<void> {
     await this.ownConnectedCall(callId, principal, 'consult on');

@@ -213,7 +213,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await wallboardState('available');
   });
 
-  it('the agent holds, pauses the recording, codes the call, consults and conferences a colleague and hands the caller over on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
+  it('the agent holds, pauses the recording, codes the call, consults and conferences a colleague, hands the caller over and hangs up on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
     const patched = await t.api(`/api/v1/queues/${soporteId}`, { method: 'PATCH', json: { musicOnHold: 'lab-tone', dispositions: [{ code: '1', label: 'Resuelto' }, { code: '2', label: 'Reclamación', requiresNote: true }] } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     const rings = deskPhone.waitForIncoming(15_000);
@@ -305,6 +305,18 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     const callbacks = (await t.api(`/api/v1/queues/${soporteId}/callbacks`)).body as { callerNumber: string; status: string }[];
     assert.ok(callbacks.some((c) => c.callerNumber === '600900006' && c.status === 'pending'), JSON.stringify(callbacks));
     await agentPage.click('#ready');
+    await agentPage.waitForSelector('#state[data-status="available"]');
+
+    // The desk page's hang-up ends the call for both.
+    const nextRings = deskPhone.waitForIncoming(15_000);
+    const lastPhone = await TestPhone.start({ user: '600900007' });
+    phones.push(lastPhone);
+    const last = await lastPhone.call('5554301');
+    await last.sendDtmf('4321#');
+    const lastAgent = await (await nextRings).answer();
+    await agentPage.locator('#hangup:not([hidden])').click({ timeout: 5000 });
+    await last.ended;
+    await lastAgent.ended;
     await agentPage.waitForSelector('#state[data-status="available"]');
   });
 
