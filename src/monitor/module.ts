@@ -25,9 +25,14 @@ export const monitorModule: Module<'monitor', 'agents' | 'queues' | 'calls'> = {
       ari, helpers: ariHelpers, router: stasis, registry: channels, direct: new DirectCalls(ari, ariHelpers, channels, site), media,
       agents: agents.service, calls: calls.service, store: new MonitorStore(db), writes, bus, logger: logger.child({ component: 'monitor' }),
       takeOver: async (callId, channelId, supervisorId) => {
-        const supervisor = await agents.service.getAgent(supervisorId).catch(() => undefined);
+        // The supervisor's own phone names where the call went; a deleted supervisor keeps the session's.
+        const supervisor = await agents.service.getAgent(supervisorId).catch((err: unknown) => {
+          logger.child({ component: 'monitor' }).warn({ err, supervisorId }, 'the supervisor taking a call over could not be read');
+          return undefined;
+        });
         await queues.engine.takeOver(callId, channelId, supervisor?.extension ?? supervisor?.number ?? 'supervisor');
       },
+      canTakeOver: (callId) => queues.engine.canTakeOver(callId),
     }, { sameTeamOnly: config.monitorSameTeamOnly, followAgent: config.monitorFollowAgent, site });
     return { service };
   },

@@ -54,6 +54,8 @@ export interface MonitorDeps {
   logger: Logger;
   /** The queues hand a call to the supervisor's leg and drop the agent's (take over). */
   takeOver?: (callId: string, supervisorChannelId: string, supervisorId: string) => Promise<void>;
+  /** Whether the queues would hand that call over now (checked before the session lets the supervisor's leg go). */
+  canTakeOver?: (callId: string) => boolean;
 }
 
 /** A followed agent's outgoing direct call is looked for every second for up to a minute of ringing. */
@@ -320,6 +322,10 @@ export class MonitorService {
       const call = session.call;
       if (!takeOver || session.status !== 'active' || session.mode !== 'barge' || session.where !== 'call' || !call || call.kind !== 'queue') {
         refusal = conflict('only a supervisor barging into a queue call can take it over');
+        return;
+      }
+      if (this.d.canTakeOver && !this.d.canTakeOver(call.callId)) {
+        refusal = conflict('the call cannot be taken over now (it ended, or its agent is consulting a colleague)');
         return;
       }
       await this.connector.release(session, principal.tokenId);

@@ -59,24 +59,37 @@ export class Consults {
     if (!entry.connected) throw conflict('the call is not connected to an agent');
     if (this.byEntry.has(entry.id)) throw conflict('a consult is going on already');
     const { legId: agentLeg, bridgeId } = entry.connected;
-    if (!entry.hold.since) await this.holds.hold(entry);
-    const consultBridge = await ari.request('bridges.create', { type: 'mixing', name: `consult-${entry.call.callId}` });
+    // Known at once, before the first request: a second consult asked meanwhile is refused.
     const legId = `${entry.id}-consult-${randomUUID().slice(0, 8)}`;
-    const consult: Consult = { entryId: entry.id, extension, legId, bridgeId: consultBridge.id, state: 'ringing' };
+    const consult: Consult = { entryId: entry.id, extension, legId, bridgeId: '', state: 'ringing' };
     this.byEntry.set(entry.id, consult);
     this.byLeg.set(legId, entry.id);
-    this.step(entry, 'consult', { extension });
+    /** Still this consult (the caller may hang up, or the consult be cancelled, between two requests). */
+    const current = (): boolean => this.byEntry.get(entry.id) === consult;
     try {
+      if (!entry.hold.since) await this.holds.hold(entry);
+      consult.bridgeId = (await ari.request('bridges.create', { type: 'mixing', name: `consult-${entry.call.callId}` })).id;
+      if (!current()) throw new Error('the call changed while the consult was being set up');
+      this.step(entry, 'consult', { extension });
       await helpers.removeFromBridge(bridgeId, agentLeg);
-      await ari.request('bridges.addChannel', { bridgeId: consultBridge.id, channel: agentLeg });
+      await ari.request('bridges.addChannel', { bridgeId: consult.bridgeId, channel: agentLeg });
       await helpers.intoStasis(legId, () => ari.request('channels.create', {
         endpoint: site.phone(extension), app: ari.app, appArgs: `${consultArg},${entry.id}`, channelId: legId,
       }));
-      await ari.request('bridges.addChannel', { bridgeId: consultBridge.id, channel: legId });
+      if (!current()) throw new Error('the call changed while the consult was being set up');
+      await ari.request('bridges.addChannel', { bridgeId: consult.bridgeId, channel: legId });
       await ari.request('channels.dial', { channelId: legId, caller: agentLeg, timeout: 30 });
     } catch (err) {
       this.q.deps.logger.warn({ err, entryId: entry.id, extension }, 'could not call the colleague for a consult');
-      await this.cancel(entry);
+      // Undone here, whatever was made: the colleague's leg, the bridge, the agent back with a caller off hold.
+      const wasCurrent = current();
+      this.forget(consult);
+      await helpers.hangup(legId);
+      if (entry.connected && wasCurrent) {
+        await helpers.quietly('taking the agent back to the caller', { channelId: agentLeg }, () => ari.request('bridges.addChannel', { bridgeId, channel: agentLeg, absorbDTMF: true }));
+        if (entry.hold.since) await this.holds.release(entry);
+      }
+      if (consult.bridgeId) await helpers.destroyBridge(consult.bridgeId);
       throw conflict(`could not call ${extension}`);
     }
   }
@@ -104,7 +117,7 @@ export class Consults {
       }));
     }
     await helpers.destroyBridge(consult.bridgeId);
-    if (entry.hold.since) await this.holds.unhold(entry).catch(() => undefined);
+    if (entry.hold.since) await this.holds.release(entry);
     this.step(entry, 'consult_cancelled', { extension: consult.extension });
   }
 
@@ -157,7 +170,7 @@ export class Consults {
     if (this.byEntry.has(entry.id)) throw conflict('the agent is consulting a colleague; take over once the consult is over');
     const agentLeg = entry.connected.legId;
     const consult: Consult = { entryId: entry.id, extension, legId: supervisorChannelId, bridgeId: entry.connected.bridgeId, state: 'conference' };
-    if (entry.hold.since) await this.holds.unhold(entry).catch(() => undefined);
+    if (entry.hold.since) await this.holds.release(entry);
     this.handOver(entry, consult, 'take_over');
     await this.q.deps.helpers.hangup(agentLeg);
   }
@@ -194,17 +207,24 @@ export class Consults {
     const { legId: agentLeg, bridgeId } = entry.connected;
     await ari.request('bridges.addChannel', { bridgeId, channel: channel.id });
     // The phone's HOLD key held the caller: the music stops as the colleague joins.
-    await helpers.quietly('taking the caller off hold', { channelId: entry.call.channelId }, () => ari.request('channels.unhold', { channelId: entry.call.channelId }));
-    this.holds.end(entry);
+    await this.holds.release(entry);
     const extension = /^PJSIP\/([^-]+)-/.exec(channel.name)?.[1] ?? channel.caller?.number ?? '';
     this.handOver(entry, { entryId: entry.id, extension, legId: channel.id, bridgeId, state: 'conference' }, 'refer');
     await helpers.hangup(agentLeg);
   }
 
-  /** The agent hung up during a conference: the caller and the colleague go on. True when that was the case. */
+  /** The agent hung up during a conference, or while talking to the colleague: the caller and the colleague go on. True when that was the case. */
   async agentLeft(entry: Entry): Promise<boolean> {
     const consult = this.byEntry.get(entry.id);
-    if (!consult || consult.state !== 'conference') return false;
+    if (!consult || consult.state === 'ringing') return false;
+    if (consult.state === 'talking') {
+      // The agent hung up while talking to the colleague: as most PBXs do, the transfer completes.
+      const { ari, helpers } = this.q.deps;
+      await helpers.removeFromBridge(consult.bridgeId, consult.legId);
+      await helpers.destroyBridge(consult.bridgeId);
+      await helpers.quietly('joining the colleague to the caller', { channelId: consult.legId }, () => ari.request('bridges.addChannel', { bridgeId: entry.connected!.bridgeId, channel: consult.legId }));
+      if (entry.hold.since) await this.holds.release(entry);
+    }
     this.handOver(entry, consult);
     return true;
   }
@@ -213,16 +233,26 @@ export class Consults {
   async legGone(legId: string): Promise<void> {
     const handed = this.handedOver.get(legId);
     if (handed) return this.endHandedOver(handed);
-    const entry = this.q.entries.get(this.byLeg.get(legId) ?? '');
-    const consult = entry && this.byEntry.get(entry.id);
-    if (!entry || !consult) return;
+    const entryId = this.byLeg.get(legId);
+    if (entryId === undefined) return;
+    const entry = this.q.entries.get(entryId);
+    const consult = this.byEntry.get(entryId);
+    if (!entry || !consult) {
+      // The entry left meanwhile: nothing to go back to, only the consult's remains to clear.
+      this.byLeg.delete(legId);
+      if (consult) {
+        this.forget(consult);
+        await this.q.deps.helpers.destroyBridge(consult.bridgeId);
+      }
+      return;
+    }
     if (consult.state === 'conference') {
       // The colleague left the conference: agent and caller go on.
       this.forget(consult);
       this.step(entry, 'consult_cancelled', { extension: consult.extension });
       return;
     }
-    await this.cancel(entry).catch(() => undefined);
+    await this.cancel(entry).catch((err: unknown) => this.q.deps.logger.warn({ err, entryId: entry.id }, 'the consult did not end cleanly after the colleague hung up'));
   }
 
   /** The caller hung up: a consult going on ends with the call; a handed-over call ends. */

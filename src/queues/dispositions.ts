@@ -1,5 +1,5 @@
 import type { AgentStateChange } from '../agents/service.js';
-import { badRequest, conflict, forbidden } from '../core/errors.js';
+import { badRequest, conflict, forbidden, HttpError } from '../core/errors.js';
 import type { Entry, QueueEntries } from './entries.js';
 import type { QueueRow } from './store.js';
 
@@ -95,6 +95,7 @@ export class Dispositions {
       const message = (err as Error).message;
       if (message.startsWith('body/note')) return 'note_needed';
       if (message.startsWith('body/code')) return 'unknown_code';
+      if (!(err instanceof HttpError)) this.q.deps.logger.warn({ err, agentId, code }, 'a wrap-up code keyed on the phone could not be set');
       return 'no_call';
     }
   }

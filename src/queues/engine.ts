@@ -7,7 +7,7 @@ import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
-import { conflict } from '../core/errors.js';
+import { conflict, HttpError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
@@ -103,6 +103,7 @@ export class QueueEngine {
     this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow });
     this.transfers = new Transfers(this.q, {
       enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args), attended: (entry, peer) => this.consults.attendedFromPhone(entry, peer),
+      consulting: (entry) => this.consults.of(entry) !== undefined, releaseHold: (entry) => this.holds.release(entry),
     });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
@@ -150,7 +151,8 @@ export class QueueEngine {
     });
     ari.on('ChannelUnhold', (event) => {
       const connected = this.q.connectedByLeg(event.channel.id);
-      if (connected) this.holds.end(connected);
+      // Only the phone's own hold: an API hold (caller muted, on music) is ended by the API.
+      if (connected?.hold.by === 'phone') this.holds.end(connected);
     });
     // The phone's TRANSFER key (SIP REFER), handed to ARI on agent legs.
     ari.on('ChannelTransfer', (event) => {
@@ -239,7 +241,21 @@ export class QueueEngine {
   async setHold(callId: string, hold: boolean): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    await (hold ? this.holds.hold(entry) : this.holds.unhold(entry));
+    await this.changing(callId, () => (hold ? this.holds.hold(entry) : this.holds.unhold(entry)));
+  }
+
+  /**
+   * A change a person asked for on a call in progress: what Asterisk refuses
+   * (the call ended or changed meanwhile) is a 409 for them, never a 500.
+   */
+  private async changing(callId: string, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      this.q.deps.logger.warn({ err, callId }, 'a change to a call failed in Asterisk');
+      throw conflict(`the call changed meanwhile: ${(err as Error).message}`);
+    }
   }
 
   /** Waiting callers of a queue, in the order they will be served. */
@@ -296,31 +312,38 @@ export class QueueEngine {
   async consult(callId: string, extension: string): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    await this.consults.start(entry, extension);
+    await this.changing(callId, () => this.consults.start(entry, extension));
   }
 
   /** The agent ends a connected queue call from the desk page: their leg is hung up, the caller's follows (as when the phone hangs up). */
   async hangUp(callId: string): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    if (this.consults.of(entry)) await this.consults.cancel(entry);
-    await this.q.deps.helpers.hangup(entry.connected.legId);
+    const legId = entry.connected.legId;
+    await this.changing(callId, async () => {
+      if (this.consults.of(entry)) await this.consults.cancel(entry);
+    });
+    await this.q.deps.helpers.hangup(legId);
   }
 
   /** A supervisor barging into a queue call takes it over (consult.ts): the agent's leg drops. */
   async takeOver(callId: string, supervisorChannelId: string, extension: string): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    await this.consults.takeOver(entry, supervisorChannelId, extension);
+    await this.changing(callId, () => this.consults.takeOver(entry, supervisorChannelId, extension));
+  }
+
+  /** Whether a supervisor may take this call over now (connected, no consult going on): checked before the session lets go. */
+  canTakeOver(callId: string): boolean {
+    const entry = this.q.connectedByCall(callId);
+    return entry?.connected !== undefined && !this.consults.of(entry);
   }
 
   /** The consult's next step: hand the caller over, go back to the caller, or bring all three together. */
   async consultStep(callId: string, step: 'complete' | 'cancel' | 'conference'): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    if (step === 'complete') await this.consults.complete(entry);
-    else if (step === 'cancel') await this.consults.cancel(entry);
-    else await this.consults.conference(entry);
+    await this.changing(callId, () => (step === 'complete' ? this.consults.complete(entry) : step === 'cancel' ? this.consults.cancel(entry) : this.consults.conference(entry)));
   }
 
   /** Who is on a connected queue call, by call or by agent. */

@@ -68,18 +68,35 @@ export class Holds {
     const { ari } = this.q.deps;
     const channelId = entry.call.channelId;
     this.begin(entry, 'api');
-    await ari.request('channels.mute', { channelId, direction: 'in' });
-    await ari.request('channels.hold', { channelId });
+    try {
+      await ari.request('channels.mute', { channelId, direction: 'in' });
+      await ari.request('channels.hold', { channelId });
+    } catch (err) {
+      // Not held after all (the caller hung up meanwhile): the record follows.
+      await this.release(entry);
+      throw conflict(`the caller could not be put on hold: ${(err as Error).message}`);
+    }
   }
 
   /** The API's unhold; also takes back a hold made with the phone's key (the phone itself is not told). */
   async unhold(entry: Entry): Promise<void> {
     if (!entry.connected) throw conflict('the call is not connected to an agent');
     if (!entry.hold.since) throw conflict('the caller is not on hold');
-    const { ari } = this.q.deps;
+    await this.release(entry);
+  }
+
+  /**
+   * The caller off hold whatever held them, on every way out of a hold
+   * (unhold, a transfer, a consult's end): the music stops, their voice is
+   * no longer muted (an ARI mute outlives Stasis: a caller passed on muted
+   * would not be heard), and the hold time is closed. Never throws: a caller
+   * already gone has nothing to release.
+   */
+  async release(entry: Entry): Promise<void> {
+    const { helpers, ari } = this.q.deps;
     const channelId = entry.call.channelId;
-    await ari.request('channels.unhold', { channelId });
-    await ari.request('channels.unmute', { channelId, direction: 'in' });
+    await helpers.quietly('taking the caller off hold', { channelId }, () => ari.request('channels.unhold', { channelId }));
+    await helpers.quietly('unmuting the caller', { channelId }, () => ari.request('channels.unmute', { channelId, direction: 'in' }));
     this.end(entry);
   }
 

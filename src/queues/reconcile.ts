@@ -114,7 +114,8 @@ function entryOf(q: QueueEntries, row: OpenEntryRow, queue: QueueRow, callLangua
     skills: { ...queue.required_skills }, language: queue.language ?? null, callLanguage, announcing: false, enteredAt: row.entered_at,
     holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting', legs: new Map(), connected: undefined, timers: [], ringTimer: undefined,
     disposition: row.disposition,
-    hold: { count: row.hold_count, seconds: Number(row.hold_seconds), since: row.hold_started_at, by: row.hold_started_at ? 'phone' : null },
+    // A hold going on when the process stopped goes on (an answered call adopted); a waiting caller has none.
+    hold: { count: row.hold_count, seconds: Number(row.hold_seconds), since: row.answered_at ? row.hold_started_at : null, by: row.answered_at && row.hold_started_at ? 'phone' : null },
     // Nobody awaits an adopted entry: when it is over the caller's channel is hung up, unless handed on.
     finished: (outcome) => {
       if (outcome !== 'released') void q.deps.helpers.hangup(row.channel_id);
@@ -129,6 +130,8 @@ async function closeLeftEntry(q: QueueEntries, row: OpenEntryRow, at: Date): Pro
   await store.apply(store.updateEntry(row.id, {
     left_at: at, outcome: row.answered_at ? 'answered' : 'abandoned',
     ...(row.answered_at ? {} : { wait_seconds: (at.getTime() - row.entered_at.getTime()) / 1000 }),
+    // A caller who left on hold while nobody watched: the hold ends with the call, as counted here.
+    ...(row.hold_started_at ? { hold_seconds: Number(row.hold_seconds) + Math.max(0, (at.getTime() - row.hold_started_at.getTime()) / 1000), hold_started_at: null } : {}),
   }));
   bus.emit('queue.entry', { queueId: row.queue_id, entryId: row.id, callId: row.call_id, event: 'left', outcome: row.answered_at ? 'answered' : 'abandoned', at: at.toISOString() });
 }

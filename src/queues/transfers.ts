@@ -15,6 +15,10 @@ export interface TransferPorts {
   noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void;
   /** The phone's attended transfer: the colleague's channel (not ours) joins the caller; false when it could not. */
   attended: (entry: Entry, peer: Channel) => Promise<boolean>;
+  /** Whether the agent is consulting a colleague (consult.ts): no blind transfer meanwhile. */
+  consulting: (entry: Entry) => boolean;
+  /** The caller off hold (hold.ts): a caller is never passed on muted or on music. */
+  releaseHold: (entry: Entry) => Promise<void>;
 }
 
 /**
@@ -129,6 +133,8 @@ export class Transfers {
     const next = 'queueId' in target ? await store.get(target.queueId) : undefined;
     if ('queueId' in target && !next) throw conflict(`no queue ${target.queueId}`);
     if (entry.state !== 'connected') throw conflict('the call ended meanwhile');
+    if (this.ports.consulting(entry)) throw conflict('the agent is consulting a colleague: complete or cancel the consult first');
+    if (entry.hold.since) await this.ports.releaseHold(entry);
     const { agentId, legId, bridgeId } = entry.connected;
     this.q.write(`queue entry ${entry.id} transferred`, store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
     this.ports.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
