@@ -229,6 +229,8 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     const [music, agentSide, colleagueSide] = toneLevels(await listen(caller, 1500), [musicHz, 1000, 1400]);
     assert.ok(music! > 0.5 && agentSide! < 0.05 && colleagueSide! < 0.05, `the caller hears the music only (${music}, ${agentSide}, ${colleagueSide})`);
     assert.equal(await stateOf(), 'on_call');
+    assert.equal((await t.api(path('consult'), { method: 'POST', json: { extension: '1007' }, token: agentToken })).status, 409, 'one consult at a time');
+    assert.equal((await t.api(path('transfer'), { method: 'POST', json: { extension: '1007' }, token: agentToken })).status, 409, 'no blind transfer during a consult');
 
     // Back to the caller: the colleague's call ends, agent and caller hear each other.
     assert.equal((await t.api(path('consult/cancel'), { method: 'POST', token: agentToken })).status, 204);
@@ -263,6 +265,26 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     assert.deepEqual(steps, ['consult', 'consult_answered', 'consult_cancelled', 'consult', 'consult_answered', 'conference', 'consult_completed']);
     await colleaguePhone.close();
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available');
+  });
+
+  it('an agent who hangs up while talking to the consulted colleague hands the caller over', async () => {
+    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
+    await colleaguePhone.register();
+    phones.push(colleaguePhone);
+    const { caller, agent, callId } = await answered('600700010');
+    const rings = colleaguePhone.waitForIncoming(10_000);
+    assert.equal((await t.api(`/api/v1/calls/${callId}/consult`, { method: 'POST', json: { extension: '1007' }, token: agentToken })).status, 202);
+    const colleague = await (await rings).answer();
+    colleague.playTone(1400);
+    await agent.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    await agent.hangup();
+    caller.playTone(440);
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.hangup();
+    await colleague.ended;
+    await colleaguePhone.close();
+    await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
   });
 
   it('a supervisor barging in takes the call over: the agent drops to wrap-up, the supervisor stays with the caller (audited)', async () => {
