@@ -757,11 +757,19 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await page.waitForURL(/wallboard\.html/);
     /** Tabs through a page: every visible control must get the focus, each time visibly. */
     const byKeyboard = async (name: string): Promise<string[]> => {
+      // A control in a table row that the page draws again every second (the
+      // wallboard's agents and calls) is known by its row and what it does, not
+      // by the element, which is a new one after each drawing.
       const controls = await page.evaluate(() => {
         const all = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, summary')]
           .filter((el) => el.offsetParent !== null && !(el as HTMLButtonElement).disabled);
-        all.forEach((el, i) => { el.dataset.kb = String(i); });
-        return all.length;
+        const keys = all.map((el, i) => {
+          const row = el.closest<HTMLElement>('tr[data-agent], tr[data-call], tr[data-abandoned]');
+          const key = row ? `${row.dataset.agent ?? row.dataset.call ?? row.dataset.abandoned}|${el.dataset.mode ?? el.textContent}` : String(i);
+          el.dataset.kb = key;
+          return key;
+        });
+        return new Set(keys).size;
       });
       const reached = new Set<string>();
       const unseen: string[] = [];
@@ -769,9 +777,11 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
         await page.keyboard.press('Tab');
         const focus = await page.evaluate(() => {
           const el = document.activeElement as HTMLElement | null;
-          if (!el?.dataset.kb) return null;
+          const row = el?.closest<HTMLElement>('tr[data-agent], tr[data-call], tr[data-abandoned]');
+          const kb = row && el ? `${row.dataset.agent ?? row.dataset.call ?? row.dataset.abandoned}|${el.dataset.mode ?? el.textContent}` : el?.dataset.kb;
+          if (!el || !kb) return null;
           const style = getComputedStyle(el);
-          return { kb: el.dataset.kb, visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px', what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}` };
+          return { kb, visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px', what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}` };
         });
         if (!focus) continue;
         reached.add(focus.kb);
