@@ -48,6 +48,19 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     return { caller, agent, callId };
   };
 
+  /** A lab desk phone registered for this test (closed with the others at the end). */
+  const registered = async (user: string): Promise<TestPhone> => {
+    const phone = await TestPhone.start({ user, password: `lab-${user}` });
+    await phone.register();
+    phones.push(phone);
+    return phone;
+  };
+  /** The call's queue entry once it is closed: its outcome and where it was transferred. */
+  const closedEntry = (callId: string) => waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
+    select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
+  /** The call's `transferred` event, once written. */
+  const transferEvent = (callId: string) => waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
+
   /** What `phone` hears for `ms`, from now. */
   const listen = async (call: Call, ms: number): Promise<Int16Array> => {
     const mark = call.mark();
@@ -150,9 +163,7 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
   });
 
   it("the phone's TRANSFER key (a blind REFER) sends the caller on to another phone; the transfer is on the entry", async () => {
-    const other = await TestPhone.start({ user: '1007', password: 'lab-1007' });
-    await other.register();
-    phones.push(other);
+    const other = await registered('1007');
     const { caller, agent, callId } = await answered('600700006');
     const rings = other.waitForIncoming(10_000);
     assert.equal(await agent.refer('1007'), 202, 'Asterisk accepts the REFER');
@@ -164,19 +175,14 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await caller.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
     await caller.hangup();
     await colleague.ended;
-    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
-      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
-    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
-    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
-    assert.equal(transferred.detail.source, 'refer');
+    assert.deepEqual(await closedEntry(callId), { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    assert.equal((await transferEvent(callId)).detail.source, 'refer');
     await other.close();
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available after the transfer');
   });
 
   it("the phone's own attended transfer: HOLD, a call to a colleague from the desk phone, then TRANSFER (REFER with Replaces)", async () => {
-    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
-    await colleaguePhone.register();
-    phones.push(colleaguePhone);
+    const colleaguePhone = await registered('1007');
     const { caller, agent, callId } = await answered('600700009');
     caller.playTone(440);
     await agent.hold();
@@ -195,19 +201,14 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
     await caller.hangup();
     await colleague.ended;
-    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
-      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
-    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
-    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
-    assert.equal(transferred.detail.source, 'refer');
+    assert.deepEqual(await closedEntry(callId), { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    assert.equal((await transferEvent(callId)).detail.source, 'refer');
     await colleaguePhone.close();
     await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
   });
 
   it('consults a colleague (the caller hears music, not the consult), goes back, brings all three together, then hands the caller over', async () => {
-    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
-    await colleaguePhone.register();
-    phones.push(colleaguePhone);
+    const colleaguePhone = await registered('1007');
     const { caller, agent, callId } = await answered('600700007');
     const path = (what: string) => `/api/v1/calls/${callId}/${what}`;
     assert.equal((await t.api(path('consult/complete'), { method: 'POST', token: agentToken })).status, 409, 'no consult yet');
@@ -255,9 +256,7 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => ['wrap_up', 'available'].includes(await stateOf()), 5000, 'the agent is not out of the call');
     await caller.hangup();
     await second.ended;
-    const entry = await waitFor(async () => (await sql<{ outcome: string | null; transferred_to: unknown }>`
-      select outcome, transferred_to from queue_entries where call_id = ${callId}`.execute(t.app.database.db)).rows.find((e) => e.outcome), 5000, 'entry not closed');
-    assert.deepEqual(entry, { outcome: 'transferred', transferred_to: { extension: '1007' } });
+    assert.deepEqual(await closedEntry(callId), { outcome: 'transferred', transferred_to: { extension: '1007' } });
     const steps = await waitFor(async () => {
       const listed = (await callEvents(callId)).map((e) => e.type).filter((type) => type.startsWith('consult') || type === 'conference');
       return listed.length >= 6 ? listed : undefined;
@@ -268,9 +267,7 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
   });
 
   it('an agent who hangs up while talking to the consulted colleague hands the caller over', async () => {
-    const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
-    await colleaguePhone.register();
-    phones.push(colleaguePhone);
+    const colleaguePhone = await registered('1007');
     const { caller, agent, callId } = await answered('600700010');
     const rings = colleaguePhone.waitForIncoming(10_000);
     assert.equal((await t.api(`/api/v1/calls/${callId}/consult`, { method: 'POST', json: { extension: '1007' }, token: agentToken })).status, 202);
@@ -289,9 +286,7 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
 
   it('a supervisor barging in takes the call over: the agent drops to wrap-up, the supervisor stays with the caller (audited)', async () => {
     const supervisorId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '2001', name: 'Sofía', pin: '1234', extension: '2001', isSupervisor: true } })).body.id;
-    const supervisorDesk = await TestPhone.start({ user: '2001', password: 'lab-2001' });
-    await supervisorDesk.register();
-    phones.push(supervisorDesk);
+    const supervisorDesk = await registered('2001');
     const { caller, agent, callId } = await answered('600700008');
     const rings = supervisorDesk.waitForIncoming(10_000);
     const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId, callId, mode: 'listen' } });
@@ -317,8 +312,7 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     assert.equal(session.status, 'ended');
     await caller.hangup();
     await supervisor.ended;
-    const transferred = await waitFor(async () => (await callEvents(callId)).find((e) => e.type === 'transferred'), 5000, 'no transfer on the call');
-    assert.equal(transferred.detail.source, 'take_over');
+    assert.equal((await transferEvent(callId)).detail.source, 'take_over');
     await supervisorDesk.close();
     await waitFor(async () => (await stateOf()) === 'available', 5000, 'agent not available');
   });
