@@ -7,7 +7,7 @@ import type { QueueRow } from './store.js';
 export const noDisposition = 'none';
 
 /** Where a wrap-up code goes: one agent's handling of one call (a queue entry), during the call or its wrap-up. */
-interface Handling { entryId: string; callId: string; channelId: string; queue: QueueRow; agentId: string; code: string | null }
+interface Handling { entryId: string; callId: string; queue: QueueRow; agentId: string; code: string | null }
 
 /** An agent in wrap-up after a queue call: the entry, and when the wrap-up would end without a required code. */
 interface Wrapping extends Handling { usualEnd: Date | null; awaiting: boolean }
@@ -44,7 +44,7 @@ export class Dispositions {
     const wrapUpEndsAt = awaiting ? new Date(now + Math.max(queue.wrap_up_seconds, queue.disposition_max_seconds) * 1000) : usualEnd;
     if (wrapUpEndsAt) {
       this.wrapping.set(agentId, {
-        entryId: entry.id, callId: entry.call.callId, channelId: entry.call.channelId, queue, agentId, code: entry.disposition, usualEnd, awaiting,
+        entryId: entry.id, callId: entry.call.callId, queue, agentId, code: entry.disposition, usualEnd, awaiting,
       });
     }
     return { wrapUpEndsAt, awaitingDisposition: awaiting };
@@ -116,16 +116,18 @@ export class Dispositions {
 
   private handlingOf(callId: string, agentId: string | null): Handling | undefined {
     const entry = this.q.connectedByCall(callId);
-    if (entry?.connected && (!agentId || entry.connected.agentId === agentId)) {
-      return { entryId: entry.id, callId, channelId: entry.call.channelId, queue: entry.queue, agentId: entry.connected.agentId, code: entry.disposition };
-    }
+    const connected: Handling | undefined = entry?.connected
+      ? { entryId: entry.id, callId, queue: entry.queue, agentId: entry.connected.agentId, code: entry.disposition }
+      : undefined;
+    if (connected && (!agentId || connected.agentId === agentId)) return connected;
     // A call transferred on is connected elsewhere too: the asking agent's own wrap-up first.
     if (agentId) {
       const own = this.wrapping.get(agentId);
       if (own?.callId === callId) return own;
     }
     for (const wrapping of this.wrapping.values()) if (wrapping.callId === callId) return wrapping;
-    return entry?.connected ? { entryId: entry.id, callId, channelId: entry.call.channelId, queue: entry.queue, agentId: entry.connected.agentId, code: entry.disposition } : undefined;
+    // Another agent's connected call: the caller's check answers 403.
+    return connected;
   }
 
   private store(handling: Handling, code: string, note: string | null, source: string): void {
