@@ -17,6 +17,8 @@ const CallView = Type.Object({
   hangupCause: Type.Union([Type.Integer(), Type.Null()]),
   hangupCauseText: Nullable(Type.String()),
   endReason: Type.Union([Type.Literal('hangup'), Type.Literal('lost'), Type.Null()]),
+  parentCallId: Nullable(Type.String({ format: 'uuid', description: 'A leg placed for another call (an agent consulting a colleague): that call' })),
+  calledNumber: Nullable(Type.String({ description: 'The number a leg called' })),
 });
 
 const CallEventView = Type.Object({ type: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()), at: Type.String({ format: 'date-time' }) });
@@ -50,9 +52,9 @@ export function callRoutes(app: HttpApp, calls: CallsService): void {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
       tags: ['calls'],
-      summary: 'One call with what happened during it',
+      summary: 'One call with what happened during it, and the legs placed for it (consults)',
       params: IdParams,
-      response: { 200: Type.Intersect([CallView, Type.Object({ events: Type.Array(CallEventView) })]), 404: ErrorBody },
+      response: { 200: Type.Intersect([CallView, Type.Object({ events: Type.Array(CallEventView), legs: Type.Array(CallView) })]), 404: ErrorBody },
     },
   }, async (request) => calls.get(request.params.id));
 }

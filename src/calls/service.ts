@@ -18,6 +18,10 @@ export interface CallView {
   hangupCause: number | null;
   hangupCauseText: string | null;
   endReason: 'hangup' | 'lost' | null;
+  /** A leg placed for another call (an agent's consult of a colleague): that call's id. */
+  parentCallId: string | null;
+  /** The number a leg called. */
+  calledNumber: string | null;
 }
 
 export interface CallEventView { type: string; detail: Record<string, unknown>; at: string }
@@ -39,6 +43,9 @@ export interface CallArrival {
   did: string | null;
   language: string | null;
   at: Date;
+  /** A leg placed for another call: that call, and the number called. */
+  parentCallId?: string;
+  calledNumber?: string;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -49,6 +56,7 @@ export function callView(row: CallRow): CallView {
     callerNumber: row.caller_number, callerName: row.caller_name, did: row.did,
     startedAt: row.started_at.toISOString(), answeredAt: iso(row.answered_at), endedAt: iso(row.ended_at),
     hangupCause: row.hangup_cause, hangupCauseText: row.hangup_cause_text, endReason: row.end_reason,
+    parentCallId: row.parent_call_id, calledNumber: row.called_number,
   };
 }
 
@@ -74,6 +82,7 @@ export class CallsService {
       id: randomUUID(), channel_id: arrival.channelId, direction: arrival.direction,
       caller_number: arrival.callerNumber, caller_name: arrival.callerName, did: arrival.did, language: arrival.language,
       started_at: arrival.at, answered_at: null, ended_at: null, hangup_cause: null, hangup_cause_text: null, end_reason: null,
+      parent_call_id: arrival.parentCallId ?? null, called_number: arrival.calledNumber ?? null,
     };
     this.live.set(row.channel_id, row);
     void this.writes.enqueue(`call ${row.id} started`, this.store.insertCall(row));
@@ -196,11 +205,22 @@ export class CallsService {
     return (await this.store.list(filter)).map(callView);
   }
 
-  async get(id: string): Promise<CallView & { events: CallEventView[] }> {
+  /**
+   * A leg centralita places for a call in progress (an agent consulting a
+   * colleague): a call of its own (internal), tied to the call it serves.
+   * Its answer and end are recorded like any call's (ChannelDestroyed).
+   */
+  legStarted(leg: { channelId: string; parentCallId: string; callerNumber: string; calledNumber: string; at: Date }): CallView {
+    return this.callArrived({ ...leg, direction: 'internal', callerName: '', did: null, language: null });
+  }
+
+  async get(id: string): Promise<CallView & { events: CallEventView[]; legs: CallView[] }> {
     const row = await this.store.get(id);
     if (!row) throw notFound('call');
-    const events = await this.store.events(id);
-    return { ...callView(row), events: events.map((e: CallEventRow) => ({ type: e.type, detail: e.detail, at: e.at.toISOString() })) };
+    const [events, legs] = await Promise.all([this.store.events(id), this.store.legsOf(id)]);
+    return {
+      ...callView(row), events: events.map((e: CallEventRow) => ({ type: e.type, detail: e.detail, at: e.at.toISOString() })), legs: legs.map(callView),
+    };
   }
 
   private close(row: CallRow, end: { at: Date; cause: number | null; causeText: string | null; reason: 'hangup' | 'lost' }): void {

@@ -15,6 +15,10 @@ export interface CallsTable {
   hangup_cause: number | null;
   hangup_cause_text: string | null;
   end_reason: 'hangup' | 'lost' | null;
+  /** A leg placed for another call (a consult): that call. */
+  parent_call_id: string | null;
+  /** What a leg called (a colleague's extension). */
+  called_number: string | null;
 }
 
 export interface CallEventsTable {
@@ -78,6 +82,11 @@ export class CallsStore {
   /** The ids of every call from this number (the recordings' filter by caller). */
   async idsOfCaller(callerNumber: string): Promise<string[]> {
     return (await this.db.selectFrom('calls').select('id').where('caller_number', '=', callerNumber).execute()).map((row) => row.id);
+  }
+
+  /** The legs placed for a call (consults), oldest first. */
+  legsOf(id: string): Promise<CallRow[]> {
+    return this.db.selectFrom('calls').selectAll().where('parent_call_id', '=', id).orderBy('started_at').execute();
   }
 
   get(id: string): Promise<CallRow | undefined> {

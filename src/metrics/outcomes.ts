@@ -9,10 +9,11 @@ import type { Outcome } from '../queues/store.js';
  * - `overflow`, `callback`: its last queue sent it to the overflow, or took a callback request;
  * - `ivr_transfer`: the IVR handed it to an extension (a transfer node);
  * - `ivr`: it ended in the IVR (hung up in a menu, a hang-up node, a DID with no route);
+ * - `consult`: a leg centralita placed for another call (an agent consulting a colleague);
  * - `feature_code`: a desk phone's feature-code call (log-in, pause, monitoring);
  * - `lost`: its channel was gone when centralita (re)connected to Asterisk.
  */
-export const callOutcomes = ['answered', 'abandoned', 'overflow', 'callback', 'ivr_transfer', 'ivr', 'feature_code', 'lost'] as const;
+export const callOutcomes = ['answered', 'abandoned', 'overflow', 'callback', 'ivr_transfer', 'ivr', 'feature_code', 'consult', 'lost'] as const;
 export type CallOutcome = (typeof callOutcomes)[number];
 
 /** Where a DID call's time in the IVR ended: handed to a queue, to an extension, or the call ended there. */
@@ -139,6 +140,7 @@ export class CallOutcomes {
 
 function outcomeOf(call: CallView, tracked: Tracked | undefined): CallOutcome {
   if (call.endReason === 'lost') return 'lost';
+  if (call.parentCallId) return 'consult';
   if (call.direction === 'internal') return 'feature_code';
   if (!tracked) return 'ivr';
   if (tracked.answered) return 'answered';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from '../asterisk/ari-types.generated.js';
 import { conflict } from '../core/errors.js';
 import type { Entry, QueueEntries } from './entries.js';
+import type { QueueRow } from './store.js';
 import type { Holds } from './hold.js';
 
 export const consultArg = 'consult-leg';
@@ -9,17 +10,36 @@ export const consultArg = 'consult-leg';
 export const attendedArg = 'attended';
 export const attendedContext = 'centralita-attended';
 
-/** The agent consulting a colleague's phone about a queue call: the colleague's leg and the bridge the agent talks to them in. */
+/** Whom a consult calls: a phone (a colleague, a supervisor), or a free agent of a queue. */
+export type ConsultTarget = { extension: string } | { queue: QueueRow };
+
+/**
+ * The consulted colleague when they are an agent: kept off queue calls while
+ * the consult lasts (ringing, then on_call), to wrap-up once the call they
+ * took ends. Set for an agent picked from a queue, and for an agent checked
+ * in and free at the phone consulted.
+ */
+interface Colleague { agentId: string; wrapUpSeconds: number; answered: boolean }
+
+/** The agent consulting a colleague about a queue call: the colleague's leg and the bridge the agent talks to them in. */
 interface Consult {
   entryId: string; extension: string; legId: string; bridgeId: string;
   state: 'ringing' | 'talking' | 'conference';
+  colleague: Colleague | null;
+  /** A consult of a queue: the queue its agent was picked from. */
+  queueId: string | null;
 }
 
 /** A call the agent handed over after a consult: the caller and the colleague in the call's bridge, no agent. */
-interface HandedOver { callerId: string; legId: string; bridgeId: string; finish: () => void }
+interface HandedOver { callerId: string; legId: string; bridgeId: string; colleague: Colleague | null; finish: () => void }
 
 export interface ConsultPorts {
   noteCallEvent: (channelId: string, type: string, detail: Record<string, unknown>) => void;
+  /** The colleague's leg is a call of its own (the calls capability), tied to the caller's call. */
+  legStarted: (leg: { channelId: string; parentCallId: string; callerNumber: string; calledNumber: string; at: Date }) => void;
+  legAnswered: (channelId: string) => void;
+  /** The agents of a queue free to take a consult, best first by the queue's strategy (dispatcher.ts). */
+  freeAgents: (queue: QueueRow, exclude: string) => Promise<string[]>;
 }
 
 export type ConsultStep = 'consult' | 'consult_answered' | 'consult_cancelled' | 'consult_completed' | 'conference' | 'taken_over';
@@ -53,29 +73,50 @@ export class Consults {
     return this.byEntry.get(entry.id);
   }
 
-  /** The agent calls a colleague's phone; the caller waits on hold with the queue's music. */
-  async start(entry: Entry, extension: string): Promise<void> {
-    const { ari, helpers, site } = this.q.deps;
+  /** Agents a consult keeps off queue calls now (ringing or talking to an agent, or holding a call handed to them). */
+  colleagueAgents(): string[] {
+    return [...this.byEntry.values(), ...this.handedOver.values()].flatMap((c) => (c.colleague ? [c.colleague.agentId] : []));
+  }
+
+  /**
+   * The agent calls a colleague's phone, or a free agent of a queue; the
+   * caller waits on hold with the queue's music.
+   */
+  async start(entry: Entry, target: ConsultTarget): Promise<void> {
+    const { ari, helpers, site, agents } = this.q.deps;
     if (!entry.connected) throw conflict('the call is not connected to an agent');
     if (this.byEntry.has(entry.id)) throw conflict('a consult is going on already');
-    const { legId: agentLeg, bridgeId } = entry.connected;
+    const { legId: agentLeg, bridgeId, agentId } = entry.connected;
     // Known at once, before the first request: a second consult asked meanwhile is refused.
     const legId = `${entry.id}-consult-${randomUUID().slice(0, 8)}`;
-    const consult: Consult = { entryId: entry.id, extension, legId, bridgeId: '', state: 'ringing' };
+    const consult: Consult = { entryId: entry.id, extension: '', legId, bridgeId: '', state: 'ringing', colleague: null, queueId: null };
     this.byEntry.set(entry.id, consult);
     this.byLeg.set(legId, entry.id);
+    try {
+      const colleague = await this.reserveColleague(entry, target, agentId);
+      consult.colleague = colleague?.colleague ?? null;
+      consult.extension = colleague?.extension ?? ('extension' in target ? target.extension : '');
+      consult.queueId = 'queue' in target ? target.queue.id : null;
+    } catch (err) {
+      this.forget(consult);
+      throw err;
+    }
+    const extension = consult.extension;
     /** Still this consult (the caller may hang up, or the consult be cancelled, between two requests). */
     const current = (): boolean => this.byEntry.get(entry.id) === consult;
     try {
       if (!entry.hold.since) await this.holds.hold(entry);
       consult.bridgeId = (await ari.request('bridges.create', { type: 'mixing', name: `consult-${entry.call.callId}` })).id;
       if (!current()) throw new Error('the call changed while the consult was being set up');
-      this.step(entry, 'consult', { extension });
+      this.step(entry, 'consult', { extension, ...(consult.queueId ? { queueId: consult.queueId } : {}), colleagueAgentId: consult.colleague?.agentId ?? null });
       await helpers.removeFromBridge(bridgeId, agentLeg);
       await ari.request('bridges.addChannel', { bridgeId: consult.bridgeId, channel: agentLeg });
       await helpers.intoStasis(legId, () => ari.request('channels.create', {
         endpoint: site.phone(extension), app: ari.app, appArgs: `${consultArg},${entry.id}`, channelId: legId,
       }));
+      // The colleague's leg: a call of its own, whose end is ChannelDestroyed (kept coming past StasisEnd).
+      this.ports.legStarted({ channelId: legId, parentCallId: entry.call.callId, callerNumber: agents.presence(agentId).extension ?? '', calledNumber: extension, at: new Date() });
+      void helpers.subscribe(legId);
       if (!current()) throw new Error('the call changed while the consult was being set up');
       await ari.request('bridges.addChannel', { bridgeId: consult.bridgeId, channel: legId });
       await ari.request('channels.dial', { channelId: legId, caller: agentLeg, timeout: 30 });
@@ -84,6 +125,7 @@ export class Consults {
       // Undone here, whatever was made: the colleague's leg, the bridge, the agent back with a caller off hold.
       const wasCurrent = current();
       this.forget(consult);
+      await this.releaseColleague(consult);
       await helpers.hangup(legId);
       if (entry.connected && wasCurrent) {
         await helpers.quietly('taking the agent back to the caller', { channelId: agentLeg }, () => ari.request('bridges.addChannel', { bridgeId, channel: agentLeg, absorbDTMF: true }));
@@ -94,12 +136,60 @@ export class Consults {
     }
   }
 
+  /**
+   * The consulted agent, held (offered: ringing) so that no queue call is
+   * offered to them meanwhile: for a queue, its first free member by the
+   * queue's strategy (none free: 409); for a phone, the agent checked in at
+   * it if they are free (else the phone just rings: a supervisor, a paused
+   * colleague).
+   */
+  private async reserveColleague(entry: Entry, target: ConsultTarget, self: string): Promise<{ colleague: Colleague; extension: string } | undefined> {
+    const { agents } = this.q.deps;
+    const callId = entry.call.callId;
+    const hold = async (agentId: string, wrapUpSeconds: number): Promise<{ colleague: Colleague; extension: string } | undefined> => {
+      const extension = agents.presence(agentId).extension;
+      if (!extension) return undefined;
+      // Refused (409) when the agent was offered a call or changed state meanwhile.
+      const held = await agents.command(agentId, { type: 'offer', callId }, 'system').then(() => true, () => false);
+      return held ? { colleague: { agentId, wrapUpSeconds, answered: false }, extension } : undefined;
+    };
+    if ('queue' in target) {
+      for (const agentId of await this.ports.freeAgents(target.queue, self)) {
+        const held = await hold(agentId, target.queue.wrap_up_seconds);
+        if (held) return held;
+      }
+      throw conflict(`nobody in queue ${target.queue.name} is free to take a consult now`);
+    }
+    const atPhone = agents.allStates().find((s) => s.extension === target.extension && s.status === 'available' && s.agentId !== self);
+    return atPhone ? hold(atPhone.agentId, entry.queue.wrap_up_seconds) : undefined;
+  }
+
+  /** The consulted agent is free again: the offer withdrawn, or the consult's talk over (no wrap-up), or the call they took over ended (wrap-up). */
+  private async releaseColleague(consult: { colleague: Colleague | null }, wrapUp = false): Promise<void> {
+    const colleague = consult.colleague;
+    if (!colleague) return;
+    consult.colleague = null;
+    const wrapUpEndsAt = wrapUp && colleague.wrapUpSeconds > 0 ? new Date(Date.now() + colleague.wrapUpSeconds * 1000) : null;
+    const command = colleague.answered ? { type: 'callEnded' as const, wrapUpEndsAt } : { type: 'withdraw' as const };
+    await this.q.deps.agents.command(colleague.agentId, command, 'system').catch((err: unknown) => {
+      this.q.deps.logger.warn({ err: (err as Error).message, agentId: colleague.agentId }, 'the consulted agent\'s state after the consult not applied');
+    });
+  }
+
   /** The colleague's phone answered. */
   answered(legId: string): void {
     const entry = this.q.entries.get(this.byLeg.get(legId) ?? '');
     const consult = entry && this.byEntry.get(entry.id);
     if (!entry || !consult || consult.state !== 'ringing') return;
     consult.state = 'talking';
+    this.ports.legAnswered(legId);
+    const colleague = consult.colleague;
+    if (colleague) {
+      colleague.answered = true;
+      void this.q.deps.agents.command(colleague.agentId, { type: 'answer', callId: entry.call.callId }, 'system').catch((err: unknown) => {
+        this.q.deps.logger.warn({ err: (err as Error).message, agentId: colleague.agentId }, 'the consulted agent\'s state on answer not applied');
+      });
+    }
     this.step(entry, 'consult_answered', { extension: consult.extension });
   }
 
@@ -110,6 +200,7 @@ export class Consults {
     const { helpers, ari } = this.q.deps;
     this.forget(consult);
     await helpers.hangup(consult.legId);
+    await this.releaseColleague(consult);
     if (entry.connected) {
       await helpers.removeFromBridge(consult.bridgeId, entry.connected.legId);
       await helpers.quietly('taking the agent back to the caller', { channelId: entry.connected.legId }, () => ari.request('bridges.addChannel', {
@@ -169,7 +260,7 @@ export class Consults {
     if (!entry.connected) throw conflict('the call is not connected to an agent');
     if (this.byEntry.has(entry.id)) throw conflict('the agent is consulting a colleague; take over once the consult is over');
     const agentLeg = entry.connected.legId;
-    const consult: Consult = { entryId: entry.id, extension, legId: supervisorChannelId, bridgeId: entry.connected.bridgeId, state: 'conference' };
+    const consult: Consult = { entryId: entry.id, extension, legId: supervisorChannelId, bridgeId: entry.connected.bridgeId, state: 'conference', colleague: null, queueId: null };
     if (entry.hold.since) await this.holds.release(entry);
     this.handOver(entry, consult, 'take_over');
     await this.q.deps.helpers.hangup(agentLeg);
@@ -209,7 +300,11 @@ export class Consults {
     // The phone's HOLD key held the caller: the music stops as the colleague joins.
     await this.holds.release(entry);
     const extension = /^PJSIP\/([^-]+)-/.exec(channel.name)?.[1] ?? channel.caller?.number ?? '';
-    this.handOver(entry, { entryId: entry.id, extension, legId: channel.id, bridgeId, state: 'conference' }, 'refer');
+    // The colleague's channel, made by the agent's phone through the dialplan: a call of its own from now on.
+    this.ports.legStarted({ channelId: channel.id, parentCallId: entry.call.callId, callerNumber: this.q.deps.agents.presence(entry.connected.agentId).extension ?? '', calledNumber: extension, at: new Date() });
+    this.ports.legAnswered(channel.id);
+    void helpers.subscribe(channel.id);
+    this.handOver(entry, { entryId: entry.id, extension, legId: channel.id, bridgeId, state: 'conference', colleague: null, queueId: null }, 'refer');
     await helpers.hangup(agentLeg);
   }
 
@@ -242,6 +337,7 @@ export class Consults {
       this.byLeg.delete(legId);
       if (consult) {
         this.forget(consult);
+        await this.releaseColleague(consult);
         await this.q.deps.helpers.destroyBridge(consult.bridgeId);
       }
       return;
@@ -249,6 +345,7 @@ export class Consults {
     if (consult.state === 'conference') {
       // The colleague left the conference: agent and caller go on.
       this.forget(consult);
+      await this.releaseColleague(consult);
       this.step(entry, 'consult_cancelled', { extension: consult.extension });
       return;
     }
@@ -262,6 +359,7 @@ export class Consults {
     const consult = entry && this.byEntry.get(entry.id);
     if (!consult) return;
     this.forget(consult);
+    await this.releaseColleague(consult);
     await this.q.deps.helpers.hangup(consult.legId);
     await this.q.deps.helpers.destroyBridge(consult.bridgeId);
   }
@@ -270,11 +368,13 @@ export class Consults {
     const { store } = this.q.deps;
     const agentId = entry.connected!.agentId;
     this.forget(consult);
-    const target = { extension: consult.extension };
+    const target = consult.queueId ? { queueId: consult.queueId, extension: consult.extension, agentId: consult.colleague?.agentId ?? null } : { extension: consult.extension };
     this.q.write(`queue entry ${entry.id} transferred`, store.updateEntry(entry.id, { transferred_by: agentId, transferred_to: target }));
     this.ports.noteCallEvent(entry.call.channelId, 'transferred', { fromQueueId: entry.queue.id, entryId: entry.id, agentId, source, to: target });
     this.step(entry, source === 'take_over' ? 'taken_over' : 'consult_completed', { extension: consult.extension });
-    const handed: HandedOver = { callerId: entry.call.channelId, legId: consult.legId, bridgeId: entry.connected!.bridgeId, finish: () => entry.finished('released') };
+    const handed: HandedOver = {
+      callerId: entry.call.channelId, legId: consult.legId, bridgeId: entry.connected!.bridgeId, colleague: consult.colleague, finish: () => entry.finished('released'),
+    };
     this.handedOver.set(handed.callerId, handed);
     this.handedOver.set(handed.legId, handed);
     this.q.leave(entry, 'transferred', false);
@@ -288,6 +388,8 @@ export class Consults {
     await helpers.hangup(handed.callerId);
     await helpers.hangup(handed.legId);
     await helpers.destroyBridge(handed.bridgeId);
+    // The colleague who took the caller is an agent: their call is over, wrap-up follows.
+    await this.releaseColleague(handed, true);
     handed.finish();
   }
 

@@ -115,6 +115,26 @@ export class Dispatcher {
     return result;
   }
 
+  /**
+   * The queue's members free now for a consult (consult.ts), best first by
+   * its strategy, without `exclude` (the consulting agent). The caller of a
+   * consult has no skills of their own to match.
+   */
+  async freeAgents(queue: QueueRow, exclude: string): Promise<string[]> {
+    const reads: PassReads = { free: new Map(), agents: new Map(), busy: this.q.busyAgents() };
+    const needs: CallerNeeds = { skills: {}, language: null };
+    const candidates = (await this.candidates(queue, needs, reads)).filter((c) => c.agentId !== exclude);
+    const ordered: string[] = [];
+    // The strategy picks one (or all, ringall) at a time: asked again without those already picked.
+    for (let left = candidates; left.length > 0;) {
+      const chosen = chooseAgents(queue.strategy, left, needs).map((c) => c.agentId);
+      if (chosen.length === 0) break;
+      ordered.push(...chosen);
+      left = left.filter((c) => !chosen.includes(c.agentId));
+    }
+    return ordered;
+  }
+
   /** Rings the chosen agents' phones, side by side with other offers; the entry is offering. */
   private async offer(entry: Entry, agentIds: string[]): Promise<void> {
     const { ari, helpers, agents, site, store, logger } = this.q.deps;

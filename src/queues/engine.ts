@@ -23,7 +23,7 @@ import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers, type TransferSource } from './transfers.js';
 import { Holds, noHold } from './hold.js';
 import { Dispositions, type Setter } from './dispositions.js';
-import { attendedArg, consultArg, Consults, type ConsultStep } from './consult.js';
+import { attendedArg, consultArg, Consults, type ConsultStep, type ConsultTarget } from './consult.js';
 import type { QueueEnginePorts } from './ports.js';
 
 export type { ConnectedParties, WaitingView } from './entries.js';
@@ -96,6 +96,7 @@ export class QueueEngine {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),
       wrapUp: (entry, agentId) => this.dispositions.wrapUp(entry, agentId),
+      busyElsewhere: () => this.consults.colleagueAgents(),
     });
     this.dispatcher = new Dispatcher(this.q);
     this.announcer = new Announcer(this.q);
@@ -107,7 +108,10 @@ export class QueueEngine {
     });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
     this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
-    this.consults = new Consults(this.q, this.holds, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
+    this.consults = new Consults(this.q, this.holds, {
+      noteCallEvent: (...args) => this.noteCallEvent(...args), legStarted: ports.legStarted, legAnswered: ports.legAnswered,
+      freeAgents: (queue, exclude) => this.dispatcher.freeAgents(queue, exclude),
+    });
     // Agent legs: offer() waits for their StasisStart (intoStasis); nothing more to do on it.
     router.claim(legArg, { role: 'agent' });
     // A colleague's phone the agent consults (consult.ts).
@@ -308,11 +312,11 @@ export class QueueEngine {
     await this.q.deps.helpers.hangup(entry.call.channelId);
   }
 
-  /** Consult (attended) transfer of a connected queue call: the agent calls a colleague's phone (consult.ts). */
-  async consult(callId: string, extension: string): Promise<void> {
+  /** Consult (attended) transfer of a connected queue call: the agent calls a colleague's phone or a queue's free agent (consult.ts). */
+  async consult(callId: string, target: ConsultTarget): Promise<void> {
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue now');
-    await this.changing(callId, () => this.consults.start(entry, extension));
+    await this.changing(callId, () => this.consults.start(entry, target));
   }
 
   /** The agent ends a connected queue call from the desk page: their leg is hung up, the caller's follows (as when the phone hangs up). */

@@ -73,6 +73,8 @@ export interface EntryHooks {
   ringTimeout: (entry: Entry) => void;
   /** The agent's wrap-up when their call ends (dispositions.ts: a required code holds it). */
   wrapUp: (entry: Entry, agentId: string) => { wrapUpEndsAt: Date | null; awaitingDisposition: boolean };
+  /** Agents busy outside the entries: a colleague consulted about a call (consult.ts). */
+  busyElsewhere?: () => string[];
 }
 
 export const legArg = 'queue-leg';
@@ -185,7 +187,10 @@ export class QueueEntries {
 
   /** Agents ringing for or talking to a caller of the queues now. */
   busyAgents(): Set<string> {
-    return new Set([...this.entries.values()].flatMap((e) => [...e.legs.values(), ...(e.connected ? [e.connected.agentId] : [])]));
+    return new Set([
+      ...[...this.entries.values()].flatMap((e) => [...e.legs.values(), ...(e.connected ? [e.connected.agentId] : [])]),
+      ...(this.hooks.busyElsewhere?.() ?? []),
+    ]);
   }
 
   /** Waiting callers of a queue, in the order they will be served. */

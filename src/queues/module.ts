@@ -35,6 +35,8 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
       runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
       noteCallEvent: (channelId, type, detail) => calls.service.noteEvent(channelId, type, detail, new Date()),
       noteEventOfCall: (callId, type, detail) => calls.service.noteEventOfCall(callId, type, detail, new Date()),
+      legStarted: (leg) => void calls.service.legStarted(leg),
+      legAnswered: (channelId) => calls.service.callAnswered(channelId, new Date()),
     }, site, ami);
     const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
       flowExists: (flowId) => ivrFlows.get().flowExists(flowId),

@@ -11,6 +11,9 @@ export interface QueueEnginePorts {
   noteCallEvent(channelId: string, type: string, detail: Record<string, unknown>): void;
   /** The same by the call's id: also once the call has ended (a wrap-up code set in wrap-up). */
   noteEventOfCall(callId: string, type: string, detail: Record<string, unknown>): void;
+  /** A leg placed for a call (a consult's colleague): a call of its own, tied to that call (the calls capability). */
+  legStarted(leg: { channelId: string; parentCallId: string; callerNumber: string; calledNumber: string; at: Date }): void;
+  legAnswered(channelId: string): void;
 }
 
 export interface QueuesServicePorts {

@@ -211,15 +211,19 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     config: { roles: ['admin', 'supervisor', 'agent'] },
     schema: {
       tags: ['queues'],
-      summary: "Consult a colleague's phone about a queue call (attended transfer): the caller waits on hold",
+      summary: "Consult a colleague's phone, or a queue's free agent, about a queue call (attended transfer): the caller waits on hold",
       description: 'Then POST …/consult/complete (the caller goes to the colleague, the agent to wrap-up), …/consult/cancel (back to the caller) '
-        + 'or …/consult/conference (all three). Agents only on their own call.',
+        + 'or …/consult/conference (all three). Agents only on their own call. A queue (by id, name, or its extension) rings its first free '
+        + "member by the queue's strategy (409 when nobody is free); a consulted agent is kept off queue calls until the consult ends.",
       params: IdParams,
-      body: Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),
+      body: Type.Union([
+        Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),
+        Type.Object({ queueId: QueueRef }, { additionalProperties: false }),
+      ]),
       response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (request, reply) => {
-    await queues.consultCall(request.params.id, request.body.extension, request.principal!);
+    await queues.consultCall(request.params.id, request.body, request.principal!);
     return reply.status(202).send(null);
   });
 

@@ -251,10 +251,17 @@ export class QueuesService {
   }
 
   /** Consult (attended) transfer: the agent calls a colleague's phone while the caller waits on hold (consult.ts). */
-  async consultCall(callId: string, extension: string, principal: { role: string; agentId: string | null }): Promise<void> {
+  async consultCall(callId: string, to: { extension: string } | { queueId: string }, principal: { role: string; agentId: string | null }): Promise<void> {
     await this.ownConnectedCall(callId, principal, 'consult on');
-    if (!(await this.engine.phoneExists(extension))) throw badRequest(`body/extension: no phone ${extension}`);
-    await this.engine.consult(callId, extension);
+    if ('queueId' in to) {
+      const queue = await this.findQueue(to.queueId);
+      if (!queue) throw badRequest(`body/queueId: no queue with the id or name ${to.queueId}`);
+      return this.engine.consult(callId, { queue });
+    }
+    // A queue's extension consults the queue, as the phone's ## keys transfer to it.
+    const resolved = await this.engine.resolveNumber(to.extension);
+    if (!resolved) throw badRequest(`body/extension: no phone or queue ${to.extension}`);
+    await this.engine.consult(callId, resolved.queue ? { queue: resolved.queue } : { extension: to.extension });
   }
 
   /** The consult's next step: complete (the caller goes to the colleague), cancel, or conference. */

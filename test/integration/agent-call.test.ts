@@ -203,6 +203,11 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await colleague.ended;
     assert.deepEqual(await closedEntry(callId), { outcome: 'transferred', transferred_to: { extension: '1007' } });
     assert.equal((await transferEvent(callId)).detail.source, 'refer');
+    // The colleague's channel, made by the desk phone, became a call of its own tied to the caller's.
+    const leg = await waitFor(async () => ((await t.api(`/api/v1/calls/${callId}`)).body.legs as { calledNumber: string; answeredAt: string | null; endedAt: string | null }[])
+      .find((l) => l.endedAt !== null), 5000, 'the colleague\'s leg is not an ended call of the caller\'s');
+    assert.equal(leg.calledNumber, '1007');
+    assert.ok(leg.answeredAt);
     await colleaguePhone.close();
     await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
   });
@@ -281,6 +286,67 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await caller.hangup();
     await colleague.ended;
     await colleaguePhone.close();
+    await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
+  });
+
+  it("consults a queue: its free agent is rung and kept off calls, the leg is a call of its own, and the agent who took the caller wraps up", async () => {
+    const benPhone = await registered('1006');
+    const ben = (await t.api('/api/v1/agents')).body.find((a: { number: string }) => a.number === '1006').id as string;
+    const benState = async (): Promise<string> => {
+      const s = (await t.api(`/api/v1/agents/${ben}/state`)).body;
+      return s.status === 'paused' ? `paused(${s.reason})` : s.status;
+    };
+    const soporte = await t.api('/api/v1/queues', {
+      method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 10, wrapUpSeconds: 2, maxWaitSeconds: 300, extension: '7702' },
+    });
+    assert.equal(soporte.status, 201, JSON.stringify(soporte.body));
+    await t.api(`/api/v1/queues/${soporte.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }, { agentId: ben }] } });
+    assert.equal((await t.api(`/api/v1/agents/${ben}/login`, { method: 'POST' })).status, 200);
+    assert.equal((await t.api(`/api/v1/agents/${ben}/pause`, { method: 'POST', json: { reason: 'break' } })).status, 200);
+    const { caller, agent, callId } = await answered('600700011');
+    const path = (what: string) => `/api/v1/calls/${callId}/${what}`;
+    // Ben is paused and ana is on this call: nobody of soporte is free.
+    const none = await t.api(path('consult'), { method: 'POST', json: { queueId: 'soporte' }, token: agentToken });
+    assert.equal(none.status, 409, JSON.stringify(none.body));
+    assert.match(none.body.error.message, /nobody in queue soporte is free/);
+    assert.equal((await t.api(path('consult'), { method: 'POST', json: { queueId: 'nada' }, token: agentToken })).status, 400, 'no such queue');
+    assert.equal((await t.api(`/api/v1/agents/${ben}/ready`, { method: 'POST' })).status, 200);
+
+    // The queue's extension, as an agent would key it: ben's phone rings, ben is held for the consult.
+    const rings = benPhone.waitForIncoming(10_000);
+    assert.equal((await t.api(path('consult'), { method: 'POST', json: { extension: '7702' }, token: agentToken })).status, 202);
+    const incoming = await rings;
+    assert.equal(await benState(), 'ringing', 'the consulted agent is held while the phone rings');
+    const colleague = await incoming.answer();
+    await waitFor(async () => (await benState()) === 'on_call', 5000, 'the consulted agent is not on_call');
+    agent.playTone(1000);
+    colleague.playTone(1400);
+    await colleague.waitForTone(1000, { timeoutMs: 5000, threshold: 0.5 });
+    await agent.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+
+    // The colleague's leg is a call of its own, tied to the caller's.
+    const leg = await waitFor(async () => ((await t.api(`/api/v1/calls/${callId}`)).body.legs as { id: string; parentCallId: string; calledNumber: string; answeredAt: string | null; direction: string }[])
+      .find((l) => l.answeredAt !== null), 5000, 'the consult leg is not a call of the caller\'s');
+    assert.equal(leg.parentCallId, callId);
+    assert.equal(leg.calledNumber, '1006');
+    assert.equal(leg.direction, 'internal');
+
+    // Handed over: ana to wrap-up; the caller and ben hear each other; ben stays on_call, then wraps up.
+    assert.equal((await t.api(path('consult/complete'), { method: 'POST', token: agentToken })).status, 204);
+    await agent.ended;
+    caller.playTone(440);
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+    await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+    assert.equal(await benState(), 'on_call', 'ben is on the call he took');
+    await caller.hangup();
+    await colleague.ended;
+    await waitFor(async () => (await benState()) === 'wrap_up', 5000, 'the agent who took the caller does not wrap up');
+    assert.deepEqual(await closedEntry(callId), { outcome: 'transferred', transferred_to: { queueId: soporte.body.id, extension: '1006', agentId: ben } });
+    const ended = await waitFor(async () => (await t.api(`/api/v1/calls/${leg.id}`)).body.endedAt as string | null, 5000, 'the leg\'s call is not ended');
+    assert.ok(ended);
+    await waitFor(async () => (await benState()) === 'available', 8000, 'ben not available after wrap-up');
+    assert.equal((await t.api(`/api/v1/agents/${ben}/logout`, { method: 'POST' })).status, 200);
+    await benPhone.close();
     await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
   });
 

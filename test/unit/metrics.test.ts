@@ -61,7 +61,7 @@ const sources: MetricSources = {
 
 const call = (id: string, over: Partial<CallView> & Pick<CallView, 'startedAt'>): CallView => ({
   id, channelId: `ch-${id}`, direction: 'inbound', callerNumber: '600000000', callerName: '', did: '5550000',
-  answeredAt: null, endedAt: null, hangupCause: null, hangupCauseText: null, endReason: null, ...over,
+  answeredAt: null, endedAt: null, hangupCause: null, hangupCauseText: null, endReason: null, parentCallId: null, calledNumber: null, ...over,
 });
 const at = (time: string): string => `2026-03-10T${time}Z`;
 
