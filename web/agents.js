@@ -26,6 +26,7 @@ function fill(agent) {
   if (!agent) return;
   for (const key of ['number', 'name', 'extension', 'team']) form.elements[key].value = agent[key] ?? '';
   form.elements.isSupervisor.checked = agent.isSupervisor;
+  form.elements.dialingRights.value = agent.dialingRights.join(' ');
   skills.set(agent.skills);
   form.elements.number.focus();
 }
@@ -72,6 +73,8 @@ form.addEventListener('submit', async (event) => {
   const json = {
     number: value('number'), name: value('name'), extension: value('extension') || null, team: value('team') || null,
     isSupervisor: form.elements.isSupervisor.checked, skills: skills.value(),
+    // Patterns apart by spaces or commas.
+    dialingRights: value('dialingRights').split(/[\s,]+/).filter(Boolean),
     ...(value('pin') ? { pin: value('pin') } : {}),
   };
   // A new agent needs a PIN; a change without one keeps the PIN (a PIN typed here resets it).

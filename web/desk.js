@@ -61,22 +61,16 @@ document.getElementById('rec-resume').onclick = () => control(() => api(callPath
 document.getElementById('transfer-form').onsubmit = (event) => {
   event.preventDefault();
   const to = document.getElementById('transfer-to').value.trim();
-  // Digits: a phone's extension or a queue's short number (the server tells which); anything else a queue's name.
-  const json = /^[0-9]{2,8}$/.test(to) ? { extension: to } : { queueId: to };
-  void control(async () => {
-    try {
-      await api(callPath('transfer'), { method: 'POST', json });
-    } catch (err) {
-      // A queue's short number is not a phone: try it as a queue.
-      if (!json.extension) throw err;
-      await api(callPath('transfer'), { method: 'POST', json: { queueId: to } }).catch(() => { throw err; });
-    }
-  });
+  // Digits: read as the phone reads ## number # (a queue's short number, a phone, an external number within
+  // the agent's dialing rights); anything else a queue's name.
+  const json = /^\+?[0-9]{2,20}$/.test(to) ? { number: to } : { queueId: to };
+  void control(() => api(callPath('transfer'), { method: 'POST', json }));
 };
 document.getElementById('consult-form').onsubmit = (event) => {
   event.preventDefault();
-  const extension = document.getElementById('consult-to').value.trim();
-  void control(() => api(callPath('consult'), { method: 'POST', json: { extension } }));
+  const to = document.getElementById('consult-to').value.trim();
+  // Digits: a phone or a queue's short number; anything else a queue's name (its first free agent is rung).
+  void control(() => api(callPath('consult'), { method: 'POST', json: /^[0-9]{2,8}$/.test(to) ? { extension: to } : { queueId: to } }));
 };
 for (const step of ['complete', 'conference', 'cancel']) {
   document.getElementById(`consult-${step}`).onclick = () => control(() => api(callPath(`consult/${step}`), { method: 'POST' }));
@@ -129,8 +123,8 @@ function showControls(status, handling) {
 async function showDirectory() {
   const { queues, colleagues } = await api('/api/v1/directory');
   const phones = colleagues.map((c) => new Option(`${c.name} · ${c.status === 'paused' && c.reason ? `${t('paused')} (${c.reason})` : t(c.status)}`, c.extension));
-  document.getElementById('directory-phones').replaceChildren(...phones);
-  const all = [...colleagues.map((c) => new Option(`${c.name} · ${t(c.status)}`, c.extension)), ...queues.map((q) => new Option(`${t('queue')} ${q.name}`, q.extension))];
+  // A queue without a short number is named.
+  const all = [...phones, ...queues.map((q) => new Option(`${t('queue')} ${q.name}`, q.extension ?? q.name))];
   document.getElementById('directory-all').replaceChildren(...all);
 }
 

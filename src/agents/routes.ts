@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, ErrorBody, IdParams, Matching, Nullable, StringEnum, Text } from '../core/schemas.js';
+import { dialPatternSyntax } from './dialing-rights.js';
 import { agentStatuses } from './state-machine.js';
 import type { AgentsService } from './service.js';
 
@@ -20,6 +21,7 @@ const AgentView = Type.Object({
   team: Nullable(Type.String()),
   skills: Type.Record(Type.String(), Type.Integer()),
   isSupervisor: Type.Boolean(),
+  dialingRights: Type.Array(Type.String()),
   active: Type.Boolean(),
 });
 
@@ -31,6 +33,10 @@ const AgentInput = {
   team: Type.Union([Text({ minLength: 1, maxLength: 80 }), Type.Null()]),
   skills: Skills,
   isSupervisor: Type.Boolean(),
+  dialingRights: Type.Array(Matching(dialPatternSyntax, 41), {
+    maxItems: 20, uniqueItems: true,
+    description: 'external numbers the agent may transfer callers to, as dialplan patterns: _9XXXXXXXX, _00., 900123456 (none: queues and phones only)',
+  }),
 };
 
 const StateView = Type.Object({
@@ -89,6 +95,7 @@ export function agentRoutes(app: HttpApp, agents: AgentsService): void {
         number: AgentInput.number, name: AgentInput.name, pin: AgentInput.pin,
         extension: Type.Optional(AgentInput.extension), team: Type.Optional(AgentInput.team),
         skills: Type.Optional(AgentInput.skills), isSupervisor: Type.Optional(AgentInput.isSupervisor),
+        dialingRights: Type.Optional(AgentInput.dialingRights),
       }, { additionalProperties: false }),
       response: { 201: AgentView, 400: ErrorBody, 409: ErrorBody },
     },

@@ -6,6 +6,7 @@ import { isUuid } from '../core/schemas.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { describeState, loggedOut, transition, type AgentCommand, type AgentState, type AgentStatus } from './state-machine.js';
 import { Phones, type PhoneCondition } from './phones.js';
+import { invalidDialPattern, mayDial } from './dialing-rights.js';
 import { hashPin } from './pin.js';
 import { stateFromRow, type AgentRow, type AgentStateEventRow, type AgentsStore, type StateSource } from './store.js';
 import {
@@ -83,6 +84,7 @@ export class AgentsService {
     const row = await this.store.insertAgent({
       id: randomUUID(), number: input.number, name: input.name, extension: input.extension ?? null,
       pin_hash: await hashPin(input.pin), team: input.team ?? null, skills: input.skills ?? {}, is_supervisor: input.isSupervisor ?? false,
+      dialing_rights: checkedRights(input.dialingRights ?? []),
     });
     return agentView(row);
   }
@@ -99,9 +101,16 @@ export class AgentsService {
       ...(input.team !== undefined ? { team: input.team } : {}),
       ...(input.skills !== undefined ? { skills: input.skills } : {}),
       ...(input.isSupervisor !== undefined ? { is_supervisor: input.isSupervisor } : {}),
+      ...(input.dialingRights !== undefined ? { dialing_rights: checkedRights(input.dialingRights) } : {}),
     });
     if (agent.is_supervisor && row && !row.is_supervisor) this.accessRemoved(id, 'supervisor_removed');
     return agentView(row!);
+  }
+
+  /** Whether the agent's dialing rights reach this external number. */
+  async mayDial(agentId: string, number: string): Promise<boolean> {
+    const agent = await this.store.getAgent(agentId);
+    return agent !== undefined && mayDial(agent.dialing_rights, number);
   }
 
   /** Deletes an agent without history; deactivates one with history. */
@@ -393,4 +402,11 @@ export class AgentsService {
       if (byExtension && byExtension.id !== selfId) throw conflict(`extension ${extension} is the desk phone of ${byExtension.name}`);
     }
   }
+}
+
+/** Dialing rights as stored: each pattern checked in full (the schema checks only its characters). */
+function checkedRights(patterns: string[]): string[] {
+  const bad = invalidDialPattern(patterns);
+  if (bad !== undefined) throw badRequest(`body/dialingRights: ${bad} is not a dialplan pattern (a . or ! only at the end, [ ] holding digits or ranges)`);
+  return patterns;
 }

@@ -12,6 +12,8 @@ export interface AgentsTable {
   team: string | null;
   skills: Record<string, number>;
   is_supervisor: boolean;
+  /** Patterns of the external numbers the agent may send callers to (dialing-rights.ts). */
+  dialing_rights: string[];
   active: Generated<boolean>;
   created_at: Generated<Date>;
   deactivated_at: Date | null;
@@ -108,7 +110,7 @@ export class AgentsStore {
       .returningAll().executeTakeFirstOrThrow();
   }
 
-  async updateAgent(id: string, change: Partial<Pick<AgentsTable, 'name' | 'number' | 'extension' | 'pin_hash' | 'team' | 'skills' | 'is_supervisor'>>): Promise<AgentRow | undefined> {
+  async updateAgent(id: string, change: Partial<Pick<AgentsTable, 'name' | 'number' | 'extension' | 'pin_hash' | 'team' | 'skills' | 'is_supervisor' | 'dialing_rights'>>): Promise<AgentRow | undefined> {
     const values = change.skills ? { ...change, skills: JSON.stringify(change.skills) as unknown as Record<string, number> } : change;
     return this.db.updateTable('agents').set(values).where('id', '=', id).returningAll().executeTakeFirst();
   }

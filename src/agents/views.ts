@@ -11,6 +11,8 @@ export interface AgentView {
   team: string | null;
   skills: Record<string, number>;
   isSupervisor: boolean;
+  /** The external numbers the agent may transfer callers to, as dialplan patterns (dialing-rights.ts). */
+  dialingRights: string[];
   active: boolean;
 }
 
@@ -60,13 +62,14 @@ export interface AgentInput {
   team?: string | null;
   skills?: Record<string, number>;
   isSupervisor?: boolean;
+  dialingRights?: string[];
 }
 
 export interface PauseReasonView { name: string; code: string | null; label: string; productive: boolean; system: boolean }
 
 export const agentView = (row: AgentRow): AgentView => ({
   id: row.id, number: row.number, name: row.name, extension: row.extension, team: row.team,
-  skills: row.skills, isSupervisor: row.is_supervisor, active: row.active,
+  skills: row.skills, isSupervisor: row.is_supervisor, dialingRights: row.dialing_rights, active: row.active,
 });
 
 export const pauseReasonView = (row: PauseReasonRow): PauseReasonView => ({ ...row });

@@ -360,8 +360,8 @@ export class QueueEngine {
   }
 
   /** What a number keyed by an agent reaches: a queue's extension first, then a phone. */
-  resolveNumber(number: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
-    return this.transfers.resolveNumber(number);
+  resolveNumber(number: string, agentId?: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
+    return this.transfers.resolveNumber(number, agentId);
   }
 
   phoneExists(extension: string): Promise<boolean> {

@@ -161,12 +161,14 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     config: { roles: ['admin', 'supervisor', 'agent'] },
     schema: {
       tags: ['queues'],
-      summary: 'Blind-transfer a queue call from its agent to another queue or a phone',
-      description: 'Agents may transfer only their own call. On the desk phone the agent keys ## number # instead (a queue extension or a phone).',
+      summary: 'Blind-transfer a queue call from its agent to another queue, a phone, or an external number',
+      description: 'Agents may transfer only their own call. `number` is read as the desk phone reads ## number #: a queue extension, a phone, '
+        + "else an external number, which must be within the call's agent's dialing rights (403 otherwise).",
       params: IdParams,
       body: Type.Union([
         Type.Object({ queueId: QueueRef }, { additionalProperties: false }),
         Type.Object({ extension: Matching('^[0-9]{2,8}$', 8) }, { additionalProperties: false }),
+        Type.Object({ number: Matching('^\\+?[0-9]{2,20}$', 21) }, { additionalProperties: false }),
       ]),
       response: { 202: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },

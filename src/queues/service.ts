@@ -7,7 +7,7 @@ import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
-import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds } from './store.js';
+import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds, type TransferTarget } from './store.js';
 import type { Strategy } from './strategy.js';
 
 export interface QueueInput {
@@ -192,13 +192,15 @@ export class QueuesService {
   }
 
   /** A queue call connected now, which this principal may act on: 404 no such call, 409 not connected now, 403 another agent's. */
-  private async ownConnectedCall(callId: string, principal: { role: string; agentId: string | null }, what: string): Promise<void> {
+  /** The call's connected agent; 404 for no such call, 409 when not connected, 403 for another agent's call. */
+  private async ownConnectedCall(callId: string, principal: { role: string; agentId: string | null }, what: string): Promise<{ agentId: string }> {
     const connected = this.engine.connectedParties({ callId });
     if (!connected) {
       if (await this.ports.callExists(callId)) throw conflict('the call is not connected to an agent of a queue now');
       throw notFound('call');
     }
     if (principal.role === 'agent' && principal.agentId !== connected.agentId) throw forbidden(`an agent may ${what} only their own call`);
+    return { agentId: connected.agentId };
   }
 
   /** Puts the caller of a connected queue call on hold, or takes them back (the desk page's button; the phone has its HOLD key). */
@@ -271,9 +273,15 @@ export class QueuesService {
   }
 
   /** An agent's blind transfer from the API (the phone's is ## number #). */
-  async transferCall(callId: string, to: { queueId: string } | { extension: string }, principal: { role: string; agentId: string | null }): Promise<void> {
-    await this.ownConnectedCall(callId, principal, 'transfer');
-    let target = to;
+  async transferCall(callId: string, to: { queueId: string } | { extension: string } | { number: string }, principal: { role: string; agentId: string | null }): Promise<void> {
+    const { agentId } = await this.ownConnectedCall(callId, principal, 'transfer');
+    if ('number' in to) {
+      // As keyed on the phone: a queue's extension, a phone, or an external number within the call's agent's dialing rights.
+      const resolved = await this.engine.resolveNumber(to.number, agentId);
+      if (!resolved) throw forbidden(`body/number: ${to.number} is no queue or phone, and outside the agent's dialing rights`);
+      return this.engine.transfer(callId, resolved.target, 'api');
+    }
+    let target: TransferTarget = to;
     if ('queueId' in to) {
       const queue = await this.findQueue(to.queueId);
       if (!queue) throw badRequest(`body/queueId: no queue with the id or name ${to.queueId}`);

@@ -44,7 +44,8 @@ export interface QueueEntriesTable {
   disposition: Generated<string | null>; disposition_note: Generated<string | null>; disposition_at: Generated<Date | null>;
 }
 /** Where an agent sends a connected caller. */
-export type TransferTarget = { queueId: string } | { extension: string };
+/** Where a transfer sent the caller: a queue, a phone, or an external number within the agent's dialing rights. */
+export type TransferTarget = { queueId: string } | { extension: string } | { external: string };
 export type OfferResult = 'answered' | 'no_answer' | 'caller_left' | 'lost_race' | 'failed';
 export interface QueueOffersTable { id: Generated<number>; entry_id: string; agent_id: string; offered_at: Date; ended_at: Date | null; result: OfferResult | null }
 

@@ -8,7 +8,8 @@ export const transferPrefix = '##';
 export const digitTimeoutMs = 4000;
 /** The two `#` of the prefix must come within this of each other. */
 const prefixGapMs = 1500;
-const maxDigits = 8;
+/** An external number may be long (00 and up to 15 digits); # ends it sooner. */
+const maxDigits = 20;
 
 export type KeyResult =
   | { kind: 'idle' }

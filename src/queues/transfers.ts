@@ -70,7 +70,7 @@ export class Transfers {
       await progress('channel_declined');
       return;
     }
-    const number = /^(?:sip:)?([0-9]{2,8})(?:@.*)?$/.exec(destination)?.[1];
+    const number = /^(?:sip:)?(\+?[0-9]{2,20})(?:@.*)?$/.exec(destination)?.[1];
     const done = number ? await this.transferByNumber(entry, number, 'refer') : false;
     if (!done) await progress('channel_declined');
   }
@@ -85,11 +85,17 @@ export class Transfers {
     for (const key of this.keys.values()) clearTimeout(key.timer);
   }
 
-  /** What a number keyed by an agent reaches: a queue's extension first, then a phone. */
-  async resolveNumber(number: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
-    const queue = await this.q.deps.store.findByExtension(number);
+  /**
+   * What a number keyed by an agent reaches: a queue's extension first, then
+   * a phone, then (with `agentId`) an external number within that agent's
+   * dialing rights.
+   */
+  async resolveNumber(number: string, agentId?: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
+    const { store, agents } = this.q.deps;
+    const queue = /^[0-9]{2,8}$/.test(number) ? await store.findByExtension(number) : undefined;
     if (queue) return { target: { queueId: queue.id }, queue };
-    return (await this.phoneExists(number)) ? { target: { extension: number } } : undefined;
+    if (/^[0-9]{2,8}$/.test(number) && await this.phoneExists(number)) return { target: { extension: number } };
+    return agentId !== undefined && await agents.mayDial(agentId, number) ? { target: { external: number } } : undefined;
   }
 
   async phoneExists(extension: string): Promise<boolean> {
@@ -105,13 +111,13 @@ export class Transfers {
     const { logger, helpers, media } = this.q.deps;
     const legId = entry.connected?.legId;
     if (entry.state !== 'connected' || !legId) return false;
-    const resolved = await this.resolveNumber(number).catch((err: unknown) => {
+    const resolved = await this.resolveNumber(number, entry.connected!.agentId).catch((err: unknown) => {
       logger.warn({ err, entryId: entry.id, number }, 'could not look up the number keyed for a transfer');
       return undefined;
     });
     if (!resolved) {
       // Only the agent hears it; the caller stays on the line.
-      logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to an unknown number');
+      logger.info({ entryId: entry.id, number }, 'an agent keyed a transfer to a number that is no queue or phone, and outside their dialing rights');
       await helpers.quietly('playing "invalid" to the agent', { channelId: legId }, () => media.play(legId, ['sound:pbx-invalid']));
       return false;
     }
@@ -124,7 +130,9 @@ export class Transfers {
   /**
    * Blind transfer: the caller leaves the agent (who goes to wrap-up) for
    * another queue, where a new entry of the same call starts, or for a phone
-   * through the dialplan. The entry is closed as `transferred` with its target.
+   * or an external number through the dialplan (CENTRALITA_TRANSFER_CONTEXT
+   * dials it as the site does: its trunk for external numbers). The entry is
+   * closed as `transferred` with its target.
    */
   async transfer(callId: string, target: TransferTarget, source: TransferSource): Promise<void> {
     const { ari, helpers, store, logger, site } = this.q.deps;
@@ -147,8 +155,9 @@ export class Transfers {
     // The caller's next part: the flow that queued them resolves when it ends.
     const onward = async (): Promise<void | 'released'> => {
       if (next) return this.ports.enqueue(entry.call, next, onwardRequest(entry, next));
-      if ('extension' in target) {
-        await ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: site.transferContext, extension: target.extension, priority: 1 });
+      if ('extension' in target || 'external' in target) {
+        const extension = 'extension' in target ? target.extension : target.external;
+        await ari.request('channels.continueInDialplan', { channelId: entry.call.channelId, context: site.transferContext, extension, priority: 1 });
         return 'released';
       }
     };

@@ -50,6 +50,20 @@ describe('agents API', () => {
     assert.match(pinRow.rows[0]!.pin_hash, /^scrypt\$/);
   });
 
+  it('stores dialing rights as dialplan patterns and refuses patterns Asterisk would not read, changing nothing', async () => {
+    const eva = await createAgent('290', { dialingRights: ['_9XXXXXXXX', '_00.'] });
+    assert.deepEqual((await t.api(`/api/v1/agents/${eva.id}`)).body.dialingRights, ['_9XXXXXXXX', '_00.']);
+    for (const bad of [['_9X.X'], ['_9[12'], ['abc'], ['_'], ['_9[a-b]']]) {
+      const res = await t.api(`/api/v1/agents/${eva.id}`, { method: 'PATCH', json: { dialingRights: bad } });
+      assert.equal(res.status, 400, `${bad[0]}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /body\/dialingRights/);
+    }
+    assert.equal((await t.api(`/api/v1/agents/${eva.id}`, { method: 'PATCH', json: { dialingRights: ['_9X', '_9X'] } })).status, 400, 'twice the same pattern');
+    assert.deepEqual((await t.api(`/api/v1/agents/${eva.id}`)).body.dialingRights, ['_9XXXXXXXX', '_00.'], 'nothing changed');
+    const cleared = await t.api(`/api/v1/agents/${eva.id}`, { method: 'PATCH', json: { dialingRights: [] } });
+    assert.deepEqual(cleared.body.dialingRights, []);
+  });
+
   it('runs the state machine with 409 for illegal moves, one row per change, and a live feed', async () => {
     const agent = await createAgent('210');
     const feed = await FeedClient.connect(t.baseUrl, supervisorToken);

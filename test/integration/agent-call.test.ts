@@ -212,6 +212,52 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
   });
 
+  it("transfers to external numbers only within the agent's dialing rights, keyed or by the API", async () => {
+    const pstn = await TestPhone.start({ user: 'pstn', password: 'lab-pstn' });
+    await pstn.register();
+    phones.push(pstn);
+    assert.equal((await t.api(`/api/v1/agents/${agentId}`, { method: 'PATCH', json: { dialingRights: ['_09XXXXXXXX'] } })).status, 200);
+    try {
+      // Outside the rights: refused by the API (403) and on the phone (the agent hears "invalid"); the caller stays with the agent.
+      const first = await answered('600700012');
+      const refused = await t.api(`/api/v1/calls/${first.callId}/transfer`, { method: 'POST', json: { number: '0044123456' }, token: agentToken });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.match(refused.body.error.message, /body\/number: 0044123456 .*dialing rights/);
+      await first.agent.sendDtmf('##0044123456#');
+      await sleep(1500);
+      first.caller.playTone(440);
+      await first.agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+      assert.equal(await stateOf(), 'on_call', 'the caller is still with the agent');
+
+      // Within the rights, keyed: the caller goes out to the number (the lab's PSTN phone), the agent to wrap-up.
+      const rings = pstn.waitForIncoming(10_000);
+      await first.agent.sendDtmf('##0911222333#');
+      const outside = await (await rings).answer();
+      await first.agent.ended;
+      outside.playTone(1400);
+      await outside.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
+      await first.caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
+      await first.caller.hangup();
+      await outside.ended;
+      assert.deepEqual(await closedEntry(first.callId), { outcome: 'transferred', transferred_to: { external: '0911222333' } });
+      assert.equal((await transferEvent(first.callId)).detail.source, 'phone');
+      await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
+
+      // Within the rights, by the API (the desk page's transfer box).
+      const second = await answered('600700013');
+      const ringsAgain = pstn.waitForIncoming(10_000);
+      assert.equal((await t.api(`/api/v1/calls/${second.callId}/transfer`, { method: 'POST', json: { number: '0911222444' }, token: agentToken })).status, 202);
+      const outsideAgain = await (await ringsAgain).answer();
+      await second.agent.ended;
+      await second.caller.hangup();
+      await outsideAgain.ended;
+      assert.deepEqual(await closedEntry(second.callId), { outcome: 'transferred', transferred_to: { external: '0911222444' } });
+      await waitFor(async () => (await stateOf()) === 'available', 8000, 'agent not available');
+    } finally {
+      await t.api(`/api/v1/agents/${agentId}`, { method: 'PATCH', json: { dialingRights: [] } });
+    }
+  });
+
   it('consults a colleague (the caller hears music, not the consult), goes back, brings all three together, then hands the caller over', async () => {
     const colleaguePhone = await registered('1007');
     const { caller, agent, callId } = await answered('600700007');

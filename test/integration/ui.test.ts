@@ -259,7 +259,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await waitFor(async () => (await recording())?.pauses.length === 1, 5000, 'recording not resumed from the page');
 
     // The consult box suggests colleagues with their state (Sofía's desk phone).
-    assert.match((await agentPage.textContent('#directory-phones option[value="2001"]')) ?? '', /Sofía/);
+    assert.match((await agentPage.textContent('#directory-all option[value="2001"]')) ?? '', /Sofía/);
     // Consult a colleague, bring all three together, then hand the caller over.
     const colleaguePhone = await TestPhone.start({ user: '1007', password: 'lab-1007' });
     phones.push(colleaguePhone);
@@ -479,10 +479,12 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
       refusalsExpected = false;
     }
     await admin.fill('#agent-form [name="pin"]', '2468');
+    await admin.fill('#agent-form [name="dialingRights"]', '_9XXXXXXXX, _00.');
     await admin.click('#agent-form button[type="submit"]');
     await admin.locator('#agent-list tr[data-agent="4321"]').waitFor();
-    const added = ((await t.api('/api/v1/agents')).body as { id: string; number: string; skills: Record<string, number>; team: string }[]).find((a) => a.number === '4321');
-    assert.deepEqual([added?.skills, added?.team], [{ es: 9, billing: 4 }, 'B']);
+    const added = ((await t.api('/api/v1/agents')).body as { id: string; number: string; skills: Record<string, number>; team: string; dialingRights: string[] }[])
+      .find((a) => a.number === '4321');
+    assert.deepEqual([added?.skills, added?.team, added?.dialingRights], [{ es: 9, billing: 4 }, 'B', ['_9XXXXXXXX', '_00.']]);
     await admin.screenshot({ path: join(shots, 'agents.png'), fullPage: true });
 
     // Queues: a ring time below 5 s is refused next to its field; then the queue is saved with

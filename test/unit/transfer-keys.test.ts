@@ -43,8 +43,9 @@ describe('blind-transfer keys (## number #)', () => {
     assert.equal(keys.keying, false);
   });
 
-  it('stops at eight digits', () => {
+  it('stops at twenty digits (an external number: 00 and up to 15 digits, # ends it sooner)', () => {
     const keys = new TransferKeys();
-    assert.deepEqual(press(keys, '##123456789').at(-2), { kind: 'number', number: '12345678' });
+    assert.deepEqual(press(keys, '##0012345678901234567890').at(-3), { kind: 'number', number: '00123456789012345678' });
+    assert.deepEqual(press(new TransferKeys(), '##00441234567#').at(-1), { kind: 'number', number: '00441234567' });
   });
 });
