@@ -55,6 +55,9 @@ function checkThresholds(thresholds: Thresholds): Thresholds {
 
 /** Queues (rules and members) and the way IVR calls enter them. */
 export class QueuesService {
+  /** Callback requests being stored now, by queue and call (requestCallback). */
+  private readonly callbacksAsked = new Set<string>();
+
   constructor(
     private readonly store: QueuesStore,
     private readonly engine: QueueEngine,
@@ -215,10 +218,18 @@ export class QueuesService {
     const caller = await this.ports.callerOf(callId);
     if (caller === undefined) throw badRequest(`body/callId: no call ${callId}`);
     if (!caller) throw conflict('the call has no caller number to call back');
-    if ((await this.store.callbacks(queueId)).some((c) => c.call_id === callId && c.status === 'pending')) throw conflict('a callback for this call is pending already');
-    const id = randomUUID();
-    await this.store.apply(this.store.insertCallback({ id, queue_id: queueId, call_id: callId, caller_number: caller, requested_at: new Date() }));
-    return { id, callId, callerNumber: caller, status: 'pending' };
+    // One request at a time per call: a double click gets 409, not a second callback.
+    const key = `${queueId}:${callId}`;
+    if (this.callbacksAsked.has(key)) throw conflict('a callback for this call is pending already');
+    this.callbacksAsked.add(key);
+    try {
+      if ((await this.store.callbacks(queueId)).some((c) => c.call_id === callId && c.status === 'pending')) throw conflict('a callback for this call is pending already');
+      const id = randomUUID();
+      await this.store.apply(this.store.insertCallback({ id, queue_id: queueId, call_id: callId, caller_number: caller, requested_at: new Date() }));
+      return { id, callId, callerNumber: caller, status: 'pending' };
+    } finally {
+      this.callbacksAsked.delete(key);
+    }
   }
 
   /** An agent's latest answered queue calls (the desk page's list), with caller, queue, code and hold. */

@@ -71,7 +71,8 @@ export class Transfers {
       return;
     }
     const number = /^(?:sip:)?(\+?[0-9]{2,20})(?:@.*)?$/.exec(destination)?.[1];
-    const done = number ? await this.transferByNumber(entry, number, 'refer') : false;
+    // Accepted: the phone is told before its leg is hung up (its NOTIFY says 200), as Asterisk's own transfers do.
+    const done = number ? await this.transferByNumber(entry, number, 'refer', () => progress('channel_answered').then(() => undefined)) : false;
     if (!done) await progress('channel_declined');
   }
 
@@ -107,7 +108,7 @@ export class Transfers {
   }
 
   /** A transfer to a number keyed (or REFERred) by the agent; false when it was not made. */
-  private async transferByNumber(entry: Entry, number: string, source: TransferSource = 'phone'): Promise<boolean> {
+  private async transferByNumber(entry: Entry, number: string, source: TransferSource = 'phone', accepted?: () => Promise<void>): Promise<boolean> {
     const { logger, helpers, media } = this.q.deps;
     const legId = entry.connected?.legId;
     if (entry.state !== 'connected' || !legId) return false;
@@ -121,7 +122,7 @@ export class Transfers {
       await helpers.quietly('playing "invalid" to the agent', { channelId: legId }, () => media.play(legId, ['sound:pbx-invalid']));
       return false;
     }
-    return this.transfer(entry.call.callId, resolved.target, source).then(() => true, (err: unknown) => {
+    return this.transfer(entry.call.callId, resolved.target, source, accepted).then(() => true, (err: unknown) => {
       logger.warn({ err, entryId: entry.id }, 'transfer failed');
       return false;
     });
@@ -134,7 +135,7 @@ export class Transfers {
    * dials it as the site does: its trunk for external numbers). The entry is
    * closed as `transferred` with its target.
    */
-  async transfer(callId: string, target: TransferTarget, source: TransferSource): Promise<void> {
+  async transfer(callId: string, target: TransferTarget, source: TransferSource, accepted?: () => Promise<void>): Promise<void> {
     const { ari, helpers, store, logger, site } = this.q.deps;
     const entry = this.q.connectedByCall(callId);
     if (!entry?.connected) throw conflict('the call is not connected to an agent of a queue');
@@ -150,6 +151,7 @@ export class Transfers {
     this.q.leave(entry, 'transferred', false);
     await helpers.removeFromBridge(bridgeId, entry.call.channelId);
     await helpers.destroyBridge(bridgeId);
+    await accepted?.();
     await helpers.hangup(legId);
     await this.q.endAgentCall(entry, agentId, 'transfer');
     // The caller's next part: the flow that queued them resolves when it ends.

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+
+describe('callbacks a supervisor asks for (the wallboard)', () => {
+  let t: FastApp;
+  let queueId: string;
+  before(async () => {
+    t = await startFastApp();
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'devoluciones', strategy: 'longest_idle', ringTimeoutSeconds: 10, wrapUpSeconds: 0, maxWaitSeconds: 60 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    queueId = queue.body.id;
+  });
+  after(async () => t?.stop());
+
+  const insertCall = async (callerNumber: string): Promise<string> => {
+    const id = randomUUID();
+    await sql`insert into calls (id, channel_id, direction, caller_number, started_at, ended_at, end_reason)
+      values (${id}, ${`cb-${id}`}, 'inbound', ${callerNumber}, now(), now(), 'hangup')`.execute(t.app.database.db);
+    return id;
+  };
+  const stored = async (callId: string) => (await sql<{ n: number }>`select count(*)::int as n from queue_callbacks where call_id = ${callId}`.execute(t.app.database.db)).rows[0]!.n;
+
+  it('stores one callback when asked several times at once (a double click): the others get 409', async () => {
+    const callId = await insertCall('600123123');
+    const replies = await Promise.all([1, 2, 3].map(() => t.api(`/api/v1/queues/${queueId}/callbacks`, { method: 'POST', json: { callId } })));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [201, 409, 409], JSON.stringify(replies.map((r) => r.body)));
+    assert.equal(await stored(callId), 1);
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks`, { method: 'POST', json: { callId } })).status, 409, 'pending already');
+  });
+
+  it('refuses a call with no caller number (409) and an unknown call (400 naming the field), storing nothing', async () => {
+    const anonymous = await insertCall('');
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks`, { method: 'POST', json: { callId: anonymous } })).status, 409);
+    const unknown = await t.api(`/api/v1/queues/${queueId}/callbacks`, { method: 'POST', json: { callId: randomUUID() } });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /body\/callId/);
+    assert.equal(await stored(anonymous), 0);
+  });
+});
