@@ -37,6 +37,7 @@ import { promptsModule } from './prompts/module.js';
 import { queuesModule } from './queues/module.js';
 import { recordingModule } from './recording/module.js';
 import type { RecordingService } from './recording/service.js';
+import type { QueueEngine } from './queues/engine.js';
 import { reportsModule } from './reports/module.js';
 import type { ReportsService } from './reports/service.js';
 import { retentionModule } from './retention/module.js';
@@ -89,6 +90,8 @@ export interface Centralita {
   calls: CallsService;
   agents: AgentsService;
   recordings: RecordingService;
+  /** The queues' engine (its reconciliation's last report, for tests and diagnosis). */
+  queues: Pick<QueueEngine, 'lastReconcile'>;
   monitor: MonitorService;
   reports: ReportsService;
   security: SecurityService;
@@ -179,6 +182,7 @@ export async function createCentralita(config: Config, options: CreateOptions = 
     calls: assembly.get('calls').service,
     agents: assembly.get('agents').service,
     recordings: assembly.get('recording').service,
+    queues: assembly.get('queues').engine,
     monitor: assembly.get('monitor').service,
     reports: assembly.get('reports').service,
     security: assembly.get('security').service,

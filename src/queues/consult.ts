@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel } from '../asterisk/ari-types.generated.js';
+import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { conflict } from '../core/errors.js';
 import type { Entry, QueueEntries } from './entries.js';
 import type { QueueRow } from './store.js';
@@ -350,6 +350,38 @@ export class Consults {
       return;
     }
     await this.cancel(entry).catch((err: unknown) => this.q.deps.logger.warn({ err, entryId: entry.id }, 'the consult did not end cleanly after the colleague hung up'));
+  }
+
+  /**
+   * After a restart: calls handed over after a consult or a take-over (the
+   * caller and the colleague alone in the call's bridge, no agent, the entry
+   * closed) are taken up again, so that either side hanging up ends both, and
+   * a colleague who is an agent stays on_call until then, and wraps up after.
+   * Runs before agents' states are
+   * corrected (reconcile.ts). The number of calls taken up.
+   */
+  async adoptHandedOver(view: { bridges: Bridge[] }): Promise<number> {
+    const { store, agents, logger } = this.q.deps;
+    // A call with an entry held now (adopted, resumed) is the entries' business.
+    const held = new Set([...this.q.entries.values()].map((e) => e.call.callId));
+    let adopted = 0;
+    for (const bridge of view.bridges) {
+      const callId = /^call-(.+)$/.exec(bridge.name)?.[1];
+      if (!callId || held.has(callId) || bridge.channels.length !== 2 || bridge.channels.some((id) => this.handedOver.has(id))) continue;
+      const callerId = await store.channelOfCall(callId).catch(() => undefined);
+      const legId = bridge.channels.find((id) => id !== callerId);
+      if (!callerId || !bridge.channels.includes(callerId) || !legId) continue;
+      const holder = agents.allStates().find((s) => s.status === 'on_call' && s.callId === callId);
+      const wrapUpSeconds = holder ? await store.wrapUpOfHandedOver(callId).catch(() => 0) : 0;
+      const handed: HandedOver = {
+        callerId, legId, bridgeId: bridge.id, colleague: holder ? { agentId: holder.agentId, wrapUpSeconds, answered: true } : null, finish: () => undefined,
+      };
+      this.handedOver.set(callerId, handed);
+      this.handedOver.set(legId, handed);
+      logger.info({ callId, colleagueAgentId: handed.colleague?.agentId ?? null }, 'a call handed over after a consult is taken up again after a restart');
+      adopted += 1;
+    }
+    return adopted;
   }
 
   /** The caller hung up: a consult going on ends with the call; a handed-over call ends. */

@@ -74,6 +74,8 @@ export class QueueEngine {
   private readonly holds: Holds;
   private readonly dispositions: Dispositions;
   private readonly consults: Consults;
+  /** The last reconciliation with Asterisk: what it did, and when it finished. */
+  lastReconcile: (QueueReconcileReport & { at: Date }) | undefined;
 
   constructor(
     private readonly ari: AriClient,
@@ -184,14 +186,17 @@ export class QueueEngine {
    * `view` is one listing of channels and bridges taken after the calls were
    * reconciled; `language` is the language of callers whose call row has none.
    */
-  reconcile(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }, language: Language): Promise<QueueReconcileReport> {
-    return reconcileEntries(this.q, {
+  async reconcile(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }, language: Language): Promise<QueueReconcileReport> {
+    const report = await reconcileEntries(this.q, {
       callerGone: (channelId) => this.exits.callerGone(channelId),
       connectedLegGone: (legId) => this.connectedLegGone(legId),
       hold: (entry) => this.announcer.hold(entry),
       startWaiting: (entry) => this.startWaiting(entry),
       dispatch: () => void this.dispatch(),
+      adoptHandedOver: (listing) => this.consults.adoptHandedOver(listing),
     }, view, language);
+    this.lastReconcile = { ...report, at: new Date() };
+    return report;
   }
 
   /** Channels of the callers the queues hold now. */

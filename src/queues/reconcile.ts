@@ -12,6 +12,8 @@ export interface ReconcilePorts {
   hold: (entry: Entry) => Promise<void>;
   startWaiting: (entry: Entry) => void;
   dispatch: () => void;
+  /** Calls handed over after a consult, taken up again (consult.ts) before agents' states are judged. */
+  adoptHandedOver: (view: { bridges: Bridge[] }) => Promise<number>;
 }
 
 /**
@@ -81,7 +83,9 @@ export async function reconcileEntries(
     logger.info({ entryId: entry.id, callId: row.call_id }, 'a waiting caller resumed after a restart');
     report.resumed += 1;
   }
-  // 3. Agent legs nobody owns now (ringing when the earlier process died), and empty bridges it left.
+  // 3. Calls handed over to a colleague (no agent, the entry closed): their colleague is on them.
+  report.adopted += await ports.adoptHandedOver(view);
+  // 4. Agent legs nobody owns now (ringing when the earlier process died), and empty bridges it left.
   const owned = new Set([...q.entries.values()].flatMap((e) => [...e.legs.keys(), ...(e.connected ? [e.connected.legId] : [])]));
   for (const channel of view.channels) {
     if (channel.id.includes(legMark) && !owned.has(channel.id)) {
@@ -92,7 +96,7 @@ export async function reconcileEntries(
   for (const bridge of view.bridges) {
     if (bridge.channels.length === 0 && /^(queue|call)-/.test(bridge.name)) await helpers.destroyBridge(bridge.id);
   }
-  // 4. Agents whose state names a call or an offer that is no more.
+  // 5. Agents whose state names a call or an offer that is no more.
   const busy = q.busyAgents();
   for (const state of agents.allStates()) {
     const command = state.status === 'ringing' && !busy.has(state.agentId)

@@ -239,6 +239,25 @@ export class QueuesStore {
   }
 
   /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
+  /**
+   * The wrap-up of whoever took a call handed over after a consult: the
+   * queue consulted (transferred_to.queueId), else the queue of the call's
+   * last entry; 0 when the call has no entry.
+   */
+  async wrapUpOfHandedOver(callId: string): Promise<number> {
+    const row = (await sql<{ wrap_up_seconds: number }>`
+      select q.wrap_up_seconds from queue_entries e
+        join queues q on q.id = coalesce((e.transferred_to ->> 'queueId')::uuid, e.queue_id)
+      where e.call_id = ${callId} order by e.entered_at desc limit 1`.execute(this.db)).rows[0];
+    return row?.wrap_up_seconds ?? 0;
+  }
+
+  /** The caller's channel of a call (the calls capability's record). */
+  async channelOfCall(callId: string): Promise<string | undefined> {
+    if (!this.calls) throw new Error('QueuesStore.channelOfCall needs the calls port');
+    return (await this.calls.facts([callId]))[0]?.channel_id;
+  }
+
   async openEntries(): Promise<OpenEntryRow[]> {
     if (!this.calls) throw new Error('QueuesStore.openEntries needs the calls port');
     const entries = await this.db.selectFrom('queue_entries').selectAll().where('left_at', 'is', null).orderBy('entered_at').execute();

@@ -384,6 +384,15 @@ describe('the agent handles the call: hold, wrap-up codes, forced states, missed
     await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
     await caller.waitForTone(1400, { timeoutMs: 5000, threshold: 0.5 });
     assert.equal(await benState(), 'on_call', 'ben is on the call he took');
+    // A restart of centralita: the handed-over call is taken up again, ben stays on it (not ended, not freed).
+    await t.stop();
+    t = await startTestApp();
+    await t.app.agents.load();
+    const reconciled = await waitFor(() => t.app.queues.lastReconcile, 10_000, 'the new process did not reconcile the queues');
+    assert.ok(reconciled.adopted >= 1, `the handed-over call is taken up (${JSON.stringify(reconciled)})`);
+    assert.equal(await benState(), 'on_call', 'ben is still on the call after a restart');
+    assert.ok(caller.isActive && colleague.isActive, 'nobody was hung up by the restart');
+    await colleague.waitForTone(440, { timeoutMs: 5000, threshold: 0.5 });
     await caller.hangup();
     await colleague.ended;
     await waitFor(async () => (await benState()) === 'wrap_up', 5000, 'the agent who took the caller does not wrap up');
