@@ -46,6 +46,7 @@ import type { SecurityService } from './security/service.js';
 import type { UsersService } from './auth/users.js';
 import type { ReconcileView, Shared } from './shared.js';
 import { webModule } from './web/module.js';
+import { webhooksModule } from './webhooks/module.js';
 
 /**
  * centralita's capabilities, in the order they are built: each one's
@@ -68,6 +69,7 @@ export const capabilities: readonly AnyCapability<Shared, ReconcileView>[] = [
   webModule,
   liveModule,
   retentionModule,
+  webhooksModule,
   healthModule,
   metricsModule,
 ];

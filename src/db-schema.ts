@@ -1,6 +1,7 @@
 import type { AgentsTables } from './agents/store.js';
 import type { AuthTables } from './auth/store.js';
 import type { CallsTables } from './calls/store.js';
+import type { WebhooksTables } from './webhooks/store.js';
 import type { IvrTables } from './ivr/store.js';
 import type { MonitorTables } from './monitor/store.js';
 import type { QueuesTables } from './queues/store.js';
@@ -10,4 +11,4 @@ import type { ReportsTables } from './reports/tables.js';
 import type { SecurityTables } from './security/store.js';
 
 /** Every table, for Kysely; each capability declares and queries only its own (the reports read the others' events: docs/architecture.md). */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables {}
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables, WebhooksTables {}

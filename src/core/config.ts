@@ -51,6 +51,8 @@ export interface Config {
   shortAbandonSeconds: number;
   /** Private hosts and networks IVR lookups may reach (public ones always may): host names, addresses, CIDRs. */
   lookupAllow: string[];
+  /** Webhook deliveries (docs/webhooks.md): first retry's wait, when to give up, one request's limit. */
+  webhooks: { retryBaseMs: number; giveUpHours: number; timeoutMs: number };
   /** Reverse proxies whose X-Forwarded-For names the client (addresses, CIDRs, or loopback/linklocal/uniquelocal). */
   trustProxy: string[];
   /** Calls, IVR traces, agent states and queue entries older than this many days are deleted by the daily job; unset keeps them for ever. */
@@ -105,7 +107,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
   'CENTRALITA_LAB', 'CENTRALITA_AUTH_FAILURES_PER_MINUTE', 'CENTRALITA_SESSION_IDLE_MINUTES', 'CENTRALITA_SESSION_MAX_HOURS', 'CENTRALITA_LOOKUP_ALLOW', 'CENTRALITA_TRUST_PROXY',
-  'CENTRALITA_EVENT_RETENTION_DAYS',
+  'CENTRALITA_EVENT_RETENTION_DAYS', 'CENTRALITA_WEBHOOK_RETRY_BASE_MS', 'CENTRALITA_WEBHOOK_GIVE_UP_HOURS', 'CENTRALITA_WEBHOOK_TIMEOUT_MS',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_INBOUND_CONTEXTS', 'CENTRALITA_PHONE_CONTEXTS', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
   'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_HA', 'CENTRALITA_HA_ADDRESS', 'CENTRALITA_HA_LEASE_MS',
 ]);
@@ -251,6 +253,11 @@ export function loadConfig(env: Source = process.env): Config {
     timezone: timeZone(src, 'CENTRALITA_TIMEZONE', Intl.DateTimeFormat().resolvedOptions().timeZone),
     shortAbandonSeconds: integer(src, 'CENTRALITA_SHORT_ABANDON_SECONDS', 5, 0, 600),
     lookupAllow: allowList(src, 'CENTRALITA_LOOKUP_ALLOW'),
+    webhooks: {
+      retryBaseMs: integer(src, 'CENTRALITA_WEBHOOK_RETRY_BASE_MS', 2000, 10, 3_600_000),
+      giveUpHours: integer(src, 'CENTRALITA_WEBHOOK_GIVE_UP_HOURS', 24, 1, 720),
+      timeoutMs: integer(src, 'CENTRALITA_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    },
     trustProxy,
     eventRetentionDays: src.CENTRALITA_EVENT_RETENTION_DAYS ? integer(src, 'CENTRALITA_EVENT_RETENTION_DAYS', 0, 1, 36_500) : undefined,
     site: {

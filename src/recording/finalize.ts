@@ -24,6 +24,8 @@ export interface FinalizerDeps {
   logger: Logger;
   /** A recording that will not be complete (counted by the metrics). */
   failed: (recordingId: string, callId: string, reason: RecordingFailure) => void;
+  /** A recording stored complete (the bus: webhooks). */
+  completed: (done: { recordingId: string; callId: string; queueId: string | null; agentIds: string[]; seconds: number; bytes: number; sha256: string }) => void;
 }
 
 /**
@@ -100,6 +102,7 @@ export class Finalizer {
       else await unlink(source).catch(removed);
     });
     this.d.logger.info({ recordingId: row.id, callId: row.call_id, path: finalPath, bytes: wav.length, seconds: done.duration_seconds }, 'recording stored');
+    this.d.completed({ recordingId: row.id, callId: row.call_id, queueId: row.queue_id, agentIds: row.agent_ids, seconds: done.duration_seconds, bytes: wav.length, sha256 });
     // Once per recording: a failure whose file is missing too was counted as file_missing above.
     if (failure) this.d.failed(row.id, row.call_id, failure.startsWith('stopped at a transfer') ? 'interrupted' : 'asterisk_failed');
   }

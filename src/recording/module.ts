@@ -17,7 +17,7 @@ export const recordingModule: Module<'recording', 'queues' | 'calls' | 'ivr'> = 
   name: 'recording',
   needs: ['queues', 'calls', 'ivr'],
   tables: tablesOf<RecordingTables>({ recordings: true, recording_audit: true }),
-  emits: ['recording.failed', 'recording.skipped'],
+  emits: ['recording.failed', 'recording.skipped', 'recording.completed'],
   consumes: ['queue.entry', 'token.revoked'],
   build({ ari, ariHelpers, stasis, channels, db, writes, bus, logger, config, queues, calls, ivr }) {
     const store = new RecordingsStore(db);

@@ -37,6 +37,8 @@ declare module '../core/events.js' {
   interface DomainEvents {
     /** A recording that will not be complete (internal: metrics count them). */
     'recording.failed': { recordingId: string; callId: string; reason: RecordingFailure };
+    /** A recording stored complete, with its integrity hash (webhooks). */
+    'recording.completed': { recordingId: string; callId: string; queueId: string | null; agentIds: string[]; seconds: number; bytes: number; sha256: string; at: string };
     /** A recording not made, and rightly so (internal: metrics count them apart from failures). */
     'recording.skipped': { recordingId: string; callId: string; reason: RecordingSkip };
   }
@@ -83,7 +85,9 @@ export class RecordingService {
     /** Asterisk on another host: files come through ARI's stored recordings API instead of the shared folder. */
     viaAri = false,
   ) {
-    this.finalizer = new Finalizer({ ari, helpers, store, writes, recordingsDir, viaAri, logger, failed: (id, callId, reason) => this.failed(id, callId, reason) });
+    this.finalizer = new Finalizer({ ari, helpers, store, writes, recordingsDir, viaAri, logger, failed: (id, callId, reason) => this.failed(id, callId, reason),
+      completed: (done) => this.bus.emit('recording.completed', { ...done, at: new Date().toISOString() }),
+    });
     // The recorder's snoops: snoopAndRecord waits for their StasisStart (intoStasis).
     router.claim(snoopArg, { role: 'snoop' });
     ari.on('ChannelDestroyed', (event) => this.snoopGone.get(event.channel.id)?.());

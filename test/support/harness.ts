@@ -36,6 +36,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     timezone: 'Europe/Madrid',
     shortAbandonSeconds: 5,
     lookupAllow: [],
+    webhooks: { retryBaseMs: 2000, giveUpHours: 24, timeoutMs: 10_000 },
     trustProxy: [],
     eventRetentionDays: undefined,
     // The lab's dialplan (dialplan/centralita-lab.conf): calls enter at from-carrier and from-phones.

@@ -17,6 +17,7 @@ const everyTable: Record<keyof Database & string, true> = {
   ivr_flows: true, ivr_flow_versions: true, ivr_routes: true, ivr_traces: true,
   monitor_sessions: true, monitor_segments: true,
   prompts: true,
+  webhooks: true, webhook_deliveries: true,
   queues: true, queue_members: true, queue_entries: true, queue_offers: true, queue_callbacks: true, queue_messages: true,
   recordings: true, recording_audit: true,
   report_queue_15m: true, report_agent_15m: true, report_agent_pause_15m: true,

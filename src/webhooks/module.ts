@@ -1,0 +1,50 @@
+import { tablesOf } from '../core/capability.js';
+import { AllowList, OutboundPolicy } from '../core/outbound.js';
+import { buildInfo } from '../core/version.js';
+import type { Module } from '../shared.js';
+import { listenForWebhookEvents } from './events.js';
+import { webhookRoutes } from './routes.js';
+import { WebhooksService } from './service.js';
+import { WebhooksStore, type WebhooksTables } from './store.js';
+import { DeliveryWorker } from './worker.js';
+
+declare module '../core/capability.js' {
+  interface Capabilities {
+    webhooks: { service: WebhooksService; worker: DeliveryWorker };
+  }
+}
+
+/**
+ * Webhooks (docs/webhooks.md): subscriptions, the outbox written as events
+ * happen, and the worker that delivers it (the leader's job under HA).
+ */
+export const webhooksModule: Module<'webhooks'> = {
+  name: 'webhooks',
+  needs: [],
+  tables: tablesOf<WebhooksTables>({ webhooks: true, webhook_deliveries: true }),
+  emits: [],
+  consumes: ['call.started', 'call.answered', 'call.ended', 'queue.entry', 'queue.call', 'agent.state', 'recording.completed', 'monitor.session'],
+  async build({ db, writes, bus, logger, config }) {
+    const webhooksLogger = logger.child({ component: 'webhooks' });
+    // The same outbound policy as IVR lookups: private addresses only where the operator allowed them.
+    const policy = new OutboundPolicy(new AllowList(config.lookupAllow), { setting: 'CENTRALITA_LOOKUP_ALLOW' });
+    const store = new WebhooksStore(db);
+    const service = new WebhooksService(store, writes, policy, webhooksLogger);
+    await service.load();
+    const worker = new DeliveryWorker(store, (id) => service.row(id), policy, {
+      pollMs: 250, retryBaseMs: config.webhooks.retryBaseMs, giveUpMs: config.webhooks.giveUpHours * 3_600_000, timeoutMs: config.webhooks.timeoutMs,
+      userAgent: `centralita/${buildInfo.version}`,
+    }, webhooksLogger);
+    listenForWebhookEvents(bus, (type, at, data) => service.publish(type, at, data));
+    return { service, worker };
+  },
+  routes({ service }, { http }) {
+    webhookRoutes(http, service);
+  },
+  // Delivered by the leader only (HA): the worker is a job.
+  start({ service, worker }) {
+    void service.load();
+    worker.start();
+    return () => void worker.stop();
+  },
+};

@@ -1,0 +1,135 @@
+import type { Logger } from '../core/logger.js';
+import { OutboundRefused, type OutboundPolicy } from '../core/outbound.js';
+import { nextAttempt } from './backoff.js';
+import { sign } from './signature.js';
+import type { DeliveryRow, WebhookRow, WebhooksStore } from './store.js';
+
+export interface WorkerOptions {
+  /** How often the outbox is looked at when nothing nudged it (ms). */
+  pollMs: number;
+  /** The first retry's wait; each next one doubles, up to an hour (ms). */
+  retryBaseMs: number;
+  /** After this long since the event, a delivery still failing is dead (ms). */
+  giveUpMs: number;
+  /** One request's time limit (ms). */
+  timeoutMs: number;
+  userAgent: string;
+}
+
+/** How many of a subscription's deliveries one pass sends, one after the other. */
+const batch = 200;
+/** How many subscriptions are delivered to at once. */
+const parallel = 8;
+
+/**
+ * Delivers the outbox: per subscription, its pending deliveries in order,
+ * one at a time (at-least-once, in order: a failing one holds those after it
+ * until it succeeds or is dead), each signed (signature.ts) and sent under
+ * the outbound policy (no redirects, private addresses only when allowed).
+ * A failure is tried again later (backoff.ts); after `giveUpMs` it is dead,
+ * with its last error, and the next ones go on.
+ */
+export class DeliveryWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly store: WebhooksStore,
+    private readonly subscription: (id: string) => Promise<WebhookRow | undefined>,
+    private readonly policy: OutboundPolicy,
+    private readonly options: WorkerOptions,
+    private readonly logger: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Something was written to the outbox: look now rather than at the next poll. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.schedule(this.again ? 0 : this.options.pollMs);
+        this.again = false;
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One pass: every subscription with a delivery due, a few at a time. */
+  async pass(): Promise<void> {
+    let due: string[];
+    try {
+      due = await this.store.due(new Date());
+    } catch (err) {
+      this.logger.warn({ err }, 'webhook outbox not readable now; trying again');
+      return;
+    }
+    for (let i = 0; i < due.length; i += parallel) {
+      await Promise.all(due.slice(i, i + parallel).map((id) => this.deliverFor(id).catch((err: unknown) => {
+        this.logger.warn({ err, webhookId: id }, 'webhook deliveries interrupted');
+      })));
+    }
+  }
+
+  private async deliverFor(webhookId: string): Promise<void> {
+    const webhook = await this.subscription(webhookId);
+    // Disabled: its deliveries wait (enabling it again delivers them); deleted: they went with it.
+    if (!webhook?.enabled) return;
+    for (const row of await this.store.next(webhookId, batch)) {
+      if (this.stopped || row.next_attempt_at.getTime() > Date.now()) return;
+      if (!(await this.deliver(webhook, row))) return;
+    }
+  }
+
+  /** One delivery; true when it is done with (delivered, or dead) so the next may go. */
+  private async deliver(webhook: WebhookRow, row: DeliveryRow): Promise<boolean> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const started = process.hrtime.bigint();
+    let status: number | null = null;
+    let error: string;
+    try {
+      const answer = await this.policy.request(new URL(webhook.url), {
+        method: 'POST', timeoutMs: this.options.timeoutMs, body: row.body,
+        headers: {
+          'content-type': 'application/json', 'user-agent': this.options.userAgent,
+          'x-centralita-event': row.event_type, 'x-centralita-event-id': row.event_id, 'x-centralita-delivery': row.id,
+          'x-centralita-timestamp': String(timestamp), 'x-centralita-signature': sign(webhook.secret, timestamp, row.body),
+        },
+      });
+      status = answer.status;
+      if (status >= 200 && status < 300) {
+        const latencyMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+        await this.store.delivered(row.seq, { status, latencyMs, at: new Date() });
+        return true;
+      }
+      error = `HTTP ${status}`;
+    } catch (err) {
+      error = err instanceof OutboundRefused ? `refused by the outbound policy: ${err.message}` : (err as Error).message;
+    }
+    const now = new Date();
+    const next = nextAttempt({ attempts: row.attempts + 1, occurredAt: row.occurred_at, now, baseMs: this.options.retryBaseMs, giveUpMs: this.options.giveUpMs, random: this.random() });
+    await this.store.failed(row.seq, { status, error, next });
+    if (!next) this.logger.warn({ webhookId: webhook.id, eventId: row.event_id, attempts: row.attempts + 1, error }, 'webhook delivery dead: given up');
+    else if (row.attempts === 0) this.logger.info({ webhookId: webhook.id, eventId: row.event_id, error }, 'webhook delivery failed; trying again later');
+    return next === null;
+  }
+}
