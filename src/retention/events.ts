@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { AgentsStore } from '../agents/store.js';
 import { CallsStore } from '../calls/store.js';
+import { WebhooksStore } from '../webhooks/store.js';
 import type { Logger } from '../core/logger.js';
 import { scheduleJob } from '../core/schedule.js';
 import type { Database } from '../db-schema.js';
@@ -27,6 +28,8 @@ export interface EventPurgeReport {
   callsKeptForRecordings: number;
   /** Old calls whose events went but whose row stays: the rows of deleted recordings (and their audit), a callback request or a caller's message refer to it. */
   callRowsKeptAsReference: number;
+  /** Webhook deliveries made (delivered or dead) before the cutoff: the delivery log's retention. */
+  webhookDeliveries: number;
 }
 
 /** The stores of the capabilities whose events go, on one connection or transaction. */
@@ -63,7 +66,7 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
   const cutoff = new Date(now.getTime() - days * 86_400_000);
   const report: EventPurgeReport = {
     cutoff: cutoff.toISOString(), purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0,
-    callsKeptForRecordings: 0, callRowsKeptAsReference: 0,
+    callsKeptForRecordings: 0, callRowsKeptAsReference: 0, webhookDeliveries: 0,
   };
   /** The reports' watermark to the latest of the cutoff and `moments`, in the deleting transaction. */
   const markPurged = async (trx: Kysely<Database>, moments: Array<Date | undefined>): Promise<void> => {
@@ -106,6 +109,7 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
     });
     report.agentStates += deleted;
   }
+  report.webhookDeliveries = await new WebhooksStore(db).purge(cutoff);
   return report;
 }
 

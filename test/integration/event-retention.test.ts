@@ -108,6 +108,14 @@ describe('event retention', () => {
     await state('a4', agentA, '2026-06-10');
     await state('b1', agentB, '2026-05-01');
     await state('b2', agentB, '2026-05-02');
+
+    // A webhook's delivery log: an old delivered and an old dead row go; an old pending one and a recent one stay.
+    const hook = id();
+    await sql`insert into webhooks (id, url, events, secret) values (${hook}, 'http://crm.example/h', ${['call.ended']}, 'secret-secret-secret')`.execute(db);
+    for (const [status, created] of [['delivered', '2026-05-01'], ['dead', '2026-05-02'], ['pending', '2026-05-03'], ['delivered', '2026-06-20']] as const) {
+      await sql`insert into webhook_deliveries (id, webhook_id, event_id, event_type, occurred_at, body, status, created_at)
+        values (${id()}, ${hook}, ${id()}, 'call.ended', ${day(created)}, '{}', ${status}, ${day(created)})`.execute(db);
+    }
   });
   after(async () => {
     await database?.close();
@@ -128,7 +136,9 @@ describe('event retention', () => {
       agentStates: 3, // A's a1 and a2, B's b1
       callsKeptForRecordings: 1, // c2
       callRowsKeptAsReference: 2, // c3 (deleted recording), c4 (callback)
+      webhookDeliveries: 2, // the old delivered and dead ones
     });
+    assert.deepEqual((await sql<{ status: string }>`select status from webhook_deliveries order by created_at`.execute(db)).rows.map((r) => r.status), ['pending', 'delivered']);
     const left = async (name: string) => count('calls', sql`id = ${calls[name]}`);
     assert.deepEqual([await left('c1'), await left('c2'), await left('c3'), await left('c4'), await left('c5'), await left('c6')], [0, 1, 1, 1, 1, 1]);
     assert.equal(await count('call_events', sql`call_id = ${calls.c2}`), 1, 'the recorded call keeps its events');
@@ -144,6 +154,6 @@ describe('event retention', () => {
 
     // A second run finds nothing more to delete; the same calls are kept for the same reasons.
     const again = await purgeOldEvents(db, 30, now, 2);
-    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0 });
+    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0, webhookDeliveries: 0 });
   });
 });
