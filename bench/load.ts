@@ -20,6 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -42,10 +43,22 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'log-statements': { type: 'boolean', default: false },
     out: { type: 'string' },
+    webhooks: { type: 'string', default: '0' },
   },
 });
 
 const quick = flags.quick!;
+/** Webhook subscriptions to every event type, to a receiver in this process (the cost of webhooks to the call path). */
+const webhookCount = Number(flags.webhooks);
+let webhookReceipts = 0;
+const webhookReceiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    webhookReceipts += 1;
+    res.writeHead(204).end();
+  });
+});
+const webhookPort = 3991;
 const rate = Number(flags.rate ?? (quick ? 20 : 100));
 const phaseSeconds = Number(flags.seconds ?? (quick ? 5 : 20));
 const talkMs = Number(flags.talk);
@@ -208,6 +221,7 @@ async function startCentralita(): Promise<Service> {
       CENTRALITA_PROMPTS_DIR: join(projectRoot, 'prompts'),
       CENTRALITA_RECORDINGS_MIN_FREE_MB: '0',
       CENTRALITA_TIMEZONE: 'Europe/Madrid',
+      CENTRALITA_LOOKUP_ALLOW: `127.0.0.1:${webhookPort}`,
     },
   });
   let log = '';
@@ -245,6 +259,13 @@ async function configure(): Promise<Setup> {
     queues[phase] = queue.id;
   }
   for (const id of agents) await api(`/api/v1/agents/${id}/login`, { method: 'POST' });
+  if (webhookCount > 0) await new Promise<void>((resolve) => webhookReceiver.listen(webhookPort, '127.0.0.1', resolve));
+  for (let i = 0; i < webhookCount; i += 1) {
+    await api('/api/v1/webhooks', { json: {
+      url: `http://127.0.0.1:${webhookPort}/bench-${i}`,
+      events: ['call.started', 'call.answered', 'call.ended', 'queue.entered', 'queue.answered', 'queue.abandoned', 'queue.left', 'agent.state', 'disposition.set', 'recording.completed', 'monitor.started', 'monitor.ended'],
+    } });
+  }
   const states = await Promise.all(agents.slice(0, 5).map((id) => api(`/api/v1/agents/${id}/state`)));
   if (states.some((s) => s.status !== 'available')) throw new Error(`bench agents not available: ${JSON.stringify(states)}`);
   return { queues };
@@ -602,7 +623,7 @@ async function main(): Promise<void> {
   const feed = watchLiveFeed();
   try {
     const setup = await configure();
-    console.log(`configured: IVR flow, routes ${Object.values(dids).join(', ')}, 2 queues, ${agentExtensions.length} agents checked in`);
+    console.log(`configured: IVR flow, routes ${Object.values(dids).join(', ')}, 2 queues, ${agentExtensions.length} agents checked in, ${webhookCount} webhook subscriptions`);
     checkProcesses(asteriskOfRun, service, 'the set-up');
     await measureScrapeCost();
     const agents = await startAgents(join(workDir, 'agents'));
@@ -625,6 +646,10 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
     if (phases.length) printPhases(phases);
+    if (webhookCount > 0) {
+      console.log(`webhooks: ${webhookReceipts} deliveries received by the ${webhookCount} subscriptions' receiver`);
+      report.webhooks = { subscriptions: webhookCount, received: webhookReceipts };
+    }
 
     const stepResults: Record<string, { steps: LoadResult[]; ceiling: number | null }> = {};
     if (stepKinds.length) report.steps = stepResults;

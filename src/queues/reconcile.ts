@@ -127,15 +127,19 @@ function entryOf(q: QueueEntries, row: OpenEntryRow, queue: QueueRow, callLangua
   };
 }
 
+/** The largest number of seconds queue_entries' numeric(10,3) columns hold. */
+const maxSeconds = 9_999_999;
+
 /** An entry whose caller is gone: closed as the call left it. */
 async function closeLeftEntry(q: QueueEntries, row: OpenEntryRow, at: Date): Promise<void> {
   const { store, bus } = q.deps;
   await store.endOpenOffers(row.id, at, 'caller_left');
   await store.apply(store.updateEntry(row.id, {
     left_at: at, outcome: row.answered_at ? 'answered' : 'abandoned',
-    ...(row.answered_at ? {} : { wait_seconds: (at.getTime() - row.entered_at.getTime()) / 1000 }),
+    // Capped below the column's 10^7 s: an entry left open for months (a database restored from an old backup) still closes.
+    ...(row.answered_at ? {} : { wait_seconds: Math.min(maxSeconds, (at.getTime() - row.entered_at.getTime()) / 1000) }),
     // A caller who left on hold while nobody watched: the hold ends with the call, as counted here.
-    ...(row.hold_started_at ? { hold_seconds: Number(row.hold_seconds) + Math.max(0, (at.getTime() - row.hold_started_at.getTime()) / 1000), hold_started_at: null } : {}),
+    ...(row.hold_started_at ? { hold_seconds: Math.min(maxSeconds, Number(row.hold_seconds) + Math.max(0, (at.getTime() - row.hold_started_at.getTime()) / 1000)), hold_started_at: null } : {}),
   }));
   bus.emit('queue.entry', { queueId: row.queue_id, entryId: row.id, callId: row.call_id, event: 'left', outcome: row.answered_at ? 'answered' : 'abandoned', at: at.toISOString() });
 }

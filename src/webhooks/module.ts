@@ -35,7 +35,8 @@ export const webhooksModule: Module<'webhooks'> = {
       pollMs: 250, retryBaseMs: config.webhooks.retryBaseMs, giveUpMs: config.webhooks.giveUpHours * 3_600_000, timeoutMs: config.webhooks.timeoutMs,
       userAgent: `centralita/${buildInfo.version}`,
     }, webhooksLogger);
-    listenForWebhookEvents(bus, (type, at, data) => service.publish(type, at, data));
+    // Each event's rows stored: the worker looks at once rather than at its next poll.
+    listenForWebhookEvents(bus, (type, at, data) => service.publish(type, at, data)?.then(() => worker.nudge(), () => undefined));
     return { service, worker };
   },
   routes({ service }, { http }) {

@@ -53,13 +53,14 @@ export class WebhooksService {
   }
 
   /** An event happened: one delivery per enabled subscription that wants it, written in the order events come. */
-  publish(type: WebhookEventType, at: string, data: Record<string, unknown>): void {
+  /** Resolves once the rows are stored (undefined: nobody wants the event). */
+  publish(type: WebhookEventType, at: string, data: Record<string, unknown>): Promise<void> | undefined {
     const wanting = this.subscriptions.filter((w) => w.events.includes(type));
-    if (wanting.length === 0) return;
+    if (wanting.length === 0) return undefined;
     const eventId = randomUUID();
     const body = JSON.stringify({ id: eventId, type, at, data });
     const occurredAt = new Date(at);
-    void this.writes.enqueue(`webhook event ${type}`, wanting.map((w) => this.store.insertDelivery({
+    return this.writes.enqueue(`webhook event ${type}`, wanting.map((w) => this.store.insertDelivery({
       id: randomUUID(), webhook_id: w.id, event_id: eventId, event_type: type, occurred_at: Number.isNaN(occurredAt.getTime()) ? new Date() : occurredAt, body,
     })));
   }

@@ -77,10 +77,14 @@ export class WebhooksStore {
       .orderBy('seq').limit(limit).execute();
   }
 
-  async delivered(seq: string, outcome: { status: number; latencyMs: number; at: Date }): Promise<void> {
-    await this.db.updateTable('webhook_deliveries').set({
-      status: 'delivered', attempts: sql`attempts + 1`, last_status: outcome.status, last_error: null, delivered_at: outcome.at, latency_ms: outcome.latencyMs,
-    }).where('seq', '=', seq).execute();
+  /** Deliveries made: marked in one statement (the worker marks a run of them at once). */
+  async delivered(done: { seq: string; status: number; latencyMs: number; at: Date }[]): Promise<void> {
+    if (done.length === 0) return;
+    await sql`update webhook_deliveries d set status = 'delivered', attempts = d.attempts + 1, last_status = x.status, last_error = null,
+        delivered_at = x.at, latency_ms = x.latency
+      from (select unnest(${done.map((d) => d.seq)}::bigint[]) as seq, unnest(${done.map((d) => d.status)}::int[]) as status,
+        unnest(${done.map((d) => d.at.toISOString())}::timestamptz[]) as at, unnest(${done.map((d) => d.latencyMs)}::int[]) as latency) x
+      where d.seq = x.seq`.execute(this.db);
   }
 
   async failed(seq: string, outcome: { status: number | null; error: string; next: Date | null }): Promise<void> {

@@ -94,14 +94,24 @@ export class DeliveryWorker {
     const webhook = await this.subscription(webhookId);
     // Disabled: its deliveries wait (enabling it again delivers them); deleted: they went with it.
     if (!webhook?.enabled) return;
-    for (const row of await this.store.next(webhookId, batch)) {
-      if (this.stopped || row.next_attempt_at.getTime() > Date.now()) return;
-      if (!(await this.deliver(webhook, row))) return;
+    // Deliveries made are marked together (one statement per run, not per delivery): a crash
+    // before the mark sends them again, which at-least-once allows (receivers drop repeats by id).
+    const made: Parameters<WebhooksStore['delivered']>[0] = [];
+    try {
+      for (const row of await this.store.next(webhookId, batch)) {
+        if (this.stopped || row.next_attempt_at.getTime() > Date.now()) return;
+        const outcome = await this.deliver(webhook, row);
+        if (outcome === 'failed') return;
+        if (outcome !== 'dead') made.push(outcome);
+        if (made.length >= 50) await this.store.delivered(made.splice(0));
+      }
+    } finally {
+      await this.store.delivered(made);
     }
   }
 
-  /** One delivery; true when it is done with (delivered, or dead) so the next may go. */
-  private async deliver(webhook: WebhookRow, row: DeliveryRow): Promise<boolean> {
+  /** One delivery: made (to be marked), failed (tried again later: the next ones wait), or dead (the next ones go on). */
+  private async deliver(webhook: WebhookRow, row: DeliveryRow): Promise<{ seq: string; status: number; latencyMs: number; at: Date } | 'failed' | 'dead'> {
     const timestamp = Math.floor(Date.now() / 1000);
     const started = process.hrtime.bigint();
     let status: number | null = null;
@@ -116,11 +126,7 @@ export class DeliveryWorker {
         },
       });
       status = answer.status;
-      if (status >= 200 && status < 300) {
-        const latencyMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-        await this.store.delivered(row.seq, { status, latencyMs, at: new Date() });
-        return true;
-      }
+      if (status >= 200 && status < 300) return { seq: row.seq, status, latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6), at: new Date() };
       error = `HTTP ${status}`;
     } catch (err) {
       error = err instanceof OutboundRefused ? `refused by the outbound policy: ${err.message}` : (err as Error).message;
@@ -130,6 +136,6 @@ export class DeliveryWorker {
     await this.store.failed(row.seq, { status, error, next });
     if (!next) this.logger.warn({ webhookId: webhook.id, eventId: row.event_id, attempts: row.attempts + 1, error }, 'webhook delivery dead: given up');
     else if (row.attempts === 0) this.logger.info({ webhookId: webhook.id, eventId: row.event_id, error }, 'webhook delivery failed; trying again later');
-    return next === null;
+    return next === null ? 'dead' : 'failed';
   }
 }
