@@ -149,6 +149,7 @@ async function showCall() {
   const { call, handling, status } = await api(`/api/v1/agents/${me.agentId}/call`);
   showControls(status, handling ?? null);
   body.innerHTML = '';
+  showScreenPop(call);
   if (!call) {
     body.textContent = t('noCall');
     return;
@@ -169,6 +170,51 @@ async function showCall() {
   add(t('previousCalls'), call.previousCalls.map((c) => new Date(c.startedAt).toLocaleString()).join(', ') || '—');
   body.append(dl);
 }
+
+/**
+ * The queue's CRM screen pop (the server fills its URL from the call): opened
+ * once per call, in the page's frame or a tab of its own, as the agent chose
+ * (remembered in this browser); a blocked pop-up leaves the link to click.
+ */
+let poppedFor = null;
+const popMode = document.getElementById('screen-pop-mode');
+popMode.value = localStorage.getItem('centralita.screenPop') ?? 'frame';
+popMode.onchange = () => localStorage.setItem('centralita.screenPop', popMode.value);
+function showScreenPop(call) {
+  const bar = document.getElementById('screen-pop-bar');
+  const frame = document.getElementById('screen-pop-frame');
+  bar.hidden = !call?.screenPop;
+  if (!call?.screenPop) {
+    frame.hidden = true;
+    return;
+  }
+  document.getElementById('screen-pop-link').href = call.screenPop;
+  if (poppedFor === call.id) return;
+  poppedFor = call.id;
+  if (popMode.value === 'frame') {
+    frame.src = call.screenPop;
+    frame.hidden = false;
+  } else if (popMode.value === 'tab') {
+    frame.hidden = true;
+    window.open(call.screenPop, 'centralita-crm', 'noopener');
+  }
+}
+
+/** A CRM's click-to-dial (?dial=, or a tel:/callto: link this page handles): shown until outbound dialing exists. */
+const dial = new URLSearchParams(location.search).get('dial');
+if (dial) {
+  document.getElementById('dial').hidden = false;
+  document.getElementById('dial-number').textContent = dial.replace(/^(tel|callto|sip|web\+callto):(\/\/)?/i, '');
+}
+document.getElementById('register-tel').onclick = () => {
+  const result = document.getElementById('register-tel-result');
+  try {
+    navigator.registerProtocolHandler('tel', `${location.origin}/ui/desk.html?dial=%s`);
+    result.textContent = t('registerTelAsked');
+  } catch (err) {
+    result.textContent = `${t('registerTelRefused')} (${err.message})`;
+  }
+};
 
 async function refresh() {
   state = await api(`/api/v1/agents/${me.agentId}/state`);

@@ -68,7 +68,7 @@ function fill(queue, queues) {
   if (queue) {
     for (const name of ['name', 'strategy', 'ringTimeoutSeconds', 'wrapUpSeconds', 'maxWaitSeconds', 'serviceLevelSeconds', 'musicOnHold',
       'recordingPolicy', 'recordingSamplePercent', 'recordingRetentionDays']) field(name).value = String(queue[name]);
-    for (const name of ['language', 'extension', 'callbackKey', 'overflowKey']) field(name).value = queue[name] ?? '';
+    for (const name of ['language', 'extension', 'callbackKey', 'overflowKey', 'screenPopUrl']) field(name).value = queue[name] ?? '';
     field('everySeconds').value = String(queue.announcements.everySeconds);
     field('announcePosition').checked = queue.announcements.position !== false;
     field('announceEstimate').checked = queue.announcements.estimate === true;
@@ -112,7 +112,7 @@ form.addEventListener('submit', async (event) => {
     : action === 'flow' ? { action, flowId: field('overflowFlow').value }
       : action === 'message' ? { action, maxSeconds: number('messageSeconds') } : { action };
   const json = {
-    name: field('name').value.trim(), strategy: field('strategy').value, language: orNull('language'), extension: orNull('extension'),
+    name: field('name').value.trim(), strategy: field('strategy').value, language: orNull('language'), extension: orNull('extension'), screenPopUrl: orNull('screenPopUrl'),
     ringTimeoutSeconds: number('ringTimeoutSeconds'), wrapUpSeconds: number('wrapUpSeconds'), maxWaitSeconds: number('maxWaitSeconds'),
     serviceLevelSeconds: number('serviceLevelSeconds'), overflow, musicOnHold: field('musicOnHold').value.trim(),
     announcements: { everySeconds: number('everySeconds'), position: field('announcePosition').checked, estimate: field('announceEstimate').checked },

@@ -60,6 +60,10 @@ const fields = {
   dispositionRequired: Type.Boolean({ description: 'the wrap-up lasts until a code is set (up to dispositionMaxSeconds, then none is recorded)' }),
   dispositionMaxSeconds: Type.Integer({ minimum: 10, maximum: 3600 }),
   ronaAfterMisses: Type.Integer({ minimum: 1, maximum: 10, description: 'offers an agent may miss in a row before being paused (rona)' }),
+  screenPopUrl: Type.Union([Type.String({ minLength: 8, maxLength: 2000 }), Type.Null()], {
+    description: 'CRM screen pop the desk page opens for this queue\'s calls: https://crm.example/lookup?phone={callerNumber}&call={callId}&account={var.account} '
+      + '(placeholders: callerNumber, callerName, callId, did, queue, queueId, agentId, agentNumber, var.NAME; values URL-encoded)',
+  }),
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });

@@ -7,6 +7,7 @@ import { isUuid } from '../core/schemas.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
 import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
+import { screenPopProblem } from './screen-pop.js';
 import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds, type TransferTarget } from './store.js';
 import type { Strategy } from './strategy.js';
 
@@ -26,10 +27,13 @@ export interface QueueInput {
   dispositions?: Disposition[]; dispositionRequired?: boolean; dispositionMaxSeconds?: number;
   /** Offers an agent may miss in a row before being paused (rona); 1 pauses at the first. */
   ronaAfterMisses?: number;
+  /** The CRM screen pop the agent's desk page opens for the queue's calls (screen-pop.ts). */
+  screenPopUrl?: string | null;
 }
 
-export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension'>> {
-  id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; extension: string | null; members: { agentId: string; penalty: number }[];
+export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension' | 'screenPopUrl'>> {
+  id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; extension: string | null; screenPopUrl: string | null;
+  members: { agentId: string; penalty: number }[];
 }
 
 export interface QueueLive { queueId: string; waiting: WaitingView[]; agents: { agentId: string; status: string; reason: string | null; since: string | null }[] }
@@ -41,8 +45,14 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
   recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
   extension: row.extension, thresholds: row.thresholds, dispositions: row.dispositions, dispositionRequired: row.disposition_required,
-  dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+  dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, screenPopUrl: row.screen_pop_url, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
+
+function checkScreenPop(template: string | null): string | null {
+  const problem = template === null ? undefined : screenPopProblem(template);
+  if (problem) throw badRequest(`body/screenPopUrl ${problem}`);
+  return template;
+}
 
 /** The limits must go the way their figure worsens: a service level's red below its amber, the others above. */
 function checkThresholds(thresholds: Thresholds): Thresholds {
@@ -92,6 +102,7 @@ export class QueuesService {
       thresholds: checkThresholds(input.thresholds ?? defaultThresholds),
       dispositions: checkDispositions(input.dispositions ?? [], input.dispositionRequired ?? false),
       disposition_required: input.dispositionRequired ?? false, disposition_max_seconds: input.dispositionMaxSeconds ?? 120,
+      screen_pop_url: checkScreenPop(input.screenPopUrl ?? null),
       rona_after_misses: input.ronaAfterMisses ?? 1,
     });
     return view(row, []);
@@ -126,6 +137,7 @@ export class QueuesService {
       } : {}),
       ...(input.dispositionRequired !== undefined ? { disposition_required: input.dispositionRequired } : {}),
       ...(input.dispositionMaxSeconds !== undefined ? { disposition_max_seconds: input.dispositionMaxSeconds } : {}),
+      ...(input.screenPopUrl !== undefined ? { screen_pop_url: checkScreenPop(input.screenPopUrl) } : {}),
       ...(input.ronaAfterMisses !== undefined ? { rona_after_misses: input.ronaAfterMisses } : {}),
     });
     return this.get(id);

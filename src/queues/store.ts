@@ -27,6 +27,8 @@ export interface QueuesTable {
   dispositions: Disposition[]; disposition_required: boolean; disposition_max_seconds: number;
   /** Offers an agent may miss in a row before being paused (rona). */
   rona_after_misses: number;
+  /** The CRM screen pop's URL template (screen-pop.ts). */
+  screen_pop_url: string | null;
   created_at: Generated<Date>;
 }
 /** A wrap-up code: keyed on the phone (*49 code #), so digits. `outcome` is for campaigns (done, retry, callback, do_not_call…). */

@@ -10,6 +10,7 @@ import { IdParams } from '../core/schemas.js';
 import type { IvrService } from '../ivr/service.js';
 import type { QueueEngine } from '../queues/engine.js';
 import type { QueuesService } from '../queues/service.js';
+import { fillScreenPop, screenPopOrigin } from '../queues/screen-pop.js';
 
 const webDir = join(projectRoot, 'web');
 /** Files from node_modules the pages use; nothing is fetched from the internet at run time. */
@@ -27,24 +28,32 @@ const types: Record<string, string> = {
  * events WebSocket on this host; never framed (clickjacking), no <base>, forms
  * posted only here.
  */
-function contentSecurityPolicy(host: string | undefined): string {
+function contentSecurityPolicy(host: string | undefined, frames: readonly string[]): string {
   // CSP 3 counts ws:/wss: on this host as 'self'; browsers before it need them named.
   const sockets = host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
   return [
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "media-src 'self' blob:",
     `connect-src 'self'${sockets}`, "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+    // The agent desk embeds the queues' CRM screen pops: their origins only.
+    ...(frames.length > 0 ? [`frame-src 'self' ${frames.join(' ')}`] : []),
   ].join('; ');
 }
 
-/** The headers of every /ui/ answer, a redirect or a 404 included. */
-export function pageHeaders(host: string | undefined): Record<string, string> {
+/** The headers of every /ui/ answer, a redirect or a 404 included; `frames`: origins the page may embed (the desk's screen pops). */
+export function pageHeaders(host: string | undefined, frames: readonly string[] = []): Record<string, string> {
   return {
-    'content-security-policy': contentSecurityPolicy(host),
+    'content-security-policy': contentSecurityPolicy(host, frames),
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     // Page URLs carry report filters; nothing is sent to other sites.
     'referrer-policy': 'no-referrer',
   };
+}
+
+/** The origins of the queues' screen pops (the desk page may frame them). */
+async function screenPopOrigins(queues: QueuesService): Promise<string[]> {
+  const origins = (await queues.list()).flatMap((q) => (q.screenPopUrl ? [screenPopOrigin(q.screenPopUrl)] : []));
+  return [...new Set(origins.filter((o): o is string => o !== undefined))];
 }
 
 export interface WebDeps { agents: AgentsService; calls: CallsService; ivr: IvrService; engine: QueueEngine; queues: QueuesService }
@@ -57,7 +66,11 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
   const { agents, calls, ivr, engine, queues } = deps;
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.url === '/' || request.url.startsWith('/ui/')) reply.headers(pageHeaders(request.headers.host));
+    if (request.url === '/' || request.url.startsWith('/ui/')) {
+      // An outage leaves the desk without its embedded screen pop (a new tab still works), not without the page.
+      const frames = request.url.startsWith('/ui/desk.html') ? await screenPopOrigins(queues).catch(() => []) : [];
+      reply.headers(pageHeaders(request.headers.host, frames));
+    }
     return payload;
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/ui/'));
@@ -128,6 +141,11 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
       if (typeof d.variable === 'string') variables[d.variable] = d.value ?? step.input;
       if (d.result && typeof d.result === 'object') Object.assign(variables, d.result as Record<string, unknown>);
     }
+    const agent = queue?.screenPopUrl ? await agents.getAgent(request.params.id).catch(() => undefined) : undefined;
+    const screenPop = queue?.screenPopUrl ? fillScreenPop(queue.screenPopUrl, {
+      callerNumber: call.callerNumber, callerName: call.callerName, callId: call.id, did: call.did, queue: queue.name, queueId: queue.id,
+      agentId: request.params.id, agentNumber: agent?.number ?? null, variables,
+    }) : null;
     const previous = call.callerNumber
       ? (await calls.list({ callerNumber: call.callerNumber, limit: 6, offset: 0 })).filter((c) => c.id !== call.id).slice(0, 5)
       : [];
@@ -137,6 +155,7 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
       call: {
         id: call.id, callerNumber: call.callerNumber, callerName: call.callerName, did: call.did, startedAt: call.startedAt,
         queue: queue ? { id: queue.id, name: queue.name } : null,
+        screenPop,
         choices: steps.filter((s) => s.input !== null).map((s) => ({ node: s.node, input: s.input, at: s.at })),
         variables,
         previousCalls: previous.map((c) => ({ id: c.id, startedAt: c.startedAt, endedAt: c.endedAt, did: c.did })),
