@@ -705,6 +705,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     feed.close();
+    webhookReceiver.close();
     const left = await stopAll();
     if (left > 0) console.error(`ended ${left} sipp/tcpdump processes the run left running`);
     report.recordingFilesRemoved = await removeRecordings().catch(() => 0);

@@ -34,6 +34,12 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   let outage = false;
   let refusalsExpected = false;
   let soporteId: string;
+  /** A CRM on 127.0.0.1: the queue's screen pop opens its lookup page in the desk's frame. */
+  const crmRequests: string[] = [];
+  const crm = createServer((req, res) => {
+    crmRequests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>CRM</title><p>ficha</p>');
+  });
   const watch = (page: Page): void => {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
@@ -100,7 +106,9 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
       const user = await t.api('/api/v1/users', { method: 'POST', json });
       assert.equal(user.status, 201, JSON.stringify(user.body));
     }
-    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 20, wrapUpSeconds: 0, recordingPolicy: 'always' } });
+    await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
+    const screenPopUrl = `http://127.0.0.1:${(crm.address() as AddressInfo).port}/lookup?phone={callerNumber}&account={var.account}&call={callId}`;
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'soporte', strategy: 'longest_idle', ringTimeoutSeconds: 20, wrapUpSeconds: 0, recordingPolicy: 'always', screenPopUrl } });
     assert.equal(queue.status, 201, JSON.stringify(queue.body));
     soporteId = queue.body.id;
     await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId: ids.lucia }] } });
@@ -117,6 +125,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   after(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
+    crm.close();
     await Promise.all(phones.map((p) => p.close()));
     await t?.stop();
   });
@@ -144,6 +153,10 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await agentPage.locator('#caller-number', { hasText: '600900001' }).waitFor({ timeout: 5000 });
     assert.equal(await agentPage.textContent('#call-queue'), 'soporte');
     assert.match((await agentPage.textContent('#call-variables')) ?? '', /account = 4321/);
+    // The queue's CRM screen pop, filled from the call and the IVR's variable, opens in the desk's frame.
+    await waitFor(() => crmRequests.find((u) => u.startsWith('/lookup?phone=600900001&account=4321&call=')), 5000, 'the CRM screen pop was not opened');
+    assert.match((await agentPage.getAttribute('#screen-pop-frame', 'src')) ?? '', /\/lookup\?phone=600900001&account=4321&call=[0-9a-f-]{36}$/);
+    assert.equal(await agentPage.isVisible('#screen-pop-frame'), true);
     await agentPage.screenshot({ path: join(shots, 'desk-offered.png') });
 
     const agent: Call = await incoming.answer();
