@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import { isIP } from 'node:net';
 import { isMetadata, nonPublic } from './outbound/addresses.js';
 import type { AllowList } from './outbound/allow-list.js';
@@ -117,7 +118,7 @@ export class OutboundPolicy {
    * to maxBytes, past which the request is aborted and refused.
    * Throws OutboundRefused or OutboundFailed.
    */
-  request(url: URL, req: OutboundRequest): Promise<OutboundAnswer> {
+  request(url: URL, req: OutboundRequest, agent?: Agent): Promise<OutboundAnswer> {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new OutboundRefused(`${url.protocol} is not http(s)`));
     const host = hostOf(url);
     const port = portOf(url);
@@ -126,7 +127,7 @@ export class OutboundPolicy {
       if (why) return Promise.reject(new OutboundRefused(why));
     }
     const lookup = checkedLookup(this.resolve, (hostname, all) => this.firstRefusal(hostname, port, all));
-    return send(url, req, lookup, this.maxBytes);
+    return send(url, req, lookup, this.maxBytes, agent);
   }
 
   /** Why a name may not be contacted: the refusal of the first of its addresses refused. */

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from '../core/logger.js';
 import { OutboundRefused, type OutboundPolicy } from '../core/outbound.js';
 import { nextAttempt } from './backoff.js';
@@ -34,6 +36,8 @@ export class DeliveryWorker {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  /** Kept-alive connections, one agent per subscription and URL (a changed URL gets a new one). */
+  private readonly agents = new Map<string, { url: string; agent: HttpAgent }>();
 
   constructor(
     private readonly store: WebhooksStore,
@@ -53,6 +57,19 @@ export class DeliveryWorker {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    for (const { agent } of this.agents.values()) agent.destroy();
+    this.agents.clear();
+  }
+
+  /** The subscription's agent: one connection kept alive to its receiver (checked by the policy when it is made). */
+  private agentFor(webhook: WebhookRow): HttpAgent {
+    const kept = this.agents.get(webhook.id);
+    if (kept?.url === webhook.url) return kept.agent;
+    kept?.agent.destroy();
+    const options = { keepAlive: true, maxSockets: 1, timeout: 30_000 };
+    const agent = webhook.url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
+    this.agents.set(webhook.id, { url: webhook.url, agent });
+    return agent;
   }
 
   /** Something was written to the outbox: look now rather than at the next poll. */
@@ -93,6 +110,10 @@ export class DeliveryWorker {
   private async deliverFor(webhookId: string): Promise<void> {
     const webhook = await this.subscription(webhookId);
     // Disabled: its deliveries wait (enabling it again delivers them); deleted: they went with it.
+    if (!webhook) {
+      this.agents.get(webhookId)?.agent.destroy();
+      this.agents.delete(webhookId);
+    }
     if (!webhook?.enabled) return;
     // Deliveries made are marked together (one statement per run, not per delivery): a crash
     // before the mark sends them again, which at-least-once allows (receivers drop repeats by id).
@@ -124,7 +145,7 @@ export class DeliveryWorker {
           'x-centralita-event': row.event_type, 'x-centralita-event-id': row.event_id, 'x-centralita-delivery': row.id,
           'x-centralita-timestamp': String(timestamp), 'x-centralita-signature': sign(webhook.secret, timestamp, row.body),
         },
-      });
+      }, this.agentFor(webhook));
       status = answer.status;
       if (status >= 200 && status < 300) return { seq: row.seq, status, latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6), at: new Date() };
       error = `HTTP ${status}`;

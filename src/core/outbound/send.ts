@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { ResolvedAddress, Resolver } from './resolve.js';
@@ -45,7 +45,7 @@ export function checkedLookup(resolve: Resolver, check: (hostname: string, addre
  * are not followed), the answer is read up to maxBytes, past which the
  * request is aborted and refused. Throws OutboundRefused or OutboundFailed.
  */
-export function send(url: URL, req: OutboundRequest, lookup: LookupFunction, maxBytes: number): Promise<OutboundAnswer> {
+export function send(url: URL, req: OutboundRequest, lookup: LookupFunction, maxBytes: number, agent?: Agent): Promise<OutboundAnswer> {
   const tooLarge = (): OutboundRefused => new OutboundRefused(`the answer is larger than ${maxBytes} bytes`);
   const sendOne = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<OutboundAnswer>((resolve, reject) => {
@@ -59,8 +59,10 @@ export function send(url: URL, req: OutboundRequest, lookup: LookupFunction, max
         reject(err instanceof OutboundRefused || err instanceof OutboundFailed ? err : new OutboundFailed('network', err.message));
       } else resolve(answer!);
     };
-    // A fresh connection per request (no pool): nothing connected for another host is reused.
-    const request = sendOne(url, { method: req.method, headers: req.headers, lookup, agent: false }, (res) => {
+    // A fresh connection per request (no pool): nothing connected for another host is reused. A
+    // caller may give an agent of its own for one destination (webhooks): its connections are
+    // checked by `lookup` when made, and kept for that destination only.
+    const request = sendOne(url, { method: req.method, headers: req.headers, lookup, agent: agent ?? false }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400) {
         const to = res.headers.location ? ` to ${res.headers.location}` : '';
