@@ -240,7 +240,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
         tags: ['queues'],
         summary: { complete: 'Hand the caller to the consulted colleague (the agent leaves to wrap-up)', cancel: 'End the consult: back to the caller', conference: 'Bring caller, agent and colleague together' }[step],
         params: IdParams,
-        response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     }, async (request, reply) => {
       await queues.consultStep(request.params.id, step, request.principal!);
@@ -254,7 +254,7 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
       tags: ['queues'], summary: "End a queue call from the agent's side (the desk page's hang-up): the agent goes to wrap-up",
       description: 'Agents only their own call. A consult going on is ended first.',
       params: IdParams,
-      response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (request, reply) => {
     await queues.hangUpCall(request.params.id, request.principal!);
