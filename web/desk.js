@@ -183,8 +183,10 @@ popMode.onchange = () => localStorage.setItem('centralita.screenPop', popMode.va
 function showScreenPop(call) {
   const bar = document.getElementById('screen-pop-bar');
   const frame = document.getElementById('screen-pop-frame');
-  bar.hidden = !call?.screenPop;
-  if (!call?.screenPop) {
+  // The server refuses any template that is not http(s); checked here again before it is used.
+  const safe = call?.screenPop && ['http:', 'https:'].includes(new URL(call.screenPop, location.href).protocol);
+  bar.hidden = !safe;
+  if (!safe) {
     frame.hidden = true;
     return;
   }

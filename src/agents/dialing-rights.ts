@@ -28,6 +28,8 @@ export function compileDialPattern(pattern: string): RegExp | undefined {
       const close = body.indexOf(']', i);
       const set = body.slice(i + 1, close);
       if (close < 0 || !/^(?:[0-9](?:-[0-9])?)+$/.test(set)) return undefined;
+      // A range must go up ([1-5], not [5-1]): a regular expression refuses the other way.
+      if ([...set.matchAll(/([0-9])-([0-9])/g)].some(([, from, to]) => from! > to!)) return undefined;
       source += `[${set}]`;
       i = close;
     } else if (/[0-9*#+]/.test(c)) source += escape(c);

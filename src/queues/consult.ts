@@ -353,6 +353,24 @@ export class Consults {
   }
 
   /**
+   * Every (re)connection, before agents' states are judged: consults and
+   * handed-over calls whose channels are gone (events missed while
+   * disconnected, an Asterisk restart) end as they would have, their
+   * colleague released; then calls an earlier process handed over are taken
+   * up (adoptHandedOver). The number taken up.
+   */
+  async reconcile(view: { channels: Channel[]; bridges: Bridge[] }): Promise<number> {
+    const alive = new Set(view.channels.map((c) => c.id));
+    for (const handed of new Set(this.handedOver.values())) {
+      if (!alive.has(handed.callerId) || !alive.has(handed.legId)) await this.endHandedOver(handed);
+    }
+    for (const consult of [...this.byEntry.values()]) {
+      if (!alive.has(consult.legId)) await this.legGone(consult.legId);
+    }
+    return this.adoptHandedOver(view);
+  }
+
+  /**
    * After a restart: calls handed over after a consult or a take-over (the
    * caller and the colleague alone in the call's bridge, no agent, the entry
    * closed) are taken up again, so that either side hanging up ends both, and

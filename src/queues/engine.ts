@@ -188,12 +188,13 @@ export class QueueEngine {
    */
   async reconcile(view: { channels: Channel[]; bridges: Bridge[]; listedAt: Date }, language: Language): Promise<QueueReconcileReport> {
     const report = await reconcileEntries(this.q, {
-      callerGone: (channelId) => this.exits.callerGone(channelId),
+      // A consult (or a handed-over call) of a caller gone meanwhile ends with the caller, as on ChannelDestroyed.
+      callerGone: (channelId) => this.consults.callerGone(channelId, this.q.byCaller(channelId)).then(() => this.exits.callerGone(channelId)),
       connectedLegGone: (legId) => this.connectedLegGone(legId),
       hold: (entry) => this.announcer.hold(entry),
       startWaiting: (entry) => this.startWaiting(entry),
       dispatch: () => void this.dispatch(),
-      adoptHandedOver: (listing) => this.consults.adoptHandedOver(listing),
+      consults: (listing) => this.consults.reconcile(listing),
     }, view, language);
     this.lastReconcile = { ...report, at: new Date() };
     return report;

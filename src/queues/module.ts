@@ -23,7 +23,7 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
   tables: tablesOf<QueuesTables>({
     queues: true, queue_members: true, queue_entries: true, queue_offers: true, queue_callbacks: true, queue_messages: true,
   }),
-  emits: ['queue.entry', 'queue.connected'],
+  emits: ['queue.entry', 'queue.connected', 'queue.call'],
   consumes: ['agent.state'],
   async build({ ari, ariHelpers, stasis, channels, media, db, lastKnown, bus, writes, logger, site, agents, calls, ami }) {
     const store = new QueuesStore(db, lastKnown, { facts: (callIds) => calls.service.facts(callIds) });

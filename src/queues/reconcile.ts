@@ -12,8 +12,8 @@ export interface ReconcilePorts {
   hold: (entry: Entry) => Promise<void>;
   startWaiting: (entry: Entry) => void;
   dispatch: () => void;
-  /** Calls handed over after a consult, taken up again (consult.ts) before agents' states are judged. */
-  adoptHandedOver: (view: { bridges: Bridge[] }) => Promise<number>;
+  /** Consults and handed-over calls brought in line, those of an earlier process taken up (consult.ts), before agents' states are judged. */
+  consults: (view: { channels: Channel[]; bridges: Bridge[] }) => Promise<number>;
 }
 
 /**
@@ -84,7 +84,7 @@ export async function reconcileEntries(
     report.resumed += 1;
   }
   // 3. Calls handed over to a colleague (no agent, the entry closed): their colleague is on them.
-  report.adopted += await ports.adoptHandedOver(view);
+  report.adopted += await ports.consults(view);
   // 4. Agent legs nobody owns now (ringing when the earlier process died), and empty bridges it left.
   const owned = new Set([...q.entries.values()].flatMap((e) => [...e.legs.keys(), ...(e.connected ? [e.connected.legId] : [])]));
   for (const channel of view.channels) {

@@ -206,8 +206,7 @@ export class QueuesService {
     return (await this.store.callbacks(id)).map((c) => ({ id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status }));
   }
 
-  /** A queue call connected now, which this principal may act on: 404 no such call, 409 not connected now, 403 another agent's. */
-  /** The call's connected agent; 404 for no such call, 409 when not connected, 403 for another agent's call. */
+  /** A queue call connected now, which this principal may act on: its agent; 404 no such call, 409 not connected now, 403 another agent's. */
   private async ownConnectedCall(callId: string, principal: { role: string; agentId: string | null }, what: string): Promise<{ agentId: string }> {
     const connected = this.engine.connectedParties({ callId });
     if (!connected) {

@@ -240,7 +240,6 @@ export class QueuesStore {
     return { entries: entries.length, offers: offers.length, latest };
   }
 
-  /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
   /**
    * The wrap-up of whoever took a call handed over after a consult: the
    * queue consulted (transferred_to.queueId), else the queue of the call's
@@ -260,6 +259,7 @@ export class QueuesStore {
     return (await this.calls.facts([callId]))[0]?.channel_id;
   }
 
+  /** Entries still open (a caller waiting, ringing or talking), with their call's channel: judged after a restart. */
   async openEntries(): Promise<OpenEntryRow[]> {
     if (!this.calls) throw new Error('QueuesStore.openEntries needs the calls port');
     const entries = await this.db.selectFrom('queue_entries').selectAll().where('left_at', 'is', null).orderBy('entered_at').execute();

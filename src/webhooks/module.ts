@@ -1,4 +1,5 @@
 import { tablesOf } from '../core/capability.js';
+import { scheduleJob } from '../core/schedule.js';
 import { AllowList, OutboundPolicy } from '../core/outbound.js';
 import { buildInfo } from '../core/version.js';
 import type { Module } from '../shared.js';
@@ -8,9 +9,12 @@ import { WebhooksService } from './service.js';
 import { WebhooksStore, type WebhooksTables } from './store.js';
 import { DeliveryWorker } from './worker.js';
 
+/** How long delivered and dead deliveries are kept without CENTRALITA_EVENT_RETENTION_DAYS. */
+const defaultLogDays = 30;
+
 declare module '../core/capability.js' {
   interface Capabilities {
-    webhooks: { service: WebhooksService; worker: DeliveryWorker };
+    webhooks: { service: WebhooksService; worker: DeliveryWorker; store: WebhooksStore };
   }
 }
 
@@ -36,16 +40,25 @@ export const webhooksModule: Module<'webhooks'> = {
       userAgent: `centralita/${buildInfo.version}`,
     }, webhooksLogger);
     // Each event's rows stored: the worker looks at once rather than at its next poll.
+    // (A record the write queue refused is logged there.)
     listenForWebhookEvents(bus, (type, at, data) => service.publish(type, at, data)?.then(() => worker.nudge(), () => undefined));
-    return { service, worker };
+    return { service, worker, store };
   },
   routes({ service }, { http }) {
     webhookRoutes(http, service);
   },
   // Delivered by the leader only (HA): the worker is a job.
-  start({ service, worker }) {
+  start({ service, worker, store }, { config, logger, ha }) {
     void service.load();
     worker.start();
-    return () => void worker.stop();
+    // The delivery log goes with the event retention when it is set (retention/events.ts); else after 30 days, daily at 04:15.
+    const stopPurge = config.eventRetentionDays === undefined ? scheduleJob('webhook-log-purge', '15 4 * * *', async () => {
+      const purged = await store.purge(new Date(Date.now() - defaultLogDays * 86_400_000));
+      if (purged > 0) logger.child({ component: 'webhooks' }).info({ purged, days: defaultLogDays }, 'old webhook deliveries purged');
+    }, logger, ha.held) : undefined;
+    return async () => {
+      await stopPurge?.();
+      await worker.stop();
+    };
   },
 };

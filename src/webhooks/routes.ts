@@ -7,7 +7,7 @@ import type { WebhooksService } from './service.js';
 const WebhookView = Type.Object({
   id: Type.String({ format: 'uuid' }), url: Type.String(), events: Type.Array(Type.String()), description: Type.String(),
   enabled: Type.Boolean(), createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
-  secretHint: Type.String({ description: "the secret's last 4 characters" }),
+  secretFingerprint: Type.String({ description: "the first 8 hex digits of the secret's SHA-256: which secret is set, without showing it" }),
 });
 
 const DeliveryView = Type.Object({

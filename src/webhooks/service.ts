@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { badRequest, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { OutboundPolicy } from '../core/outbound.js';
@@ -8,8 +8,8 @@ import type { DeliveryRow, DeliveryStatus, WebhookRow, WebhooksStore } from './s
 
 export interface WebhookView {
   id: string; url: string; events: string[]; description: string; enabled: boolean; createdAt: string; updatedAt: string;
-  /** The secret's last 4 characters: which one is set, without showing it. */
-  secretHint: string;
+  /** Which secret is set, without showing any of it: the first 8 hex digits of its SHA-256. */
+  secretFingerprint: string;
 }
 
 export interface DeliveryView {
@@ -19,9 +19,12 @@ export interface DeliveryView {
 
 export interface WebhookInput { url: string; events: WebhookEventType[]; secret?: string; description?: string; enabled?: boolean }
 
+/** A secret's fingerprint: tells two secrets apart, reveals nothing of either. */
+export const fingerprint = (secret: string): string => createHash('sha256').update(secret).digest('hex').slice(0, 8);
+
 const view = (row: WebhookRow): WebhookView => ({
   id: row.id, url: row.url, events: row.events, description: row.description, enabled: row.enabled,
-  createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(), secretHint: `…${row.secret.slice(-4)}`,
+  createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(), secretFingerprint: fingerprint(row.secret),
 });
 
 const deliveryView = (row: DeliveryRow): DeliveryView => ({
@@ -52,8 +55,11 @@ export class WebhooksService {
     this.subscriptions = (await this.store.list()).filter((w) => w.enabled);
   }
 
-  /** An event happened: one delivery per enabled subscription that wants it, written in the order events come. */
-  /** Resolves once the rows are stored (undefined: nobody wants the event). */
+  /**
+   * An event happened: one delivery per enabled subscription that wants it,
+   * written in the order events come. Resolves once the rows are stored
+   * (undefined: nobody wants the event).
+   */
   publish(type: WebhookEventType, at: string, data: Record<string, unknown>): Promise<void> | undefined {
     const wanting = this.subscriptions.filter((w) => w.events.includes(type));
     if (wanting.length === 0) return undefined;
@@ -86,7 +92,8 @@ export class WebhooksService {
       id: randomUUID(), url: input.url, events: input.events, secret, description: input.description ?? '', enabled: input.enabled ?? true,
     });
     await this.load();
-    this.logger.info({ webhookId: row.id, url: row.url, events: row.events }, 'webhook created');
+    // Its origin only: a URL's path, query or user part may carry a receiver's token.
+    this.logger.info({ webhookId: row.id, origin: new URL(row.url).origin, events: row.events }, 'webhook created');
     return { ...view(row), secret };
   }
 

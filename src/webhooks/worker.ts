@@ -22,6 +22,8 @@ export interface WorkerOptions {
 const batch = 200;
 /** How many subscriptions are delivered to at once. */
 const parallel = 8;
+/** How long one subscription's run may go on in a pass: a slow receiver leaves its turn to the others' new events. */
+const runBudgetMs = 2000;
 
 /**
  * Delivers the outbox: per subscription, its pending deliveries in order,
@@ -91,7 +93,7 @@ export class DeliveryWorker {
     this.timer.unref();
   }
 
-  /** One pass: every subscription with a delivery due, a few at a time. */
+  /** One pass: every subscription with a delivery due, `parallel` at a time (the next starts as soon as one is done). */
   async pass(): Promise<void> {
     let due: string[];
     try {
@@ -100,11 +102,12 @@ export class DeliveryWorker {
       this.logger.warn({ err }, 'webhook outbox not readable now; trying again');
       return;
     }
-    for (let i = 0; i < due.length; i += parallel) {
-      await Promise.all(due.slice(i, i + parallel).map((id) => this.deliverFor(id).catch((err: unknown) => {
-        this.logger.warn({ err, webhookId: id }, 'webhook deliveries interrupted');
-      })));
-    }
+    const lane = async (): Promise<void> => {
+      for (let id = due.shift(); id !== undefined; id = due.shift()) {
+        await this.deliverFor(id).catch((err: unknown) => this.logger.warn({ err, webhookId: id }, 'webhook deliveries interrupted'));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, due.length) }, lane));
   }
 
   private async deliverFor(webhookId: string): Promise<void> {
@@ -118,9 +121,15 @@ export class DeliveryWorker {
     // Deliveries made are marked together (one statement per run, not per delivery): a crash
     // before the mark sends them again, which at-least-once allows (receivers drop repeats by id).
     const made: Parameters<WebhooksStore['delivered']>[0] = [];
+    const until = Date.now() + runBudgetMs;
     try {
       for (const row of await this.store.next(webhookId, batch)) {
         if (this.stopped || row.next_attempt_at.getTime() > Date.now()) return;
+        // Its turn is over: the rest waits for the next pass (nudged at once), behind the others' new events.
+        if (Date.now() > until) {
+          this.again = true;
+          return;
+        }
         const outcome = await this.deliver(webhook, row);
         if (outcome === 'failed') return;
         if (outcome !== 'dead') made.push(outcome);
@@ -153,7 +162,7 @@ export class DeliveryWorker {
       error = err instanceof OutboundRefused ? `refused by the outbound policy: ${err.message}` : (err as Error).message;
     }
     const now = new Date();
-    const next = nextAttempt({ attempts: row.attempts + 1, occurredAt: row.occurred_at, now, baseMs: this.options.retryBaseMs, giveUpMs: this.options.giveUpMs, random: this.random() });
+    const next = nextAttempt({ attempts: row.attempts + 1, since: row.created_at, now, baseMs: this.options.retryBaseMs, giveUpMs: this.options.giveUpMs, random: this.random() });
     await this.store.failed(row.seq, { status, error, next });
     if (!next) this.logger.warn({ webhookId: webhook.id, eventId: row.event_id, attempts: row.attempts + 1, error }, 'webhook delivery dead: given up');
     else if (row.attempts === 0) this.logger.info({ webhookId: webhook.id, eventId: row.event_id, error }, 'webhook delivery failed; trying again later');

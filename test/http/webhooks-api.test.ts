@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -66,7 +67,8 @@ describe('webhooks API', () => {
     assert.ok(secret.length >= 24);
     const shown = (await t.api(`/api/v1/webhooks/${id}`)).body;
     assert.equal(shown.secret, undefined, 'the secret is never shown again');
-    assert.equal(shown.secretHint, `…${secret.slice(-4)}`);
+    assert.equal(shown.secretFingerprint, createHash('sha256').update(secret).digest('hex').slice(0, 8));
+    assert.ok(!JSON.stringify(shown).includes(secret), 'not the secret');
 
     const agent = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '501', name: 'Webhook', pin: '1234' } })).body.id as string;
     await t.api(`/api/v1/agents/${agent}/login`, { method: 'POST', json: { extension: '1006' } });

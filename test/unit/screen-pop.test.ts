@@ -15,11 +15,16 @@ describe('CRM screen pop templates', () => {
     assert.match(screenPopProblem('javascript:alert({callerNumber})') ?? '', /http\(s\)/);
     assert.match(screenPopProblem('https://crm.example/?p={caller}') ?? '', /unknown placeholder \{caller\}/);
     assert.match(screenPopProblem('https://{did}.crm.example/') ?? '', /host/);
+    assert.match(screenPopProblem('https:/{var.h}/x') ?? '', /host/, 'a host from a variable, however written');
+    assert.match(screenPopProblem('https://crm.example:{did}/x') ?? '', /port|not a URL/);
+    assert.match(screenPopProblem('https://*.crm.example/x') ?? '', /plain host/);
+    assert.match(screenPopProblem('https://u:p@crm.example/x') ?? '', /plain host/);
     assert.match(screenPopProblem('https://crm.example/?p={callerNumber') ?? '', /unpaired/);
     assert.match(screenPopProblem('not a url {callId}') ?? '', /not a URL/);
   });
 
   it('names the origin the desk page may frame', () => {
     assert.equal(screenPopOrigin('https://crm.example:8443/lookup?phone={callerNumber}'), 'https://crm.example:8443');
+    assert.equal(screenPopOrigin('https://*/x'), undefined, 'never a wildcard in the page\'s policy');
   });
 });

@@ -19,7 +19,7 @@ describe('webhook signatures and retries', () => {
 
   it('waits twice as long after each failure, with jitter on the upper half, at most an hour, and gives up after the limit', () => {
     const occurredAt = new Date('2026-12-03T10:00:00Z');
-    const base = { occurredAt, baseMs: 2000, giveUpMs: 24 * 3_600_000 };
+    const base = { since: occurredAt, baseMs: 2000, giveUpMs: 24 * 3_600_000 };
     const wait = (attempts: number, random: number, now = occurredAt) => nextAttempt({ ...base, attempts, now, random })!.getTime() - now.getTime();
     assert.deepEqual([1, 2, 3, 4].map((n) => wait(n, 0)), [1000, 2000, 4000, 8000], 'the lower bound doubles');
     for (const [n, upper] of [[1, 2000], [2, 4000], [3, 8000], [4, 16000]] as const) {
