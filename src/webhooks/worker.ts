@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from '../core/logger.js';
+import { isTransientDbError } from '../core/write-queue.js';
 import { OutboundRefused, type OutboundPolicy } from '../core/outbound.js';
 import { nextAttempt } from './backoff.js';
 import { sign } from './signature.js';
@@ -38,6 +39,8 @@ export class DeliveryWorker {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  /** The outbox could not be read on the last pass (a database outage). */
+  private outboxDown = false;
   /** Kept-alive connections, one agent per subscription and URL (a changed URL gets a new one). */
   private readonly agents = new Map<string, { url: string; agent: HttpAgent }>();
 
@@ -99,15 +102,29 @@ export class DeliveryWorker {
     try {
       due = await this.store.due(new Date());
     } catch (err) {
-      this.logger.warn({ err }, 'webhook outbox not readable now; trying again');
+      this.outboxFailed(err);
       return;
+    }
+    if (this.outboxDown) {
+      this.outboxDown = false;
+      this.logger.info('webhook outbox readable again: deliveries go on');
     }
     const lane = async (): Promise<void> => {
       for (let id = due.shift(); id !== undefined; id = due.shift()) {
-        await this.deliverFor(id).catch((err: unknown) => this.logger.warn({ err, webhookId: id }, 'webhook deliveries interrupted'));
+        await this.deliverFor(id).catch((err: unknown) => {
+          if (isTransientDbError(err)) this.outboxFailed(err);
+          else this.logger.warn({ err, webhookId: id }, 'webhook deliveries interrupted');
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, due.length) }, lane));
+  }
+
+  /** The database is away: said once per outage (each pass tries again, quietly). */
+  private outboxFailed(err: unknown): void {
+    if (this.outboxDown) return void this.logger.debug({ err }, 'webhook outbox still not readable');
+    this.outboxDown = true;
+    this.logger.warn({ err }, 'webhook outbox not readable: deliveries wait until the database is back');
   }
 
   private async deliverFor(webhookId: string): Promise<void> {
