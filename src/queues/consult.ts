@@ -378,7 +378,7 @@ export class Consults {
    * Runs before agents' states are
    * corrected (reconcile.ts). The number of calls taken up.
    */
-  async adoptHandedOver(view: { bridges: Bridge[] }): Promise<number> {
+  private async adoptHandedOver(view: { bridges: Bridge[] }): Promise<number> {
     const { store, agents, logger } = this.q.deps;
     // A call with an entry held now (adopted, resumed) is the entries' business.
     const held = new Set([...this.q.entries.values()].map((e) => e.call.callId));

@@ -93,9 +93,11 @@ export class Transfers {
    */
   async resolveNumber(number: string, agentId?: string): Promise<{ target: TransferTarget; queue?: QueueRow } | undefined> {
     const { store, agents } = this.q.deps;
-    const queue = /^[0-9]{2,8}$/.test(number) ? await store.findByExtension(number) : undefined;
+    // Queue extensions and phones are short numbers; a longer one can only be external.
+    const short = /^[0-9]{2,8}$/.test(number);
+    const queue = short ? await store.findByExtension(number) : undefined;
     if (queue) return { target: { queueId: queue.id }, queue };
-    if (/^[0-9]{2,8}$/.test(number) && await this.phoneExists(number)) return { target: { extension: number } };
+    if (short && await this.phoneExists(number)) return { target: { extension: number } };
     return agentId !== undefined && await agents.mayDial(agentId, number) ? { target: { external: number } } : undefined;
   }
 
