@@ -42,6 +42,7 @@ import { reportsModule } from './reports/module.js';
 import type { ReportsService } from './reports/service.js';
 import { retentionModule } from './retention/module.js';
 import { securityModule } from './security/module.js';
+import { surveysModule } from './surveys/module.js';
 import type { SecurityService } from './security/service.js';
 import type { UsersService } from './auth/users.js';
 import type { ReconcileView, Shared } from './shared.js';
@@ -65,6 +66,7 @@ export const capabilities: readonly AnyCapability<Shared, ReconcileView>[] = [
   monitorModule,
   dialplanModule,
   recordingModule,
+  surveysModule,
   reportsModule,
   webModule,
   liveModule,

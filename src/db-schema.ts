@@ -9,6 +9,7 @@ import type { PromptsTables } from './prompts/store.js';
 import type { RecordingTables } from './recording/store.js';
 import type { ReportsTables } from './reports/tables.js';
 import type { SecurityTables } from './security/store.js';
+import type { SurveysTables } from './surveys/store.js';
 
 /** Every table, for Kysely; each capability declares and queries only its own (the reports read the others' events: docs/architecture.md). */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables, WebhooksTables {}
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables, SurveysTables, WebhooksTables {}

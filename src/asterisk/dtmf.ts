@@ -47,6 +47,11 @@ export class DigitCollector {
     if (!this.buffers.has(channelId)) this.buffers.set(channelId, '');
   }
 
+  /** Forgets keys pressed before now (a post-call survey must not take keys pressed during the call as answers). */
+  discardTyped(channelId: string): void {
+    this.buffers.set(channelId, '');
+  }
+
   /**
    * Plays media that a key press interrupts (barge-in); the key stays for
    * the next collection. 'digit' if a key was or is pressed.

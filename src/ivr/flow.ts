@@ -22,6 +22,7 @@ export type { SetSkillsNode } from './nodes/set-skills.js';
 export type { QueueNode } from './nodes/queue.js';
 export type { TransferNode } from './nodes/transfer.js';
 export type { HangupNode } from './nodes/hangup.js';
+export type { SurveyOptInNode } from './nodes/survey-opt-in.js';
 
 export interface FlowDocument { start: string; language?: Language; nodes: Record<string, FlowNode> }
 

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, Document, ErrorBody, IdParams, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
+import { SurveyOfferSchema } from '../surveys/offer.js';
 import { languages } from './flow.js';
 import { InvalidFlowError, type IvrService } from './service.js';
 
@@ -17,7 +18,7 @@ const Version = Type.Object({
 });
 const Did = Matching('^\\+?[0-9]{1,32}$', 33);
 const RecordingPolicy = Type.Union([Type.Literal('always'), Type.Literal('never'), Type.Literal('on_demand'), Type.Null()], { description: 'overrides the queue\'s recording policy for calls to this DID; null: the queue decides' });
-const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }), recordingPolicy: RecordingPolicy });
+const Route = Type.Object({ did: Type.String(), flowId: Type.String({ format: 'uuid' }), recordingPolicy: RecordingPolicy, survey: SurveyOfferSchema });
 const Trace = Type.Object({
   node: Type.String(), type: Type.String(), input: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Record(Type.String(), Type.Unknown()), flowVersion: Type.Integer(), at: Type.String({ format: 'date-time' }),
@@ -129,10 +130,10 @@ export function ivrRoutes(app: HttpApp, ivr: IvrService): void {
     config: { roles: ['admin'] },
     schema: {
       tags: ['ivr'], summary: 'Send calls to a DID to a flow',
-      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Uuid(), recordingPolicy: Type.Optional(RecordingPolicy) }, { additionalProperties: false }),
+      params: Type.Object({ did: Did }), body: Type.Object({ flowId: Uuid(), recordingPolicy: Type.Optional(RecordingPolicy), survey: Type.Optional(SurveyOfferSchema) }, { additionalProperties: false }),
       response: { 200: Route, ...errors },
     },
-  }, async (request) => ivr.putRoute(request.params.did, request.body.flowId, request.body.recordingPolicy ?? null));
+  }, async (request) => ivr.putRoute(request.params.did, request.body.flowId, request.body.recordingPolicy ?? null, request.body.survey ?? null));
 
   app.delete('/api/v1/routes/:did', {
     config: { roles: ['admin'] },

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import type { CallsService } from '../calls/service.js';
-import { HttpError, conflict, notFound } from '../core/errors.js';
+import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
+import { LatePort } from '../core/late-port.js';
+import type { SurveyOffer } from '../surveys/offer.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { plural } from '../core/text.js';
@@ -22,7 +24,7 @@ declare module '../core/events.js' {
 
 export interface FlowView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
 export interface FlowVersionView { flowId: string; version: number; createdAt: string; document?: FlowDocument }
-export interface RouteView { did: string; flowId: string; recordingPolicy: RouteRecordingPolicy }
+export interface RouteView { did: string; flowId: string; recordingPolicy: RouteRecordingPolicy; survey: SurveyOffer | null }
 export interface TraceView { node: string; type: string; input: string | null; detail: Record<string, unknown>; flowVersion: number; at: string }
 
 /** 400 with every problem of a flow listed; `subject` names the document (the body's field, or a stored version). */
@@ -59,6 +61,8 @@ const unroutedMedia = ['sound:ss-noservice'];
 export class IvrService {
   /** Each live call's IVR steps not yet stored (in memory only: a restart's journal replays them). */
   private readonly pendingTraces = new Map<string, Promise<unknown>>();
+  /** Whether a survey exists, for a route's survey (bound by the surveys' module, built after the IVR). */
+  readonly surveys = new LatePort<{ exists: (surveyId: string) => Promise<boolean> }>('surveys for routes');
 
   constructor(
     private readonly store: IvrStore,
@@ -127,14 +131,15 @@ export class IvrService {
   }
 
   async listRoutes(): Promise<RouteView[]> {
-    return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id, recordingPolicy: r.recording_policy }));
+    return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id, recordingPolicy: r.recording_policy, survey: r.survey }));
   }
 
   /** A route's recording policy, when set, decides for every call through it (else the queue's). */
-  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy = null): Promise<RouteView> {
+  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy = null, survey: SurveyOffer | null = null): Promise<RouteView> {
     await this.requireFlow(flowId);
-    const row = await this.store.putRoute(did, flowId, recordingPolicy);
-    return { did: row.did, flowId: row.flow_id, recordingPolicy: row.recording_policy };
+    if (survey && !(await this.surveys.get().exists(survey.surveyId))) throw badRequest(`body/survey/surveyId: no survey ${survey.surveyId}`);
+    const row = await this.store.putRoute(did, flowId, recordingPolicy, survey);
+    return { did: row.did, flowId: row.flow_id, recordingPolicy: row.recording_policy, survey: row.survey };
   }
 
   async deleteRoute(did: string): Promise<void> {

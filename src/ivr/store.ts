@@ -1,12 +1,18 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
 import type { WriteOp } from '../core/write-queue.js';
+import type { SurveyOffer } from '../surveys/offer.js';
 import type { FlowDocument } from './flow.js';
 
 export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }
 export interface IvrFlowVersionsTable { flow_id: string; version: number; document: FlowDocument; created_at: Generated<Date> }
 export type RouteRecordingPolicy = 'always' | 'never' | 'on_demand' | null;
-export interface IvrRoutesTable { did: string; flow_id: string; recording_policy: Generated<RouteRecordingPolicy>; created_at: Generated<Date> }
+export interface IvrRoutesTable {
+  did: string; flow_id: string; recording_policy: Generated<RouteRecordingPolicy>;
+  /** The post-call survey of every call through the route (migration 029): when set it decides, else the queue's. */
+  survey: Generated<SurveyOffer | null>;
+  created_at: Generated<Date>;
+}
 export interface IvrTracesTable {
   id: Generated<number>; call_id: string; flow_id: string; flow_version: number; node: string; node_type: string;
   input: string | null; detail: Record<string, unknown>; at: Date;
@@ -92,9 +98,10 @@ export class IvrStore {
     return this.readFresh(`ivr-route:${did}`, () => this.db.selectFrom('ivr_routes').selectAll().where('did', '=', did).executeTakeFirst());
   }
 
-  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy): Promise<RouteRow> {
-    const row = await this.db.insertInto('ivr_routes').values({ did, flow_id: flowId, recording_policy: recordingPolicy })
-      .onConflict((oc) => oc.column('did').doUpdateSet({ flow_id: flowId, recording_policy: recordingPolicy })).returningAll().executeTakeFirstOrThrow();
+  async putRoute(did: string, flowId: string, recordingPolicy: RouteRecordingPolicy, survey: SurveyOffer | null): Promise<RouteRow> {
+    const values = { flow_id: flowId, recording_policy: recordingPolicy, survey: survey === null ? null : json(survey) };
+    const row = await this.db.insertInto('ivr_routes').values({ did, ...values })
+      .onConflict((oc) => oc.column('did').doUpdateSet(values)).returningAll().executeTakeFirstOrThrow();
     this.forgetRoute(did);
     return row;
   }

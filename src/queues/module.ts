@@ -1,6 +1,7 @@
 import { tablesOf } from '../core/capability.js';
 import { LatePort } from '../core/late-port.js';
 import type { IvrService } from '../ivr/service.js';
+import type { SurveysService } from '../surveys/service.js';
 import type { Module } from '../shared.js';
 import { QueueEngine } from './engine.js';
 import { queueRoutes } from './routes.js';
@@ -9,10 +10,12 @@ import { QueuesStore, type QueuesTables } from './store.js';
 
 /** What the queues need of the IVR (overflow into a flow): bound by the IVR's module once it exists. */
 export type IvrFlowsPort = LatePort<Pick<IvrService, 'runFlowById' | 'flowExists'>>;
+/** What the queues need of the surveys (a queue's survey, the caller's survey at the end of a call): bound by the surveys' module. */
+export type SurveysPort = LatePort<Pick<SurveysService, 'exists' | 'afterCall'>>;
 
 declare module '../core/capability.js' {
   interface Capabilities {
-    queues: { store: QueuesStore; engine: QueueEngine; service: QueuesService; ivrFlows: IvrFlowsPort };
+    queues: { store: QueuesStore; engine: QueueEngine; service: QueuesService; ivrFlows: IvrFlowsPort; surveys: SurveysPort };
   }
 }
 
@@ -31,23 +34,26 @@ export const queuesModule: Module<'queues', 'agents' | 'calls'> = {
     // Queues overflow into IVR flows, and IVR flows end in queues: the queues
     // get the IVR through a port bound once the IVR exists (docs/architecture.md).
     const ivrFlows: IvrFlowsPort = new LatePort('ivr flows');
+    const surveys: SurveysPort = new LatePort('surveys');
     const engine = new QueueEngine(ari, ariHelpers, stasis, channels, media, store, agents.service, bus, writes, queuesLogger, {
       runFlow: (call, flowId) => ivrFlows.get().runFlowById(call, flowId),
       noteCallEvent: (channelId, type, detail) => calls.service.noteEvent(channelId, type, detail, new Date()),
       noteEventOfCall: (callId, type, detail) => calls.service.noteEventOfCall(callId, type, detail, new Date()),
       legStarted: (leg) => void calls.service.legStarted(leg),
       legAnswered: (channelId) => calls.service.callAnswered(channelId, new Date()),
+      afterCall: (end) => surveys.get().afterCall(end),
     }, site, ami);
     const service = new QueuesService(store, engine, agents.service, media, queuesLogger, {
       flowExists: (flowId) => ivrFlows.get().flowExists(flowId),
       callExists: (callId) => calls.service.exists(callId),
+      surveyExists: (surveyId) => surveys.get().exists(surveyId),
       callerOf: async (callId) => {
         const [call] = await calls.service.facts([callId]);
         return call ? call.caller_number ?? '' : undefined;
       },
     });
     await lastKnown.warm([store]);
-    return { store, engine, service, ivrFlows };
+    return { store, engine, service, ivrFlows, surveys };
   },
   routes({ service }, { http }) {
     queueRoutes(http, service);

@@ -1,4 +1,5 @@
 import type { IvrCall } from '../ivr/engine.js';
+import type { CallEnd } from '../surveys/service.js';
 
 /**
  * What the queues need from other capabilities, given at construction
@@ -14,6 +15,11 @@ export interface QueueEnginePorts {
   /** A leg placed for a call (a consult's colleague): a call of its own, tied to that call (the calls capability). */
   legStarted(leg: { channelId: string; parentCallId: string; callerNumber: string; calledNumber: string; at: Date }): void;
   legAnswered(channelId: string): void;
+  /**
+   * The agent hung up first: the caller's post-call survey, when they get
+   * one (the surveys): the run that takes the caller, or undefined.
+   */
+  afterCall(end: CallEnd): Promise<(() => Promise<unknown>) | undefined>;
 }
 
 export interface QueuesServicePorts {
@@ -23,4 +29,6 @@ export interface QueuesServicePorts {
   callExists(callId: string): Promise<boolean>;
   /** A call's caller number: undefined for no such call, '' when it has none (the calls capability). */
   callerOf(callId: string): Promise<string | undefined>;
+  /** Whether a survey exists, for a queue's survey offer (the surveys). */
+  surveyExists(surveyId: string): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { ErrorBody, IdParams, Matching, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { SurveyOfferSchema } from '../surveys/offer.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 
@@ -64,6 +65,7 @@ const fields = {
     description: 'CRM screen pop the desk page opens for this queue\'s calls: https://crm.example/lookup?phone={callerNumber}&call={callId}&account={var.account} '
       + '(placeholders: callerNumber, callerName, callId, did, queue, queueId, agentId, agentNumber, var.NAME; values URL-encoded)',
   }),
+  survey: SurveyOfferSchema,
 };
 const Member = Type.Object({ agentId: Type.String({ format: 'uuid' }), penalty: Type.Integer({ minimum: 0, maximum: 100 }) });
 const Queue = Type.Object({ id: Type.String({ format: 'uuid' }), ...fields, members: Type.Array(Member) });

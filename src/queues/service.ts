@@ -9,6 +9,7 @@ import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
 import { screenPopProblem } from './screen-pop.js';
 import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds, type TransferTarget } from './store.js';
+import type { SurveyOffer } from '../surveys/offer.js';
 import type { Strategy } from './strategy.js';
 
 export interface QueueInput {
@@ -29,10 +30,13 @@ export interface QueueInput {
   ronaAfterMisses?: number;
   /** The CRM screen pop the agent's desk page opens for the queue's calls (screen-pop.ts). */
   screenPopUrl?: string | null;
+  /** The post-call survey its callers are offered (surveys/offer.ts). */
+  survey?: SurveyOffer | null;
 }
 
-export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension' | 'screenPopUrl'>> {
+export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callbackKey' | 'overflowKey' | 'extension' | 'screenPopUrl' | 'survey'>> {
   id: string; language: string | null; callbackKey: string | null; overflowKey: string | null; extension: string | null; screenPopUrl: string | null;
+  survey: SurveyOffer | null;
   members: { agentId: string; penalty: number }[];
 }
 
@@ -45,7 +49,7 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
   recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
   extension: row.extension, thresholds: row.thresholds, dispositions: row.dispositions, dispositionRequired: row.disposition_required,
-  dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, screenPopUrl: row.screen_pop_url, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
+  dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, screenPopUrl: row.screen_pop_url, survey: row.survey, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
 
 function checkScreenPop(template: string | null): string | null {
@@ -103,6 +107,7 @@ export class QueuesService {
       dispositions: checkDispositions(input.dispositions ?? [], input.dispositionRequired ?? false),
       disposition_required: input.dispositionRequired ?? false, disposition_max_seconds: input.dispositionMaxSeconds ?? 120,
       screen_pop_url: checkScreenPop(input.screenPopUrl ?? null),
+      survey: await this.checkSurvey(input.survey ?? null),
       rona_after_misses: input.ronaAfterMisses ?? 1,
     });
     return view(row, []);
@@ -138,9 +143,16 @@ export class QueuesService {
       ...(input.dispositionRequired !== undefined ? { disposition_required: input.dispositionRequired } : {}),
       ...(input.dispositionMaxSeconds !== undefined ? { disposition_max_seconds: input.dispositionMaxSeconds } : {}),
       ...(input.screenPopUrl !== undefined ? { screen_pop_url: checkScreenPop(input.screenPopUrl) } : {}),
+      ...(input.survey !== undefined ? { survey: await this.checkSurvey(input.survey) } : {}),
       ...(input.ronaAfterMisses !== undefined ? { rona_after_misses: input.ronaAfterMisses } : {}),
     });
     return this.get(id);
+  }
+
+  /** A survey offer names a survey that exists (400 naming the field otherwise). */
+  private async checkSurvey(offer: SurveyOffer | null): Promise<SurveyOffer | null> {
+    if (offer && !(await this.ports.surveyExists(offer.surveyId))) throw badRequest(`body/survey/surveyId: no survey ${offer.surveyId}`);
+    return offer;
   }
 
   async remove(id: string): Promise<void> {

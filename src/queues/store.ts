@@ -1,6 +1,7 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
 import { runWriteOp, type WriteOp } from '../core/write-queue.js';
+import type { SurveyOffer } from '../surveys/offer.js';
 import type { Strategy } from './strategy.js';
 
 export type Overflow =
@@ -29,6 +30,8 @@ export interface QueuesTable {
   rona_after_misses: number;
   /** The CRM screen pop's URL template (screen-pop.ts). */
   screen_pop_url: string | null;
+  /** The post-call survey it offers (migration 029; surveys/offer.ts). */
+  survey: SurveyOffer | null;
   created_at: Generated<Date>;
 }
 /** A wrap-up code: keyed on the phone (*49 code #), so digits. `outcome` is for campaigns (done, retry, callback, do_not_call…). */
@@ -63,10 +66,10 @@ export interface CallFacts { id: string; channel_id: string; caller_number: stri
 export type OpenEntryRow = QueueEntryRow & Omit<CallFacts, 'id'>;
 
 const json = <T>(value: T): T => JSON.stringify(value) as unknown as T;
-const jsonFields = ['required_skills', 'overflow', 'announcements', 'thresholds', 'dispositions'] as const;
+const jsonFields = ['required_skills', 'overflow', 'announcements', 'thresholds', 'dispositions', 'survey'] as const;
 function withJson<T extends Partial<QueuesTable>>(row: T): T {
   const out: Record<string, unknown> = { ...row };
-  for (const field of jsonFields) if (out[field] !== undefined) out[field] = json(out[field]);
+  for (const field of jsonFields) if (out[field] !== undefined && out[field] !== null) out[field] = json(out[field]);
   return out as T;
 }
 

@@ -3,6 +3,7 @@ import type { AriClient } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
+import type { Media } from '../asterisk/media.js';
 import type { CallsService } from '../calls/service.js';
 import { conflict, forbidden, notFound } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
@@ -125,6 +126,46 @@ export class RecordingService {
     // A failed read (a database outage) falls back to the queue's policy.
     const route = did ? await this.ports.routePolicy(did).catch(() => null) : null;
     return route ?? queuePolicy;
+  }
+
+  /**
+   * A caller's comment at a post-call survey (surveys/runner.ts): a
+   * recording of its own kind, on the caller's channel (a prompt has played;
+   * the beep, up to maxSeconds, # ends it). Resolves once Asterisk has
+   * finished it; the file is then stored like a call's (finished()).
+   */
+  async recordComment(comment: { recordingId: string; callId: string; channelId: string; queueId: string | null; maxSeconds: number }, media: Media): Promise<void> {
+    const queue = comment.queueId ? await this.queues.get(comment.queueId).catch(() => undefined) : undefined;
+    const name = `${inProgressFolder}/${comment.recordingId}`;
+    this.write(comment.recordingId, 'comment started', this.store.insert({
+      id: comment.recordingId, call_id: comment.callId, queue_id: comment.queueId, agent_ids: [], asterisk_name: name, path: null, status: 'recording',
+      started_at: new Date(), ended_at: null, duration_seconds: null, bytes: null, sha256: null, paused_since: null,
+      retention_days: queue?.recording_retention_days ?? defaultRetentionDays, deleted_at: null, note: null, kind: 'survey_comment',
+    }));
+    this.finalizer.ensureInProgressFolder();
+    try {
+      await media.record(comment.channelId, name, { maxDurationSeconds: comment.maxSeconds, beep: true, terminateOn: '#' });
+    } catch (err) {
+      const gone = await this.callerLeft(comment.callId, comment.channelId);
+      this.write(comment.recordingId, gone ? 'skipped' : 'failed', this.store.update(comment.recordingId, gone
+        ? { status: 'skipped', ended_at: new Date(), note: 'caller_gone: the caller hung up before the comment could be recorded' }
+        : { status: 'failed', ended_at: new Date(), note: `did not start: ${(err as Error).message}` }));
+      if (!gone) throw err;
+    }
+  }
+
+  /**
+   * The call's conversation is over but its caller stays (a post-call
+   * survey): its recording ends here, so the survey is not in it.
+   */
+  async conversationOver(callId: string): Promise<void> {
+    const id = this.byCall.get(callId);
+    const rec = id ? this.active.get(id) : undefined;
+    if (!rec || rec.finalizing) return;
+    await this.ari.request('recordings.stop', { recordingName: rec.name }).catch((err: unknown) => {
+      if (!isGone(err)) throw err;
+    });
+    await this.hangUpSnoop(rec.snoopId, rec.id);
   }
 
   /** The recordings of a call, oldest first. */

@@ -27,7 +27,10 @@ export interface RecordingsTable {
   retention_days: number;
   deleted_at: Date | null;
   note: string | null;
+  /** A call's recording, or a caller's comment at a post-call survey (migration 029). */
+  kind: Generated<RecordingKind>;
 }
+export type RecordingKind = 'call' | 'survey_comment';
 
 export interface RecordingAuditTable {
   id: Generated<number>;

@@ -8,7 +8,11 @@ import type { ReportsService } from './service.js';
 export interface LiveQueue {
   queueId: string; name: string; waiting: number; longestWaitSeconds: number | null;
   agents: Record<'available' | 'ringing' | 'on_call' | 'wrap_up' | 'paused' | 'logged_out', number>;
-  today: { offered: number; answered: number; abandoned: number; serviceLevel: number | null; serviceLevelSeconds: number };
+  today: {
+    offered: number; answered: number; abandoned: number; serviceLevel: number | null; serviceLevelSeconds: number;
+    /** % of 4-5 on the post-call survey's CSAT question today (null: no answer yet), and how many answered it. */
+    csat: number | null; csatAnswers: number;
+  };
   /** The queue's amber and red limits, for the wallboard's colours. */
   thresholds: Thresholds;
 }
@@ -38,7 +42,7 @@ declare module '../core/events.js' {
 
 /** Figures for the wallboard now: queues (waiting, agents by state, today) and agents (state, time in it). */
 export async function liveStats({ queues, agents, reports, connected, callerNumber }: LiveSources, now = new Date()): Promise<LiveStats> {
-  const [list, people, today] = await Promise.all([queues.list(), agents.listAgents(false), reports.today(now)]);
+  const [list, people, today, csat] = await Promise.all([queues.list(), agents.listAgents(false), reports.today(now), reports.csatToday(now)]);
   const secondsSince = (since: string | null): number | null => (since ? Math.max(0, Math.round((now.getTime() - Date.parse(since)) / 100) / 10) : null);
   const liveQueues = await Promise.all(list.map(async (q): Promise<LiveQueue> => {
     const live = await queues.live(q.id);
@@ -52,6 +56,7 @@ export async function liveStats({ queues, agents, reports, connected, callerNumb
       today: {
         offered: figures?.offered ?? 0, answered: figures?.answered ?? 0, abandoned: figures?.abandoned ?? 0,
         serviceLevel: figures?.serviceLevel ?? null, serviceLevelSeconds: q.serviceLevelSeconds,
+        csat: csat.get(q.id)?.csat ?? null, csatAnswers: csat.get(q.id)?.csatAnswers ?? 0,
       },
       thresholds: q.thresholds,
     };

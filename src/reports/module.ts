@@ -24,6 +24,7 @@ export const reportsModule: Module<'reports', 'agents' | 'queues' | 'calls'> = {
     report_queue_15m: true, report_agent_15m: true, report_agent_pause_15m: true,
     report_queue_day: true, report_agent_day: true, report_agent_pause_day: true,
     report_rollup_state: true, report_dirty: true, report_events_purged: true,
+    report_survey_15m: true, report_survey_question_15m: true,
   }),
   emits: ['stats.live'],
   consumes: ['agent.state', 'queue.entry'],

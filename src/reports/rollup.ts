@@ -130,6 +130,40 @@ export function rawPauseBuckets(from: Date, to: Date, now: Date) {
     group by agent_id, bucket, to_reason`;
 }
 
+/**
+ * The survey responses of every quarter in [from, to), by the quarter they
+ * were offered in (docs/surveys.md): each response has at most one CSAT and
+ * one NPS answer (document.ts, measureOf), so the joins do not repeat rows.
+ */
+export function rawSurveyBuckets(from: Date, to: Date) {
+  return sql`
+    select r.survey_id, r.queue_id, r.agent_id, ${bin(sql`r.offered_at`)} as bucket,
+      count(*)::int as offered,
+      count(r.completed_at)::int as completed,
+      (count(*) filter (where exists (select 1 from survey_answers x where x.response_id = r.id)))::int as answered,
+      count(c.value)::int as csat_answers,
+      (count(*) filter (where c.value >= 4))::int as csat_positive,
+      count(n.value)::int as nps_answers,
+      (count(*) filter (where n.value >= 9))::int as promoters,
+      (count(*) filter (where n.value <= 6))::int as detractors,
+      count(r.comment_recording_id)::int as comments
+    from survey_responses r
+    left join survey_answers c on c.response_id = r.id and c.measure = 'csat'
+    left join survey_answers n on n.response_id = r.id and n.measure = 'nps'
+    where r.offered_at >= ${from} and r.offered_at < ${to}
+    group by 1, 2, 3, 4`;
+}
+
+/** Each question's answers per quarter of the offer in [from, to). */
+export function rawSurveyQuestionBuckets(from: Date, to: Date) {
+  return sql`
+    select r.survey_id, r.queue_id, r.agent_id, ${bin(sql`r.offered_at`)} as bucket, a.position, a.question, a.scale,
+      count(*)::int as answers, sum(a.value)::bigint as value_sum
+    from survey_responses r join survey_answers a on a.response_id = r.id
+    where r.offered_at >= ${from} and r.offered_at < ${to}
+    group by 1, 2, 3, 4, 5, 6, 7`;
+}
+
 export interface Range { from: Date; to: Date }
 
 /**
@@ -204,6 +238,12 @@ export async function rebuildRollups(db: Kysely<ReportsTables>, ranges: Range[],
       await sql`insert into report_agent_15m (agent_id, bucket, login_s, available_s, ringing_s, talk_s, wrap_s, pause_s, handled, missed, hold_s, holds)
         ${rawAgentBuckets(from, to, now)}`.execute(tx);
       await sql`insert into report_agent_pause_15m (agent_id, bucket, reason, seconds) ${rawPauseBuckets(from, to, now)}`.execute(tx);
+      await sql`delete from report_survey_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+      await sql`delete from report_survey_question_15m where bucket >= ${from} and bucket < ${to}`.execute(tx);
+      await sql`insert into report_survey_15m (survey_id, queue_id, agent_id, bucket, offered, completed, answered, csat_answers, csat_positive, nps_answers, promoters, detractors, comments)
+        ${rawSurveyBuckets(from, to)}`.execute(tx);
+      await sql`insert into report_survey_question_15m (survey_id, queue_id, agent_id, bucket, position, question, scale, answers, value_sum)
+        ${rawSurveyQuestionBuckets(from, to)}`.execute(tx);
       await rebuildDays(tx, from, to, options.timezone);
     }
     return merged;

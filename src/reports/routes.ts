@@ -8,6 +8,7 @@ import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
 import { reportBound } from './range.js';
 import type { ReportQuery, ReportsService, Source } from './service.js';
+import { surveyCsv, surveyGroups } from './surveys.js';
 
 const roles = ['admin', 'supervisor'] as const;
 
@@ -95,6 +96,24 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
   }, async (request, reply) => {
     const body = await reports.dispositions(queryOf(request.query));
     return send(request, reply, request.query, 'dispositions', body, () => reportCsv('dispositions', body.rows));
+  });
+
+  app.get('/api/v1/reports/surveys', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Post-call surveys by period: offered, completed, response rate, CSAT, NPS, comments and each question\'s average',
+      description: 'by: queue (default), agent, team or survey. CSAT: % of 4-5 on the survey\'s first 1-5 question; NPS: % of 9-10 minus % of 0-6 on its first 0-10 question (docs/surveys.md).',
+      querystring: Type.Object({
+        ...ReportFields,
+        by: Type.Optional(StringEnum(surveyGroups)), survey: Type.Optional(Uuid()),
+        totals: Type.Optional(Type.Boolean({ default: false, description: 'CSV: the totals rows after the period rows' })),
+      }, { additionalProperties: false }),
+      response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => {
+    const { by = 'queue', survey, ...rest } = request.query;
+    const body = await reports.surveys({ ...queryOf(rest), by, ...(survey ? { surveyId: survey } : {}) });
+    return send(request, reply, request.query, 'surveys', body, () => surveyCsv([...body.rows, ...(request.query.totals ? body.totals : [])]));
   });
 
   app.get('/api/v1/reports/abandoned-today', {

@@ -5,8 +5,10 @@ import type { Logger } from '../core/logger.js';
 import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
 import { eventsPurgedBefore } from './purged.js';
 import {
-  ceilBucket, firstWholeBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rebuildDays, rebuildRollups, stillChanging, wrapUpOf, type Range,
+  ceilBucket, firstWholeBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rawSurveyBuckets, rawSurveyQuestionBuckets, rebuildDays, rebuildRollups,
+  stillChanging, wrapUpOf, type Range,
 } from './rollup.js';
+import { surveyReport, type SurveyQuery, type SurveyReportRow } from './surveys.js';
 
 export type Source = 'rollup' | 'raw';
 
@@ -303,6 +305,29 @@ export class ReportsService {
         count: r.count, share: Math.round((10000 * r.count) / r.handled) / 100, aht: Math.round((r.handle_sum / r.count) * 1000) / 1000,
       })),
     };
+  }
+
+  /** Post-call survey figures by period and queue, agent, team or survey (surveys.ts). */
+  async surveys(query: ReportQuery & Pick<SurveyQuery, 'by' | 'surveyId'>): Promise<{ rows: SurveyReportRow[]; totals: SurveyReportRow[] }> {
+    const from = floorBucket(query.from);
+    const to = ceilBucket(query.to);
+    if (query.source === 'raw') {
+      await this.refusePurged(query.from, 'source=raw');
+      return surveyReport(this.db, rawSurveyBuckets(from, to), rawSurveyQuestionBuckets(from, to), query);
+    }
+    await this.freshen(to);
+    return surveyReport(this.db, sql`select * from report_survey_15m where bucket >= ${from} and bucket < ${to}`,
+      sql`select * from report_survey_question_15m where bucket >= ${from} and bucket < ${to}`, query);
+  }
+
+  /** Today's CSAT per queue (today in the service's time zone), from the raw responses: the wallboard's. */
+  async csatToday(now = new Date()): Promise<Map<string, { csat: number | null; csatAnswers: number }>> {
+    const result = await sql<{ queue_id: string; answers: number; positive: number }>`
+      select r.queue_id, count(*)::int as answers, (count(*) filter (where a.value >= 4))::int as positive
+      from survey_responses r join survey_answers a on a.response_id = r.id and a.measure = 'csat'
+      where r.offered_at >= date_trunc('day', ${now}::timestamptz, ${this.options.timezone}) and r.queue_id is not null
+      group by r.queue_id`.execute(this.db);
+    return new Map(result.rows.map((r) => [r.queue_id, { csat: Math.round((1000 * r.positive) / r.answers) / 10, csatAnswers: r.answers }]));
   }
 
   /** Calls offered and answered by weekday (0 Sunday … 6 Saturday) and hour of day, in the time zone. */

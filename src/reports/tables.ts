@@ -42,6 +42,17 @@ interface AgentSums {
 
 interface PauseSums { agent_id: string; reason: string; seconds: number }
 
+/** A quarter's survey responses, by survey, queue and agent (migration 029). */
+export interface SurveySums {
+  survey_id: string; queue_id: string | null; agent_id: string | null;
+  offered: number; completed: number; answered: number;
+  csat_answers: number; csat_positive: number; nps_answers: number; promoters: number; detractors: number; comments: number;
+}
+/** A quarter's answers to one question of a survey, by queue and agent. */
+export interface SurveyQuestionSums {
+  survey_id: string; queue_id: string | null; agent_id: string | null; position: number; question: string; scale: string; answers: number; value_sum: number;
+}
+
 export interface ReportsTables {
   report_queue_15m: QueueSums & { bucket: Date };
   report_agent_15m: AgentSums & { bucket: Date };
@@ -49,6 +60,8 @@ export interface ReportsTables {
   report_queue_day: QueueSums & { day: Date };
   report_agent_day: AgentSums & { day: Date };
   report_agent_pause_day: PauseSums & { day: Date };
+  report_survey_15m: SurveySums & { bucket: Date };
+  report_survey_question_15m: SurveyQuestionSums & { bucket: Date };
   report_rollup_state: { id: boolean; rolled_up_to: Date; updated_at: Date; day_timezone: string | null };
   report_dirty: { id: string; from_at: Date; to_at: Date };
   report_events_purged: { id: boolean; purged_before: Date | null; updated_at: Date };

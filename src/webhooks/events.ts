@@ -3,12 +3,12 @@ import type { EventBus } from '../core/events.js';
 /**
  * The events a webhook may subscribe to (docs/integrations.md has an example
  * body of each), and how each comes from the bus. A later capability adds
- * its own here (surveys: survey.completed).
+ * its own here.
  */
 export const webhookEventTypes = [
   'call.started', 'call.answered', 'call.ended',
   'queue.entered', 'queue.answered', 'queue.abandoned', 'queue.left',
-  'agent.state', 'disposition.set', 'recording.completed', 'monitor.started', 'monitor.ended',
+  'agent.state', 'disposition.set', 'recording.completed', 'survey.completed', 'monitor.started', 'monitor.ended',
 ] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
@@ -36,6 +36,10 @@ export function listenForWebhookEvents(bus: EventBus, publish: Publish): () => v
     bus.on('recording.completed', (done) => {
       const { at, ...data } = done;
       publish('recording.completed', at, data);
+    }),
+    bus.on('survey.completed', (done) => {
+      const { at, ...data } = done;
+      publish('survey.completed', at, data);
     }),
     bus.on('monitor.session', (session) => {
       if (session.event !== 'started' && session.event !== 'ended') return;

@@ -27,7 +27,7 @@ export const webhooksModule: Module<'webhooks'> = {
   needs: [],
   tables: tablesOf<WebhooksTables>({ webhooks: true, webhook_deliveries: true }),
   emits: [],
-  consumes: ['call.started', 'call.answered', 'call.ended', 'queue.entry', 'queue.call', 'agent.state', 'recording.completed', 'monitor.session'],
+  consumes: ['call.started', 'call.answered', 'call.ended', 'queue.entry', 'queue.call', 'agent.state', 'recording.completed', 'survey.completed', 'monitor.session'],
   async build({ db, writes, bus, logger, config }) {
     const webhooksLogger = logger.child({ component: 'webhooks' });
     // The same outbound policy as IVR lookups: private addresses only where the operator allowed them.

@@ -31,6 +31,7 @@ const cases: Record<NodeType, Case> = {
   schedule: { node: { type: 'schedule', timezone: 'Europe/Madrid', hours: {}, open: 'end', closed: 'end' }, resumesAt: 'end' },
   setPriority: { node: { type: 'setPriority', priority: 7, next: 'end' }, resumesAt: 'end', resumed: { priority: 7 } },
   setSkills: { node: { type: 'setSkills', skills: { billing: 3 }, next: 'end' }, resumesAt: 'end', resumed: { skills: { billing: 3 } } },
+  surveyOptIn: { node: { type: 'surveyOptIn', prompt: ['sound:x'], next: 'end' }, keys: ['1'], resumesAt: 'end' },
   queue: { node: { type: 'queue', queue: 'support' }, exit: 'released', resumesAt: 'n' },
   transfer: { node: { type: 'transfer', extension: '1001' }, exit: 'released', resumesAt: 'n' },
   hangup: { node: { type: 'hangup', media: ['sound:vm-goodbye'] }, resumesAt: 'n' },

@@ -24,7 +24,7 @@ function service() {
     phoneExists: async () => true,
     transfer: async (_callId: string, to: unknown) => { transfers.push(to); },
   };
-  const queues = new QueuesService(store as never, engine as never, {} as never, {} as never, createLogger('silent'), { flowExists: async () => false, callExists: async () => true, callerOf: async () => undefined });
+  const queues = new QueuesService(store as never, engine as never, {} as never, {} as never, createLogger('silent'), { flowExists: async () => false, callExists: async () => true, callerOf: async () => undefined, surveyExists: async () => false });
   return { queues, transfers, inserted };
 }
 const admin = { role: 'admin', agentId: null };

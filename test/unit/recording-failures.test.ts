@@ -53,7 +53,7 @@ describe('failed recordings on the bus', () => {
     rows.set(id, {
       id, call_id: `call-${id}`, queue_id: null, agent_ids: [], asterisk_name: `in-progress/${id}`, path: null, format: 'wav', status: 'recording',
       started_at: new Date('2026-03-10T10:00:00Z'), ended_at: null, duration_seconds: null, bytes: null, sha256: null, pauses: [], paused_since: null,
-      retention_days: 365, deleted_at: null, note: null,
+      retention_days: 365, deleted_at: null, note: null, kind: 'call',
     });
     if (withFile) writeFileSync(join(dir, 'in-progress', `${id}.wav`), writeWav(new Int16Array(800), 8000));
     return `in-progress/${id}`;

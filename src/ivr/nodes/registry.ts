@@ -10,6 +10,7 @@ import { say } from './say.js';
 import { schedule } from './schedule.js';
 import { setPriority } from './set-priority.js';
 import { setSkills } from './set-skills.js';
+import { surveyOptIn } from './survey-opt-in.js';
 import { transfer } from './transfer.js';
 
 /**
@@ -17,7 +18,7 @@ import { transfer } from './transfer.js';
  * node type is one module in this folder (a NodeKind) and one line here:
  * the document types, validation, the engine and resuming all read this.
  */
-export const nodeKinds = [play, menu, collect, say, lookup, condition, schedule, setPriority, setSkills, queue, transfer, hangup] as const;
+export const nodeKinds = [play, menu, collect, say, lookup, condition, schedule, setPriority, setSkills, surveyOptIn, queue, transfer, hangup] as const;
 
 type NodeOf<K> = K extends NodeKind<infer N> ? N : never;
 /** A node of a flow document: one of the registered types. */
