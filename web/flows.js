@@ -53,6 +53,7 @@ const types = {
   schedule: [['timezone', 'text', true], ['hours', 'hours'], ['holidays', 'list'], ['open', 'exit', true], ['closed', 'exit', true]],
   setPriority: [['priority', 'int', true, [0, 100]], ['next', 'exit', true]],
   setSkills: [['skills', 'skills'], ['next', 'exit', true]],
+  surveyOptIn: [['prompt', 'media', true], ['key', 'text'], ['samplePercent', 'int', false, [0, 100]], ['timeoutMs', 'int', false, [1000, 30000]], ['confirm', 'media'], ['next', 'exit', true]],
   queue: [['queue', 'queue', true]],
   transfer: [['extension', 'text', true]],
   hangup: [['media', 'media']],

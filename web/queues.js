@@ -16,7 +16,8 @@ const skills = skillsEditor(document.getElementById('skill-rows'));
 document.getElementById('add-skill').onclick = () => skills.add();
 let editing = null;
 
-const [agents, flows] = await Promise.all([api('/api/v1/agents'), api('/api/v1/ivr-flows')]);
+const [agents, flows, surveys] = await Promise.all([api('/api/v1/agents'), api('/api/v1/ivr-flows'), api('/api/v1/surveys')]);
+for (const survey of surveys) field('surveyId').append(new Option(survey.name, survey.id));
 const activeAgents = agents.filter((a) => a.active);
 for (const flow of flows) field('overflowFlow').append(new Option(flow.name, flow.id));
 
@@ -75,6 +76,8 @@ function fill(queue, queues) {
     const limits = queue.thresholds;
     for (const [name, value] of [['slAmber', limits.serviceLevel.amber], ['slRed', limits.serviceLevel.red], ['waitAmber', limits.longestWait.amber],
       ['waitRed', limits.longestWait.red], ['waitingAmber', limits.waiting.amber], ['waitingRed', limits.waiting.red]]) field(name).value = String(value);
+    field('surveyId').value = queue.survey?.surveyId ?? '';
+    if (queue.survey) { field('surveyMode').value = queue.survey.mode; field('surveySample').value = String(queue.survey.samplePercent); }
     field('overflowAction').value = queue.overflow.action;
     if (queue.overflow.action === 'queue') field('overflowQueue').value = queue.overflow.queueId;
     if (queue.overflow.action === 'flow') field('overflowFlow').value = queue.overflow.flowId;
@@ -119,6 +122,7 @@ form.addEventListener('submit', async (event) => {
     recordingPolicy: field('recordingPolicy').value, recordingSamplePercent: number('recordingSamplePercent'),
     recordingRetentionDays: number('recordingRetentionDays'), callbackKey: orNull('callbackKey'), overflowKey: orNull('overflowKey'),
     requiredSkills: skills.value(),
+    survey: field('surveyId').value ? { surveyId: field('surveyId').value, mode: field('surveyMode').value, samplePercent: number('surveySample') } : null,
     thresholds: {
       serviceLevel: { amber: number('slAmber'), red: number('slRed') }, longestWait: { amber: number('waitAmber'), red: number('waitRed') },
       waiting: { amber: number('waitingAmber'), red: number('waitingRed') },

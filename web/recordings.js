@@ -56,7 +56,7 @@ async function search() {
   const to = document.getElementById('to').value;
   if (from) q.set('from', new Date(`${from}T00:00:00`).toISOString());
   if (to) { const end = new Date(`${to}T00:00:00`); end.setDate(end.getDate() + 1); q.set('to', end.toISOString()); }
-  for (const key of ['agent', 'queue']) if (document.getElementById(key).value) q.set(key, document.getElementById(key).value);
+  for (const key of ['agent', 'queue', 'kind']) if (document.getElementById(key).value) q.set(key, document.getElementById(key).value);
   const caller = document.getElementById('caller').value.trim();
   if (caller) q.set('caller', caller);
   const error = document.getElementById('error');
@@ -72,6 +72,7 @@ async function search() {
       cell(tr, seconds(r.durationSeconds));
       cell(tr, r.agentIds.map((id) => agentNames.get(id) ?? id).join(', '));
       cell(tr, queueNames.get(r.queueId) ?? '—');
+      cell(tr, t(r.kind === 'survey_comment' ? 'kindSurveyComment' : 'kindCall'));
       cell(tr, r.status);
       const actions = cell(tr, '');
       if (r.status === 'complete') {

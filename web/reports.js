@@ -72,11 +72,26 @@ async function show() {
   try {
     const agentQuery = new URLSearchParams(q);
     if (team) agentQuery.set('team', team);
-    const [queueReport, agentReport, peaks] = await Promise.all([
+    const [queueReport, agentReport, peaks, surveyReport] = await Promise.all([
       api(`/api/v1/reports/queues?${q}`),
       api(`/api/v1/reports/agents?${agentQuery}`),
       api(`/api/v1/reports/peak-hours?${new URLSearchParams({ from: q.get('from'), to: q.get('to'), timezone: zone, ...(q.get('queue') ? { queue: q.get('queue') } : {}) })}`),
+      api(`/api/v1/reports/surveys?${agentQuery}`),
     ]);
+    // Surveys: CSAT and response rate per period, all selected queues together (docs/surveys.md).
+    const surveyPeriods = new Map();
+    for (const r of surveyReport.rows) {
+      const p = surveyPeriods.get(r.period) ?? { positive: 0, answers: 0, offered: 0, completed: 0 };
+      p.positive += (r.csat ?? 0) * r.csatAnswers / 100; p.answers += r.csatAnswers; p.offered += r.offered; p.completed += r.completed;
+      surveyPeriods.set(r.period, p);
+    }
+    const sp = [...surveyPeriods.keys()];
+    chart('chart-csat', { type: 'line', data: { labels: sp.map((p) => label(p, interval)), datasets: [
+      { label: 'CSAT %', data: sp.map((p) => { const v = surveyPeriods.get(p); return v.answers ? Math.round((1000 * v.positive) / v.answers) / 10 : null; }), borderColor: '#1e8e3e' },
+      { label: t('responseRate'), data: sp.map((p) => { const v = surveyPeriods.get(p); return v.offered ? Math.round((1000 * v.completed) / v.offered) / 10 : null; }), borderColor: '#7b3fb5' },
+    ] }, options: { scales: { y: { min: 0, max: 100 } } } });
+    table('table-surveys', [[t('queue'), (r) => r.name], [t('offered'), (r) => r.offered], [t('responseRate'), (r) => r.responseRate], ['CSAT %', (r) => r.csat],
+      ['NPS', (r) => r.nps], ['n', (r) => r.csatAnswers]], surveyReport.totals);
     // Queues: one line per period, all selected queues together.
     const byPeriod = new Map();
     for (const r of queueReport.rows) {

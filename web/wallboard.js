@@ -86,6 +86,7 @@ function draw() {
       <dt>${t('longestWait')}</dt><dd data-field="longest" data-level="${levels.longest}">${longest === null ? '—' : seconds(longest)}</dd>
       <dt>${t('serviceLevel')}</dt><dd data-field="sl" data-level="${levels.sl}">${sl}</dd>
       <dt>${t('offered')} / ${t('answered')} / ${t('abandoned')}</dt><dd>${q.today.offered} / ${q.today.answered} / ${q.today.abandoned}</dd>
+      <dt>${t('csatToday')}</dt><dd data-field="csat">${q.today.csat === null || q.today.csat === undefined ? '—' : `${q.today.csat} % (${q.today.csatAnswers})`}</dd>
     </dl>
     <p class="states" aria-label="${t('agents')}">${['available', 'ringing', 'on_call', 'wrap_up', 'paused'].map((s) => `<span class="state state-${s}">${q.agents[s]} ${t(s)}</span>`).join('')}</p>`;
     card.querySelector('h2').textContent = q.name;

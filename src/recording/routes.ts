@@ -39,6 +39,7 @@ const RecordingView = Type.Object({
   format: Type.String(),
   pauses: Type.Array(Type.Object({ from: Type.String(), to: Type.String() }), { description: 'paused parts (e.g. card payments): silence in the file' }),
   deletedAt: Nullable(Type.String({ format: 'date-time' })),
+  kind: StringEnum(['call', 'survey_comment'] as const, { description: "a call's recording, or a caller's comment at a post-call survey" }),
 });
 
 const AuditView = Type.Object({
@@ -67,6 +68,7 @@ const view = (row: RecordingRow) => ({
   format: row.format,
   pauses: row.pauses,
   deletedAt: row.deleted_at ? row.deleted_at.toISOString() : null,
+  kind: row.kind,
 });
 
 /** Why a recording that is not complete cannot be played, in words. */
@@ -135,18 +137,19 @@ export function recordingRoutes(app: HttpApp, deps: RecordingRoutesDeps): void {
         queue: Type.Optional(Uuid()),
         call: Type.Optional(Uuid()),
         caller: Type.Optional(Matching('^\\+?[0-9]{1,32}$', 33, { description: "the caller's number" })),
+        kind: Type.Optional(StringEnum(['call', 'survey_comment'] as const, { description: 'only call recordings, or only survey comments' })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
         offset: Type.Integer({ minimum: 0, maximum: int4.maximum, default: 0 }),
       }, { additionalProperties: false }),
       response: { 200: Type.Array(RecordingView), 400: ErrorBody, 403: ErrorBody },
     },
   }, async (request) => {
-    const { from, to, agent, queue, call, caller, limit, offset } = request.query;
+    const { from, to, agent, queue, call, caller, kind, limit, offset } = request.query;
     const own = ownAgent(request.principal!);
     if (own !== null && agent !== undefined && agent !== own) throw forbidden('an agent token may list only the recordings of its own calls');
     const rows = await store.list({
       from: from ? new Date(from) : undefined, to: to ? new Date(to) : undefined,
-      agentId: own ?? agent, queueId: queue, callId: call, limit, offset,
+      agentId: own ?? agent, queueId: queue, callId: call, kind, limit, offset,
       ...(caller ? { callIds: await deps.callsOfCaller(caller) } : {}),
     });
     return rows.map(view);

@@ -58,7 +58,7 @@ export function inProgressFile(row: Pick<RecordingRow, 'asterisk_name' | 'format
 }
 
 /** callIds: only these calls' recordings (the calls of a caller's number, which the calls capability knows). */
-export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callIds?: string[]; limit: number; offset: number }
+export interface RecordingFilter { from?: Date; to?: Date; agentId?: string; queueId?: string; callId?: string; callIds?: string[]; kind?: RecordingKind; limit: number; offset: number }
 
 /** bigint and numeric come back from pg as strings. */
 function normalize(row: RecordingRow): RecordingRow {
@@ -107,6 +107,7 @@ export class RecordingsStore {
     if (filter.to) query = query.where('started_at', '<', filter.to);
     if (filter.queueId) query = query.where('queue_id', '=', filter.queueId);
     if (filter.callId) query = query.where('call_id', '=', filter.callId);
+    if (filter.kind) query = query.where('kind', '=', filter.kind);
     if (filter.agentId) query = query.where(sql<boolean>`${filter.agentId}::uuid = any(agent_ids)`);
     if (filter.callIds) {
       if (filter.callIds.length === 0) return [];
