@@ -105,11 +105,11 @@ describe('recordings API', () => {
     assert.equal(all.status, 200, JSON.stringify(all.body));
     assert.deepEqual(all.body.map((r: { id: string }) => r.id), [rec.both!.id, rec.ben!.id, rec.ana!.id]);
     const ana = all.body[2];
-    assert.deepEqual(Object.keys(ana).sort(), ['agentIds', 'bytes', 'callId', 'deletedAt', 'durationSeconds', 'endedAt', 'format', 'id', 'pauses', 'queueId', 'sha256', 'startedAt', 'status']);
+    assert.deepEqual(Object.keys(ana).sort(), ['agentIds', 'bytes', 'callId', 'deletedAt', 'durationSeconds', 'endedAt', 'format', 'id', 'kind', 'pauses', 'queueId', 'sha256', 'startedAt', 'status']);
     assert.deepEqual(ana, {
       id: rec.ana!.id, callId: rec.ana!.callId, queueId, agentIds: [agents.ana], status: 'complete',
       startedAt: '2026-01-10T10:00:00.000Z', endedAt: '2026-01-10T10:00:00.000Z', durationSeconds: 2, bytes: rec.ana!.file!.length,
-      sha256: sha256(rec.ana!.file!), format: 'wav', pauses: [], deletedAt: null,
+      sha256: sha256(rec.ana!.file!), format: 'wav', pauses: [], deletedAt: null, kind: 'call',
     });
     assert.ok(!JSON.stringify(all.body).includes('2026/01/'), 'no file paths');
 
@@ -122,6 +122,8 @@ describe('recordings API', () => {
     assert.deepEqual(await ids(`agent=${agents.ben}`), [rec.both!.id, rec.ben!.id]);
     assert.deepEqual(await ids(`queue=${queueId}`), [rec.both!.id, rec.ana!.id]);
     assert.deepEqual(await ids(`call=${rec.ben!.callId}`), [rec.ben!.id]);
+    assert.deepEqual(await ids('kind=survey_comment'), [], 'no survey comments among call recordings');
+    assert.equal((await ids('kind=call')).length, 3);
     // The caller filter asks the calls capability for the number's calls.
     await sql`update calls set caller_number = '600700001' where id in (${rec.ana!.callId}, ${rec.both!.callId})`.execute(db());
     assert.deepEqual(await ids('caller=600700001'), [rec.both!.id, rec.ana!.id]);

@@ -225,7 +225,7 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       values (${randomUUID()}, ${call}, ${queueId}, 0, ${new Date(now.getTime() - 1000)}, ${now}, 'abandoned', 1)`.execute(db());
     const live = (await t.api('/api/v1/stats/live')).body;
     const ventas = live.queues.find((q: { name: string }) => q.name === 'ventas');
-    assert.deepEqual(ventas.today, { offered: 1, answered: 0, abandoned: 1, serviceLevel: null, serviceLevelSeconds: 20 }, 'a short abandon only: no service level yet');
+    assert.deepEqual(ventas.today, { offered: 1, answered: 0, abandoned: 1, serviceLevel: null, serviceLevelSeconds: 20, csat: null, csatAnswers: 0 }, 'a short abandon only: no service level yet');
     assert.equal(ventas.waiting, 0);
     assert.deepEqual(ventas.agents, { available: 0, ringing: 0, on_call: 0, wrap_up: 0, paused: 0, logged_out: 2 });
     assert.equal(live.agents.find((a: { agentId: string }) => a.agentId === ids.ana).status, 'logged_out');
