@@ -109,6 +109,8 @@ export interface Centralita {
 
 /** How long stop() waits for queued event records to be written (the rest stay in the journal); the systemd unit's TimeoutStopSec is well above it. */
 export const stopDrainMs = 5000;
+/** How long stop() lets responses still being sent finish before their connections are closed. */
+export const stopConnectionsGraceMs = 2000;
 
 export interface CreateOptions {
   logger?: Logger;
@@ -241,7 +243,12 @@ export async function createCentralita(config: Config, options: CreateOptions = 
       if (stopped) return;
       stopped = true;
       assembly.closing();
+      // Idle connections close at once; a response still streaming (a
+      // browser's <audio> reading a recording slowly) gets a moment, then its
+      // connection is cut: a stop must not wait on a client.
+      const cut = setTimeout(() => http.server.closeAllConnections(), stopConnectionsGraceMs);
       await http.close();
+      clearTimeout(cut);
       assembly.stop();
       await Promise.all([ari.stop(), ami.stop()]);
       await writes.drainWithin(stopDrainMs);

@@ -569,7 +569,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await admin.selectOption('#route-form [name="recordingPolicy"]', 'never');
     await admin.click('#route-form button[type="submit"]');
     await admin.locator('#route-list tr[data-did="5554302"]').waitFor();
-    assert.deepEqual((await t.api('/api/v1/routes')).body.find((r: { did: string }) => r.did === '5554302'), { did: '5554302', flowId: welcome.body.id, recordingPolicy: 'never' });
+    assert.deepEqual((await t.api('/api/v1/routes')).body.find((r: { did: string }) => r.did === '5554302'), { did: '5554302', flowId: welcome.body.id, recordingPolicy: 'never', survey: null });
     assert.equal(await admin.locator('#prompt-list tr[data-prompt="bienvenida"] td').nth(2).textContent(), 'bienvenida');
     refusalsExpected = true;
     try {
