@@ -30,7 +30,7 @@ export const ivrModule: Module<'ivr', 'calls' | 'prompts' | 'queues'> = {
     // The queues' overflows into flows (a cycle: the queues were built first).
     queues.ivrFlows.bind(service);
     // Which flows play each prompt (the prompts refuse to delete one in use).
-    prompts.usage.bind(service);
+    prompts.usage.add(() => service.promptUsage());
     await lastKnown.warm([store]);
     return { store, service };
   },

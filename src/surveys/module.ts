@@ -51,6 +51,8 @@ export const surveysModule: Module<'surveys', 'calls' | 'prompts' | 'queues' | '
       conversationOver: (callId) => recording.service.conversationOver(callId),
     }, surveysLogger);
     queues.surveys.bind(service);
+    // Which surveys play each prompt (the prompts refuse to delete one in use).
+    prompts.usage.add(() => service.promptUsage());
     ivr.service.surveys.bind(service);
     await lastKnown.warm([store]);
     return { store, service };

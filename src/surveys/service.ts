@@ -109,6 +109,17 @@ export class SurveysService {
     return { surveyId: row.survey_id, version: row.version, createdAt: row.created_at.toISOString(), document: row.document };
   }
 
+  /** The surveys whose current version plays each uploaded prompt, by prompt name. */
+  async promptUsage(): Promise<Map<string, { surveyId: string; name: string }[]>> {
+    const usage = new Map<string, { surveyId: string; name: string }[]>();
+    for (const survey of await this.store.list()) {
+      const version = await this.store.getVersion(survey.id, survey.current_version);
+      const names = new Set(promptsOf(version?.document ?? { questions: [], thanks: [] }).map((p) => p.name));
+      for (const name of names) usage.set(name, [...(usage.get(name) ?? []), { surveyId: survey.id, name: survey.name }]);
+    }
+    return usage;
+  }
+
   /** Refused (409) while a queue or route offers it, or once it has responses (its reports read it). */
   async delete(id: string): Promise<void> {
     await this.require(id);

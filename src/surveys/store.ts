@@ -130,6 +130,15 @@ export class SurveysStore {
     return this.db.selectFrom('survey_responses').selectAll().where('completed_at', 'is', null).where('channel_id', 'in', channelIds).execute();
   }
 
+  /** Deletes the responses (and answers) of these calls (the event retention): how many, and the latest offer's moment (the reports' watermark). */
+  async deleteResponsesOf(callIds: string[]): Promise<{ responses: number; latest: Date | undefined }> {
+    if (callIds.length === 0) return { responses: 0, latest: undefined };
+    const ids = this.db.selectFrom('survey_responses').select('id').where('call_id', 'in', callIds);
+    await this.db.deleteFrom('survey_answers').where('response_id', 'in', ids).execute();
+    const rows = await this.db.deleteFrom('survey_responses').where('call_id', 'in', callIds).returning('offered_at').execute();
+    return { responses: rows.length, latest: rows.reduce<Date | undefined>((max, row) => (max && max >= row.offered_at ? max : row.offered_at), undefined) };
+  }
+
   /** Responses offered in [from, to), newest first, with optional filters. */
   listResponses(filter: { from: Date; to: Date; surveyId?: string; queueId?: string; agentId?: string; limit: number; offset: number }): Promise<ResponseRow[]> {
     let query = this.db.selectFrom('survey_responses').selectAll().where('offered_at', '>=', filter.from).where('offered_at', '<', filter.to);

@@ -92,17 +92,22 @@ describe('prompts API refusals', () => {
     assert.equal(await rowCount('test-prompt-bad'), 0);
   });
 
-  it('says which IVR flows play a prompt, and refuses to delete it (409, naming them) until none does', async () => {
+  it('says which IVR flows and surveys play a prompt, and refuses to delete it (409, naming them) until none does', async () => {
     assert.equal((await upload('bienvenida', sineWav({ hz: 440, rate: 8000, channels: 1, seconds: 0.5 }))).status, 201);
     const flow = await t.api('/api/v1/ivr-flows', { method: 'POST', json: { name: 'recepcion', document: {
       start: 'hello', nodes: { hello: { type: 'play', media: ['prompt:bienvenida'], next: 'bye' }, bye: { type: 'hangup' } },
     } } });
     assert.equal(flow.status, 201, JSON.stringify(flow.body));
+    const survey = await t.api('/api/v1/surveys', { method: 'POST', json: { name: 'satisfaccion', document: {
+      questions: [{ id: 'q1', prompt: ['prompt:bienvenida'], scale: '1-5' }], thanks: ['sound:auth-thankyou'],
+    } } });
+    assert.equal(survey.status, 201, JSON.stringify(survey.body));
     const listed = (await t.api('/api/v1/prompts')).body.find((p: { name: string }) => p.name === 'bienvenida');
-    assert.deepEqual(listed.usedBy, [{ flowId: flow.body.id, name: 'recepcion' }]);
+    assert.deepEqual(listed.usedBy, [{ flowId: flow.body.id, name: 'recepcion' }, { surveyId: survey.body.id, name: 'satisfaccion' }]);
     const refused = await t.api('/api/v1/prompts/bienvenida', { method: 'DELETE' });
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
-    assert.match(refused.body.error.message, /recepcion/);
+    assert.match(refused.body.error.message, /the IVR flow recepcion, the survey satisfaccion/);
+    await t.api(`/api/v1/surveys/${survey.body.id}`, { method: 'PUT', json: { document: { questions: [{ id: 'q1', prompt: ['sound:x'], scale: '1-5' }], thanks: ['sound:x'] } } });
     assert.ok(existsSync(fileOf('bienvenida')), 'the file stays');
     assert.equal(await rowCount('bienvenida'), 1);
     // A new version that no longer plays it: the prompt may go.

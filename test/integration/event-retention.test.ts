@@ -74,17 +74,30 @@ describe('event retention', () => {
       }
     };
 
-    // c1: old, nothing keeps it: goes whole (2 events, 3 steps, 1 entry with 2 offers).
+    const surveyId = id();
+    await sql`insert into surveys (id, name, current_version) values (${surveyId}, 'csat', 1)`.execute(db);
+    await sql`insert into survey_versions (survey_id, version, document) values (${surveyId}, 1, '{}')`.execute(db);
+    const surveyResponse = async (callId: string, at: string) => {
+      const responseId = id();
+      await sql`insert into survey_responses (id, survey_id, survey_version, call_id, channel_id, mode, language, offered_at)
+        values (${responseId}, ${surveyId}, 1, ${callId}, ${`ch-${callId}`}, 'always', 'es', ${day(at)})`.execute(db);
+      await sql`insert into survey_answers (response_id, position, question, scale, measure, value, answered_at)
+        values (${responseId}, 1, 'q', '1-5', 'csat', 5, ${day(at)})`.execute(db);
+    };
+
+    // c1: old, nothing keeps it: goes whole (2 events, 3 steps, 1 entry with 2 offers, a survey response).
     const c1 = await call('c1', '2026-05-01', true);
     await events(c1, '2026-05-01', 2);
     await traces(c1, '2026-05-01', 3);
     await entry(c1, '2026-05-01', 2);
+    await surveyResponse(c1, '2026-05-01');
     // c2: old, its recording still kept: stays whole.
     const c2 = await call('c2', '2026-05-02', true);
     await events(c2, '2026-05-02', 1);
     await traces(c2, '2026-05-02', 1);
     await entry(c2, '2026-05-02', 1);
     await recording(c2, 'complete', '2026-05-02');
+    await surveyResponse(c2, '2026-05-02');
     // c3: old, its recording deleted (the row and its audit stay): events go, the call's row stays.
     const c3 = await call('c3', '2026-05-03', true);
     await events(c3, '2026-05-03', 1);
@@ -136,6 +149,7 @@ describe('event retention', () => {
       agentStates: 3, // A's a1 and a2, B's b1
       callsKeptForRecordings: 1, // c2
       callRowsKeptAsReference: 2, // c3 (deleted recording), c4 (callback)
+      surveyResponses: 1, // c1's (c2's is kept with its call)
       webhookDeliveries: 2, // the old delivered and dead ones
     });
     assert.deepEqual((await sql<{ status: string }>`select status from webhook_deliveries order by created_at`.execute(db)).rows.map((r) => r.status), ['pending', 'delivered']);
@@ -144,6 +158,8 @@ describe('event retention', () => {
     assert.equal(await count('call_events', sql`call_id = ${calls.c2}`), 1, 'the recorded call keeps its events');
     assert.equal(await count('ivr_traces', sql`call_id = ${calls.c2}`), 1);
     assert.equal(await count('queue_entries', sql`call_id = ${calls.c2}`), 1);
+    assert.equal(await count('survey_responses', sql`call_id = ${calls.c2}`), 1);
+    assert.deepEqual([await count('survey_responses'), await count('survey_answers')], [1, 1], 'c1\'s response went with its answers');
     assert.equal(await count('queue_offers'), 2, 'c2\'s offer and c5\'s');
     assert.equal(await count('call_events', sql`call_id in (${calls.c5}, ${calls.c6})`), 2, 'recent and unfinished calls keep theirs');
     assert.equal(await count('call_events', sql`call_id in (${calls.c3}, ${calls.c4})`), 0);
@@ -154,6 +170,6 @@ describe('event retention', () => {
 
     // A second run finds nothing more to delete; the same calls are kept for the same reasons.
     const again = await purgeOldEvents(db, 30, now, 2);
-    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0, webhookDeliveries: 0 });
+    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0, surveyResponses: 0, webhookDeliveries: 0 });
   });
 });

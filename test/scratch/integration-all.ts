@@ -1,0 +1,3 @@
+import { loadTests } from '../support/load-tests.js';
+
+await loadTests('test/integration');
