@@ -18,7 +18,11 @@ export interface ReportQuery {
 }
 
 export interface QueueReportRow extends QueueFigures { period: string | null; queueId: string; queue: string }
-export interface AgentReportRow extends AgentFigures { period: string | null; agentId: string; agent: string; team: string | null }
+export interface AgentReportRow extends AgentFigures {
+  period: string | null; agentId: string; agent: string; team: string | null;
+  /** The post-call surveys of the agent's calls: % of 4-5 on the CSAT question (null: no answer), and how many answered it. */
+  csat: number | null; csatAnswers: number;
+}
 export interface IvrReportRow { period: string | null; flowId: string; flow: string; node: string; nodeType: string; visits: number; hangups: number }
 export interface PeakHour { weekday: number; hour: number; offered: number; answered: number }
 /** Handled calls with one wrap-up code in one queue and period. */
@@ -202,6 +206,7 @@ export class ReportsService {
   async agents(query: ReportQuery): Promise<{ rows: AgentReportRow[]; totals: AgentReportRow[] }> {
     const source = await this.source('agent', query);
     const pauseSource = await this.source('pause', query);
+    const surveySource = await this.surveySource(query);
     const filter = sql`${query.agentIds?.length ? sql`a.id in (${sql.join(query.agentIds)})` : sql`true`}
       and ${query.team !== undefined ? sql`a.team = ${query.team}` : sql`true`}
       and ${query.queueIds?.length ? sql`a.id in (select agent_id from queue_members where queue_id in (${sql.join(query.queueIds)}))` : sql`true`}`;
@@ -223,7 +228,14 @@ export class ReportsService {
         from b join agents a on a.id = b.agent_id
         where ${filter}
         group by b.agent_id, 2, b.reason`.execute(this.db);
+      const csat = await sql<{ agent_id: string; period: Date | null; answers: number; positive: number }>`
+        with b as (${surveySource})
+        select b.agent_id, ${period} as period, sum(csat_answers)::int as answers, sum(csat_positive)::int as positive
+        from b join agents a on a.id = b.agent_id
+        where ${filter}
+        group by b.agent_id, 2`.execute(this.db);
       const key = (agentId: string, period: Date | null): string => `${agentId}|${period?.toISOString() ?? ''}`;
+      const csatOf = new Map(csat.rows.map((r) => [key(r.agent_id, r.period), r]));
       const byKey = new Map<string, Record<string, number>>();
       for (const p of pauses.rows) {
         const k = key(p.agent_id, p.period);
@@ -232,6 +244,7 @@ export class ReportsService {
       return sums.rows.map((r) => ({
         period: r.period ? r.period.toISOString() : null, agentId: r.agent_id, agent: r.agent, team: r.team,
         ...agentFigures(r, byKey.get(key(r.agent_id, r.period)) ?? {}),
+        ...csatFigures(csatOf.get(key(r.agent_id, r.period))),
       }));
     };
     return { rows: await run(true), totals: await run(false) };
@@ -307,17 +320,21 @@ export class ReportsService {
     };
   }
 
-  /** Post-call survey figures by period and queue, agent, team or survey (surveys.ts). */
-  async surveys(query: ReportQuery & Pick<SurveyQuery, 'by' | 'surveyId'>): Promise<{ rows: SurveyReportRow[]; totals: SurveyReportRow[] }> {
+  /** The survey responses' quarters of the query's range: rollups (freshened) or raw. */
+  private async surveySource(query: ReportQuery, questions = false): Promise<RawBuilder<unknown>> {
     const from = floorBucket(query.from);
     const to = ceilBucket(query.to);
     if (query.source === 'raw') {
       await this.refusePurged(query.from, 'source=raw');
-      return surveyReport(this.db, rawSurveyBuckets(from, to), rawSurveyQuestionBuckets(from, to), query);
+      return questions ? rawSurveyQuestionBuckets(from, to) : rawSurveyBuckets(from, to);
     }
     await this.freshen(to);
-    return surveyReport(this.db, sql`select * from report_survey_15m where bucket >= ${from} and bucket < ${to}`,
-      sql`select * from report_survey_question_15m where bucket >= ${from} and bucket < ${to}`, query);
+    return sql`select * from ${sql.table(questions ? 'report_survey_question_15m' : 'report_survey_15m')} where bucket >= ${from} and bucket < ${to}`;
+  }
+
+  /** Post-call survey figures by period and queue, agent, team or survey (surveys.ts). */
+  async surveys(query: ReportQuery & Pick<SurveyQuery, 'by' | 'surveyId'>): Promise<{ rows: SurveyReportRow[]; totals: SurveyReportRow[] }> {
+    return surveyReport(this.db, await this.surveySource(query), await this.surveySource(query, true), query);
   }
 
   /** Today's CSAT per queue (today in the service's time zone), from the raw responses: the wallboard's. */
@@ -327,7 +344,7 @@ export class ReportsService {
       from survey_responses r join survey_answers a on a.response_id = r.id and a.measure = 'csat'
       where r.offered_at >= date_trunc('day', ${now}::timestamptz, ${this.options.timezone}) and r.queue_id is not null
       group by r.queue_id`.execute(this.db);
-    return new Map(result.rows.map((r) => [r.queue_id, { csat: Math.round((1000 * r.positive) / r.answers) / 10, csatAnswers: r.answers }]));
+    return new Map(result.rows.map((r) => [r.queue_id, csatFigures(r)]));
   }
 
   /** Calls offered and answered by weekday (0 Sunday … 6 Saturday) and hour of day, in the time zone. */
@@ -372,6 +389,11 @@ export class ReportsService {
       from b group by queue_id`.execute(this.db);
     return new Map(result.rows.map((r) => [r.queue_id, queueFigures(r)]));
   }
+}
+
+/** CSAT as a percentage of the answers, and how many there were. */
+function csatFigures(sums: { answers: number; positive: number } | undefined): { csat: number | null; csatAnswers: number } {
+  return { csat: sums?.answers ? Math.round((1000 * sums.positive) / sums.answers) / 10 : null, csatAnswers: sums?.answers ?? 0 };
 }
 
 /** The start of the report period a 15-minute bucket belongs to. */

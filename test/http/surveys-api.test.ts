@@ -131,6 +131,12 @@ describe('surveys API and report', () => {
     assert.equal(lines[0], 'period,key,name,offered,completed,answered,responseRate,csat,csatAnswers,nps,npsAnswers,comments,q1Average,q2Average,q3Average,q4Average,q5Average');
     assert.equal(lines[1], `2026-11-30T00:00:00.000Z,${agent.id},Ana,6,5,4,83.3,75,4,33.3,3,1,4,7.33,0.67,,`);
     assert.equal((await t.api(`/api/v1/reports/surveys?${query}&by=nobody`)).status, 400);
+    // The agent report carries the agent's CSAT (Ana logged in that morning).
+    await sql`insert into agent_state_events (agent_id, from_state, to_state, source, at) values (${agent.id}, 'logged_out', 'available', 'api', ${new Date('2026-11-30T09:00:00Z')})`.execute(db);
+    for (const source of ['rollup', 'raw']) {
+      const ana = (await t.api(`/api/v1/reports/agents?${query}&source=${source}`)).body.totals.find((r: { agentId: string }) => r.agentId === agent.id);
+      assert.deepEqual([ana.csat, ana.csatAnswers], [75, 4], source);
+    }
 
     // A late answer (the write queue after an outage) changes the rollup's figures on the next read.
     const partial = (await t.api(`/api/v1/survey-responses?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z`)).body;
