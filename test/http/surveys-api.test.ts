@@ -146,5 +146,16 @@ describe('surveys API and report', () => {
     await sql`insert into survey_answers (response_id, position, question, scale, measure, value, answered_at) values (${unanswered.id}, 1, 'agent', '1-5', 'csat', 1, ${at})`.execute(db);
     assert.equal((await t.api(`/api/v1/reports/surveys?${query}`)).body.totals[0].csat, 60);
     assert.deepEqual((await t.api(`/api/v1/calls/${unanswered.callId}/surveys`)).body[0].answers.map((a: { value: number }) => a.value), [1]);
+
+    // The wallboard's figures: today's CSAT per queue (the days before do not count).
+    const live = async () => (await t.api('/api/v1/stats/live')).body.queues.find((q: { queueId: string }) => q.queueId === queueId).today;
+    assert.deepEqual([(await live()).csat, (await live()).csatAnswers], [null, 0]);
+    const today = randomUUID();
+    await sql`insert into calls (id, channel_id, direction, started_at) values (${today}, ${`s-${today}`}, 'inbound', now())`.execute(db);
+    const responseId = randomUUID();
+    await sql`insert into survey_responses (id, survey_id, survey_version, call_id, channel_id, queue_id, mode, language, offered_at)
+      values (${responseId}, ${surveyId}, 2, ${today}, ${`s-${today}`}, ${queueId}, 'always', 'es', now())`.execute(db);
+    await sql`insert into survey_answers (response_id, position, question, scale, measure, value, answered_at) values (${responseId}, 1, 'agent', '1-5', 'csat', 4, now())`.execute(db);
+    assert.deepEqual([(await live()).csat, (await live()).csatAnswers], [100, 1]);
   });
 });

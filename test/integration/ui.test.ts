@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--dis
 
 describe('the pages in a real Chromium: wallboard, agent desk, reports, recordings', () => {
   let t: TestApp;
+  let seeded: Awaited<ReturnType<typeof seedScriptedDay>>;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const phones: TestPhone[] = [];
@@ -97,7 +99,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     // A fixed port: the pages must find the service again after it restarts.
     t = await startTestApp({ port: uiPort });
     await resetDatabase(t.app);
-    await seedScriptedDay(t);
+    seeded = await seedScriptedDay(t);
     // Stored history is rolled up by the periodic job for the last day only; older days on demand.
     assert.equal((await t.api('/api/v1/reports/rebuild', { method: 'POST', json: { from: '2026-03-10T00:00:00Z', to: '2026-03-11T00:00:00Z' } })).status, 200);
     deskPhone = await TestPhone.start({ user: '1006', password: 'lab-1006' });
@@ -343,6 +345,14 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
   });
 
   it('the reports page draws its charts from a seeded day, and its CSV is the API\'s report', async () => {
+    // Two post-call surveys of the seeded day's calls: CSAT 5 and 2 (50 %), both completed.
+    const survey = await t.api('/api/v1/surveys', { method: 'POST', json: { name: 'ui-csat', document: { questions: [{ id: 'q', prompt: ['sound:beep'], scale: '1-5' }], thanks: ['sound:beep'] } } });
+    for (const [call, at, value] of [['c1', '2026-03-10T07:14:05Z', 5], ['c3', '2026-03-10T07:23:20Z', 2]] as const) {
+      const responseId = randomUUID();
+      await sql`insert into survey_responses (id, survey_id, survey_version, call_id, channel_id, queue_id, mode, language, offered_at, completed_at)
+        values (${responseId}, ${survey.body.id}, 1, ${seeded.calls[call]}, 'ui', ${seeded.queueId}, 'always', 'es', ${new Date(at)}, ${new Date(at)})`.execute(t.app.database.db);
+      await sql`insert into survey_answers (response_id, position, question, scale, measure, value, answered_at) values (${responseId}, 1, 'q', '1-5', 'csat', ${value}, ${new Date(at)})`.execute(t.app.database.db);
+    }
     await supervisorPage.goto(`${t.baseUrl}/ui/reports.html?from=2026-03-10&to=2026-03-10&interval=hour`);
     await supervisorPage.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
     const drawn = await supervisorPage.evaluate(() => {
@@ -351,6 +361,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     });
     assert.deepEqual(drawn['chart-volume']!.data, [[6], [3], [2]], 'offered, answered, abandoned in the one hour of the seeded day');
     assert.deepEqual(drawn['chart-sl']!.data[0], [40]);
+    assert.deepEqual(drawn['chart-csat']!.data, [[50], [100]], 'CSAT and the survey response rate');
     assert.deepEqual(drawn['chart-agents']!.labels, ['ana', 'ben']);
     assert.deepEqual(drawn['chart-agents']!.data[0], [2, 1], 'calls answered');
     assert.equal(await supervisorPage.locator('#heat td[data-weekday="2"][data-hour="9"]').textContent(), '6', 'Tuesday 9:00 in the heat map');
