@@ -46,7 +46,7 @@ create table survey_responses (
 );
 create index survey_responses_by_time on survey_responses (offered_at);
 create index survey_responses_by_call on survey_responses (call_id);
-create index survey_responses_open on survey_responses (call_id) where completed_at is null;
+create index survey_responses_open on survey_responses (channel_id) where completed_at is null;
 
 -- Each answer as the caller keyed it. `measure`: the answer CSAT (the
 -- survey's first 1-5 question) or NPS (its first 0-10 question) is read from.

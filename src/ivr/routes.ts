@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, Document, ErrorBody, IdParams, int4, Matching, Nullable, StringEnum, Uuid } from '../core/schemas.js';
-import { SurveyOfferSchema } from '../surveys/offer.js';
+import { SurveyOfferSchema } from '../queues/survey-offer.js';
 import { languages } from './flow.js';
 import { InvalidFlowError, type IvrService } from './service.js';
 

@@ -4,7 +4,7 @@ import type { Media } from '../asterisk/media.js';
 import type { CallsService } from '../calls/service.js';
 import { HttpError, badRequest, conflict, notFound } from '../core/errors.js';
 import { LatePort } from '../core/late-port.js';
-import type { SurveyOffer } from '../surveys/offer.js';
+import type { SurveyOffer } from '../queues/survey-offer.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { plural } from '../core/text.js';
@@ -132,6 +132,12 @@ export class IvrService {
 
   async listRoutes(): Promise<RouteView[]> {
     return (await this.store.listRoutes()).map((r) => ({ did: r.did, flowId: r.flow_id, recordingPolicy: r.recording_policy, survey: r.survey }));
+  }
+
+  /** One DID's route (served from memory while the database is down), or undefined. */
+  async route(did: string): Promise<RouteView | undefined> {
+    const r = await this.store.getRoute(did);
+    return r && { did: r.did, flowId: r.flow_id, recordingPolicy: r.recording_policy, survey: r.survey };
   }
 
   /** A route's recording policy, when set, decides for every call through it (else the queue's). */

@@ -1,7 +1,7 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
 import type { WriteOp } from '../core/write-queue.js';
-import type { SurveyOffer } from '../surveys/offer.js';
+import type { SurveyOffer } from '../queues/survey-offer.js';
 import type { FlowDocument } from './flow.js';
 
 export interface IvrFlowsTable { id: string; name: string; current_version: number; created_at: Generated<Date>; updated_at: Generated<Date> }

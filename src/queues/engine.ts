@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentsService } from '../agents/service.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
-import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
+import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
 import type { Media } from '../asterisk/media.js';
@@ -66,8 +66,6 @@ export class QueueEngine {
   readonly runFlow: QueueEnginePorts['runFlow'];
   /** Notes an event on the call's record (port: the calls capability). */
   readonly noteCallEvent: QueueEnginePorts['noteCallEvent'];
-  /** The caller's post-call survey when the agent hung up first (port: the surveys). */
-  private readonly afterCall: QueueEnginePorts['afterCall'];
   private readonly q: QueueEntries;
   private readonly dispatcher: Dispatcher;
   private readonly announcer: Announcer;
@@ -96,7 +94,6 @@ export class QueueEngine {
   ) {
     this.runFlow = ports.runFlow;
     this.noteCallEvent = ports.noteCallEvent;
-    this.afterCall = ports.afterCall;
     this.q = new QueueEntries({ ari, helpers, media, store, agents, bus, writes, logger, site, ami }, {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),
@@ -106,7 +103,7 @@ export class QueueEngine {
     this.dispatcher = new Dispatcher(this.q);
     this.announcer = new Announcer(this.q);
     const enqueue = (call: IvrCall, queue: QueueRow, request: QueueRequest) => this.enqueue(call, queue, request);
-    this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow });
+    this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow, afterCall: ports.afterCall, releaseHold: (entry) => this.holds.release(entry) });
     this.transfers = new Transfers(this.q, {
       enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args), attended: (entry, peer) => this.consults.attendedFromPhone(entry, peer),
       consulting: (entry) => this.consults.of(entry) !== undefined, releaseHold: (entry) => this.holds.release(entry),
@@ -318,42 +315,8 @@ export class QueueEngine {
     const entry = this.q.connectedByLeg(channelId);
     if (!entry) return;
     if (await this.consults.agentLeft(entry)) return;
-    if (await this.surveyAfter(entry)) return;
+    if (await this.exits.agentLeftFirst(entry)) return;
     await this.q.deps.helpers.hangup(entry.call.channelId);
-  }
-
-  /**
-   * The agent hung up first: a caller offered a post-call survey stays on
-   * the line. The entry ends as answered and the agent goes to wrap-up, as
-   * when the caller hangs up; the survey then takes the caller, whose route
-   * hangs up at its end. False: no survey, the caller is hung up.
-   */
-  private async surveyAfter(entry: Entry): Promise<boolean> {
-    const connected = entry.connected;
-    if (!connected) return false;
-    const { logger, helpers } = this.q.deps;
-    let run: (() => Promise<unknown>) | undefined;
-    try {
-      run = await this.afterCall({
-        callId: entry.call.callId, channelId: entry.call.channelId, did: entry.call.did, queueId: entry.queue.id, queueSurvey: entry.queue.survey,
-        agentId: connected.agentId, language: entry.callLanguage,
-      });
-    } catch (err) {
-      logger.warn({ err, callId: entry.call.callId }, 'could not decide on the post-call survey; the call ends');
-      return false;
-    }
-    // The caller hung up meanwhile (the entry has been closed): nothing to run.
-    if (!run || this.q.byCaller(entry.call.channelId) !== entry) return false;
-    this.q.leave(entry, 'answered', false);
-    await helpers.destroyBridge(connected.bridgeId);
-    await this.q.endAgentCall(entry, connected.agentId, 'call end');
-    try {
-      await run();
-    } catch (err) {
-      if (!isGone(err)) logger.error({ err, callId: entry.call.callId }, 'the post-call survey failed');
-    }
-    entry.finished(undefined);
-    return true;
   }
 
   /** Consult (attended) transfer of a connected queue call: the agent calls a colleague's phone or a queue's free agent (consult.ts). */

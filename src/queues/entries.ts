@@ -55,6 +55,8 @@ export interface Entry {
   timers: NodeJS.Timeout[];
   ringTimer: NodeJS.Timeout | undefined;
   finished: (outcome: void | 'released') => void;
+  /** The agent hung up first and the post-call survey was asked for (exits.ts). */
+  afterCall?: boolean;
 }
 
 export type EntryEventName = 'entered' | 'offered' | 'answered' | 'announced' | 'left';

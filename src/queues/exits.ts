@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isGone } from '../asterisk/ari-helpers.js';
 import type { IvrCall, QueueRequest } from '../ivr/engine.js';
+import type { PostCallSurvey, QueueEnginePorts } from './ports.js';
 import type { QueueRow } from './store.js';
 import { isWaiting } from './entry.js';
 import { onwardRequest, type Entry, type QueueEntries } from './entries.js';
@@ -12,6 +13,10 @@ export const messageFolder = 'queue-messages';
 export interface ExitPorts {
   enqueue: (call: IvrCall, queue: QueueRow, request: QueueRequest) => Promise<void | 'released'>;
   runFlow: () => ((call: IvrCall, flowId: string) => Promise<void | 'released'>) | undefined;
+  /** The caller's post-call survey when the agent hangs up first (the surveys). */
+  afterCall: QueueEnginePorts['afterCall'];
+  /** Takes the caller off an API hold (hold.ts). */
+  releaseHold: (entry: Entry) => Promise<void>;
 }
 
 /**
@@ -37,6 +42,48 @@ export class Exits {
     }
     await this.q.takeOut(entry);
     this.q.leave(entry, 'abandoned');
+  }
+
+  /**
+   * The agent hung up first (the phone, the desk page): a caller offered a
+   * post-call survey stays on the line. The offer is recorded first (a
+   * restart from here finds the caller in the survey, not back in the
+   * queue); then, as when the caller hangs up, the entry ends answered, the
+   * bridge goes and the agent wraps up; then the survey plays, and the
+   * caller's route hangs up at its end. False: no survey (or the caller left
+   * meanwhile): the caller's side ends as before.
+   */
+  async agentLeftFirst(entry: Entry): Promise<boolean> {
+    const connected = entry.connected;
+    // Asked once per entry: the agent's StasisEnd and a reconciliation may both report the leg gone.
+    if (!connected || entry.afterCall) return entry.afterCall === true;
+    entry.afterCall = true;
+    const { logger, helpers } = this.q.deps;
+    let survey: PostCallSurvey | undefined;
+    try {
+      survey = await this.ports.afterCall({
+        callId: entry.call.callId, channelId: entry.call.channelId, did: entry.call.did, entryId: entry.id, queueId: entry.queue.id,
+        queueSurvey: entry.queue.survey, agentId: connected.agentId, language: entry.callLanguage,
+      });
+    } catch (err) {
+      logger.warn({ err, callId: entry.call.callId }, 'could not decide on the post-call survey; the call ends');
+    }
+    // No survey, or the caller hung up meanwhile (callerGone closed the entry).
+    if (!survey || this.q.byCaller(entry.call.channelId) !== entry) return false;
+    survey.begin();
+    if (entry.hold.since !== null) await this.ports.releaseHold(entry);
+    this.q.leave(entry, 'answered', false);
+    await helpers.destroyBridge(connected.bridgeId);
+    await this.q.endAgentCall(entry, connected.agentId, 'call end');
+    let outcome: Awaited<ReturnType<PostCallSurvey['play']>> | undefined;
+    try {
+      outcome = await survey.play();
+    } catch (err) {
+      if (!isGone(err)) logger.error({ err, callId: entry.call.callId }, 'the post-call survey failed');
+    }
+    // Cut by the loss of the connection, the caller is not hung up: the reconnection's reconciliation takes them up.
+    entry.finished(outcome === 'interrupted' ? 'released' : undefined);
+    return true;
   }
 
   /** The caller pressed the callback key: the request is stored and the call ends. */

@@ -1,5 +1,6 @@
 import type { IvrCall } from '../ivr/engine.js';
-import type { CallEnd } from '../surveys/service.js';
+import type { Language } from '../ivr/flow.js';
+import type { SurveyOffer } from './survey-offer.js';
 
 /**
  * What the queues need from other capabilities, given at construction
@@ -19,7 +20,23 @@ export interface QueueEnginePorts {
    * The agent hung up first: the caller's post-call survey, when they get
    * one (the surveys): the run that takes the caller, or undefined.
    */
-  afterCall(end: CallEnd): Promise<(() => Promise<unknown>) | undefined>;
+  afterCall(end: CallEnd): Promise<PostCallSurvey | undefined>;
+}
+
+/** A queue call whose agent hung up first: what decides whether its caller is surveyed. */
+export interface CallEnd {
+  callId: string; channelId: string; did: string; entryId: string; queueId: string; queueSurvey: SurveyOffer | null; agentId: string; language: Language;
+}
+
+/**
+ * The survey a caller is taken to: `begin` records the offer (before the
+ * queue lets the caller go, so that a restart finds them in it), `play`
+ * runs it once the caller is out of the agent's bridge.
+ */
+export interface PostCallSurvey {
+  begin(): void;
+  /** 'interrupted': the connection to Asterisk went while it played (the caller may still be there: reconcile takes them up). */
+  play(): Promise<'completed' | 'gone' | 'interrupted'>;
 }
 
 export interface QueuesServicePorts {

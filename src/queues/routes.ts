@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
 import { ErrorBody, IdParams, Matching, StringEnum, Text, Uuid } from '../core/schemas.js';
-import { SurveyOfferSchema } from '../surveys/offer.js';
+import { SurveyOfferSchema } from './survey-offer.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
 

@@ -9,7 +9,7 @@ import type { QueueEngine, WaitingView } from './engine.js';
 import type { QueuesServicePorts } from './ports.js';
 import { screenPopProblem } from './screen-pop.js';
 import { defaultThresholds, type Announcements, type Disposition, type Overflow, type QueueRow, type QueuesStore, type Thresholds, type TransferTarget } from './store.js';
-import type { SurveyOffer } from '../surveys/offer.js';
+import type { SurveyOffer } from './survey-offer.js';
 import type { Strategy } from './strategy.js';
 
 export interface QueueInput {

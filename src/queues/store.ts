@@ -1,7 +1,7 @@
 import { sql, type Generated, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import type { LastKnownGood } from '../core/last-known-good.js';
 import { runWriteOp, type WriteOp } from '../core/write-queue.js';
-import type { SurveyOffer } from '../surveys/offer.js';
+import type { SurveyOffer } from './survey-offer.js';
 import type { Strategy } from './strategy.js';
 
 export type Overflow =

@@ -135,7 +135,11 @@ export class RecordingService {
    * finished it; the file is then stored like a call's (finished()).
    */
   async recordComment(comment: { recordingId: string; callId: string; channelId: string; queueId: string | null; maxSeconds: number }, media: Media): Promise<void> {
-    const queue = comment.queueId ? await this.queues.get(comment.queueId).catch(() => undefined) : undefined;
+    // The queue's retention (a failed read, during an outage: the default).
+    const queue = comment.queueId ? await this.queues.get(comment.queueId).catch((err: unknown) => {
+      this.logger.warn({ err, queueId: comment.queueId }, 'could not read the queue\'s recording retention; the comment keeps the default');
+      return undefined;
+    }) : undefined;
     const name = `${inProgressFolder}/${comment.recordingId}`;
     this.write(comment.recordingId, 'comment started', this.store.insert({
       id: comment.recordingId, call_id: comment.callId, queue_id: comment.queueId, agent_ids: [], asterisk_name: name, path: null, status: 'recording',
@@ -414,6 +418,8 @@ export class RecordingService {
       if (live && (live.state === 'recording' || live.state === 'paused' || live.state === 'queued')) {
         // Still going (centralita restarted mid-call): its end event will come to this app.
         report.stillRecording += 1;
+        // A survey comment records the caller's own channel, not a snoop: nothing to take down at a transfer.
+        if (row.kind === 'survey_comment') continue;
         // The snoop it records, so that a transfer can take it down before
         // making the next one (two snoops on the caller at once lose the caller's audio).
         const snoopId = live.target_uri.startsWith('channel:') ? live.target_uri.slice('channel:'.length) : '';

@@ -125,6 +125,3 @@ export function validateSurvey(input: unknown): string[] {
   }
   return problems;
 }
-
-/** How a queue or a DID route offers its survey. */
-export interface SurveyOffer { surveyId: string; mode: 'always' | 'opt_in'; samplePercent: number }

@@ -24,18 +24,19 @@ export const surveysModule: Module<'surveys', 'calls' | 'prompts' | 'queues' | '
   tables: tablesOf<SurveysTables>({ surveys: true, survey_versions: true, survey_responses: true, survey_answers: true }),
   emits: ['survey.completed'],
   consumes: [],
-  async build({ db, lastKnown, writes, bus, logger, digits, media, ariHelpers, calls, prompts, queues, ivr, recording }) {
+  async build({ ari, db, lastKnown, writes, bus, logger, digits, media, ariHelpers, calls, prompts, queues, ivr, recording }) {
     const surveysLogger = logger.child({ component: 'surveys' });
     const store = new SurveysStore(db, lastKnown);
     const runner = new SurveyRunner({
       digits, media, store, writes, bus, logger: surveysLogger, promptMedia,
       recordComment: (comment) => recording.service.recordComment(comment, media),
+      connected: () => ari.state === 'up',
     });
     const service = new SurveysService(store, runner, {
       promptExists: (name) => prompts.service.exists(name),
-      routeSurvey: async (did) => (await ivr.store.getRoute(did).catch(() => undefined))?.survey ?? null,
-      // A yes at the IVR is in the call's steps (a failed read: no survey).
-      optedIn: async (callId) => (await ivr.store.traces(callId).catch(() => [])).some((t) => t.node_type === 'surveyOptIn' && t.detail.optedIn === true),
+      routeSurvey: async (did) => (await ivr.service.route(did))?.survey ?? null,
+      // A yes at the IVR is in the call's steps (those still in the write queue waited for).
+      optedIn: async (callId) => (await ivr.service.traces(callId)).some((t) => t.type === 'surveyOptIn' && t.detail.optedIn === true),
       usage: async () => {
         const usage = new Map<string, string[]>();
         const add = (surveyId: string | undefined, what: string) => {

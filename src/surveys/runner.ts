@@ -29,6 +29,7 @@ export interface SurveySession {
   document: SurveyDocument;
   callId: string;
   channelId: string;
+  entryId: string | null;
   queueId: string | null;
   agentId: string | null;
   language: Language;
@@ -47,6 +48,8 @@ export interface RunnerDeps {
   logger: Logger;
   promptMedia: (name: string) => string;
   recordComment: RecordComment;
+  /** Whether centralita's connection to Asterisk is up: a survey cut by its loss is taken up again, not ended. */
+  connected: () => boolean;
 }
 
 /** What a caller hears when a key is not on the scale, unless the question says otherwise. */
@@ -74,16 +77,32 @@ export class SurveyRunner {
     const session: SurveySession = { ...base, responseId: randomUUID(), from: 1, answers: [], commentRecordingId: null };
     this.write(session, 'offered', this.d.store.insertResponse({
       id: session.responseId, survey_id: base.surveyId, survey_version: base.version, call_id: base.callId, channel_id: base.channelId,
-      entry_id: null, queue_id: base.queueId, agent_id: base.agentId, mode, language: base.language, offered_at: new Date(), completed_at: null, comment_recording_id: null,
+      entry_id: base.entryId, queue_id: base.queueId, agent_id: base.agentId, mode, language: base.language, offered_at: new Date(), completed_at: null, comment_recording_id: null,
     }));
     return session;
   }
 
-  /** Runs the session; 'gone' when the caller hung up before the end. */
-  async run(session: SurveySession): Promise<'completed' | 'gone'> {
+  /** Takes a response to run (false: it is running already): claimed in the same tick as asked, so two reconciliations cannot both run it. */
+  claim(responseId: string): boolean {
+    if (this.running.has(responseId)) return false;
+    this.running.add(responseId);
+    return true;
+  }
+
+  release(responseId: string): void {
+    this.running.delete(responseId);
+  }
+
+  /**
+   * Runs the session (claimed or not); 'gone' when the caller hung up before
+   * the end, 'interrupted' when the connection to Asterisk went (the caller
+   * may still be there: the reconciliation at the reconnection goes on).
+   */
+  async run(session: SurveySession): Promise<'completed' | 'gone' | 'interrupted'> {
     this.running.add(session.responseId);
     try {
-      return await this.play(session);
+      const outcome = await this.play(session);
+      return outcome === 'gone' && !this.d.connected() ? 'interrupted' : outcome;
     } finally {
       this.running.delete(session.responseId);
     }
@@ -109,17 +128,24 @@ export class SurveyRunner {
         response_id: s.responseId, position, question: question.id, scale: question.scale, measure: measureOf(doc, position), value, answered_at: new Date(),
       }));
     }
-    if (doc.comment && !s.commentRecordingId) {
-      if ((await media.playToEnd(s.channelId, resolve(doc.comment.prompt), lang)) === 'channel_gone') return 'gone';
+    const comment = doc.comment;
+    if (comment && !s.commentRecordingId) {
+      if ((await media.playToEnd(s.channelId, resolve(comment.prompt), lang)) === 'channel_gone') return 'gone';
       // The response names its comment before the recording starts: a restart mid-comment finds both.
       const recordingId = randomUUID();
       s.commentRecordingId = recordingId;
       this.write(s, 'comment', this.d.store.updateResponse(s.responseId, { comment_recording_id: recordingId }));
-      await this.d.recordComment({ recordingId, callId: s.callId, channelId: s.channelId, queueId: s.queueId, maxSeconds: doc.comment.maxSeconds })
+      // The recording's end event lost (the connection dropped) must not leave the caller in silence: at most maxSeconds and a margin.
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((done) => { timer = setTimeout(done, (comment.maxSeconds + 5) * 1000); });
+      await Promise.race([limit, this.d.recordComment({ recordingId, callId: s.callId, channelId: s.channelId, queueId: s.queueId, maxSeconds: comment.maxSeconds })])
         .catch((err: unknown) => this.d.logger.error({ err, responseId: s.responseId }, 'the survey comment could not be recorded'));
+      clearTimeout(timer);
+      if (!this.d.connected()) return 'gone';
     }
     const thanked = await media.playToEnd(s.channelId, resolve(doc.thanks), lang);
-    if (thanked === 'channel_gone') return 'gone';
+    // A thank-you cut by the loss of the connection is not a completed survey (a playback that failed by itself is).
+    if (thanked === 'channel_gone' || !this.d.connected()) return 'gone';
     const at = new Date();
     this.write(s, 'completed', this.d.store.updateResponse(s.responseId, { completed_at: at }));
     this.d.bus.emit('survey.completed', {

@@ -3,10 +3,10 @@ import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import { HttpError, conflict, notFound } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { plural } from '../core/text.js';
-import type { Language } from '../ivr/flow.js';
 import { promptsOf, validateSurvey, type SurveyDocument } from './document.js';
-import { sampled, type SurveyOffer } from './offer.js';
-import type { SurveyRunner } from './runner.js';
+import type { CallEnd, PostCallSurvey } from '../queues/ports.js';
+import { sampled, type SurveyOffer } from '../queues/survey-offer.js';
+import type { SurveyRunner, SurveySession } from './runner.js';
 import type { AnswerRow, ResponseRow, SurveyRow, SurveysStore } from './store.js';
 
 export interface SurveyView { id: string; name: string; currentVersion: number; createdAt: string; updatedAt: string }
@@ -23,11 +23,6 @@ export class InvalidSurveyError extends HttpError {
   constructor(readonly problems: string[], subject = 'body/document') {
     super(400, 'invalid_survey', `${subject}: the survey has ${plural(problems.length, 'problem')}: ${problems.join('; ')}`, { problems });
   }
-}
-
-/** A queue call whose agent hung up first: what decides whether its caller is surveyed. */
-export interface CallEnd {
-  callId: string; channelId: string; did: string; queueId: string; queueSurvey: SurveyOffer | null; agentId: string; language: Language;
 }
 
 /** What the surveys need from other capabilities, given at construction (module.ts). */
@@ -169,9 +164,9 @@ export class SurveysService {
   /**
    * A queue call's agent hung up first: the survey its route (else its
    * queue) offers, when this caller gets it (the sample, or their yes at the
-   * IVR). Returns the run that takes the caller, or undefined: no survey.
+   * IVR). Returns the survey that takes the caller, or undefined: none.
    */
-  async afterCall(end: CallEnd): Promise<(() => Promise<unknown>) | undefined> {
+  async afterCall(end: CallEnd): Promise<PostCallSurvey | undefined> {
     const offer = (end.did ? await this.ports.routeSurvey(end.did) : null) ?? end.queueSurvey;
     if (!offer || !sampled(offer)) return undefined;
     if (offer.mode === 'opt_in' && !(await this.ports.optedIn(end.callId))) return undefined;
@@ -181,14 +176,19 @@ export class SurveysService {
       this.logger.warn({ surveyId: offer.surveyId, queueId: end.queueId }, 'the survey a queue or route names does not exist; the caller is not surveyed');
       return undefined;
     }
-    return async () => {
-      await this.ports.conversationOver(end.callId).catch((err: unknown) => this.logger.warn({ err, callId: end.callId }, 'could not end the call recording before the survey'));
-      const session = this.runner.offer({
-        surveyId: survey.id, version: version.version, document: version.document, callId: end.callId, channelId: end.channelId,
-        queueId: end.queueId, agentId: end.agentId, language: end.language,
-      }, offer.mode);
-      this.logger.info({ callId: end.callId, responseId: session.responseId, surveyId: survey.id }, 'the caller is taken to the post-call survey');
-      return this.runner.run(session);
+    let session: SurveySession | undefined;
+    return {
+      begin: () => {
+        session = this.runner.offer({
+          surveyId: survey.id, version: version.version, document: version.document, callId: end.callId, channelId: end.channelId,
+          entryId: end.entryId, queueId: end.queueId, agentId: end.agentId, language: end.language,
+        }, offer.mode);
+        this.logger.info({ callId: end.callId, responseId: session.responseId, surveyId: survey.id }, 'the caller is taken to the post-call survey');
+      },
+      play: async () => {
+        await this.ports.conversationOver(end.callId).catch((err: unknown) => this.logger.warn({ err, callId: end.callId }, 'could not end the call recording before the survey'));
+        return this.runner.run(session!);
+      },
     };
   }
 
@@ -207,25 +207,32 @@ export class SurveysService {
     });
     const taken: string[] = [];
     for (const row of open) {
-      if (this.runner.isRunning(row.id)) {
-        taken.push(row.channel_id);
+      taken.push(row.channel_id);
+      // Claimed before anything is awaited: a second reconciliation meanwhile leaves it alone.
+      if (!this.runner.claim(row.id)) continue;
+      const version = await this.store.getVersion(row.survey_id, row.survey_version).catch(() => undefined);
+      const answers = version ? await this.store.answersOf([row.id]).catch(() => undefined) : undefined;
+      if (!version || !answers) {
+        // Not to be routed again (the IVR would queue the caller once more): the call ends here.
+        this.runner.release(row.id);
+        this.logger.warn({ responseId: row.id, callId: row.call_id }, 'a survey in progress could not be read after the restart; the call ends');
+        await this.ports.hangup(row.channel_id);
         continue;
       }
-      const version = await this.store.getVersion(row.survey_id, row.survey_version);
-      if (!version) continue;
-      const answers = await this.store.answersOf([row.id]);
       const last = answers.reduce((max, a) => Math.max(max, a.position), 0);
-      taken.push(row.channel_id);
       this.logger.info({ callId: row.call_id, responseId: row.id, from: last + 1 }, 'a survey in progress goes on after the restart');
       void this.runner.run({
         responseId: row.id, surveyId: row.survey_id, version: row.survey_version, document: version.document, callId: row.call_id, channelId: row.channel_id,
-        queueId: row.queue_id, agentId: row.agent_id, language: row.language,
+        entryId: row.entry_id, queueId: row.queue_id, agentId: row.agent_id, language: row.language,
         // Answers given were stored: go on after the last; a comment recorded is not asked again.
         from: last === 0 ? 1 : last + 1,
         answers: answers.map((a) => ({ position: a.position, question: a.question, scale: a.scale, value: a.value })),
         commentRecordingId: row.comment_recording_id,
-      }).catch((err: unknown) => this.logger.error({ err, responseId: row.id }, 'the survey failed'))
-        .finally(() => this.ports.hangup(row.channel_id));
+      }).then(
+        // Cut again by the connection: the next reconciliation goes on; else the call ends with the survey.
+        (outcome) => (outcome === 'interrupted' ? undefined : this.ports.hangup(row.channel_id)),
+        (err: unknown) => this.logger.error({ err, responseId: row.id }, 'the survey failed'),
+      );
     }
     return taken;
   }

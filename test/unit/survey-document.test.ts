@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { answerOf, measureOf, promptsOf, validateSurvey, type SurveyDocument } from '../../src/surveys/document.js';
-import { sampled } from '../../src/surveys/offer.js';
+import { sampled } from '../../src/queues/survey-offer.js';
 
 const good: SurveyDocument = {
   language: 'es',
