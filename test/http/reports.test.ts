@@ -97,11 +97,13 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       occupancy: 26.21, // 690 / (690 + 1943)
       utilization: 19.17, // 690 / 3600
       callsPerHour: 2,
+      csat: null, // no post-call survey that day
+      csatAnswers: 0,
     });
     const { period: _p2, agentId: _a2, agent: _n2, team: _t2, ...ben } = byName.ben;
     assert.deepEqual(ben, {
       loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, holdTime: 0, holds: 0, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
-      answered: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1,
+      answered: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1, csat: null, csatAnswers: 0,
     });
     const teamB = await report('agents', `${range}&interval=day&team=B`);
     assert.deepEqual(teamB.rows, []);
