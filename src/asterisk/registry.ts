@@ -208,14 +208,28 @@ export class ChannelRegistry {
    * Resolves true once the channel is in a bridge of `type` (at once if it
    * is), false after `timeoutMs`.
    */
-  async inBridge(channelId: string, type: Bridge['bridge_type'], timeoutMs: number): Promise<boolean> {
-    if (this.bridgeOf(channelId)?.type === type) return true;
+  inBridge(channelId: string, type: Bridge['bridge_type'], timeoutMs: number): Promise<boolean> {
+    return this.waitForBridge(channelId, () => this.bridgeOf(channelId)?.type === type, timeoutMs);
+  }
+
+  /**
+   * Resolves true once the channel is in no bridge (at once if it is not),
+   * false after `timeoutMs`. A bridge destroyed over ARI answers before its
+   * channels have left it; a playback started on one of them meanwhile is
+   * lost without a word (seen on 22.10: the caller heard nothing).
+   */
+  outOfBridge(channelId: string, timeoutMs: number): Promise<boolean> {
+    return this.waitForBridge(channelId, () => this.bridgeOf(channelId) === undefined, timeoutMs);
+  }
+
+  private async waitForBridge(channelId: string, done: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (done()) return true;
     let timer: NodeJS.Timeout | undefined;
     let waiter: (() => void) | undefined;
     try {
       return await new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
-        waiter = () => { if (this.bridgeOf(channelId)?.type === type) resolve(true); };
+        waiter = () => { if (done()) resolve(true); };
         let set = this.bridgeWaits.get(channelId);
         if (!set) this.bridgeWaits.set(channelId, (set = new Set()));
         set.add(waiter);
@@ -253,6 +267,7 @@ export class ChannelRegistry {
       channel.bridgeId = undefined;
       channel.seenAt = Date.now();
     }
+    for (const waiter of [...this.bridgeWaits.get(channelId) ?? []]) waiter();
   }
 
   private forget(channelId: string): void {

@@ -103,7 +103,8 @@ export class QueueEngine {
     this.dispatcher = new Dispatcher(this.q);
     this.announcer = new Announcer(this.q);
     const enqueue = (call: IvrCall, queue: QueueRow, request: QueueRequest) => this.enqueue(call, queue, request);
-    this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow, afterCall: ports.afterCall, releaseHold: (entry) => this.holds.release(entry) });
+    this.exits = new Exits(this.q, { enqueue, runFlow: () => this.runFlow, afterCall: ports.afterCall, releaseHold: (entry) => this.holds.release(entry),
+      outOfBridge: (channelId, timeoutMs) => registry.outOfBridge(channelId, timeoutMs) });
     this.transfers = new Transfers(this.q, {
       enqueue, noteCallEvent: (...args) => this.noteCallEvent(...args), attended: (entry, peer) => this.consults.attendedFromPhone(entry, peer),
       consulting: (entry) => this.consults.of(entry) !== undefined, releaseHold: (entry) => this.holds.release(entry),

@@ -17,6 +17,8 @@ export interface ExitPorts {
   afterCall: QueueEnginePorts['afterCall'];
   /** Takes the caller off an API hold (hold.ts). */
   releaseHold: (entry: Entry) => Promise<void>;
+  /** Resolves once the channel has left every bridge (the registry), false after the time given. */
+  outOfBridge: (channelId: string, timeoutMs: number) => Promise<boolean>;
 }
 
 /**
@@ -74,6 +76,8 @@ export class Exits {
     if (entry.hold.since !== null) await this.ports.releaseHold(entry);
     this.q.leave(entry, 'answered', false);
     await helpers.destroyBridge(connected.bridgeId);
+    // The destroy answers before the caller has left the bridge: a prompt played before then is lost.
+    await this.ports.outOfBridge(entry.call.channelId, 2000);
     await this.q.endAgentCall(entry, connected.agentId, 'call end');
     let outcome: Awaited<ReturnType<PostCallSurvey['play']>> | undefined;
     try {

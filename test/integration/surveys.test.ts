@@ -46,6 +46,10 @@ describe('post-call surveys on the lab', () => {
     await beforeQueue?.(caller);
     const agent = await (await ringing).answer();
     await waitFor(async () => (await stateOf()) === 'on_call', 5000, 'ana not on_call');
+    // Talking: the agent hears the caller (the bridge is made; hanging up before it is another case).
+    caller.playTone(440);
+    await agent.waitForTone(440, { timeoutMs: 5000, threshold: 0.4 });
+    caller.stopTone();
     const callId = (await t.api('/api/v1/calls?limit=1')).body[0].id as string;
     return { caller, agent, callId };
   };
@@ -157,7 +161,12 @@ describe('post-call surveys on the lab', () => {
       await call.sendDtmf('1');
     });
     await agent.hangup();
-    await hears(caller, 700);
+    await hears(caller, 700).catch(async (err: Error) => {
+      await t.app.writes.drain();
+      const trace = (await t.api(`/api/v1/calls/${callId}/ivr-trace`)).body;
+      const calls = (await t.api(`/api/v1/calls/${callId}`)).body;
+      throw new Error(`${err.message}; caller active ${caller.isActive}; trace ${JSON.stringify(trace)}; call ${JSON.stringify(calls).slice(0, 1500)}; surveys ${JSON.stringify(await responsesOf(callId))}`);
+    });
     await caller.sendDtmf('5');
     await hears(caller, 900, caller.mark());
     await t.app.writes.drain();
