@@ -1,3 +1,0 @@
-import { loadTests } from '../support/load-tests.js';
-
-await loadTests('test/integration');
