@@ -39,6 +39,7 @@ const texts = {
     noCall: 'Sin llamada.', holdCall: 'Retener', hangUp: 'Colgar', consultWith: 'Consultar con (extensión o cola)', consult: 'Consultar', consultComplete: 'Completar la transferencia', conference: 'Conferencia', consultCancel: 'Volver al llamante', consultRinging: 'Llamando a', consultTalking: 'Hablando con', consultConference: 'En conferencia con', unholdCall: 'Recuperar', recPause: 'Pausar grabación', recResume: 'Reanudar grabación', transferTo: 'Transferir a', transferHint: 'extensión, número o nombre de cola, o número externo permitido', transfer: 'Transferir', disposition: 'Código de cierre', note: 'Nota', codeRequired: 'La cola exige un código de cierre para terminar la posllamada.', recentCalls: 'Últimas llamadas', holdSeconds: 'Espera (s)', codeSaved: 'Guardado:', ivrChoices: 'Opciones del IVR', variables: 'Datos', previousCalls: 'Llamadas anteriores', extension: 'Extensión',
     from: 'Desde', to: 'Hasta', interval: 'Intervalo', team: 'Equipo', show: 'Mostrar', csv: 'Descargar CSV', all: 'Todas',
     overTime: 'Ofrecidas, atendidas y abandonadas', slChart: 'Nivel de servicio y objetivo', peak: 'Horas punta', productivity: 'Productividad por agente',
+    surveysPage: 'Encuestas', surveysHelp: 'Encuestas tras la llamada: el documento JSON de docs/surveys.md. Cada cola (o número) elige la suya en su página.', questions: 'Preguntas', offeredBy: 'Ofrecida por', addSurvey: 'Nueva encuesta', editSurvey: 'Editar encuesta', surveyDocument: 'Documento (JSON)',
     survey: 'Encuesta tras la llamada', surveyMode: 'Se ofrece', surveyAlways: 'siempre (si cuelga el agente)', surveyOptIn: 'a quien la acepta en el IVR', surveySample: 'Muestra %',
     csatToday: 'CSAT hoy', csatChart: 'Satisfacción (CSAT) y respuesta a la encuesta', responseRate: 'Respuesta %', recordingKind: 'Tipo', kindCall: 'Llamada', kindSurveyComment: 'Comentario de encuesta',
     aht: 'TMO (s)', occupancy: 'Ocupación %', pauseTime: 'Pausas (s)', target: 'Objetivo', search: 'Buscar', play: 'Escuchar',
@@ -111,6 +112,7 @@ const texts = {
     noCall: 'No call.', holdCall: 'Hold', hangUp: 'Hang up', consultWith: 'Consult (extension or queue)', consult: 'Consult', consultComplete: 'Complete the transfer', conference: 'Conference', consultCancel: 'Back to the caller', consultRinging: 'Calling', consultTalking: 'Talking to', consultConference: 'In conference with', unholdCall: 'Resume call', recPause: 'Pause recording', recResume: 'Resume recording', transferTo: 'Transfer to', transferHint: 'extension, queue number or name, or an external number you may dial', transfer: 'Transfer', disposition: 'Wrap-up code', note: 'Note', codeRequired: 'The queue requires a wrap-up code to end the wrap-up.', recentCalls: 'Latest calls', holdSeconds: 'Hold (s)', codeSaved: 'Saved:', ivrChoices: 'IVR choices', variables: 'Data', previousCalls: 'Previous calls', extension: 'Extension',
     from: 'From', to: 'To', interval: 'Interval', team: 'Team', show: 'Show', csv: 'Download CSV', all: 'All',
     overTime: 'Offered, answered and abandoned', slChart: 'Service level and target', peak: 'Peak hours', productivity: 'Productivity per agent',
+    surveysPage: 'Surveys', surveysHelp: 'Post-call surveys: the JSON document of docs/surveys.md. Each queue (or number) picks its own on its page.', questions: 'Questions', offeredBy: 'Offered by', addSurvey: 'New survey', editSurvey: 'Edit survey', surveyDocument: 'Document (JSON)',
     survey: 'Post-call survey', surveyMode: 'Offered', surveyAlways: 'always (when the agent hangs up)', surveyOptIn: 'to callers who accept at the IVR', surveySample: 'Sample %',
     csatToday: 'CSAT today', csatChart: 'Satisfaction (CSAT) and survey response', responseRate: 'Response %', recordingKind: 'Kind', kindCall: 'Call', kindSurveyComment: 'Survey comment',
     aht: 'AHT (s)', occupancy: 'Occupancy %', pauseTime: 'Pauses (s)', target: 'Target', search: 'Search', play: 'Play',
@@ -265,7 +267,7 @@ function forbidden(me) {
 export function navigation(me, current) {
   const nav = document.querySelector('nav');
   const pages = me.role === 'agent' ? [['desk', 'desk.html']] : [['wallboard', 'wallboard.html'], ['reports', 'reports.html'], ['recordings', 'recordings.html']];
-  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html'], ['queuesPage', 'queues.html'], ['routing', 'routing.html'], ['flowsPage', 'flows.html']);
+  if (me.role !== 'agent') pages.push(['agentsPage', 'agents.html'], ['queuesPage', 'queues.html'], ['routing', 'routing.html'], ['flowsPage', 'flows.html'], ['surveysPage', 'surveys.html']);
   if (me.role === 'admin') pages.push(['users', 'users.html']);
   nav.innerHTML = '';
   for (const [key, href] of pages) {

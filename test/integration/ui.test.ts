@@ -759,6 +759,27 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await pabloPhone.unregister();
   });
 
+  it('an admin makes a post-call survey on its page: every problem listed first and nothing saved, then saved', async () => {
+    const admin = await signIn({ username: 'jefa', password: 'clave de la jefa' }, /wallboard\.html/);
+    await admin.click('nav a[href="surveys.html"]');
+    await admin.waitForURL(/surveys\.html/);
+    await admin.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+    await admin.fill('#survey-form input[name="name"]', 'satisfaccion-ui');
+    const bad = { questions: [{ id: 'q', prompt: ['prompt:no_such_prompt'], scale: '1-9' }], thanks: ['sound:beep'] };
+    await admin.fill('#survey-form textarea[name="document"]', JSON.stringify(bad));
+    await admin.click('#survey-form button[type="submit"]');
+    await admin.locator('#problems:not([hidden])').waitFor({ timeout: 5000 });
+    assert.match(await admin.locator('#problems').textContent() ?? '', /questions\[0\]\.scale must be one of/);
+    assert.equal((await t.api('/api/v1/surveys')).body.some((s: { name: string }) => s.name === 'satisfaccion-ui'), false, 'nothing saved');
+    await admin.fill('#survey-form textarea[name="document"]', JSON.stringify({ ...bad, questions: [{ id: 'q', prompt: ['sound:beep'], scale: '1-5' }] }));
+    await admin.click('#survey-form button[type="submit"]');
+    await admin.locator('#surveys tr[data-survey="satisfaccion-ui"]').waitFor({ timeout: 5000 });
+    const saved = (await t.api('/api/v1/surveys')).body.find((s: { name: string }) => s.name === 'satisfaccion-ui');
+    assert.equal(saved.currentVersion, 1);
+    await admin.screenshot({ path: join(shots, 'surveys.png'), fullPage: true });
+    await admin.close();
+  });
+
   it('every page passes an automated accessibility check (axe-core: no serious or critical violation), and Tab reaches every control with a visible focus', async () => {
     // A context of its own that lets axe's script in (the pages' CSP keeps injected scripts out, as tested above).
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, bypassCSP: true, locale: 'es-ES' });
@@ -824,7 +845,7 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
       }
       return [...unseen, ...(reached.size < controls ? [`${name}: ${controls - reached.size} of ${controls} controls not reached by Tab`] : [])];
     };
-    for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'flows', 'users']) {
+    for (const name of ['wallboard', 'reports', 'recordings', 'agents', 'queues', 'routing', 'flows', 'surveys', 'users']) {
       await page.goto(`${t.baseUrl}/ui/${name}.html`);
       await page.waitForLoadState('networkidle');
       found.push(...(await check(name)), ...(await byKeyboard(name)));
