@@ -225,7 +225,7 @@ export class SurveysService {
         responseId: row.id, surveyId: row.survey_id, version: row.survey_version, document: version.document, callId: row.call_id, channelId: row.channel_id,
         entryId: row.entry_id, queueId: row.queue_id, agentId: row.agent_id, language: row.language,
         // Answers given were stored: go on after the last; a comment recorded is not asked again.
-        from: last === 0 ? 1 : last + 1,
+        from: last + 1,
         answers: answers.map((a) => ({ position: a.position, question: a.question, scale: a.scale, value: a.value })),
         commentRecordingId: row.comment_recording_id,
       }).then(
