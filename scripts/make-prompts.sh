@@ -28,6 +28,11 @@ prompts=(
   "disposition-no-call|No hay ninguna llamada que cerrar.|There is no call to close."
   "disposition-note-needed|Ese código necesita una nota. Póngala en la página del agente.|That code needs a note. Add it on the agent desk page."
   "agent-state-forced|Un supervisor ha cambiado su estado.|A supervisor has changed your state."
+  "outbound-busy|El número está ocupado.|The number is busy."
+  "outbound-no-answer|El número no contesta.|The number does not answer."
+  "outbound-invalid|Ese número no existe.|That number does not exist."
+  "outbound-failed|No se ha podido hacer la llamada. Inténtelo más tarde.|The call could not be made. Try again later."
+  "outbound-not-allowed|No puede llamar a ese número.|You may not call that number."
 )
 
 # With names as arguments, only those prompts are made.

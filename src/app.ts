@@ -32,6 +32,7 @@ import { ivrModule } from './ivr/module.js';
 import { liveModule } from './live/module.js';
 import { metricsModule } from './metrics/module.js';
 import { monitorModule } from './monitor/module.js';
+import { outboundModule } from './outbound/module.js';
 import type { MonitorService } from './monitor/service.js';
 import { promptsModule } from './prompts/module.js';
 import { queuesModule } from './queues/module.js';
@@ -66,6 +67,7 @@ export const capabilities: readonly AnyCapability<Shared, ReconcileView>[] = [
   monitorModule,
   dialplanModule,
   recordingModule,
+  outboundModule,
   surveysModule,
   reportsModule,
   webModule,

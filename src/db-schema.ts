@@ -5,6 +5,7 @@ import type { WebhooksTables } from './webhooks/store.js';
 import type { IvrTables } from './ivr/store.js';
 import type { MonitorTables } from './monitor/store.js';
 import type { QueuesTables } from './queues/store.js';
+import type { OutboundTables } from './outbound/store.js';
 import type { PromptsTables } from './prompts/store.js';
 import type { RecordingTables } from './recording/store.js';
 import type { ReportsTables } from './reports/tables.js';
@@ -12,4 +13,4 @@ import type { SecurityTables } from './security/store.js';
 import type { SurveysTables } from './surveys/store.js';
 
 /** Every table, for Kysely; each capability declares and queries only its own (the reports read the others' events: docs/architecture.md). */
-export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables, SurveysTables, WebhooksTables {}
+export interface Database extends AuthTables, CallsTables, AgentsTables, IvrTables, PromptsTables, QueuesTables, MonitorTables, RecordingTables, ReportsTables, SecurityTables, SurveysTables, WebhooksTables, OutboundTables {}

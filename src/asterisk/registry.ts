@@ -22,7 +22,7 @@ export interface RegisteredChannel {
  * phone outside the application (found by DirectCalls when asked).
  */
 export interface CallParties {
-  kind: 'queue' | 'direct';
+  kind: 'queue' | 'direct' | 'outbound';
   callId: string;
   agentId: string;
   /** The agent's channel: their queue leg, or their desk phone's own channel on a direct call. */

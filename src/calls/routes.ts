@@ -7,7 +7,7 @@ import type { CallsService } from './service.js';
 const CallView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   channelId: Type.String(),
-  direction: Type.Union([Type.Literal('inbound'), Type.Literal('internal')]),
+  direction: Type.Union([Type.Literal('inbound'), Type.Literal('internal'), Type.Literal('outbound')]),
   callerNumber: Type.String(),
   callerName: Type.String(),
   did: Nullable(Type.String()),

@@ -8,7 +8,7 @@ import type { CallEventRow, CallListFilter, CallRow, CallsStore } from './store.
 export interface CallView {
   id: string;
   channelId: string;
-  direction: 'inbound' | 'internal';
+  direction: 'inbound' | 'internal' | 'outbound';
   callerNumber: string;
   callerName: string;
   did: string | null;
@@ -37,7 +37,7 @@ declare module '../core/events.js' {
 
 export interface CallArrival {
   channelId: string;
-  direction: 'inbound' | 'internal';
+  direction: 'inbound' | 'internal' | 'outbound';
   callerNumber: string;
   callerName: string;
   did: string | null;
@@ -212,6 +212,16 @@ export class CallsService {
    */
   legStarted(leg: { channelId: string; parentCallId: string; callerNumber: string; calledNumber: string; at: Date }): CallView {
     return this.callArrived({ ...leg, direction: 'internal', callerName: '', did: null, language: null });
+  }
+
+  /** A desk phone's feature-code call that dials an outside number (`*` + number): an outbound call from here on. */
+  becameOutbound(channelId: string, calledNumber: string): string | undefined {
+    const row = this.live.get(channelId);
+    if (!row) return undefined;
+    row.direction = 'outbound';
+    row.called_number = calledNumber;
+    void this.writes.enqueue(`call ${row.id} outbound`, this.store.setOutbound(row.id, calledNumber));
+    return row.id;
   }
 
   async get(id: string): Promise<CallView & { events: CallEventView[]; legs: CallView[] }> {

@@ -4,7 +4,7 @@ import type { WriteOp } from '../core/write-queue.js';
 export interface CallsTable {
   id: string;
   channel_id: string;
-  direction: 'inbound' | 'internal';
+  direction: 'inbound' | 'internal' | 'outbound';
   caller_number: string;
   caller_name: string;
   did: string | null;
@@ -42,6 +42,11 @@ export class CallsStore {
   insertCall(row: CallsTable): WriteOp {
     // The row's id, not its channel's: Asterisk reuses channel ids after a restart (migration 019).
     return { insert: 'calls', values: { ...row }, onConflictDoNothing: ['id'] };
+  }
+
+  /** A desk phone's call that turned out to dial an outside number (`*` + number). */
+  setOutbound(id: string, calledNumber: string): WriteOp {
+    return { update: 'calls', set: { direction: 'outbound', called_number: calledNumber }, where: { id } };
   }
 
   setAnswered(id: string, at: Date): WriteOp {

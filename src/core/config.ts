@@ -67,6 +67,12 @@ export interface Config {
    * (CENTRALITA_HA_ADDRESS, named by a standby's 503). None: a single instance.
    */
   ha?: { address: string; leaseMs: number };
+  /**
+   * Outbound calls (docs/outbound.md): the dial string of an outside number,
+   * `${number}` standing for it (CENTRALITA_OUTBOUND_ENDPOINT; none: no
+   * outbound calls), and the caller ID they carry (CENTRALITA_OUTBOUND_CALLER_ID).
+   */
+  outbound: { endpoint: string | undefined; callerId: string };
 }
 
 export interface SiteOptions {
@@ -110,6 +116,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_EVENT_RETENTION_DAYS', 'CENTRALITA_WEBHOOK_RETRY_BASE_MS', 'CENTRALITA_WEBHOOK_GIVE_UP_HOURS', 'CENTRALITA_WEBHOOK_TIMEOUT_MS',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_INBOUND_CONTEXTS', 'CENTRALITA_PHONE_CONTEXTS', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
   'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_HA', 'CENTRALITA_HA_ADDRESS', 'CENTRALITA_HA_LEASE_MS',
+  'CENTRALITA_OUTBOUND_ENDPOINT', 'CENTRALITA_OUTBOUND_CALLER_ID',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -150,6 +157,26 @@ function phoneEndpoint(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
   const problem = endpointTemplateProblem(text);
   if (problem) throw new ConfigError(key, problem);
+  return text;
+}
+
+const numberPlaceholder = '${number}';
+
+/** The trunk's dial string for an outside number: TECH/resource holding ${number} once (e.g. PJSIP/${number}@my-trunk). */
+function outboundEndpoint(src: Source, key: string): string | undefined {
+  const text = src[key]?.trim();
+  if (!text) return undefined;
+  if (text.split(numberPlaceholder).length !== 2) throw new ConfigError(key, `must hold ${numberPlaceholder} exactly once (e.g. PJSIP/\${number}@my-trunk)`);
+  if (!/^[A-Za-z][A-Za-z0-9_]*\/[^\s,]+$/.test(text) || text.indexOf('/') > text.indexOf(numberPlaceholder)) {
+    throw new ConfigError(key, 'must be TECHNOLOGY/resource with no spaces or commas, the number after the / (e.g. PJSIP/${number}@my-trunk)');
+  }
+  return text;
+}
+
+/** A caller ID: digits, optionally after a +; empty lets the trunk set its own. */
+function callerId(src: Source, key: string): string {
+  const text = src[key]?.trim() ?? '';
+  if (text !== '' && !/^\+?[0-9]{2,20}$/.test(text)) throw new ConfigError(key, 'must be a number: digits, optionally after a +');
   return text;
 }
 
@@ -268,6 +295,10 @@ export function loadConfig(env: Source = process.env): Config {
     },
     metricsToken,
     ...(ha ? { ha } : {}),
+    outbound: {
+      endpoint: outboundEndpoint(src, 'CENTRALITA_OUTBOUND_ENDPOINT'),
+      callerId: callerId(src, 'CENTRALITA_OUTBOUND_CALLER_ID'),
+    },
   };
 }
 

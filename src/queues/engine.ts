@@ -74,6 +74,11 @@ export class QueueEngine {
   private readonly holds: Holds;
   private readonly dispositions: Dispositions;
   private readonly consults: Consults;
+  /**
+   * Agents busy on calls the queues do not make (an agent's outbound call):
+   * the reconciliation leaves their state alone. Added by those capabilities.
+   */
+  readonly busyOutside: Array<() => string[]> = [];
   /** The last reconciliation with Asterisk: what it did, and when it finished. */
   lastReconcile: (QueueReconcileReport & { at: Date }) | undefined;
 
@@ -98,7 +103,7 @@ export class QueueEngine {
       dispatch: () => void this.dispatch(),
       ringTimeout: (entry) => void this.dispatcher.ringTimeout(entry),
       wrapUp: (entry, agentId) => this.dispositions.wrapUp(entry, agentId),
-      busyElsewhere: () => this.consults.colleagueAgents(),
+      busyElsewhere: () => [...this.consults.colleagueAgents(), ...this.busyOutside.flatMap((busy) => busy())],
     });
     this.dispatcher = new Dispatcher(this.q);
     this.announcer = new Announcer(this.q);

@@ -120,6 +120,15 @@ export class RecordingService {
     await this.start(callId, queueId, agentId, queue?.recording_retention_days ?? defaultRetentionDays);
   }
 
+  /**
+   * An agent's outbound call was answered (src/outbound): recorded when the
+   * queue it was made for records its calls; a call made for no queue is not.
+   */
+  async recordOutbound(callId: string, queueId: string | null, agentId: string): Promise<void> {
+    if (!queueId) return;
+    await this.onAnswered(callId, queueId, agentId);
+  }
+
   /** The route's policy for the call's DID wins over the queue's. */
   private async policyOf(callId: string, queuePolicy: RecordingPolicy): Promise<RecordingPolicy> {
     const did = this.calls.liveCall(callId)?.did;

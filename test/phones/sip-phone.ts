@@ -58,6 +58,8 @@ export interface TestPhoneOptions {
   server?: SipServer;
   /** Registration lifetime; the phone refreshes it at half of what the server grants. */
   registerExpiresSec?: number;
+  /** The local UDP port; default any free one (the PSTN emulator listens on a fixed one). */
+  port?: number;
 }
 
 export interface CallOptions {
@@ -562,7 +564,7 @@ export class TestPhone implements CallHost {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, LOCAL_ADDRESS, () => {
+      socket.bind(options.port ?? 0, LOCAL_ADDRESS, () => {
         socket.off('error', reject);
         resolve();
       });

@@ -42,6 +42,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     // The lab's dialplan (dialplan/centralita-lab.conf): calls enter at from-carrier and from-phones.
     site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer', inboundContexts: ['from-carrier'], phoneContexts: ['from-phones'] },
     metricsToken: undefined,
+    // The lab's outbound trunk goes to the PSTN emulator (test/phones/pstn.ts).
+    outbound: { endpoint: 'PJSIP/${number}@carrier', callerId: '34910000000' },
     ...overrides,
   };
 }
