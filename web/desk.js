@@ -202,12 +202,31 @@ function showScreenPop(call) {
   }
 }
 
-/** A CRM's click-to-dial (?dial=, or a tel:/callto: link this page handles): shown until outbound dialing exists. */
-const dial = new URLSearchParams(location.search).get('dial');
-if (dial) {
-  document.getElementById('dial').hidden = false;
-  document.getElementById('dial-number').textContent = dial.replace(/^(tel|callto|sip|web\+callto):(\/\/)?/i, '');
+/**
+ * Click-to-call: the number typed, or a CRM's click-to-dial (?dial=, or a
+ * tel:/callto: link this page handles) filled in. The call is placed only
+ * when the agent presses Call: a link never dials by itself.
+ */
+const dialNumber = document.getElementById('dial-number');
+const dialResult = document.getElementById('dial-result');
+const asked = new URLSearchParams(location.search).get('dial');
+if (asked) {
+  dialNumber.value = asked.replace(/^(tel|callto|sip|web\+callto):(\/\/)?/i, '').replace(/[^0-9+ ().-]/g, '').slice(0, 40);
+  document.getElementById('dial-call').focus();
 }
+document.getElementById('dial-form').onsubmit = async (event) => {
+  event.preventDefault();
+  dialResult.classList.remove('error');
+  dialResult.textContent = '';
+  try {
+    const { callId } = await api('/api/v1/calls', { method: 'POST', json: { agentId: me.agentId, number: dialNumber.value.trim() } });
+    dialResult.dataset.callId = callId;
+    dialResult.textContent = t('dialPlaced');
+  } catch (err) {
+    dialResult.classList.add('error');
+    dialResult.textContent = err.message;
+  }
+};
 document.getElementById('register-tel').onclick = () => {
   const result = document.getElementById('register-tel-result');
   try {

@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { projectRoot } from '../../src/core/paths.js';
+import { PstnEmulator, PSTN_VOICE_HZ } from '../phones/pstn.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
 import { seedScriptedDay } from '../support/scripted-day.js';
@@ -235,6 +236,39 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     await agentPage.click('#ready');
     await agentPage.waitForSelector('#state[data-status="available"]');
     await wallboardState('available');
+  });
+
+  it('the agent calls a number from a CRM\'s ?dial= link on the desk page, talks with the customer, and the supervisor listens from the wallboard', async () => {
+    const pstn = await PstnEmulator.start();
+    try {
+      assert.equal((await t.api(`/api/v1/agents/${ids.lucia}`, { method: 'PATCH', json: { dialingRights: ['_0X.'] } })).status, 200);
+      await agentPage.goto(`${t.baseUrl}/ui/desk.html?dial=tel:061-234-5670`);
+      await agentPage.waitForSelector('#state[data-status="available"]');
+      assert.equal(await agentPage.inputValue('#dial-number'), '061-234-5670', 'the link fills the number in, and dials nothing by itself');
+      assert.equal(pstn.calls.length, 0);
+      const rings = deskPhone.waitForIncoming(10_000);
+      await agentPage.click('#dial-call');
+      const agent = await (await rings).answer();
+      const customer = await pstn.waitForCall('0612345670');
+      await agent.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 8000 });
+      agent.playTone(1000);
+      await customer.call!.waitForTone(1000, { timeoutMs: 5000 });
+      await agentPage.waitForSelector('#state[data-status="on_call"]');
+      await agentPage.screenshot({ path: join(shots, 'desk-outbound.png') });
+      const row = supervisorPage.locator('#agents tr[data-agent="Lucía"]');
+      await row.locator('td[data-status="on_call"]').waitFor({ timeout: 5000 });
+      const supervisorRings = supervisorPhone.waitForIncoming(10_000);
+      await row.locator('button[data-mode="listen"]').click();
+      const supervisor = await (await supervisorRings).answer();
+      await supervisor.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 5000, threshold: 0.2 });
+      await supervisor.waitForTone(1000, { timeoutMs: 5000, threshold: 0.2 });
+      await customer.call!.hangup();
+      await agent.ended;
+      await supervisor.ended;
+      await agentPage.waitForSelector('#state[data-status="available"]', { timeout: 10_000 });
+    } finally {
+      await pstn.close();
+    }
   });
 
   it('the agent holds, pauses the recording, codes the call, consults and conferences a colleague, hands the caller over and hangs up on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
