@@ -3,14 +3,14 @@ import type { AgentCommand } from '../agents/state-machine.js';
 import type { StateSource } from '../agents/store.js';
 import type { AriClient } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
-import type { Channel } from '../asterisk/ari-types.generated.js';
+import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { AsteriskSite } from '../asterisk/site.js';
 import type { Logger } from '../core/logger.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { outcomeOf, spokenFailure } from './outcome.js';
-import type { OutboundOrigin, OutboundOutcome, OutboundStore } from './store.js';
+import type { OutboundCallRow, OutboundOrigin, OutboundOutcome, OutboundStore } from './store.js';
 
 export const agentLegArg = 'outbound-agent';
 export const customerLegArg = 'outbound-customer';
@@ -84,13 +84,17 @@ interface Dial {
  * and wraps up after it; the call is linked in the registry so that it can
  * be monitored and recorded like a queue call.
  *
- * Memory only: a restart of centralita loses the dials in progress; their
- * rows are closed by `closeLeft` (module.ts's reconcile) once the channels
- * are gone, and the customer and agent stay connected in Asterisk's bridge.
+ * The dials in progress live in memory. After a restart of centralita,
+ * `reconcile` takes up the calls an earlier process left talking (their
+ * bridge `outbound-<callId>` still holds both legs) and closes the others;
+ * until it has run, their agents count as busy (`leftOpen`, loaded from the
+ * open rows at start) so that the queues' reconciliation leaves them on_call.
  */
 export class OutboundDialer {
   private readonly byCall = new Map<string, Dial>();
   private readonly byChannel = new Map<string, Dial>();
+  /** Calls an earlier process left open (callId → row), until the reconciliation judges them. */
+  private readonly leftOpen = new Map<string, OutboundCallRow>();
 
   constructor(private readonly d: DialerDeps, private readonly ports: DialerPorts) {
     d.ari.on('Dial', (event) => {
@@ -111,7 +115,62 @@ export class OutboundDialer {
 
   /** Agents on an outbound call now (the queues leave them alone). */
   busyAgents(): string[] {
-    return [...this.byCall.values()].map((d) => d.request.agentId);
+    return [...[...this.byCall.values()].map((d) => d.request.agentId), ...[...this.leftOpen.values()].map((r) => r.agent_id)];
+  }
+
+  /** At start: the calls an earlier process left open, judged at the first reconciliation. */
+  async loadLeftOpen(): Promise<void> {
+    for (const row of await this.d.store.open()) if (!this.byCall.has(row.call_id)) this.leftOpen.set(row.call_id, row);
+  }
+
+  /**
+   * Each ARI (re)connection: this process's dials whose legs are gone end
+   * (an Asterisk restart); calls an earlier process left are taken up when
+   * both legs are still bridged, else closed and their agents freed.
+   * Returns the channels it drives.
+   */
+  async reconcile(view: { channels: Channel[]; bridges: Bridge[] }): Promise<string[]> {
+    const alive = new Map(view.channels.map((c) => [c.id, c]));
+    for (const dial of [...this.byCall.values()]) {
+      if (alive.has(dial.agentLeg) && (dial.phase === 'agent_ringing' || alive.has(dial.customerLeg))) continue;
+      this.finish(dial, dial.answeredAt ? 'answered' : 'failed', 'system');
+      await this.d.helpers.hangup(dial.agentLeg);
+      await this.d.helpers.hangup(dial.customerLeg);
+    }
+    const driven: string[] = [];
+    for (const row of [...this.leftOpen.values()]) {
+      this.leftOpen.delete(row.call_id);
+      const bridge = view.bridges.find((b) => b.id === `outbound-${row.call_id}`);
+      const customer = bridge?.channels.find((id) => alive.get(id)?.dialplan.app_data.includes(customerLegArg));
+      const agentLeg = bridge?.channels.find((id) => id !== customer && alive.has(id));
+      if (bridge && customer && agentLeg && row.answered_at) {
+        const request: OutboundRequest = {
+          agentId: row.agent_id, extension: '', number: row.number, callerId: row.caller_id, queueId: row.queue_id, origin: row.origin, followState: true,
+        };
+        const dial = this.track(row.call_id, request, agentLeg, 'talking', customer);
+        dial.agentState = 'on_call';
+        dial.answeredAt = row.answered_at;
+        this.d.registry.linkCall({
+          kind: 'outbound', callId: row.call_id, agentId: row.agent_id, agentChannelId: agentLeg, callerChannelId: customer, bridgeId: bridge.id,
+          ...(row.queue_id ? { queueId: row.queue_id } : {}),
+        });
+        void this.d.helpers.subscribe(agentLeg);
+        void this.d.helpers.subscribe(customer);
+        driven.push(agentLeg, customer);
+        this.d.logger.info({ callId: row.call_id }, 'an outbound call left by an earlier run is taken up again');
+        continue;
+      }
+      for (const id of bridge?.channels ?? []) await this.d.helpers.hangup(id);
+      if (bridge) await this.d.helpers.destroyBridge(bridge.id);
+      const at = new Date();
+      const talkSeconds = row.answered_at ? Math.max(0, Math.round((at.getTime() - row.answered_at.getTime()) / 1000)) : null;
+      void this.d.writes.enqueue(`outbound call ${row.call_id} closed`, this.d.store.ended(row.call_id, {
+        at, outcome: row.answered_at ? 'answered' : 'failed', talkSeconds, endedBy: 'system',
+      })).catch(() => undefined);
+      // The agent it held, if their state still names it.
+      await this.ports.agentCommand(row.agent_id, { type: 'callEnded', wrapUpEndsAt: null }, 'system').catch(() => undefined);
+    }
+    return driven;
   }
 
   isOurs(channelId: string): boolean {
@@ -171,11 +230,11 @@ export class OutboundDialer {
     await dial.ended;
   }
 
-  private track(callId: string, request: OutboundRequest, agentLeg: string, phase: Phase): Dial {
+  private track(callId: string, request: OutboundRequest, agentLeg: string, phase: Phase, customerLeg = `outbound-${randomUUID()}`): Dial {
     let end!: () => void;
     const ended = new Promise<void>((resolve) => { end = resolve; });
     const dial: Dial = {
-      callId, request, agentLeg, customerLeg: `outbound-${randomUUID()}`, bridgeId: `outbound-${callId}`, phase, agentState: 'none',
+      callId, request, agentLeg, customerLeg, bridgeId: `outbound-${callId}`, phase, agentState: 'none',
       ringback: undefined, dialStatus: undefined, answeredAt: undefined, ended, end,
     };
     this.byCall.set(callId, dial);

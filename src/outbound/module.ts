@@ -23,7 +23,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
   tables: tablesOf<OutboundTables>({ outbound_calls: true }),
   emits: [],
   consumes: [],
-  build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, logger, calls, agents, queues, recording, dialplan }) {
+  async build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, logger, calls, agents, queues, recording, dialplan }) {
     const outboundLogger = logger.child({ component: 'outbound' });
     const store = new OutboundStore(db);
     const template = config.outbound.endpoint;
@@ -53,10 +53,14 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       mayDial: (agentId, number) => agents.service.mayDial(agentId, number),
       queueExists: async (queueId) => (await queues.store.get(queueId)) !== undefined,
     }, config.outbound, outboundLogger);
+    await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));
     return { store, service, dialer };
   },
   routes({ service }, { http }) {
     void outboundRoutes(http, { outbound: service });
+  },
+  async reconcile({ dialer }, view) {
+    return dialer.reconcile(view);
   },
 };

@@ -8,6 +8,7 @@ import type { Database } from '../db-schema.js';
 import { IvrStore } from '../ivr/store.js';
 import { QueuesStore } from '../queues/store.js';
 import { RecordingsStore } from '../recording/store.js';
+import { OutboundStore } from '../outbound/store.js';
 import { SurveysStore } from '../surveys/store.js';
 import { markEventsPurged } from '../reports/purged.js';
 
@@ -31,6 +32,8 @@ export interface EventPurgeReport {
   callRowsKeptAsReference: number;
   /** Post-call survey responses (with their answers) of the calls that went. */
   surveyResponses: number;
+  /** Outbound calls' rows (who placed them, how the dial ended) of the calls that went. */
+  outboundCalls: number;
   /** Webhook deliveries made (delivered or dead) before the cutoff: the delivery log's retention. */
   webhookDeliveries: number;
 }
@@ -44,6 +47,7 @@ function storesOn(db: Kysely<Database>) {
     agents: new AgentsStore(db),
     recordings: new RecordingsStore(db),
     surveys: new SurveysStore(db),
+    outbound: new OutboundStore(db),
   };
 }
 
@@ -52,7 +56,7 @@ function storesOn(db: Kysely<Database>) {
  * (each one transaction, so a run stopped half-way leaves whole calls):
  * - an ended call that started before the cutoff goes with everything
  *   recorded about it: its events, IVR steps, queue entries and their
- *   offers, its survey responses; a call with a recording (or a survey
+ *   offers, its survey responses, its outbound row; a call with a recording (or a survey
  *   comment) still kept stays whole; a call that
  *   rows of other kinds refer to (a deleted recording and its audit, a
  *   callback request, a caller's message) keeps its row as their reference;
@@ -71,7 +75,7 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
   const cutoff = new Date(now.getTime() - days * 86_400_000);
   const report: EventPurgeReport = {
     cutoff: cutoff.toISOString(), purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0,
-    callsKeptForRecordings: 0, callRowsKeptAsReference: 0, surveyResponses: 0, webhookDeliveries: 0,
+    callsKeptForRecordings: 0, callRowsKeptAsReference: 0, surveyResponses: 0, outboundCalls: 0, webhookDeliveries: 0,
   };
   /** The reports' watermark to the latest of the cutoff and `moments`, in the deleting transaction. */
   const markPurged = async (trx: Kysely<Database>, moments: Array<Date | undefined>): Promise<void> => {
@@ -98,6 +102,8 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
       report.ivrTraces += traces.traces;
       const surveys = await stores.surveys.deleteResponsesOf(going);
       report.surveyResponses += surveys.responses;
+      const outbound = await stores.outbound.deleteOf(going);
+      report.outboundCalls += outbound;
       const callEvents = await stores.calls.deleteEventsOf(going);
       report.callEvents += callEvents;
       const rowsGoing = going.filter((id) => !recorded.any.has(id) && !referenced.has(id));
@@ -105,7 +111,7 @@ export async function purgeOldEvents(db: Kysely<Database>, days: number, now = n
       report.calls += callRows;
       report.callsKeptForRecordings += ids.length - going.length;
       report.callRowsKeptAsReference += going.length - rowsGoing.length;
-      if (entries.entries + entries.offers + traces.traces + surveys.responses + callEvents + callRows > 0) await markPurged(trx, [entries.latest, traces.latest, surveys.latest]);
+      if (entries.entries + entries.offers + traces.traces + surveys.responses + outbound + callEvents + callRows > 0) await markPurged(trx, [entries.latest, traces.latest, surveys.latest]);
     });
   }
   for (let deleted = -1; deleted !== 0;) {

@@ -85,8 +85,14 @@ describe('event retention', () => {
         values (${responseId}, 1, 'q', '1-5', 'csat', 5, ${day(at)})`.execute(db);
     };
 
-    // c1: old, nothing keeps it: goes whole (2 events, 3 steps, 1 entry with 2 offers, a survey response).
+    const outboundCall = async (callId: string, at: string) => {
+      await sql`insert into outbound_calls (call_id, agent_id, number, caller_id, origin, started_at, ended_at, outcome)
+        values (${callId}, ${id()}, '0612345670', '34910000000', 'api', ${day(at)}, ${day(at)}, 'answered')`.execute(db);
+    };
+
+    // c1: old, nothing keeps it: goes whole (2 events, 3 steps, 1 entry with 2 offers, a survey response, its outbound row).
     const c1 = await call('c1', '2026-05-01', true);
+    await outboundCall(c1, '2026-05-01');
     await events(c1, '2026-05-01', 2);
     await traces(c1, '2026-05-01', 3);
     await entry(c1, '2026-05-01', 2);
@@ -150,6 +156,7 @@ describe('event retention', () => {
       callsKeptForRecordings: 1, // c2
       callRowsKeptAsReference: 2, // c3 (deleted recording), c4 (callback)
       surveyResponses: 1, // c1's (c2's is kept with its call)
+      outboundCalls: 1, // c1's
       webhookDeliveries: 2, // the old delivered and dead ones
     });
     assert.deepEqual((await sql<{ status: string }>`select status from webhook_deliveries order by created_at`.execute(db)).rows.map((r) => r.status), ['pending', 'delivered']);
@@ -160,6 +167,7 @@ describe('event retention', () => {
     assert.equal(await count('queue_entries', sql`call_id = ${calls.c2}`), 1);
     assert.equal(await count('survey_responses', sql`call_id = ${calls.c2}`), 1);
     assert.deepEqual([await count('survey_responses'), await count('survey_answers')], [1, 1], 'c1\'s response went with its answers');
+    assert.equal(await count('outbound_calls'), 0, 'c1\'s outbound row went with it');
     assert.equal(await count('queue_offers'), 2, 'c2\'s offer and c5\'s');
     assert.equal(await count('call_events', sql`call_id in (${calls.c5}, ${calls.c6})`), 2, 'recent and unfinished calls keep theirs');
     assert.equal(await count('call_events', sql`call_id in (${calls.c3}, ${calls.c4})`), 0);
@@ -170,6 +178,6 @@ describe('event retention', () => {
 
     // A second run finds nothing more to delete; the same calls are kept for the same reasons.
     const again = await purgeOldEvents(db, 30, now, 2);
-    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0, surveyResponses: 0, webhookDeliveries: 0 });
+    assert.deepEqual(again, { ...report, purgedBefore: undefined, calls: 0, callEvents: 0, ivrTraces: 0, queueEntries: 0, queueOffers: 0, agentStates: 0, surveyResponses: 0, outboundCalls: 0, webhookDeliveries: 0 });
   });
 });

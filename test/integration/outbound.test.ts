@@ -127,6 +127,28 @@ describe('outbound calls on the lab: click-to-call and * + number', () => {
     await waitFor(async () => (await stateOf(agentId)) === 'available', 5000, 'agent not available');
   });
 
+  it('a restart of centralita mid-call: the call goes on, the agent stays on_call, and its end is recorded', async () => {
+    const ringing = desk.waitForIncoming(10_000);
+    const placed = await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number: '0612345679' } });
+    assert.equal(placed.status, 202, JSON.stringify(placed.body));
+    const agentCall = await (await ringing).answer();
+    const customer = await pstn.waitForCall('0612345679');
+    await agentCall.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 8000 });
+    await t.stop();
+    t = await startTestApp();
+    // Still talking both ways, and the agent is still on the call.
+    agentCall.playTone(AGENT_HZ);
+    await customer.call!.waitForTone(AGENT_HZ, { timeoutMs: 5000 });
+    await agentCall.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await stateOf(agentId), 'on_call', 'the reconciliation left the agent on the call');
+    await customer.call!.hangup();
+    await agentCall.ended;
+    await waitFor(async () => (await outboundRow(placed.body.callId)).endedBy === 'customer', 5000, 'the end after the restart not recorded');
+    assert.equal((await outboundRow(placed.body.callId)).outcome, 'answered');
+    await waitFor(async () => (await stateOf(agentId)) === 'available', 5000, 'agent not available after the call');
+  });
+
   it('* + a number outside the dialing rights is refused aloud and nothing is dialled', async () => {
     const before = pstn.calls.length;
     const agentCall = await desk.call('*612345670');
