@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { outboundCode, dialledNumber } from '../../src/outbound/service.js';
+import { startFastApp, type FastApp } from '../support/fast-harness.js';
+
+describe('click-to-call over the API: who may call what, and bad input (docs/outbound.md)', () => {
+  let t: FastApp;
+  let agentId = '';
+  let agentToken = '';
+  let otherId = '';
+  const stored = async () => (await sql<{ n: number }>`select count(*)::int as n from outbound_calls`.execute(t.app.database.db)).rows[0]!.n;
+
+  before(async () => {
+    // No trunk set: a request that passes every check is refused with 409, never dialled.
+    t = await startFastApp({ outbound: { endpoint: undefined, callerId: '' } });
+    const agent = await t.api('/api/v1/agents', { method: 'POST', json: { number: '1008', name: 'olga', pin: '1234', extension: '1008', dialingRights: ['_0X.'] } });
+    assert.equal(agent.status, 201, JSON.stringify(agent.body));
+    agentId = agent.body.id;
+    agentToken = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'olga', role: 'agent', agentId } })).body.token;
+    otherId = (await t.api('/api/v1/agents', { method: 'POST', json: { number: '1009', name: 'pablo', pin: '1234', extension: '1009' } })).body.id;
+  });
+  after(async () => t?.stop());
+
+  it('400 names the field: a number with letters, a missing agent, an unknown property', async () => {
+    for (const [json, field] of [
+      [{ agentId, number: '06x12' }, 'number'],
+      [{ number: '0612345670' }, 'agentId'],
+      [{ agentId, number: '0612345670', extra: 1 }, 'extra'],
+      [{ agentId, number: '++' }, 'number'],
+    ] as const) {
+      const res = await t.api('/api/v1/calls', { method: 'POST', json });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.match(res.body.error.message, new RegExp(field));
+    }
+    assert.equal(await stored(), 0);
+  });
+
+  it('401 without a token, 403 for another agent\'s phone and outside the rights, 404 for an unknown agent or queue', async () => {
+    assert.equal((await t.api('/api/v1/calls', { method: 'POST', token: null, json: { agentId, number: '0612345670' } })).status, 401);
+    assert.equal((await t.api('/api/v1/calls', { method: 'POST', token: agentToken, json: { agentId: otherId, number: '0612345670' } })).status, 403);
+    const outside = await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number: '+34 612 345 670' } });
+    assert.equal(outside.status, 403);
+    assert.match(outside.body.error.message, /dialing rights/);
+    assert.equal((await t.api('/api/v1/calls', { method: 'POST', json: { agentId: otherId, number: '0612345670' } })).status, 403, 'no rights at all');
+    assert.equal((await t.api('/api/v1/calls', { method: 'POST', json: { agentId: randomUUID(), number: '0612345670' } })).status, 404);
+    assert.equal((await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number: '0612345670', queueId: randomUUID() } })).status, 404);
+    assert.equal(await stored(), 0);
+  });
+
+  it('409 when outbound calls are not set up, and the agent\'s state is unchanged', async () => {
+    const res = await t.api('/api/v1/calls', { method: 'POST', token: agentToken, json: { agentId, number: '061 234-5670' } });
+    assert.equal(res.status, 409);
+    assert.match(res.body.error.message, /CENTRALITA_OUTBOUND_ENDPOINT/);
+    assert.equal((await t.api(`/api/v1/agents/${agentId}/state`)).body.status, 'logged_out');
+    assert.equal(await stored(), 0);
+  });
+
+  it('lists outbound calls: an agent only their own', async () => {
+    assert.equal((await t.api('/api/v1/outbound-calls', { token: agentToken })).status, 403);
+    const own = await t.api(`/api/v1/outbound-calls?agentId=${agentId}`, { token: agentToken });
+    assert.equal(own.status, 200);
+    assert.deepEqual(own.body, []);
+    assert.equal((await t.api(`/api/v1/outbound-calls/${randomUUID()}`)).status, 404);
+  });
+
+  it('reads numbers and desk-phone codes as documented', () => {
+    assert.equal(dialledNumber(' (06) 123-45.67 '), '061234567');
+    assert.equal(dialledNumber('+34 612'), '+34612');
+    assert.equal(dialledNumber('12'), undefined);
+    assert.equal(outboundCode('*0612345670'), '0612345670');
+    assert.equal(outboundCode('*45'), undefined, 'check-in');
+    assert.equal(outboundCode('*471'), undefined, 'a pause with its code');
+    assert.equal(outboundCode('*221001'), undefined, 'monitoring');
+    assert.equal(outboundCode('*12'), undefined, 'too short');
+  });
+});
