@@ -13,6 +13,7 @@ import { StasisRouter } from './asterisk/stasis-router.js';
 import { authModule } from './auth/module.js';
 import { dialplanModule } from './calls/dialplan.js';
 import { callsModule } from './calls/module.js';
+import { campaignsModule } from './campaigns/module.js';
 import type { CallsService } from './calls/service.js';
 import { Assembly, type AnyCapability } from './core/capability.js';
 import { redactedConfig, type Config } from './core/config.js';
@@ -69,6 +70,7 @@ export const capabilities: readonly AnyCapability<Shared, ReconcileView>[] = [
   recordingModule,
   outboundModule,
   surveysModule,
+  campaignsModule,
   reportsModule,
   webModule,
   liveModule,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AllowList } from './outbound.js';
 import { projectRoot } from './paths.js';
+import { isTimeZone } from './time-zone.js';
 
 /**
  * Reading one setting's value: each helper takes the merged source (the
@@ -88,11 +89,7 @@ export function host(src: Source, key: string, fallback: string): string {
 
 export function timeZone(src: Source, key: string, fallback: string): string {
   const text = optional(src, key, fallback);
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: text });
-  } catch {
-    throw new ConfigError(key, `is not a known time zone (an IANA name such as Europe/Madrid): '${text}'`);
-  }
+  if (!isTimeZone(text)) throw new ConfigError(key, `is not a known time zone (an IANA name such as Europe/Madrid): '${text}'`);
   return text;
 }
 

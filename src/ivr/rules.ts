@@ -1,16 +1,5 @@
-import type { ConditionRule, ScheduleNode, Weekday } from './flow.js';
-
-/** Local weekday, date and time at `now` in a time zone. */
-export function localTime(now: Date, timeZone: string): { weekday: Weekday; date: string; time: string } {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
-    timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  }).formatToParts(now).map((p) => [p.type, p.value]));
-  return {
-    weekday: String(parts.weekday).toLowerCase().slice(0, 3) as Weekday,
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    time: `${parts.hour}:${parts.minute}`,
-  };
-}
+import { localTime } from '../core/time-zone.js';
+import type { ConditionRule, ScheduleNode } from './flow.js';
 
 /** Whether a schedule is open at `now`: a holiday is closed all day; ranges include their start, not their end. */
 export function isOpen(schedule: Pick<ScheduleNode, 'timezone' | 'hours' | 'holidays'>, now: Date): boolean {

@@ -58,7 +58,7 @@ export function promptRoutes(app: HttpApp, prompts: PromptsService): void {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
       tags: ['prompts'], summary: 'Prompts, by name, each with the IVR flows that play it',
-      response: { 200: Type.Array(Type.Intersect([PromptView, Type.Object({ usedBy: Type.Array(Type.Object({ flowId: Type.Optional(Type.String()), surveyId: Type.Optional(Type.String()), name: Type.String() })) })])) },
+      response: { 200: Type.Array(Type.Intersect([PromptView, Type.Object({ usedBy: Type.Array(Type.Object({ flowId: Type.Optional(Type.String()), surveyId: Type.Optional(Type.String()), campaignId: Type.Optional(Type.String()), name: Type.String() })) })])) },
     },
   }, async () => {
     const [list, usedBy] = await Promise.all([prompts.list(), prompts.usedBy()]);

@@ -8,7 +8,7 @@ import { toTelephoneWavOffThread } from './wav-worker.js';
 
 /** A flow that plays a prompt. */
 /** A flow or a survey that plays a prompt (its id, and its name with what it is: "flow x", "survey y"). */
-export interface PromptUser { flowId?: string; surveyId?: string; name: string }
+export interface PromptUser { flowId?: string; surveyId?: string; campaignId?: string; name: string }
 
 export const promptNamePattern = '^[a-z0-9][a-z0-9_-]{0,63}$';
 const promptNameRegExp = new RegExp(promptNamePattern);
@@ -123,7 +123,7 @@ export class PromptsService {
   async remove(name: string): Promise<PromptView> {
     const target = this.fileOf(name);
     const users = (await this.usage()).get(name) ?? [];
-    if (users.length > 0) throw conflict(`prompt ${name} is played by ${users.map((u) => (u.surveyId ? `the survey ${u.name}` : `the IVR flow ${u.name}`)).join(', ')}: change ${users.length > 1 ? 'them' : 'it'} first`);
+    if (users.length > 0) throw conflict(`prompt ${name} is played by ${users.map((u) => (u.surveyId ? `the survey ${u.name}` : u.campaignId ? `the campaign ${u.name}` : `the IVR flow ${u.name}`)).join(', ')}: change ${users.length > 1 ? 'them' : 'it'} first`);
     const row = await this.store.remove(name, () => unlink(target).catch(ignoreMissing));
     if (!row) throw notFound(`prompt ${name}`);
     return promptView(row);

@@ -97,12 +97,3 @@ export function agentFigures(s: AgentSums, pauses: Record<string, number>): Agen
   };
 }
 
-/** Whether a time zone name is one the runtime knows (IANA names such as Europe/Madrid). */
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}

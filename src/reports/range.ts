@@ -1,6 +1,6 @@
 import { badRequest } from '../core/errors.js';
 import { isDateTime } from '../core/schemas.js';
-import { isTimeZone } from './figures.js';
+import { isTimeZone } from '../core/time-zone.js';
 
 // A report's range as people type it (`from=2026-01-01&to=2026-01-31`):
 // plain dates are local days in the report's time zone.

@@ -2,7 +2,8 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ReportsTables } from './tables.js';
 import { badRequest, HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { agentFigures, isTimeZone, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
+import { isTimeZone } from '../core/time-zone.js';
+import { agentFigures, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
 import { eventsPurgedBefore } from './purged.js';
 import {
   ceilBucket, firstWholeBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rawSurveyBuckets, rawSurveyQuestionBuckets, rebuildDays, rebuildRollups,

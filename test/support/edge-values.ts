@@ -37,7 +37,7 @@ const int4 = { minimum: -2_147_483_648, maximum: 2_147_483_647 };
 const controlCharacters = [...Array.from({ length: 0x20 }, (_, c) => c), 0x7f];
 
 /** A value each known pattern takes, so a request can be valid but for the field under test. */
-const patternSamples = ['7999', '1234', 'fuzz_reason', '88', '5559999', 'Fuzz name', 'es', 'default', '5', '4599', 'fuzz-prompt', 'sound:beep', 'fuzz1', 'http://127.0.0.1:9/fuzz'];
+const patternSamples = ['7999', '1234', 'fuzz_reason', '88', '5559999', 'Fuzz name', 'es', 'default', '5', '4599', 'fuzz-prompt', 'sound:beep', 'fuzz1', 'http://127.0.0.1:9/fuzz', '09:00-21:00'];
 
 export const nested = (depth: number, open = '{"a":', close = '}', inner = '1'): string => `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
 

@@ -20,6 +20,7 @@ const everyTable: Record<keyof Database & string, true> = {
   webhooks: true, webhook_deliveries: true,
   queues: true, queue_members: true, queue_entries: true, queue_offers: true, queue_callbacks: true, queue_messages: true,
   recordings: true, recording_audit: true,
+  campaigns: true, campaign_lists: true, campaign_contacts: true, campaign_attempts: true, dnc_numbers: true,
   surveys: true, survey_versions: true, survey_responses: true, survey_answers: true, outbound_calls: true,
   report_survey_15m: true, report_survey_question_15m: true,
   report_queue_15m: true, report_agent_15m: true, report_agent_pause_15m: true,

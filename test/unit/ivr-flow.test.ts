@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lookupVariables, sayMedia } from '../../src/ivr/engine.js';
 import { validateFlow } from '../../src/ivr/flow.js';
-import { isOpen, localTime, ruleHolds } from '../../src/ivr/rules.js';
+import { localTime } from '../../src/core/time-zone.js';
+import { isOpen, ruleHolds } from '../../src/ivr/rules.js';
 
 const good = {
   start: 'lang',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agentFigures, isTimeZone, queueFigures } from '../../src/reports/figures.js';
+import { isTimeZone } from '../../src/core/time-zone.js';
+import { agentFigures, queueFigures } from '../../src/reports/figures.js';
 
 const none = {
   offered: 0, answered: 0, abandoned: 0, short_abandoned: 0, answered_within_sl: 0, waiting_within_sl: 0, waits: 0, wait_sum: 0, wait_max: null,

@@ -1,8 +1,8 @@
+import { isTimeZone, weekdays, type Weekday } from '../../core/time-zone.js';
 import { isOpen } from '../rules.js';
 import type { NodeBase, NodeKind } from './kind.js';
 
-export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof weekdays)[number];
+export { weekdays, type Weekday };
 
 export interface ScheduleNode extends NodeBase {
   type: 'schedule'; timezone: string; hours: Partial<Record<Weekday, [string, string][]>>; holidays?: string[]; open: string; closed: string;
@@ -14,10 +14,7 @@ const timePattern = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
 export const schedule: NodeKind<ScheduleNode> = {
   type: 'schedule',
   validate(node, c) {
-    let zoneOk = typeof node.timezone === 'string';
-    // Intl throws a RangeError for a time zone it does not know: that is the problem reported.
-    try { if (zoneOk) new Intl.DateTimeFormat('en', { timeZone: node.timezone as string }); } catch { zoneOk = false; }
-    c.check(zoneOk, `${c.at}.timezone must be an IANA time zone such as Europe/Madrid`);
+    c.check(typeof node.timezone === 'string' && isTimeZone(node.timezone), `${c.at}.timezone must be an IANA time zone such as Europe/Madrid`);
     const hours = node.hours;
     if (typeof hours !== 'object' || hours === null || Array.isArray(hours)) c.check(false, `${c.at}.hours must map weekdays (mon..sun) to [from, to] ranges`);
     else for (const [day, ranges] of Object.entries(hours)) {
