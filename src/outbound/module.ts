@@ -1,13 +1,17 @@
 import { tablesOf } from '../core/capability.js';
 import type { Module } from '../shared.js';
+import { promptMedia } from '../prompts/service.js';
+import { CampaignDialer } from './campaign-dialer.js';
+import { campaignSessionRoutes } from './campaign-routes.js';
 import { agentLegArg, customerLegArg, OutboundDialer } from './dialer.js';
+import { CampaignSessions, sessionLegArg } from './sessions.js';
 import { outboundRoutes } from './routes.js';
 import { OutboundService } from './service.js';
 import { OutboundStore, type OutboundTables } from './store.js';
 
 declare module '../core/capability.js' {
   interface Capabilities {
-    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer };
+    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer; sessions: CampaignSessions; campaignDialer: CampaignDialer };
   }
 }
 
@@ -17,13 +21,13 @@ declare module '../core/capability.js' {
  * `outboundPhone` port); the agent's phone first, then the customer on the
  * trunk (CENTRALITA_OUTBOUND_ENDPOINT).
  */
-export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 'recording' | 'dialplan'> = {
+export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 'recording' | 'dialplan' | 'campaigns'> = {
   name: 'outbound',
-  needs: ['calls', 'agents', 'queues', 'recording', 'dialplan'],
+  needs: ['calls', 'agents', 'queues', 'recording', 'dialplan', 'campaigns'],
   tables: tablesOf<OutboundTables>({ outbound_calls: true }),
   emits: [],
   consumes: [],
-  async build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, logger, calls, agents, queues, recording, dialplan }) {
+  async build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, logger, clock, calls, agents, queues, recording, dialplan, campaigns }) {
     const outboundLogger = logger.child({ component: 'outbound' });
     const store = new OutboundStore(db);
     const template = config.outbound.endpoint;
@@ -42,7 +46,37 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
       wrapUpSeconds: async (queueId) => (queueId ? (await queues.store.get(queueId))?.wrap_up_seconds ?? 0 : config.directCallWrapUpSeconds),
     });
-    queues.engine.busyOutside.push(() => dialer.busyAgents());
+    const sessions = new CampaignSessions({ ari, helpers: ariHelpers, site, logger: outboundLogger }, {
+      available: (agentId) => agents.service.presence(agentId).status === 'available',
+      // Called only once a call is going on, long after campaignDialer below exists.
+      lost: (session) => campaignDialer.sessionLost(session),
+      holdPhone: (extension, until) => void agents.service.duringFeatureCall(extension, () => until),
+    });
+    stasis.claim(sessionLegArg, { role: 'agent' });
+    const wrapUpOf = async (queueId: string) => (await queues.store.get(queueId))?.wrap_up_seconds ?? 0;
+    const campaignDialer = new CampaignDialer({
+      ari, helpers: ariHelpers, media, registry: channels, router: stasis, writes, store, logger: outboundLogger.child({ part: 'campaigns' }), clock, promptMedia,
+      endpoint: (number) => (template ?? '').replace('${number}', number),
+    }, sessions, {
+      campaign: (id) => campaigns.service.campaign(id),
+      claim: (campaignId, n, now) => campaigns.service.claimNextContacts(campaignId, n, now),
+      isCallable: (campaignId, number) => campaigns.dnc.isCallable(campaignId, number),
+      attemptStarted: (row) => campaigns.store.attemptStarted(row),
+      attemptAnswered: (attemptId, at, agentId) => campaigns.store.attemptAnswered(attemptId, at, agentId),
+      attemptCall: (attemptId, callId) => campaigns.store.attemptCall(attemptId, callId),
+      released: (contact) => campaigns.store.contactReleased(contact.id, contact.claimedFrom),
+      attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now).ops,
+      callStarted: ({ channelId, callerId, number, at }) => calls.service.callArrived({
+        channelId, direction: 'outbound', callerNumber: callerId, callerName: '', did: null, language: null, at, calledNumber: number,
+      }).id,
+      callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
+      agentCommand: (agentId, command) => agents.service.command(agentId, command, 'system'),
+      record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
+      wrapUpSeconds: wrapUpOf,
+      // Progressive: one line per agent waiting, less those still dialling (predictive paces the same until the pacer is in).
+      linesToDial: (_campaign, { ready, dialling }) => ready - dialling,
+    });
+    queues.engine.busyOutside.push(() => [...dialer.busyAgents(), ...sessions.busyAgents()]);
     const service = new OutboundService(store, dialer, {
       agent: async (agentId) => {
         await agents.service.getAgent(agentId); // 404 for an unknown agent
@@ -55,10 +89,15 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     }, config.outbound, outboundLogger);
     await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));
-    return { store, service, dialer };
+    return { store, service, dialer, sessions, campaignDialer };
   },
-  routes({ service }, { http }) {
+  routes({ service, sessions, campaignDialer }, { http, agents, campaigns, queues }) {
     void outboundRoutes(http, { outbound: service });
+    void campaignSessionRoutes(http, { sessions, campaignDialer, agents: agents.service, campaigns: campaigns.service, queues: queues.service });
+  },
+  start({ campaignDialer }) {
+    const timer = setInterval(() => void campaignDialer.tick(), 500);
+    return async () => clearInterval(timer);
   },
   async reconcile({ dialer }, view) {
     return dialer.reconcile(view);

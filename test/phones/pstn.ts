@@ -60,18 +60,26 @@ export interface PstnCall {
   end?: 'rejected' | 'cancelled' | 'hung_up_by_us' | 'hung_up_by_them';
 }
 
+export interface PstnOptions {
+  port?: number;
+  /** A person hangs up after talking this long (default: never; the other side ends the call). */
+  personTalkMs?: number;
+}
+
 export class PstnEmulator {
   readonly calls: PstnCall[] = [];
   private readonly waiters: Array<{ number: string; resolve: (c: PstnCall) => void }> = [];
   private closed = false;
   private readonly running: Promise<void>;
 
-  private constructor(private readonly phone: TestPhone) {
+  private readonly claimed = new Set<PstnCall>();
+
+  private constructor(private readonly phone: TestPhone, private readonly options: PstnOptions) {
     this.running = this.serve();
   }
 
-  static async start(port = PSTN_PORT): Promise<PstnEmulator> {
-    return new PstnEmulator(await TestPhone.start({ user: 'pstn-emulator', port }));
+  static async start(options: PstnOptions = {}): Promise<PstnEmulator> {
+    return new PstnEmulator(await TestPhone.start({ user: 'pstn-emulator', port: options.port ?? PSTN_PORT }), options);
   }
 
   /** The next call to `number` (one already received counts), once its behaviour has run to the answer or the rejection. */
@@ -86,8 +94,6 @@ export class PstnEmulator {
       this.waiters.push({ number, resolve: (c) => { clearTimeout(timer); resolve(c); } });
     });
   }
-
-  private readonly claimed = new Set<PstnCall>();
 
   private settled(c: PstnCall): void {
     const at = this.waiters.findIndex((w) => w.number === c.number);
@@ -157,6 +163,13 @@ export class PstnEmulator {
     call.stopTone();
     await sleep(1200);
     if (call.isActive) call.playTone(PSTN_VOICE_HZ);
+    if (this.options.personTalkMs !== undefined && call.isActive) {
+      await sleep(this.options.personTalkMs);
+      if (call.isActive) {
+        c.end = 'hung_up_by_us';
+        await call.hangup();
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentCommand } from '../agents/state-machine.js';
+import type { AriClient } from '../asterisk/ari.js';
+import type { AriHelpers } from '../asterisk/ari-helpers.js';
+import type { Media } from '../asterisk/media.js';
+import type { ChannelRegistry } from '../asterisk/registry.js';
+import type { StasisRouter } from '../asterisk/stasis-router.js';
+import type { CallOutcome } from '../campaigns/rules.js';
+import type { ClaimedContact } from '../campaigns/service.js';
+import type { CampaignView } from '../campaigns/views.js';
+import type { WriteOp, WriteQueue } from '../core/write-queue.js';
+import type { Logger } from '../core/logger.js';
+import { outcomeOf } from './outcome.js';
+import type { CampaignSessions, Session } from './sessions.js';
+import type { OutboundOutcome, OutboundStore } from './store.js';
+
+export const customerArg = 'campaign-customer';
+export const amdArg = 'campaign-amd';
+/** The dialplan context that runs AMD() on an answered person and returns to Stasis (docs/outbound.md). */
+export const amdContext = 'centralita-amd';
+/** How long a person's line rings before it counts as not answered. */
+const ringSeconds = 25;
+/** A person who answered and has no agent within this is abandoned (Ofcom's rule). */
+const connectGraceMs = 2000;
+
+/** What the campaign dialer asks of the campaigns and the others (bound in module.ts). */
+export interface CampaignDialerPorts {
+  campaign: (id: string) => Promise<CampaignView | undefined>;
+  claim: (campaignId: string, n: number, now: Date) => Promise<ClaimedContact[]>;
+  isCallable: (campaignId: string, numberE164: string) => Promise<boolean>;
+  attemptStarted: (row: { id: string; campaignId: string; contactId: string; numberE164: string; startedAt: Date }) => WriteOp;
+  attemptAnswered: (attemptId: string, at: Date, agentId: string | null) => WriteOp;
+  attemptCall: (attemptId: string, callId: string) => WriteOp;
+  released: (contact: ClaimedContact) => WriteOp;
+  /** The ops of a dial's end: the attempt, the contact's next state (rules.ts), a do-not-call mark. */
+  attemptEnd: (campaign: CampaignView, contact: ClaimedContact, attemptId: string, result: { outcome: CallOutcome; agentId: string | null }, now: Date) => WriteOp[];
+  callStarted: (call: { channelId: string; callerId: string; number: string; at: Date }) => string;
+  callAnswered: (channelId: string, at: Date) => void;
+  agentCommand: (agentId: string, command: AgentCommand) => Promise<unknown>;
+  record: (callId: string, queueId: string, agentId: string) => Promise<void>;
+  wrapUpSeconds: (queueId: string) => Promise<number>;
+  /** How many more lines to dial now for a campaign (progressive: one per agent waiting; predictive: the pacer). */
+  linesToDial: (campaign: CampaignView, view: { ready: number; dialling: number; talking: number }) => number;
+}
+
+interface Line {
+  id: string;
+  campaign: CampaignView;
+  contact: ClaimedContact;
+  channelId: string;
+  phase: 'ringing' | 'amd' | 'connecting' | 'talking' | 'over';
+  dialStatus: string | undefined;
+  callId: string | undefined;
+  session: Session | undefined;
+  answeredAt: Date | undefined;
+  /** Set when the agent's side ended the conversation (their session ended). */
+  endedByAgent: boolean;
+}
+
+/**
+ * The campaigns' dialer (docs/outbound.md, "Campaigns"): every half second,
+ * for each running progressive or predictive campaign with agents in
+ * sessions, it claims as many contacts as the pacing says, checks each
+ * number against the do-not-call lists again, and dials it. A person who
+ * answers passes through AMD() in the dialplan (amdContext) and comes back:
+ * a person goes to the longest-waiting agent's bridge, or is abandoned
+ * (the campaign's message, then hung up) when no agent is free within 2 s;
+ * a machine is hung up, left the campaign's message, or passed on as a
+ * person, by the campaign's `amd`. Each dial's end is written through the
+ * campaigns' rules (the contact's next state).
+ *
+ * Memory only: the lines in progress when centralita stops are lost; their
+ * contacts stay in_progress until the campaigns' stale-claim release.
+ */
+export class CampaignDialer {
+  private readonly lines = new Map<string, Line>();
+  private readonly byChannel = new Map<string, Line>();
+  private ticking = false;
+
+  constructor(
+    private readonly d: {
+      ari: AriClient; helpers: AriHelpers; media: Media; registry: ChannelRegistry; router: StasisRouter; writes: WriteQueue; store: OutboundStore; logger: Logger;
+      clock: () => Date; promptMedia: (name: string) => string;
+      /** The trunk's dial string for a number (CENTRALITA_OUTBOUND_ENDPOINT). */
+      endpoint: (number: string) => string;
+    },
+    private readonly sessions: CampaignSessions,
+    private readonly ports: CampaignDialerPorts,
+  ) {
+    d.router.claim(customerArg, { role: 'caller' });
+    d.router.claim(amdArg, { role: 'caller', start: (event) => {
+      const [, lineId, status] = event.args;
+      const line = this.lines.get(lineId ?? '');
+      if (!line) return void this.d.helpers.hangup(event.channel.id);
+      void this.afterAmd(line, status ?? 'NOTSURE').catch((err: unknown) => this.d.logger.error({ err, lineId }, 'campaign call handling failed'));
+    } });
+    d.ari.on('Dial', (event) => {
+      const line = this.byChannel.get(event.peer.id);
+      if (!line || !event.dialstatus) return;
+      line.dialStatus = event.dialstatus;
+      if (event.dialstatus === 'ANSWER') void this.answered(line);
+    });
+    d.ari.on('ChannelDestroyed', (event) => {
+      const line = this.byChannel.get(event.channel.id);
+      if (line) void this.gone(line, event.cause);
+    });
+  }
+
+  /** Lines of a campaign now, for the wallboard and the pacing. */
+  linesOf(campaignId: string): { dialling: number; talking: number } {
+    let dialling = 0;
+    let talking = 0;
+    for (const line of this.lines.values()) {
+      if (line.campaign.id !== campaignId) continue;
+      if (line.phase === 'talking') talking += 1;
+      else if (line.phase !== 'over') dialling += 1;
+    }
+    return { dialling, talking };
+  }
+
+  /** One pass over the campaigns with agents in sessions (a job: every half second on the leader). */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const campaignId of this.sessions.campaignIds()) {
+        const campaign = await this.ports.campaign(campaignId);
+        if (!campaign || campaign.state !== 'running' || campaign.mode === 'preview') continue;
+        const ready = this.sessions.ready(campaignId).length;
+        const n = this.ports.linesToDial(campaign, { ready, ...this.linesOf(campaignId) });
+        if (n <= 0) continue;
+        for (const contact of await this.ports.claim(campaignId, n, this.d.clock())) await this.dial(campaign, contact);
+      }
+    } catch (err) {
+      this.d.logger.error({ err }, 'the campaign dialer\'s pass failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async dial(campaign: CampaignView, contact: ClaimedContact): Promise<void> {
+    const { ari, helpers, writes } = this.d;
+    // Asked again right before the dial: a number listed since the claim is never called.
+    if (!(await this.ports.isCallable(campaign.id, contact.numberE164).catch(() => false))) {
+      void writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact)).catch(() => undefined);
+      return;
+    }
+    const id = randomUUID();
+    const line: Line = { id, campaign, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, endedByAgent: false };
+    this.lines.set(id, line);
+    this.byChannel.set(line.channelId, line);
+    void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() })).catch(() => undefined);
+    try {
+      await helpers.intoStasis(line.channelId, () => ari.request('channels.create', {
+        endpoint: this.d.endpoint(contact.numberE164), app: ari.app, appArgs: `${customerArg},${id}`, channelId: line.channelId,
+      }));
+      void helpers.subscribe(line.channelId);
+      for (const variable of ['CONNECTEDLINE(num)', 'CONNECTEDLINE(name)']) {
+        await ari.request('channels.setChannelVar', { channelId: line.channelId, variable, value: campaign.callerId });
+      }
+      await ari.request('channels.setChannelVar', { channelId: line.channelId, variable: 'CENTRALITA_LINE', value: id });
+      await ari.request('channels.dial', { channelId: line.channelId, timeout: ringSeconds });
+    } catch (err) {
+      this.d.logger.warn({ err, lineId: id }, 'could not dial a campaign contact');
+      await helpers.hangup(line.channelId);
+      this.end(line, 'failed');
+    }
+  }
+
+  /** The person's line answered: to AMD in the dialplan, back to Stasis as `campaign-amd,<line>,<status>`. */
+  private async answered(line: Line): Promise<void> {
+    if (line.phase !== 'ringing') return;
+    line.phase = 'amd';
+    line.answeredAt = this.d.clock();
+    await this.d.helpers.quietly('sending a campaign call to AMD', { channelId: line.channelId }, () =>
+      this.d.ari.request('channels.continueInDialplan', { channelId: line.channelId, context: amdContext, extension: 's', priority: 1 }));
+  }
+
+  private async afterAmd(line: Line, status: string): Promise<void> {
+    if (line.phase !== 'amd') return;
+    const machine = status === 'MACHINE';
+    if (machine && line.campaign.amd.action !== 'agent') {
+      line.phase = 'over';
+      if (line.campaign.amd.action === 'message' && line.campaign.amd.messagePrompt) {
+        await this.d.helpers.quietly('leaving the campaign\'s message', { channelId: line.channelId }, () => this.d.media.playToEnd(line.channelId, this.d.promptMedia(line.campaign.amd.messagePrompt!)));
+      }
+      this.end(line, 'machine');
+      await this.d.helpers.hangup(line.channelId);
+      return;
+    }
+    line.phase = 'connecting';
+    const session = await this.freeAgent(line.campaign.id);
+    if (!session) {
+      // Abandoned: no agent within the grace. The person hears who called (the campaign's message).
+      this.d.logger.info({ lineId: line.id, sessions: this.sessions.all().map((s) => ({ agentId: s.agentId, state: s.state })) }, 'a person answered a campaign call and no agent was free: abandoned');
+      line.phase = 'over';
+      if (line.campaign.abandonPrompt) {
+        await this.d.helpers.quietly('telling an abandoned person who called', { channelId: line.channelId }, () => this.d.media.playToEnd(line.channelId, this.d.promptMedia(line.campaign.abandonPrompt!)));
+      }
+      this.end(line, 'abandoned');
+      await this.d.helpers.hangup(line.channelId);
+      return;
+    }
+    await this.connect(line, session);
+  }
+
+  /** The longest-waiting agent of the campaign, waiting up to the grace for one. */
+  private async freeAgent(campaignId: string): Promise<Session | undefined> {
+    const until = Date.now() + connectGraceMs;
+    for (;;) {
+      const session = this.sessions.ready(campaignId)[0];
+      if (session) return session;
+      if (Date.now() >= until) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private async connect(line: Line, session: Session): Promise<void> {
+    const { ari, writes, store, registry } = this.d;
+    this.sessions.take(session, line.id);
+    line.session = session;
+    const at = this.d.clock();
+    const callId = this.ports.callStarted({ channelId: line.channelId, callerId: line.campaign.callerId, number: line.contact.numberE164, at });
+    line.callId = callId;
+    this.ports.callAnswered(line.channelId, at);
+    void writes.enqueue(`campaign attempt ${line.id} answered`, this.ports.attemptAnswered(line.id, line.answeredAt ?? at, session.agentId)).catch(() => undefined);
+    void writes.enqueue(`campaign attempt ${line.id} call`, this.ports.attemptCall(line.id, callId)).catch(() => undefined);
+    void writes.enqueue(`outbound call ${callId} started`, store.started({
+      call_id: callId, agent_id: session.agentId, queue_id: line.campaign.queueId, number: line.contact.numberE164, caller_id: line.campaign.callerId,
+      origin: 'campaign', started_at: line.answeredAt ?? at, agent_answered_at: at, answered_at: at, ended_at: null, outcome: null, talk_seconds: null, ended_by: null,
+    })).catch(() => undefined);
+    line.phase = 'talking';
+    await this.ports.agentCommand(session.agentId, { type: 'answer', callId }).catch((err: unknown) => {
+      this.d.logger.warn({ err: (err as Error).message, agentId: session.agentId }, 'the agent\'s state for a campaign call not applied');
+    });
+    try {
+      await ari.request('bridges.addChannel', { bridgeId: session.bridgeId, channel: line.channelId });
+    } catch (err) {
+      this.d.logger.warn({ err, lineId: line.id }, 'could not put the person through to the agent');
+      await this.d.helpers.hangup(line.channelId);
+      return;
+    }
+    registry.linkCall({ kind: 'outbound', callId, agentId: session.agentId, agentChannelId: session.channelId, callerChannelId: line.channelId, bridgeId: session.bridgeId, queueId: line.campaign.queueId });
+    await this.ports.record(callId, line.campaign.queueId, session.agentId).catch((err: unknown) => {
+      this.d.logger.error({ err, callId }, 'could not start the campaign call\'s recording');
+    });
+  }
+
+  /** The agent's session ended during a call: the person is hung up (their line ends answered). */
+  sessionLost(session: Session): void {
+    const line = session.lineId ? this.lines.get(session.lineId) : undefined;
+    if (!line) return;
+    line.endedByAgent = true;
+    void this.d.helpers.hangup(line.channelId);
+  }
+
+  private async gone(line: Line, cause: number): Promise<void> {
+    this.byChannel.delete(line.channelId);
+    if (line.phase === 'over') return;
+    if (line.phase === 'ringing') return this.end(line, campaignOutcome(outcomeOf(line.dialStatus, cause)));
+    // Answered, then gone before an agent: AMD running, or waiting for an agent.
+    if (line.phase === 'amd') return this.end(line, 'no_answer');
+    if (line.phase === 'connecting') return this.end(line, 'abandoned');
+    this.end(line, 'answered');
+  }
+
+  private end(line: Line, outcome: CallOutcome): void {
+    if (!this.lines.has(line.id)) return;
+    this.lines.delete(line.id);
+    line.phase = 'over';
+    const now = this.d.clock();
+    const session = line.session;
+    const agentId = session?.agentId ?? null;
+    for (const op of this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId }, now)) {
+      void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, op).catch(() => undefined);
+    }
+    if (line.callId) {
+      const talkSeconds = line.answeredAt ? Math.max(0, Math.round((now.getTime() - line.answeredAt.getTime()) / 1000)) : null;
+      const outboundOutcome: OutboundOutcome = 'answered';
+      void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, { at: now, outcome: outboundOutcome, talkSeconds, endedBy: line.endedByAgent ? 'agent' : 'customer' })).catch(() => undefined);
+      this.d.registry.unlinkCall(line.callId);
+    }
+    if (session) {
+      this.sessions.free(session);
+      void this.wrapUp(line, session.agentId);
+    }
+    setTimeout(() => this.byChannel.delete(line.channelId), 60_000).unref();
+  }
+
+  private async wrapUp(line: Line, agentId: string): Promise<void> {
+    const seconds = await this.ports.wrapUpSeconds(line.campaign.queueId).catch(() => 0);
+    await this.ports.agentCommand(agentId, { type: 'callEnded', wrapUpEndsAt: seconds > 0 ? new Date(Date.now() + seconds * 1000) : null }).catch((err: unknown) => {
+      this.d.logger.warn({ err: (err as Error).message, agentId }, 'the agent\'s state after a campaign call not applied');
+    });
+  }
+}
+
+/** The outbound outcome of an unanswered dial, as the campaigns' retry rules name it. */
+function campaignOutcome(outcome: OutboundOutcome): CallOutcome {
+  if (outcome === 'busy') return 'busy';
+  if (outcome === 'no_answer') return 'no_answer';
+  return 'failed';
+}

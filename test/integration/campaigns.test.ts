@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { tonesPresent } from '../phones/audio.js';
+import { behaviourOf, PstnEmulator, PSTN_VOICE_HZ, type PstnBehaviour } from '../phones/pstn.js';
+import { TestPhone, type Call } from '../phones/sip-phone.js';
+import { resetDatabase, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { sineWav } from '../support/tone-wav.js';
+
+const AGENT_HZ = 1000;
+const MESSAGE_HZ = 440;
+
+/** What each behaviour of the PSTN emulator must leave a contact as, with the campaign's retry rules below. */
+const expected: Record<PstnBehaviour, { state: string; attempts: number; lastOutcome: string }> = {
+  person: { state: 'done', attempts: 1, lastOutcome: 'answered' },
+  busy: { state: 'failed', attempts: 2, lastOutcome: 'busy' }, // busy: 2 calls, no delay
+  no_answer: { state: 'failed', attempts: 1, lastOutcome: 'no_answer' },
+  machine: { state: 'failed', attempts: 1, lastOutcome: 'machine' },
+  invalid: { state: 'failed', attempts: 1, lastOutcome: 'failed' },
+  hangs_up: { state: 'failed', attempts: 1, lastOutcome: 'no_answer' }, // answered and gone during AMD
+  congestion: { state: 'failed', attempts: 1, lastOutcome: 'failed' },
+};
+
+/**
+ * A progressive campaign of 50 contacts dialled to the PSTN emulator by
+ * five agents in sessions: every contact ends in the state its outcome
+ * gives, nothing is dialled out of hours or to a listed number, machines
+ * get the message after the beep, and persons hear the agent both ways.
+ */
+describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
+  let t: TestApp;
+  let pstn: PstnEmulator;
+  const phones: TestPhone[] = [];
+  const agentCalls: Call[] = [];
+  const agentIds: string[] = [];
+  let campaignId = '';
+  // A clock we set, moving on with real time: tomorrow 09:00 UTC (10:00 in Madrid, 23:00 the day before in
+  // Honolulu). Ahead of the real time, so what the import made due now is due on it too.
+  const start = Date.now();
+  const tomorrow = new Date(start + 86_400_000);
+  const base = Date.UTC(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth(), tomorrow.getUTCDate(), 9);
+  const clock = () => new Date(base + (Date.now() - start));
+
+  // 50 numbers: 16 persons, 7 busy, 1 not answering (it rings 25 s), 6 machines, 7 invalid, 6 who hang up at once, 7 congested.
+  const lastDigits = [...'0789'.repeat(4), ...'1111111', '2', ...'333333', ...'4444444', ...'555555', ...'6666666'];
+  const numbers = lastDigits.map((d, i) => `+3461${String(1000 + i).padStart(6, '0')}${d}`);
+  const outOfHours = '+34699000010'; // its time zone is Honolulu's: midnight there
+  const listedGlobally = '+34699000020';
+  const listedInCampaign = '+34699000030';
+
+  before(async () => {
+    pstn = await PstnEmulator.start({ personTalkMs: 2000 });
+    t = await startTestApp({}, { clock });
+    await resetDatabase(t.app);
+    await t.app.agents.load();
+    const wav = sineWav({ hz: MESSAGE_HZ, rate: 8000, channels: 1, seconds: 1 });
+    assert.equal((await t.api('/api/v1/prompts?name=cobros-mensaje', { method: 'POST', body: new Uint8Array(wav), headers: { 'content-type': 'audio/wav' } })).status, 201);
+    for (const ext of ['1001', '1002', '1003', '1004', '1005']) {
+      const phone = await TestPhone.start({ user: ext, password: `lab-${ext}` });
+      await phone.register();
+      phones.push(phone);
+      const agent = await t.api('/api/v1/agents', { method: 'POST', json: { number: ext, name: `agente ${ext}`, pin: '1234', extension: ext } });
+      assert.equal(agent.status, 201, JSON.stringify(agent.body));
+      agentIds.push(agent.body.id);
+    }
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'cobros', strategy: 'longest_idle', ringTimeoutSeconds: 10, wrapUpSeconds: 0, maxWaitSeconds: 120 } });
+    assert.equal(queue.status, 201, JSON.stringify(queue.body));
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: agentIds.map((agentId) => ({ agentId })) } });
+    const campaign = await t.api('/api/v1/campaigns', { method: 'POST', json: {
+      name: 'cobros-diciembre', queueId: queue.body.id, callerId: '+34910000000', mode: 'progressive',
+      hours: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['09:00-21:00']])),
+      defaultRegion: 'ES', defaultTimezone: 'Europe/Madrid',
+      amd: { action: 'message', messagePrompt: 'cobros-mensaje' },
+      retry: { busy: { maxAttempts: 2, delayMinutes: 0 }, no_answer: { maxAttempts: 1, delayMinutes: 0 }, machine: { maxAttempts: 1, delayMinutes: 0 } },
+    } });
+    assert.equal(campaign.status, 201, JSON.stringify(campaign.body));
+    campaignId = campaign.body.id;
+    const csv = ['number,name,timezone,deuda', ...numbers.map((n, i) => `${n},Cliente ${i},,${100 + i}`),
+      `${outOfHours},Lejos,Pacific/Honolulu,5`, `${listedGlobally},Vetado,,5`, `${listedInCampaign},Vetada,,5`].join('\r\n');
+    const list = await t.api(`/api/v1/campaigns/${campaignId}/lists?name=diciembre`, { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } });
+    assert.equal(list.status, 201, JSON.stringify(list.body));
+    assert.equal((await t.api('/api/v1/dnc', { method: 'POST', json: { number: listedGlobally } })).status, 201);
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/dnc`, { method: 'POST', json: { number: listedInCampaign } })).status, 201);
+    for (const id of agentIds) assert.equal((await t.api(`/api/v1/agents/${id}/login`, { method: 'POST' })).status, 200);
+  });
+  after(async () => {
+    await Promise.all(phones.map((p) => p.close()));
+    await t?.stop();
+    await pstn?.close();
+  });
+
+  it('agents join: each phone rings once and stays connected; not a member is refused', async () => {
+    for (const [i, agentId] of agentIds.entries()) {
+      const rings = phones[i]!.waitForIncoming(10_000);
+      const joined = await t.api(`/api/v1/campaigns/${campaignId}/sessions`, { method: 'POST', json: { agentId } });
+      assert.equal(joined.status, 202, JSON.stringify(joined.body));
+      const call = await (await rings).answer();
+      call.playTone(AGENT_HZ);
+      agentCalls.push(call);
+    }
+    await waitFor(async () => (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body.sessions.every((s: { state: string }) => s.state !== 'ringing'), 5000, 'sessions not up');
+    const again = await t.api(`/api/v1/campaigns/${campaignId}/sessions`, { method: 'POST', json: { agentId: agentIds[0] } });
+    assert.equal(again.status, 409);
+  });
+
+  it('dials every contact in hours and off the lists; each ends in the state its outcome gives', async () => {
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/start`, { method: 'POST' })).status, 200);
+    // The first person put through hears the agent, and the agent the person.
+    const first = await pstn.waitForCall(numbers[0]!, 20_000);
+    await first.call!.waitForTone(AGENT_HZ, { timeoutMs: 8000 });
+    await waitFor(async () => {
+      const c = (await t.api(`/api/v1/campaigns/${campaignId}`)).body;
+      const live = (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body;
+      return c.contacts.remaining === 1 && live.dialling === 0 && live.talking === 0;
+    }, 150_000, 'the campaign did not get through its contacts');
+    // What reaches an agent's phone in a session is the persons they were put through to.
+    const heardPerson = agentCalls.filter((c) => tonesPresent(c.received(), [PSTN_VOICE_HZ], 0.3).length === 1).length;
+    assert.ok(heardPerson >= 2, `the agents heard the persons (${heardPerson} of 5 agents)`);
+
+    const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=100`)).body as { number: string; state: string; attempts: number; lastOutcome: string | null }[];
+    const byNumber = new Map(contacts.map((c) => [c.number, c]));
+    const wrong: string[] = [];
+    for (const number of numbers) {
+      const want = expected[behaviourOf(number).behaviour];
+      const got = byNumber.get(number);
+      if (got?.state !== want.state || got.attempts !== want.attempts || got.lastOutcome !== want.lastOutcome) {
+        wrong.push(`${number} (${behaviourOf(number).behaviour}): ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
+      }
+    }
+    assert.deepEqual(wrong, [], 'every contact in the state its outcome gives');
+    assert.deepEqual([byNumber.get(outOfHours)?.state, byNumber.get(outOfHours)?.attempts], ['pending', 0], 'out of hours: not called');
+    for (const listed of [listedGlobally, listedInCampaign]) assert.equal(byNumber.get(listed)?.state, 'dnc');
+
+    // What the emulator got: each number dialled as often as its attempts, never the others.
+    const dialled = new Map<string, number>();
+    for (const c of pstn.calls) dialled.set(c.number, (dialled.get(c.number) ?? 0) + 1);
+    for (const number of numbers) assert.equal(dialled.get(number), expected[behaviourOf(number).behaviour].attempts, `${number} dialled`);
+    for (const never of [outOfHours, listedGlobally, listedInCampaign]) assert.equal(dialled.get(never), undefined, `${never} was dialled`);
+    assert.ok(pstn.calls.every((c) => c.callerId === '+34910000000'), 'the campaign\'s caller ID on every call');
+
+    // A machine got the campaign's message after its beep.
+    const machine = pstn.calls.find((c) => c.behaviour === 'machine' && c.call)!;
+    assert.deepEqual(tonesPresent(machine.call!.received(), [MESSAGE_HZ], 0.3), [MESSAGE_HZ], 'the message was left on the machine');
+    // Nobody was abandoned in progressive mode, and the agents are waiting again.
+    assert.ok(contacts.every((c) => c.lastOutcome !== 'abandoned'));
+    const live = (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body;
+    assert.equal(live.agentsWaiting, 5);
+  });
+
+  it('an agent leaves: their phone is hung up and the session is gone', async () => {
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/sessions/${agentIds[0]}`, { method: 'DELETE' })).status, 204);
+    await agentCalls[0]!.ended;
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/sessions/${agentIds[0]}`, { method: 'DELETE' })).status, 404);
+    assert.equal((await t.api(`/api/v1/agents/${agentIds[0]}/state`)).body.status, 'available');
+  });
+});
