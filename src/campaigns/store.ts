@@ -113,6 +113,24 @@ export class CampaignsStore {
     return this.db.selectFrom('campaign_lists').selectAll().where('campaign_id', '=', campaignId).where('name', '=', name).executeTakeFirst();
   }
 
+  /**
+   * The pacing's history (src/campaigns/pacing-cap.ts): persons reached
+   * (answered or abandoned) and abandoned, since `dayStart` and since
+   * `since30`, over every campaign (the cap is the centre's, as Ofcom counts it).
+   */
+  async abandonHistory(dayStart: Date, since30: Date): Promise<{ dayHumans: number; dayAbandons: number; rolling30Humans: number; rolling30Abandons: number }> {
+    const row = await this.db.selectFrom('campaign_attempts')
+      .select([
+        sql<string>`count(*) filter (where started_at >= ${dayStart})`.as('dh'),
+        sql<string>`count(*) filter (where started_at >= ${dayStart} and outcome = 'abandoned')`.as('da'),
+        sql<string>`count(*)`.as('rh'),
+        sql<string>`count(*) filter (where outcome = 'abandoned')`.as('ra'),
+      ])
+      .where('started_at', '>=', since30).where('outcome', 'in', ['answered', 'abandoned'])
+      .executeTakeFirst();
+    return { dayHumans: Number(row?.dh ?? 0), dayAbandons: Number(row?.da ?? 0), rolling30Humans: Number(row?.rh ?? 0), rolling30Abandons: Number(row?.ra ?? 0) };
+  }
+
   /** Contacts by state and how many were attempted, for a campaign or one of its lists. */
   async counts(campaignId: string, listId?: string): Promise<StateCounts> {
     let query = this.db.selectFrom('campaign_contacts')

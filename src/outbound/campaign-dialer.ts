@@ -10,6 +10,8 @@ import type { ClaimedContact } from '../campaigns/service.js';
 import type { CampaignView } from '../campaigns/views.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { Logger } from '../core/logger.js';
+import type { BusyAgent } from '../campaigns/pacing.js';
+import type { CampaignPacing } from './campaign-pacing.js';
 import { outcomeOf } from './outcome.js';
 import type { CampaignSessions, Session } from './sessions.js';
 import type { OutboundOutcome, OutboundStore } from './store.js';
@@ -39,8 +41,8 @@ export interface CampaignDialerPorts {
   agentCommand: (agentId: string, command: AgentCommand) => Promise<unknown>;
   record: (callId: string, queueId: string, agentId: string) => Promise<void>;
   wrapUpSeconds: (queueId: string) => Promise<number>;
-  /** How many more lines to dial now for a campaign (progressive: one per agent waiting; predictive: the pacer). */
-  linesToDial: (campaign: CampaignView, view: { ready: number; dialling: number; talking: number }) => number;
+  /** The agent's state and since when (an agent in wrap-up is about to be free: the pacing counts them). */
+  agentPhase: (agentId: string) => { status: string; since: Date | undefined };
 }
 
 interface Line {
@@ -53,6 +55,10 @@ interface Line {
   callId: string | undefined;
   session: Session | undefined;
   answeredAt: Date | undefined;
+  dialledAt: number;
+  /** When AMD said it is a person, and when an agent took them. */
+  humanAt: number;
+  connectedAt: number;
   /** Set when the agent's side ended the conversation (their session ended). */
   endedByAgent: boolean;
 }
@@ -86,6 +92,7 @@ export class CampaignDialer {
     },
     private readonly sessions: CampaignSessions,
     private readonly ports: CampaignDialerPorts,
+    readonly pacing: CampaignPacing,
   ) {
     d.router.claim(customerArg, { role: 'caller' });
     d.router.claim(amdArg, { role: 'caller', start: (event) => {
@@ -126,8 +133,7 @@ export class CampaignDialer {
       for (const campaignId of this.sessions.campaignIds()) {
         const campaign = await this.ports.campaign(campaignId);
         if (!campaign || campaign.state !== 'running' || campaign.mode === 'preview') continue;
-        const ready = this.sessions.ready(campaignId).length;
-        const n = this.ports.linesToDial(campaign, { ready, ...this.linesOf(campaignId) });
+        const n = await this.pacing.decide(campaign, this.d.clock(), this.pacingInput(campaignId));
         if (n <= 0) continue;
         for (const contact of await this.ports.claim(campaignId, n, this.d.clock())) await this.dial(campaign, contact);
       }
@@ -138,6 +144,28 @@ export class CampaignDialer {
     }
   }
 
+  /** What the pacer is told of a campaign now: agents waiting, busy (talking, or in wrap-up) and lines in flight. */
+  private pacingInput(campaignId: string): { agentsReady: number; agentsBusy: BusyAgent[]; linesRinging: number[]; humansWaiting: number } {
+    const now = Date.now();
+    const agentsBusy: BusyAgent[] = [];
+    for (const s of this.sessions.all()) {
+      if (s.campaignId !== campaignId || s.state === 'ringing') continue;
+      if (s.state === 'talking') agentsBusy.push({ sinceMs: now - s.talkingSince, phase: 'talk' });
+      else {
+        const phase = this.ports.agentPhase(s.agentId);
+        if (phase.status === 'wrap_up') agentsBusy.push({ sinceMs: now - (phase.since?.getTime() ?? now), phase: 'wrap' });
+      }
+    }
+    const linesRinging: number[] = [];
+    let humansWaiting = 0;
+    for (const line of this.lines.values()) {
+      if (line.campaign.id !== campaignId) continue;
+      if (line.phase === 'ringing' || line.phase === 'amd') linesRinging.push(now - line.dialledAt);
+      else if (line.phase === 'connecting') humansWaiting += 1;
+    }
+    return { agentsReady: this.sessions.ready(campaignId).length, agentsBusy, linesRinging, humansWaiting };
+  }
+
   private async dial(campaign: CampaignView, contact: ClaimedContact): Promise<void> {
     const { ari, helpers, writes } = this.d;
     // Asked again right before the dial: a number listed since the claim is never called.
@@ -146,7 +174,7 @@ export class CampaignDialer {
       return;
     }
     const id = randomUUID();
-    const line: Line = { id, campaign, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, endedByAgent: false };
+    const line: Line = { id, campaign, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, dialledAt: Date.now(), humanAt: 0, connectedAt: 0, endedByAgent: false };
     this.lines.set(id, line);
     this.byChannel.set(line.channelId, line);
     void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() })).catch(() => undefined);
@@ -179,6 +207,8 @@ export class CampaignDialer {
   private async afterAmd(line: Line, status: string): Promise<void> {
     if (line.phase !== 'amd') return;
     const machine = status === 'MACHINE';
+    const ringMs = (line.answeredAt?.getTime() ?? Date.now()) - line.dialledAt;
+    this.pacing.attemptEnded(line.campaign.id, this.d.clock(), machine ? 'machine' : 'human', Math.max(0, ringMs));
     if (machine && line.campaign.amd.action !== 'agent') {
       line.phase = 'over';
       if (line.campaign.amd.action === 'message' && line.campaign.amd.messagePrompt) {
@@ -189,11 +219,13 @@ export class CampaignDialer {
       return;
     }
     line.phase = 'connecting';
+    line.humanAt = Date.now();
     const session = await this.freeAgent(line.campaign.id);
     if (!session) {
       // Abandoned: no agent within the grace. The person hears who called (the campaign's message).
       this.d.logger.info({ lineId: line.id, sessions: this.sessions.all().map((s) => ({ agentId: s.agentId, state: s.state })) }, 'a person answered a campaign call and no agent was free: abandoned');
       line.phase = 'over';
+      this.pacing.abandoned(line.campaign.id, this.d.clock());
       if (line.campaign.abandonPrompt) {
         await this.d.helpers.quietly('telling an abandoned person who called', { channelId: line.channelId }, () => this.d.media.playToEnd(line.channelId, this.d.promptMedia(line.campaign.abandonPrompt!)));
       }
@@ -219,6 +251,8 @@ export class CampaignDialer {
     const { ari, writes, store, registry } = this.d;
     this.sessions.take(session, line.id);
     line.session = session;
+    line.connectedAt = Date.now();
+    this.pacing.connected(line.campaign.id, this.d.clock(), line.connectedAt - line.humanAt);
     const at = this.d.clock();
     const callId = this.ports.callStarted({ channelId: line.channelId, callerId: line.campaign.callerId, number: line.contact.numberE164, at });
     line.callId = callId;
@@ -257,9 +291,16 @@ export class CampaignDialer {
   private async gone(line: Line, cause: number): Promise<void> {
     this.byChannel.delete(line.channelId);
     if (line.phase === 'over') return;
-    if (line.phase === 'ringing') return this.end(line, campaignOutcome(outcomeOf(line.dialStatus, cause)));
+    if (line.phase === 'ringing') {
+      const outcome = campaignOutcome(outcomeOf(line.dialStatus, cause));
+      this.pacing.attemptEnded(line.campaign.id, this.d.clock(), outcome, Date.now() - line.dialledAt);
+      return this.end(line, outcome);
+    }
     // Answered, then gone before an agent: AMD running, or waiting for an agent.
-    if (line.phase === 'amd') return this.end(line, 'no_answer');
+    if (line.phase === 'amd') {
+      this.pacing.attemptEnded(line.campaign.id, this.d.clock(), 'no_answer', Date.now() - line.dialledAt);
+      return this.end(line, 'no_answer');
+    }
     if (line.phase === 'connecting') return this.end(line, 'abandoned');
     this.end(line, 'answered');
   }
@@ -289,6 +330,7 @@ export class CampaignDialer {
 
   private async wrapUp(line: Line, agentId: string): Promise<void> {
     const seconds = await this.ports.wrapUpSeconds(line.campaign.queueId).catch(() => 0);
+    this.pacing.handled(line.campaign.id, this.d.clock(), Date.now() - line.connectedAt, seconds * 1000);
     await this.ports.agentCommand(agentId, { type: 'callEnded', wrapUpEndsAt: seconds > 0 ? new Date(Date.now() + seconds * 1000) : null }).catch((err: unknown) => {
       this.d.logger.warn({ err: (err as Error).message, agentId }, 'the agent\'s state after a campaign call not applied');
     });
@@ -296,7 +338,7 @@ export class CampaignDialer {
 }
 
 /** The outbound outcome of an unanswered dial, as the campaigns' retry rules name it. */
-function campaignOutcome(outcome: OutboundOutcome): CallOutcome {
+function campaignOutcome(outcome: OutboundOutcome): 'busy' | 'no_answer' | 'failed' {
   if (outcome === 'busy') return 'busy';
   if (outcome === 'no_answer') return 'no_answer';
   return 'failed';

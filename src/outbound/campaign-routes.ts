@@ -66,7 +66,13 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
       summary: 'A campaign now: its agents\' sessions and its lines',
       params: IdParams,
       response: {
-        200: Type.Object({ sessions: Type.Array(SessionView), dialling: Type.Integer(), talking: Type.Integer(), agentsWaiting: Type.Integer() }),
+        200: Type.Object({
+          sessions: Type.Array(SessionView), dialling: Type.Integer(), talking: Type.Integer(), agentsWaiting: Type.Integer(),
+          pacing: Type.Union([Type.Null(), Type.Object({
+            state: Type.String({ description: 'learning, normal, slowed or stopped' }), reason: Type.String({ description: 'Why, in a sentence the wallboard shows' }),
+            ratio: Type.Number(), dayAbandonRate: Type.Number(), rolling30AbandonRate: Type.Number(), answerRate: Type.Number(),
+          })]),
+        }),
         404: ErrorBody,
       },
     },
@@ -78,6 +84,7 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
       sessions: sessions.map((s) => ({ agentId: s.agentId, state: s.state })),
       ...d.campaignDialer.linesOf(campaign.id),
       agentsWaiting: d.sessions.ready(campaign.id).length,
+      pacing: d.campaignDialer.pacing.view(campaign.id) ?? null,
     };
   });
 }

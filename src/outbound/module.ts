@@ -2,6 +2,7 @@ import { tablesOf } from '../core/capability.js';
 import type { Module } from '../shared.js';
 import { promptMedia } from '../prompts/service.js';
 import { CampaignDialer } from './campaign-dialer.js';
+import { CampaignPacing } from './campaign-pacing.js';
 import { campaignSessionRoutes } from './campaign-routes.js';
 import { agentLegArg, customerLegArg, OutboundDialer } from './dialer.js';
 import { CampaignSessions, sessionLegArg } from './sessions.js';
@@ -73,9 +74,8 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       agentCommand: (agentId, command) => agents.service.command(agentId, command, 'system'),
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
       wrapUpSeconds: wrapUpOf,
-      // Progressive: one line per agent waiting, less those still dialling (predictive paces the same until the pacer is in).
-      linesToDial: (_campaign, { ready, dialling }) => ready - dialling,
-    });
+      agentPhase: (agentId) => agents.service.presence(agentId),
+    }, new CampaignPacing((dayStart, since30) => campaigns.store.abandonHistory(dayStart, since30), config.timezone, outboundLogger.child({ part: 'pacing' })));
     queues.engine.busyOutside.push(() => [...dialer.busyAgents(), ...sessions.busyAgents()]);
     const service = new OutboundService(store, dialer, {
       agent: async (agentId) => {

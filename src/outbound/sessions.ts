@@ -22,8 +22,9 @@ export interface Session {
   state: 'ringing' | 'waiting' | 'talking';
   /** Since when the agent waits (the longest-waiting agent takes the next person). */
   waitingSince: number;
-  /** The dial line the agent is on while talking. */
+  /** The dial line the agent is on while talking, and since when. */
   lineId: string | undefined;
+  talkingSince: number;
   left: Promise<void>;
   leave: () => void;
 }
@@ -91,7 +92,7 @@ export class CampaignSessions {
     const channelId = `campaign-agent-${randomUUID()}`;
     let leave!: () => void;
     const left = new Promise<void>((resolve) => { leave = resolve; });
-    const session: Session = { agentId, campaignId, channelId, bridgeId: `campaign-agent-${agentId}`, state: 'ringing', waitingSince: 0, lineId: undefined, left, leave };
+    const session: Session = { agentId, campaignId, channelId, bridgeId: `campaign-agent-${agentId}`, state: 'ringing', waitingSince: 0, lineId: undefined, talkingSince: 0, left, leave };
     this.byAgent.set(agentId, session);
     this.byChannel.set(channelId, session);
     this.ports.holdPhone(extension, left);
@@ -133,6 +134,7 @@ export class CampaignSessions {
   take(session: Session, lineId: string): void {
     session.state = 'talking';
     session.lineId = lineId;
+    session.talkingSince = Date.now();
   }
 
   /** The person left: the agent waits for the next (once their wrap-up is over: `ready` reads their state). */

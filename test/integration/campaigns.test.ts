@@ -146,6 +146,26 @@ describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
     assert.equal(live.agentsWaiting, 5);
   });
 
+  it('predictive: the pacer takes over the dialling; while it learns it dials 1:1 and the live view says why', async () => {
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/pause`, { method: 'POST' })).status, 200);
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}`, { method: 'PATCH', json: { mode: 'predictive', abandonPrompt: 'cobros-mensaje' } })).status, 200);
+    const more = Array.from({ length: 10 }, (_, i) => `+3462${String(2000 + i).padStart(6, '0')}${i % 2 === 0 ? '8' : '9'}`);
+    const list = await t.api(`/api/v1/campaigns/${campaignId}/lists?name=predictivo`, { method: 'POST', body: ['number', ...more].join('\r\n'), headers: { 'content-type': 'text/csv' } });
+    assert.equal(list.status, 201, JSON.stringify(list.body));
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/start`, { method: 'POST' })).status, 200);
+    await waitFor(async () => {
+      const c = (await t.api(`/api/v1/campaigns/${campaignId}`)).body;
+      const live = (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body;
+      return c.contacts.remaining === 1 && live.dialling === 0 && live.talking === 0;
+    }, 60_000, 'the predictive list was not called');
+    const live = (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body;
+    assert.equal(live.pacing?.state, 'learning', JSON.stringify(live.pacing));
+    assert.ok(live.pacing.reason.length > 10, live.pacing.reason);
+    const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=200`)).body as { number: string; state: string; lastOutcome: string | null }[];
+    for (const number of more) assert.equal(contacts.find((c) => c.number === number)?.state, 'done', `${number} done`);
+    assert.ok(contacts.every((c) => c.lastOutcome !== 'abandoned'), 'learning dials 1:1: nobody abandoned');
+  });
+
   it('an agent leaves: their phone is hung up and the session is gone', async () => {
     assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/sessions/${agentIds[0]}`, { method: 'DELETE' })).status, 204);
     await agentCalls[0]!.ended;
