@@ -95,6 +95,7 @@ export class OutboundDialer {
   private readonly byChannel = new Map<string, Dial>();
   /** Calls an earlier process left open (callId → row), until the reconciliation judges them. */
   private readonly leftOpen = new Map<string, OutboundCallRow>();
+  private readonly endListeners: Array<(callId: string, outcome: OutboundOutcome) => void> = [];
 
   constructor(private readonly d: DialerDeps, private readonly ports: DialerPorts) {
     d.ari.on('Dial', (event) => {
@@ -111,6 +112,11 @@ export class OutboundDialer {
       const dial = this.byChannel.get(event.channel.id);
       if (dial) void this.legGone(dial, event.channel.id, event.cause);
     });
+  }
+
+  /** Told of each call's end and outcome (the callbacks' dialling). */
+  onEnded(listener: (callId: string, outcome: OutboundOutcome) => void): void {
+    this.endListeners.push(listener);
   }
 
   /** Agents on an outbound call now (the queues leave them alone). */
@@ -352,6 +358,7 @@ export class OutboundDialer {
     void this.d.helpers.destroyBridge(dial.bridgeId);
     void this.releaseAgent(dial);
     dial.end();
+    for (const listener of this.endListeners) listener(dial.callId, outcome);
     // The legs' ChannelDestroyed may still come: they are forgotten once it has (legGone), or after a minute.
     setTimeout(() => { this.byChannel.delete(dial.agentLeg); this.byChannel.delete(dial.customerLeg); }, 60_000).unref();
   }

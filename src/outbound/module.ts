@@ -1,6 +1,7 @@
 import { tablesOf } from '../core/capability.js';
 import type { Module } from '../shared.js';
 import { promptMedia } from '../prompts/service.js';
+import { CallbackDialer } from './callbacks.js';
 import { CampaignDialer } from './campaign-dialer.js';
 import { CampaignPacing } from './campaign-pacing.js';
 import { campaignSessionRoutes } from './campaign-routes.js';
@@ -12,7 +13,7 @@ import { OutboundStore, type OutboundTables } from './store.js';
 
 declare module '../core/capability.js' {
   interface Capabilities {
-    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer; sessions: CampaignSessions; campaignDialer: CampaignDialer };
+    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer; sessions: CampaignSessions; campaignDialer: CampaignDialer; callbacks: CallbackDialer };
   }
 }
 
@@ -76,6 +77,16 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       wrapUpSeconds: wrapUpOf,
       agentPhase: (agentId) => agents.service.presence(agentId),
     }, new CampaignPacing((dayStart, since30) => campaigns.store.abandonHistory(dayStart, since30), config.timezone, outboundLogger.child({ part: 'pacing' })));
+    const callbacks = new CallbackDialer({ dialer, writes, logger: outboundLogger.child({ part: 'callbacks' }), clock, callerId: config.outbound.callerId }, {
+      due: (now, limit) => queues.store.dueCallbacks(now, limit),
+      queue: (queueId) => queues.store.get(queueId),
+      members: async (queueId) => (await queues.store.members(queueId)).map((m) => m.agent_id),
+      freeAgent: (agentId) => {
+        const presence = agents.service.presence(agentId);
+        return presence.status === 'available' && presence.extension && !sessions.of(agentId) ? { extension: presence.extension } : undefined;
+      },
+      changed: (id, set) => queues.store.callbackChanged(id, set),
+    });
     queues.engine.busyOutside.push(() => [...dialer.busyAgents(), ...sessions.busyAgents()]);
     const service = new OutboundService(store, dialer, {
       agent: async (agentId) => {
@@ -89,15 +100,24 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     }, config.outbound, outboundLogger);
     await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));
-    return { store, service, dialer, sessions, campaignDialer };
+    return { store, service, dialer, sessions, campaignDialer, callbacks };
   },
   routes({ service, sessions, campaignDialer }, { http, agents, campaigns, queues }) {
     void outboundRoutes(http, { outbound: service });
     void campaignSessionRoutes(http, { sessions, campaignDialer, agents: agents.service, campaigns: campaigns.service, queues: queues.service });
   },
-  start({ campaignDialer }) {
+  start({ campaignDialer, callbacks }, { config, queues, logger }) {
     const timer = setInterval(() => void campaignDialer.tick(), 500);
-    return async () => clearInterval(timer);
+    let callbackTimer: NodeJS.Timeout | undefined;
+    if (config.outbound.endpoint) {
+      // Callbacks an earlier process was dialling are due again (none of this process's is in flight yet).
+      void queues.store.releaseCallbacksInProgress().catch((err: unknown) => logger.error({ err }, 'could not release the callbacks left in progress'));
+      callbackTimer = setInterval(() => void callbacks.tick(), 2000);
+    }
+    return async () => {
+      clearInterval(timer);
+      clearInterval(callbackTimer);
+    };
   },
   async reconcile({ dialer }, view) {
     return dialer.reconcile(view);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { HttpApp } from '../core/http.js';
-import { ErrorBody, IdParams, Matching, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { DateTime, ErrorBody, IdParams, Matching, Nullable, StringEnum, Text, Uuid } from '../core/schemas.js';
 import { SurveyOfferSchema } from './survey-offer.js';
 import type { QueuesService } from './service.js';
 import { strategies } from './strategy.js';
@@ -49,6 +49,8 @@ const fields = {
   recordingSamplePercent: Type.Integer({ minimum: 1, maximum: 100, description: 'with always: the share of calls recorded' }),
   recordingRetentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
   callbackKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to leave a callback request' }),
+  callbackMaxAttempts: Type.Integer({ minimum: 1, maximum: 20, description: 'calls made for a callback (busy, no answer) before it fails' }),
+  callbackRetryMinutes: Type.Integer({ minimum: 0, maximum: 10080, description: 'minutes between a callback\'s calls' }),
   overflowKey: Type.Union([Matching('^[0-9*#]$', 1), Type.Null()], { description: 'key a waiting caller presses to go to the overflow' }),
   extension: Type.Union([Matching('^[0-9]{2,8}$', 8), Type.Null()], { description: 'short number agents key (## number #) to transfer a caller to this queue' }),
   thresholds: Thresholds,
@@ -123,10 +125,38 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
   app.get('/api/v1/queues/:id/callbacks', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
-      tags: ['queues'], summary: 'Callback requests left by waiting callers', params: IdParams,
-      response: { 200: Type.Array(Type.Object({ id: Type.String(), callId: Type.String(), callerNumber: Type.String(), requestedAt: Type.String(), status: Type.String() })), 404: ErrorBody },
+      tags: ['queues'],
+      summary: 'Callbacks: requests left by waiting callers and callbacks scheduled, with how their dialling went',
+      description: 'status: pending (due at nextAttemptAt, or now), in_progress (being dialled), done (the customer answered), failed (the queue\'s '
+        + 'callbackMaxAttempts calls made: busy, no answer…), cancelled. docs/outbound.md, "Callbacks".',
+      params: IdParams,
+      response: { 200: Type.Array(Type.Object({
+        id: Type.String(), callId: Nullable(Type.String()), callerNumber: Type.String(), requestedAt: Type.String(), status: Type.String(),
+        attempts: Type.Integer(), nextAttemptAt: Nullable(Type.String()), lastAttemptAt: Nullable(Type.String()), lastOutcome: Nullable(Type.String()),
+        lastCallId: Nullable(Type.String({ description: 'the outbound call of the last attempt' })), agentId: Nullable(Type.String({ description: 'only this agent takes it' })),
+        scheduledBy: Nullable(Type.String()),
+      })), 404: ErrorBody },
     },
   }, async (request) => queues.callbacks(request.params.id));
+
+  app.post('/api/v1/queues/:id/callbacks/scheduled', {
+    config: { roles: ['admin', 'supervisor', 'agent'] },
+    schema: {
+      tags: ['queues'],
+      summary: 'Schedule a callback to a number at a time, for one agent of the queue or anyone in it',
+      description: 'Agents may schedule one for themselves (agentId their own) or for anyone in the queue (no agentId). Dialled like a caller\'s request.',
+      params: IdParams,
+      body: Type.Object({
+        number: Matching('^\\+?[0-9]{3,20}$', 21),
+        at: Type.Optional(DateTime({ description: 'when (default now)' })),
+        agentId: Type.Optional(Uuid({ description: 'only this agent (a member of the queue) takes it' })),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Object({ id: Type.String(), status: Type.String(), nextAttemptAt: Nullable(Type.String()) }), ...errors },
+    },
+  }, async (request, reply) => {
+    const view = await queues.scheduleCallback(request.params.id, request.body, request.principal!);
+    return reply.status(201).send({ id: view.id, status: view.status, nextAttemptAt: view.nextAttemptAt });
+  });
 
   app.post('/api/v1/queues/:id/callbacks', {
     config: { roles: ['admin', 'supervisor'] },

@@ -15,6 +15,7 @@ import type { Strategy } from './strategy.js';
 export interface QueueInput {
   name: string; strategy: Strategy; requiredSkills?: Record<string, number>; language?: string | null;
   ringTimeoutSeconds?: number; wrapUpSeconds?: number; maxWaitSeconds?: number; overflow?: Overflow;
+  callbackMaxAttempts?: number; callbackRetryMinutes?: number;
   serviceLevelSeconds?: number; announcements?: Announcements; musicOnHold?: string;
   /** Calls answered in this queue are recorded always (a sample of them below 100 %), never, or when someone asks. */
   recordingPolicy?: 'always' | 'never' | 'on_demand'; recordingSamplePercent?: number; recordingRetentionDays?: number;
@@ -40,6 +41,11 @@ export interface QueueView extends Required<Omit<QueueInput, 'language' | 'callb
   members: { agentId: string; penalty: number }[];
 }
 
+export interface CallbackView {
+  id: string; callId: string | null; callerNumber: string; requestedAt: string; status: string; attempts: number; nextAttemptAt: string | null;
+  lastAttemptAt: string | null; lastOutcome: string | null; lastCallId: string | null; agentId: string | null; scheduledBy: string | null;
+}
+
 export interface QueueLive { queueId: string; waiting: WaitingView[]; agents: { agentId: string; status: string; reason: string | null; since: string | null }[] }
 
 const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): QueueView => ({
@@ -48,6 +54,7 @@ const view = (row: QueueRow, members: { agent_id: string; penalty: number }[]): 
   overflow: row.overflow, serviceLevelSeconds: row.service_level_seconds, announcements: row.announcements,
   musicOnHold: row.music_on_hold, recordingPolicy: row.recording_policy,
   recordingSamplePercent: row.recording_sample_percent, recordingRetentionDays: row.recording_retention_days, callbackKey: row.callback_key, overflowKey: row.overflow_key,
+  callbackMaxAttempts: row.callback_max_attempts, callbackRetryMinutes: row.callback_retry_minutes,
   extension: row.extension, thresholds: row.thresholds, dispositions: row.dispositions, dispositionRequired: row.disposition_required,
   dispositionMaxSeconds: row.disposition_max_seconds, ronaAfterMisses: row.rona_after_misses, screenPopUrl: row.screen_pop_url, survey: row.survey, members: members.map((m) => ({ agentId: m.agent_id, penalty: m.penalty })),
 });
@@ -103,6 +110,7 @@ export class QueuesService {
       announcements: input.announcements ?? { everySeconds: 0 }, music_on_hold: input.musicOnHold ?? 'default', recording_policy: input.recordingPolicy ?? 'never',
       recording_sample_percent: input.recordingSamplePercent ?? 100, recording_retention_days: input.recordingRetentionDays ?? 365,
       callback_key: input.callbackKey ?? null, overflow_key: input.overflowKey ?? null, extension: input.extension ?? null,
+      callback_max_attempts: input.callbackMaxAttempts ?? 3, callback_retry_minutes: input.callbackRetryMinutes ?? 10,
       thresholds: checkThresholds(input.thresholds ?? defaultThresholds),
       dispositions: checkDispositions(input.dispositions ?? [], input.dispositionRequired ?? false),
       disposition_required: input.dispositionRequired ?? false, disposition_max_seconds: input.dispositionMaxSeconds ?? 120,
@@ -125,6 +133,8 @@ export class QueuesService {
       ...(input.language !== undefined ? { language: input.language } : {}),
       ...(input.ringTimeoutSeconds !== undefined ? { ring_timeout_seconds: input.ringTimeoutSeconds } : {}),
       ...(input.wrapUpSeconds !== undefined ? { wrap_up_seconds: input.wrapUpSeconds } : {}),
+      ...(input.callbackMaxAttempts !== undefined ? { callback_max_attempts: input.callbackMaxAttempts } : {}),
+      ...(input.callbackRetryMinutes !== undefined ? { callback_retry_minutes: input.callbackRetryMinutes } : {}),
       ...(input.maxWaitSeconds !== undefined ? { max_wait_seconds: input.maxWaitSeconds } : {}),
       ...(overflow !== undefined ? { overflow } : {}),
       ...(input.serviceLevelSeconds !== undefined ? { service_level_seconds: input.serviceLevelSeconds } : {}),
@@ -213,9 +223,31 @@ export class QueuesService {
     }));
   }
 
-  async callbacks(id: string): Promise<{ id: string; callId: string; callerNumber: string; requestedAt: string; status: string }[]> {
+  async callbacks(id: string): Promise<CallbackView[]> {
     await this.get(id);
-    return (await this.store.callbacks(id)).map((c) => ({ id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status }));
+    return (await this.store.callbacks(id)).map((c) => ({
+      id: c.id, callId: c.call_id, callerNumber: c.caller_number, requestedAt: c.requested_at.toISOString(), status: c.status,
+      attempts: c.attempts, nextAttemptAt: c.next_attempt_at?.toISOString() ?? null, lastAttemptAt: c.last_attempt_at?.toISOString() ?? null,
+      lastOutcome: c.last_outcome, lastCallId: c.last_call_id, agentId: c.agent_id, scheduledBy: c.scheduled_by,
+    }));
+  }
+
+  /**
+   * An agent (or a supervisor) schedules a callback for a number at a time:
+   * for one agent only (`agentId`) or anyone in the queue. Dialled like a
+   * caller's request (src/outbound/callbacks.ts).
+   */
+  async scheduleCallback(queueId: string, input: { number: string; at?: string; agentId?: string }, by: { role: string; agentId: string | null }): Promise<CallbackView> {
+    const queue = await this.get(queueId);
+    if (by.role === 'agent' && input.agentId !== undefined && input.agentId !== by.agentId) throw forbidden('an agent may schedule a callback for themselves or for anyone in the queue, not for another agent');
+    if (input.agentId !== undefined && !queue.members.some((m) => m.agentId === input.agentId)) throw badRequest('body/agentId: not a member of the queue');
+    const id = randomUUID();
+    const now = new Date();
+    const at = input.at ? new Date(input.at) : now;
+    await this.store.apply(this.store.insertCallback({
+      id, queue_id: queueId, call_id: null, caller_number: input.number, requested_at: now, agent_id: input.agentId ?? null, scheduled_by: by.agentId, next_attempt_at: at,
+    }));
+    return (await this.callbacks(queueId)).find((c) => c.id === id)!;
   }
 
   /** A queue call connected now, which this principal may act on: its agent; 404 no such call, 409 not connected now, 403 another agent's. */

@@ -23,6 +23,8 @@ export interface QueuesTable {
   service_level_seconds: number; announcements: Announcements; music_on_hold: string; recording_policy: 'always' | 'never' | 'on_demand';
   recording_sample_percent: number; recording_retention_days: number;
   callback_key: string | null; overflow_key: string | null; extension: string | null;
+  /** Callbacks dialled (migration 032): calls per request, minutes between them. */
+  callback_max_attempts: number; callback_retry_minutes: number;
   thresholds: Thresholds;
   /** Wrap-up codes (migration 023): the agent sets one per call; `required` holds the wrap-up until it is set. */
   dispositions: Disposition[]; disposition_required: boolean; disposition_max_seconds: number;
@@ -36,7 +38,13 @@ export interface QueuesTable {
 }
 /** A wrap-up code: keyed on the phone (*49 code #), so digits. `outcome` is for campaigns (done, retry, callback, do_not_call…). */
 export interface Disposition { code: string; label: string; requiresNote?: boolean; outcome?: string }
-export interface QueueCallbacksTable { id: string; queue_id: string; call_id: string; caller_number: string; requested_at: Date; status: Generated<'pending' | 'done' | 'cancelled'> }
+export type CallbackStatus = 'pending' | 'in_progress' | 'done' | 'failed' | 'cancelled';
+export interface QueueCallbacksTable {
+  id: string; queue_id: string; call_id: string | null; caller_number: string; requested_at: Date; status: Generated<CallbackStatus>;
+  /** Dialled callbacks (migration 032). */
+  attempts: Generated<number>; next_attempt_at: Generated<Date | null>; last_attempt_at: Generated<Date | null>; last_outcome: Generated<string | null>;
+  last_call_id: Generated<string | null>; agent_id: Generated<string | null>; scheduled_by: Generated<string | null>;
+}
 export interface QueueMembersTable { queue_id: string; agent_id: string; penalty: number }
 export type Outcome = 'answered' | 'abandoned' | 'overflow' | 'callback' | 'transferred';
 export interface QueueEntriesTable {
@@ -199,8 +207,26 @@ export class QueuesStore {
     return this.db.selectFrom('queue_offers').selectAll().where('entry_id', '=', entryId).orderBy('id').execute();
   }
 
-  insertCallback(row: Omit<QueueCallbacksTable, 'status'>): WriteOp {
+  insertCallback(row: { id: string; queue_id: string; call_id: string | null; caller_number: string; requested_at: Date; agent_id?: string | null; scheduled_by?: string | null; next_attempt_at?: Date | null }): WriteOp {
     return { insert: 'queue_callbacks', values: { ...row } };
+  }
+
+  /** A callback's progress as it is dialled (src/outbound/callbacks.ts). */
+  callbackChanged(id: string, set: { status: CallbackStatus; attempts?: number; next_attempt_at?: Date | null; last_attempt_at?: Date; last_outcome?: string; last_call_id?: string | null }): WriteOp {
+    return { update: 'queue_callbacks', set: { ...set }, where: { id } };
+  }
+
+  /** Pending callbacks due by `now`, oldest first, with their queue's retry settings. */
+  dueCallbacks(now: Date, limit: number): Promise<Selectable<QueueCallbacksTable>[]> {
+    return this.db.selectFrom('queue_callbacks').selectAll().where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
+      .orderBy('requested_at').limit(limit).execute();
+  }
+
+  /** Callbacks an earlier process left being dialled: pending again (a restart). */
+  async releaseCallbacksInProgress(): Promise<number> {
+    const result = await this.db.updateTable('queue_callbacks').set({ status: 'pending' }).where('status', '=', 'in_progress').executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   callbacks(queueId: string): Promise<Selectable<QueueCallbacksTable>[]> {
@@ -225,7 +251,7 @@ export class QueuesStore {
     if (callIds.length === 0) return new Set();
     const rows = await this.db.selectFrom('queue_callbacks').select('call_id').where('call_id', 'in', callIds)
       .union(this.db.selectFrom('queue_messages').select('call_id').where('call_id', 'in', callIds)).execute();
-    return new Set(rows.map((row) => row.call_id));
+    return new Set(rows.flatMap((row) => (row.call_id ? [row.call_id] : [])));
   }
 
   /**

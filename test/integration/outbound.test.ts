@@ -149,6 +149,38 @@ describe('outbound calls on the lab: click-to-call and * + number', () => {
     await waitFor(async () => (await stateOf(agentId)) === 'available', 5000, 'agent not available after the call');
   });
 
+  it('callbacks are dialled: a free agent of the queue is rung first; a busy number is tried again, then fails; a person is done', async () => {
+    assert.equal((await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { callbackMaxAttempts: 2, callbackRetryMinutes: 0 } })).status, 200);
+    await t.api(`/api/v1/queues/${queueId}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
+    const callbacks = async () => (await t.api(`/api/v1/queues/${queueId}/callbacks`)).body as { id: string; callerNumber: string; status: string; attempts: number; lastOutcome: string | null; lastCallId: string | null }[];
+    // A busy number: two calls (the queue's attempts), then failed. The agent answers each time and hears why.
+    const busy = await t.api(`/api/v1/queues/${queueId}/callbacks/scheduled`, { method: 'POST', token: agentToken, json: { number: '0612345671', agentId } });
+    assert.equal(busy.status, 201, JSON.stringify(busy.body));
+    for (let attempt = 1; attempt <= 2; attempt += 1) {
+      const incoming = await desk.waitForIncoming(15_000);
+      assert.equal(incoming.from.user, '0612345671');
+      const call = await incoming.answer();
+      await call.ended;
+    }
+    await waitFor(async () => (await callbacks()).find((c) => c.id === busy.body.id)?.status === 'failed', 10_000, 'the busy callback did not fail');
+    const failed = (await callbacks()).find((c) => c.id === busy.body.id)!;
+    assert.deepEqual([failed.attempts, failed.lastOutcome], [2, 'busy']);
+    assert.equal(pstn.calls.filter((c) => c.number === '0612345671').length, 3, 'one busy call from the earlier test and two for the callback');
+    // A person: heard both ways, then done.
+    const person = await t.api(`/api/v1/queues/${queueId}/callbacks/scheduled`, { method: 'POST', json: { number: '0612345689' } });
+    assert.equal(person.status, 201, JSON.stringify(person.body));
+    const agentCall = await (await desk.waitForIncoming(15_000)).answer();
+    const customer = await pstn.waitForCall('0612345689');
+    await agentCall.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 8000 });
+    agentCall.playTone(AGENT_HZ);
+    await customer.call!.waitForTone(AGENT_HZ, { timeoutMs: 5000 });
+    await agentCall.hangup();
+    await waitFor(async () => (await callbacks()).find((c) => c.id === person.body.id)?.status === 'done', 10_000, 'the callback not done');
+    const done = (await callbacks()).find((c) => c.id === person.body.id)!;
+    assert.equal((await outboundRow(done.lastCallId!)).origin, 'callback');
+    await waitFor(async () => (await stateOf(agentId)) === 'available', 5000, 'agent not available');
+  });
+
   it('* + a number outside the dialing rights is refused aloud and nothing is dialled', async () => {
     const before = pstn.calls.length;
     const agentCall = await desk.call('*612345670');

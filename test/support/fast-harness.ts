@@ -57,6 +57,8 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
     dataDir,
     recordingsDir: join(dataDir, 'recordings'),
     promptsDir: join(dataDir, 'prompts'),
+    // No trunk on the fake ARI: nothing is dialled out (callbacks would be, every 2 s); a test that wants one sets it.
+    outbound: { endpoint: undefined, callerId: '' },
     ...changes,
     ari: { url: fakeAri.url, user: 'centralita', password: 'fake-ari', app: fakeAri.app },
     ami: fakeAmi.address,
