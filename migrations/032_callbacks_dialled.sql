@@ -17,3 +17,5 @@ alter table queue_callbacks
 alter table queues
   add column callback_max_attempts integer not null default 3 check (callback_max_attempts between 1 and 20),
   add column callback_retry_minutes integer not null default 10 check (callback_retry_minutes between 0 and 10080);
+-- The dialling's pass (every 2 s) reads the pending ones due.
+create index queue_callbacks_due on queue_callbacks (next_attempt_at) where status = 'pending';

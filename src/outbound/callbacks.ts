@@ -32,6 +32,8 @@ export interface CallbackPorts {
 export class CallbackDialer {
   private readonly inFlight = new Map<string, { callback: CallbackRow; queue: QueueRow }>();
   private readonly taking = new Set<string>();
+  /** Calls that ended before fromApi returned their id (a refusal at once): judged when it does. */
+  private readonly endedEarly = new Map<string, OutboundOutcome>();
   private ticking = false;
 
   constructor(private readonly d: { dialer: OutboundDialer; writes: WriteQueue; logger: Logger; clock: () => Date; callerId: string }, private readonly ports: CallbackPorts) {
@@ -67,8 +69,13 @@ export class CallbackDialer {
       const { callId } = await this.d.dialer.fromApi({
         agentId, extension, number: callback.caller_number, callerId: this.d.callerId, queueId: queue.id, origin: 'callback', followState: true,
       });
-      this.inFlight.set(callId, { callback, queue });
       this.write(callback.id, { status: 'in_progress', last_call_id: callId, last_attempt_at: this.d.clock() });
+      this.inFlight.set(callId, { callback, queue });
+      const early = this.endedEarly.get(callId);
+      if (early) {
+        this.endedEarly.delete(callId);
+        this.ended(callId, early);
+      }
       this.d.logger.info({ callbackId: callback.id, agentId, callId }, 'callback offered to an agent');
     } catch (err) {
       this.taking.delete(callback.id);
@@ -79,7 +86,12 @@ export class CallbackDialer {
 
   private ended(callId: string, outcome: OutboundOutcome): void {
     const flight = this.inFlight.get(callId);
-    if (!flight) return;
+    if (!flight) {
+      // Maybe ours, ended before its id was known here; forgotten after a minute if nobody asks.
+      this.endedEarly.set(callId, outcome);
+      setTimeout(() => this.endedEarly.delete(callId), 60_000).unref();
+      return;
+    }
     this.inFlight.delete(callId);
     const { callback, queue } = flight;
     this.taking.delete(callback.id);
@@ -99,6 +111,6 @@ export class CallbackDialer {
   }
 
   private write(id: string, set: Parameters<CallbackPorts['changed']>[1]): void {
-    void this.d.writes.enqueue(`callback ${id} ${set.status}`, this.ports.changed(id, set)).catch(() => undefined);
+    void this.d.writes.enqueue(`callback ${id} ${set.status}`, this.ports.changed(id, set));
   }
 }

@@ -170,14 +170,14 @@ export class CampaignDialer {
     const { ari, helpers, writes } = this.d;
     // Asked again right before the dial: a number listed since the claim is never called.
     if (!(await this.ports.isCallable(campaign.id, contact.numberE164).catch(() => false))) {
-      void writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact)).catch(() => undefined);
+      void writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact));
       return;
     }
     const id = randomUUID();
     const line: Line = { id, campaign, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, dialledAt: Date.now(), humanAt: 0, connectedAt: 0, endedByAgent: false };
     this.lines.set(id, line);
     this.byChannel.set(line.channelId, line);
-    void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() })).catch(() => undefined);
+    void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() }));
     try {
       await helpers.intoStasis(line.channelId, () => ari.request('channels.create', {
         endpoint: this.d.endpoint(contact.numberE164), app: ari.app, appArgs: `${customerArg},${id}`, channelId: line.channelId,
@@ -200,8 +200,13 @@ export class CampaignDialer {
     if (line.phase !== 'ringing') return;
     line.phase = 'amd';
     line.answeredAt = this.d.clock();
-    await this.d.helpers.quietly('sending a campaign call to AMD', { channelId: line.channelId }, () =>
-      this.d.ari.request('channels.continueInDialplan', { channelId: line.channelId, context: amdContext, extension: 's', priority: 1 }));
+    try {
+      await this.d.ari.request('channels.continueInDialplan', { channelId: line.channelId, context: amdContext, extension: 's', priority: 1 });
+    } catch (err) {
+      // No AMD (the context missing, the channel busy): the person is not left in silence; taken as not sure, like AMD's own doubt.
+      this.d.logger.warn({ err, lineId: line.id }, 'could not send a campaign call to AMD; putting it through without');
+      await this.afterAmd(line, 'NOTSURE');
+    }
   }
 
   private async afterAmd(line: Line, status: string): Promise<void> {
@@ -221,6 +226,8 @@ export class CampaignDialer {
     line.phase = 'connecting';
     line.humanAt = Date.now();
     const session = await this.freeAgent(line.campaign.id);
+    // The person hung up while waiting (gone() ended the line as abandoned).
+    if (line.phase !== 'connecting') return;
     if (!session) {
       // Abandoned: no agent within the grace. The person hears who called (the campaign's message).
       this.d.logger.info({ lineId: line.id, sessions: this.sessions.all().map((s) => ({ agentId: s.agentId, state: s.state })) }, 'a person answered a campaign call and no agent was free: abandoned');
@@ -243,7 +250,7 @@ export class CampaignDialer {
       const session = this.sessions.ready(campaignId)[0];
       if (session) return session;
       if (Date.now() >= until) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 100).unref());
     }
   }
 
@@ -257,12 +264,12 @@ export class CampaignDialer {
     const callId = this.ports.callStarted({ channelId: line.channelId, callerId: line.campaign.callerId, number: line.contact.numberE164, at });
     line.callId = callId;
     this.ports.callAnswered(line.channelId, at);
-    void writes.enqueue(`campaign attempt ${line.id} answered`, this.ports.attemptAnswered(line.id, line.answeredAt ?? at, session.agentId)).catch(() => undefined);
-    void writes.enqueue(`campaign attempt ${line.id} call`, this.ports.attemptCall(line.id, callId)).catch(() => undefined);
+    void writes.enqueue(`campaign attempt ${line.id} answered`, this.ports.attemptAnswered(line.id, line.answeredAt ?? at, session.agentId));
+    void writes.enqueue(`campaign attempt ${line.id} call`, this.ports.attemptCall(line.id, callId));
     void writes.enqueue(`outbound call ${callId} started`, store.started({
       call_id: callId, agent_id: session.agentId, queue_id: line.campaign.queueId, number: line.contact.numberE164, caller_id: line.campaign.callerId,
       origin: 'campaign', started_at: line.answeredAt ?? at, agent_answered_at: at, answered_at: at, ended_at: null, outcome: null, talk_seconds: null, ended_by: null,
-    })).catch(() => undefined);
+    }));
     line.phase = 'talking';
     await this.ports.agentCommand(session.agentId, { type: 'answer', callId }).catch((err: unknown) => {
       this.d.logger.warn({ err: (err as Error).message, agentId: session.agentId }, 'the agent\'s state for a campaign call not applied');
@@ -271,13 +278,32 @@ export class CampaignDialer {
       await ari.request('bridges.addChannel', { bridgeId: session.bridgeId, channel: line.channelId });
     } catch (err) {
       this.d.logger.warn({ err, lineId: line.id }, 'could not put the person through to the agent');
+      this.pacing.abandoned(line.campaign.id, this.d.clock());
+      this.end(line, 'abandoned');
       await this.d.helpers.hangup(line.channelId);
       return;
     }
+    // The person hung up while being put through.
+    if (line.phase !== 'talking') return;
     registry.linkCall({ kind: 'outbound', callId, agentId: session.agentId, agentChannelId: session.channelId, callerChannelId: line.channelId, bridgeId: session.bridgeId, queueId: line.campaign.queueId });
     await this.ports.record(callId, line.campaign.queueId, session.agentId).catch((err: unknown) => {
       this.d.logger.error({ err, callId }, 'could not start the campaign call\'s recording');
     });
+  }
+
+  /**
+   * Each ARI (re)connection: lines whose channel Asterisk no longer has
+   * end as their phase says (a ChannelDestroyed missed while the socket
+   * was down); sessions likewise (sessions.reconcile). Lines live in memory
+   * only: after a restart of centralita there are none here, and the
+   * campaigns' stale-claim release at start gives their contacts back.
+   */
+  async reconcile(alive: ReadonlySet<string>): Promise<string[]> {
+    this.sessions.reconcile(alive);
+    for (const line of [...this.lines.values()]) {
+      if (!alive.has(line.channelId)) await this.gone(line, 0);
+    }
+    return [...this.lines.values()].map((l) => l.channelId);
   }
 
   /** The agent's session ended during a call: the person is hung up (their line ends answered). */
@@ -301,7 +327,10 @@ export class CampaignDialer {
       this.pacing.attemptEnded(line.campaign.id, this.d.clock(), 'no_answer', Date.now() - line.dialledAt);
       return this.end(line, 'no_answer');
     }
-    if (line.phase === 'connecting') return this.end(line, 'abandoned');
+    if (line.phase === 'connecting') {
+      this.pacing.abandoned(line.campaign.id, this.d.clock());
+      return this.end(line, 'abandoned');
+    }
     this.end(line, 'answered');
   }
 
@@ -312,13 +341,12 @@ export class CampaignDialer {
     const now = this.d.clock();
     const session = line.session;
     const agentId = session?.agentId ?? null;
-    for (const op of this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId }, now)) {
-      void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, op).catch(() => undefined);
-    }
+    // One write: the attempt's end, the contact's next state and a do-not-call mark stand or fall together.
+    void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId }, now));
     if (line.callId) {
       const talkSeconds = line.answeredAt ? Math.max(0, Math.round((now.getTime() - line.answeredAt.getTime()) / 1000)) : null;
       const outboundOutcome: OutboundOutcome = 'answered';
-      void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, { at: now, outcome: outboundOutcome, talkSeconds, endedBy: line.endedByAgent ? 'agent' : 'customer' })).catch(() => undefined);
+      void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, { at: now, outcome: outboundOutcome, talkSeconds, endedBy: line.endedByAgent ? 'agent' : 'customer' }));
       this.d.registry.unlinkCall(line.callId);
     }
     if (session) {

@@ -56,12 +56,14 @@ export class CampaignPacing {
     let entry = this.pacers.get(campaign.id);
     if (!entry || entry.mode !== mode || entry.day !== day) {
       const pacer = entry?.mode === mode ? entry.pacer : new Pacer({ mode, abandonCapPercent: campaign.abandonCapPercent, maxLinesPerAgent: campaign.maxRatio });
-      entry = { pacer, day, mode, last: entry?.last };
-      this.pacers.set(campaign.id, entry);
+      const last = entry?.last;
       const [h, m] = localTime(now, this.timezone).time.split(':').map(Number) as [number, number];
       // The local day's start (to the minute; a day-light saving change that day moves it by an hour, which the cap can bear).
       const dayStart = new Date(now.getTime() - (h * 60 + m) * 60_000 - now.getUTCSeconds() * 1000 - now.getUTCMilliseconds());
+      // Seeded before it is kept: a failed read leaves no unseeded pacer behind (the next pass reads again).
       pacer.seedHistory(await this.history(dayStart, new Date(now.getTime() - 30 * 86_400_000)));
+      entry = { pacer, day, mode, last };
+      this.pacers.set(campaign.id, entry);
     }
     return entry;
   }

@@ -13,6 +13,8 @@ const SessionView = Type.Object({ agentId: Type.String({ format: 'uuid' }), stat
 /** Agents joining and leaving a campaign (docs/outbound.md, "Campaigns"), and the campaign's live lines. */
 export async function campaignSessionRoutes(app: HttpApp, d: {
   sessions: CampaignSessions; campaignDialer: CampaignDialer; agents: AgentsService; campaigns: CampaignsService; queues: QueuesService;
+  /** Whether a trunk is set up (CENTRALITA_OUTBOUND_ENDPOINT): without one no campaign dials. */
+  trunk: boolean;
 }): Promise<void> {
   app.post('/api/v1/campaigns/:id/sessions', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
@@ -33,6 +35,7 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
     if (!campaign) throw notFound('campaign');
     await d.agents.getAgent(agentId); // 404 for an unknown agent
     if (campaign.state === 'finished') throw conflict('the campaign is finished');
+    if (!d.trunk) throw conflict('outbound calls are not set up (CENTRALITA_OUTBOUND_ENDPOINT)');
     const queue = await d.queues.get(campaign.queueId);
     if (!queue.members.some((m) => m.agentId === agentId)) throw conflict(`the agent is not a member of the campaign's queue ${queue.name}`);
     const presence = d.agents.presence(agentId);

@@ -8,6 +8,7 @@ import type { Media } from '../asterisk/media.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { AsteriskSite } from '../asterisk/site.js';
 import type { Logger } from '../core/logger.js';
+import { conflict } from '../core/errors.js';
 import type { WriteQueue } from '../core/write-queue.js';
 import { outcomeOf, spokenFailure } from './outcome.js';
 import type { OutboundCallRow, OutboundOrigin, OutboundOutcome, OutboundStore } from './store.js';
@@ -24,6 +25,8 @@ export interface DialerPorts {
   callStarted: (call: { channelId: string; callerId: string; number: string; at: Date }) => string;
   becameOutbound: (channelId: string, number: string) => string | undefined;
   callAnswered: (channelId: string, at: Date) => void;
+  /** A leg that never came to be (or whose end no event will tell): its call row ends now. */
+  callGone: (channelId: string, at: Date) => void;
   agentCommand: (agentId: string, command: AgentCommand, source: StateSource) => Promise<unknown>;
   /** Records the call when the queue's policy says so (the recording capability). */
   record: (callId: string, queueId: string | null, agentId: string) => Promise<void>;
@@ -71,6 +74,8 @@ interface Dial {
   agentState: 'offered' | 'on_call' | 'none';
   ringback: string | undefined;
   dialStatus: string | undefined;
+  /** Why the customer was not reached, once known (the agent may hang up while being told). */
+  failure: OutboundOutcome | undefined;
   answeredAt: Date | undefined;
   ended: Promise<void>;
   end: () => void;
@@ -172,8 +177,9 @@ export class OutboundDialer {
       const talkSeconds = row.answered_at ? Math.max(0, Math.round((at.getTime() - row.answered_at.getTime()) / 1000)) : null;
       void this.d.writes.enqueue(`outbound call ${row.call_id} closed`, this.d.store.ended(row.call_id, {
         at, outcome: row.answered_at ? 'answered' : 'failed', talkSeconds, endedBy: 'system',
-      })).catch(() => undefined);
+      }));
       // The agent it held, if their state still names it.
+      // Refused when the agent's state no longer names a call (checked out, or on another call since): nothing to correct then.
       await this.ports.agentCommand(row.agent_id, { type: 'callEnded', wrapUpEndsAt: null }, 'system').catch(() => undefined);
     }
     return driven;
@@ -190,7 +196,7 @@ export class OutboundDialer {
     const at = new Date();
     const callId = this.ports.callStarted({ channelId: agentLeg, callerId: request.callerId, number: request.number, at });
     const dial = this.track(callId, request, agentLeg, 'agent_ringing');
-    this.d.writes.enqueue(`outbound call ${callId} started`, this.d.store.started(this.row(callId, request, at))).catch(() => undefined);
+    void this.d.writes.enqueue(`outbound call ${callId} started`, this.d.store.started(this.row(callId, request, at)));
     // Refused (409) when the agent is no longer available: the phone does not ring.
     if (request.followState) {
       try {
@@ -198,6 +204,7 @@ export class OutboundDialer {
         dial.agentState = 'offered';
       } catch (err) {
         this.finish(dial, 'cancelled', 'system');
+        this.ports.callGone(agentLeg, new Date());
         throw err;
       }
     }
@@ -213,7 +220,9 @@ export class OutboundDialer {
       this.d.logger.warn({ err, callId, extension: request.extension }, 'could not ring the agent\'s phone for an outbound call');
       await helpers.hangup(agentLeg);
       this.finish(dial, 'failed', 'system');
-      throw err;
+      // The leg may never have existed: its call's end comes from no ChannelDestroyed.
+      this.ports.callGone(agentLeg, new Date());
+      throw conflict(`could not ring the agent's phone: ${(err as Error).message}`);
     }
     return { callId };
   }
@@ -226,9 +235,12 @@ export class OutboundDialer {
     const callId = this.ports.becameOutbound(channel.id, request.number);
     if (!callId) return;
     const dial = this.track(callId, request, channel.id, 'agent_ringing');
-    this.d.writes.enqueue(`outbound call ${callId} started`, this.d.store.started({ ...this.row(callId, request, new Date()), agent_answered_at: new Date() })).catch(() => undefined);
+    void this.d.writes.enqueue(`outbound call ${callId} started`, this.d.store.started({ ...this.row(callId, request, new Date()), agent_answered_at: new Date() }));
     if (request.followState) {
-      await this.ports.agentCommand(request.agentId, { type: 'answer', callId }, 'phone').then(() => { dial.agentState = 'on_call'; }, (err: unknown) => {
+      await this.ports.agentCommand(request.agentId, { type: 'answer', callId }, 'phone').then(() => {
+        dial.agentState = 'on_call';
+        if (dial.phase === 'over') void this.releaseAgent(dial);
+      }, (err: unknown) => {
         this.d.logger.warn({ err: (err as Error).message, agentId: request.agentId }, 'the agent\'s state for their outbound call not applied');
       });
     }
@@ -241,7 +253,7 @@ export class OutboundDialer {
     const ended = new Promise<void>((resolve) => { end = resolve; });
     const dial: Dial = {
       callId, request, agentLeg, customerLeg, bridgeId: `outbound-${callId}`, phase, agentState: 'none',
-      ringback: undefined, dialStatus: undefined, answeredAt: undefined, ended, end,
+      ringback: undefined, dialStatus: undefined, failure: undefined, answeredAt: undefined, ended, end,
     };
     this.byCall.set(callId, dial);
     this.byChannel.set(agentLeg, dial);
@@ -259,10 +271,13 @@ export class OutboundDialer {
   private async agentAnswered(dial: Dial): Promise<void> {
     if (dial.phase !== 'agent_ringing') return;
     const at = new Date();
-    this.ports.callAnswered(dial.agentLeg, at);
-    void this.d.writes.enqueue(`outbound call ${dial.callId} agent answered`, this.d.store.agentAnswered(dial.callId, at)).catch(() => undefined);
+    void this.d.writes.enqueue(`outbound call ${dial.callId} agent answered`, this.d.store.agentAnswered(dial.callId, at));
     if (dial.agentState === 'offered') {
-      await this.ports.agentCommand(dial.request.agentId, { type: 'answer', callId: dial.callId }, 'api').then(() => { dial.agentState = 'on_call'; }, (err: unknown) => {
+      await this.ports.agentCommand(dial.request.agentId, { type: 'answer', callId: dial.callId }, 'api').then(() => {
+        dial.agentState = 'on_call';
+        // The call ended while the answer was being applied: free the agent now (finish found them only offered).
+        if (dial.phase === 'over') void this.releaseAgent(dial);
+      }, (err: unknown) => {
         this.d.logger.warn({ err: (err as Error).message, agentId: dial.request.agentId }, 'the agent\'s state on answering their outbound call not applied');
       });
     }
@@ -283,7 +298,8 @@ export class OutboundDialer {
         endpoint: this.d.endpoint(request.number), app: ari.app, appArgs: `${customerLegArg},${dial.callId}`, channelId: customerLeg,
       }));
       void helpers.subscribe(customerLeg);
-      if (dial.phase !== 'customer_ringing') return;
+      // The agent hung up meanwhile: the new leg goes too.
+      if (dial.phase !== 'customer_ringing') return void (await helpers.hangup(customerLeg));
       await ari.request('bridges.addChannel', { bridgeId: dial.bridgeId, channel: customerLeg });
       // After joining the bridge, which passes the agent's identity on as the connected line.
       if (request.callerId) await this.callerId(customerLeg, request.callerId);
@@ -308,8 +324,10 @@ export class OutboundDialer {
     dial.phase = 'talking';
     const at = new Date();
     dial.answeredAt = at;
+    // The call counts as answered when the customer answers (the agent's answer is outbound_calls' agent_answered_at).
+    this.ports.callAnswered(dial.agentLeg, at);
     if (dial.ringback) await this.d.media.stop(dial.ringback);
-    void this.d.writes.enqueue(`outbound call ${dial.callId} answered`, this.d.store.answered(dial.callId, at)).catch(() => undefined);
+    void this.d.writes.enqueue(`outbound call ${dial.callId} answered`, this.d.store.answered(dial.callId, at));
     this.d.registry.linkCall({
       kind: 'outbound', callId: dial.callId, agentId: dial.request.agentId, agentChannelId: dial.agentLeg,
       callerChannelId: dial.customerLeg, bridgeId: dial.bridgeId, ...(dial.request.queueId ? { queueId: dial.request.queueId } : {}),
@@ -323,6 +341,7 @@ export class OutboundDialer {
   private async failed(dial: Dial, outcome: OutboundOutcome): Promise<void> {
     if (dial.phase === 'over') return;
     dial.phase = 'over';
+    dial.failure = outcome;
     if (dial.ringback) await this.d.media.stop(dial.ringback);
     await this.d.helpers.quietly('telling the agent the customer was not reached', { channelId: dial.agentLeg }, () => this.d.media.playToEnd(dial.agentLeg, spokenFailure(outcome)));
     this.finish(dial, outcome, 'system');
@@ -342,7 +361,7 @@ export class OutboundDialer {
     // The agent's leg.
     if (dial.phase === 'agent_ringing') return void this.finish(dial, 'agent_no_answer', 'agent');
     const wasTalking = dial.phase === 'talking';
-    this.finish(dial, wasTalking ? 'answered' : 'cancelled', 'agent');
+    this.finish(dial, dial.failure ?? (wasTalking ? 'answered' : 'cancelled'), 'agent');
     await this.d.helpers.hangup(dial.customerLeg);
   }
 
@@ -353,7 +372,7 @@ export class OutboundDialer {
     this.byCall.delete(dial.callId);
     const at = new Date();
     const talkSeconds = dial.answeredAt ? Math.max(0, Math.round((at.getTime() - dial.answeredAt.getTime()) / 1000)) : null;
-    void this.d.writes.enqueue(`outbound call ${dial.callId} ended`, this.d.store.ended(dial.callId, { at, outcome, talkSeconds, endedBy })).catch(() => undefined);
+    void this.d.writes.enqueue(`outbound call ${dial.callId} ended`, this.d.store.ended(dial.callId, { at, outcome, talkSeconds, endedBy }));
     this.d.registry.unlinkCall(dial.callId);
     void this.d.helpers.destroyBridge(dial.bridgeId);
     void this.releaseAgent(dial);

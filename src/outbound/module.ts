@@ -44,6 +44,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       }).id,
       becameOutbound: (channelId, number) => calls.service.becameOutbound(channelId, number),
       callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
+      callGone: (channelId, at) => calls.service.callEnded(channelId, { at, cause: null, causeText: null }),
       agentCommand: (agentId, command, source) => agents.service.command(agentId, command, source),
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
       wrapUpSeconds: async (queueId) => (queueId ? (await queues.store.get(queueId))?.wrap_up_seconds ?? 0 : config.directCallWrapUpSeconds),
@@ -97,29 +98,31 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       agentOnExtension: (extension) => agents.service.agentOnExtension(extension),
       mayDial: (agentId, number) => agents.service.mayDial(agentId, number),
       queueExists: async (queueId) => (await queues.store.get(queueId)) !== undefined,
+      busyOutbound: (agentId) => dialer.busyAgents().includes(agentId) || sessions.of(agentId) !== undefined,
     }, config.outbound, outboundLogger);
     await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));
     return { store, service, dialer, sessions, campaignDialer, callbacks };
   },
-  routes({ service, sessions, campaignDialer }, { http, agents, campaigns, queues }) {
+  routes({ service, sessions, campaignDialer }, { http, config, agents, campaigns, queues }) {
     void outboundRoutes(http, { outbound: service });
-    void campaignSessionRoutes(http, { sessions, campaignDialer, agents: agents.service, campaigns: campaigns.service, queues: queues.service });
+    void campaignSessionRoutes(http, { sessions, campaignDialer, agents: agents.service, campaigns: campaigns.service, queues: queues.service, trunk: config.outbound.endpoint !== undefined });
   },
-  start({ campaignDialer, callbacks }, { config, queues, logger }) {
+  start({ campaignDialer, callbacks }, { config, queues, campaigns, logger, clock }) {
+    // Without a trunk nothing is dialled: campaign contacts and callbacks would only use up their attempts.
+    if (!config.outbound.endpoint) return undefined;
+    // What an earlier process was dialling is due again (none of this process's is in flight yet).
+    void queues.store.releaseCallbacksInProgress().catch((err: unknown) => logger.error({ err }, 'could not release the callbacks left in progress'));
+    void campaigns.store.releaseStaleClaims(clock()).catch((err: unknown) => logger.error({ err }, 'could not release the campaign contacts left in progress'));
     const timer = setInterval(() => void campaignDialer.tick(), 500);
-    let callbackTimer: NodeJS.Timeout | undefined;
-    if (config.outbound.endpoint) {
-      // Callbacks an earlier process was dialling are due again (none of this process's is in flight yet).
-      void queues.store.releaseCallbacksInProgress().catch((err: unknown) => logger.error({ err }, 'could not release the callbacks left in progress'));
-      callbackTimer = setInterval(() => void callbacks.tick(), 2000);
-    }
+    const callbackTimer = setInterval(() => void callbacks.tick(), 2000);
     return async () => {
       clearInterval(timer);
       clearInterval(callbackTimer);
     };
   },
-  async reconcile({ dialer }, view) {
-    return dialer.reconcile(view);
+  async reconcile({ dialer, campaignDialer }, view) {
+    const alive = new Set(view.channels.map((c) => c.id));
+    return [...await dialer.reconcile(view), ...await campaignDialer.reconcile(alive)];
   },
 };

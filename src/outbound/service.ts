@@ -12,6 +12,8 @@ export interface OutboundPorts {
   agentOnExtension: (extension: string) => string | undefined;
   mayDial: (agentId: string, number: string) => Promise<boolean>;
   queueExists: (queueId: string) => Promise<boolean>;
+  /** Whether the agent is on an outbound call already, or in a campaign session. */
+  busyOutbound: (agentId: string) => boolean;
 }
 
 export interface OutboundCallView {
@@ -80,6 +82,7 @@ export class OutboundService {
     if (!this.options.endpoint) throw conflict('outbound calls are not set up (CENTRALITA_OUTBOUND_ENDPOINT)');
     if (!agent.extension) throw conflict('the agent is not checked in on a phone');
     if (agent.status !== 'available' && agent.status !== 'paused') throw conflict(`the agent is ${agent.status}; only an available or paused agent can place a call`);
+    if (this.ports.busyOutbound(input.agentId)) throw conflict('the agent is on an outbound call already, or in a campaign session');
     return this.dialer.fromApi({
       agentId: input.agentId, extension: agent.extension, number, callerId: this.options.callerId, queueId: input.queueId ?? null, origin: 'api',
       followState: agent.status === 'available',

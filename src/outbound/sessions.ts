@@ -145,6 +145,11 @@ export class CampaignSessions {
     session.waitingSince = Date.now();
   }
 
+  /** Sessions whose phone's channel Asterisk no longer has (a reconnection) end. */
+  reconcile(alive: ReadonlySet<string>): void {
+    for (const session of [...this.byAgent.values()]) if (!alive.has(session.channelId)) this.ended(session);
+  }
+
   private ended(session: Session): void {
     if (this.byAgent.get(session.agentId) !== session) return;
     this.byAgent.delete(session.agentId);

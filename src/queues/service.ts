@@ -241,6 +241,8 @@ export class QueuesService {
     const queue = await this.get(queueId);
     if (by.role === 'agent' && input.agentId !== undefined && input.agentId !== by.agentId) throw forbidden('an agent may schedule a callback for themselves or for anyone in the queue, not for another agent');
     if (input.agentId !== undefined && !queue.members.some((m) => m.agentId === input.agentId)) throw badRequest('body/agentId: not a member of the queue');
+    // An agent schedules only numbers they may dial themselves.
+    if (by.role === 'agent' && by.agentId && !(await this.agents.mayDial(by.agentId, input.number))) throw forbidden(`body/number: ${input.number} is outside the agent's dialing rights`);
     const id = randomUUID();
     const now = new Date();
     const at = input.at ? new Date(input.at) : now;

@@ -39,4 +39,27 @@ describe('callbacks a supervisor asks for (the wallboard)', () => {
     assert.match(unknown.body.error.message, /body\/callId/);
     assert.equal(await stored(anonymous), 0);
   });
+
+  it('schedules a callback: agents only for themselves and within their dialing rights; a member named; bad input named', async () => {
+    const agent = await t.api('/api/v1/agents', { method: 'POST', json: { number: '1010', name: 'rosa', pin: '1234', extension: '1010', dialingRights: ['_6XXXXXXXX'] } });
+    const other = await t.api('/api/v1/agents', { method: 'POST', json: { number: '1011', name: 'tomas', pin: '1234' } });
+    await t.api(`/api/v1/queues/${queueId}/members`, { method: 'PUT', json: { members: [{ agentId: agent.body.id }] } });
+    const token = (await t.api('/api/v1/tokens', { method: 'POST', json: { name: 'rosa', role: 'agent', agentId: agent.body.id } })).body.token as string;
+    const schedule = (json: unknown, as?: string) => t.api(`/api/v1/queues/${queueId}/callbacks/scheduled`, { method: 'POST', json, ...(as ? { token: as } : {}) });
+    const before = (await t.api(`/api/v1/queues/${queueId}/callbacks`)).body.length as number;
+    assert.equal((await schedule({ number: '612345678', agentId: other.body.id }, token)).status, 403, 'for another agent');
+    assert.equal((await schedule({ number: '912345678' }, token)).status, 403, 'outside the rights');
+    assert.equal((await schedule({ number: '612345678', agentId: other.body.id })).status, 400, 'not a member');
+    const bad = await schedule({ number: 'abc' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /number/);
+    assert.equal((await t.api(`/api/v1/queues/${randomUUID()}/callbacks/scheduled`, { method: 'POST', json: { number: '612345678' } })).status, 404);
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks`)).body.length, before, 'nothing stored by a refusal');
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const ok = await schedule({ number: '612345678', agentId: agent.body.id, at }, token);
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.deepEqual([ok.body.status, ok.body.nextAttemptAt], ['pending', at]);
+    const listed = ((await t.api(`/api/v1/queues/${queueId}/callbacks`)).body as { id: string; agentId: string; scheduledBy: string; attempts: number; callId: string | null }[]).find((c) => c.id === ok.body.id)!;
+    assert.deepEqual([listed.agentId, listed.scheduledBy, listed.attempts, listed.callId], [agent.body.id, agent.body.id, 0, null]);
+  });
 });
