@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { CallbackStatus, QueueCallbacksTable, QueueRow } from '../queues/store.js';
 import type { OutboundDialer } from './dialer.js';
+import { PassFailures } from './pass-failures.js';
 import type { OutboundOutcome } from './store.js';
 
 type CallbackRow = Selectable<QueueCallbacksTable>;
@@ -35,9 +36,11 @@ export class CallbackDialer {
   /** Calls that ended before fromApi returned their id (a refusal at once): judged when it does. */
   private readonly endedEarly = new Map<string, OutboundOutcome>();
   private ticking = false;
+  private readonly failures: PassFailures;
 
   constructor(private readonly d: { dialer: OutboundDialer; writes: WriteQueue; logger: Logger; clock: () => Date; callerId: string }, private readonly ports: CallbackPorts) {
     d.dialer.onEnded((callId, outcome) => this.ended(callId, outcome));
+    this.failures = new PassFailures(d.logger, "the callbacks' pass");
   }
 
   async tick(): Promise<void> {
@@ -55,8 +58,9 @@ export class CallbackDialer {
         reserved.add(agentId);
         await this.offer(callback, queue, agentId, this.ports.freeAgent(agentId)!.extension);
       }
+      this.failures.ok();
     } catch (err) {
-      this.d.logger.error({ err }, 'the callbacks\' pass failed');
+      this.failures.failed(err);
     } finally {
       this.ticking = false;
     }

@@ -13,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { BusyAgent } from '../campaigns/pacing.js';
 import type { CampaignPacing } from './campaign-pacing.js';
 import { outcomeOf } from './outcome.js';
+import { PassFailures } from './pass-failures.js';
 import type { CampaignSessions, Session } from './sessions.js';
 import type { OutboundOutcome, OutboundStore } from './store.js';
 
@@ -82,6 +83,7 @@ export class CampaignDialer {
   private readonly lines = new Map<string, Line>();
   private readonly byChannel = new Map<string, Line>();
   private ticking = false;
+  private readonly failures: PassFailures;
 
   constructor(
     private readonly d: {
@@ -94,6 +96,7 @@ export class CampaignDialer {
     private readonly ports: CampaignDialerPorts,
     readonly pacing: CampaignPacing,
   ) {
+    this.failures = new PassFailures(d.logger, "the campaign dialer's pass");
     d.router.claim(customerArg, { role: 'caller' });
     d.router.claim(amdArg, { role: 'caller', start: (event) => {
       const [, lineId, status] = event.args;
@@ -137,8 +140,9 @@ export class CampaignDialer {
         if (n <= 0) continue;
         for (const contact of await this.ports.claim(campaignId, n, this.d.clock())) await this.dial(campaign, contact);
       }
+      this.failures.ok();
     } catch (err) {
-      this.d.logger.error({ err }, 'the campaign dialer\'s pass failed');
+      this.failures.failed(err);
     } finally {
       this.ticking = false;
     }
