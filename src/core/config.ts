@@ -72,7 +72,11 @@ export interface Config {
    * `${number}` standing for it (CENTRALITA_OUTBOUND_ENDPOINT; none: no
    * outbound calls), and the caller ID they carry (CENTRALITA_OUTBOUND_CALLER_ID).
    */
-  outbound: { endpoint: string | undefined; callerId: string };
+  outbound: {
+    endpoint: string | undefined; callerId: string;
+    /** How long a campaign's call rings before it counts as not answered (CENTRALITA_CAMPAIGN_RING_SECONDS). */
+    campaignRingSeconds: number;
+  };
 }
 
 export interface SiteOptions {
@@ -116,7 +120,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_EVENT_RETENTION_DAYS', 'CENTRALITA_WEBHOOK_RETRY_BASE_MS', 'CENTRALITA_WEBHOOK_GIVE_UP_HOURS', 'CENTRALITA_WEBHOOK_TIMEOUT_MS',
   'CENTRALITA_PHONE_ENDPOINT', 'CENTRALITA_TRANSFER_CONTEXT', 'CENTRALITA_INBOUND_CONTEXTS', 'CENTRALITA_PHONE_CONTEXTS', 'CENTRALITA_TLS_CERT', 'CENTRALITA_TLS_KEY', 'CENTRALITA_ARI_CA',
   'CENTRALITA_METRICS_TOKEN', 'CENTRALITA_HA', 'CENTRALITA_HA_ADDRESS', 'CENTRALITA_HA_LEASE_MS',
-  'CENTRALITA_OUTBOUND_ENDPOINT', 'CENTRALITA_OUTBOUND_CALLER_ID',
+  'CENTRALITA_OUTBOUND_ENDPOINT', 'CENTRALITA_OUTBOUND_CALLER_ID', 'CENTRALITA_CAMPAIGN_RING_SECONDS',
 ]);
 
 /** The admin token of config/centralita.sample.env: published, so accepted only in the lab (CENTRALITA_LAB=true on loopback, no trusted proxy). */
@@ -298,6 +302,7 @@ export function loadConfig(env: Source = process.env): Config {
     outbound: {
       endpoint: outboundEndpoint(src, 'CENTRALITA_OUTBOUND_ENDPOINT'),
       callerId: callerId(src, 'CENTRALITA_OUTBOUND_CALLER_ID'),
+      campaignRingSeconds: integer(src, 'CENTRALITA_CAMPAIGN_RING_SECONDS', 25, 5, 120),
     },
   };
 }

@@ -21,8 +21,6 @@ export const customerArg = 'campaign-customer';
 export const amdArg = 'campaign-amd';
 /** The dialplan context that runs AMD() on an answered person and returns to Stasis (docs/outbound.md). */
 export const amdContext = 'centralita-amd';
-/** How long a person's line rings before it counts as not answered. */
-const ringSeconds = 25;
 /** A person who answered and has no agent within this is abandoned (Ofcom's rule). */
 const connectGraceMs = 2000;
 
@@ -91,6 +89,8 @@ export class CampaignDialer {
       clock: () => Date; promptMedia: (name: string) => string;
       /** The trunk's dial string for a number (CENTRALITA_OUTBOUND_ENDPOINT). */
       endpoint: (number: string) => string;
+      /** How long a person's line rings before it counts as not answered (CENTRALITA_CAMPAIGN_RING_SECONDS). */
+      ringSeconds: number;
     },
     private readonly sessions: CampaignSessions,
     private readonly ports: CampaignDialerPorts,
@@ -191,7 +191,7 @@ export class CampaignDialer {
         await ari.request('channels.setChannelVar', { channelId: line.channelId, variable, value: campaign.callerId });
       }
       await ari.request('channels.setChannelVar', { channelId: line.channelId, variable: 'CENTRALITA_LINE', value: id });
-      await ari.request('channels.dial', { channelId: line.channelId, timeout: ringSeconds });
+      await ari.request('channels.dial', { channelId: line.channelId, timeout: this.d.ringSeconds });
     } catch (err) {
       this.d.logger.warn({ err, lineId: id }, 'could not dial a campaign contact');
       await helpers.hangup(line.channelId);

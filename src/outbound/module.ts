@@ -60,6 +60,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     const campaignDialer = new CampaignDialer({
       ari, helpers: ariHelpers, media, registry: channels, router: stasis, writes, store, logger: outboundLogger.child({ part: 'campaigns' }), clock, promptMedia,
       endpoint: (number) => (template ?? '').replace('${number}', number),
+      ringSeconds: config.outbound.campaignRingSeconds,
     }, sessions, {
       campaign: (id) => campaigns.service.campaign(id),
       claim: (campaignId, n, now) => campaigns.service.claimNextContacts(campaignId, n, now),

@@ -139,6 +139,18 @@ export function queueRoutes(app: HttpApp, queues: QueuesService): void {
     },
   }, async (request) => queues.callbacks(request.params.id));
 
+  app.delete('/api/v1/queues/:id/callbacks/:callbackId', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['queues'], summary: 'Cancel a pending callback (409 once it is being dialled or over)',
+      params: Type.Object({ id: Uuid(), callbackId: Uuid() }),
+      response: { 200: Type.Object({ id: Type.String(), status: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    const view = await queues.cancelCallback(request.params.id, request.params.callbackId);
+    return { id: view.id, status: view.status };
+  });
+
   app.post('/api/v1/queues/:id/callbacks/scheduled', {
     config: { roles: ['admin', 'supervisor', 'agent'] },
     schema: {

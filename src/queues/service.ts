@@ -232,6 +232,15 @@ export class QueuesService {
     }));
   }
 
+  /** A supervisor cancels a callback not yet made (409 once it is being dialled or over). */
+  async cancelCallback(queueId: string, callbackId: string): Promise<CallbackView> {
+    const current = (await this.callbacks(queueId)).find((c) => c.id === callbackId);
+    if (!current) throw notFound('callback');
+    if (current.status !== 'pending') throw conflict(`the callback is ${current.status}; only a pending one can be cancelled`);
+    await this.store.apply(this.store.callbackChanged(callbackId, { status: 'cancelled', next_attempt_at: null }));
+    return { ...current, status: 'cancelled', nextAttemptAt: null };
+  }
+
   /**
    * An agent (or a supervisor) schedules a callback for a number at a time:
    * for one agent only (`agentId`) or anyone in the queue. Dialled like a

@@ -14,7 +14,7 @@ describe('click-to-call over the API: who may call what, and bad input (docs/out
 
   before(async () => {
     // No trunk set: a request that passes every check is refused with 409, never dialled.
-    t = await startFastApp({ outbound: { endpoint: undefined, callerId: '' } });
+    t = await startFastApp({ outbound: { endpoint: undefined, callerId: '', campaignRingSeconds: 25 } });
     const agent = await t.api('/api/v1/agents', { method: 'POST', json: { number: '1008', name: 'olga', pin: '1234', extension: '1008', dialingRights: ['_0X.'] } });
     assert.equal(agent.status, 201, JSON.stringify(agent.body));
     agentId = agent.body.id;

@@ -61,5 +61,10 @@ describe('callbacks a supervisor asks for (the wallboard)', () => {
     assert.deepEqual([ok.body.status, ok.body.nextAttemptAt], ['pending', at]);
     const listed = ((await t.api(`/api/v1/queues/${queueId}/callbacks`)).body as { id: string; agentId: string; scheduledBy: string; attempts: number; callId: string | null }[]).find((c) => c.id === ok.body.id)!;
     assert.deepEqual([listed.agentId, listed.scheduledBy, listed.attempts, listed.callId], [agent.body.id, agent.body.id, 0, null]);
+    // A supervisor cancels it (agents may not); a second cancel is 409, an unknown one 404.
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks/${ok.body.id}`, { method: 'DELETE', token })).status, 403);
+    assert.deepEqual((await t.api(`/api/v1/queues/${queueId}/callbacks/${ok.body.id}`, { method: 'DELETE' })).body, { id: ok.body.id, status: 'cancelled' });
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks/${ok.body.id}`, { method: 'DELETE' })).status, 409);
+    assert.equal((await t.api(`/api/v1/queues/${queueId}/callbacks/${randomUUID()}`, { method: 'DELETE' })).status, 404);
   });
 });

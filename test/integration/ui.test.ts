@@ -360,8 +360,11 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     const abandoned = supervisorPage.locator('#abandoned tbody tr', { hasText: '600900006' });
     await abandoned.locator('button').click({ timeout: 5000 });
     await abandoned.filter({ hasText: 'pedida' }).waitFor({ timeout: 5000 });
-    const callbacks = (await t.api(`/api/v1/queues/${soporteId}/callbacks`)).body as { callerNumber: string; status: string }[];
-    assert.ok(callbacks.some((c) => c.callerNumber === '600900006' && c.status === 'pending'), JSON.stringify(callbacks));
+    const callbacks = (await t.api(`/api/v1/queues/${soporteId}/callbacks`)).body as { id: string; callerNumber: string; status: string }[];
+    const asked = callbacks.find((c) => c.callerNumber === '600900006' && c.status === 'pending');
+    assert.ok(asked, JSON.stringify(callbacks));
+    // Cancelled before Lucía is ready again: else it is dialled back through her phone (outbound.test.ts tests that).
+    assert.equal((await t.api(`/api/v1/queues/${soporteId}/callbacks/${asked.id}`, { method: 'DELETE' })).status, 200);
     await agentPage.click('#ready');
     await agentPage.waitForSelector('#state[data-status="available"]');
 

@@ -7,10 +7,10 @@
  *
  * | last digit | behaviour |
  * |---|---|
- * | 0, 7, 8, 9 | a person: rings (0: 2 s, 7: 6 s, 8: at once, 9: 1 s), answers, says "hello" (a 0.6 s 700 Hz tone), waits 1.2 s, then talks (700 Hz) until hung up |
+ * | 0, 7, 8, 9 | a person: rings (0: 2 s, 7: 3 s, 8: at once, 9: 1 s), answers, says "hello" (a 0.6 s 700 Hz tone), waits 1.2 s, then talks (700 Hz) until hung up |
  * | 1 | busy: 486 after 0.3 s |
  * | 2 | no answer: rings until cancelled |
- * | 3 | an answering machine: rings 1 s, answers, a 4 s greeting (700 Hz), a beep (1400 Hz, 0.5 s), then records (silence) |
+ * | 3 | an answering machine: rings 1 s, answers, a 2.5 s greeting (700 Hz), a beep (1400 Hz, 0.5 s), then records (silence) |
  * | 4 | invalid number: 404 |
  * | 5 | answers after 1 s and hangs up 0.5 s later |
  * | 6 | congestion: 503 |
@@ -41,7 +41,7 @@ export function behaviourOf(number: string): { behaviour: PstnBehaviour; ringMs:
     case '4': return { behaviour: 'invalid', ringMs: 0 };
     case '5': return { behaviour: 'hangs_up', ringMs: 1000 };
     case '6': return { behaviour: 'congestion', ringMs: 0 };
-    case '7': return { behaviour: 'person', ringMs: 6000 };
+    case '7': return { behaviour: 'person', ringMs: 3000 };
     case '8': return { behaviour: 'person', ringMs: 0 };
     case '9': return { behaviour: 'person', ringMs: 1000 };
     default: return { behaviour: 'person', ringMs: 2000 };
@@ -150,8 +150,9 @@ export class PstnEmulator {
       return;
     }
     if (behaviour === 'machine') {
+      // Longer than AMD's 1.5 s greeting: a machine.
       call.playTone(PSTN_VOICE_HZ);
-      await sleep(4000);
+      await sleep(2500);
       call.playTone(PSTN_BEEP_HZ);
       await sleep(500);
       call.stopTone();

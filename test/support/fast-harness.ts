@@ -58,7 +58,7 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
     recordingsDir: join(dataDir, 'recordings'),
     promptsDir: join(dataDir, 'prompts'),
     // No trunk on the fake ARI: nothing is dialled out (callbacks would be, every 2 s); a test that wants one sets it.
-    outbound: { endpoint: undefined, callerId: '' },
+    outbound: { endpoint: undefined, callerId: '', campaignRingSeconds: 25 },
     ...changes,
     ari: { url: fakeAri.url, user: 'centralita', password: 'fake-ari', app: fakeAri.app },
     ami: fakeAmi.address,

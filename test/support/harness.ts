@@ -43,7 +43,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     site: { phoneEndpoint: 'PJSIP/${extension}', transferContext: 'centralita-transfer', inboundContexts: ['from-carrier'], phoneContexts: ['from-phones'] },
     metricsToken: undefined,
     // The lab's outbound trunk goes to the PSTN emulator (test/phones/pstn.ts).
-    outbound: { endpoint: 'PJSIP/${number}@carrier', callerId: '34910000000' },
+    outbound: { endpoint: 'PJSIP/${number}@carrier', callerId: '34910000000', campaignRingSeconds: 10 },
     ...overrides,
   };
 }
