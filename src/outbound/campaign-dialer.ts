@@ -348,9 +348,9 @@ export class CampaignDialer {
     // One write: the attempt's end, the contact's next state and a do-not-call mark stand or fall together.
     void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId }, now));
     if (line.callId) {
-      const talkSeconds = line.answeredAt ? Math.max(0, Math.round((now.getTime() - line.answeredAt.getTime()) / 1000)) : null;
-      const outboundOutcome: OutboundOutcome = 'answered';
-      void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, { at: now, outcome: outboundOutcome, talkSeconds, endedBy: line.endedByAgent ? 'agent' : 'customer' }));
+      void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, {
+        at: now, outcome: 'answered', answeredAt: line.answeredAt, endedBy: line.endedByAgent ? 'agent' : 'customer',
+      }));
       this.d.registry.unlinkCall(line.callId);
     }
     if (session) {

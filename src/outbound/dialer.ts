@@ -174,9 +174,8 @@ export class OutboundDialer {
       for (const id of bridge?.channels ?? []) await this.d.helpers.hangup(id);
       if (bridge) await this.d.helpers.destroyBridge(bridge.id);
       const at = new Date();
-      const talkSeconds = row.answered_at ? Math.max(0, Math.round((at.getTime() - row.answered_at.getTime()) / 1000)) : null;
       void this.d.writes.enqueue(`outbound call ${row.call_id} closed`, this.d.store.ended(row.call_id, {
-        at, outcome: row.answered_at ? 'answered' : 'failed', talkSeconds, endedBy: 'system',
+        at, outcome: row.answered_at ? 'answered' : 'failed', answeredAt: row.answered_at, endedBy: 'system',
       }));
       // The agent it held, if their state still names it.
       // Refused when the agent's state no longer names a call (checked out, or on another call since): nothing to correct then.
@@ -371,8 +370,7 @@ export class OutboundDialer {
     dial.phase = 'over';
     this.byCall.delete(dial.callId);
     const at = new Date();
-    const talkSeconds = dial.answeredAt ? Math.max(0, Math.round((at.getTime() - dial.answeredAt.getTime()) / 1000)) : null;
-    void this.d.writes.enqueue(`outbound call ${dial.callId} ended`, this.d.store.ended(dial.callId, { at, outcome, talkSeconds, endedBy }));
+    void this.d.writes.enqueue(`outbound call ${dial.callId} ended`, this.d.store.ended(dial.callId, { at, outcome, answeredAt: dial.answeredAt, endedBy }));
     this.d.registry.unlinkCall(dial.callId);
     void this.d.helpers.destroyBridge(dial.bridgeId);
     void this.releaseAgent(dial);

@@ -33,21 +33,25 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     const outboundLogger = logger.child({ component: 'outbound' });
     const store = new OutboundStore(db);
     const template = config.outbound.endpoint;
+    const endpoint = (number: string): string => (template ?? '').replace('${number}', number);
+    // The calls capability's row of an outbound call, on the channel it lives on.
+    const callStarted = ({ channelId, callerId, number, at }: { channelId: string; callerId: string; number: string; at: Date }): string => calls.service.callArrived({
+      channelId, direction: 'outbound', callerNumber: callerId, callerName: '', did: null, language: null, at, calledNumber: number,
+    }).id;
+    const wrapUpOf = async (queueId: string | null): Promise<number> => (queueId ? (await queues.store.get(queueId))?.wrap_up_seconds ?? 0 : config.directCallWrapUpSeconds);
     stasis.claim(agentLegArg, { role: 'agent' });
     stasis.claim(customerLegArg, { role: 'caller' });
     const dialer = new OutboundDialer({
       ari, helpers: ariHelpers, registry: channels, media, site, writes, store, logger: outboundLogger,
-      endpoint: (number) => (template ?? '').replace('${number}', number),
+      endpoint,
     }, {
-      callStarted: ({ channelId, callerId, number, at }) => calls.service.callArrived({
-        channelId, direction: 'outbound', callerNumber: callerId, callerName: '', did: null, language: null, at, calledNumber: number,
-      }).id,
+      callStarted,
       becameOutbound: (channelId, number) => calls.service.becameOutbound(channelId, number),
       callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
       callGone: (channelId, at) => calls.service.callEnded(channelId, { at, cause: null, causeText: null }),
       agentCommand: (agentId, command, source) => agents.service.command(agentId, command, source),
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
-      wrapUpSeconds: async (queueId) => (queueId ? (await queues.store.get(queueId))?.wrap_up_seconds ?? 0 : config.directCallWrapUpSeconds),
+      wrapUpSeconds: wrapUpOf,
     });
     const sessions = new CampaignSessions({ ari, helpers: ariHelpers, site, logger: outboundLogger }, {
       available: (agentId) => agents.service.presence(agentId).status === 'available',
@@ -56,10 +60,9 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       holdPhone: (extension, until) => void agents.service.duringFeatureCall(extension, () => until),
     });
     stasis.claim(sessionLegArg, { role: 'agent' });
-    const wrapUpOf = async (queueId: string) => (await queues.store.get(queueId))?.wrap_up_seconds ?? 0;
     const campaignDialer = new CampaignDialer({
       ari, helpers: ariHelpers, media, registry: channels, router: stasis, writes, store, logger: outboundLogger.child({ part: 'campaigns' }), clock, promptMedia,
-      endpoint: (number) => (template ?? '').replace('${number}', number),
+      endpoint,
       ringSeconds: config.outbound.campaignRingSeconds,
     }, sessions, {
       campaign: (id) => campaigns.service.campaign(id),
@@ -70,9 +73,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       attemptCall: (attemptId, callId) => campaigns.store.attemptCall(attemptId, callId),
       released: (contact) => campaigns.store.contactReleased(contact.id, contact.claimedFrom),
       attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now).ops,
-      callStarted: ({ channelId, callerId, number, at }) => calls.service.callArrived({
-        channelId, direction: 'outbound', callerNumber: callerId, callerName: '', did: null, language: null, at, calledNumber: number,
-      }).id,
+      callStarted,
       callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
       agentCommand: (agentId, command) => agents.service.command(agentId, command, 'system'),
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),

@@ -39,10 +39,12 @@ export class OutboundStore {
     return { update: 'outbound_calls', set: { answered_at: at }, where: { call_id: callId, answered_at: null } };
   }
 
-  ended(callId: string, end: { at: Date; outcome: OutboundOutcome; talkSeconds: number | null; endedBy: 'agent' | 'customer' | 'system' }): WriteOp {
+  /** The call's end; its talk time runs from the customer's answer (none when unanswered). */
+  ended(callId: string, end: { at: Date; outcome: OutboundOutcome; answeredAt: Date | null | undefined; endedBy: 'agent' | 'customer' | 'system' }): WriteOp {
+    const talkSeconds = end.answeredAt ? Math.max(0, Math.round((end.at.getTime() - end.answeredAt.getTime()) / 1000)) : null;
     return {
       update: 'outbound_calls',
-      set: { ended_at: end.at, outcome: end.outcome, talk_seconds: end.talkSeconds, ended_by: end.endedBy },
+      set: { ended_at: end.at, outcome: end.outcome, talk_seconds: talkSeconds, ended_by: end.endedBy },
       where: { call_id: callId, ended_at: null },
     };
   }
