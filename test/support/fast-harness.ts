@@ -11,7 +11,7 @@ import { PGliteDialect } from '../../src/core/pglite-dialect.js';
 import type { Database } from '../../src/db-schema.js';
 import { FakeAmi } from './fake-ami.js';
 import { FakeAri } from './fake-ari.js';
-import { migratedPGlite } from './pglite-template.js';
+import { borrowMigratedPGlite, returnMigratedPGlite } from './pglite-template.js';
 import { adminToken, testConfig, waitFor, type TestApp } from './harness.js';
 
 /**
@@ -50,7 +50,7 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
   for (const [extension, state] of Array.isArray(phones) ? phones.map((e) => [e, 'NOT_INUSE']) : Object.entries(phones)) {
     fakeAmi.devices.set(`PJSIP/${extension}`, state!);
   }
-  const pglite = await migratedPGlite();
+  const pglite = await borrowMigratedPGlite();
 
   const configFor = (changes: Partial<Config>): Config => testConfig({
     databaseUrl: undefined,
@@ -63,14 +63,14 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
     ari: { url: fakeAri.url, user: 'centralita', password: 'fake-ari', app: fakeAri.app },
     ami: fakeAmi.address,
   });
-  // The app closes its database on stop; restart() keeps this one open.
-  let keepDatabase = false;
+  // The app leaves its database open on stop: restart() starts the next app on
+  // it, and stop() gives it back for the next test's app.
   const database = (): DatabaseHandle<Database> => {
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     return {
       db, kind: 'pglite',
       ping: async () => sql`select 1`.execute(db).then(() => true, () => false),
-      close: async () => { if (!keepDatabase) await pglite.close(); },
+      close: async () => {},
     };
   };
 
@@ -115,8 +115,7 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
       return { status: res.status, body: parsed };
     },
     async restart(changes = {}, opts = {}, whileStopped) {
-      keepDatabase = true;
-      try { await fast.app.stop(); } finally { keepDatabase = false; }
+      await fast.app.stop();
       await whileStopped?.();
       current = await launch({ ...overrides, ...changes }, { ...createOptions, ...opts });
       fast.app = current.app;
@@ -124,7 +123,7 @@ export async function startFastApp(overrides: Partial<Config> = {}, options: Fas
     },
     async stop() {
       await fast.app.stop();
-      if (!pglite.closed) await pglite.close();
+      returnMigratedPGlite(pglite);
       await Promise.all([fakeAri.close(), fakeAmi.close()]);
       rmSync(dataDir, { recursive: true, force: true });
     },

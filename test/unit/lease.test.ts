@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import { Lease } from '../../src/core/lease.js';
 import { createLogger } from '../../src/core/logger.js';
-import { projectRoot } from '../../src/core/paths.js';
 import { PGliteDialect } from '../../src/core/pglite-dialect.js';
+import { migratedPGlite } from '../support/pglite-template.js';
 import { WriteQueue, type WriteFence } from '../../src/core/write-queue.js';
 
 const logger = createLogger('silent');
@@ -27,9 +25,9 @@ describe('leader lease', () => {
   const row = async () => (await sql<{ epoch: string; holder: string | null }>`select epoch, holder from leader_lease`.execute(db)).rows[0]!;
 
   before(async () => {
-    pglite = new PGlite();
+    // The migrated database (loaded from its dump: cheaper than a new PGlite's initdb) has the lease row.
+    pglite = await migratedPGlite();
     db = new Kysely({ dialect: new PGliteDialect(pglite) });
-    await sql.raw(readFileSync(join(projectRoot, 'migrations/022_leader_lease.sql'), 'utf8')).execute(db);
   });
   after(async () => db.destroy());
   beforeEach(async () => {
@@ -152,8 +150,10 @@ describe('write queue fenced by the lease epoch', () => {
   const fence = (epoch: number, held = true): WriteFence => ({ epoch, held: () => held });
 
   before(async () => {
-    db = new Kysely({ dialect: new PGliteDialect(new PGlite()) });
-    await sql.raw(readFileSync(join(projectRoot, 'migrations/022_leader_lease.sql'), 'utf8')).execute(db);
+    const pglite = await migratedPGlite();
+    // This test's own small tables in a schema of their own, beside the migrated leader_lease.
+    await pglite.exec('create schema lease_fence_test; set search_path to lease_fence_test, public');
+    db = new Kysely({ dialect: new PGliteDialect(pglite) });
     await sql`create table states (agent text primary key, status text not null)`.execute(db);
     await sql`create table history (id serial primary key, agent text not null, status text not null)`.execute(db);
     await sql`update leader_lease set epoch = 7`.execute(db);

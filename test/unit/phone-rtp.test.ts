@@ -63,13 +63,15 @@ describe('RTP session', () => {
       await sleep(500);
       elapsedMs = performance.now() - startedAt;
       session.close();
-      await sleep(20);
+      await sleep(100);
     } finally {
       session.close();
     }
     // One frame at the start and one per 20 ms after; late timers are caught up, not skipped.
+    // Never ahead of the grid; behind it by at most the last timer's lateness, which on a
+    // loaded machine (the fast tier runs beside tsc and eslint) reaches about 100 ms.
     const due = Math.floor(elapsedMs / 20) + 1;
-    assert.ok(Math.abs(packets.length - due) <= 2, `${packets.length} packets in ${elapsedMs.toFixed(0)} ms, ${due} due`);
+    assert.ok(packets.length <= due + 1 && packets.length >= due - 5, `${packets.length} packets in ${elapsedMs.toFixed(0)} ms, ${due} due`);
     packets.forEach((p, i) => {
       assert.equal(p.payloadType, 8);
       assert.equal(p.payload.length, 160);

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { createLogger } from '../../src/core/logger.js';
 import { PGliteDialect } from '../../src/core/pglite-dialect.js';
+import { migratedPGlite } from '../support/pglite-template.js';
 import { isTransientDbError, WriteQueue, type WriteOp } from '../../src/core/write-queue.js';
 
 /**
@@ -43,7 +44,10 @@ describe('write queue', () => {
   const rows = async () => (await sql<{ n: number; tag: string }>`select n, tag from events order by id`.execute(db)).rows;
 
   before(async () => {
-    pglite = new PGlite();
+    // The migrated database (loaded from its dump: cheaper than a new PGlite's initdb),
+    // with this test's own small tables in a schema of their own.
+    pglite = await migratedPGlite();
+    await pglite.exec('create schema write_queue_test; set search_path to write_queue_test');
     gate = new Gate();
     db = new Kysely({ dialect: new PGliteDialect(pglite), plugins: [gate] });
     await sql`create table events (id serial primary key, n int not null check (n >= 0), tag text not null, at timestamptz not null, detail jsonb not null)`.execute(db);
