@@ -33,6 +33,7 @@ prompts=(
   "outbound-invalid|Ese número no existe.|That number does not exist."
   "outbound-failed|No se ha podido hacer la llamada. Inténtelo más tarde.|The call could not be made. Try again later."
   "outbound-not-allowed|No puede llamar a ese número.|You may not call that number."
+  "outbound-do-not-call|Ese número está en la lista de no llamar.|That number is on the do-not-call list."
 )
 
 # With names as arguments, only those prompts are made.

@@ -248,8 +248,41 @@ async function showAbandoned() {
   }
 }
 
+/** The outbound campaigns running (or with agents in them): lines, agents waiting, abandons and the pacing's why. */
+let campaigns = [];
+function drawCampaigns() {
+  const section = document.getElementById('campaigns');
+  section.innerHTML = '';
+  const percent = (fraction) => (fraction === null || fraction === undefined ? '—' : `${Math.round(fraction * 10000) / 100} %`);
+  for (const c of campaigns) {
+    const card = document.createElement('article');
+    card.className = 'card';
+    card.dataset.campaign = c.name;
+    card.dataset.level = c.pacing?.state === 'stopped' ? 'red' : c.pacing?.state === 'slowed' ? 'amber' : 'green';
+    card.innerHTML = `<h2></h2><dl>
+      <dt>${t('campaignDialling')}</dt><dd class="big" data-field="dialling">${c.dialling}</dd>
+      <dt>${t('campaignTalking')}</dt><dd data-field="talking">${c.talking}</dd>
+      <dt>${t('campaignAgentsWaiting')}</dt><dd data-field="waiting">${c.agentsWaiting} / ${c.sessions.length}</dd>
+      <dt>${t('campaignAbandon')}</dt><dd data-field="abandon">${percent(c.pacing?.dayAbandonRate)} / ${percent(c.pacing?.rolling30AbandonRate)}</dd>
+      <dt>${t('campaignRatio')}</dt><dd data-field="ratio">${c.pacing ? c.pacing.ratio.toFixed(2) : '—'}</dd>
+    </dl><p class="reason" data-field="reason"></p>`;
+    card.querySelector('h2').textContent = `${c.name} (${t(c.mode)})`;
+    card.querySelector('.reason').textContent = c.pacing?.reason ?? '';
+    section.append(card);
+  }
+}
+async function refreshCampaigns() {
+  try {
+    campaigns = await api('/api/v1/campaigns/live');
+  } catch {
+    campaigns = []; // the banner says when the service is away
+  }
+  drawCampaigns();
+}
+
 async function refresh() {
   void showAbandoned();
+  void refreshCampaigns();
   stats = await api('/api/v1/stats/live');
   receivedAt = Date.now();
   render();
@@ -273,3 +306,4 @@ liveFeed((message) => {
 for (const id of ['filter-team', 'filter-state', 'sort-agents']) document.getElementById(id).onchange = render;
 await refresh();
 setInterval(render, 1000);
+setInterval(refreshCampaigns, 2000);

@@ -197,9 +197,9 @@ export class AgentsService {
    * without the view stateOf builds (its dates as text), which cost
    * centralita about 4 % of its CPU on queue calls with 400 agents.
    */
-  presence(agentId: string): { status: AgentStatus; extension: string | null; since: Date | undefined } {
+  presence(agentId: string): { status: AgentStatus; extension: string | null; since: Date | undefined; callId: string | null } {
     const state = this.states.get(agentId) ?? loggedOut;
-    return { status: state.status, extension: state.extension, since: this.since.get(agentId) };
+    return { status: state.status, extension: state.extension, since: this.since.get(agentId), callId: state.callId };
   }
 
   /** What Asterisk last said of the phone on an extension (AMI device state). */

@@ -26,6 +26,11 @@ export class DncService {
     return !(await this.store.isListed(campaignId, numberE164));
   }
 
+  /** The global list's number a number dialled by hand (click-to-call, `*` + number) is, if any: see store.globalEntryForDialled. */
+  async listedAsDialled(dialled: string): Promise<string | undefined> {
+    return this.store.globalEntryForDialled(dialled);
+  }
+
   async list(campaignId: string | null, filter: { number?: string; region?: string; limit: number; offset: number }): Promise<DncView[]> {
     const region = await this.regionFor(campaignId, filter.region);
     const number = filter.number === undefined ? undefined : this.normalised(filter.number, region, 'querystring/number');

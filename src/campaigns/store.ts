@@ -232,6 +232,24 @@ export class CampaignsStore {
     return row.rows.length > 0;
   }
 
+  /**
+   * The global list's number that a number as dialled by hand may be (a
+   * click-to-call: no campaign, no region to read it with): the same E.164
+   * (`+…` or `00…`), or, for one without its country code, a listed
+   * number ending in its digits (at least 6, leading zeros dropped). It
+   * errs towards refusing: a national number matches the same digits of
+   * any country. A scan of the global list, fine at a person's pace.
+   */
+  async globalEntryForDialled(dialled: string): Promise<string | undefined> {
+    const international = /^(\+|00)([1-9][0-9]{5,})$/.exec(dialled);
+    const e164 = international ? `+${international[2]}` : null;
+    const national = international ? null : dialled.replace(/^0+/, '');
+    if (!e164 && (!national || national.length < 6)) return undefined;
+    const row = await sql<{ number: string }>`select number_e164 as number from dnc_numbers
+      where campaign_id is null and (number_e164 = ${e164} or (${national}::text is not null and number_e164 like '%' || ${national}::text)) limit 1`.execute(this.db);
+    return row.rows[0]?.number;
+  }
+
   /** Adds numbers to a list (those listed already are left as they are) and marks the contacts they apply to; returns the rows added. */
   async dncAdd(rows: Omit<DncNumbersTable, 'id'>[]): Promise<DncRow[]> {
     if (rows.length === 0) return [];

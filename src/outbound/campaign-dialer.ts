@@ -5,10 +5,12 @@ import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
-import type { CallOutcome } from '../campaigns/rules.js';
+import type { AttemptResult, CallOutcome, ContactChange, ContactProgress } from '../campaigns/rules.js';
 import type { ClaimedContact } from '../campaigns/service.js';
 import type { CampaignView } from '../campaigns/views.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
+import type { OutsideCall, OutsideCalls } from '../queues/dispositions.js';
+import type { QueueRow } from '../queues/store.js';
 import type { Logger } from '../core/logger.js';
 import type { BusyAgent } from '../campaigns/pacing.js';
 import type { CampaignPacing } from './campaign-pacing.js';
@@ -33,15 +35,17 @@ export interface CampaignDialerPorts {
   attemptAnswered: (attemptId: string, at: Date, agentId: string | null) => WriteOp;
   attemptCall: (attemptId: string, callId: string) => WriteOp;
   released: (contact: ClaimedContact) => WriteOp;
-  /** The ops of a dial's end: the attempt, the contact's next state (rules.ts), a do-not-call mark. */
-  attemptEnd: (campaign: CampaignView, contact: ClaimedContact, attemptId: string, result: { outcome: CallOutcome; agentId: string | null }, now: Date) => WriteOp[];
+  /** The ops of a dial's end, or of a wrap-up code set after it: the attempt, the contact's next state (rules.ts), a do-not-call mark. */
+  attemptEnd: (campaign: CampaignView, contact: ContactProgress & Pick<ClaimedContact, 'id' | 'numberE164'>, attemptId: string, result: AttemptResult, now: Date) => { ops: WriteOp[]; change: ContactChange };
+  /** The campaign's queue (its wrap-up codes), when a person is put through. */
+  queue: (queueId: string) => Promise<QueueRow | undefined>;
   callStarted: (call: { channelId: string; callerId: string; number: string; at: Date }) => string;
   callAnswered: (channelId: string, at: Date) => void;
   agentCommand: (agentId: string, command: AgentCommand) => Promise<unknown>;
   record: (callId: string, queueId: string, agentId: string) => Promise<void>;
   wrapUpSeconds: (queueId: string) => Promise<number>;
-  /** The agent's state and since when (an agent in wrap-up is about to be free: the pacing counts them). */
-  agentPhase: (agentId: string) => { status: string; since: Date | undefined };
+  /** The agent's state, since when, and their call (an agent in wrap-up is about to be free: the pacing counts them). */
+  agentPhase: (agentId: string) => { status: string; since: Date | undefined; callId: string | null };
 }
 
 interface Line {
@@ -62,6 +66,13 @@ interface Line {
   endedByAgent: boolean;
 }
 
+/** An agent's last campaign call, for its wrap-up code (OutsideCalls): until the agent's next one. */
+interface Handled extends OutsideCall {
+  line: Line;
+  /** The contact as the attempt's end left it (a code set in wrap-up starts from there); undefined while the call is on. */
+  after: ContactProgress | undefined;
+}
+
 /**
  * The campaigns' dialer (docs/outbound.md, "Campaigns"): every half second,
  * for each running progressive or predictive campaign with agents in
@@ -79,6 +90,7 @@ interface Line {
  */
 export class CampaignDialer {
   private readonly lines = new Map<string, Line>();
+  private readonly handled = new Map<string, Handled>();
   private readonly byChannel = new Map<string, Line>();
   private ticking = false;
   private readonly failures: PassFailures;
@@ -115,6 +127,35 @@ export class CampaignDialer {
       if (line) void this.gone(line, event.cause);
     });
   }
+
+  /**
+   * Campaign calls' wrap-up codes, through the queues' dispositions (the
+   * campaign's queue's codes; desk page, API, *49 on the phone): during
+   * the call the code goes with the attempt's end; in the wrap-up after
+   * it, it is applied to the contact as it was left (rules.ts: the
+   * campaign's dispositionActions: done, retry, callback, do-not-call).
+   */
+  readonly dispositions: OutsideCalls = {
+    ofAgent: (agentId) => {
+      const handled = this.handled.get(agentId);
+      const presence = this.ports.agentPhase(agentId);
+      return handled && presence.callId === handled.callId && (presence.status === 'on_call' || presence.status === 'wrap_up') ? handled : undefined;
+    },
+    ofCall: (callId) => {
+      for (const handled of this.handled.values()) if (handled.callId === callId) return this.dispositions.ofAgent(handled.agentId);
+      return undefined;
+    },
+    set: (call, code) => {
+      const handled = this.handled.get(call.agentId);
+      if (!handled || handled.callId !== call.callId) return;
+      handled.code = code;
+      if (!handled.after) return; // still on the call: end() takes it
+      const { line } = handled;
+      const { ops, change } = this.ports.attemptEnd(line.campaign, { ...line.contact, ...handled.after }, line.id, { disposition: code, agentId: call.agentId }, this.d.clock());
+      handled.after = { state: change.state, attempts: change.attempts, callbackAgentId: change.callbackAgentId };
+      void this.d.writes.enqueue(`campaign attempt ${line.id} wrap-up code ${code}`, ops);
+    },
+  };
 
   /** Lines of a campaign now, for the wallboard and the pacing. */
   linesOf(campaignId: string): { dialling: number; talking: number } {
@@ -275,6 +316,9 @@ export class CampaignDialer {
       origin: 'campaign', started_at: line.answeredAt ?? at, agent_answered_at: at, answered_at: at, ended_at: null, outcome: null, talk_seconds: null, ended_by: null,
     }));
     line.phase = 'talking';
+    const queue = await this.ports.queue(line.campaign.queueId).catch(() => undefined);
+    if (queue) this.handled.set(session.agentId, { callId, agentId: session.agentId, queue, ref: line.id, code: null, line, after: undefined });
+    else this.handled.delete(session.agentId);
     await this.ports.agentCommand(session.agentId, { type: 'answer', callId }).catch((err: unknown) => {
       this.d.logger.warn({ err: (err as Error).message, agentId: session.agentId }, 'the agent\'s state for a campaign call not applied');
     });
@@ -346,7 +390,12 @@ export class CampaignDialer {
     const session = line.session;
     const agentId = session?.agentId ?? null;
     // One write: the attempt's end, the contact's next state and a do-not-call mark stand or fall together.
-    void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId }, now));
+    // A wrap-up code set during the call goes with it.
+    const handled = agentId ? this.handled.get(agentId) : undefined;
+    const code = handled?.line === line ? handled.code : null;
+    const { ops, change } = this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId, disposition: code }, now);
+    if (handled?.line === line) handled.after = { state: change.state, attempts: change.attempts, callbackAgentId: change.callbackAgentId };
+    void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, ops);
     if (line.callId) {
       void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, {
         at: now, outcome: 'answered', answeredAt: line.answeredAt, endedBy: line.endedByAgent ? 'agent' : 'customer',

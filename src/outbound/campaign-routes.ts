@@ -62,32 +62,45 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
     return reply.status(204).send(null);
   });
 
+  const PacingView = Type.Union([Type.Null(), Type.Object({
+    state: Type.String({ description: 'learning, normal, slowed or stopped' }), reason: Type.String({ description: 'Why, in a sentence the wallboard shows' }),
+    ratio: Type.Number(), dayAbandonRate: Type.Number(), rolling30AbandonRate: Type.Number(), answerRate: Type.Number(),
+  })]);
+  const LiveView = { sessions: Type.Array(SessionView), dialling: Type.Integer(), talking: Type.Integer(), agentsWaiting: Type.Integer(), pacing: PacingView };
+  const liveOf = (campaignId: string) => ({
+    sessions: d.sessions.all().filter((s) => s.campaignId === campaignId).map((s) => ({ agentId: s.agentId, state: s.state })),
+    ...d.campaignDialer.linesOf(campaignId),
+    agentsWaiting: d.sessions.ready(campaignId).length,
+    pacing: d.campaignDialer.pacing.view(campaignId) ?? null,
+  });
+
+  app.get('/api/v1/campaigns/live', {
+    config: { roles: ['admin', 'supervisor'] },
+    schema: {
+      tags: ['campaigns'],
+      summary: 'Every campaign running or with agents in sessions, now: the wallboard\'s campaign cards',
+      response: {
+        200: Type.Array(Type.Object({ campaignId: Type.String({ format: 'uuid' }), name: Type.String(), mode: Type.String(), state: Type.String(), ...LiveView })),
+      },
+    },
+  }, async () => {
+    const withSessions = new Set(d.sessions.campaignIds());
+    return (await d.campaigns.list())
+      .filter((c) => c.state === 'running' || withSessions.has(c.id))
+      .map((c) => ({ campaignId: c.id, name: c.name, mode: c.mode, state: c.state, ...liveOf(c.id) }));
+  });
+
   app.get('/api/v1/campaigns/:id/live', {
     config: { roles: ['admin', 'supervisor'] },
     schema: {
       tags: ['campaigns'],
       summary: 'A campaign now: its agents\' sessions and its lines',
       params: IdParams,
-      response: {
-        200: Type.Object({
-          sessions: Type.Array(SessionView), dialling: Type.Integer(), talking: Type.Integer(), agentsWaiting: Type.Integer(),
-          pacing: Type.Union([Type.Null(), Type.Object({
-            state: Type.String({ description: 'learning, normal, slowed or stopped' }), reason: Type.String({ description: 'Why, in a sentence the wallboard shows' }),
-            ratio: Type.Number(), dayAbandonRate: Type.Number(), rolling30AbandonRate: Type.Number(), answerRate: Type.Number(),
-          })]),
-        }),
-        404: ErrorBody,
-      },
+      response: { 200: Type.Object(LiveView), 404: ErrorBody },
     },
   }, async (request) => {
     const campaign = await d.campaigns.campaign(request.params.id);
     if (!campaign) throw notFound('campaign');
-    const sessions = d.sessions.all().filter((s) => s.campaignId === campaign.id);
-    return {
-      sessions: sessions.map((s) => ({ agentId: s.agentId, state: s.state })),
-      ...d.campaignDialer.linesOf(campaign.id),
-      agentsWaiting: d.sessions.ready(campaign.id).length,
-      pacing: d.campaignDialer.pacing.view(campaign.id) ?? null,
-    };
+    return liveOf(campaign.id);
   });
 }

@@ -72,7 +72,8 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       attemptAnswered: (attemptId, at, agentId) => campaigns.store.attemptAnswered(attemptId, at, agentId),
       attemptCall: (attemptId, callId) => campaigns.store.attemptCall(attemptId, callId),
       released: (contact) => campaigns.store.contactReleased(contact.id, contact.claimedFrom),
-      attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now).ops,
+      attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now),
+      queue: (queueId) => queues.store.get(queueId),
       callStarted,
       callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
       agentCommand: (agentId, command) => agents.service.command(agentId, command, 'system'),
@@ -91,6 +92,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       changed: (id, set) => queues.store.callbackChanged(id, set),
     });
     queues.engine.busyOutside.push(() => [...dialer.busyAgents(), ...sessions.busyAgents()]);
+    queues.engine.outsideCalls.push(campaignDialer.dispositions);
     const service = new OutboundService(store, dialer, {
       agent: async (agentId) => {
         await agents.service.getAgent(agentId); // 404 for an unknown agent
@@ -101,6 +103,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       mayDial: (agentId, number) => agents.service.mayDial(agentId, number),
       queueExists: async (queueId) => (await queues.store.get(queueId)) !== undefined,
       busyOutbound: (agentId) => dialer.busyAgents().includes(agentId) || sessions.of(agentId) !== undefined,
+      doNotCall: (number) => campaigns.dnc.listedAsDialled(number),
     }, config.outbound, outboundLogger);
     await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));

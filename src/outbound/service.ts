@@ -14,6 +14,8 @@ export interface OutboundPorts {
   queueExists: (queueId: string) => Promise<boolean>;
   /** Whether the agent is on an outbound call already, or in a campaign session. */
   busyOutbound: (agentId: string) => boolean;
+  /** The global do-not-call list's number a number as dialled is, if any (campaigns' DncService). */
+  doNotCall: (number: string) => Promise<string | undefined>;
 }
 
 export interface OutboundCallView {
@@ -56,6 +58,7 @@ const say = {
   notLoggedIn: 'sound:centralita/agent-not-logged-in',
   notNow: 'sound:centralita/agent-not-now',
   failed: 'sound:centralita/outbound-failed',
+  doNotCall: 'sound:centralita/outbound-do-not-call',
 } as const;
 
 /**
@@ -79,6 +82,8 @@ export class OutboundService {
     if (!agent) throw notFound('agent');
     if (input.queueId && !(await this.ports.queueExists(input.queueId))) throw notFound('queue');
     if (!(await this.ports.mayDial(input.agentId, number))) throw forbidden(`body/number: ${number} is outside the agent's dialing rights`);
+    const listed = await this.ports.doNotCall(number);
+    if (listed) throw conflict(`body/number: ${number} is on the do-not-call list (as ${listed})`);
     if (!this.options.endpoint) throw conflict('outbound calls are not set up (CENTRALITA_OUTBOUND_ENDPOINT)');
     if (!agent.extension) throw conflict('the agent is not checked in on a phone');
     if (agent.status !== 'available' && agent.status !== 'paused') throw conflict(`the agent is ${agent.status}; only an available or paused agent can place a call`);
@@ -100,6 +105,11 @@ export class OutboundService {
     if (!(await this.ports.mayDial(agentId, number))) {
       this.logger.info({ agentId, number }, 'an outbound call from the desk phone is outside the agent\'s dialing rights');
       return void (await speak(say.notAllowed));
+    }
+    const listed = await this.ports.doNotCall(number);
+    if (listed) {
+      this.logger.info({ agentId, number, listed }, 'an outbound call from the desk phone is to a number on the do-not-call list');
+      return void (await speak(say.doNotCall));
     }
     try {
       await this.dialer.fromPhone(channel, { agentId, extension, number, callerId: this.options.callerId, queueId: null, origin: 'phone', followState: agent.status === 'available' });

@@ -16,6 +16,19 @@ export interface DispositionPorts {
   noteEventOfCall: (callId: string, type: string, detail: Record<string, unknown>) => void;
 }
 
+/**
+ * A call outside the queues that takes a queue's wrap-up codes: a campaign
+ * call (src/outbound/campaign-dialer.ts) takes its campaign's queue's.
+ * `ref` stands where a queue call has its entry id (the campaign attempt).
+ */
+export interface OutsideCall { callId: string; agentId: string; queue: QueueRow; ref: string; code: string | null }
+/** What another capability offers for its calls: found by agent (during the call or its wrap-up) or by call, and the code stored its way. */
+export interface OutsideCalls {
+  ofAgent(agentId: string): OutsideCall | undefined;
+  ofCall(callId: string): OutsideCall | undefined;
+  set(call: OutsideCall, code: string, note: string | null, source: string): void;
+}
+
 /** Who sets a code: the agent of the call (phone, desk page, API) or a supervisor/admin. */
 export interface Setter { role: string; agentId: string | null; source: 'phone' | 'api' }
 
@@ -31,7 +44,7 @@ export class Dispositions {
   /** Agents in wrap-up after a queue call, by agent. */
   private readonly wrapping = new Map<string, Wrapping>();
 
-  constructor(private readonly q: QueueEntries, private readonly ports: DispositionPorts) {
+  constructor(private readonly q: QueueEntries, private readonly ports: DispositionPorts, private readonly outside: readonly OutsideCalls[] = []) {
     q.deps.bus.on('agent.state', (change) => this.stateChanged(change));
   }
 
@@ -57,14 +70,9 @@ export class Dispositions {
    */
   async set(callId: string, code: string, note: string | undefined, by: Setter): Promise<{ entryId: string; code: string }> {
     const handling = this.handlingOf(callId, by.role === 'agent' ? by.agentId : null);
-    if (!handling) throw conflict("the call is neither connected to an agent nor in its agent's wrap-up now");
+    if (!handling) return this.setOutside(callId, code, note, by);
     if (by.role === 'agent' && by.agentId !== handling.agentId) throw forbidden('an agent may set the wrap-up code of their own call only');
-    const disposition = handling.queue.dispositions.find((d) => d.code === code);
-    if (!disposition) {
-      const codes = handling.queue.dispositions.map((d) => d.code).join(', ') || 'none defined';
-      throw badRequest(`body/code: queue ${handling.queue.name} has no wrap-up code ${code} (${codes})`);
-    }
-    if (disposition.requiresNote && !note?.trim()) throw badRequest(`body/note: wrap-up code ${code} (${disposition.label}) needs a note`);
+    checkCode(handling.queue, code, note);
     this.store(handling, code, note?.trim() || null, by.source);
     const entry = this.q.entries.get(handling.entryId);
     if (entry) entry.disposition = code;
@@ -83,10 +91,35 @@ export class Dispositions {
     return { entryId: handling.entryId, code };
   }
 
+  /** A campaign call's code (OutsideCalls): the same checks as a queue call's, stored by its capability. */
+  private setOutside(callId: string, code: string, note: string | undefined, by: Setter): { entryId: string; code: string } {
+    const found = this.findOutside((calls) => calls.ofCall(callId));
+    if (!found) throw conflict("the call is neither connected to an agent nor in its agent's wrap-up now");
+    const { call } = found;
+    if (by.role === 'agent' && by.agentId !== call.agentId) throw forbidden('an agent may set the wrap-up code of their own call only');
+    checkCode(call.queue, code, note);
+    const trimmed = note?.trim() || null;
+    found.calls.set(call, code, trimmed, by.source);
+    this.ports.noteEventOfCall(callId, 'disposition', { campaignAttemptId: call.ref, agentId: call.agentId, code, source: by.source, ...(trimmed ? { note: trimmed } : {}) });
+    this.q.deps.bus.emit('queue.call', {
+      queueId: call.queue.id, entryId: call.ref, callId, agentId: call.agentId, event: 'disposition', holdSince: null, code, at: new Date().toISOString(),
+    });
+    return { entryId: call.ref, code };
+  }
+
+  /** The first outside call a provider finds, with its provider. */
+  private findOutside(pick: (calls: OutsideCalls) => OutsideCall | undefined): { calls: OutsideCalls; call: OutsideCall } | undefined {
+    for (const calls of this.outside) {
+      const call = pick(calls);
+      if (call) return { calls, call };
+    }
+    return undefined;
+  }
+
   /** The phone's *49 code #: the agent's call in wrap-up (or connected). */
   async setByPhone(agentId: string, code: string): Promise<'set' | 'no_call' | 'unknown_code' | 'note_needed'> {
     const wrapping = this.wrapping.get(agentId);
-    const callId = wrapping?.callId ?? this.connectedOf(agentId)?.call.callId;
+    const callId = wrapping?.callId ?? this.connectedOf(agentId)?.call.callId ?? this.findOutside((calls) => calls.ofAgent(agentId))?.call.callId;
     if (!callId) return 'no_call';
     try {
       await this.set(callId, code, undefined, { role: 'agent', agentId, source: 'phone' });
@@ -106,6 +139,8 @@ export class Dispositions {
     if (connected) return { entryId: connected.id, callId: connected.call.callId, queue: connected.queue, code: connected.disposition, awaiting: false, holdSince: connected.hold.since };
     const wrapping = this.wrapping.get(agentId);
     if (wrapping) return { entryId: wrapping.entryId, callId: wrapping.callId, queue: wrapping.queue, code: wrapping.code, awaiting: wrapping.awaiting, holdSince: null };
+    const outside = this.findOutside((calls) => calls.ofAgent(agentId))?.call;
+    if (outside) return { entryId: outside.ref, callId: outside.callId, queue: outside.queue, code: outside.code, awaiting: false, holdSince: null };
     return undefined;
   }
 
@@ -151,4 +186,14 @@ export class Dispositions {
     this.q.deps.logger.warn({ agentId: wrapping.agentId, callId: wrapping.callId, queue: wrapping.queue.name }, 'wrap-up ended without the required wrap-up code: none recorded');
     this.store(wrapping, noDisposition, null, 'system');
   }
+}
+
+/** 400 for a code the queue does not have, or one that needs a note without it. */
+function checkCode(queue: QueueRow, code: string, note: string | undefined): void {
+  const disposition = queue.dispositions.find((d) => d.code === code);
+  if (!disposition) {
+    const codes = queue.dispositions.map((d) => d.code).join(', ') || 'none defined';
+    throw badRequest(`body/code: queue ${queue.name} has no wrap-up code ${code} (${codes})`);
+  }
+  if (disposition.requiresNote && !note?.trim()) throw badRequest(`body/note: wrap-up code ${code} (${disposition.label}) needs a note`);
 }

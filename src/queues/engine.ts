@@ -22,7 +22,7 @@ import { Exits } from './exits.js';
 import { reconcileEntries, type QueueReconcileReport } from './reconcile.js';
 import { Transfers, type TransferSource } from './transfers.js';
 import { Holds, noHold } from './hold.js';
-import { Dispositions, type Setter } from './dispositions.js';
+import { Dispositions, type OutsideCalls, type Setter } from './dispositions.js';
 import { attendedArg, consultArg, Consults, type ConsultStep, type ConsultTarget } from './consult.js';
 import type { QueueEnginePorts } from './ports.js';
 
@@ -79,6 +79,8 @@ export class QueueEngine {
    * the reconciliation leaves their state alone. Added by those capabilities.
    */
   readonly busyOutside: Array<() => string[]> = [];
+  /** Calls outside the queues that take a queue's wrap-up codes (campaign calls: the outbound capability adds its own). */
+  readonly outsideCalls: OutsideCalls[] = [];
   /** The last reconciliation with Asterisk: what it did, and when it finished. */
   lastReconcile: (QueueReconcileReport & { at: Date }) | undefined;
 
@@ -115,7 +117,7 @@ export class QueueEngine {
       consulting: (entry) => this.consults.of(entry) !== undefined, releaseHold: (entry) => this.holds.release(entry),
     });
     this.holds = new Holds(this.q, { noteCallEvent: (...args) => this.noteCallEvent(...args) });
-    this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) });
+    this.dispositions = new Dispositions(this.q, { noteEventOfCall: (...args) => ports.noteEventOfCall(...args) }, this.outsideCalls);
     this.consults = new Consults(this.q, this.holds, {
       noteCallEvent: (...args) => this.noteCallEvent(...args), legStarted: ports.legStarted, legAnswered: ports.legAnswered,
       freeAgents: (queue, exclude) => this.dispatcher.freeAgents(queue, exclude),

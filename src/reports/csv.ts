@@ -43,7 +43,7 @@ export function pauseReasonColumns(defined: readonly PauseReasonName[], rows: re
 /** The agent report's header: pauseByReason.<reason> for each reason, where the JSON has the object. */
 export function agentColumns(reasons: readonly string[]): string[] {
   const figures = Object.keys(agentFigures(zeroAgent, {})).flatMap((k) => (k === 'pauseByReason' ? reasons.map((r) => `pauseByReason.${r}`) : [k]));
-  return ['period', 'agentId', 'agent', 'team', ...figures, 'csat', 'csatAnswers'];
+  return ['period', 'agentId', 'agent', 'team', ...figures, 'csat', 'csatAnswers', 'outboundCalls', 'outboundTalkTime'];
 }
 
 /**

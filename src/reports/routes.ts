@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { HttpError } from '../core/errors.js';
 import type { HttpApp } from '../core/http.js';
 import { DateTime, ErrorBody, StringEnum, Text, Uuid } from '../core/schemas.js';
+import { campaignReportCsv } from './campaigns.js';
 import { reportCsv, type PauseReasonName } from './csv.js';
 import { intervals, type Interval } from './figures.js';
 import type { LiveStats } from './live.js';
@@ -146,6 +147,22 @@ export function reportRoutes(app: HttpApp, reports: ReportsService, live: () => 
     const q = { ...request.query, interval: 'hour' as const };
     const rows = await reports.peakHours(queryOf(q));
     return send(request, reply, q, 'peak-hours', { rows }, () => reportCsv('peak-hours', rows));
+  });
+
+  app.get('/api/v1/reports/campaigns', {
+    config: { roles },
+    schema: {
+      tags: ['reports'], summary: 'Campaigns by period: attempts, answered, persons put through (connects), contact rate, machines, abandon rate, talk and wrap-up time, wrap-up codes',
+      description: 'From the raw campaign attempts (docs/campaigns.md, "Reports"). The JSON adds `agents` (each agent\'s connects, talk, wrap-up and wait before '
+        + 'each connect over the range) and `totals` per campaign: the range\'s abandon rate, today\'s and the rolling 30 days\' as of now (the pacing cap\'s '
+        + 'windows), and the list\'s penetration now. CSV: the period rows, fixed columns.',
+      querystring: Type.Object({ ...Range, interval: ReportFields.interval, campaign: Type.Optional(Uuid()) }, { additionalProperties: false }),
+      response: { 200: Anything, ...errors },
+    },
+  }, async (request, reply) => {
+    const { campaign, ...rest } = request.query;
+    const body = await reports.campaigns({ ...queryOf(rest), ...(campaign ? { campaignId: campaign } : {}) });
+    return send(request, reply, request.query, 'campaigns', body, () => campaignReportCsv(body.rows));
   });
 
   app.post('/api/v1/reports/rebuild', {

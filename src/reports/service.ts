@@ -4,6 +4,7 @@ import { badRequest, HttpError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { isTimeZone } from '../core/time-zone.js';
 import { agentFigures, queueFigures, type AgentFigures, type AgentSums, type Interval, type QueueFigures, type QueueSums } from './figures.js';
+import { campaignReport, type CampaignReport } from './campaigns.js';
 import { eventsPurgedBefore } from './purged.js';
 import {
   ceilBucket, firstWholeBucket, floorBucket, rawAgentBuckets, rawPauseBuckets, rawQueueBuckets, rawSurveyBuckets, rawSurveyQuestionBuckets, rebuildDays, rebuildRollups,
@@ -23,6 +24,8 @@ export interface AgentReportRow extends AgentFigures {
   period: string | null; agentId: string; agent: string; team: string | null;
   /** The post-call surveys of the agent's calls: % of 4-5 on the CSAT question (null: no answer), and how many answered it. */
   csat: number | null; csatAnswers: number;
+  /** Outbound calls the customer answered (click-to-call, callbacks, campaigns), and their talk seconds: a part of talkTime. */
+  outboundCalls: number; outboundTalkTime: number;
 }
 export interface IvrReportRow { period: string | null; flowId: string; flow: string; node: string; nodeType: string; visits: number; hangups: number }
 export interface PeakHour { weekday: number; hour: number; offered: number; answered: number }
@@ -235,8 +238,18 @@ export class ReportsService {
         from b join agents a on a.id = b.agent_id
         where ${filter}
         group by b.agent_id, 2`.execute(this.db);
+      // Outbound calls from their own rows, raw, in the same quarters (src/outbound/store.ts).
+      const outbound = await sql<{ agent_id: string; period: Date | null; calls: number; talk: number }>`
+        with b as (
+          select o.agent_id, date_bin('15 minutes', o.started_at, timestamptz '2000-01-01 00:00:00+00') as bucket, o.answered_at, o.talk_seconds
+          from outbound_calls o where o.started_at >= ${floorBucket(query.from)} and o.started_at < ${ceilBucket(query.to)})
+        select b.agent_id, ${period} as period, count(*) filter (where b.answered_at is not null)::int as calls, coalesce(sum(b.talk_seconds), 0)::float8 as talk
+        from b join agents a on a.id = b.agent_id
+        where ${filter}
+        group by b.agent_id, 2`.execute(this.db);
       const key = (agentId: string, period: Date | null): string => `${agentId}|${period?.toISOString() ?? ''}`;
       const csatOf = new Map(csat.rows.map((r) => [key(r.agent_id, r.period), r]));
+      const outboundOf = new Map(outbound.rows.map((r) => [key(r.agent_id, r.period), r]));
       const byKey = new Map<string, Record<string, number>>();
       for (const p of pauses.rows) {
         const k = key(p.agent_id, p.period);
@@ -246,6 +259,8 @@ export class ReportsService {
         period: r.period ? r.period.toISOString() : null, agentId: r.agent_id, agent: r.agent, team: r.team,
         ...agentFigures(r, byKey.get(key(r.agent_id, r.period)) ?? {}),
         ...csatFigures(csatOf.get(key(r.agent_id, r.period))),
+        outboundCalls: outboundOf.get(key(r.agent_id, r.period))?.calls ?? 0,
+        outboundTalkTime: Math.round((outboundOf.get(key(r.agent_id, r.period))?.talk ?? 0) * 1000) / 1000,
       }));
     };
     return { rows: await run(true), totals: await run(false) };
@@ -319,6 +334,12 @@ export class ReportsService {
         count: r.count, share: Math.round((10000 * r.count) / r.handled) / 100, aht: Math.round((r.handle_sum / r.count) * 1000) / 1000,
       })),
     };
+  }
+
+  /** The campaigns' report (campaigns.ts), from the raw attempts. */
+  async campaigns(query: ReportQuery & { campaignId?: string }): Promise<CampaignReport> {
+    await this.refusePurged(query.from, 'campaign reports are made from the raw attempts and outbound calls');
+    return campaignReport(this.db, { from: query.from, to: query.to, interval: query.interval, timezone: query.timezone, ...(query.campaignId ? { campaignId: query.campaignId } : {}) });
   }
 
   /** The survey responses' quarters of the query's range: rollups (freshened) or raw. */

@@ -57,6 +57,21 @@ describe('click-to-call over the API: who may call what, and bad input (docs/out
     assert.equal(await stored(), 0);
   });
 
+  it('409 for a number on the global do-not-call list, dialled with its country code or without it', async () => {
+    const listed = await t.api('/api/v1/dnc', { method: 'POST', json: { number: '+34 612 345 671', reason: 'asked not to be called' } });
+    assert.equal(listed.status, 201, JSON.stringify(listed.body));
+    for (const number of ['0034 612 345 671', '0612345671']) {
+      const res = await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number } });
+      assert.equal(res.status, 409, `${number}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.error.message, /do-not-call list \(as \+34612345671\)/);
+    }
+    // A number not on the list gets past this check (and on to the trunk's, not set up here).
+    const other = await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number: '0612345672' } });
+    assert.match(other.body.error.message, /CENTRALITA_OUTBOUND_ENDPOINT/);
+    assert.equal(await stored(), 0);
+    assert.equal((await t.api('/api/v1/dnc/+34612345671', { method: 'DELETE' })).status, 204);
+  });
+
   it('lists outbound calls: an agent only their own', async () => {
     assert.equal((await t.api('/api/v1/outbound-calls', { token: agentToken })).status, 403);
     const own = await t.api(`/api/v1/outbound-calls?agentId=${agentId}`, { token: agentToken });

@@ -131,7 +131,7 @@ describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
 
   const reasons = 'pauseByReason.break,pauseByReason.lunch,pauseByReason.training,pauseByReason.back_office,pauseByReason.rona,pauseByReason.unreachable';
   const header = (extra = '') => `period,agentId,agent,team,loginTime,availableTime,ringingTime,talkTime,holdTime,holds,wrapUpTime,pauseTime,${reasons}${extra},`
-    + 'answered,missed,handleTime,occupancy,utilization,callsPerHour,csat,csatAnswers';
+    + 'answered,missed,handleTime,occupancy,utilization,callsPerHour,csat,csatAnswers,outboundCalls,outboundTalkTime';
 
   it('agent CSV: the same columns for periods with different pause reasons; 0 where none', async () => {
     const eight = await csv('agents', `${range('08:00:00', '09:00:00')}&interval=hour&source=raw`);
@@ -139,9 +139,9 @@ describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
     assert.equal(eight[0], header(), 'every defined reason, agents\' by code then the system\'s');
     assert.equal(nine[0], eight[0]);
     // ana: login 08:00-08:30 = 1800 s, available 600 + 600 = 1200 s, break 600 s; no calls: occupancy 0 / (0 + 1200) = 0, utilization 0.
-    assert.deepEqual(eight.slice(1), [`2026-03-10T08:00:00.000Z,${ids.ana},ana,A,1800,1200,0,0,0,0,0,600,600,0,0,0,0,0,0,0,0,0,0,0,,0`]);
+    assert.deepEqual(eight.slice(1), [`2026-03-10T08:00:00.000Z,${ids.ana},ana,A,1800,1200,0,0,0,0,0,600,600,0,0,0,0,0,0,0,0,0,0,0,,0,0,0`]);
     // ben: login 09:00-09:40 = 2400 s, available 600 + 600 = 1200 s, lunch 1200 s.
-    assert.deepEqual(nine.slice(1), [`2026-03-10T09:00:00.000Z,${ids.ben},ben,A,2400,1200,0,0,0,0,0,1200,0,1200,0,0,0,0,0,0,0,0,0,0,,0`]);
+    assert.deepEqual(nine.slice(1), [`2026-03-10T09:00:00.000Z,${ids.ben},ben,A,2400,1200,0,0,0,0,0,1200,0,1200,0,0,0,0,0,0,0,0,0,0,,0,0,0`]);
   });
 
   it('agent CSV: totals=true appends the totals rows (empty period); a reason no longer defined gets a column after the others', async () => {
@@ -149,9 +149,9 @@ describe('reports: IVR hang-ups over the whole call, fixed CSV columns', () => {
     const lines = await csv('agents', `${query}&totals=true`);
     assert.equal(lines[0], header(',pauseByReason.siesta'));
     // carla: login 10:00-10:20 = 1200 s, available 300 + 300 = 600 s, siesta 600 s.
-    const ana = `${ids.ana},ana,A,1800,1200,0,0,0,0,0,600,600,0,0,0,0,0,0,0,0,0,0,0,0,,0`;
-    const ben = `${ids.ben},ben,A,2400,1200,0,0,0,0,0,1200,0,1200,0,0,0,0,0,0,0,0,0,0,0,,0`;
-    const carla = `${ids.carla},carla,B,1200,600,0,0,0,0,0,600,0,0,0,0,0,0,600,0,0,0,0,0,0,,0`;
+    const ana = `${ids.ana},ana,A,1800,1200,0,0,0,0,0,600,600,0,0,0,0,0,0,0,0,0,0,0,0,,0,0,0`;
+    const ben = `${ids.ben},ben,A,2400,1200,0,0,0,0,0,1200,0,1200,0,0,0,0,0,0,0,0,0,0,0,,0,0,0`;
+    const carla = `${ids.carla},carla,B,1200,600,0,0,0,0,0,600,0,0,0,0,0,0,600,0,0,0,0,0,0,,0,0,0`;
     assert.deepEqual(lines.slice(1), [
       `2026-03-10T08:00:00.000Z,${ana}`, `2026-03-10T09:00:00.000Z,${ben}`, `2026-03-10T10:00:00.000Z,${carla}`,
       // each agent worked in one hour only: their totals are that hour's figures

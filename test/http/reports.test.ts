@@ -77,6 +77,12 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
   });
 
   it('agent figures for the day, by hand, and the team filter', async () => {
+    // ben's click-to-call at 08:50 (answered, 95 s of talk) and one the customer did not answer: outbound figures from their rows.
+    for (const [answered, talk] of [[true, 95], [false, null]] as const) {
+      await sql`insert into outbound_calls (call_id, agent_id, number, caller_id, origin, started_at, answered_at, ended_at, outcome, talk_seconds)
+        values (${randomUUID()}, ${ids.ben}, '0612345678', '+34910000000', 'api', ${at('08:50:00')}, ${answered ? at('08:50:10') : null}, ${at('08:51:45')},
+          ${answered ? 'answered' : 'no_answer'}, ${talk})`.execute(db());
+    }
     const body = await report('agents', `${range}&interval=day`);
     const byName = Object.fromEntries(body.rows.map((r: { agent: string }) => [r.agent, r]));
     assert.deepEqual(Object.keys(byName).sort(), ['ana', 'ben'], 'carla did nothing');
@@ -99,11 +105,14 @@ describe('reports: a scripted day gives every figure as computed by hand', () =>
       callsPerHour: 2,
       csat: null, // no post-call survey that day
       csatAnswers: 0,
+      outboundCalls: 0,
+      outboundTalkTime: 0,
     });
     const { period: _p2, agentId: _a2, agent: _n2, team: _t2, ...ben } = byName.ben;
     assert.deepEqual(ben, {
       loginTime: 3600, availableTime: 2175, ringingTime: 5, talkTime: 180, holdTime: 0, holds: 0, wrapUpTime: 40, pauseTime: 1200, pauseByReason: { lunch: 1200 },
       answered: 1, missed: 0, handleTime: 220, occupancy: 9.19, utilization: 6.11, callsPerHour: 1, csat: null, csatAnswers: 0,
+      outboundCalls: 1, outboundTalkTime: 95, // the answered click-to-call only
     });
     const teamB = await report('agents', `${range}&interval=day&team=B`);
     assert.deepEqual(teamB.rows, []);

@@ -140,7 +140,7 @@ describe('agents on their desk phones', () => {
     await t.api(`/api/v1/agents/${agent.id}/login`, { method: 'POST', json: {} });
     phone.setReachable(false);
     // Asterisk notices at the first qualify after the last answered one:
-    // qualify_frequency 10 s + qualify_timeout 3 s in the lab's pjsip.conf.
+    // qualify_frequency 5 s + qualify_timeout 3 s in the lab's pjsip.conf.
     await waitFor(async () => (await stateOf(agent.id)) === 'paused(unreachable)', 25_000, 'a phone that stopped answering OPTIONS did not make the agent unreachable');
     phone.setReachable(true);
     await waitFor(async () => (await stateOf(agent.id)) === 'available', 25_000, 'the agent did not come back when the phone answered again');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../src/core/paths.js';
+import { buildOnce } from '../support/build.js';
 import { adminToken, testConfig, testDatabaseUrl, waitFor } from '../support/harness.js';
 
 /**
@@ -17,8 +17,6 @@ import { adminToken, testConfig, testDatabaseUrl, waitFor } from '../support/har
  * (a .js worker file once built) and serves the pages from web/; SIGTERM
  * ends it with exit code 0.
  */
-
-const run = promisify(execFile);
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -50,9 +48,7 @@ function wav(rate: number, samples: number): Buffer {
 
 describe('the built service (npm run build, node dist/main.js)', () => {
   it('builds, runs without tsx, is ready on the lab and stops cleanly on SIGTERM', async () => {
-    const built = Date.now();
-    await run('npm', ['run', 'build'], { cwd: projectRoot, env: process.env });
-    const buildMs = Date.now() - built;
+    const buildMs = await buildOnce();
     const dist = join(projectRoot, 'dist');
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
     assert.deepEqual(JSON.parse(readFileSync(join(dist, 'build-info.json'), 'utf8')), { commit: head });

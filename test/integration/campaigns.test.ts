@@ -100,6 +100,9 @@ describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
     await waitFor(async () => (await t.api(`/api/v1/campaigns/${campaignId}/live`)).body.sessions.every((s: { state: string }) => s.state !== 'ringing'), 5000, 'sessions not up');
     const again = await t.api(`/api/v1/campaigns/${campaignId}/sessions`, { method: 'POST', json: { agentId: agentIds[0] } });
     assert.equal(again.status, 409);
+    // The wallboard's cards: a campaign with agents in it, though not started yet.
+    const cards = (await t.api('/api/v1/campaigns/live')).body as { campaignId: string; state: string; sessions: unknown[]; agentsWaiting: number }[];
+    assert.deepEqual(cards.map((c) => [c.campaignId, c.state, c.sessions.length, c.agentsWaiting]), [[campaignId, 'draft', 5, 5]]);
   });
 
   it('dials every contact in hours and off the lists; each ends in the state its outcome gives', async () => {
@@ -164,6 +167,101 @@ describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
     const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=200`)).body as { number: string; state: string; lastOutcome: string | null }[];
     for (const number of more) assert.equal(contacts.find((c) => c.number === number)?.state, 'done', `${number} done`);
     assert.ok(contacts.every((c) => c.lastOutcome !== 'abandoned'), 'learning dials 1:1: nobody abandoned');
+  });
+
+  it('wrap-up codes on campaign calls, set during the call or in the wrap-up after it, do to the contact what the campaign says', async () => {
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/pause`, { method: 'POST' })).status, 200);
+    const { queueId } = (await t.api(`/api/v1/campaigns/${campaignId}`)).body;
+    const dispositions = [{ code: '1', label: 'Pago prometido' }, { code: '2', label: 'No llamar más' }, { code: '3', label: 'Llamar otro día' }];
+    assert.equal((await t.api(`/api/v1/queues/${queueId}`, { method: 'PATCH', json: { dispositions, wrapUpSeconds: 30 } })).status, 200);
+    const actions = { 2: { action: 'dnc' }, 3: { action: 'retry', delayMinutes: 120 } };
+    assert.equal((await t.api(`/api/v1/campaigns/${campaignId}`, { method: 'PATCH', json: { mode: 'progressive', dispositionActions: actions } })).status, 200);
+    const [during, afterwards] = ['+34623000010', '+34623000028'];
+    const list = await t.api(`/api/v1/campaigns/${campaignId}/lists?name=codigos`, { method: 'POST', body: ['number', during, afterwards].join('\r\n'), headers: { 'content-type': 'text/csv' } });
+    assert.equal(list.status, 201, JSON.stringify(list.body));
+    pstn.options.personTalkMs = 6000; // time to set a code while the person talks
+    try {
+      assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/start`, { method: 'POST' })).status, 200);
+      /** The agent put through to a number's call, once they are on it. */
+      const agentOn = async (number: string): Promise<{ agentId: string; callId: string }> => waitFor(async () => {
+        const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=200`)).body as { id: string; number: string }[];
+        const contact = contacts.find((c) => c.number === number)!;
+        const attempt = (await t.api(`/api/v1/campaigns/${campaignId}/contacts/${contact.id}`)).body.history.find((a: { agentId: string | null }) => a.agentId);
+        if (!attempt?.agentId) return undefined;
+        const state = (await t.api(`/api/v1/agents/${attempt.agentId}/state`)).body;
+        return state.status === 'on_call' && state.callId ? { agentId: attempt.agentId as string, callId: state.callId as string } : undefined;
+      }, 20_000, `no agent on the call to ${number}`);
+      const first = await agentOn(during);
+      // The desk shows the campaign's queue's codes for the call.
+      const desk = (await t.api(`/api/v1/agents/${first.agentId}/call`)).body;
+      assert.deepEqual(desk.handling?.dispositions.map((d: { code: string }) => d.code), ['1', '2', '3'], JSON.stringify(desk.handling));
+      assert.equal((await t.api(`/api/v1/calls/${first.callId}/disposition`, { method: 'PUT', json: { code: '9' } })).status, 400, 'a code the queue lacks');
+      const set = await t.api(`/api/v1/calls/${first.callId}/disposition`, { method: 'PUT', json: { code: '2' } });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+      const second = await agentOn(afterwards);
+      await waitFor(async () => (await t.api(`/api/v1/agents/${second.agentId}/state`)).body.status === 'wrap_up', 15_000, 'the second call did not end in wrap-up');
+      assert.equal((await t.api(`/api/v1/calls/${second.callId}/disposition`, { method: 'PUT', json: { code: '3' } })).status, 200);
+      for (const { agentId } of [first, second]) {
+        await waitFor(async () => (await t.api(`/api/v1/agents/${agentId}/state`)).body.status !== 'on_call', 15_000, 'a call did not end');
+        await t.api(`/api/v1/agents/${agentId}/ready`, { method: 'POST' });
+      }
+    } finally {
+      pstn.options.personTalkMs = 1500;
+    }
+    await t.app.writes.drain();
+    const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=200`)).body as { id: string; number: string; state: string; attempts: number; nextAttemptAt: string | null }[];
+    const byNumber = (n: string) => contacts.find((c) => c.number === n)!;
+    assert.deepEqual([byNumber(during).state, byNumber(during).attempts], ['dnc', 1], 'code 2 (during the call): on the do-not-call list');
+    const listed = (await t.api(`/api/v1/campaigns/${campaignId}/dnc?number=${encodeURIComponent(during)}`)).body;
+    assert.deepEqual(listed.map((d: { number: string; source: string }) => [d.number, d.source]), [[during, 'disposition']]);
+    const retry = byNumber(afterwards);
+    assert.deepEqual([retry.state, retry.attempts], ['retry', 1], 'code 3 (in the wrap-up): called again later');
+    const inMinutes = (Date.parse(retry.nextAttemptAt!) - clock().getTime()) / 60_000;
+    assert.ok(inMinutes > 118 && inMinutes <= 120, `retried in ${inMinutes} minutes`);
+    for (const number of [during, afterwards]) {
+      const history = (await t.api(`/api/v1/campaigns/${campaignId}/contacts/${byNumber(number).id}`)).body.history as { disposition: string | null; outcome: string }[];
+      assert.deepEqual(history.map((a) => [a.outcome, a.disposition]), [['answered', number === during ? '2' : '3']]);
+    }
+  });
+
+  it('the campaign report: attempts, connects, abandons, talk, wrap-up and codes by period, each agent\'s share, the list\'s penetration; JSON and CSV', async () => {
+    const day = (offset: number) => new Date(base + offset * 86_400_000).toISOString().slice(0, 10);
+    const query = `from=${day(-1)}&to=${day(1)}&interval=day&timezone=UTC&campaign=${campaignId}`;
+    const report = await t.api(`/api/v1/reports/campaigns?${query}`);
+    assert.equal(report.status, 200, JSON.stringify(report.body));
+    const contacts = (await t.api(`/api/v1/campaigns/${campaignId}/contacts?limit=200`)).body as { id: string; attempts: number; state: string }[];
+    const histories = await Promise.all(contacts.filter((c) => c.attempts > 0).map(async (c) => (await t.api(`/api/v1/campaigns/${campaignId}/contacts/${c.id}`)).body.history as { agentId: string | null; outcome: string; disposition: string | null }[]));
+    const attempts = histories.flat();
+    const [row, ...more] = report.body.rows;
+    assert.deepEqual(more, [], 'one day, one campaign');
+    assert.equal(row.period, `${day(0)}T00:00:00.000Z`);
+    assert.equal(row.attempts, attempts.length);
+    assert.equal(row.connects, attempts.filter((a) => a.agentId).length);
+    assert.equal(row.machines, attempts.filter((a) => a.outcome === 'machine').length);
+    assert.equal(row.busy, attempts.filter((a) => a.outcome === 'busy').length);
+    assert.equal(row.abandoned, 0);
+    assert.equal(row.abandonRate, 0);
+    assert.equal(row.contactRate, Math.round((10000 * row.connects) / row.attempts) / 100);
+    assert.deepEqual(row.dispositions, { 2: 1, 3: 1, unset: row.connects - 2 });
+    assert.ok(row.talkTime > row.connects, `the persons talked (${row.talkTime} s over ${row.connects} connects)`);
+    assert.ok(row.wrapUpTime > 0, 'the wrap-up after the codes test\'s calls');
+    const agentConnects = report.body.agents.reduce((sum: number, a: { connects: number }) => sum + a.connects, 0);
+    assert.equal(agentConnects, row.connects, 'the agents\' connects add up');
+    const [totals] = report.body.totals;
+    assert.deepEqual(totals.penetration, {
+      contacts: contacts.length, attempted: contacts.filter((c) => c.attempts > 0).length,
+      completed: contacts.filter((c) => ['done', 'dnc', 'failed'].includes(c.state)).length,
+      remaining: contacts.filter((c) => !['done', 'dnc', 'failed'].includes(c.state)).length,
+      attemptedPercent: Math.round((10000 * contacts.filter((c) => c.attempts > 0).length) / contacts.length) / 100,
+    });
+    assert.equal(totals.abandonRate30Days, 0);
+    const csv = await t.api(`/api/v1/reports/campaigns?${query}&format=csv`);
+    assert.equal(csv.status, 200);
+    const [header, line, end] = (csv.body as string).split('\r\n');
+    assert.equal(header, 'period,campaignId,campaign,attempts,answered,connects,machines,abandoned,busy,noAnswer,failed,contactRate,abandonRate,talkTime,wrapUpTime,dispositions');
+    assert.match(line!, new RegExp(`^${day(0)}T00:00:00.000Z,${campaignId},cobros-diciembre,${row.attempts},.*,2:1 3:1 unset:${row.connects - 2}$`));
+    assert.equal(end, '');
+    assert.equal((await t.api(`/api/v1/reports/campaigns?${query.replace(campaignId, 'nope')}`)).status, 400);
   });
 
   it('an agent leaves: their phone is hung up and the session is gone', async () => {

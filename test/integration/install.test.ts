@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../../src/core/paths.js';
 import { waitFor } from '../support/harness.js';
+import { buildOnce } from '../support/build.js';
 import { installCache, mount, serverRoot, unmountAll } from '../support/install-root.js';
 import { unitSandbox, type UnitSandbox } from '../support/unit-sandbox.js';
 import { writeWav } from '../../src/prompts/wav.js';
@@ -40,8 +41,7 @@ describe('scripts/install.sh on a fresh Debian 12 root, and the service it insta
   const asService = (args: string[]) => ['chroot', '--userspec=centralita:centralita', root, '/usr/bin/env', '-i', ...Object.entries(environment()).map(([k, v]) => `${k}=${v}`), ...args];
 
   before(async () => {
-    const build = sh(['npm', 'run', 'build'], {});
-    assert.equal(build.status, 0, build.stderr);
+    await buildOnce();
     serverRoot(root);
     // The checkout as an operator would have it, built.
     const src = join(root, 'src');

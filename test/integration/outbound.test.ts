@@ -188,4 +188,26 @@ describe('outbound calls on the lab: click-to-call and * + number', () => {
     await agentCall.ended;
     assert.equal(pstn.calls.length, before);
   });
+
+  it('a number on the global do-not-call list is refused: 409 by the API, spoken on the desk phone, nothing dialled', async () => {
+    assert.equal((await t.api('/api/v1/dnc', { method: 'POST', json: { number: '+34612345677' } })).status, 201);
+    const before = pstn.calls.length;
+    const refused = await t.api('/api/v1/calls', { method: 'POST', json: { agentId, number: '0612345677' } });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /do-not-call/);
+    const played: string[] = [];
+    const stopWatching = t.app.ari.on('PlaybackFinished', (event) => { played.push(event.playback.media_uri); });
+    try {
+      const agentCall = await desk.call('*0612345677');
+      await agentCall.waitForAudio({ timeoutMs: 5000, minMs: 300 });
+      await agentCall.ended;
+      await waitFor(() => played.length > 0, 2000, 'no prompt finished');
+    } finally {
+      stopWatching();
+    }
+    assert.deepEqual(played, ['sound:centralita/outbound-do-not-call']);
+    assert.equal(pstn.calls.length, before, 'nothing was dialled');
+    assert.equal(await stateOf(agentId), 'available');
+    assert.equal((await t.api('/api/v1/dnc/+34612345677', { method: 'DELETE' })).status, 204);
+  });
 });

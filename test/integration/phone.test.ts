@@ -49,7 +49,7 @@ describe('test phone with the lab Asterisk', () => {
     await phone.register();
     await waitFor(async () => (await aorContacts('1003')).find((c) => c.uri === phone.contactUri && c.status === 'Avail'), 5000, '1003 is not Avail');
     phone.setReachable(false);
-    // qualify_frequency 10 s + qualify_timeout 3 s.
+    // qualify_frequency 5 s + qualify_timeout 3 s.
     await waitFor(async () => (await aorContacts('1003')).find((c) => c.uri === phone.contactUri && c.status === 'Unavail'), 20_000,
       '1003 is not Unavail though it stopped answering OPTIONS');
   });

@@ -271,6 +271,23 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     }
   });
 
+  it('the wallboard shows a card for each running campaign (its mode, lines, agents waiting, abandons, pace), gone when it is finished', async () => {
+    const created = await t.api('/api/v1/campaigns', { method: 'POST', json: {
+      name: 'cobros-tarjeta', queueId: soporteId, callerId: '+34910000000', mode: 'predictive',
+      hours: { mon: ['09:00-21:00'] }, defaultRegion: 'ES', defaultTimezone: 'Europe/Madrid',
+    } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const card = supervisorPage.locator('#campaigns article[data-campaign="cobros-tarjeta"]');
+    assert.equal((await t.api(`/api/v1/campaigns/${created.body.id}/start`, { method: 'POST' })).status, 200);
+    await card.waitFor({ timeout: 5000 });
+    assert.equal(await card.locator('h2').textContent(), 'cobros-tarjeta (predictiva)');
+    assert.equal(await card.locator('[data-field="dialling"]').textContent(), '0');
+    assert.equal(await card.locator('[data-field="waiting"]').textContent(), '0 / 0', 'nobody in the campaign yet');
+    assert.equal(await card.getAttribute('data-level'), 'green');
+    assert.equal((await t.api(`/api/v1/campaigns/${created.body.id}/finish`, { method: 'POST' })).status, 200);
+    await card.waitFor({ state: 'detached', timeout: 5000 });
+  });
+
   it('the agent holds, pauses the recording, codes the call, consults and conferences a colleague, hands the caller over and hangs up on the desk page; the supervisor sees the hold, changes the agent\'s state with why, and asks for a callback for an abandoned caller', async () => {
     const patched = await t.api(`/api/v1/queues/${soporteId}`, { method: 'PATCH', json: { musicOnHold: 'lab-tone', dispositions: [{ code: '1', label: 'Resuelto' }, { code: '2', label: 'Reclamación', requiresNote: true }] } });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));

@@ -74,7 +74,7 @@ export class PstnEmulator {
 
   private readonly claimed = new Set<PstnCall>();
 
-  private constructor(private readonly phone: TestPhone, private readonly options: PstnOptions) {
+  private constructor(private readonly phone: TestPhone, readonly options: PstnOptions) {
     this.running = this.serve();
   }
 

@@ -15,11 +15,11 @@ const defined: PauseReasonName[] = [
   { name: 'lunch', code: '2', system: false },
 ];
 const reasonColumns = 'pauseByReason.break,pauseByReason.lunch,pauseByReason.training,pauseByReason.back_office,pauseByReason.rona,pauseByReason.unreachable';
-const agentHeader = `period,agentId,agent,team,loginTime,availableTime,ringingTime,talkTime,holdTime,holds,wrapUpTime,pauseTime,${reasonColumns},answered,missed,handleTime,occupancy,utilization,callsPerHour,csat,csatAnswers`;
+const agentHeader = `period,agentId,agent,team,loginTime,availableTime,ringingTime,talkTime,holdTime,holds,wrapUpTime,pauseTime,${reasonColumns},answered,missed,handleTime,occupancy,utilization,callsPerHour,csat,csatAnswers,outboundCalls,outboundTalkTime`;
 
 const sums = (s: Partial<AgentSums>): AgentSums => ({ login_s: 0, available_s: 0, ringing_s: 0, talk_s: 0, wrap_s: 0, pause_s: 0, handled: 0, missed: 0, hold_s: 0, holds: 0, ...s });
 const agentRow = (period: string | null, s: Partial<AgentSums>, pauses: Record<string, number>): AgentReportRow =>
-  ({ period, agentId: 'a1', agent: 'ana', team: 'A', ...agentFigures(sums(s), pauses), csat: null, csatAnswers: 0 });
+  ({ period, agentId: 'a1', agent: 'ana', team: 'A', ...agentFigures(sums(s), pauses), csat: null, csatAnswers: 0, outboundCalls: 0, outboundTalkTime: 0 });
 
 // ana, 08:00-09:00: 300 s talk + 60 s wrap-up on 2 calls, a 900 s break, the rest (3600 - 360 - 900 = 2340 s) available.
 const eight = agentRow('2026-03-10T08:00:00.000Z', { login_s: 3600, available_s: 2340, talk_s: 300, wrap_s: 60, pause_s: 900, handled: 2 }, { break: 900 });
@@ -58,16 +58,16 @@ describe('report CSV: fixed columns', () => {
   it('writes 0 for a reason the agent had no time in, and the figures by hand', () => {
     const [, a, b] = lines(reportCsv('agents', [eight, nine], undefined, defined));
     // occupancy 100 × 360 / (360 + 2340) = 13.33; utilization 100 × 360 / 3600 = 10; 2 answered in 1 h.
-    assert.equal(a, '2026-03-10T08:00:00.000Z,a1,ana,A,3600,2340,0,300,0,0,60,900,900,0,0,0,0,0,2,0,360,13.33,10,2,,0');
+    assert.equal(a, '2026-03-10T08:00:00.000Z,a1,ana,A,3600,2340,0,300,0,0,60,900,900,0,0,0,0,0,2,0,360,13.33,10,2,,0,0,0');
     // no handle time: occupancy 0 / (0 + 1800) = 0, utilization 0 / 3600 = 0.
-    assert.equal(b, '2026-03-10T09:00:00.000Z,a1,ana,A,3600,1800,0,0,0,0,0,1800,0,1800,0,0,0,0,0,0,0,0,0,0,,0');
+    assert.equal(b, '2026-03-10T09:00:00.000Z,a1,ana,A,3600,1800,0,0,0,0,0,1800,0,1800,0,0,0,0,0,0,0,0,0,0,,0,0,0');
   });
 
   it('totals: appended after the period rows, with an empty period', () => {
     const csv = lines(reportCsv('agents', [eight, nine], [total], defined));
     assert.equal(csv.length, 4, 'header, two hours, one total');
     // occupancy 100 × 360 / (360 + 4140) = 8; utilization 100 × 360 / 7200 = 5; 2 answered in 2 h = 1.
-    assert.equal(csv[3], ',a1,ana,A,7200,4140,0,300,0,0,60,2700,900,1800,0,0,0,0,2,0,360,8,5,1,,0');
+    assert.equal(csv[3], ',a1,ana,A,7200,4140,0,300,0,0,60,2700,900,1800,0,0,0,0,2,0,360,8,5,1,,0,0,0');
     assert.equal(lines(reportCsv('agents', [eight, nine], undefined, defined)).length, 3, 'without totals: no totals rows');
   });
 
