@@ -237,7 +237,67 @@ document.getElementById('register-tel').onclick = () => {
   }
 };
 
+/**
+ * Preview campaigns (docs/outbound.md, "Preview"): the next contact with
+ * its list's fields, shown before anything is dialled; Call rings the
+ * agent's phone first, Skip brings it round again later.
+ */
+const previewSection = document.getElementById('preview');
+const previewCampaign = document.getElementById('preview-campaign');
+const previewResult = document.getElementById('preview-result');
+function showContact(contact) {
+  const box = document.getElementById('preview-contact');
+  box.hidden = !contact;
+  previewResult.classList.remove('error');
+  previewResult.textContent = contact ? '' : t('previewNone');
+  if (!contact) return;
+  box.dataset.contact = contact.id;
+  document.getElementById('preview-name').textContent = contact.name ?? '';
+  document.getElementById('preview-number').textContent = contact.number;
+  const body = document.querySelector('#preview-fields tbody');
+  body.innerHTML = '';
+  for (const [name, value] of Object.entries(contact.fields)) {
+    const row = document.createElement('tr');
+    row.dataset.field = name;
+    cell(row, name);
+    cell(row, value);
+    body.append(row);
+  }
+}
+async function showPreviewCampaigns() {
+  const campaigns = await api(`/api/v1/campaigns/preview?agentId=${me.agentId}`).catch(() => []);
+  previewSection.hidden = campaigns.length === 0;
+  const chosen = previewCampaign.value;
+  previewCampaign.innerHTML = '';
+  for (const c of campaigns) {
+    const option = document.createElement('option');
+    option.value = c.campaignId;
+    option.textContent = c.name;
+    previewCampaign.append(option);
+  }
+  if (campaigns.some((c) => c.campaignId === chosen)) previewCampaign.value = chosen;
+  const held = campaigns.find((c) => c.campaignId === previewCampaign.value)?.contact;
+  if (held) showContact(held);
+}
+async function preview(action) {
+  previewResult.classList.remove('error');
+  try {
+    const path = `/api/v1/campaigns/${previewCampaign.value}/preview${action === 'next' ? '' : `/${action}`}`;
+    const body = await api(path, { method: 'POST', json: { agentId: me.agentId } });
+    if (action === 'next') showContact(body.contact);
+    else if (action === 'skip') showContact(null);
+    else previewResult.textContent = t('dialPlaced');
+  } catch (err) {
+    previewResult.classList.add('error');
+    previewResult.textContent = err.message;
+  }
+}
+document.getElementById('preview-next').onclick = () => preview('next');
+document.getElementById('preview-call').onclick = () => preview('call');
+document.getElementById('preview-skip').onclick = () => preview('skip');
+
 async function refresh() {
+  void showPreviewCampaigns();
   state = await api(`/api/v1/agents/${me.agentId}/state`);
   render();
   await showCall();

@@ -330,6 +330,14 @@ export class CampaignsStore {
     return { update: 'campaign_contacts', set: { state: claimedFrom, claimed_at: null, claimed_from: null }, where: { id: contactId, state: 'in_progress' } };
   }
 
+  /** A previewed contact the agent skipped: back to the state it was taken from, due again at `until` (behind the others due now). */
+  contactSkipped(contactId: string, claimedFrom: ContactState, until: Date): WriteOp {
+    return {
+      update: 'campaign_contacts', set: { state: claimedFrom, claimed_at: null, claimed_from: null, next_attempt_at: until.toISOString() },
+      where: { id: contactId, state: 'in_progress' },
+    };
+  }
+
   /** A number on a do-not-call list (a wrap-up code's `dnc`); campaignId null: the global list. Listed already: nothing changes. */
   markDnc(numberE164: string, campaignId: string | null, source: DncSource, at: Date, addedBy: string | null = null, reason: string | null = null): WriteOp {
     return {

@@ -5,14 +5,14 @@ import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
-import type { AttemptResult, CallOutcome, ContactChange, ContactProgress } from '../campaigns/rules.js';
+import type { CallOutcome } from '../campaigns/rules.js';
 import type { ClaimedContact } from '../campaigns/service.js';
 import type { CampaignView } from '../campaigns/views.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
-import type { OutsideCall, OutsideCalls } from '../queues/dispositions.js';
 import type { QueueRow } from '../queues/store.js';
 import type { Logger } from '../core/logger.js';
 import type { BusyAgent } from '../campaigns/pacing.js';
+import type { CampaignCodes } from './campaign-codes.js';
 import type { CampaignPacing } from './campaign-pacing.js';
 import { outcomeOf } from './outcome.js';
 import { PassFailures } from './pass-failures.js';
@@ -35,8 +35,6 @@ export interface CampaignDialerPorts {
   attemptAnswered: (attemptId: string, at: Date, agentId: string | null) => WriteOp;
   attemptCall: (attemptId: string, callId: string) => WriteOp;
   released: (contact: ClaimedContact) => WriteOp;
-  /** The ops of a dial's end, or of a wrap-up code set after it: the attempt, the contact's next state (rules.ts), a do-not-call mark. */
-  attemptEnd: (campaign: CampaignView, contact: ContactProgress & Pick<ClaimedContact, 'id' | 'numberE164'>, attemptId: string, result: AttemptResult, now: Date) => { ops: WriteOp[]; change: ContactChange };
   /** The campaign's queue (its wrap-up codes), when a person is put through. */
   queue: (queueId: string) => Promise<QueueRow | undefined>;
   callStarted: (call: { channelId: string; callerId: string; number: string; at: Date }) => string;
@@ -66,13 +64,6 @@ interface Line {
   endedByAgent: boolean;
 }
 
-/** An agent's last campaign call, for its wrap-up code (OutsideCalls): until the agent's next one. */
-interface Handled extends OutsideCall {
-  line: Line;
-  /** The contact as the attempt's end left it (a code set in wrap-up starts from there); undefined while the call is on. */
-  after: ContactProgress | undefined;
-}
-
 /**
  * The campaigns' dialer (docs/outbound.md, "Campaigns"): every half second,
  * for each running progressive or predictive campaign with agents in
@@ -90,7 +81,6 @@ interface Handled extends OutsideCall {
  */
 export class CampaignDialer {
   private readonly lines = new Map<string, Line>();
-  private readonly handled = new Map<string, Handled>();
   private readonly byChannel = new Map<string, Line>();
   private ticking = false;
   private readonly failures: PassFailures;
@@ -107,6 +97,7 @@ export class CampaignDialer {
     private readonly sessions: CampaignSessions,
     private readonly ports: CampaignDialerPorts,
     readonly pacing: CampaignPacing,
+    private readonly codes: CampaignCodes,
   ) {
     this.failures = new PassFailures(d.logger, "the campaign dialer's pass");
     d.router.claim(customerArg, { role: 'caller' });
@@ -127,35 +118,6 @@ export class CampaignDialer {
       if (line) void this.gone(line, event.cause);
     });
   }
-
-  /**
-   * Campaign calls' wrap-up codes, through the queues' dispositions (the
-   * campaign's queue's codes; desk page, API, *49 on the phone): during
-   * the call the code goes with the attempt's end; in the wrap-up after
-   * it, it is applied to the contact as it was left (rules.ts: the
-   * campaign's dispositionActions: done, retry, callback, do-not-call).
-   */
-  readonly dispositions: OutsideCalls = {
-    ofAgent: (agentId) => {
-      const handled = this.handled.get(agentId);
-      const presence = this.ports.agentPhase(agentId);
-      return handled && presence.callId === handled.callId && (presence.status === 'on_call' || presence.status === 'wrap_up') ? handled : undefined;
-    },
-    ofCall: (callId) => {
-      for (const handled of this.handled.values()) if (handled.callId === callId) return this.dispositions.ofAgent(handled.agentId);
-      return undefined;
-    },
-    set: (call, code) => {
-      const handled = this.handled.get(call.agentId);
-      if (!handled || handled.callId !== call.callId) return;
-      handled.code = code;
-      if (!handled.after) return; // still on the call: end() takes it
-      const { line } = handled;
-      const { ops, change } = this.ports.attemptEnd(line.campaign, { ...line.contact, ...handled.after }, line.id, { disposition: code, agentId: call.agentId }, this.d.clock());
-      handled.after = { state: change.state, attempts: change.attempts, callbackAgentId: change.callbackAgentId };
-      void this.d.writes.enqueue(`campaign attempt ${line.id} wrap-up code ${code}`, ops);
-    },
-  };
 
   /** Lines of a campaign now, for the wallboard and the pacing. */
   linesOf(campaignId: string): { dialling: number; talking: number } {
@@ -317,8 +279,7 @@ export class CampaignDialer {
     }));
     line.phase = 'talking';
     const queue = await this.ports.queue(line.campaign.queueId).catch(() => undefined);
-    if (queue) this.handled.set(session.agentId, { callId, agentId: session.agentId, queue, ref: line.id, code: null, line, after: undefined });
-    else this.handled.delete(session.agentId);
+    this.codes.connected(session.agentId, { callId, attemptId: line.id, campaign: line.campaign, contact: line.contact, queue });
     await this.ports.agentCommand(session.agentId, { type: 'answer', callId }).catch((err: unknown) => {
       this.d.logger.warn({ err: (err as Error).message, agentId: session.agentId }, 'the agent\'s state for a campaign call not applied');
     });
@@ -389,13 +350,9 @@ export class CampaignDialer {
     const now = this.d.clock();
     const session = line.session;
     const agentId = session?.agentId ?? null;
-    // One write: the attempt's end, the contact's next state and a do-not-call mark stand or fall together.
-    // A wrap-up code set during the call goes with it.
-    const handled = agentId ? this.handled.get(agentId) : undefined;
-    const code = handled?.line === line ? handled.code : null;
-    const { ops, change } = this.ports.attemptEnd(line.campaign, line.contact, line.id, { outcome, agentId, disposition: code }, now);
-    if (handled?.line === line) handled.after = { state: change.state, attempts: change.attempts, callbackAgentId: change.callbackAgentId };
-    void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, ops);
+    // One write: the attempt's end, the contact's next state and a do-not-call mark stand or fall
+    // together, with a wrap-up code set during the call.
+    void this.d.writes.enqueue(`campaign attempt ${line.id} ended`, this.codes.end(agentId, line.id, line.campaign, line.contact, { outcome, agentId }));
     if (line.callId) {
       void this.d.writes.enqueue(`outbound call ${line.callId} ended`, this.d.store.ended(line.callId, {
         at: now, outcome: 'answered', answeredAt: line.answeredAt, endedBy: line.endedByAgent ? 'agent' : 'customer',

@@ -100,7 +100,7 @@ export class OutboundDialer {
   private readonly byChannel = new Map<string, Dial>();
   /** Calls an earlier process left open (callId → row), until the reconciliation judges them. */
   private readonly leftOpen = new Map<string, OutboundCallRow>();
-  private readonly endListeners: Array<(callId: string, outcome: OutboundOutcome) => void> = [];
+  private readonly endListeners: Array<(callId: string, outcome: OutboundOutcome, answeredAt: Date | undefined) => void> = [];
 
   constructor(private readonly d: DialerDeps, private readonly ports: DialerPorts) {
     d.ari.on('Dial', (event) => {
@@ -119,8 +119,8 @@ export class OutboundDialer {
     });
   }
 
-  /** Told of each call's end and outcome (the callbacks' dialling). */
-  onEnded(listener: (callId: string, outcome: OutboundOutcome) => void): void {
+  /** Told of each call's end, its outcome and when the customer answered (the callbacks' and the preview's dialling). */
+  onEnded(listener: (callId: string, outcome: OutboundOutcome, answeredAt: Date | undefined) => void): void {
     this.endListeners.push(listener);
   }
 
@@ -375,7 +375,7 @@ export class OutboundDialer {
     void this.d.helpers.destroyBridge(dial.bridgeId);
     void this.releaseAgent(dial);
     dial.end();
-    for (const listener of this.endListeners) listener(dial.callId, outcome);
+    for (const listener of this.endListeners) listener(dial.callId, outcome, dial.answeredAt);
     // The legs' ChannelDestroyed may still come: they are forgotten once it has (legGone), or after a minute.
     setTimeout(() => { this.byChannel.delete(dial.agentLeg); this.byChannel.delete(dial.customerLeg); }, 60_000).unref();
   }

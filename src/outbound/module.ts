@@ -2,18 +2,20 @@ import { tablesOf } from '../core/capability.js';
 import type { Module } from '../shared.js';
 import { promptMedia } from '../prompts/service.js';
 import { CallbackDialer } from './callbacks.js';
+import { CampaignCodes } from './campaign-codes.js';
 import { CampaignDialer } from './campaign-dialer.js';
 import { CampaignPacing } from './campaign-pacing.js';
 import { campaignSessionRoutes } from './campaign-routes.js';
 import { agentLegArg, customerLegArg, OutboundDialer } from './dialer.js';
 import { CampaignSessions, sessionLegArg } from './sessions.js';
 import { outboundRoutes } from './routes.js';
+import { PreviewDialer } from './preview.js';
 import { OutboundService } from './service.js';
 import { OutboundStore, type OutboundTables } from './store.js';
 
 declare module '../core/capability.js' {
   interface Capabilities {
-    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer; sessions: CampaignSessions; campaignDialer: CampaignDialer; callbacks: CallbackDialer };
+    outbound: { store: OutboundStore; service: OutboundService; dialer: OutboundDialer; sessions: CampaignSessions; campaignDialer: CampaignDialer; callbacks: CallbackDialer; preview: PreviewDialer };
   }
 }
 
@@ -28,8 +30,8 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
   needs: ['calls', 'agents', 'queues', 'recording', 'dialplan', 'campaigns'],
   tables: tablesOf<OutboundTables>({ outbound_calls: true }),
   emits: [],
-  consumes: [],
-  async build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, logger, clock, calls, agents, queues, recording, dialplan, campaigns }) {
+  consumes: ['agent.state'],
+  async build({ config, ari, ariHelpers, channels, stasis, media, site, writes, db, bus, logger, clock, calls, agents, queues, recording, dialplan, campaigns }) {
     const outboundLogger = logger.child({ component: 'outbound' });
     const store = new OutboundStore(db);
     const template = config.outbound.endpoint;
@@ -60,6 +62,11 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       holdPhone: (extension, until) => void agents.service.duringFeatureCall(extension, () => until),
     });
     stasis.claim(sessionLegArg, { role: 'agent' });
+    const codes = new CampaignCodes({
+      writes, clock,
+      attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now),
+      agentPhase: (agentId) => agents.service.presence(agentId),
+    });
     const campaignDialer = new CampaignDialer({
       ari, helpers: ariHelpers, media, registry: channels, router: stasis, writes, store, logger: outboundLogger.child({ part: 'campaigns' }), clock, promptMedia,
       endpoint,
@@ -72,7 +79,6 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       attemptAnswered: (attemptId, at, agentId) => campaigns.store.attemptAnswered(attemptId, at, agentId),
       attemptCall: (attemptId, callId) => campaigns.store.attemptCall(attemptId, callId),
       released: (contact) => campaigns.store.contactReleased(contact.id, contact.claimedFrom),
-      attemptEnd: (campaign, contact, attemptId, result, now) => campaigns.service.attemptEnd(campaign, contact, attemptId, result, now),
       queue: (queueId) => queues.store.get(queueId),
       callStarted,
       callAnswered: (channelId, at) => calls.service.callAnswered(channelId, at),
@@ -80,7 +86,7 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       record: (callId, queueId, agentId) => recording.service.recordOutbound(callId, queueId, agentId),
       wrapUpSeconds: wrapUpOf,
       agentPhase: (agentId) => agents.service.presence(agentId),
-    }, new CampaignPacing((dayStart, since30) => campaigns.store.abandonHistory(dayStart, since30), config.timezone, outboundLogger.child({ part: 'pacing' })));
+    }, new CampaignPacing((dayStart, since30) => campaigns.store.abandonHistory(dayStart, since30), config.timezone, outboundLogger.child({ part: 'pacing' })), codes);
     const callbacks = new CallbackDialer({ dialer, writes, logger: outboundLogger.child({ part: 'callbacks' }), clock, callerId: config.outbound.callerId }, {
       due: (now, limit) => queues.store.dueCallbacks(now, limit),
       queue: (queueId) => queues.store.get(queueId),
@@ -91,8 +97,19 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
       },
       changed: (id, set) => queues.store.callbackChanged(id, set),
     });
+    const preview = new PreviewDialer({ dialer, writes, logger: outboundLogger.child({ part: 'preview' }), clock }, {
+      claim: (campaignId, n, now) => campaigns.service.claimNextContacts(campaignId, n, now),
+      isCallable: (campaignId, number) => campaigns.dnc.isCallable(campaignId, number),
+      attemptStarted: (row) => campaigns.store.attemptStarted(row),
+      attemptAnswered: (attemptId, at, agentId) => campaigns.store.attemptAnswered(attemptId, at, agentId),
+      released: (contact) => campaigns.store.contactReleased(contact.id, contact.claimedFrom),
+      skipped: (contact, until) => campaigns.store.contactSkipped(contact.id, contact.claimedFrom, until),
+      queue: (queueId) => queues.store.get(queueId),
+    }, codes);
+    // An agent who checks out gives back the contact they were previewing.
+    bus.on('agent.state', (change) => { if (change.status === 'logged_out') preview.release(change.agentId); });
     queues.engine.busyOutside.push(() => [...dialer.busyAgents(), ...sessions.busyAgents()]);
-    queues.engine.outsideCalls.push(campaignDialer.dispositions);
+    queues.engine.outsideCalls.push(codes);
     const service = new OutboundService(store, dialer, {
       agent: async (agentId) => {
         await agents.service.getAgent(agentId); // 404 for an unknown agent
@@ -107,11 +124,11 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     }, config.outbound, outboundLogger);
     await dialer.loadLeftOpen();
     dialplan.outboundPhone.bind((channel, extension, number) => service.fromPhone(channel, extension, number, media));
-    return { store, service, dialer, sessions, campaignDialer, callbacks };
+    return { store, service, dialer, sessions, campaignDialer, callbacks, preview };
   },
-  routes({ service, sessions, campaignDialer }, { http, config, agents, campaigns, queues }) {
+  routes({ service, sessions, campaignDialer, preview }, { http, config, agents, campaigns, queues }) {
     void outboundRoutes(http, { outbound: service });
-    void campaignSessionRoutes(http, { sessions, campaignDialer, agents: agents.service, campaigns: campaigns.service, queues: queues.service, trunk: config.outbound.endpoint !== undefined });
+    void campaignSessionRoutes(http, { sessions, campaignDialer, preview, agents: agents.service, campaigns: campaigns.service, queues: queues.service, trunk: config.outbound.endpoint !== undefined });
   },
   start({ campaignDialer, callbacks }, { config, queues, campaigns, logger, clock }) {
     // Without a trunk nothing is dialled: campaign contacts and callbacks would only use up their attempts.

@@ -72,6 +72,36 @@ describe('click-to-call over the API: who may call what, and bad input (docs/out
     assert.equal((await t.api('/api/v1/dnc/+34612345671', { method: 'DELETE' })).status, 204);
   });
 
+  it('preview campaigns: 404 unknown campaign, 409 not preview or not running, 403 another agent, 409 not checked in; nothing claimed or dialled', async () => {
+    const queue = await t.api('/api/v1/queues', { method: 'POST', json: { name: 'previa', strategy: 'longest_idle' } });
+    await t.api(`/api/v1/queues/${queue.body.id}/members`, { method: 'PUT', json: { members: [{ agentId }] } });
+    const campaign = async (mode: string) => {
+      const created = await t.api('/api/v1/campaigns', { method: 'POST', json: {
+        name: `previa-${mode}`, queueId: queue.body.id, callerId: '+34910000000', mode, hours: { mon: ['09:00-21:00'] }, defaultRegion: 'ES', defaultTimezone: 'Europe/Madrid',
+      } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return created.body.id as string;
+    };
+    const preview = await campaign('preview');
+    const progressive = await campaign('progressive');
+    const ask = (id: string, token?: string) => t.api(`/api/v1/campaigns/${id}/preview`, { method: 'POST', json: { agentId }, ...(token ? { token } : {}) });
+    assert.equal((await ask(randomUUID())).status, 404);
+    const draft = await ask(preview);
+    assert.equal(draft.status, 409);
+    assert.match(draft.body.error.message, /draft/);
+    for (const id of [preview, progressive]) assert.equal((await t.api(`/api/v1/campaigns/${id}/start`, { method: 'POST' })).status, 200);
+    assert.match((await ask(progressive)).body.error.message, /agents join it instead/);
+    assert.equal((await t.api(`/api/v1/campaigns/${preview}/preview`, { method: 'POST', token: agentToken, json: { agentId: otherId } })).status, 403);
+    const notIn = await ask(preview, agentToken);
+    assert.equal(notIn.status, 409);
+    assert.match(notIn.body.error.message, /not checked in/);
+    assert.equal((await t.api(`/api/v1/campaigns/${preview}/preview/skip`, { method: 'POST', json: { agentId: 'nope' } })).status, 400);
+    const listed = await t.api(`/api/v1/campaigns/preview?agentId=${agentId}`, { token: agentToken });
+    assert.deepEqual(listed.body.map((c: { name: string; contact: unknown }) => [c.name, c.contact]), [['previa-preview', null]]);
+    assert.equal((await t.api(`/api/v1/campaigns/preview?agentId=${otherId}`, { token: agentToken })).status, 403);
+    assert.equal(await stored(), 0);
+  });
+
   it('lists outbound calls: an agent only their own', async () => {
     assert.equal((await t.api('/api/v1/outbound-calls', { token: agentToken })).status, 403);
     const own = await t.api(`/api/v1/outbound-calls?agentId=${agentId}`, { token: agentToken });

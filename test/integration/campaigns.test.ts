@@ -270,4 +270,80 @@ describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
     assert.equal((await t.api(`/api/v1/campaigns/${campaignId}/sessions/${agentIds[0]}`, { method: 'DELETE' })).status, 404);
     assert.equal((await t.api(`/api/v1/agents/${agentIds[0]}/state`)).body.status, 'available');
   });
+
+  it('preview: the agent sees the next contact with its fields before anything is dialled, skips one, calls the next two from their phone', async () => {
+    const agentId = agentIds[0]!;
+    const phone = phones[0]!;
+    const { queueId } = (await t.api(`/api/v1/campaigns/${campaignId}`)).body;
+    const created = await t.api('/api/v1/campaigns', { method: 'POST', json: {
+      name: 'cobros-vista-previa', queueId, callerId: '+34910000001', mode: 'preview',
+      hours: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['09:00-21:00']])),
+      defaultRegion: 'ES', defaultTimezone: 'Europe/Madrid',
+      retry: { busy: { maxAttempts: 1, delayMinutes: 0 } }, dispositionActions: { 3: { action: 'retry', delayMinutes: 120 } },
+    } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id;
+    const [skipped, busy, person] = ['+34624000010', '+34624000021', '+34624000038'];
+    const csv = ['number,name,deuda,vencimiento', `${skipped},Ana,120.50,2026-11-30`, `${busy},Bruno,80,2026-12-01`, `${person},Carmen,310,2026-12-15`].join('\r\n');
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/lists?name=previa`, { method: 'POST', body: csv, headers: { 'content-type': 'text/csv' } })).status, 201);
+    const next = async () => (await t.api(`/api/v1/campaigns/${id}/preview`, { method: 'POST', json: { agentId } }));
+    assert.equal((await next()).status, 409, 'not running yet');
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/start`, { method: 'POST' })).status, 200);
+    const dialledBefore = pstn.calls.length;
+
+    const first = await next();
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual([first.body.contact.number, first.body.contact.name, first.body.contact.fields], [skipped, 'Ana', { deuda: '120.50', vencimiento: '2026-11-30' }]);
+    assert.equal((await next()).body.contact.id, first.body.contact.id, 'the agent keeps their contact until they call or skip it');
+    const listed = (await t.api(`/api/v1/campaigns/preview?agentId=${agentId}`)).body;
+    assert.deepEqual(listed.map((c: { name: string; contact: { number: string } | null }) => [c.name, c.contact?.number]), [['cobros-vista-previa', skipped]]);
+    assert.equal(pstn.calls.length, dialledBefore, 'a preview dials nothing');
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/preview/skip`, { method: 'POST', json: { agentId } })).status, 204);
+
+    // A busy number: the agent's phone rings first, then the number; the agent hears why.
+    assert.equal((await next()).body.contact.number, busy);
+    let rings = phone.waitForIncoming(10_000);
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/preview/call`, { method: 'POST', json: { agentId } })).status, 202);
+    let agentCall = await (await rings).answer();
+    await pstn.waitForCall(busy);
+    await agentCall.ended;
+    await waitFor(async () => (await t.api(`/api/v1/agents/${agentId}/state`)).body.status === 'available', 10_000, 'the agent was not available again');
+
+    // A person: both hear each other; the code set during the call goes with the attempt's end.
+    assert.equal((await next()).body.contact.number, person);
+    pstn.options.personTalkMs = 6000;
+    try {
+      rings = phone.waitForIncoming(10_000);
+      const placed = await t.api(`/api/v1/campaigns/${id}/preview/call`, { method: 'POST', json: { agentId } });
+      assert.equal(placed.status, 202);
+      agentCall = await (await rings).answer();
+      const customer = await pstn.waitForCall(person);
+      await agentCall.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 8000 });
+      agentCall.playTone(AGENT_HZ);
+      await customer.call!.waitForTone(AGENT_HZ, { timeoutMs: 5000 });
+      assert.equal(customer.callerId, '+34910000001');
+      const code = await t.api(`/api/v1/calls/${placed.body.callId}/disposition`, { method: 'PUT', json: { code: '3' } });
+      assert.equal(code.status, 200, JSON.stringify(code.body));
+      await agentCall.ended;
+    } finally {
+      pstn.options.personTalkMs = 1500;
+    }
+    await waitFor(async () => (await t.api(`/api/v1/agents/${agentId}/state`)).body.status !== 'on_call', 10_000, 'the call did not end');
+    await t.api(`/api/v1/agents/${agentId}/ready`, { method: 'POST' });
+    assert.equal((await next()).body.contact, null, 'nobody else due: the skipped one comes round in 15 minutes');
+
+    await t.app.writes.drain();
+    const contacts = (await t.api(`/api/v1/campaigns/${id}/contacts`)).body as { id: string; number: string; state: string; attempts: number; nextAttemptAt: string }[];
+    const of = (n: string) => contacts.find((c) => c.number === n)!;
+    assert.deepEqual([of(skipped).state, of(skipped).attempts], ['pending', 0]);
+    const skippedFor = (Date.parse(of(skipped).nextAttemptAt) - clock().getTime()) / 60_000;
+    assert.ok(skippedFor > 13 && skippedFor <= 15, `skipped for ${skippedFor} minutes`);
+    assert.deepEqual([of(busy).state, of(busy).attempts], ['failed', 1]);
+    assert.deepEqual([of(person).state, of(person).attempts], ['retry', 1], 'code 3: called again later');
+    const history = (await t.api(`/api/v1/campaigns/${id}/contacts/${of(person).id}`)).body.history;
+    assert.deepEqual(history.map((a: { outcome: string; disposition: string; agentId: string }) => [a.outcome, a.disposition, a.agentId]), [['answered', '3', agentId]]);
+    assert.ok(history[0].callId && history[0].answeredAt, 'the attempt has its call and its answer');
+    assert.equal(pstn.calls.length, dialledBefore + 2, 'only the two called were dialled');
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/finish`, { method: 'POST' })).status, 200);
+  });
 });
