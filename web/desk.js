@@ -168,6 +168,13 @@ async function showCall() {
   add(t('ivrChoices'), call.choices.map((c) => `${c.node}: ${c.input}`).join(', ') || '—');
   add(t('variables'), Object.entries(call.variables).map(([k, v]) => `${k} = ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ') || '—').id = 'call-variables';
   add(t('previousCalls'), call.previousCalls.map((c) => new Date(c.startedAt).toLocaleString()).join(', ') || '—');
+  // A campaign's contact: who, and the list's fields (debt, due date…).
+  const contact = handling?.contact;
+  if (contact) {
+    add(t('campaign'), contact.campaign).id = 'call-campaign';
+    add(t('contact'), `${contact.name ?? ''} ${contact.number}`.trim()).id = 'call-contact';
+    for (const [name, value] of Object.entries(contact.fields)) add(name, value).dataset.field = name;
+  }
   body.append(dl);
 }
 

@@ -10,7 +10,7 @@ export type AttemptEnd = (campaign: CampaignView, contact: ContactProgress & Pic
 /** An agent's last campaign call, for its wrap-up code: until the agent's next one. */
 interface Handled extends OutsideCall {
   campaign: CampaignView;
-  contact: ClaimedContact;
+  claimed: ClaimedContact;
   /** The contact as the attempt's end left it (a code set in the wrap-up starts from there); undefined while the call is on. */
   after: ContactProgress | undefined;
 }
@@ -36,7 +36,11 @@ export class CampaignCodes implements OutsideCalls {
   /** A person put through to the agent: this call takes the codes of `queue` (none when the queue is gone). */
   connected(agentId: string, call: { callId: string; attemptId: string; campaign: CampaignView; contact: ClaimedContact; queue: QueueRow | undefined }): void {
     if (!call.queue) return void this.handled.delete(agentId);
-    this.handled.set(agentId, { callId: call.callId, agentId, queue: call.queue, ref: call.attemptId, code: null, campaign: call.campaign, contact: call.contact, after: undefined });
+    const { campaign, contact } = call;
+    this.handled.set(agentId, {
+      callId: call.callId, agentId, queue: call.queue, ref: call.attemptId, code: null, campaign, after: undefined,
+      claimed: contact, contact: { campaign: campaign.name, name: contact.name, number: contact.numberE164, fields: contact.fields },
+    });
   }
 
   /** The ops of the attempt's end, with the code set during the call (if any); the contact's state after it is kept for a code in the wrap-up. */
@@ -64,7 +68,7 @@ export class CampaignCodes implements OutsideCalls {
     if (!handled || handled.callId !== call.callId) return;
     handled.code = code;
     if (!handled.after) return; // still on the call: end() takes it
-    const { ops, change } = this.d.attemptEnd(handled.campaign, { ...handled.contact, ...handled.after }, handled.ref, { disposition: code, agentId: call.agentId }, this.d.clock());
+    const { ops, change } = this.d.attemptEnd(handled.campaign, { ...handled.claimed, ...handled.after }, handled.ref, { disposition: code, agentId: call.agentId }, this.d.clock());
     handled.after = progress(change);
     void this.d.writes.enqueue(`campaign attempt ${handled.ref} wrap-up code ${code}`, ops);
   }

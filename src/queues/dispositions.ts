@@ -21,7 +21,11 @@ export interface DispositionPorts {
  * call (src/outbound/campaign-dialer.ts) takes its campaign's queue's.
  * `ref` stands where a queue call has its entry id (the campaign attempt).
  */
-export interface OutsideCall { callId: string; agentId: string; queue: QueueRow; ref: string; code: string | null }
+export interface OutsideCall {
+  callId: string; agentId: string; queue: QueueRow; ref: string; code: string | null;
+  /** Whom the call is with, for the desk page: a campaign's contact and its list's fields (the screen pop). */
+  contact?: { campaign: string; name: string | null; number: string; fields: Record<string, string> };
+}
 /** What another capability offers for its calls: found by agent (during the call or its wrap-up) or by call, and the code stored its way. */
 export interface OutsideCalls {
   ofAgent(agentId: string): OutsideCall | undefined;
@@ -134,13 +138,13 @@ export class Dispositions {
   }
 
   /** The call the agent is handling (connected, or in its wrap-up): for the desk page's controls. */
-  handling(agentId: string): { entryId: string; callId: string; queue: QueueRow; code: string | null; awaiting: boolean; holdSince: Date | null } | undefined {
+  handling(agentId: string): { entryId: string; callId: string; queue: QueueRow; code: string | null; awaiting: boolean; holdSince: Date | null; contact?: OutsideCall['contact'] } | undefined {
     const connected = this.connectedOf(agentId);
     if (connected) return { entryId: connected.id, callId: connected.call.callId, queue: connected.queue, code: connected.disposition, awaiting: false, holdSince: connected.hold.since };
     const wrapping = this.wrapping.get(agentId);
     if (wrapping) return { entryId: wrapping.entryId, callId: wrapping.callId, queue: wrapping.queue, code: wrapping.code, awaiting: wrapping.awaiting, holdSince: null };
     const outside = this.findOutside((calls) => calls.ofAgent(agentId))?.call;
-    if (outside) return { entryId: outside.ref, callId: outside.callId, queue: outside.queue, code: outside.code, awaiting: false, holdSince: null };
+    if (outside) return { entryId: outside.ref, callId: outside.callId, queue: outside.queue, code: outside.code, awaiting: false, holdSince: null, contact: outside.contact };
     return undefined;
   }
 

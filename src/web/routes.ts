@@ -126,6 +126,8 @@ export function webRoutes(app: HttpApp, deps: WebDeps): void {
       entryId: handled.entryId, callId: handled.callId, queueId: handled.queue.id, queue: handled.queue.name, dispositions: handled.queue.dispositions,
       dispositionRequired: handled.queue.disposition_required, code: handled.code, awaitingCode: handled.awaiting,
       holdSince: handled.holdSince?.toISOString() ?? null, consult: handled.consult,
+      // A campaign call: whom it is with and the list's fields (the desk's screen pop).
+      contact: handled.contact ?? null,
     } : null;
     const live = calls.liveCalls().find((c) => c.id === state.callId);
     // a call whose row cannot be read (deleted by retention, an outage): shown as no call

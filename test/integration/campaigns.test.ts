@@ -322,6 +322,9 @@ describe('campaigns on the lab: a progressive campaign of 50 contacts', () => {
       agentCall.playTone(AGENT_HZ);
       await customer.call!.waitForTone(AGENT_HZ, { timeoutMs: 5000 });
       assert.equal(customer.callerId, '+34910000001');
+      // The desk's screen pop: whom the call is with and the list's fields.
+      const desk = (await t.api(`/api/v1/agents/${agentId}/call`)).body;
+      assert.deepEqual(desk.handling?.contact, { campaign: 'cobros-vista-previa', name: 'Carmen', number: person, fields: { deuda: '310', vencimiento: '2026-12-15' } });
       const code = await t.api(`/api/v1/calls/${placed.body.callId}/disposition`, { method: 'PUT', json: { code: '3' } });
       assert.equal(code.status, 200, JSON.stringify(code.body));
       await agentCall.ended;

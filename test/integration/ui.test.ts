@@ -271,6 +271,42 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
     }
   });
 
+  it('the agent works a preview campaign on the desk page: sees the next contact and its fields, calls it, and the desk shows them during the call', async () => {
+    const pstn = await PstnEmulator.start();
+    try {
+      const created = await t.api('/api/v1/campaigns', { method: 'POST', json: {
+        name: 'cobros-previa', queueId: soporteId, callerId: '+34910000000', mode: 'preview',
+        hours: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, ['00:00-24:00']])), defaultRegion: 'ES', defaultTimezone: 'Europe/Madrid',
+      } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const list = await t.api(`/api/v1/campaigns/${created.body.id}/lists?name=ui`, { method: 'POST', body: 'number,name,deuda\r\n+34625000010,Dolores,99.90', headers: { 'content-type': 'text/csv' } });
+      assert.equal(list.status, 201, JSON.stringify(list.body));
+      assert.equal((await t.api(`/api/v1/campaigns/${created.body.id}/start`, { method: 'POST' })).status, 200);
+      await agentPage.reload();
+      await agentPage.waitForSelector('#preview:not([hidden])');
+      await agentPage.click('#preview-next');
+      await agentPage.waitForSelector('#preview-contact:not([hidden])');
+      assert.equal(await agentPage.textContent('#preview-name'), 'Dolores');
+      assert.equal(await agentPage.textContent('#preview-fields tr[data-field="deuda"] td:last-child'), '99.90');
+      assert.equal(pstn.calls.length, 0, 'nothing dialled before Call');
+      const rings = deskPhone.waitForIncoming(10_000);
+      await agentPage.click('#preview-call');
+      const agent = await (await rings).answer();
+      const customer = await pstn.waitForCall('+34625000010');
+      await agent.waitForTone(PSTN_VOICE_HZ, { timeoutMs: 8000 });
+      await agentPage.waitForSelector('#state[data-status="on_call"]');
+      await agentPage.waitForSelector('#call-contact');
+      assert.equal(await agentPage.textContent('#call-contact'), 'Dolores +34625000010');
+      assert.equal(await agentPage.textContent('#call-body dd[data-field="deuda"]'), '99.90');
+      await customer.call!.hangup();
+      await agent.ended;
+      await agentPage.waitForSelector('#state[data-status="available"]', { timeout: 10_000 });
+      assert.equal((await t.api(`/api/v1/campaigns/${created.body.id}/finish`, { method: 'POST' })).status, 200);
+    } finally {
+      await pstn.close();
+    }
+  });
+
   it('the wallboard shows a card for each running campaign (its mode, lines, agents waiting, abandons, pace), gone when it is finished', async () => {
     const created = await t.api('/api/v1/campaigns', { method: 'POST', json: {
       name: 'cobros-tarjeta', queueId: soporteId, callerId: '+34910000000', mode: 'predictive',
