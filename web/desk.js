@@ -282,9 +282,13 @@ async function showPreviewCampaigns() {
     option.textContent = c.name;
     previewCampaign.append(option);
   }
-  if (campaigns.some((c) => c.campaignId === chosen)) previewCampaign.value = chosen;
+  // The campaign whose contact the agent holds, else the one chosen before.
+  const holding = campaigns.find((c) => c.contact);
+  if (holding) previewCampaign.value = holding.campaignId;
+  else if (campaigns.some((c) => c.campaignId === chosen)) previewCampaign.value = chosen;
   const held = campaigns.find((c) => c.campaignId === previewCampaign.value)?.contact;
   if (held) showContact(held);
+  else document.getElementById('preview-contact').hidden = true;
 }
 async function preview(action) {
   previewResult.classList.remove('error');
@@ -324,7 +328,10 @@ liveFeed((message) => {
     state = message.data;
     render();
     void showCall();
-    if (state.status === 'available' || state.status === 'paused') void showRecent();
+    if (state.status === 'available' || state.status === 'paused') {
+      void showRecent();
+      void showPreviewCampaigns(); // a contact called is no longer held
+    }
   }
   if (message.type === 'queue.call' && message.data.agentId === me.agentId) {
     void showCall();

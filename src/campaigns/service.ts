@@ -184,7 +184,8 @@ export class CampaignsService {
     const ops: WriteOp[] = [];
     if ('outcome' in result) ops.push(this.store.attemptEnded(attemptId, { at: now, outcome: result.outcome, agentId: result.agentId, disposition: result.disposition }));
     else ops.push(this.store.attemptDisposition(attemptId, result.disposition));
-    ops.push(this.store.contactChanged(contact.id, change));
+    // A code set after the dial: only while the contact is as the dial's end left it (not claimed again meanwhile).
+    ops.push(this.store.contactChanged(contact.id, change, 'outcome' in result ? undefined : contact.state));
     if (change.dnc) ops.push(this.store.markDnc(contact.numberE164, change.dnc === 'global' ? null : campaign.id, 'disposition', now, result.agentId ? `agent:${result.agentId}` : null));
     return { ops, change };
   }

@@ -313,7 +313,7 @@ export class CampaignsStore {
   }
 
   /** The contact's new state (rules.ts, nextContactState); its claim ends. */
-  contactChanged(contactId: string, change: ContactChange): WriteOp {
+  contactChanged(contactId: string, change: ContactChange, onlyFrom?: ContactState): WriteOp {
     return {
       update: 'campaign_contacts',
       set: {
@@ -321,7 +321,7 @@ export class CampaignsStore {
         ...(change.lastOutcome ? { last_outcome: change.lastOutcome } : {}), ...(change.lastAttemptAt ? { last_attempt_at: change.lastAttemptAt.toISOString() } : {}),
         claimed_at: null, claimed_from: null,
       },
-      where: { id: contactId },
+      where: { id: contactId, ...(onlyFrom ? { state: onlyFrom } : {}) },
     };
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { CallbackStatus, QueueCallbacksTable, QueueRow } from '../queues/store.js';
 import type { OutboundDialer } from './dialer.js';
+import { EarlyEnds } from './early-ends.js';
 import { PassFailures } from './pass-failures.js';
 import type { OutboundOutcome } from './store.js';
 
@@ -34,7 +35,7 @@ export class CallbackDialer {
   private readonly inFlight = new Map<string, { callback: CallbackRow; queue: QueueRow }>();
   private readonly taking = new Set<string>();
   /** Calls that ended before fromApi returned their id (a refusal at once): judged when it does. */
-  private readonly endedEarly = new Map<string, OutboundOutcome>();
+  private readonly endedEarly = new EarlyEnds<OutboundOutcome>();
   private ticking = false;
   private readonly failures: PassFailures;
 
@@ -75,11 +76,8 @@ export class CallbackDialer {
       });
       this.write(callback.id, { status: 'in_progress', last_call_id: callId, last_attempt_at: this.d.clock() });
       this.inFlight.set(callId, { callback, queue });
-      const early = this.endedEarly.get(callId);
-      if (early) {
-        this.endedEarly.delete(callId);
-        this.ended(callId, early);
-      }
+      const early = this.endedEarly.take(callId);
+      if (early) this.ended(callId, early);
       this.d.logger.info({ callbackId: callback.id, agentId, callId }, 'callback offered to an agent');
     } catch (err) {
       this.taking.delete(callback.id);
@@ -91,9 +89,8 @@ export class CallbackDialer {
   private ended(callId: string, outcome: OutboundOutcome): void {
     const flight = this.inFlight.get(callId);
     if (!flight) {
-      // Maybe ours, ended before its id was known here; forgotten after a minute if nobody asks.
-      this.endedEarly.set(callId, outcome);
-      setTimeout(() => this.endedEarly.delete(callId), 60_000).unref();
+      // Maybe ours, ended before its id was known here.
+      this.endedEarly.note(callId, outcome);
       return;
     }
     this.inFlight.delete(callId);

@@ -67,9 +67,10 @@ export class CampaignCodes implements OutsideCalls {
     const handled = this.handled.get(call.agentId);
     if (!handled || handled.callId !== call.callId) return;
     handled.code = code;
-    if (!handled.after) return; // still on the call: end() takes it
-    const { ops, change } = this.d.attemptEnd(handled.campaign, { ...handled.claimed, ...handled.after }, handled.ref, { disposition: code, agentId: call.agentId }, this.d.clock());
-    handled.after = progress(change);
+    // Still on the call: end() takes it. (A person gone before the agent was put through leaves no handled call: ofCall finds none.)
+    if (!handled.after) return;
+    // From the contact as the attempt's end left it, whatever an earlier code did (a do-not-call mark made stays).
+    const { ops } = this.d.attemptEnd(handled.campaign, { ...handled.claimed, ...handled.after }, handled.ref, { disposition: code, agentId: call.agentId }, this.d.clock());
     void this.d.writes.enqueue(`campaign attempt ${handled.ref} wrap-up code ${code}`, ops);
   }
 }

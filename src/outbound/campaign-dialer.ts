@@ -49,6 +49,8 @@ export interface CampaignDialerPorts {
 interface Line {
   id: string;
   campaign: CampaignView;
+  /** The campaign's queue when the line was dialled: its wrap-up codes. */
+  queue: QueueRow | undefined;
   contact: ClaimedContact;
   channelId: string;
   phase: 'ringing' | 'amd' | 'connecting' | 'talking' | 'over';
@@ -141,7 +143,9 @@ export class CampaignDialer {
         if (!campaign || campaign.state !== 'running' || campaign.mode === 'preview') continue;
         const n = await this.pacing.decide(campaign, this.d.clock(), this.pacingInput(campaignId));
         if (n <= 0) continue;
-        for (const contact of await this.ports.claim(campaignId, n, this.d.clock())) await this.dial(campaign, contact);
+        // Its wrap-up codes, read before any dial: nothing waits for the database between a person and their agent.
+        const queue = await this.ports.queue(campaign.queueId);
+        for (const contact of await this.ports.claim(campaignId, n, this.d.clock())) await this.dial(campaign, queue, contact);
       }
       this.failures.ok();
     } catch (err) {
@@ -173,7 +177,7 @@ export class CampaignDialer {
     return { agentsReady: this.sessions.ready(campaignId).length, agentsBusy, linesRinging, humansWaiting };
   }
 
-  private async dial(campaign: CampaignView, contact: ClaimedContact): Promise<void> {
+  private async dial(campaign: CampaignView, queue: QueueRow | undefined, contact: ClaimedContact): Promise<void> {
     const { ari, helpers, writes } = this.d;
     // Asked again right before the dial: a number listed since the claim is never called.
     if (!(await this.ports.isCallable(campaign.id, contact.numberE164).catch(() => false))) {
@@ -181,7 +185,7 @@ export class CampaignDialer {
       return;
     }
     const id = randomUUID();
-    const line: Line = { id, campaign, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, dialledAt: Date.now(), humanAt: 0, connectedAt: 0, endedByAgent: false };
+    const line: Line = { id, campaign, queue, contact, channelId: `campaign-${id}`, phase: 'ringing', dialStatus: undefined, callId: undefined, session: undefined, answeredAt: undefined, dialledAt: Date.now(), humanAt: 0, connectedAt: 0, endedByAgent: false };
     this.lines.set(id, line);
     this.byChannel.set(line.channelId, line);
     void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() }));
@@ -278,8 +282,7 @@ export class CampaignDialer {
       origin: 'campaign', started_at: line.answeredAt ?? at, agent_answered_at: at, answered_at: at, ended_at: null, outcome: null, talk_seconds: null, ended_by: null,
     }));
     line.phase = 'talking';
-    const queue = await this.ports.queue(line.campaign.queueId).catch(() => undefined);
-    this.codes.connected(session.agentId, { callId, attemptId: line.id, campaign: line.campaign, contact: line.contact, queue });
+    this.codes.connected(session.agentId, { callId, attemptId: line.id, campaign: line.campaign, contact: line.contact, queue: line.queue });
     await this.ports.agentCommand(session.agentId, { type: 'answer', callId }).catch((err: unknown) => {
       this.d.logger.warn({ err: (err as Error).message, agentId: session.agentId }, 'the agent\'s state for a campaign call not applied');
     });

@@ -42,6 +42,7 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
     const presence = d.agents.presence(agentId);
     if (!presence.extension) throw conflict('the agent is not checked in on a phone');
     if (presence.status !== 'available') throw conflict(`the agent is ${presence.status}; only an available agent can join a campaign`);
+    if (d.preview.holding(agentId)) throw conflict('the agent is previewing a contact: they call or skip it first');
     const session = await d.sessions.join(campaign.id, agentId, presence.extension);
     return reply.status(202).send({ agentId, state: session.state });
   });
@@ -131,6 +132,7 @@ export async function campaignSessionRoutes(app: HttpApp, d: {
     if (!queue.members.some((m) => m.agentId === agentId)) throw conflict(`the agent is not a member of the campaign's queue ${queue.name}`);
     const presence = d.agents.presence(agentId);
     if (!presence.extension) throw conflict('the agent is not checked in on a phone');
+    if (d.sessions.of(agentId)) throw conflict('the agent is in a campaign session: they leave it first');
     return { campaign, extension: presence.extension };
   };
 

@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { WriteOp, WriteQueue } from '../core/write-queue.js';
 import type { QueueRow } from '../queues/store.js';
 import type { CampaignCodes } from './campaign-codes.js';
+import { EarlyEnds } from './early-ends.js';
 import type { OutboundDialer } from './dialer.js';
 import type { OutboundOutcome } from './store.js';
 
@@ -28,6 +29,8 @@ export interface PreviewPorts {
 interface Held {
   campaign: CampaignView;
   contact: ClaimedContact;
+  /** Set from the moment the agent presses Call (before its id is known): nothing else may touch the contact then. */
+  placing: boolean;
   call: { callId: string; attemptId: string; startedAt: Date } | undefined;
 }
 
@@ -40,11 +43,15 @@ interface Held {
  * campaigns' rules, with the wrap-up code set during it; a code set in the
  * wrap-up is applied after (CampaignCodes). One contact per agent at a
  * time, held in memory: after a restart the campaigns' stale-claim
- * release gives it back.
+ * release (at the start of a centralita with a trunk, which preview
+ * needs) gives it back.
  */
 export class PreviewDialer {
   private readonly held = new Map<string, Held>();
   private readonly byCall = new Map<string, string>();
+  /** Agents whose next contact is being claimed: a second Next meanwhile is refused, not a second claim. */
+  private readonly claiming = new Set<string>();
+  private readonly endedEarly = new EarlyEnds<{ outcome: OutboundOutcome; answeredAt: Date | undefined }>();
 
   constructor(
     private readonly d: { dialer: OutboundDialer; writes: WriteQueue; logger: Logger; clock: () => Date },
@@ -66,45 +73,60 @@ export class PreviewDialer {
     const held = this.held.get(agentId);
     if (held && held.campaign.id !== campaign.id) throw conflict(`the agent is previewing a contact of campaign ${held.campaign.name}: call or skip it first`);
     if (held) return held.contact;
-    for (;;) {
-      const [contact] = await this.ports.claim(campaign.id, 1, this.d.clock());
-      if (!contact) return undefined;
-      // Listed since the claim began: given back (the claim leaves listed numbers out from now on).
-      if (!(await this.ports.isCallable(campaign.id, contact.numberE164))) {
-        void this.d.writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact));
-        continue;
+    if (this.claiming.has(agentId)) throw conflict('the agent\'s next contact is being fetched');
+    this.claiming.add(agentId);
+    try {
+      for (;;) {
+        const [contact] = await this.ports.claim(campaign.id, 1, this.d.clock());
+        if (!contact) return undefined;
+        // Listed since the claim began: given back (the claim leaves listed numbers out from now on).
+        if (!(await this.ports.isCallable(campaign.id, contact.numberE164))) {
+          void this.d.writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact));
+          continue;
+        }
+        this.held.set(agentId, { campaign, contact, placing: false, call: undefined });
+        return contact;
       }
-      this.held.set(agentId, { campaign, contact, call: undefined });
-      return contact;
+    } finally {
+      this.claiming.delete(agentId);
     }
   }
 
   /** Dials the contact the agent holds: 404 when none, 409 while its call is on or when the number is listed now. */
   async call(campaignId: string, agentId: string, extension: string): Promise<{ callId: string }> {
     const held = this.heldIn(campaignId, agentId);
-    if (held.call) throw conflict('the contact is being called');
-    if (!(await this.ports.isCallable(campaignId, held.contact.numberE164))) {
-      this.held.delete(agentId);
-      void this.d.writes.enqueue(`campaign contact ${held.contact.id} released`, this.ports.released(held.contact));
-      throw conflict(`${held.contact.numberE164} is on a do-not-call list now: not called, and set aside`);
-    }
+    if (held.placing || held.call) throw conflict('the contact is being called');
+    held.placing = true;
     const { campaign, contact } = held;
-    const attemptId = randomUUID();
-    const startedAt = this.d.clock();
-    // Refused (409) when the agent is not available: the contact stays theirs.
-    const { callId } = await this.d.dialer.fromApi({
-      agentId, extension, number: contact.numberE164, callerId: campaign.callerId, queueId: campaign.queueId, origin: 'campaign', followState: true,
-    });
-    held.call = { callId, attemptId, startedAt };
+    let callId: string;
+    try {
+      if (!(await this.ports.isCallable(campaignId, contact.numberE164))) {
+        this.held.delete(agentId);
+        void this.d.writes.enqueue(`campaign contact ${contact.id} released`, this.ports.released(contact));
+        throw conflict(`${contact.numberE164} is on a do-not-call list now: not called, and set aside`);
+      }
+      const queue = await this.ports.queue(campaign.queueId);
+      // Refused (409) when the agent is not available: the contact stays theirs.
+      ({ callId } = await this.d.dialer.fromApi({
+        agentId, extension, number: contact.numberE164, callerId: campaign.callerId, queueId: campaign.queueId, origin: 'campaign', followState: true,
+      }));
+      const attemptId = randomUUID();
+      held.call = { callId, attemptId, startedAt: this.d.clock() };
+      this.codes.connected(agentId, { callId, attemptId, campaign, contact, queue });
+    } finally {
+      held.placing = false;
+    }
     this.byCall.set(callId, agentId);
-    this.codes.connected(agentId, { callId, attemptId, campaign, contact, queue: await this.ports.queue(campaign.queueId).catch(() => undefined) });
+    // A phone that refused at once ended the call before its id was known here.
+    const early = this.endedEarly.take(callId);
+    if (early) this.ended(callId, early.outcome, early.answeredAt);
     return { callId };
   }
 
   /** Gives the held contact back, due again in 15 minutes: 404 when none, 409 while its call is on. */
   skip(campaignId: string, agentId: string): void {
     const held = this.heldIn(campaignId, agentId);
-    if (held.call) throw conflict('the contact is being called');
+    if (held.placing || held.call) throw conflict('the contact is being called');
     this.held.delete(agentId);
     void this.d.writes.enqueue(`campaign contact ${held.contact.id} skipped`, this.ports.skipped(held.contact, new Date(this.d.clock().getTime() + skipDelayMs)));
   }
@@ -112,7 +134,7 @@ export class PreviewDialer {
   /** The agent left (checked out, removed): their contact is given back as it was. */
   release(agentId: string): void {
     const held = this.held.get(agentId);
-    if (!held || held.call) return;
+    if (!held || held.placing || held.call) return;
     this.held.delete(agentId);
     void this.d.writes.enqueue(`campaign contact ${held.contact.id} released`, this.ports.released(held.contact));
   }
@@ -126,13 +148,18 @@ export class PreviewDialer {
   /** The call's end: the attempt's, written in one go (it is not written before: a call the agent did not take is no attempt). */
   private ended(callId: string, outcome: OutboundOutcome, answeredAt: Date | undefined): void {
     const agentId = this.byCall.get(callId);
-    if (!agentId) return;
+    if (!agentId) {
+      // Maybe ours, ended before its id was known here (call() takes it up).
+      this.endedEarly.note(callId, { outcome, answeredAt });
+      return;
+    }
     this.byCall.delete(callId);
     const held = this.held.get(agentId);
     if (!held?.call || held.call.callId !== callId) return;
     const { campaign, contact, call } = held;
     if (outcome === 'agent_no_answer' || outcome === 'cancelled') {
-      // The customer was never dialled: the agent still holds the contact.
+      // The agent did not take their own call (or hung up before the customer answered): no attempt
+      // is counted, and the agent still holds the contact.
       held.call = undefined;
       return;
     }

@@ -66,7 +66,8 @@ export async function campaignReport(db: Kysely<any>, q: CampaignReportQuery, no
       from agent_state_events e
       where e.agent_id in (select agent_id from attempts where agent_id is not null)
         and e.at >= ${q.from}::timestamptz - interval '1 day' and e.at < ${q.to}::timestamptz + interval '1 day'
-      window w as (partition by e.agent_id order by e.id)
+      -- by time, then id: a change replayed from the write journal has a later id than its time says (as rollup.ts)
+      window w as (partition by e.agent_id order by e.at, e.id)
     ), per_call as (
       select c.call_id, coalesce(sum(c.lasted) filter (where c.to_state = 'wrap_up'), 0) as wrap,
         coalesce(sum(c.waited) filter (where c.to_state = 'on_call' and c.before = 'available'), 0) as wait

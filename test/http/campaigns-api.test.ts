@@ -367,6 +367,36 @@ describe('campaigns API', () => {
     assert.equal((await t.api(`/api/v1/campaigns/${id}`, { method: 'DELETE' })).status, 409, 'a campaign with history is kept');
   });
 
+  it('a wrap-up code set after the dial changes the contact from where the end left it, never a contact claimed again meanwhile', async () => {
+    const created = await create({ ...base('codes-later'), dispositionActions: { 3: { action: 'retry', delayMinutes: 0 } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    await upload(id, csv('number', '611 00 00 21'));
+    await dueLongAgo(id);
+    await t.api(`/api/v1/campaigns/${id}/start`, { method: 'POST' });
+    const campaign = (await service.campaign(id))!;
+    const now = new Date('2026-03-10T10:00:00Z');
+    const [contact] = await service.claimNextContacts(id, 1, now);
+    const attemptId = randomUUID();
+    await t.app.writes.enqueue('started', store.attemptStarted({ id: attemptId, campaignId: id, contactId: contact!.id, numberE164: contact!.numberE164, startedAt: now }));
+    const end = service.attemptEnd(campaign, contact!, attemptId, { outcome: 'answered' }, now);
+    await t.app.writes.enqueue('ended', end.ops);
+    // Code 3 in the wrap-up: done → retry at once, no new attempt.
+    const after = { ...contact!, state: end.change.state, attempts: end.change.attempts, callbackAgentId: end.change.callbackAgentId };
+    const code = service.attemptEnd(campaign, after, attemptId, { disposition: '3' }, now);
+    await t.app.writes.enqueue('code', code.ops);
+    await t.app.writes.drain();
+    const retried = (await t.api(`/api/v1/campaigns/${id}/contacts/${contact!.id}`)).body;
+    assert.deepEqual([retried.state, retried.attempts, retried.history[0].disposition], ['retry', 1, '3']);
+    // Claimed again (due at once), then a late code for the old attempt arrives: the contact in progress is left alone.
+    const [again] = await service.claimNextContacts(id, 1, now);
+    assert.equal(again?.id, contact!.id);
+    const late = service.attemptEnd(campaign, after, attemptId, { disposition: '1' }, now);
+    await t.app.writes.enqueue('late code', late.ops);
+    await t.app.writes.drain();
+    assert.equal((await t.api(`/api/v1/campaigns/${id}/contacts/${contact!.id}`)).body.state, 'in_progress');
+  });
+
   it('refuses to delete a prompt a campaign plays', async () => {
     const wav = writeWav(new Int16Array(800));
     assert.equal((await t.api('/api/v1/prompts?name=left-message', { method: 'POST', body: new Uint8Array(wav), headers: { 'content-type': 'audio/wav' } })).status, 201);
