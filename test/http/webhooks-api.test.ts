@@ -85,8 +85,10 @@ describe('webhooks API', () => {
       assert.equal(verify(secret, timestamp, r.body, String(r.headers['x-centralita-signature'])), true, 'a valid signature');
       assert.equal(r.headers['content-type'], 'application/json');
     }
-    const log = (await t.api(`/api/v1/webhooks/${id}/deliveries?status=delivered`)).body as { eventId: string; attempts: number; latencyMs: number; lastStatus: number }[];
-    assert.equal(log.length, 5);
+    // A delivery is logged once its answer is back and written (through the write queue): a moment after the receiver has it.
+    const delivered = async () => (await t.api(`/api/v1/webhooks/${id}/deliveries?status=delivered`)).body as { eventId: string; attempts: number; latencyMs: number; lastStatus: number }[];
+    await waitFor(async () => (await delivered()).length === 5, 5000, 'the deliveries were not all logged');
+    const log = await delivered();
     assert.ok(log.every((d) => d.attempts === 1 && d.lastStatus === 200 && d.latencyMs >= 0));
     assert.equal((await t.api(`/api/v1/webhooks/${id}/deliveries?status=lost`)).status, 400);
 
