@@ -198,6 +198,8 @@ export class CampaignDialer {
         await ari.request('channels.setChannelVar', { channelId: line.channelId, variable, value: campaign.callerId });
       }
       await ari.request('channels.setChannelVar', { channelId: line.channelId, variable: 'CENTRALITA_LINE', value: id });
+      // The AMD hop returns to the app that sent it, not the dialplan's global default.
+      await ari.request('channels.setChannelVar', { channelId: line.channelId, variable: 'CENTRALITA_APP', value: ari.app });
       await ari.request('channels.dial', { channelId: line.channelId, timeout: this.d.ringSeconds });
     } catch (err) {
       this.d.logger.warn({ err, lineId: id }, 'could not dial a campaign contact');

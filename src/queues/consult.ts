@@ -278,6 +278,7 @@ export class Consults {
     if (!ami || !entry.connected) return false;
     try {
       await ami.action('Setvar', { channel: peer.name, variable: 'CENTRALITA_ATTENDED', value: entry.id });
+      await ami.action('Setvar', { channel: peer.name, variable: 'CENTRALITA_APP', value: this.q.deps.ari.app });
       await ami.action('Redirect', { channel: peer.name, context: attendedContext, exten: 's', priority: 1 });
       return true;
     } catch (err) {
