@@ -179,6 +179,7 @@ function phaseResult(channels: CarrierChannels, before: Sample, after: Sample, o
 
 // Persons only: the last digit 8 answers at once, 9 after a second (test/phones/pstn.ts).
 const numbers = Array.from({ length: contactCount }, (_, i) => `+3461${String(i).padStart(6, '0')}${i % 2 === 0 ? '8' : '9'}`);
+const runId = Date.now().toString(36);
 const agentExtensions = Array.from({ length: agentCount }, (_, i) => String(4001 + i));
 
 /** Asterisk alone: each agent's turn dials the next contact, AMD, Dial to the agent, until the contacts run out. */
@@ -187,14 +188,22 @@ async function nativePhase(ami: AmiClient, channels: CarrierChannels): Promise<R
   const outcomes: Record<string, number> = {};
   await Promise.all(agentExtensions.map(async (extension) => {
     for (let i = next++; i < numbers.length; i = next++) {
-      const channelId = `bench-native-${i}`;
+      const channelId = `bench-native-${runId}-${i}`;
       const ended = channels.ended(channelId);
       await ami.action('Originate', {
         channel: `PJSIP/${numbers[i]}@carrier`, context: 'bench-campaign-native', exten: 's', priority: 1, async: 'true',
         channelid: channelId, callerid: '+34910000000', timeout: 10_000, variable: `BENCH_AGENT=${extension}`,
       });
-      const timedOut = await Promise.race([ended.then(() => false), sleep(talkMs + 30_000).then(() => true)]);
-      const outcome = timedOut ? 'no end seen' : channels.bridged.has(channelId) ? 'answered' : 'not connected';
+      // A few of the first originates of a run fail in Asterisk ("Channel
+      // Unique ID already in use", though each id is new): no channel within 5 s.
+      const timers: NodeJS.Timeout[] = [];
+      const end = await Promise.race([
+        ended.then(() => 'ended' as const),
+        new Promise<'no channel'>((resolve) => timers.push(setTimeout(() => { if (!channels.dialled.has(channelId)) resolve('no channel'); }, 5000))),
+        new Promise<'no end seen'>((resolve) => timers.push(setTimeout(() => resolve('no end seen'), talkMs + 30_000))),
+      ]);
+      for (const timer of timers) clearTimeout(timer);
+      const outcome = end !== 'ended' ? end : channels.bridged.has(channelId) ? 'answered' : 'not connected';
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     }
   }));

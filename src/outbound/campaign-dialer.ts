@@ -238,9 +238,12 @@ export class CampaignDialer {
     }
     line.phase = 'connecting';
     line.humanAt = Date.now();
-    const session = await this.freeAgent(line.campaign.id);
-    // The person hung up while waiting (gone() ended the line as abandoned).
-    if (line.phase !== 'connecting') return;
+    const session = await this.takeAgent(line);
+    // The person hung up while waiting (gone() ended the line as abandoned): the agent waits for the next.
+    if (line.phase !== 'connecting') {
+      if (session) this.sessions.free(session);
+      return;
+    }
     if (!session) {
       // Abandoned: no agent within the grace. The person hears who called (the campaign's message).
       this.d.logger.info({ lineId: line.id, sessions: this.sessions.all().map((s) => ({ agentId: s.agentId, state: s.state })) }, 'a person answered a campaign call and no agent was free: abandoned');
@@ -256,12 +259,19 @@ export class CampaignDialer {
     await this.connect(line, session);
   }
 
-  /** The longest-waiting agent of the campaign, waiting up to the grace for one. */
-  private async freeAgent(campaignId: string): Promise<Session | undefined> {
+  /**
+   * The longest-waiting agent of the campaign, waiting up to the grace for
+   * one, taken for this line at once: two persons back from AMD in the same
+   * moment must not both be given the agent that was free.
+   */
+  private async takeAgent(line: Line): Promise<Session | undefined> {
     const until = Date.now() + connectGraceMs;
     for (;;) {
-      const session = this.sessions.ready(campaignId)[0];
-      if (session) return session;
+      const session = this.sessions.ready(line.campaign.id)[0];
+      if (session) {
+        this.sessions.take(session, line.id);
+        return session;
+      }
       if (Date.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 100).unref());
     }
@@ -269,7 +279,6 @@ export class CampaignDialer {
 
   private async connect(line: Line, session: Session): Promise<void> {
     const { ari, writes, store, registry } = this.d;
-    this.sessions.take(session, line.id);
     line.session = session;
     line.connectedAt = Date.now();
     this.pacing.connected(line.campaign.id, this.d.clock(), line.connectedAt - line.humanAt);
@@ -318,6 +327,30 @@ export class CampaignDialer {
       if (!alive.has(line.channelId)) await this.gone(line, 0);
     }
     return [...this.lines.values()].map((l) => l.channelId);
+  }
+
+  /**
+   * A line whose end never came: its ChannelDestroyed lost (seen at 250
+   * agents on two cores, 21 lines of 2500). Every 15 s (module.ts), lines
+   * older than a ring plus 10 s whose channel Asterisk no longer has end as
+   * their phase says, with a warning; their contacts would otherwise stay
+   * in_progress until the next start.
+   */
+  async sweep(): Promise<void> {
+    const before = Date.now() - (this.d.ringSeconds + 10) * 1000;
+    const old = [...this.lines.values()].filter((l) => l.dialledAt < before);
+    if (old.length === 0) return;
+    const channels = await this.d.ari.request('channels.list', {}).catch((err: unknown) => {
+      this.d.logger.warn({ err }, 'could not list channels to check the campaign lines');
+      return undefined;
+    });
+    if (!channels) return;
+    const alive = new Set(channels.map((c) => c.id));
+    for (const line of old) {
+      if (!this.lines.has(line.id) || alive.has(line.channelId)) continue;
+      this.d.logger.warn({ lineId: line.id, phase: line.phase }, 'a campaign line ended unseen; ended from Asterisk\'s channel list');
+      await this.gone(line, 0);
+    }
   }
 
   /** The agent's session ended during a call: the person is hung up (their line ends answered). */

@@ -138,8 +138,10 @@ export const outboundModule: Module<'outbound', 'calls' | 'agents' | 'queues' | 
     void campaigns.store.releaseStaleClaims(clock()).catch((err: unknown) => logger.error({ err }, 'could not release the campaign contacts left in progress'));
     const timer = setInterval(() => void campaignDialer.tick(), 500);
     const callbackTimer = setInterval(() => void callbacks.tick(), 2000);
+    const sweepTimer = setInterval(() => void campaignDialer.sweep(), 15_000);
     return async () => {
       clearInterval(timer);
+      clearInterval(sweepTimer);
       clearInterval(callbackTimer);
     };
   },
