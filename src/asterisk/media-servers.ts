@@ -1,0 +1,161 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AriClient, AriConnectionState, AriEventOf, AriEventType, AriOperations } from './ari.js';
+
+/** What the routing needs of each media server's ARI client (an `AriClient`; a fake in tests). */
+export type MediaClient = Pick<AriClient, 'app' | 'state' | 'request' | 'on' | 'onConnected'>;
+
+export interface MediaServer {
+  /** Its name in the configuration, logs and /health (e.g. "media-1"). */
+  name: string;
+  ari: MediaClient;
+}
+
+type Handler<E> = (event: E) => void | Promise<void>;
+
+/** Requests that make a channel or bridge: it lives where it is made. */
+const makers = new Set<string>(['channels.create', 'channels.originate', 'channels.originateWithId', 'bridges.create', 'bridges.createWithId', 'channels.snoopChannel', 'channels.snoopChannelWithId', 'channels.externalMedia']);
+/** Lists: every server's, merged, unless asked while handling one server's event or connection. */
+const lists = new Set<string>(['channels.list', 'bridges.list']);
+/** Parameters that name an existing object, in the order they decide where a request goes. */
+const references = ['channelId', 'bridgeId', 'snoopId', 'playbackId', 'recordingName', 'originator'] as const;
+/** How long a destroyed channel or bridge is still routed to its server (late requests get their 404 there). */
+const forgetAfterMs = 60_000;
+
+/**
+ * Several Asterisk media servers behind one ARI surface (docs/scale-out.md):
+ * the object capabilities use as `ari`, with one `AriClient` per server.
+ *
+ * - Events from every server reach the same handlers, each run inside the
+ *   server it came from; every channel, bridge, playback and recording an
+ *   event names is remembered as living there.
+ * - A request on an existing object goes to the server it lives on.
+ * - A request that makes something goes beside what it is made from (a
+ *   snoop beside its channel, a channel beside its `originator`), else to
+ *   the server of the event being handled, else to the one named with
+ *   `withServer`, else to the up server with the fewest objects; what it
+ *   makes is remembered there.
+ * - `channels.list` and `bridges.list` merge every up server's, except
+ *   inside one server's event or connection handler (its reconciliation).
+ *
+ * With one server every request goes to it, as with a plain `AriClient`.
+ */
+export class RoutedAri {
+  private readonly current = new AsyncLocalStorage<string>();
+  private readonly homes = new Map<string, string>();
+  private readonly byName = new Map<string, MediaServer>();
+
+  constructor(private readonly servers: readonly MediaServer[]) {
+    if (servers.length === 0) throw new Error('no media server configured');
+    for (const server of servers) {
+      if (this.byName.has(server.name)) throw new Error(`media server ${server.name} is configured twice`);
+      this.byName.set(server.name, server);
+      server.ari.on('ChannelDestroyed', (event) => this.forget(event.channel.id));
+      server.ari.on('BridgeDestroyed', (event) => this.forget(event.bridge.id));
+      server.ari.on('PlaybackFinished', (event) => this.forget(event.playback.id));
+      // A finished recording is still fetched from its server (CENTRALITA_RECORDINGS_VIA_ARI): kept longer.
+      server.ari.on('RecordingFinished', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
+      server.ari.on('RecordingFailed', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
+    }
+  }
+
+  /** The Stasis application, the same on every server. */
+  get app(): string { return this.servers[0]!.ari.app; }
+
+  /** Up while any server is up (each server's own state: `serverStates`). */
+  get state(): AriConnectionState {
+    return this.servers.some((s) => s.ari.state === 'up') ? 'up' : this.servers[0]!.ari.state;
+  }
+
+  serverStates(): { name: string; state: AriConnectionState }[] {
+    return this.servers.map((s) => ({ name: s.name, state: s.ari.state }));
+  }
+
+  /** The server a channel, bridge, playback or recording lives on, when known. */
+  serverOf(id: string): string | undefined {
+    return this.homes.get(id);
+  }
+
+  /** The server whose event or connection is being handled now, if any. */
+  get currentServer(): string | undefined {
+    return this.current.getStore();
+  }
+
+  /** Runs `fn` as if handling an event of `server`: what it makes is made there. */
+  withServer<T>(server: string, fn: () => T): T {
+    if (!this.byName.has(server)) throw new Error(`no media server ${server}`);
+    return this.current.run(server, fn);
+  }
+
+  on<T extends AriEventType>(type: T, handler: Handler<AriEventOf<T>>): () => void {
+    const offs = this.servers.map((server) => server.ari.on(type, (event) => {
+      this.learn(server.name, event as unknown as Record<string, unknown>);
+      return this.current.run(server.name, () => handler(event));
+    }));
+    return () => { for (const off of offs) off(); };
+  }
+
+  /** Runs after every (re)connection of each server, inside that server (its reconciliation lists only its own). */
+  onConnected(handler: (server: string) => void | Promise<void>): () => void {
+    const offs = this.servers.map((server) => server.ari.onConnected(() => this.current.run(server.name, () => handler(server.name))));
+    return () => { for (const off of offs) off(); };
+  }
+
+  async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
+    const fields = params as Record<string, unknown>;
+    if (lists.has(operation) && this.current.getStore() === undefined) {
+      const up = this.servers.filter((s) => s.ari.state === 'up');
+      const answers = await Promise.all(up.map(async (server) => {
+        const items = (await server.ari.request(operation, params)) as unknown as { id: string }[];
+        for (const item of items) this.homes.set(item.id, server.name);
+        return items;
+      }));
+      return answers.flat() as unknown as AriOperations[K]['result'];
+    }
+    const server = this.route(operation, fields);
+    const result = await server.ari.request(operation, params);
+    if (makers.has(operation)) {
+      const made = (result as { id?: string } | undefined)?.id;
+      if (made) this.homes.set(made, server.name);
+    }
+    // What the request starts, under an id we chose: a playback, a recording (by its name).
+    const started = operation.endsWith('.play') ? fields.playbackId : operation.endsWith('.record') ? fields.name : undefined;
+    if (typeof started === 'string') this.homes.set(started, server.name);
+    return result;
+  }
+
+  private route(operation: string, fields: Record<string, unknown>): MediaServer {
+    const making = makers.has(operation);
+    for (const key of references) {
+      // What a maker is given as its own new id does not exist yet: only what it is made from counts.
+      if (making && !(operation.startsWith('channels.snoop') && key === 'channelId') && key !== 'originator') continue;
+      const id = fields[key];
+      const home = typeof id === 'string' ? this.homes.get(id) : undefined;
+      if (home) return this.byName.get(home)!;
+    }
+    const here = this.current.getStore();
+    if (here) return this.byName.get(here)!;
+    return this.leastLoaded();
+  }
+
+  /** The up server with the fewest known channels and bridges (the first when none is up: its error is the answer). */
+  private leastLoaded(): MediaServer {
+    const counts = new Map<string, number>();
+    for (const home of this.homes.values()) counts.set(home, (counts.get(home) ?? 0) + 1);
+    const up = this.servers.filter((s) => s.ari.state === 'up');
+    if (up.length === 0) return this.servers[0]!;
+    return up.reduce((best, s) => ((counts.get(s.name) ?? 0) < (counts.get(best.name) ?? 0) ? s : best));
+  }
+
+  private learn(server: string, event: Record<string, unknown>): void {
+    for (const key of ['channel', 'bridge', 'peer', 'replace_channel', 'playback', 'recording']) {
+      const object = event[key] as { id?: unknown; name?: unknown } | undefined;
+      if (!object) continue;
+      const id = key === 'recording' ? object.name : object.id;
+      if (typeof id === 'string') this.homes.set(id, server);
+    }
+  }
+
+  private forget(id: string, afterMs = forgetAfterMs): void {
+    setTimeout(() => this.homes.delete(id), afterMs).unref();
+  }
+}

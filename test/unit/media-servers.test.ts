@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RoutedAri } from '../../src/asterisk/media-servers.js';
+import { fakeAri } from '../support/fake-ari-client.js';
+
+// Two media servers, each a fake ARI client that answers makers with the id it was given.
+function twoServers() {
+  const answer = (name: string) => (operation: string, params: Record<string, unknown>) => {
+    if (operation === 'channels.create') return { id: params.channelId };
+    if (operation === 'bridges.create') return { id: params.bridgeId ?? `${name}-bridge-${Math.random().toString(36).slice(2, 6)}` };
+    if (operation === 'channels.snoopChannel') return { id: params.snoopId };
+    if (operation === 'channels.list') return [{ id: `${name}-listed` }];
+    return undefined;
+  };
+  const one = fakeAri(answer('media-1'));
+  const two = fakeAri(answer('media-2'));
+  const ari = new RoutedAri([{ name: 'media-1', ari: one.ari }, { name: 'media-2', ari: two.ari }]);
+  return { ari, one, two };
+}
+
+const stasisStart = (channelId: string) => ({ type: 'StasisStart', args: ['did', '5551000'], channel: { id: channelId, name: `PJSIP/kamailio-${channelId}` } });
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('several media servers behind one ARI surface', () => {
+  it('handles each event inside its server: what the handler asks and makes goes there', async () => {
+    const { ari, one, two } = twoServers();
+    const seen: (string | undefined)[] = [];
+    ari.on('StasisStart', async (event) => {
+      seen.push(ari.currentServer);
+      await ari.request('channels.answer', { channelId: event.channel.id });
+      const bridge = await ari.request('bridges.create', { type: 'mixing' });
+      await ari.request('channels.create', { endpoint: 'PJSIP/1005@kamailio', app: ari.app, appArgs: 'queue-leg', channelId: `leg-of-${event.channel.id}` });
+      await ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: event.channel.id });
+    });
+    two.events.emit('StasisStart', stasisStart('caller-2'));
+    await settle(); await settle();
+    assert.deepEqual(seen, ['media-2']);
+    assert.equal(one.requests.length, 0, `nothing on media-1: ${one.requests.join(', ')}`);
+    assert.deepEqual(two.requests.map((r) => r.split(' ')[0]), ['channels.answer', 'bridges.create', 'channels.create', 'bridges.addChannel']);
+    assert.equal(ari.serverOf('caller-2'), 'media-2');
+    assert.equal(ari.serverOf('leg-of-caller-2'), 'media-2', 'the agent leg lives beside its caller');
+  });
+
+  it('sends a request on a known object to its server from anywhere (a timer, an API call)', async () => {
+    const { ari, one, two } = twoServers();
+    ari.on('StasisStart', () => {});
+    one.events.emit('StasisStart', stasisStart('caller-1'));
+    two.events.emit('StasisStart', stasisStart('caller-2'));
+    await ari.request('channels.hangup', { channelId: 'caller-2' });
+    await ari.request('channels.hangup', { channelId: 'caller-1' });
+    // A supervisor's snoop is made beside the call it listens to, under a new id.
+    await ari.request('channels.snoopChannel', { channelId: 'caller-2', app: ari.app, spy: 'both', snoopId: 'snoop-a' });
+    await ari.request('channels.hangup', { channelId: 'snoop-a' });
+    assert.deepEqual(one.requests, ['channels.hangup caller-1']);
+    assert.deepEqual(two.requests, ['channels.hangup caller-2', 'channels.snoopChannel caller-2', 'channels.hangup snoop-a']);
+  });
+
+  it('makes a new call on the up server with the fewest calls, or where it is told', async () => {
+    const { ari, one, two } = twoServers();
+    ari.on('StasisStart', () => {});
+    one.events.emit('StasisStart', stasisStart('caller-1'));
+    await ari.request('channels.create', { endpoint: 'PJSIP/600@carrier', app: ari.app, channelId: 'campaign-1' });
+    assert.equal(ari.serverOf('campaign-1'), 'media-2', 'media-1 already holds a call');
+    two.ari.state = 'down';
+    await ari.request('channels.create', { endpoint: 'PJSIP/601@carrier', app: ari.app, channelId: 'campaign-2' });
+    assert.equal(ari.serverOf('campaign-2'), 'media-1', 'a server that is down gets nothing new');
+    two.ari.state = 'up';
+    await ari.withServer('media-1', () => ari.request('bridges.create', { type: 'mixing', bridgeId: 'b-told' }));
+    assert.equal(ari.serverOf('b-told'), 'media-1');
+    assert.equal(one.requests.filter((r) => r.startsWith('channels.create')).length, 1);
+    assert.equal(two.requests.filter((r) => r.startsWith('channels.create')).length, 1);
+    assert.throws(() => ari.withServer('media-9', () => undefined), /no media server media-9/);
+  });
+
+  it('merges the lists of every up server, but a server\'s own connection handler sees only its own', async () => {
+    const { ari, one, two } = twoServers();
+    const all = await ari.request('channels.list', {});
+    assert.deepEqual(all.map((c) => c.id).sort(), ['media-1-listed', 'media-2-listed']);
+    assert.equal(ari.serverOf('media-2-listed'), 'media-2');
+    const reconciled: { server: string; ids: string[] }[] = [];
+    ari.onConnected(async (server) => {
+      reconciled.push({ server, ids: (await ari.request('channels.list', {})).map((c) => c.id) });
+    });
+    two.connect();
+    await settle();
+    assert.deepEqual(reconciled, [{ server: 'media-2', ids: ['media-2-listed'] }]);
+    assert.equal(one.requests.filter((r) => r === 'channels.list').length, 1, 'media-1 listed once, for the merged list only');
+  });
+
+  it('is up while any server is up, and tells each one\'s state', () => {
+    const { ari, one, two } = twoServers();
+    one.ari.state = 'down';
+    assert.equal(ari.state, 'up');
+    two.ari.state = 'down';
+    assert.equal(ari.state, 'down');
+    assert.deepEqual(ari.serverStates(), [{ name: 'media-1', state: 'down' }, { name: 'media-2', state: 'down' }]);
+  });
+
+  it('with one server, sends everything to it', async () => {
+    const only = fakeAri();
+    const ari = new RoutedAri([{ name: 'asterisk', ari: only.ari }]);
+    await ari.request('channels.hangup', { channelId: 'never-seen' });
+    await ari.request('bridges.destroy', { bridgeId: 'b' });
+    assert.deepEqual(only.requests, ['channels.hangup never-seen', 'bridges.destroy b']);
+    assert.throws(() => new RoutedAri([]), /no media server/);
+    assert.throws(() => new RoutedAri([{ name: 'a', ari: only.ari }, { name: 'a', ari: only.ari }]), /configured twice/);
+  });
+});
