@@ -22,10 +22,11 @@ describe('first call path: a DID call end to end', () => {
     phones.push(caller);
     const call = await caller.call('5551000');
 
+    // The phone has its 200 OK before centralita has ARI's answer to channels.answer: wait for both.
     const live = await waitFor(async () => {
       const res = await t.api('/api/v1/calls/live');
-      return res.body.length === 1 ? res.body[0] : undefined;
-    }, 5000, 'the call is not listed as live');
+      return res.body.length === 1 && res.body[0].answeredAt ? res.body[0] : undefined;
+    }, 5000, 'the call is not listed as live and answered');
     assert.equal(live.did, '5551000');
     assert.equal(live.callerNumber, '600111222');
     assert.equal(live.direction, 'inbound');
