@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AriClient, AriConnectionState, AriEventOf, AriEventType, AriOperations } from './ari.js';
 
 /** What the routing needs of each media server's ARI client (an `AriClient`; a fake in tests). */
-export type MediaClient = Pick<AriClient, 'app' | 'state' | 'request' | 'on' | 'onConnected'>;
+export type MediaClient = Pick<AriClient, 'app' | 'state' | 'request' | 'on' | 'onConnected'>
+  & Partial<Pick<AriClient, 'start' | 'stop' | 'gate' | 'fencedRequests' | 'onStateChange' | 'onRequest'>>;
 
 export interface MediaServer {
   /** Its name in the configuration, logs and /health (e.g. "media-1"). */
@@ -56,6 +57,41 @@ export class RoutedAri {
       server.ari.on('RecordingFinished', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
       server.ari.on('RecordingFailed', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
     }
+  }
+
+  /** Opens every server's events socket. */
+  start(): void {
+    for (const server of this.servers) server.ari.start?.();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.ari.stop?.()));
+  }
+
+  /** HA: asked before every REST call on every server (src/core/lease.ts). */
+  set gate(gate: (() => boolean) | undefined) {
+    for (const server of this.servers) server.ari.gate = gate;
+  }
+
+  /** REST calls the gate refused, on all servers. */
+  get fencedRequests(): number {
+    return this.servers.reduce((sum, server) => sum + (server.ari.fencedRequests ?? 0), 0);
+  }
+
+  /** The state of the whole (`state`) each time it changes. */
+  onStateChange(handler: (state: AriConnectionState) => void): () => void {
+    let last = this.state;
+    const offs = this.servers.map((server) => server.ari.onStateChange?.(() => {
+      const now = this.state;
+      if (now !== last) handler((last = now));
+    }));
+    return () => { for (const off of offs) off?.(); };
+  }
+
+  /** Every REST call that reached the network, on any server (metrics). */
+  onRequest(handler: Parameters<AriClient['onRequest']>[0]): () => void {
+    const offs = this.servers.map((server) => server.ari.onRequest?.(handler));
+    return () => { for (const off of offs) off?.(); };
   }
 
   /** The Stasis application, the same on every server. */

@@ -105,4 +105,44 @@ describe('several media servers behind one ARI surface', () => {
     assert.throws(() => new RoutedAri([]), /no media server/);
     assert.throws(() => new RoutedAri([{ name: 'a', ari: only.ari }, { name: 'a', ari: only.ari }]), /configured twice/);
   });
+
+  it('starts, stops, gates and reports every server as one client does', async () => {
+    const lifecycle = (name: string) => {
+      const fake = fakeAri();
+      const stateHandlers: (() => void)[] = [];
+      const requestHandlers: ((sample: { operation: string }) => void)[] = [];
+      const calls: string[] = [];
+      const client = Object.assign(fake.ari, {
+        gate: undefined as (() => boolean) | undefined,
+        fencedRequests: name === 'media-1' ? 2 : 3,
+        start: () => { calls.push('start'); },
+        stop: async () => { calls.push('stop'); },
+        onStateChange: (handler: () => void) => { stateHandlers.push(handler); return () => {}; },
+        onRequest: (handler: (sample: { operation: string }) => void) => { requestHandlers.push(handler); return () => {}; },
+      });
+      const setState = (state: 'up' | 'down') => { client.state = state; for (const h of stateHandlers) h(); };
+      return { client, calls, setState, requestHandlers };
+    };
+    const a = lifecycle('media-1');
+    const b = lifecycle('media-2');
+    const ari = new RoutedAri([{ name: 'media-1', ari: a.client as never }, { name: 'media-2', ari: b.client as never }]);
+    ari.start();
+    await ari.stop();
+    assert.deepEqual([a.calls, b.calls], [['start', 'stop'], ['start', 'stop']]);
+    const gate = () => false;
+    ari.gate = gate;
+    assert.equal(a.client.gate, gate);
+    assert.equal(b.client.gate, gate);
+    assert.equal(ari.fencedRequests, 5);
+    const states: string[] = [];
+    ari.onStateChange((state) => states.push(state));
+    a.setState('down');
+    b.setState('down');
+    a.setState('up');
+    assert.deepEqual(states, ['down', 'up'], 'the whole goes down with the last server and up with the first');
+    const samples: string[] = [];
+    ari.onRequest((sample) => samples.push(sample.operation));
+    b.requestHandlers[0]!({ operation: 'channels.answer' });
+    assert.deepEqual(samples, ['channels.answer']);
+  });
 });
