@@ -4,6 +4,7 @@ import { agentsModule } from './agents/module.js';
 import type { AgentsService } from './agents/service.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
+import { RoutedAri } from './asterisk/media-servers.js';
 import { AriHelpers } from './asterisk/ari-helpers.js';
 import { DigitCollector } from './asterisk/dtmf.js';
 import { Media } from './asterisk/media.js';
@@ -85,7 +86,8 @@ export interface Centralita {
   logger: Logger;
   http: HttpApp;
   database: DatabaseHandle<Database>;
-  ari: AriClient;
+  /** ARI for every capability: routed across the media servers (one today; docs/scale-out.md). */
+  ari: RoutedAri;
   /** The one StasisStart handler: a channel's first Stasis argument says which capability takes it. */
   stasis: StasisRouter;
   ami: AmiClient;
@@ -165,7 +167,8 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const bus = new EventBus();
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
-  const ari = new AriClient(config.ari, logger.child({ component: 'ari' }));
+  // One media server today (the configured Asterisk); RoutedAri is where more will go (issue 26).
+  const ari = new RoutedAri([{ name: 'asterisk', ari: new AriClient(config.ari, logger.child({ component: 'ari' })) }]);
   if (lease) ari.gate = () => lease.held();
   // Phones' device states are all centralita reads from AMI's events.
   const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AmiClient } from './asterisk/ami.js';
-import type { AriClient } from './asterisk/ari.js';
+import type { Ari } from './asterisk/ari.js';
 import type { AriHelpers } from './asterisk/ari-helpers.js';
 import type { Bridge, Channel } from './asterisk/ari-types.generated.js';
 import type { DigitCollector } from './asterisk/dtmf.js';
@@ -35,7 +35,7 @@ export interface Shared {
   bus: EventBus;
   /** The call path's reads kept in memory (database outages, hot reads). */
   lastKnown: LastKnownGood;
-  ari: AriClient;
+  ari: Ari;
   ami: AmiClient;
   ariHelpers: AriHelpers;
   /** The registry of channels and bridges. */

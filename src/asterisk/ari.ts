@@ -38,6 +38,12 @@ interface RawResponse { status: number; statusText: string; type: string; body: 
  */
 export interface AriRequestSample { operation: string; seconds: number; status: number; ok: boolean }
 
+/**
+ * What capabilities use of ARI: one `AriClient`, or a `RoutedAri` over
+ * several media servers (media-servers.ts, docs/scale-out.md).
+ */
+export type Ari = Pick<AriClient, 'app' | 'state' | 'request' | 'on' | 'onConnected' | 'onStateChange' | 'onRequest' | 'start' | 'stop' | 'gate' | 'fencedRequests'>;
+
 /** A REST call that Asterisk refused or that could not be made. */
 export class AriError extends Error {
   constructor(readonly operation: string, readonly status: number, message: string) {

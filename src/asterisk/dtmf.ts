@@ -1,4 +1,4 @@
-import type { AriClient } from './ari.js';
+import type { Ari } from './ari.js';
 import type { Media } from './media.js';
 
 export interface CollectOptions {
@@ -30,7 +30,7 @@ export class DigitCollector {
   private readonly buffers = new Map<string, string>();
   private readonly interrupts = new Map<string, () => void>();
 
-  constructor(ari: AriClient, private readonly media: Media) {
+  constructor(ari: Ari, private readonly media: Media) {
     ari.on('ChannelDtmfReceived', (event) => this.digit(event.channel.id, event.digit));
     ari.on('StasisEnd', (event) => this.forget(event.channel.id));
     ari.on('ChannelDestroyed', (event) => this.forget(event.channel.id));

@@ -38,18 +38,23 @@ const forgetAfterMs = 60_000;
  * - `channels.list` and `bridges.list` merge every up server's, except
  *   inside one server's event or connection handler (its reconciliation).
  *
- * With one server every request goes to it, as with a plain `AriClient`.
+ * With one server every request and event passes straight through, as
+ * with a plain `AriClient` (no context, nothing remembered).
  */
 export class RoutedAri {
   private readonly current = new AsyncLocalStorage<string>();
   private readonly homes = new Map<string, string>();
   private readonly byName = new Map<string, MediaServer>();
+  /** The only server, when there is one: requests and events pass straight through. */
+  private readonly single: MediaClient | undefined;
 
   constructor(private readonly servers: readonly MediaServer[]) {
     if (servers.length === 0) throw new Error('no media server configured');
+    this.single = servers.length === 1 ? servers[0]!.ari : undefined;
     for (const server of servers) {
       if (this.byName.has(server.name)) throw new Error(`media server ${server.name} is configured twice`);
       this.byName.set(server.name, server);
+      if (this.single) continue;
       server.ari.on('ChannelDestroyed', (event) => this.forget(event.channel.id));
       server.ari.on('BridgeDestroyed', (event) => this.forget(event.bridge.id));
       server.ari.on('PlaybackFinished', (event) => this.forget(event.playback.id));
@@ -123,6 +128,8 @@ export class RoutedAri {
   }
 
   on<T extends AriEventType>(type: T, handler: Handler<AriEventOf<T>>): () => void {
+    // One server: nothing to route, nothing to remember.
+    if (this.single) return this.single.on(type, handler);
     const offs = this.servers.map((server) => server.ari.on(type, (event) => {
       this.learn(server.name, event as unknown as Record<string, unknown>);
       return this.current.run(server.name, () => handler(event));
@@ -137,10 +144,12 @@ export class RoutedAri {
   }
 
   async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
+    if (this.single) return this.single.request(operation, params);
     const fields = params as Record<string, unknown>;
     if (lists.has(operation) && this.current.getStore() === undefined) {
-      const up = this.servers.filter((s) => s.ari.state === 'up');
-      const answers = await Promise.all(up.map(async (server) => {
+      // Every server's, or an error: a list missing a server that is down
+      // would read as "its calls are gone" to whoever judges by it.
+      const answers = await Promise.all(this.servers.map(async (server) => {
         const items = (await server.ari.request(operation, params)) as unknown as { id: string }[];
         for (const item of items) this.homes.set(item.id, server.name);
         return items;

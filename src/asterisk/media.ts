@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AriClient } from './ari.js';
+import type { Ari } from './ari.js';
 
 export type PlaybackOutcome = 'done' | 'stopped' | 'failed' | 'channel_gone';
 export interface RecordingOutcome { outcome: 'done' | 'failed' | 'channel_gone'; durationSeconds: number | null }
@@ -15,7 +15,7 @@ export class Media {
   private readonly waiters = new Map<string, Waiter>();
   private readonly recordings = new Map<string, { channelId: string; resolve: (outcome: RecordingOutcome) => void }>();
 
-  constructor(private readonly ari: AriClient) {
+  constructor(private readonly ari: Ari) {
     ari.on('PlaybackFinished', (event) => {
       this.settle(event.playback.id, event.playback.state === 'failed' ? 'failed' : 'done');
     });

@@ -1,4 +1,4 @@
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter, StasisStartEvent } from '../asterisk/stasis-router.js';
@@ -33,7 +33,7 @@ export interface CallRoutes {
  * then the route for its kind of entry takes it.
  */
 export function registerCallHandlers(
-  ari: AriClient, layer: { helpers: AriHelpers; router: StasisRouter; registry: ChannelRegistry }, calls: CallsService, logger: Logger, routes: CallRoutes,
+  ari: Ari, layer: { helpers: AriHelpers; router: StasisRouter; registry: ChannelRegistry }, calls: CallsService, logger: Logger, routes: CallRoutes,
 ): void {
   const { helpers, router, registry } = layer;
   // Asterisk 22 reports a remote BYE's cause (16) on a ChannelHangupRequest

@@ -4,7 +4,7 @@ import { inProgressFolder } from '../recording/service.js';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { AmiClient, AmiMessage } from '../asterisk/ami.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { Config } from '../core/config.js';
 import { migrationsDir } from '../core/migrate.js';
 import { projectRoot } from '../core/paths.js';
@@ -20,7 +20,7 @@ export interface Verdict { check: string; status: 'ok' | 'problem' | 'manual' | 
 
 export interface DoctorContext {
   config: Config;
-  ari: AriClient;
+  ari: Ari;
   /** Logged in already, or undefined when the login failed (the AMI check says why). */
   ami: AmiClient | undefined;
   amiProblem?: string;

@@ -1,4 +1,4 @@
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Logger } from '../core/logger.js';
 import type { OutboundPolicy } from '../core/outbound.js';
@@ -17,7 +17,7 @@ export interface QueueRequest { queue: string; priority: number; skills: Record<
 export interface TraceEntry { node: string; type: FlowNode['type']; input: string | null; detail: Record<string, unknown> }
 
 export interface EngineDeps {
-  ari: AriClient;
+  ari: Ari;
   digits: DigitCollector;
   logger: Logger;
   clock: () => Date;

@@ -1,4 +1,4 @@
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { DigitCollector } from '../asterisk/dtmf.js';
 import type { Logger } from '../core/logger.js';
 import type { OutboundPolicy } from '../core/outbound.js';
@@ -85,7 +85,7 @@ export async function walkFlow(document: FlowDocument, input: WalkInput): Promis
     request: async (operation: string, params: { extension?: string }) => {
       if (operation === 'channels.continueInDialplan') end = { kind: 'transfer', node: last!, extension: params.extension ?? '' };
     },
-  } as unknown as AriClient;
+  } as unknown as Ari;
   const traced: TraceEntry[] = [];
   const deps: EngineDeps = {
     ari, digits, outbound, logger: silentLogger, clock: () => input.at,

@@ -1,5 +1,5 @@
 import type { AgentsService } from '../agents/service.js';
-import { AriError, type AriClient } from '../asterisk/ari.js';
+import { AriError, type Ari } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
 import type { CallParties, ChannelRegistry } from '../asterisk/registry.js';
@@ -26,7 +26,7 @@ export const monitorPrompts = {
 } as const;
 
 export interface ConnectorDeps {
-  ari: AriClient;
+  ari: Ari;
   helpers: AriHelpers;
   media: Media;
   registry: ChannelRegistry;

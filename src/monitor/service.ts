@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentsService, AgentView } from '../agents/service.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { DirectCalls } from '../asterisk/direct-calls.js';
 import type { Media } from '../asterisk/media.js';
@@ -39,7 +39,7 @@ export interface MonitorOptions {
 }
 
 export interface MonitorDeps {
-  ari: AriClient;
+  ari: Ari;
   helpers: AriHelpers;
   router: StasisRouter;
   /** Who is on each call: queue calls as the queues link them, direct calls as `direct` finds them. */

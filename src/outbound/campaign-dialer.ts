@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentCommand } from '../agents/state-machine.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
@@ -89,7 +89,7 @@ export class CampaignDialer {
 
   constructor(
     private readonly d: {
-      ari: AriClient; helpers: AriHelpers; media: Media; registry: ChannelRegistry; router: StasisRouter; writes: WriteQueue; store: OutboundStore; logger: Logger;
+      ari: Ari; helpers: AriHelpers; media: Media; registry: ChannelRegistry; router: StasisRouter; writes: WriteQueue; store: OutboundStore; logger: Logger;
       clock: () => Date; promptMedia: (name: string) => string;
       /** The trunk's dial string for a number (CENTRALITA_OUTBOUND_ENDPOINT). */
       endpoint: (number: string) => string;

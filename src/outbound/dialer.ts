@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentCommand } from '../agents/state-machine.js';
 import type { StateSource } from '../agents/store.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { Media } from '../asterisk/media.js';
@@ -34,7 +34,7 @@ export interface DialerPorts {
 }
 
 export interface DialerDeps {
-  ari: AriClient;
+  ari: Ari;
   helpers: AriHelpers;
   registry: ChannelRegistry;
   media: Media;

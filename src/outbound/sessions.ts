@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { AsteriskSite } from '../asterisk/site.js';
 import { conflict } from '../core/errors.js';
@@ -50,7 +50,7 @@ export class CampaignSessions {
   private readonly byAgent = new Map<string, Session>();
   private readonly byChannel = new Map<string, Session>();
 
-  constructor(private readonly d: { ari: AriClient; helpers: AriHelpers; site: AsteriskSite; logger: Logger }, private readonly ports: SessionPorts) {
+  constructor(private readonly d: { ari: Ari; helpers: AriHelpers; site: AsteriskSite; logger: Logger }, private readonly ports: SessionPorts) {
     d.ari.on('Dial', (event) => {
       const session = this.byChannel.get(event.peer.id);
       if (session?.state === 'ringing' && event.dialstatus === 'ANSWER') void this.answered(session);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentsService } from '../agents/service.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { Bridge, Channel } from '../asterisk/ari-types.generated.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
@@ -85,7 +85,7 @@ export class QueueEngine {
   lastReconcile: (QueueReconcileReport & { at: Date }) | undefined;
 
   constructor(
-    private readonly ari: AriClient,
+    private readonly ari: Ari,
     helpers: AriHelpers,
     router: StasisRouter,
     registry: ChannelRegistry,

@@ -1,6 +1,6 @@
 import type { AgentsService } from '../agents/service.js';
 import type { AmiClient } from '../asterisk/ami.js';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import type { AriHelpers } from '../asterisk/ari-helpers.js';
 import type { Media } from '../asterisk/media.js';
 import type { AsteriskSite } from '../asterisk/site.js';
@@ -63,7 +63,7 @@ export type EntryEventName = 'entered' | 'offered' | 'answered' | 'announced' | 
 
 /** What the parts of the queue engine share: its dependencies. */
 export interface QueueDeps {
-  ari: AriClient; helpers: AriHelpers; media: Media; store: QueuesStore; agents: AgentsService;
+  ari: Ari; helpers: AriHelpers; media: Media; store: QueuesStore; agents: AgentsService;
   bus: EventBus; writes: WriteQueue; logger: Logger; site: AsteriskSite;
   /** AMI: moves a channel that is not in Stasis (the phone's attended transfer: consult.ts). */
   ami?: Pick<AmiClient, 'action'>;

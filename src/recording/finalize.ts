@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import { ensureSharedFolder } from '../core/files.js';
 import type { Logger } from '../core/logger.js';
@@ -14,7 +14,7 @@ import { datedPath, durationOf, insertSilence, pcmOf, silenceInserts, wavOf } fr
 export const inProgressFolder = 'in-progress';
 
 export interface FinalizerDeps {
-  ari: AriClient;
+  ari: Ari;
   helpers: AriHelpers;
   store: RecordingsStore;
   writes: WriteQueue;

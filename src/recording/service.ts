@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AriClient } from '../asterisk/ari.js';
+import type { Ari } from '../asterisk/ari.js';
 import { isGone, type AriHelpers } from '../asterisk/ari-helpers.js';
 import type { ChannelRegistry } from '../asterisk/registry.js';
 import type { StasisRouter } from '../asterisk/stasis-router.js';
@@ -71,7 +71,7 @@ export class RecordingService {
   private readonly finalizer: Finalizer;
 
   constructor(
-    private readonly ari: AriClient,
+    private readonly ari: Ari,
     private readonly helpers: AriHelpers,
     router: StasisRouter,
     private readonly channels: ChannelRegistry,
