@@ -74,6 +74,10 @@ export class RoutedAri {
   }
 
   /** HA: asked before every REST call on every server (src/core/lease.ts). */
+  get gate(): (() => boolean) | undefined {
+    return this.servers[0]!.ari.gate;
+  }
+
   set gate(gate: (() => boolean) | undefined) {
     for (const server of this.servers) server.ari.gate = gate;
   }
@@ -102,8 +106,13 @@ export class RoutedAri {
   /** The Stasis application, the same on every server. */
   get app(): string { return this.servers[0]!.ari.app; }
 
-  /** Up while any server is up (each server's own state: `serverStates`). */
+  /**
+   * Up while any server is up (each server's own state: `serverStates`),
+   * except that one server's application taken by another connection
+   * ('replaced') is the state of the whole: it is not ours to drive.
+   */
   get state(): AriConnectionState {
+    if (this.servers.some((s) => s.ari.state === 'replaced')) return 'replaced';
     return this.servers.some((s) => s.ari.state === 'up') ? 'up' : this.servers[0]!.ari.state;
   }
 
@@ -170,11 +179,21 @@ export class RoutedAri {
 
   private route(operation: string, fields: Record<string, unknown>): MediaServer {
     const making = makers.has(operation);
+    // applications.subscribe / unsubscribe name their object as `channel:<id>` or `bridge:<id>`.
+    if (typeof fields.eventSource === 'string') {
+      const home = this.homes.get(fields.eventSource.replace(/^[a-z]+:/, ''));
+      if (home) return this.byName.get(home)!;
+    }
     for (const key of references) {
       // What a maker is given as its own new id does not exist yet: only what it is made from counts.
       if (making && !(operation.startsWith('channels.snoop') && key === 'channelId') && key !== 'originator') continue;
       const id = fields[key];
       const home = typeof id === 'string' ? this.homes.get(id) : undefined;
+      if (home) return this.byName.get(home)!;
+    }
+    // A bridge not known yet, joined by a channel that is: beside the channel.
+    if (operation === 'bridges.addChannel' && typeof fields.channel === 'string') {
+      const home = this.homes.get(fields.channel.split(',')[0]!);
       if (home) return this.byName.get(home)!;
     }
     const here = this.current.getStore();

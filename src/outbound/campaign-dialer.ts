@@ -266,7 +266,8 @@ export class CampaignDialer {
    */
   private async takeAgent(line: Line): Promise<Session | undefined> {
     const until = Date.now() + connectGraceMs;
-    for (;;) {
+    // Until the person hangs up (gone() moves the line on): an agent taken for nobody would lose their place.
+    while (line.phase === 'connecting') {
       const session = this.sessions.ready(line.campaign.id)[0];
       if (session) {
         this.sessions.take(session, line.id);
@@ -275,6 +276,7 @@ export class CampaignDialer {
       if (Date.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 100).unref());
     }
+    return undefined;
   }
 
   private async connect(line: Line, session: Session): Promise<void> {
@@ -339,13 +341,17 @@ export class CampaignDialer {
   async sweep(): Promise<void> {
     const before = Date.now() - (this.d.ringSeconds + 10) * 1000;
     const old = [...this.lines.values()].filter((l) => l.dialledAt < before);
-    if (old.length === 0) return;
+    // The agents' phones too: a session whose phone's end was lost would be given persons into an empty bridge.
+    const started = this.sessions.all().some((s) => s.state !== 'ringing');
+    if (old.length === 0 && !started) return;
+    const listedAt = Date.now();
     const channels = await this.d.ari.request('channels.list', {}).catch((err: unknown) => {
       this.d.logger.warn({ err }, 'could not list channels to check the campaign lines');
       return undefined;
     });
     if (!channels) return;
     const alive = new Set(channels.map((c) => c.id));
+    this.sessions.sweep(alive, listedAt);
     for (const line of old) {
       if (!this.lines.has(line.id) || alive.has(line.channelId)) continue;
       this.d.logger.warn({ lineId: line.id, phase: line.phase }, 'a campaign line ended unseen; ended from Asterisk\'s channel list');

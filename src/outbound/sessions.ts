@@ -145,6 +145,23 @@ export class CampaignSessions {
     session.waitingSince = Date.now();
   }
 
+  /**
+   * The dialer's sweep: sessions that have started (their phone answered,
+   * in their bridge) whose channel Asterisk did not list end, as if its
+   * ChannelDestroyed had come. A ringing session, or one that started
+   * after the list was asked for (`listedAt`), is left to the next sweep.
+   */
+  sweep(alive: ReadonlySet<string>, listedAt: number): number {
+    let ended = 0;
+    for (const session of [...this.byAgent.values()]) {
+      if (session.state === 'ringing' || session.waitingSince >= listedAt || alive.has(session.channelId)) continue;
+      this.d.logger.warn({ agentId: session.agentId, campaignId: session.campaignId }, 'a campaign session\'s phone ended unseen; ended from Asterisk\'s channel list');
+      this.ended(session);
+      ended += 1;
+    }
+    return ended;
+  }
+
   /** Sessions whose phone's channel Asterisk no longer has (a reconnection) end. */
   reconcile(alive: ReadonlySet<string>): void {
     for (const session of [...this.byAgent.values()]) if (!alive.has(session.channelId)) this.ended(session);

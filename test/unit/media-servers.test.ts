@@ -51,8 +51,11 @@ describe('several media servers behind one ARI surface', () => {
     // A supervisor's snoop is made beside the call it listens to, under a new id.
     await ari.request('channels.snoopChannel', { channelId: 'caller-2', app: ari.app, spy: 'both', snoopId: 'snoop-a' });
     await ari.request('channels.hangup', { channelId: 'snoop-a' });
-    assert.deepEqual(one.requests, ['channels.hangup caller-1']);
-    assert.deepEqual(two.requests, ['channels.hangup caller-2', 'channels.snoopChannel caller-2', 'channels.hangup snoop-a']);
+    // A subscription names its channel in eventSource; a bridge not known yet goes beside its channel.
+    await ari.request('applications.subscribe', { applicationName: ari.app, eventSource: 'channel:caller-2' });
+    await ari.request('bridges.addChannel', { bridgeId: 'made-elsewhere', channel: 'caller-1' });
+    assert.deepEqual(one.requests, ['channels.hangup caller-1', 'bridges.addChannel made-elsewhere']);
+    assert.deepEqual(two.requests, ['channels.hangup caller-2', 'channels.snoopChannel caller-2', 'channels.hangup snoop-a', 'applications.subscribe channel:caller-2']);
   });
 
   it('makes a new call on the up server with the fewest calls, or where it is told', async () => {
@@ -94,6 +97,9 @@ describe('several media servers behind one ARI surface', () => {
     two.ari.state = 'down';
     assert.equal(ari.state, 'down');
     assert.deepEqual(ari.serverStates(), [{ name: 'media-1', state: 'down' }, { name: 'media-2', state: 'down' }]);
+    one.ari.state = 'up';
+    two.ari.state = 'replaced';
+    assert.equal(ari.state, 'replaced', 'another connection took one server\'s application');
   });
 
   it('with one server, sends everything to it', async () => {
@@ -131,6 +137,7 @@ describe('several media servers behind one ARI surface', () => {
     assert.deepEqual([a.calls, b.calls], [['start', 'stop'], ['start', 'stop']]);
     const gate = () => false;
     ari.gate = gate;
+    assert.equal(ari.gate, gate);
     assert.equal(a.client.gate, gate);
     assert.equal(b.client.gate, gate);
     assert.equal(ari.fencedRequests, 5);
