@@ -4,6 +4,7 @@ import { agentsModule } from './agents/module.js';
 import type { AgentsService } from './agents/service.js';
 import { AmiClient } from './asterisk/ami.js';
 import { AriClient } from './asterisk/ari.js';
+import { MediaAmi, type Ami } from './asterisk/media-ami.js';
 import { RoutedAri } from './asterisk/media-servers.js';
 import { AriHelpers } from './asterisk/ari-helpers.js';
 import { DigitCollector } from './asterisk/dtmf.js';
@@ -90,7 +91,7 @@ export interface Centralita {
   ari: RoutedAri;
   /** The one StasisStart handler: a channel's first Stasis argument says which capability takes it. */
   stasis: StasisRouter;
-  ami: AmiClient;
+  ami: Ami;
   bus: EventBus;
   writes: WriteQueue;
   /** The call path's reads kept in memory (database outages, hot reads). */
@@ -167,11 +168,19 @@ export async function createCentralita(config: Config, options: CreateOptions = 
   const bus = new EventBus();
   // Reads calls depend on (routes, flows, queues, agents) outlive a database outage.
   const lastKnown = new LastKnownGood(logger.child({ component: 'db' }));
-  // One media server today (the configured Asterisk); RoutedAri is where more will go (issue 26).
-  const ari = new RoutedAri([{ name: 'asterisk', ari: new AriClient(config.ari, logger.child({ component: 'ari' })) }]);
+  // The media servers (docs/scale-out.md): the one configured Asterisk, or
+  // several behind Kamailio, each with its ARI and AMI; RoutedAri and
+  // MediaAmi present them as one.
+  const servers = config.mediaServers ?? [{ name: 'asterisk', ariUrl: config.ari.url, amiHost: config.ami.host }];
+  const several = servers.length > 1 || config.mediaServers !== undefined;
+  const ari = new RoutedAri(servers.map((server) => ({
+    name: server.name,
+    ari: new AriClient({ ...config.ari, url: server.ariUrl }, logger.child({ component: 'ari', ...(several ? { server: server.name } : {}) })),
+  })), { lostAfterMs: (config.mediaServerLostSeconds ?? 10) * 1000, logger: logger.child({ component: 'ari' }) });
   if (lease) ari.gate = () => lease.held();
   // Phones' device states are all centralita reads from AMI's events.
-  const ami = new AmiClient({ ...config.ami, events: ['DeviceStateChange'] }, logger.child({ component: 'ami' }));
+  const amiOf = (server: { name: string; amiHost: string }) => new AmiClient({ ...config.ami, host: server.amiHost, events: ['DeviceStateChange'] }, logger.child({ component: 'ami', ...(several ? { server: server.name } : {}) }));
+  const ami: Ami = servers.length === 1 ? amiOf(servers[0]!) : new MediaAmi(servers.map((server) => ({ name: server.name, ami: amiOf(server) })));
   const media = new Media(ari);
   // The call layer: ARI idioms written once, the one StasisStart handler and
   // the registry of channels and bridges (docs/architecture.md).

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AmiClient } from './asterisk/ami.js';
+import type { Ami } from './asterisk/media-ami.js';
 import type { Ari } from './asterisk/ari.js';
 import type { AriHelpers } from './asterisk/ari-helpers.js';
 import type { Bridge, Channel } from './asterisk/ari-types.generated.js';
@@ -36,7 +36,7 @@ export interface Shared {
   /** The call path's reads kept in memory (database outages, hot reads). */
   lastKnown: LastKnownGood;
   ari: Ari;
-  ami: AmiClient;
+  ami: Ami;
   ariHelpers: AriHelpers;
   /** The registry of channels and bridges. */
   channels: ChannelRegistry;

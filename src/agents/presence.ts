@@ -1,4 +1,4 @@
-import type { AmiClient } from '../asterisk/ami.js';
+import type { Ami } from '../asterisk/media-ami.js';
 import { defaultSite, type AsteriskSite } from '../asterisk/site.js';
 import type { Logger } from '../core/logger.js';
 import { phoneCondition, type AgentsService } from './service.js';
@@ -9,7 +9,7 @@ import { phoneCondition, type AgentsService } from './service.js';
  * UNAVAILABLE. On every AMI (re)connection the full list is read, since
  * changes made while the link was down are not replayed.
  */
-export function watchPhones(ami: AmiClient, agents: AgentsService, logger: Logger, site: AsteriskSite = defaultSite): void {
+export function watchPhones(ami: Ami, agents: AgentsService, logger: Logger, site: AsteriskSite = defaultSite): void {
   const feed = (device: string | undefined, state: string | undefined): void => {
     const extension = site.extensionOfDevice(device);
     const condition = phoneCondition(state ?? '');

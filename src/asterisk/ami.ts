@@ -39,6 +39,7 @@ export class AmiClient {
   private failures = 0;
   private readonly eventHandlers = new Set<(event: AmiMessage) => void>();
   private readonly connectedHandlers = new Set<() => void | Promise<void>>();
+  private readonly downHandlers = new Set<() => void>();
   private readonly timeoutMs: number;
 
   constructor(private readonly options: AmiOptions, private readonly logger: Logger) {
@@ -69,6 +70,12 @@ export class AmiClient {
   onConnected(handler: () => void | Promise<void>): () => void {
     this.connectedHandlers.add(handler);
     return () => this.connectedHandlers.delete(handler);
+  }
+
+  /** Runs each time a logged-in link is lost: what it said (device states) is no longer current. */
+  onDown(handler: () => void): () => void {
+    this.downHandlers.add(handler);
+    return () => this.downHandlers.delete(handler);
   }
 
   /** Sends one action and resolves with its Response; rejects on Error or timeout. */
@@ -123,6 +130,7 @@ export class AmiClient {
     const delay = Math.min(backoffMaxMs, backoffStartMs * 2 ** this.failures);
     this.failures += 1;
     if (wasUp || this.failures === 1) this.logger.warn({ retryInMs: delay }, 'AMI disconnected; reconnecting');
+    if (wasUp) for (const handler of this.downHandlers) handler();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 

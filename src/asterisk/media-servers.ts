@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AriClient, AriConnectionState, AriEventOf, AriEventType, AriOperations } from './ari.js';
+import type { Logger } from '../core/logger.js';
+import type { Ari, AriClient, AriConnectionState, AriEventOf, AriEventType, AriOperations } from './ari.js';
 
 /** What the routing needs of each media server's ARI client (an `AriClient`; a fake in tests). */
 export type MediaClient = Pick<AriClient, 'app' | 'state' | 'request' | 'on' | 'onConnected'>
@@ -12,6 +13,16 @@ export interface MediaServer {
 }
 
 type Handler<E> = (event: E) => void | Promise<void>;
+
+export interface RoutedAriOptions {
+  /**
+   * How long a media server may stay unreachable before it counts as lost:
+   * its calls are then judged gone (ended, agents to wrap-up) without waiting
+   * for it to come back (CENTRALITA_MEDIA_SERVER_LOST_SECONDS).
+   */
+  lostAfterMs?: number;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
 
 /** Requests that make a channel or bridge: it lives where it is made. */
 const makers = new Set<string>(['channels.create', 'channels.originate', 'channels.originateWithId', 'bridges.create', 'bridges.createWithId', 'channels.snoopChannel', 'channels.snoopChannelWithId', 'channels.externalMedia']);
@@ -48,8 +59,18 @@ export class RoutedAri {
   /** The only server, when there is one: requests and events pass straight through. */
   private readonly single: MediaClient | undefined;
 
-  constructor(private readonly servers: readonly MediaServer[]) {
+  /** Servers unreachable for longer than `lostAfterMs`: their calls were judged gone; they take nothing new. */
+  private readonly lost = new Set<string>();
+  private readonly lostTimers = new Map<string, NodeJS.Timeout>();
+  private readonly connectedHandlers = new Set<() => void | Promise<void>>();
+  private settling: Promise<void> | undefined;
+  private settleAgain = false;
+  private stopped = false;
+  private readonly lostAfterMs: number;
+
+  constructor(private readonly servers: readonly MediaServer[], private readonly options: RoutedAriOptions = {}) {
     if (servers.length === 0) throw new Error('no media server configured');
+    this.lostAfterMs = options.lostAfterMs ?? 10_000;
     this.single = servers.length === 1 ? servers[0]!.ari : undefined;
     for (const server of servers) {
       if (this.byName.has(server.name)) throw new Error(`media server ${server.name} is configured twice`);
@@ -61,15 +82,29 @@ export class RoutedAri {
       // A finished recording is still fetched from its server (CENTRALITA_RECORDINGS_VIA_ARI): kept longer.
       server.ari.on('RecordingFinished', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
       server.ari.on('RecordingFailed', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
+      server.ari.onConnected(() => {
+        this.found(server.name);
+        this.settle();
+      });
+      server.ari.onStateChange?.((state) => {
+        if (state === 'up') this.found(server.name);
+        else this.watchLoss(server.name);
+      });
     }
   }
 
   /** Opens every server's events socket. */
   start(): void {
+    this.stopped = false;
     for (const server of this.servers) server.ari.start?.();
+    // A server that never answers counts as lost too: the others' calls are reconciled without it.
+    if (!this.single) for (const server of this.servers) if (server.ari.state !== 'up') this.watchLoss(server.name);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.lostTimers.values()) clearTimeout(timer);
+    this.lostTimers.clear();
     await Promise.all(this.servers.map((server) => server.ari.stop?.()));
   }
 
@@ -116,8 +151,14 @@ export class RoutedAri {
     return this.servers.some((s) => s.ari.state === 'up') ? 'up' : this.servers[0]!.ari.state;
   }
 
-  serverStates(): { name: string; state: AriConnectionState }[] {
-    return this.servers.map((s) => ({ name: s.name, state: s.ari.state }));
+  /** Each server's own state; `lost`: unreachable long enough that its calls were judged gone. */
+  serverStates(): { name: string; state: AriConnectionState; lost: boolean }[] {
+    return this.servers.map((s) => ({ name: s.name, state: s.ari.state, lost: this.lost.has(s.name) }));
+  }
+
+  /** Whether more than one media server is configured (then calls are routed between them). */
+  get routed(): boolean {
+    return this.single === undefined;
   }
 
   /** The server a channel, bridge, playback or recording lives on, when known. */
@@ -136,6 +177,17 @@ export class RoutedAri {
     return this.current.run(server, fn);
   }
 
+  /**
+   * Runs `fn` on the server where `id` (a channel or bridge of the call at
+   * hand) lives: what it makes (a bridge, a leg, a supervisor's channel) is
+   * made beside it. Used by work that starts outside that call's events (an
+   * API request, a timer). Unknown ids, or one server: `fn` as it is.
+   */
+  beside<T>(id: string | undefined, fn: () => T): T {
+    const home = id === undefined || this.single ? undefined : this.homes.get(id);
+    return home ? this.current.run(home, fn) : fn();
+  }
+
   on<T extends AriEventType>(type: T, handler: Handler<AriEventOf<T>>): () => void {
     // One server: nothing to route, nothing to remember.
     if (this.single) return this.single.on(type, handler);
@@ -146,19 +198,26 @@ export class RoutedAri {
     return () => { for (const off of offs) off(); };
   }
 
-  /** Runs after every (re)connection of each server, inside that server (its reconciliation lists only its own). */
-  onConnected(handler: (server: string) => void | Promise<void>): () => void {
-    const offs = this.servers.map((server) => server.ari.onConnected(() => this.current.run(server.name, () => handler(server.name))));
-    return () => { for (const off of offs) off(); };
+  /**
+   * Reconciliation: runs after every (re)connection of a server and after a
+   * server is declared lost, once every server is either up or lost, outside
+   * any server, so its lists hold every server that is not lost (a listing
+   * missing a server only reconnecting would read as "its calls are gone").
+   * With one server, after each of its (re)connections, as a plain client.
+   */
+  onConnected(handler: () => void | Promise<void>): () => void {
+    if (this.single) return this.single.onConnected(handler);
+    this.connectedHandlers.add(handler);
+    return () => this.connectedHandlers.delete(handler);
   }
 
   async request<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params']): Promise<AriOperations[K]['result']> {
     if (this.single) return this.single.request(operation, params);
     const fields = params as Record<string, unknown>;
     if (lists.has(operation) && this.current.getStore() === undefined) {
-      // Every server's, or an error: a list missing a server that is down
-      // would read as "its calls are gone" to whoever judges by it.
-      const answers = await Promise.all(this.servers.map(async (server) => {
+      // Every server's but the lost ones', or an error: a list missing a
+      // server that is only reconnecting would read as "its calls are gone".
+      const answers = await Promise.all(this.servers.filter((server) => !this.lost.has(server.name)).map(async (server) => {
         const items = (await server.ari.request(operation, params)) as unknown as { id: string }[];
         for (const item of items) this.homes.set(item.id, server.name);
         return items;
@@ -205,7 +264,7 @@ export class RoutedAri {
   private leastLoaded(): MediaServer {
     const counts = new Map<string, number>();
     for (const home of this.homes.values()) counts.set(home, (counts.get(home) ?? 0) + 1);
-    const up = this.servers.filter((s) => s.ari.state === 'up');
+    const up = this.servers.filter((s) => s.ari.state === 'up' && !this.lost.has(s.name));
     if (up.length === 0) return this.servers[0]!;
     return up.reduce((best, s) => ((counts.get(s.name) ?? 0) < (counts.get(best.name) ?? 0) ? s : best));
   }
@@ -219,7 +278,56 @@ export class RoutedAri {
     }
   }
 
+  /** A server is up again (or still): it is not lost, nothing is watched. */
+  private found(server: string): void {
+    clearTimeout(this.lostTimers.get(server));
+    this.lostTimers.delete(server);
+    if (this.lost.delete(server)) this.options.logger?.info({ server }, 'media server back: it takes new calls again');
+  }
+
+  /** A server left `up`: lost if it is not back within `lostAfterMs`. */
+  private watchLoss(server: string): void {
+    if (this.lost.has(server) || this.lostTimers.has(server)) return;
+    this.lostTimers.set(server, setTimeout(() => {
+      this.lostTimers.delete(server);
+      if (this.byName.get(server)!.ari.state === 'up') return;
+      this.lost.add(server);
+      // Its calls are gone with it: what is asked of them now goes elsewhere and is told "gone".
+      for (const [id, home] of this.homes) if (home === server) this.homes.delete(id);
+      this.options.logger?.warn({ server, afterMs: this.lostAfterMs }, 'media server lost: its calls are ended, new calls go to the others');
+      this.settle();
+    }, this.lostAfterMs).unref());
+  }
+
+  /** Runs the reconciliation handlers once every server is up or lost; again if asked meanwhile. */
+  private settle(): void {
+    if (this.settling) {
+      this.settleAgain = true;
+      return;
+    }
+    this.settling = (async () => {
+      do {
+        this.settleAgain = false;
+        while (!this.stopped && !this.servers.every((s) => s.ari.state === 'up' || this.lost.has(s.name))) await new Promise((resolve) => setTimeout(resolve, 100));
+        if (this.stopped) return;
+        for (const handler of this.connectedHandlers) {
+          try {
+            await handler();
+          } catch (err) {
+            // A server dropped meanwhile: its loss or return settles again.
+            this.options.logger?.error({ err }, 'reconciliation across media servers failed');
+          }
+        }
+      } while (this.settleAgain);
+    })().finally(() => { this.settling = undefined; });
+  }
+
   private forget(id: string, afterMs = forgetAfterMs): void {
     setTimeout(() => this.homes.delete(id), afterMs).unref();
   }
+}
+
+/** `ari.beside(id, fn)` when `ari` routes between media servers; `fn()` otherwise (one server, a fake). */
+export function beside<T>(ari: Ari | RoutedAri, id: string | undefined, fn: () => T): T {
+  return ari instanceof RoutedAri ? ari.beside(id, fn) : fn();
 }

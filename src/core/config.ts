@@ -28,6 +28,14 @@ export interface Config {
   /** HTTPS and WSS served directly: PEM files, read again on SIGHUP (CENTRALITA_TLS_CERT, CENTRALITA_TLS_KEY). */
   tls?: { certFile: string; keyFile: string };
   ami: { host: string; port: number; user: string; password: string };
+  /**
+   * Several Asterisk media servers behind Kamailio (CENTRALITA_MEDIA_SERVERS,
+   * docs/scale-out.md): each one's ARI URL, AMI on the same host at
+   * `ami.port`, the same credentials. Absent: the one Asterisk of `ari` and `ami`.
+   */
+  mediaServers?: { name: string; ariUrl: string; amiHost: string }[];
+  /** How long a media server may be unreachable before its calls are judged lost (CENTRALITA_MEDIA_SERVER_LOST_SECONDS). */
+  mediaServerLostSeconds?: number;
   recordingsDir: string;
   /** /health reports the recordings disk low (and the service degraded) under this many free MB. */
   recordingsMinFreeMb: number;
@@ -113,6 +121,7 @@ export const knownKeys: ReadonlySet<string> = new Set([
   'CENTRALITA_CONFIG', 'CENTRALITA_HOST', 'CENTRALITA_PORT', 'CENTRALITA_LOG_LEVEL', 'DATABASE_URL', 'CENTRALITA_DATA_DIR',
   'CENTRALITA_ADMIN_TOKEN', 'CENTRALITA_ARI_URL', 'CENTRALITA_ARI_USER', 'CENTRALITA_ARI_PASSWORD', 'CENTRALITA_ARI_APP',
   'CENTRALITA_AMI_HOST', 'CENTRALITA_AMI_PORT', 'CENTRALITA_AMI_USER', 'CENTRALITA_AMI_PASSWORD',
+  'CENTRALITA_MEDIA_SERVERS', 'CENTRALITA_MEDIA_SERVER_LOST_SECONDS',
   'CENTRALITA_RECORDINGS_DIR', 'CENTRALITA_PROMPTS_DIR', 'CENTRALITA_DEFAULT_LANGUAGE', 'CENTRALITA_DIRECT_CALL_WRAPUP_SECONDS',
   'CENTRALITA_RECORDINGS_MIN_FREE_MB', 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', 'CENTRALITA_RECORDINGS_VIA_ARI',
   'CENTRALITA_MONITOR_SAME_TEAM_ONLY', 'CENTRALITA_MONITOR_FOLLOW_AGENT', 'CENTRALITA_TIMEZONE', 'CENTRALITA_SHORT_ABANDON_SECONDS',
@@ -162,6 +171,28 @@ function phoneEndpoint(src: Source, key: string, fallback: string): string {
   const problem = endpointTemplateProblem(text);
   if (problem) throw new ConfigError(key, problem);
   return text;
+}
+
+/**
+ * CENTRALITA_MEDIA_SERVERS: `name=ARI URL` entries separated by commas
+ * (media-1=http://10.0.0.11:8088/ari,media-2=http://10.0.0.12:8088/ari);
+ * each server's AMI is on its ARI host.
+ */
+function mediaServers(src: Source, key: string): Config['mediaServers'] {
+  const text = src[key]?.trim();
+  if (!text) return undefined;
+  if (src.CENTRALITA_ARI_URL || src.CENTRALITA_AMI_HOST) throw new ConfigError(key, 'set either CENTRALITA_MEDIA_SERVERS or CENTRALITA_ARI_URL/CENTRALITA_AMI_HOST, not both');
+  const servers: NonNullable<Config['mediaServers']> = [];
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, Math.max(eq, 0));
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(name)) throw new ConfigError(key, `'${entry}': expected name=ARI URL, the name in lower-case letters, digits and dashes (e.g. media-1=http://10.0.0.11:8088/ari)`);
+    if (servers.some((s) => s.name === name)) throw new ConfigError(key, `media server ${name} is listed twice`);
+    const ariUrl = url({ [key]: entry.slice(eq + 1) }, key, undefined, ['http:', 'https:']);
+    if (!ariUrl) throw new ConfigError(key, `${name}: no ARI URL`);
+    servers.push({ name, ariUrl, amiHost: new URL(ariUrl).hostname.replace(/^\[|\]$/g, '') });
+  }
+  return servers;
 }
 
 const numberPlaceholder = '${number}';
@@ -272,6 +303,10 @@ export function loadConfig(env: Source = process.env): Config {
       user: required(src, 'CENTRALITA_AMI_USER'),
       password: required(src, 'CENTRALITA_AMI_PASSWORD'),
     },
+    ...(src.CENTRALITA_MEDIA_SERVERS?.trim() ? {
+      mediaServers: mediaServers(src, 'CENTRALITA_MEDIA_SERVERS'),
+      mediaServerLostSeconds: integer(src, 'CENTRALITA_MEDIA_SERVER_LOST_SECONDS', 10, 2, 600),
+    } : {}),
     recordingsDir: directory(src, 'CENTRALITA_RECORDINGS_DIR', 'recordings'),
     recordingsMinFreeMb: integer(src, 'CENTRALITA_RECORDINGS_MIN_FREE_MB', 2048, 0, 1_000_000_000),
     agentsHearOwnRecordings: boolean(src, 'CENTRALITA_AGENTS_HEAR_OWN_RECORDINGS', false),

@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { sleep } from '../core/sleep.js';
 import type { Session, Sessions } from './sessions.js';
 import type { EndReason, MonitorMode, SegmentSource } from './store.js';
+import { beside } from '../asterisk/media-servers.js';
 
 export const legArg = 'monitor-leg';
 export const snoopArg = 'monitor-snoop';
@@ -53,9 +54,10 @@ export class Connector {
   /** Creates the supervisor's leg and dials it; throws when the phone cannot be rung. */
   async ring(session: Session): Promise<void> {
     const { ari, helpers } = this.d;
-    await helpers.intoStasis(session.channelId, () => ari.request('channels.create', {
+    // Beside the call it is for: a call lives on one media server (docs/scale-out.md).
+    await beside(ari, session.call?.agentChannelId, () => helpers.intoStasis(session.channelId, () => ari.request('channels.create', {
       endpoint: this.site.phone(session.extension), app: ari.app, appArgs: legArg, channelId: session.channelId,
-    }));
+    })));
     await ari.request('channels.dial', { channelId: session.channelId, timeout: this.ringSeconds });
     // A phone that cannot be reached fails within moments; one that rings is left to ring.
     const deadline = Date.now() + 2000;
@@ -137,7 +139,7 @@ export class Connector {
   private async monitorBridge(session: Session): Promise<string> {
     if (!session.monitorBridgeId) {
       // dtmf_events: the supervisor's 4/5/6 keys must reach us.
-      const bridge = await this.d.ari.request('bridges.create', { type: 'mixing,dtmf_events', bridgeId: `${session.id}-monitor`, name: `monitor-${session.id}` });
+      const bridge = await beside(this.d.ari, session.channelId, () => this.d.ari.request('bridges.create', { type: 'mixing,dtmf_events', bridgeId: `${session.id}-monitor`, name: `monitor-${session.id}` }));
       session.monitorBridgeId = bridge.id;
     }
     return session.monitorBridgeId;

@@ -2,6 +2,7 @@ import { isGone } from '../asterisk/ari-helpers.js';
 import { sleep } from '../core/sleep.js';
 import { announcementMedia, estimateMinutes } from './announcements.js';
 import type { Entry, QueueEntries } from './entries.js';
+import { beside } from '../asterisk/media-servers.js';
 
 /**
  * What a waiting caller hears: the queue's music in a holding bridge of
@@ -25,7 +26,7 @@ export class Announcer {
   private async putOnHold(entry: Entry): Promise<void> {
     const { ari, helpers, logger } = this.q.deps;
     try {
-      const bridge = await ari.request('bridges.create', { type: 'holding', name: `queue-${entry.queue.name}` });
+      const bridge = await beside(ari, entry.call.channelId, () => ari.request('bridges.create', { type: 'holding', name: `queue-${entry.queue.name}` }));
       // The caller may have left (hung up, pressed a key, been answered)
       // while the bridge was being made: then it is not theirs any more.
       if (entry.state === 'done' || entry.state === 'connected') {

@@ -4,6 +4,7 @@ import { conflict } from '../core/errors.js';
 import type { Entry, QueueEntries } from './entries.js';
 import type { QueueRow } from './store.js';
 import type { Holds } from './hold.js';
+import { beside } from '../asterisk/media-servers.js';
 
 export const consultArg = 'consult-leg';
 /** The colleague's channel of a phone's attended transfer, brought into Stasis through this context (dialplan). */
@@ -106,14 +107,14 @@ export class Consults {
     const current = (): boolean => this.byEntry.get(entry.id) === consult;
     try {
       if (!entry.hold.since) await this.holds.hold(entry);
-      consult.bridgeId = (await ari.request('bridges.create', { type: 'mixing', name: `consult-${entry.call.callId}` })).id;
+      consult.bridgeId = (await beside(ari, agentLeg, () => ari.request('bridges.create', { type: 'mixing', name: `consult-${entry.call.callId}` }))).id;
       if (!current()) throw new Error('the call changed while the consult was being set up');
       this.step(entry, 'consult', { extension, ...(consult.queueId ? { queueId: consult.queueId } : {}), colleagueAgentId: consult.colleague?.agentId ?? null });
       await helpers.removeFromBridge(bridgeId, agentLeg);
       await ari.request('bridges.addChannel', { bridgeId: consult.bridgeId, channel: agentLeg });
-      await helpers.intoStasis(legId, () => ari.request('channels.create', {
+      await beside(ari, agentLeg, () => helpers.intoStasis(legId, () => ari.request('channels.create', {
         endpoint: site.phone(extension), app: ari.app, appArgs: `${consultArg},${entry.id}`, channelId: legId,
-      }));
+      })));
       // The colleague's leg: a call of its own, whose end is ChannelDestroyed (kept coming past StasisEnd).
       this.ports.legStarted({ channelId: legId, parentCallId: entry.call.callId, callerNumber: agents.presence(agentId).extension ?? '', calledNumber: extension, at: new Date() });
       void helpers.subscribe(legId);

@@ -3,6 +3,7 @@ import type { AgentView } from '../agents/service.js';
 import type { QueueRow, QueuesStore } from './store.js';
 import { chooseAgents, type Candidate, type CallerNeeds } from './strategy.js';
 import { byServiceOrder, legArg, legMark, partiesOf, type Entry, type QueueEntries } from './entries.js';
+import { beside } from '../asterisk/media-servers.js';
 
 /** Database reads shared by one dispatch pass: a queue's members, an agent's row. */
 interface PassReads {
@@ -151,11 +152,12 @@ export class Dispatcher {
       const legId = `${entry.id}${legMark}${randomUUID().slice(0, 8)}`;
       try {
         // Dial is refused (409) until the leg is in Stasis.
-        const leg = await helpers.intoStasis(legId, () => ari.request('channels.create', {
+        // Beside the caller: a call lives on one media server (docs/scale-out.md).
+        const leg = await beside(ari, entry.call.channelId, () => helpers.intoStasis(legId, () => ari.request('channels.create', {
           endpoint: site.phone(extension), app: ari.app, appArgs: `${legArg},${entry.id}`, channelId: legId,
           // The phone's TRANSFER key (REFER) comes to ARI (ChannelTransfer), not to Asterisk's own transfer.
           variables: { 'CALLERID(name)': `${entry.queue.name}: ${entry.call.caller}`, 'PJSIP_TRANSFER_HANDLING()': 'ari-only' },
-        }));
+        })));
         // Not offering any more (the caller left, or a faster agent answered): the leg is hung up.
         if (entry.state !== 'offering') {
           await this.q.apply(entry, { type: 'legRinging', legId: leg.id, agentId });
@@ -200,7 +202,7 @@ export class Dispatcher {
       await this.q.leaveHold(entry);
       // dtmf_events: a mixing bridge passes keys through without telling
       // ARI; the agent's ## transfer keys must reach us (and not the caller).
-      const bridge = await ari.request('bridges.create', { type: 'mixing,dtmf_events', name: `call-${entry.call.callId}` });
+      const bridge = await beside(ari, entry.call.channelId, () => ari.request('bridges.create', { type: 'mixing,dtmf_events', name: `call-${entry.call.callId}` }));
       entry.connected = { agentId, legId, bridgeId: bridge.id };
       await ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: entry.call.channelId });
       await ari.request('bridges.addChannel', { bridgeId: bridge.id, channel: legId, absorbDTMF: true });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RoutedAri } from '../../src/asterisk/media-servers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beside, RoutedAri } from '../../src/asterisk/media-servers.js';
 import { fakeAri } from '../support/fake-ari-client.js';
 
 // Two media servers, each a fake ARI client that answers makers with the id it was given.
@@ -75,19 +76,67 @@ describe('several media servers behind one ARI surface', () => {
     assert.throws(() => ari.withServer('media-9', () => undefined), /no media server media-9/);
   });
 
-  it('merges the lists of every up server, but a server\'s own connection handler sees only its own', async () => {
+  it('merges the lists of every up server; reconciles across all of them once each is up or lost', async () => {
     const { ari, one, two } = twoServers();
     const all = await ari.request('channels.list', {});
     assert.deepEqual(all.map((c) => c.id).sort(), ['media-1-listed', 'media-2-listed']);
     assert.equal(ari.serverOf('media-2-listed'), 'media-2');
-    const reconciled: { server: string; ids: string[] }[] = [];
-    ari.onConnected(async (server) => {
-      reconciled.push({ server, ids: (await ari.request('channels.list', {})).map((c) => c.id) });
+    const reconciled: string[][] = [];
+    ari.onConnected(async () => {
+      reconciled.push((await ari.request('channels.list', {})).map((c) => c.id).sort());
     });
+    // media-1 is still reconnecting: a listing now would miss its calls, so nothing is judged yet.
+    one.ari.state = 'connecting';
     two.connect();
-    await settle();
-    assert.deepEqual(reconciled, [{ server: 'media-2', ids: ['media-2-listed'] }]);
-    assert.equal(one.requests.filter((r) => r === 'channels.list').length, 1, 'media-1 listed once, for the merged list only');
+    await sleep(150);
+    assert.deepEqual(reconciled, []);
+    one.ari.state = 'up';
+    await sleep(150);
+    assert.deepEqual(reconciled, [['media-1-listed', 'media-2-listed']], 'one reconciliation over both servers');
+  });
+
+  it('declares a server lost after a while unreachable: reconciled without it, given nothing new, taken back when it returns', async () => {
+    const one = fakeAri((operation) => (operation === 'channels.list' ? [{ id: 'on-1' }] : operation === 'channels.create' ? { id: 'new' } : undefined));
+    const handlers: ((state: string) => void)[] = [];
+    const two = fakeAri((operation) => (operation === 'channels.list' ? [{ id: 'on-2' }] : undefined));
+    const client2 = Object.assign(two.ari, { onStateChange: (h: (state: string) => void) => { handlers.push(h); return () => {}; } });
+    const warnings: string[] = [];
+    const logger = { info: () => {}, error: () => {}, warn: (_: unknown, message: string) => { warnings.push(message); } };
+    const ari = new RoutedAri([{ name: 'media-1', ari: one.ari }, { name: 'media-2', ari: client2 as never }], { lostAfterMs: 100, logger: logger as never });
+    const reconciled: string[][] = [];
+    ari.onConnected(async () => { reconciled.push((await ari.request('channels.list', {})).map((c) => c.id).sort()); });
+    ari.on('StasisStart', () => {});
+    two.events.emit('StasisStart', stasisStart('caller-2'));
+    assert.equal(ari.serverOf('caller-2'), 'media-2');
+    client2.state = 'down';
+    for (const h of handlers) h('down');
+    await sleep(50);
+    assert.deepEqual(reconciled, [], 'not lost yet: a short drop (a restart) is waited for');
+    await sleep(150);
+    assert.deepEqual(reconciled, [['on-1']], 'lost: its calls are judged gone');
+    assert.match(warnings.join(), /media server lost/);
+    assert.equal(ari.serverOf('caller-2'), undefined, 'its calls are forgotten');
+    assert.equal(ari.serverStates().find((s) => s.name === 'media-2')?.lost, true);
+    client2.state = 'up';
+    await ari.request('channels.create', { endpoint: 'PJSIP/1', app: ari.app, channelId: 'x' });
+    assert.equal(ari.serverOf('new'), 'media-1', 'a lost server gets nothing new until it is back');
+    for (const h of handlers) h('up');
+    two.connect();
+    await sleep(150);
+    assert.deepEqual(reconciled, [['on-1'], ['on-1', 'on-2']], 'back: reconciled with both again');
+    assert.equal(ari.serverStates().find((s) => s.name === 'media-2')?.lost, false);
+    await ari.stop();
+  });
+
+  it('makes what an API request or timer asks for beside the call it is about', async () => {
+    const { ari, one, two } = twoServers();
+    ari.on('StasisStart', () => {});
+    two.events.emit('StasisStart', stasisStart('caller-2'));
+    await beside(ari, 'caller-2', () => ari.request('bridges.create', { type: 'mixing', bridgeId: 'monitor-b' }));
+    await beside(ari, 'never-seen', () => ari.request('bridges.create', { type: 'mixing', bridgeId: 'other-b' }));
+    assert.equal(ari.serverOf('monitor-b'), 'media-2');
+    assert.equal(ari.serverOf('other-b'), 'media-1', 'unknown: the least loaded');
+    assert.equal(one.requests.length + two.requests.length, 2);
   });
 
   it('is up while any server is up, and tells each one\'s state', () => {
@@ -96,7 +145,7 @@ describe('several media servers behind one ARI surface', () => {
     assert.equal(ari.state, 'up');
     two.ari.state = 'down';
     assert.equal(ari.state, 'down');
-    assert.deepEqual(ari.serverStates(), [{ name: 'media-1', state: 'down' }, { name: 'media-2', state: 'down' }]);
+    assert.deepEqual(ari.serverStates(), [{ name: 'media-1', state: 'down', lost: false }, { name: 'media-2', state: 'down', lost: false }]);
     one.ari.state = 'up';
     two.ari.state = 'replaced';
     assert.equal(ari.state, 'replaced', 'another connection took one server\'s application');
