@@ -183,8 +183,8 @@ export class RoutedAri {
    * made beside it. Used by work that starts outside that call's events (an
    * API request, a timer). Unknown ids, or one server: `fn` as it is.
    */
-  beside<T>(id: string | undefined, fn: () => T): T {
-    const home = id === undefined || this.single ? undefined : this.homes.get(id);
+  beside<T>(id: string | null | undefined, fn: () => T): T {
+    const home = id === undefined || id === null || this.single ? undefined : this.homes.get(id);
     return home ? this.current.run(home, fn) : fn();
   }
 
@@ -287,7 +287,7 @@ export class RoutedAri {
 
   /** A server left `up`: lost if it is not back within `lostAfterMs`. */
   private watchLoss(server: string): void {
-    if (this.lost.has(server) || this.lostTimers.has(server)) return;
+    if (this.stopped || this.lost.has(server) || this.lostTimers.has(server)) return;
     this.lostTimers.set(server, setTimeout(() => {
       this.lostTimers.delete(server);
       if (this.byName.get(server)!.ari.state === 'up') return;
@@ -328,6 +328,6 @@ export class RoutedAri {
 }
 
 /** `ari.beside(id, fn)` when `ari` routes between media servers; `fn()` otherwise (one server, a fake). */
-export function beside<T>(ari: Ari | RoutedAri, id: string | undefined, fn: () => T): T {
+export function beside<T>(ari: Ari | RoutedAri, id: string | null | undefined, fn: () => T): T {
   return ari instanceof RoutedAri ? ari.beside(id, fn) : fn();
 }

@@ -1,3 +1,4 @@
+import { RoutedAri } from '../asterisk/media-servers.js';
 import { buildInfo } from '../core/version.js';
 import { recordingsDiskProbe } from '../recording/files.js';
 import type { Module } from '../shared.js';
@@ -27,6 +28,9 @@ export const healthModule: Module<'health'> = {
       ari: () => ari.state,
       ami: () => ami.state === 'up',
       pendingWrites: () => writes.pending,
+      ...(ari instanceof RoutedAri && ari.routed ? {
+        mediaServers: () => ari.serverStates().map((s) => ({ name: s.name, state: s.lost ? 'lost' as const : s.state === 'up' ? 'up' as const : 'down' as const })),
+      } : {}),
       recordingsDisk: recordingsDiskProbe(config.recordingsDir, config.recordingsMinFreeMb * 1024 * 1024),
       build: buildInfo,
     });

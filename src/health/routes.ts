@@ -15,6 +15,10 @@ export const HealthBody = Type.Object({
   ari: StringEnum(['up', 'down', 'replaced'] as const, { description: 'replaced: another instance took the Stasis application; this one handles no calls' }),
   ami: UpDown,
   pendingWrites: Type.Integer({ description: 'event records waiting for the database' }),
+  mediaServers: Type.Optional(Type.Array(Type.Object({
+    name: Type.String(),
+    state: StringEnum(['up', 'down', 'lost'] as const, { description: 'lost: unreachable past CENTRALITA_MEDIA_SERVER_LOST_SECONDS; its calls were ended' }),
+  }), { description: 'with several media servers (docs/scale-out.md): each one; any not up makes the service degraded' })),
   role: Type.Optional(StringEnum(['single', 'leader', 'standby'] as const, {
     description: 'active/standby (docs/ha.md): leader acts on calls; a standby serves reads and is ready while the database is up. single: no HA',
   })),
@@ -45,6 +49,8 @@ export interface HealthProbes {
   ari: () => AriConnectionState;
   ami: () => boolean;
   pendingWrites: () => number;
+  /** Several media servers: each one's state. */
+  mediaServers?: () => { name: string; state: 'up' | 'down' | 'lost' }[];
   /** Room on the recordings folder's disk; low under CENTRALITA_RECORDINGS_MIN_FREE_MB. */
   recordingsDisk?: () => Promise<{ freeBytes: number; totalBytes: number; low: boolean }>;
   build: BuildInfo;
@@ -82,9 +88,10 @@ export function healthRoutes(app: HttpApp, probes: HealthProbes): void {
     const recordings = disk && { freeBytes: disk.freeBytes, totalBytes: disk.totalBytes, lowDisk: disk.low };
     const role = probes.ha?.role() ?? 'single';
     const ready = db === 'up' && (ari === 'up' || role === 'standby');
-    const status = ready && ami === 'up' && recordings !== null && !recordings?.lowDisk ? 'ok' : 'degraded';
+    const mediaServers = probes.mediaServers?.();
+    const status = ready && ami === 'up' && recordings !== null && !recordings?.lowDisk && !mediaServers?.some((s) => s.state !== 'up') ? 'ok' : 'degraded';
     const body: HealthBody = {
-      status, ready, db, ari, ami, pendingWrites: probes.pendingWrites(), role, ...(recordings === undefined ? {} : { recordings }),
+      status, ready, db, ari, ami, pendingWrites: probes.pendingWrites(), ...(mediaServers ? { mediaServers } : {}), role, ...(recordings === undefined ? {} : { recordings }),
       version: probes.build.version, commit: probes.build.commit,
     };
     return reply.status(ready ? 200 : 503).send(body);

@@ -18,6 +18,7 @@ import { Connector, legArg, monitorPrompts, snoopArg } from './connector.js';
 import { reconcileSessions, type AriView, type RestartDeps } from './restart.js';
 import { rowView, Sessions, viewOf, type MonitorSessionView, type Session } from './sessions.js';
 import type { EndReason, MonitorMode, MonitorStore, SessionFilter } from './store.js';
+import { beside } from '../asterisk/media-servers.js';
 
 export { monitorPrompts } from './connector.js';
 export type { MonitorSessionView, SegmentView } from './sessions.js';
@@ -186,7 +187,9 @@ export class MonitorService {
     if (!supervisor.extension) throw conflict(`supervisor ${supervisor.id} has no desk phone (extension) to ring`);
     this.checkFree(supervisor);
     // Not found (404) or not answered: either way the phone cannot be rung, which the check below says.
-    const endpoint = await this.d.ari.request('endpoints.get', { tech: 'PJSIP', resource: supervisor.extension }).catch(() => undefined);
+    // Asked of the call's media server: the one that will ring the supervisor.
+    const resource = supervisor.extension;
+    const endpoint = await beside(this.d.ari, call.agentChannelId, () => this.d.ari.request('endpoints.get', { tech: 'PJSIP', resource })).catch(() => undefined);
     if (endpoint?.state !== 'online') throw conflict(`the supervisor's phone ${supervisor.extension} is unreachable`);
 
     const session = this.sessions.create({

@@ -157,6 +157,8 @@ function responseTo(request: SipRequest, status: number, reason: string, toTag?:
   headers.add('To', toTag !== undefined && tagOf(to) === undefined ? `${to};tag=${toTag}` : to);
   headers.add('Call-ID', request.headers.require('call-id'));
   headers.add('CSeq', request.headers.require('cseq'));
+  // A proxy on the way (Kamailio, in the scale-out lab) stays on the dialog's path (RFC 3261 12.1.1).
+  for (const route of request.headers.getAll('record-route')) headers.add('Record-Route', route);
   headers.add('User-Agent', USER_AGENT);
   return { kind: 'response', status, reason, headers, body: '' };
 }
