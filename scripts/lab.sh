@@ -2,6 +2,8 @@
 # The Asterisk lab: Asterisk 22 from Debian unstable in a chroot on this
 # machine, configured from config/asterisk and dialplan/, bound to 127.0.0.1.
 #   lab.sh up      build (once, cached) and start; idempotent
+#   lab.sh up --media N   and the scale-out lab beside it: N media servers
+#                  behind Kamailio (scripts/lab-media.sh, docs/scale-out.md)
 #   lab.sh down    stop and unmount
 #   lab.sh status  what runs
 #   lab.sh mirror  the Debian mirror the root is built from (apt's own)
@@ -234,6 +236,8 @@ up() {
 
 down() {
   need_root
+  # The scale-out lab's media servers share the root and its mounts: they go first.
+  if compgen -G "$run/asterisk-media-*.pid" >/dev/null || [ -f "$run/kamailio/kamailio.pid" ]; then bash "$repo/scripts/lab-media.sh" down; fi
   if pid=$(running_pid); then
     say "stopping Asterisk (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
@@ -258,10 +262,19 @@ status() {
   fi
   if ari_ready; then echo "ari: up ($ari_url)"; else echo "ari: down"; fi
   if [ -x "$root/usr/sbin/asterisk" ]; then echo "root: $root"; else echo "root: not built"; fi
+  if compgen -G "$run/asterisk-media-*.pid" >/dev/null; then bash "$repo/scripts/lab-media.sh" status; fi
 }
 
 case "${1:-}" in
-  up) up ;;
+  up)
+    if [ "${2:-}" = --media ]; then
+      [[ "${3:-}" =~ ^[1-8]$ ]] || die "usage: lab.sh up --media N (1-8)"
+      up
+      bash "$repo/scripts/lab-media.sh" up "$3"
+    else
+      up
+    fi
+    ;;
   down) down ;;
   restart) down; up ;;
   status) status ;;

@@ -3,8 +3,12 @@ import type { AmiClient, AmiConnectionState, AmiMessage } from './ami.js';
 /** What capabilities use of AMI: one `AmiClient`, or a `MediaAmi` over several media servers. */
 export type Ami = Pick<AmiClient, 'state' | 'start' | 'stop' | 'onEvent' | 'onConnected' | 'action' | 'listAction'>;
 
-/** Which of two device states wins when media servers disagree (Asterisk's own aggregation, most busy first). */
-const precedence = ['INUSE', 'BUSY', 'ONHOLD', 'RINGINUSE', 'RINGING', 'NOT_INUSE', 'UNKNOWN', 'UNAVAILABLE', 'INVALID'];
+/**
+ * Which of two device states wins when media servers disagree: busy first (a
+ * call on one server is a call), then unreachable (a server that cannot reach
+ * the phone cannot ring it, and any server may hold the next caller), idle last.
+ */
+const precedence = ['INUSE', 'BUSY', 'ONHOLD', 'RINGINUSE', 'RINGING', 'UNAVAILABLE', 'INVALID', 'NOT_INUSE', 'UNKNOWN'];
 const rank = (state: string): number => {
   const at = precedence.indexOf(state);
   return at < 0 ? precedence.length : at;
@@ -15,9 +19,10 @@ const rank = (state: string): number => {
  *
  * - Device states: each server qualifies the desk phones through Kamailio
  *   and knows the calls it holds, so a phone's state is the busiest any up
- *   server reports (in use on one server is in use), reachable when any
- *   server reaches it. A `DeviceStateChange` is passed on only when that
- *   aggregate changes; a server whose AMI link drops stops counting.
+ *   server reports (in use on one server is in use), and reachable only when
+ *   every server that reports it reaches it (the next caller may land on
+ *   any). A `DeviceStateChange` is passed on only when that aggregate
+ *   changes; a server whose AMI link drops stops counting.
  * - Other events pass through from every server.
  * - An action naming a `channel` goes to each up server in turn until one
  *   has it; other actions go to the first up server.

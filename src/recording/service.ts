@@ -419,7 +419,19 @@ export class RecordingService {
     const report: ReconcileReport = { adopted: 0, stillRecording: 0, missing: 0, orphans: [] };
     const open = await this.store.open();
     for (const row of open) {
-      if (this.active.has(row.id)) continue;
+      const rec = this.active.get(row.id);
+      if (rec) {
+        // Ours and going, unless Asterisk lost it (a media server lost, or
+        // restarted, while we were connected): then its end never comes, and
+        // what reached the file is kept as if it had ended now.
+        if (rec.finalizing || rec.rotations > 0) continue;
+        const gone = await this.ari.request('recordings.getLive', { recordingName: row.asterisk_name }).then(() => false, (err: unknown) => isGone(err));
+        if (gone) {
+          this.logger.warn({ recordingId: row.id, callId: row.call_id }, 'a recording in progress is gone from Asterisk; keeping what was written');
+          await this.finished(row.asterisk_name, null);
+        }
+        continue;
+      }
       const live = await this.ari.request('recordings.getLive', { recordingName: row.asterisk_name }).catch((err: unknown) => {
         if (isGone(err)) return undefined;
         throw err;

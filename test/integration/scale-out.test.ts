@@ -94,6 +94,12 @@ describe('several media servers behind Kamailio, driven by one centralita', () =
     await routeDid(t, '5554301', { start: 'q', nodes: { q: { type: 'queue', queue: 'ventas' } } });
     watchDesk('ana');
     watchDesk('bea');
+    // Each media server reaches the phones through Kamailio (its qualify, every 5 s in the lab).
+    for (const server of servers) {
+      for (const extension of ['1005', '1006', '2001']) {
+        await waitFor(async () => new RegExp(`Contact:\\s+${extension}/\\S+\\s+\\S+\\s+Avail`).test(await cli(server, `pjsip show aor ${extension}`)), 10_000, `${server} does not reach phone ${extension}`);
+      }
+    }
     // Both media servers qualify the phones through Kamailio: the agents can log in once either reaches them.
     for (const key of ['ana', 'bea']) {
       await waitFor(async () => (await t.api(`/api/v1/agents/${ids[key]}/login`, { method: 'POST' })).status === 200, 15_000, `${key} could not log in (phone unreachable?)`);
@@ -121,10 +127,6 @@ describe('several media servers behind Kamailio, driven by one centralita', () =
       assert.match(channels, new RegExp(`^PJSIP/${call.agentKey === 'ana' ? '1005' : '1006'}-`, 'm'), `the agent leg of ${call.number} is on ${call.server}`);
     }
 
-    // The supervisor's phone, reached through Kamailio from both servers (their qualify).
-    for (const server of servers) {
-      await waitFor(async () => /Contact:\s+2001\/\S+\s+\S+\s+Avail/.test(await cli(server, 'pjsip show aor 2001')), 10_000, `${server} does not reach the supervisor's phone`);
-    }
     for (const call of [first, second]) {
       const rings = desks.sup!.waitForIncoming(10_000);
       const started = await t.api('/api/v1/monitor', { method: 'POST', json: { supervisorId: ids.sup, callId: call.callId, mode: 'listen' } });
@@ -182,6 +184,9 @@ describe('several media servers behind Kamailio, driven by one centralita', () =
     assert.ok((agentHears ?? 0) >= heardAt, 'and is still heard');
     // The lost call's record is closed.
     await waitFor(async () => !((await t.api('/api/v1/calls/live')).body as { id: string }[]).some((c) => c.id === doomed.callId), 5000, 'the lost call is still live');
+    // Its recording keeps what reached the shared folder before the server died.
+    const lostRecording = await waitFor(async () => (await t.app.recordings.rowsOf(doomed.callId)).find((r) => r.status !== 'recording'), 10_000, 'the lost call\'s recording is still open');
+    assert.equal(lostRecording.status, 'complete', JSON.stringify(lostRecording));
 
     // New calls: answered by media-2 (Kamailio's probes take media-3 out; an INVITE it does not answer goes on).
     const third = await answeredCall();
