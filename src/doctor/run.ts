@@ -15,6 +15,7 @@ import { runChecks, type DoctorContext, type Verdict } from './checks.js';
  * second of an empty bridge and set a custom device state.
  */
 export async function doctor(config: Config, logger: Logger, options: { probes: boolean }): Promise<Verdict[]> {
+  if (config.mediaServers) return doctorOfMediaServers(config, config.mediaServers, logger, options);
   let database: DatabaseHandle<unknown> | undefined;
   let dbProblem: string | undefined;
   if (config.databaseUrl) {
@@ -51,4 +52,39 @@ export async function doctor(config: Config, logger: Logger, options: { probes: 
     await ari.stop();
     await database?.close();
   }
+}
+
+/** Checks that do not depend on the media server: run once. */
+const serverIndependent = new Set(['database', 'recordings folder', 'http session limit']);
+
+/**
+ * Several media servers (docs/scale-out.md): every Asterisk check on each
+ * one (named `check (server)`), the others once, and whether their system
+ * names are set and distinct (Asterisk's channel ids start with it, and
+ * centralita routes by channel id).
+ */
+async function doctorOfMediaServers(config: Config, servers: NonNullable<Config['mediaServers']>, logger: Logger, options: { probes: boolean }): Promise<Verdict[]> {
+  const verdicts: Verdict[] = [];
+  const systemNames = new Map<string, string[]>();
+  for (const [k, server] of servers.entries()) {
+    const one: Config = { ...config, ari: { ...config.ari, url: server.ariUrl }, ami: { ...config.ami, host: server.amiHost } };
+    delete one.mediaServers;
+    for (const verdict of await doctor(one, logger, options)) {
+      if (!serverIndependent.has(verdict.check)) verdicts.push({ ...verdict, check: `${verdict.check} (${server.name})` });
+      else if (k === 0) verdicts.push(verdict);
+    }
+    const ari = new AriClient(one.ari, logger);
+    const name = await ari.request('asterisk.getInfo', {}).then((info) => info.config?.name ?? '', () => undefined);
+    await ari.stop();
+    if (name !== undefined) systemNames.set(name, [...(systemNames.get(name) ?? []), server.name]);
+  }
+  const shared = [...systemNames].filter(([name, owners]) => name === '' || owners.length > 1);
+  verdicts.push(shared.length === 0
+    ? { check: 'media server names', status: 'ok', detail: [...systemNames].map(([name, owners]) => `${owners[0]}: ${name}`).join(', ') }
+    : {
+      check: 'media server names', status: 'problem',
+      detail: shared.map(([name, owners]) => (name === '' ? `no systemname on ${owners.join(', ')}` : `systemname ${name} on ${owners.join(' and ')}`)).join('; '),
+      fix: 'give each media server its own systemname in asterisk.conf [options] (docs/scale-out.md): channel ids must differ across servers',
+    });
+  return verdicts;
 }

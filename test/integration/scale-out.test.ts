@@ -9,7 +9,9 @@ import { toneLevels } from '../phones/audio.js';
 import { within } from '../phones/lab.js';
 import { TestPhone, type Call } from '../phones/sip-phone.js';
 import { hangUpLeftovers, resetDatabase, routeDid, startTestApp, waitFor, type TestApp } from '../support/harness.js';
+import { createLogger } from '../../src/core/logger.js';
 import { projectRoot } from '../../src/core/paths.js';
+import { doctor } from '../../src/doctor/run.js';
 import type { IncomingCall } from '../phones/sip-phone.js';
 
 const run = promisify(execFile);
@@ -114,6 +116,18 @@ describe('several media servers behind Kamailio, driven by one centralita', () =
     }
     // The rest of the suite runs on the default lab: the extra servers and Kamailio go.
     await labMedia('down');
+  });
+
+  it('doctor checks each media server and that their system names differ', async () => {
+    const verdicts = await doctor(t.app.config, createLogger('silent'), { probes: false });
+    const of = (check: string) => verdicts.find((v) => v.check === check);
+    for (const server of servers) {
+      assert.equal(of(`ari (${server})`)?.status, 'ok', JSON.stringify(of(`ari (${server})`)));
+      assert.match(of(`ari (${server})`)!.detail, new RegExp(`127\\.0\\.0\\.${server.slice(-1)}`));
+      assert.equal(of(`ami (${server})`)?.status, 'ok', JSON.stringify(of(`ami (${server})`)));
+    }
+    assert.equal(verdicts.filter((v) => v.check === 'database').length, 1, 'the database is checked once');
+    assert.deepEqual(of('media server names'), { check: 'media server names', status: 'ok', detail: 'media-2: media-2, media-3: media-3' });
   });
 
   it('spreads calls over both servers; agents answer either, supervisors listen to either, recordings complete', async () => {

@@ -21,6 +21,26 @@ describe('config', () => {
     assert.equal(config.ami.port, 5038);
   });
 
+  it('reads several media servers: name=ARI URL, AMI on the same host; refuses bad entries and a mix with CENTRALITA_ARI_URL', () => {
+    assert.equal(loadConfig(minimal).mediaServers, undefined, 'one Asterisk by default');
+    const config = loadConfig({ ...minimal, CENTRALITA_MEDIA_SERVERS: 'media-1=http://10.0.0.11:8088/ari, media-2=https://[::1]:8089/ari', CENTRALITA_MEDIA_SERVER_LOST_SECONDS: '15' });
+    assert.deepEqual(config.mediaServers, [
+      { name: 'media-1', ariUrl: 'http://10.0.0.11:8088/ari', amiHost: '10.0.0.11' },
+      { name: 'media-2', ariUrl: 'https://[::1]:8089/ari', amiHost: '::1' },
+    ]);
+    assert.equal(config.mediaServerLostSeconds, 15);
+    assert.equal(loadConfig({ ...minimal, CENTRALITA_MEDIA_SERVERS: 'a=http://h/ari' }).mediaServerLostSeconds, 10);
+    const refused = (value: string, message: RegExp, extra: Record<string, string> = {}) => assert.throws(
+      () => loadConfig({ ...minimal, ...extra, CENTRALITA_MEDIA_SERVERS: value }),
+      (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_MEDIA_SERVERS' && message.test(err.message), value);
+    refused('http://10.0.0.11:8088/ari', /expected name=ARI URL/);
+    refused('Media 1=http://h/ari', /expected name=ARI URL/);
+    refused('a=http://h/ari,a=http://i/ari', /listed twice/);
+    refused('a=ftp://h/ari', /must start with http:\/\/ or https:\/\//);
+    refused('a=http://h/ari', /not both/, { CENTRALITA_ARI_URL: 'http://h/ari' });
+    assert.throws(() => loadConfig({ ...minimal, CENTRALITA_MEDIA_SERVERS: 'a=http://h/ari', CENTRALITA_MEDIA_SERVER_LOST_SECONDS: '1' }), /CENTRALITA_MEDIA_SERVER_LOST_SECONDS/);
+  });
+
   it('names the key and the problem for a bad port', () => {
     assert.throws(() => loadConfig({ ...minimal, CENTRALITA_PORT: 'eighty' }),
       (err: unknown) => err instanceof ConfigError && err.key === 'CENTRALITA_PORT' && /1 to 65535, got 'eighty'/.test(err.message));
