@@ -56,7 +56,7 @@ EOF
   sed -i "s/^bindaddr = 127.0.0.1/bindaddr = $addr/" "$root$etc/http.conf" "$root$etc/manager.conf"
   sed -i "s/^bind = 127.0.0.1:5060/bind = $addr:5060/" "$root$etc/pjsip.conf"
   sed -i "s/^rtpstart = .*/rtpstart = $((n * 10000))/; s/^rtpend = .*/rtpend = $((n * 10000 + 9999))/" "$root$etc/rtp.conf"
-  sed -i -E "s/^\[([0-9]+)\]\((phone-aor|bench-agent-aor)\)$/&\ncontact = sip:\1@127.0.0.1:$edge_port/" "$root$etc/pjsip.conf" "$root$etc/pjsip-bench.conf"
+  sed -i -E "s/^\[([0-9]+)\]\((phone-aor)\)$/&\ncontact = sip:\1@127.0.0.1:$edge_port/" "$root$etc/pjsip.conf"
   mkdir -p "$root/var/run/asterisk-$name" "$root/var/log/asterisk-$name" "$root/var/lib/asterisk-$name"
 }
 

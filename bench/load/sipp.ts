@@ -21,6 +21,8 @@ export interface CallerRun {
   talkMs?: number;
   /** A folder of its own: sipp writes its files into its working directory. */
   dir: string;
+  /** Where the calls go (default the lab Asterisk, 127.0.0.1:5060; the scale-out lab's Kamailio is 127.0.0.1:5080). */
+  target?: string;
 }
 
 export interface CallerResult {
@@ -80,7 +82,7 @@ export async function runCallers(run: CallerRun): Promise<CallerResult> {
   mkdirSync(run.dir, { recursive: true });
   const started = Date.now();
   const args = [
-    '127.0.0.1:5060', '-i', '127.0.0.1', '-p', String(ports.callerSip), '-mp', String(ports.callerMedia),
+    run.target ?? '127.0.0.1:5060', '-i', '127.0.0.1', '-p', String(ports.callerSip), '-mp', String(ports.callerMedia),
     '-sf', join(scenarios, `${run.scenario}.xml`), '-s', run.did,
     '-r', String(run.rate), '-m', String(run.calls), '-l', '5000',
     '-d', String(run.talkMs ?? 0),

@@ -1,3 +1,4 @@
+import { RoutedAri } from '../asterisk/media-servers.js';
 import { recordingsDiskProbe } from '../recording/files.js';
 import type { Module } from '../shared.js';
 import { metricsRoutes } from './routes.js';
@@ -26,6 +27,7 @@ export const metricsModule: Module<'metrics', 'calls' | 'agents' | 'queues' | 'a
       ariUp: () => ari.state === 'up',
       standby: () => ha.role() === 'standby',
       amiUp: () => ami.state === 'up',
+      ...(ari instanceof RoutedAri && ari.routed ? { mediaServers: () => ari.serverStates().map((s) => ({ name: s.name, up: s.state === 'up', lost: s.lost })) } : {}),
       dbUp: () => database.ping(),
       pendingWrites: () => writes.pending,
       journalBytes: () => writes.journalBytes,

@@ -26,6 +26,8 @@ export interface MetricSources {
   /** HA: this instance is a standby (it holds no ARI or AMI connection by design). */
   standby?(): boolean;
   amiUp(): boolean;
+  /** Several media servers (docs/scale-out.md): each one's state. */
+  mediaServers?(): { name: string; up: boolean; lost: boolean }[];
   dbUp(): Promise<boolean>;
   /** Event records waiting for the database (the write queue's backlog). */
   pendingWrites(): number;
@@ -46,7 +48,7 @@ export interface MetricsOptions {
 /** The gauges read at each scrape, set by refresh() before the registry is written out. */
 interface ScrapeGauges {
   calls: Gauge; agents: Gauge; waiting: Gauge; longest: Gauge;
-  ari: Gauge; standby: Gauge; ami: Gauge; db: Gauge; pending: Gauge; journal: Gauge; diskFree: Gauge; diskTotal: Gauge;
+  ari: Gauge; mediaUp: Gauge; mediaLost: Gauge; standby: Gauge; ami: Gauge; db: Gauge; pending: Gauge; journal: Gauge; diskFree: Gauge; diskTotal: Gauge;
 }
 
 /**
@@ -135,6 +137,8 @@ export class MetricsService {
       waiting: gauge('centralita_queue_callers_waiting', 'Callers waiting in each queue now (ringing an agent included)', ['queue']),
       longest: gauge('centralita_queue_longest_wait_seconds', 'The longest current wait in each queue (0 when nobody waits)', ['queue']),
       ari: gauge('centralita_ari_up', '1 while the ARI events socket is connected'),
+      mediaUp: gauge('centralita_media_server_up', 'Several media servers: 1 while the server\'s ARI events socket is connected (docs/scale-out.md)', ['server']),
+      mediaLost: gauge('centralita_media_server_lost', 'Several media servers: 1 once the server was unreachable long enough that its calls were ended', ['server']),
       standby: gauge('centralita_ha_standby', '1 while this instance is an HA standby (no ARI or AMI connection by design; docs/ha.md), else 0'),
       ami: gauge('centralita_ami_up', '1 while logged in to AMI'),
       db: gauge('centralita_db_up', '1 when the database answered a trivial query within 1 s at this scrape'),
@@ -187,6 +191,10 @@ export class MetricsService {
       g.longest.set({ queue: q.name }, waits.length ? Math.max(...waits) : 0);
     }
     g.ari.set(sources.ariUp() ? 1 : 0);
+    for (const server of sources.mediaServers?.() ?? []) {
+      g.mediaUp.set({ server: server.name }, server.up ? 1 : 0);
+      g.mediaLost.set({ server: server.name }, server.lost ? 1 : 0);
+    }
     g.standby.set(sources.standby?.() ? 1 : 0);
     g.ami.set(sources.amiUp() ? 1 : 0);
     g.db.set(dbUp ? 1 : 0);

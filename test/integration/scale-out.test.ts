@@ -190,6 +190,10 @@ describe('several media servers behind Kamailio, driven by one centralita', () =
     assert.equal(t.app.ari.serverStates().find((s) => s.name === 'media-3')?.lost, true);
     const health = (await t.api('/health')).body;
     assert.deepEqual(health.mediaServers?.map((s: { name: string; state: string }) => `${s.name}:${s.state}`), ['media-2:up', 'media-3:lost']);
+    assert.equal(health.status, 'degraded');
+    const metrics = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${t.app.config.adminToken}` } }).then((r) => r.text());
+    assert.match(metrics, /^centralita_media_server_lost\{server="media-3"\} 1$/m);
+    assert.match(metrics, /^centralita_media_server_up\{server="media-2"\} 1$/m);
     assert.equal(await status(survivor.agentKey), 'on_call', 'the call on the other server goes on');
     assert.ok(survivor.caller.isActive && survivor.agent.isActive);
     const mark = survivor.agent.mark();
