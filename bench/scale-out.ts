@@ -45,7 +45,7 @@ const rate = Number(flags.rate);
 const seconds = Number(flags.seconds);
 const talkMs = Number(flags.talk);
 const serverCounts = flags.servers!.split(',').map(Number);
-const phaseNames = flags.phases!.split(',') as Phase[];
+const phaseNames = flags.phases!.split(',').filter(Boolean) as Phase[];
 type Phase = 'native' | 'ivr' | 'queue';
 const dids: Record<Phase, string> = { native: '5990000', ivr: '5990001', queue: '5990002' };
 const edge = '127.0.0.1:5080';
@@ -156,6 +156,7 @@ interface KillResult {
   longestAnswerAfterKillMs: number; probesFailed: number;
   /** Agents still on a call or ringing, 10 s after the last call (the lost server's calls included). */
   agentsStuck: number;
+  stuck: unknown[];
 }
 
 /** Two servers: the queue phase, media-3 killed halfway; probes tell when new calls are answered again. */
@@ -190,18 +191,19 @@ async function runKill(base: string, agentIds: string[]): Promise<KillResult> {
   const result = await load;
   await agents.stop();
   await sleep(10_000);
-  let agentsStuck = 0;
+  const stuck: unknown[] = [];
   for (const id of agentIds) {
     const state = (await (await fetch(`${base}/api/v1/agents/${id}/state`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { status: string };
-    if (state.status === 'on_call' || state.status === 'ringing') agentsStuck += 1;
+    if (state.status === 'on_call' || state.status === 'ringing') stuck.push(state);
   }
+  const agentsStuck = stuck.length;
   labMedia('start', 'media-3');
   probes.sort((a, b) => a.placedAfterKillMs - b.placedAfterKillMs);
   return {
     rate, calls, succeeded: result.succeeded, failed: result.failed, probes,
     longestAnswerAfterKillMs: Math.max(0, ...probes.map((p) => p.answeredInMs ?? 0)),
     probesFailed: probes.filter((p) => p.answeredInMs === null).length,
-    agentsStuck,
+    agentsStuck, stuck,
   };
 }
 
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
         }
         if (count === 2 && !flags['no-kill']) {
           kill = await runKill(base, agents);
-          console.log(JSON.stringify({ ...kill, probes: kill.probes.length }));
+          console.log(JSON.stringify({ ...kill, probes: kill.probes.length, stuck: kill.stuck.slice(0, 5) }));
         }
       } finally {
         await app.stop();

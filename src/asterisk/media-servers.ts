@@ -14,6 +14,17 @@ export interface MediaServer {
 
 type Handler<E> = (event: E) => void | Promise<void>;
 
+/** Where an object lives, what it is, and the last view of it an event or answer gave (for the events made when it is lost). */
+interface Home {
+  server: string;
+  kind: 'channel' | 'bridge' | 'playback' | 'recording';
+  /** When it was learned (a listing judges only what it could have seen). */
+  at: number;
+  /** Its end was seen (ChannelDestroyed, …): kept a while only to route late requests. */
+  ended?: boolean;
+  view?: Record<string, unknown>;
+}
+
 export interface RoutedAriOptions {
   /**
    * How long a media server may stay unreachable before it counts as lost:
@@ -54,7 +65,9 @@ const forgetAfterMs = 60_000;
  */
 export class RoutedAri {
   private readonly current = new AsyncLocalStorage<string>();
-  private readonly homes = new Map<string, string>();
+  private readonly homes = new Map<string, Home>();
+  /** Every handler by event type, for the events made when a server's objects are lost. */
+  private readonly handlers = new Map<string, Set<Handler<unknown>>>();
   private readonly byName = new Map<string, MediaServer>();
   /** The only server, when there is one: requests and events pass straight through. */
   private readonly single: MediaClient | undefined;
@@ -65,6 +78,8 @@ export class RoutedAri {
   private readonly connectedHandlers = new Set<() => void | Promise<void>>();
   private settling: Promise<void> | undefined;
   private settleAgain = false;
+  /** The first reconciliation (over every server) is done: later (re)connections recover one server each. */
+  private settled = false;
   private stopped = false;
   private readonly lostAfterMs: number;
 
@@ -84,7 +99,8 @@ export class RoutedAri {
       server.ari.on('RecordingFailed', (event) => this.forget(event.recording.name, 10 * forgetAfterMs));
       server.ari.onConnected(() => {
         this.found(server.name);
-        this.settle();
+        if (this.settled) void this.recover(server.name);
+        else this.settle();
       });
       server.ari.onStateChange?.((state) => {
         if (state === 'up') this.found(server.name);
@@ -96,6 +112,8 @@ export class RoutedAri {
   /** Opens every server's events socket. */
   start(): void {
     this.stopped = false;
+    // After a stop (an HA standby that leads again), the first connections reconcile everything again.
+    this.settled = false;
     for (const server of this.servers) server.ari.start?.();
     // A server that never answers counts as lost too: the others' calls are reconciled without it.
     if (!this.single) for (const server of this.servers) if (server.ari.state !== 'up') this.watchLoss(server.name);
@@ -163,7 +181,7 @@ export class RoutedAri {
 
   /** The server a channel, bridge, playback or recording lives on, when known. */
   serverOf(id: string): string | undefined {
-    return this.homes.get(id);
+    return this.homes.get(id)?.server;
   }
 
   /** The server whose event or connection is being handled now, if any. */
@@ -184,26 +202,34 @@ export class RoutedAri {
    * API request, a timer). Unknown ids, or one server: `fn` as it is.
    */
   beside<T>(id: string | null | undefined, fn: () => T): T {
-    const home = id === undefined || id === null || this.single ? undefined : this.homes.get(id);
+    const home = id === undefined || id === null || this.single ? undefined : this.homes.get(id)?.server;
     return home ? this.current.run(home, fn) : fn();
   }
 
   on<T extends AriEventType>(type: T, handler: Handler<AriEventOf<T>>): () => void {
     // One server: nothing to route, nothing to remember.
     if (this.single) return this.single.on(type, handler);
+    const own = this.handlers.get(type) ?? new Set();
+    this.handlers.set(type, own);
+    own.add(handler as Handler<unknown>);
     const offs = this.servers.map((server) => server.ari.on(type, (event) => {
       this.learn(server.name, event as unknown as Record<string, unknown>);
       return this.current.run(server.name, () => handler(event));
     }));
-    return () => { for (const off of offs) off(); };
+    return () => {
+      own.delete(handler as Handler<unknown>);
+      for (const off of offs) off();
+    };
   }
 
   /**
-   * Reconciliation: runs after every (re)connection of a server and after a
-   * server is declared lost, once every server is either up or lost, outside
-   * any server, so its lists hold every server that is not lost (a listing
-   * missing a server only reconnecting would read as "its calls are gone").
-   * With one server, after each of its (re)connections, as a plain client.
+   * Reconciliation at start: runs once every server is either up or lost,
+   * outside any server, so its lists hold every server that is not lost (a
+   * listing missing a server only reconnecting would read as "its calls are
+   * gone"). Later, a server that reconnects or is lost is dealt with alone
+   * (`recover`, `lose`): the others carry live calls, which a listing taken
+   * while they go on would misjudge. With one server, after each of its
+   * (re)connections, as a plain client.
    */
   onConnected(handler: () => void | Promise<void>): () => void {
     if (this.single) return this.single.onConnected(handler);
@@ -219,7 +245,8 @@ export class RoutedAri {
       // server that is only reconnecting would read as "its calls are gone".
       const answers = await Promise.all(this.servers.filter((server) => !this.lost.has(server.name)).map(async (server) => {
         const items = (await server.ari.request(operation, params)) as unknown as { id: string }[];
-        for (const item of items) this.homes.set(item.id, server.name);
+        const kind = operation === 'channels.list' ? 'channel' : 'bridge';
+        for (const item of items) this.home(item.id, server.name, kind, item as unknown as Record<string, unknown>);
         return items;
       }));
       return answers.flat() as unknown as AriOperations[K]['result'];
@@ -227,12 +254,12 @@ export class RoutedAri {
     const server = this.route(operation, fields);
     const result = await server.ari.request(operation, params);
     if (makers.has(operation)) {
-      const made = (result as { id?: string } | undefined)?.id;
-      if (made) this.homes.set(made, server.name);
+      const made = result as { id?: string } | undefined;
+      if (made?.id) this.home(made.id, server.name, operation.startsWith('bridges.') ? 'bridge' : 'channel', made as Record<string, unknown>);
     }
     // What the request starts, under an id we chose: a playback, a recording (by its name).
-    const started = operation.endsWith('.play') ? fields.playbackId : operation.endsWith('.record') ? fields.name : undefined;
-    if (typeof started === 'string') this.homes.set(started, server.name);
+    if (operation.endsWith('.play') && typeof fields.playbackId === 'string') this.home(fields.playbackId, server.name, 'playback', result as unknown as Record<string, unknown>);
+    if (operation.endsWith('.record') && typeof fields.name === 'string') this.home(fields.name, server.name, 'recording', result as unknown as Record<string, unknown>);
     return result;
   }
 
@@ -240,19 +267,19 @@ export class RoutedAri {
     const making = makers.has(operation);
     // applications.subscribe / unsubscribe name their object as `channel:<id>` or `bridge:<id>`.
     if (typeof fields.eventSource === 'string') {
-      const home = this.homes.get(fields.eventSource.replace(/^[a-z]+:/, ''));
+      const home = this.homes.get(fields.eventSource.replace(/^[a-z]+:/, ''))?.server;
       if (home) return this.byName.get(home)!;
     }
     for (const key of references) {
       // What a maker is given as its own new id does not exist yet: only what it is made from counts.
       if (making && !(operation.startsWith('channels.snoop') && key === 'channelId') && key !== 'originator') continue;
       const id = fields[key];
-      const home = typeof id === 'string' ? this.homes.get(id) : undefined;
+      const home = typeof id === 'string' ? this.homes.get(id)?.server : undefined;
       if (home) return this.byName.get(home)!;
     }
     // A bridge not known yet, joined by a channel that is: beside the channel.
     if (operation === 'bridges.addChannel' && typeof fields.channel === 'string') {
-      const home = this.homes.get(fields.channel.split(',')[0]!);
+      const home = this.homes.get(fields.channel.split(',')[0]!)?.server;
       if (home) return this.byName.get(home)!;
     }
     const here = this.current.getStore();
@@ -260,21 +287,91 @@ export class RoutedAri {
     return this.leastLoaded();
   }
 
-  /** The up server with the fewest known channels and bridges (the first when none is up: its error is the answer). */
+  /** The up server with the fewest live channels known (the first when none is up: its error is the answer). */
   private leastLoaded(): MediaServer {
     const counts = new Map<string, number>();
-    for (const home of this.homes.values()) counts.set(home, (counts.get(home) ?? 0) + 1);
+    for (const home of this.homes.values()) if (home.kind === 'channel' && !home.ended) counts.set(home.server, (counts.get(home.server) ?? 0) + 1);
     const up = this.servers.filter((s) => s.ari.state === 'up' && !this.lost.has(s.name));
     if (up.length === 0) return this.servers[0]!;
     return up.reduce((best, s) => ((counts.get(s.name) ?? 0) < (counts.get(best.name) ?? 0) ? s : best));
   }
 
   private learn(server: string, event: Record<string, unknown>): void {
-    for (const key of ['channel', 'bridge', 'peer', 'replace_channel', 'playback', 'recording']) {
-      const object = event[key] as { id?: unknown; name?: unknown } | undefined;
+    for (const key of ['channel', 'bridge', 'peer', 'replace_channel', 'playback', 'recording'] as const) {
+      const object = event[key] as Record<string, unknown> | undefined;
       if (!object) continue;
       const id = key === 'recording' ? object.name : object.id;
-      if (typeof id === 'string') this.homes.set(id, server);
+      const kind = key === 'peer' || key === 'replace_channel' ? 'channel' : key;
+      if (typeof id === 'string') this.home(id, server, kind, object);
+    }
+  }
+
+  private home(id: string, server: string, kind: Home['kind'], view: Record<string, unknown> | undefined): void {
+    const known = this.homes.get(id);
+    if (known?.ended && known.server === server) return; // a late event of what ended: stays ended
+    this.homes.set(id, { server, kind, at: known?.server === server ? known.at : Date.now(), ...(view ? { view } : {}) });
+  }
+
+  /**
+   * What lived on `server` is gone (the server lost, or restarted): every
+   * handler hears it as Asterisk would have told it (a recording's end, a
+   * channel's and a bridge's destruction), so calls end, agents go to
+   * wrap-up and recordings keep what was written. `listed`: what the server
+   * still has (a reconnection), judged only for what was known before it was
+   * listed; none: everything (a loss). Its objects are forgotten first, so
+   * what the handlers then ask of them goes to a live server and is told
+   * "gone" at once.
+   */
+  private gone(server: string, listed?: { ids: ReadonlySet<string>; at: number }): void {
+    const lost: [string, Home][] = [];
+    for (const [id, home] of this.homes) {
+      if (home.server !== server || home.ended) continue;
+      if (listed && (listed.ids.has(id) || home.at >= listed.at)) continue;
+      if (home.kind === 'playback' && listed) continue; // a playback ends with its channel
+      lost.push([id, home]);
+      this.homes.delete(id);
+    }
+    if (lost.length === 0) return;
+    this.options.logger?.warn({ server, channels: lost.filter(([, h]) => h.kind === 'channel').length }, 'calls lost with a media server: ended as if hung up');
+    const timestamp = new Date().toISOString();
+    const order: Home['kind'][] = ['recording', 'playback', 'channel', 'bridge'];
+    for (const kind of order) {
+      for (const [id, home] of lost) {
+        if (home.kind !== kind) continue;
+        if (kind === 'recording') this.emit('RecordingFinished', { type: 'RecordingFinished', timestamp, recording: { ...home.view, name: id, state: 'done' } });
+        if (kind === 'playback') this.emit('PlaybackFinished', { type: 'PlaybackFinished', timestamp, playback: { ...home.view, id, state: 'failed' } });
+        if (kind === 'channel') this.emit('ChannelDestroyed', { type: 'ChannelDestroyed', timestamp, cause: 38, cause_txt: 'Network out of order', channel: { name: '', caller: { name: '', number: '' }, ...home.view, id } });
+        if (kind === 'bridge') this.emit('BridgeDestroyed', { type: 'BridgeDestroyed', timestamp, bridge: { channels: [], ...home.view, id } });
+      }
+    }
+  }
+
+  /** An event made here, to every handler of its type, outside any server. */
+  private emit(type: string, event: Record<string, unknown>): void {
+    for (const handler of this.handlers.get(type) ?? []) {
+      Promise.resolve().then(() => handler(event)).catch((err: unknown) => this.options.logger?.error({ err, type }, 'a handler failed on a lost media server\'s event'));
+    }
+  }
+
+  /**
+   * A server reconnected after the first reconciliation (its socket dropped,
+   * it restarted, it is back from lost): what it no longer has is gone; what
+   * it has in our application that we do not know (calls a lost server kept)
+   * is hung up.
+   */
+  private async recover(server: string): Promise<void> {
+    try {
+      const at = Date.now();
+      const [channels, bridges] = await this.withServer(server, () => Promise.all([this.request('channels.list', {}), this.request('bridges.list', {})]));
+      this.gone(server, { ids: new Set([...channels.map((c) => c.id), ...bridges.map((b) => b.id)]), at });
+      for (const channel of channels) {
+        const ours = channel.dialplan?.app_name === 'Stasis' && channel.dialplan.app_data.split(',')[0] === this.app;
+        // Made before this connection and never heard of: nobody drives it (a new caller's StasisStart may still be on its way).
+        const old = Date.parse(channel.creationtime) < at - 1000;
+        if (ours && old && !this.homes.has(channel.id)) await this.withServer(server, () => this.request('channels.hangup', { channelId: channel.id })).catch(() => undefined);
+      }
+    } catch (err) {
+      this.options.logger?.error({ err, server }, 'could not bring a reconnected media server in line');
     }
   }
 
@@ -292,10 +389,10 @@ export class RoutedAri {
       this.lostTimers.delete(server);
       if (this.byName.get(server)!.ari.state === 'up') return;
       this.lost.add(server);
-      // Its calls are gone with it: what is asked of them now goes elsewhere and is told "gone".
-      for (const [id, home] of this.homes) if (home === server) this.homes.delete(id);
       this.options.logger?.warn({ server, afterMs: this.lostAfterMs }, 'media server lost: its calls are ended, new calls go to the others');
-      this.settle();
+      // Its calls are gone with it. Before the first reconciliation there is nothing of it to end: that reconciliation goes on without it.
+      if (this.settled) this.gone(server);
+      else this.settle();
     }, this.lostAfterMs).unref());
   }
 
@@ -310,6 +407,7 @@ export class RoutedAri {
         this.settleAgain = false;
         while (!this.stopped && !this.servers.every((s) => s.ari.state === 'up' || this.lost.has(s.name))) await new Promise((resolve) => setTimeout(resolve, 100));
         if (this.stopped) return;
+        this.settled = true;
         for (const handler of this.connectedHandlers) {
           try {
             await handler();
@@ -323,7 +421,10 @@ export class RoutedAri {
   }
 
   private forget(id: string, afterMs = forgetAfterMs): void {
-    setTimeout(() => this.homes.delete(id), afterMs).unref();
+    const home = this.homes.get(id);
+    if (!home) return;
+    home.ended = true;
+    setTimeout(() => { if (this.homes.get(id) === home) this.homes.delete(id); }, afterMs).unref();
   }
 }
 

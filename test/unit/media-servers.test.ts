@@ -95,36 +95,58 @@ describe('several media servers behind one ARI surface', () => {
     assert.deepEqual(reconciled, [['media-1-listed', 'media-2-listed']], 'one reconciliation over both servers');
   });
 
-  it('declares a server lost after a while unreachable: reconciled without it, given nothing new, taken back when it returns', async () => {
-    const one = fakeAri((operation) => (operation === 'channels.list' ? [{ id: 'on-1' }] : operation === 'channels.create' ? { id: 'new' } : undefined));
+  it('ends a lost server\'s calls as hung up, gives it nothing new, and brings it back in line when it returns', async () => {
+    const old = new Date(Date.now() - 60_000).toISOString();
+    const listing = (id: string) => [{ id, creationtime: old, dialplan: { app_name: 'Stasis', app_data: 'centralita,did,5551000' } }];
+    const one = fakeAri((operation) => (operation === 'channels.list' ? listing('on-1') : operation === 'bridges.list' ? [] : operation === 'channels.create' ? { id: 'new' } : undefined));
     const handlers: ((state: string) => void)[] = [];
-    const two = fakeAri((operation) => (operation === 'channels.list' ? [{ id: 'on-2' }] : undefined));
+    let twoHas: string[] = [];
+    const two = fakeAri((operation) => (operation === 'channels.list' ? twoHas.flatMap(listing) : operation === 'bridges.list' ? [] : undefined));
     const client2 = Object.assign(two.ari, { onStateChange: (h: (state: string) => void) => { handlers.push(h); return () => {}; } });
     const warnings: string[] = [];
     const logger = { info: () => {}, error: () => {}, warn: (_: unknown, message: string) => { warnings.push(message); } };
     const ari = new RoutedAri([{ name: 'media-1', ari: one.ari }, { name: 'media-2', ari: client2 as never }], { lostAfterMs: 100, logger: logger as never });
     const reconciled: string[][] = [];
     ari.onConnected(async () => { reconciled.push((await ari.request('channels.list', {})).map((c) => c.id).sort()); });
+    const destroyed: string[] = [];
+    ari.on('ChannelDestroyed', (event) => { destroyed.push(`${event.channel.id}:${event.cause}`); });
     ari.on('StasisStart', () => {});
+    twoHas = ['on-2'];
+    one.connect();
+    two.connect();
+    await sleep(150);
+    assert.deepEqual(reconciled, [['on-1', 'on-2']], 'at start, one reconciliation over both');
     two.events.emit('StasisStart', stasisStart('caller-2'));
     assert.equal(ari.serverOf('caller-2'), 'media-2');
     client2.state = 'down';
     for (const h of handlers) h('down');
     await sleep(50);
-    assert.deepEqual(reconciled, [], 'not lost yet: a short drop (a restart) is waited for');
+    assert.deepEqual(destroyed, [], 'not lost yet: a short drop (a restart) is waited for');
     await sleep(150);
-    assert.deepEqual(reconciled, [['on-1']], 'lost: its calls are judged gone');
+    assert.deepEqual(destroyed.sort(), ['caller-2:38', 'on-2:38'], 'lost: its calls end as if hung up (cause 38)');
     assert.match(warnings.join(), /media server lost/);
     assert.equal(ari.serverOf('caller-2'), undefined, 'its calls are forgotten');
     assert.equal(ari.serverStates().find((s) => s.name === 'media-2')?.lost, true);
     client2.state = 'up';
     await ari.request('channels.create', { endpoint: 'PJSIP/1', app: ari.app, channelId: 'x' });
     assert.equal(ari.serverOf('new'), 'media-1', 'a lost server gets nothing new until it is back');
+    // Back, still holding a call of ours that was ended meanwhile: hung up; the other server is not listed again.
+    twoHas = ['kept'];
     for (const h of handlers) h('up');
     two.connect();
-    await sleep(150);
-    assert.deepEqual(reconciled, [['on-1'], ['on-1', 'on-2']], 'back: reconciled with both again');
+    await sleep(50);
+    assert.ok(two.requests.includes('channels.hangup kept'), two.requests.join(', '));
+    assert.deepEqual(reconciled.length, 1, 'no reconciliation over every server while the others carry calls');
     assert.equal(ari.serverStates().find((s) => s.name === 'media-2')?.lost, false);
+    // Restarted within the grace: what it no longer has ends, what it has stays.
+    two.events.emit('StasisStart', stasisStart('caller-3'));
+    two.events.emit('StasisStart', stasisStart('caller-4'));
+    twoHas = ['caller-4'];
+    destroyed.length = 0;
+    await sleep(5);
+    two.connect();
+    await sleep(50);
+    assert.deepEqual(destroyed, ['caller-3:38']);
     await ari.stop();
   });
 
