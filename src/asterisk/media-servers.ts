@@ -432,3 +432,10 @@ export class RoutedAri {
 export function beside<T>(ari: Ari | RoutedAri, id: string | null | undefined, fn: () => T): T {
   return ari instanceof RoutedAri ? ari.beside(id, fn) : fn();
 }
+
+/** Whether two channels live on the same media server (always, with one server or a fake; unknown ones count as apart). */
+export function sameServer(ari: Ari | RoutedAri, a: string, b: string): boolean {
+  if (!(ari instanceof RoutedAri) || !ari.routed) return true;
+  const home = ari.serverOf(a);
+  return home !== undefined && home === ari.serverOf(b);
+}

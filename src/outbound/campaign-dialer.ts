@@ -18,6 +18,7 @@ import { outcomeOf } from './outcome.js';
 import { PassFailures } from './pass-failures.js';
 import type { CampaignSessions, Session } from './sessions.js';
 import type { OutboundOutcome, OutboundStore } from './store.js';
+import { beside as besideOf, sameServer } from '../asterisk/media-servers.js';
 
 export const customerArg = 'campaign-customer';
 export const amdArg = 'campaign-amd';
@@ -190,9 +191,12 @@ export class CampaignDialer {
     this.byChannel.set(line.channelId, line);
     void writes.enqueue(`campaign attempt ${id} started`, this.ports.attemptStarted({ id, campaignId: campaign.id, contactId: contact.id, numberE164: contact.numberE164, startedAt: this.d.clock() }));
     try {
-      await helpers.intoStasis(line.channelId, () => ari.request('channels.create', {
+      // Several media servers: the person is dialled beside one of the agents waiting (in turn), whom they can then be bridged with.
+      const ready = this.sessions.ready(campaign.id);
+      const beside = ready.length > 0 ? ready[this.lines.size % ready.length]!.channelId : undefined;
+      await besideOf(ari, beside, () => helpers.intoStasis(line.channelId, () => ari.request('channels.create', {
         endpoint: this.d.endpoint(contact.numberE164), app: ari.app, appArgs: `${customerArg},${id}`, channelId: line.channelId,
-      }));
+      })));
       void helpers.subscribe(line.channelId);
       for (const variable of ['CONNECTEDLINE(num)', 'CONNECTEDLINE(name)']) {
         await ari.request('channels.setChannelVar', { channelId: line.channelId, variable, value: campaign.callerId });
@@ -268,7 +272,8 @@ export class CampaignDialer {
     const until = Date.now() + connectGraceMs;
     // Until the person hangs up (gone() moves the line on): an agent taken for nobody would lose their place.
     while (line.phase === 'connecting') {
-      const session = this.sessions.ready(line.campaign.id)[0];
+      // On the person's media server: nothing is bridged across servers.
+      const session = this.sessions.ready(line.campaign.id).find((s) => sameServer(this.d.ari, s.channelId, line.channelId));
       if (session) {
         this.sessions.take(session, line.id);
         return session;
