@@ -34,7 +34,7 @@ running_pid() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-check_name() { [[ "$1" =~ ^media-[2-9]$ ]] || die "no media server '$1' (media-2 … media-9)"; }
+check_name() { [[ "$1" =~ ^media-[2-6]$ ]] || die "no media server '$1' (media-2 … media-6)"; }
 
 # media-K's config folder from the lab's: its addresses and ports, its
 # systemname, and each desk phone's AOR given a static contact at Kamailio
@@ -132,7 +132,8 @@ stop_kamailio() {
 
 up() {
   local count=$1
-  [[ "$count" =~ ^[1-8]$ ]] || die "usage: lab-media.sh up N (1-8 media servers)"
+  # media-6 is the last whose RTP range (N×10000…+9999) fits under 65536.
+  [[ "$count" =~ ^[1-5]$ ]] || die "usage: lab-media.sh up N (1-5 media servers)"
   [ -d "$root/etc/asterisk" ] || die "the lab is not built: bash scripts/lab.sh up"
   command -v kamailio >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q kamailio >/dev/null; }
   local hash; hash=$(cat "$run/config.sha" 2>/dev/null || true)

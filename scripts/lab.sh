@@ -268,7 +268,7 @@ status() {
 case "${1:-}" in
   up)
     if [ "${2:-}" = --media ]; then
-      [[ "${3:-}" =~ ^[1-8]$ ]] || die "usage: lab.sh up --media N (1-8)"
+      [[ "${3:-}" =~ ^[1-5]$ ]] || die "usage: lab.sh up --media N (1-5)"
       up
       bash "$repo/scripts/lab-media.sh" up "$3"
     else

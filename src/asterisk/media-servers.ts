@@ -38,11 +38,13 @@ export interface RoutedAriOptions {
 /** Requests that make a channel or bridge: it lives where it is made. */
 const makers = new Set<string>(['channels.create', 'channels.originate', 'channels.originateWithId', 'bridges.create', 'bridges.createWithId', 'channels.snoopChannel', 'channels.snoopChannelWithId', 'channels.externalMedia']);
 /** Lists: every server's, merged, unless asked while handling one server's event or connection. */
-const lists = new Set<string>(['channels.list', 'bridges.list']);
+const lists = new Set<string>(['channels.list', 'bridges.list', 'recordings.listStored']);
 /** Parameters that name an existing object, in the order they decide where a request goes. */
 const references = ['channelId', 'bridgeId', 'snoopId', 'playbackId', 'recordingName', 'originator'] as const;
 /** How long a destroyed channel or bridge is still routed to its server (late requests get their 404 there). */
 const forgetAfterMs = 60_000;
+/** How often each server's channels and bridges are listed to forget those whose end was never seen (legs nobody subscribed to). */
+const pruneEveryMs = 60_000;
 
 /**
  * Several Asterisk media servers behind one ARI surface (docs/scale-out.md):
@@ -78,6 +80,9 @@ export class RoutedAri {
   private readonly connectedHandlers = new Set<() => void | Promise<void>>();
   private settling: Promise<void> | undefined;
   private settleAgain = false;
+  /** The handlers of the first reconciliation have started (a connection after that needs them again). */
+  private settleRunning = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
   /** The first reconciliation (over every server) is done: later (re)connections recover one server each. */
   private settled = false;
   private stopped = false;
@@ -104,7 +109,8 @@ export class RoutedAri {
       });
       server.ari.onStateChange?.((state) => {
         if (state === 'up') this.found(server.name);
-        else this.watchLoss(server.name);
+        // 'replaced': another instance drives it (HA), its calls are not ours to end.
+        else if (state === 'down' || state === 'connecting') this.watchLoss(server.name);
       });
     }
   }
@@ -114,6 +120,13 @@ export class RoutedAri {
     this.stopped = false;
     // After a stop (an HA standby that leads again), the first connections reconcile everything again.
     this.settled = false;
+    this.lost.clear();
+    this.homes.clear();
+    if (!this.single) {
+      clearInterval(this.pruneTimer);
+      this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
+      this.pruneTimer.unref();
+    }
     for (const server of this.servers) server.ari.start?.();
     // A server that never answers counts as lost too: the others' calls are reconciled without it.
     if (!this.single) for (const server of this.servers) if (server.ari.state !== 'up') this.watchLoss(server.name);
@@ -121,6 +134,7 @@ export class RoutedAri {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.pruneTimer);
     for (const timer of this.lostTimers.values()) clearTimeout(timer);
     this.lostTimers.clear();
     await Promise.all(this.servers.map((server) => server.ari.stop?.()));
@@ -245,11 +259,15 @@ export class RoutedAri {
       // server that is only reconnecting would read as "its calls are gone".
       const answers = await Promise.all(this.servers.filter((server) => !this.lost.has(server.name)).map(async (server) => {
         const items = (await server.ari.request(operation, params)) as unknown as { id: string }[];
-        const kind = operation === 'channels.list' ? 'channel' : 'bridge';
-        for (const item of items) this.home(item.id, server.name, kind, item as unknown as Record<string, unknown>);
+        const kind = operation === 'channels.list' ? 'channel' : operation === 'bridges.list' ? 'bridge' : undefined;
+        if (kind) for (const item of items) this.home(item.id, server.name, kind, item as unknown as Record<string, unknown>);
         return items;
       }));
       return answers.flat() as unknown as AriOperations[K]['result'];
+    }
+    // A recording we never saw made (a restart of centralita): on whichever server has it.
+    if (operation.startsWith('recordings.') && typeof fields.recordingName === 'string' && !this.homes.has(fields.recordingName) && this.current.getStore() === undefined) {
+      return this.onServerHolding(operation, params, fields.recordingName);
     }
     const server = this.route(operation, fields);
     const result = await server.ari.request(operation, params);
@@ -261,6 +279,23 @@ export class RoutedAri {
     if (operation.endsWith('.play') && typeof fields.playbackId === 'string') this.home(fields.playbackId, server.name, 'playback', result as unknown as Record<string, unknown>);
     if (operation.endsWith('.record') && typeof fields.name === 'string') this.home(fields.name, server.name, 'recording', result as unknown as Record<string, unknown>);
     return result;
+  }
+
+  /** Asks each up server in turn until one does not answer 404; that one holds `name` from now on. */
+  private async onServerHolding<K extends keyof AriOperations>(operation: K, params: AriOperations[K]['params'], name: string): Promise<AriOperations[K]['result']> {
+    let notFound: unknown;
+    for (const server of this.servers.filter((s) => s.ari.state === 'up' && !this.lost.has(s.name))) {
+      try {
+        const result = await server.ari.request(operation, params);
+        this.home(name, server.name, 'recording', undefined);
+        return result;
+      } catch (err) {
+        if ((err as { status?: number }).status !== 404) throw err;
+        notFound = err;
+      }
+    }
+    if (notFound) throw notFound;
+    return this.leastLoaded().ari.request(operation, params);
   }
 
   private route(operation: string, fields: Record<string, unknown>): MediaServer {
@@ -323,11 +358,11 @@ export class RoutedAri {
    * "gone" at once.
    */
   private gone(server: string, listed?: { ids: ReadonlySet<string>; at: number }): void {
+    if (this.stopped) return;
     const lost: [string, Home][] = [];
     for (const [id, home] of this.homes) {
       if (home.server !== server || home.ended) continue;
       if (listed && (listed.ids.has(id) || home.at >= listed.at)) continue;
-      if (home.kind === 'playback' && listed) continue; // a playback ends with its channel
       lost.push([id, home]);
       this.homes.delete(id);
     }
@@ -340,6 +375,8 @@ export class RoutedAri {
         if (home.kind !== kind) continue;
         if (kind === 'recording') this.emit('RecordingFinished', { type: 'RecordingFinished', timestamp, recording: { ...home.view, name: id, state: 'done' } });
         if (kind === 'playback') this.emit('PlaybackFinished', { type: 'PlaybackFinished', timestamp, playback: { ...home.view, id, state: 'failed' } });
+        // Stasis's end first, as Asterisk says it (agent and consult legs end on it); handlers ignore channels that are not theirs.
+        if (kind === 'channel') this.emit('StasisEnd', { type: 'StasisEnd', timestamp, application: this.app, channel: { name: '', caller: { name: '', number: '' }, ...home.view, id } });
         if (kind === 'channel') this.emit('ChannelDestroyed', { type: 'ChannelDestroyed', timestamp, cause: 38, cause_txt: 'Network out of order', channel: { name: '', caller: { name: '', number: '' }, ...home.view, id } });
         if (kind === 'bridge') this.emit('BridgeDestroyed', { type: 'BridgeDestroyed', timestamp, bridge: { channels: [], ...home.view, id } });
       }
@@ -363,7 +400,16 @@ export class RoutedAri {
     try {
       const at = Date.now();
       const [channels, bridges] = await this.withServer(server, () => Promise.all([this.request('channels.list', {}), this.request('bridges.list', {})]));
-      this.gone(server, { ids: new Set([...channels.map((c) => c.id), ...bridges.map((b) => b.id)]), at });
+      // Recordings still going there are not gone (a socket that only dropped); playbacks it may
+      // have finished unseen are told finished, as one server's client does when its socket drops.
+      const recording: string[] = [];
+      for (const [id, home] of this.homes) {
+        if (home.server !== server || home.kind !== 'recording' || home.ended) continue;
+        const live = await this.withServer(server, () => this.request('recordings.getLive', { recordingName: id })).then(() => true, (err: unknown) => (err as { status?: number }).status !== 404);
+        if (live) recording.push(id);
+      }
+      if (this.stopped) return;
+      this.gone(server, { ids: new Set([...channels.map((c) => c.id), ...bridges.map((b) => b.id), ...recording]), at });
       for (const channel of channels) {
         const ours = channel.dialplan?.app_name === 'Stasis' && channel.dialplan.app_data.split(',')[0] === this.app;
         // Made before this connection and never heard of: nobody drives it (a new caller's StasisStart may still be on its way).
@@ -396,28 +442,59 @@ export class RoutedAri {
     }, this.lostAfterMs).unref());
   }
 
-  /** Runs the reconciliation handlers once every server is up or lost; again if asked meanwhile. */
+  /**
+   * Runs the reconciliation handlers once every server is up or lost; again
+   * if a server (re)connected after they started, or if one failed (a server
+   * dropped meanwhile). Done, later connections are handled one server at a time.
+   */
   private settle(): void {
     if (this.settling) {
-      this.settleAgain = true;
+      if (this.settleRunning) this.settleAgain = true;
       return;
     }
     this.settling = (async () => {
       do {
         this.settleAgain = false;
+        // Connections made together (a start) are reconciled together.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         while (!this.stopped && !this.servers.every((s) => s.ari.state === 'up' || this.lost.has(s.name))) await new Promise((resolve) => setTimeout(resolve, 100));
         if (this.stopped) return;
-        this.settled = true;
+        this.settleRunning = true;
+        let failed = false;
         for (const handler of this.connectedHandlers) {
           try {
             await handler();
           } catch (err) {
-            // A server dropped meanwhile: its loss or return settles again.
-            this.options.logger?.error({ err }, 'reconciliation across media servers failed');
+            failed = true;
+            this.options.logger?.error({ err }, 'reconciliation across media servers failed; trying again');
           }
         }
-      } while (this.settleAgain);
-    })().finally(() => { this.settling = undefined; });
+        this.settleRunning = false;
+        if (failed) {
+          this.settleAgain = true;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      } while (this.settleAgain && !this.stopped);
+      this.settled = !this.stopped;
+    })().finally(() => { this.settling = undefined; this.settleRunning = false; });
+  }
+
+  /** Forgets, on each up server, the channels and bridges it no longer has whose end was never seen (they are not told gone: nobody followed them). */
+  private async prune(): Promise<void> {
+    if (!this.settled) return;
+    for (const server of this.servers) {
+      if (server.ari.state !== 'up' || this.lost.has(server.name)) continue;
+      try {
+        const at = Date.now();
+        const [channels, bridges] = await this.withServer(server.name, () => Promise.all([this.request('channels.list', {}), this.request('bridges.list', {})]));
+        const listed = new Set([...channels.map((c) => c.id), ...bridges.map((b) => b.id)]);
+        for (const [id, home] of this.homes) {
+          if (home.server === server.name && (home.kind === 'channel' || home.kind === 'bridge') && !home.ended && home.at < at && !listed.has(id)) this.homes.delete(id);
+        }
+      } catch {
+        // a server that does not answer now is pruned next time
+      }
+    }
   }
 
   private forget(id: string, afterMs = forgetAfterMs): void {

@@ -221,6 +221,15 @@ export class Dispatcher {
       logger.error({ err, entryId: entry.id }, 'could not bridge the caller with the agent');
       await helpers.hangup(legId);
       await helpers.hangup(entry.call.channelId);
+      // The agent answered, but no connected call will free them: there is
+      // no bridge (its media server died as the agent answered), or the
+      // caller hung up while it was being made (their entry already left as
+      // abandoned). Freed here; otherwise the caller's end frees them.
+      if (!entry.connected || this.q.byCaller(entry.call.channelId) !== entry) {
+        await agents.command(agentId, { type: 'callEnded', wrapUpEndsAt: null }, 'system').catch((failure: unknown) => {
+          logger.warn({ err: (failure as Error).message, agentId }, 'agent not freed after a failed bridge');
+        });
+      }
     }
   }
 

@@ -21,6 +21,8 @@ interface Active {
   id: string; callId: string; name: string; snoopId: string; startedAt: Date; agentIds: string[]; pauses: Pause[]; pausedSince: Date | null; finalizing: boolean;
   /** Stops we asked for to move to a new snoop channel: their RecordingFinished is not the end. */
   rotations: number;
+  /** Asterisk accepted `channels.record` (until then a missing live recording is not a lost one). */
+  recording?: boolean;
 }
 
 /** Why a recording is lost or incomplete: it did not start, Asterisk reported it failed, a transfer interrupted it, or its file was not found. */
@@ -306,10 +308,12 @@ export class RecordingService {
     if (!call || rec.finalizing) return;
     const oldSnoop = rec.snoopId;
     rec.rotations += 1;
+    rec.recording = false;
     try {
       await this.ari.request('recordings.stop', { recordingName: rec.name });
     } catch (err) {
       rec.rotations -= 1;
+      rec.recording = true; // not stopped: still going on the old snoop
       this.logger.warn({ err, recordingId: rec.id }, 'could not move the recording to a new snoop channel');
       return;
     }
@@ -366,6 +370,7 @@ export class RecordingService {
     await this.ari.request('channels.record', {
       channelId: snoopId, name: rec.name, format: 'wav', ifExists, maxDurationSeconds: 0, maxSilenceSeconds: 0, beep: false, terminateOn: 'none',
     });
+    rec.recording = true;
     await this.subscribeToSnoop(snoopId);
   }
 
@@ -424,7 +429,7 @@ export class RecordingService {
         // Ours and going, unless Asterisk lost it (a media server lost, or
         // restarted, while we were connected): then its end never comes, and
         // what reached the file is kept as if it had ended now.
-        if (rec.finalizing || rec.rotations > 0) continue;
+        if (rec.finalizing || rec.rotations > 0 || !rec.recording) continue;
         const gone = await this.ari.request('recordings.getLive', { recordingName: row.asterisk_name }).then(() => false, (err: unknown) => isGone(err));
         if (gone) {
           this.logger.warn({ recordingId: row.id, callId: row.call_id }, 'a recording in progress is gone from Asterisk; keeping what was written');
@@ -444,7 +449,7 @@ export class RecordingService {
         // The snoop it records, so that a transfer can take it down before
         // making the next one (two snoops on the caller at once lose the caller's audio).
         const snoopId = live.target_uri.startsWith('channel:') ? live.target_uri.slice('channel:'.length) : '';
-        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId, startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0 };
+        const rec: Active = { id: row.id, callId: row.call_id, name: row.asterisk_name, snoopId, startedAt: row.started_at, agentIds: row.agent_ids, pauses: row.pauses, pausedSince: row.paused_since, finalizing: false, rotations: 0, recording: true };
         this.active.set(row.id, rec);
         this.byCall.set(row.call_id, row.id);
         if (snoopId) await this.subscribeToSnoop(snoopId);

@@ -150,6 +150,46 @@ describe('several media servers behind one ARI surface', () => {
     await ari.stop();
   });
 
+  it('on a reconnection keeps what still goes (a live recording), ends what does not, and tells legs their Stasis end', async () => {
+    const handlers: ((state: string) => void)[] = [];
+    const live = new Set(['rec-live']);
+    const one = fakeAri((operation) => (operation.endsWith('.list') ? [] : undefined));
+    const two = fakeAri((operation, params) => {
+      if (operation === 'channels.list') return [{ id: 'still', creationtime: new Date().toISOString(), dialplan: { app_name: 'Stasis', app_data: 'centralita' } }];
+      if (operation === 'bridges.list') return [];
+      if (operation === 'recordings.getLive') {
+        if (live.has(params.recordingName as string)) return { name: params.recordingName };
+        throw Object.assign(new Error('not found'), { status: 404 });
+      }
+      return undefined;
+    });
+    const client2 = Object.assign(two.ari, { onStateChange: (h: (state: string) => void) => { handlers.push(h); return () => {}; } });
+    const ari = new RoutedAri([{ name: 'media-1', ari: one.ari }, { name: 'media-2', ari: client2 as never }], { lostAfterMs: 50 });
+    ari.onConnected(() => {});
+    const heard: string[] = [];
+    for (const type of ['StasisEnd', 'ChannelDestroyed', 'RecordingFinished'] as const) {
+      ari.on(type, (event) => { heard.push(`${type} ${'channel' in event ? event.channel.id : event.recording.name}`); });
+    }
+    ari.on('StasisStart', () => {});
+    one.connect();
+    two.connect();
+    await sleep(100);
+    two.events.emit('StasisStart', stasisStart('still'));
+    two.events.emit('StasisStart', stasisStart('leg-gone'));
+    await ari.request('channels.record', { channelId: 'still', name: 'rec-live', format: 'wav' });
+    await ari.request('channels.record', { channelId: 'leg-gone', name: 'rec-gone', format: 'wav' });
+    await sleep(5);
+    // another instance took the application (HA): not a loss
+    for (const h of handlers) h('replaced');
+    await sleep(100);
+    assert.deepEqual(heard, []);
+    two.connect();
+    await sleep(50);
+    assert.deepEqual(heard.sort(), ['ChannelDestroyed leg-gone', 'RecordingFinished rec-gone', 'StasisEnd leg-gone']);
+    assert.equal(ari.serverOf('rec-live'), 'media-2');
+    await ari.stop();
+  });
+
   it('makes what an API request or timer asks for beside the call it is about', async () => {
     const { ari, one, two } = twoServers();
     ari.on('StasisStart', () => {});
