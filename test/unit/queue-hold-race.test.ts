@@ -129,3 +129,66 @@ describe('a caller answered while being put on hold', () => {
     assert.ok(span('bridges.destroy hold1').sent > span('bridges.removeChannel hold1 caller1').answered!);
   });
 });
+
+/**
+ * The agent answered but the call was never bridged: its media server died
+ * (bridges.create refused), or the caller hung up while it was being made
+ * (their entry already left as abandoned). Nothing else frees the agent,
+ * who must not stay on_call (found by bench/scale-out.ts's kill).
+ */
+describe('an agent who answered a call that could not be bridged', () => {
+  function setup(fail: (operation: string, params: Record<string, unknown>) => boolean) {
+    const { ari } = fakeAri();
+    (ari as { request: unknown }).request = async (operation: string, params: Record<string, unknown>) => {
+      await Promise.resolve();
+      if (fail(operation, params)) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.3:8088'), { status: 0 });
+      if (operation === 'bridges.create') return { id: 'call1' };
+      return undefined;
+    };
+    const { logger } = recordingLogger();
+    const commands: string[] = [];
+    const deps = {
+      ari, helpers: new AriHelpers(ari, logger), logger, site: { phone: (e: string) => `PJSIP/${e}` },
+      bus: { emit: () => undefined },
+      writes: { enqueue: () => Promise.resolve() },
+      store: { updateEntry: () => 'op', endOffer: () => 'op', insertOffer: () => 'op' },
+      agents: { command: (agentId: string, command: { type: string }) => { commands.push(`${agentId} ${command.type}`); return Promise.resolve(); }, takeForcedNotice: () => false },
+      media: {},
+    } as unknown as QueueDeps;
+    const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined, wrapUp: () => ({ wrapUpEndsAt: null, awaitingDisposition: false }) });
+    const queue = { id: 'q1', name: 'sales', music_on_hold: 'default', ring_timeout_seconds: 10 } as QueueRow;
+    const entry: Entry = {
+      id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
+      callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
+      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
+    };
+    q.add(entry);
+    q.step(entry, { type: 'offer' });
+    q.step(entry, { type: 'legRinging', legId: 'leg1', agentId: 'a1' });
+    return { q, entry, commands, dispatcher: new Dispatcher(q) };
+  }
+
+  it('frees the agent when the bridge cannot be made', async () => {
+    const { commands, dispatcher } = setup((operation) => operation === 'bridges.create');
+    await dispatcher.legAnswered('leg1');
+    assert.deepEqual(commands, ['a1 answer', 'a1 callEnded']);
+  });
+
+  it('frees the agent when the caller left while the bridge was made', async () => {
+    let setupRef: ReturnType<typeof setup> | undefined;
+    const context = setup((operation, params) => {
+      // The caller's hang-up is handled while the bridge is made: the entry leaves as abandoned.
+      if (operation === 'bridges.create') setupRef!.q.leave(setupRef!.entry, 'abandoned');
+      return operation === 'bridges.addChannel' && params.channel === 'caller1';
+    });
+    setupRef = context;
+    await context.dispatcher.legAnswered('leg1');
+    assert.deepEqual(context.commands, ['a1 answer', 'a1 callEnded']);
+  });
+
+  it('leaves the agent to the call\'s end when the bridge was made and the entry is still there', async () => {
+    const { commands, dispatcher } = setup((operation, params) => operation === 'bridges.addChannel' && params.channel === 'caller1');
+    await dispatcher.legAnswered('leg1');
+    assert.deepEqual(commands, ['a1 answer'], 'the caller\'s end (callerGone) frees them, once');
+  });
+});
