@@ -175,13 +175,13 @@ describe('an agent who answered a call that could not be bridged', () => {
   });
 
   it('frees the agent when the caller left while the bridge was made', async () => {
-    let setupRef: ReturnType<typeof setup> | undefined;
+    const hangUps: (() => void)[] = [];
     const context = setup((operation, params) => {
       // The caller's hang-up is handled while the bridge is made: the entry leaves as abandoned.
-      if (operation === 'bridges.create') setupRef!.q.leave(setupRef!.entry, 'abandoned');
+      if (operation === 'bridges.create') hangUps.shift()?.();
       return operation === 'bridges.addChannel' && params.channel === 'caller1';
     });
-    setupRef = context;
+    hangUps.push(() => context.q.leave(context.entry, 'abandoned'));
     await context.dispatcher.legAnswered('leg1');
     assert.deepEqual(context.commands, ['a1 answer', 'a1 callEnded']);
   });
