@@ -468,12 +468,19 @@ describe('the pages in a real Chromium: wallboard, agent desk, reports, recordin
 
   it('the recordings page finds the call by the caller and plays it in the page', async () => {
     await waitFor(async () => (await t.api('/api/v1/recordings')).body.some((r: { status: string }) => r.status === 'complete'), 10_000, 'the recording did not finish');
+    // The page lists every recording when it opens: the filter is applied
+    // once that list is in, and the count read once the filtered one is
+    // drawn (a CI run of session 20 counted the first list's 4 rows).
+    const opened = supervisorPage.waitForResponse((res) => res.url().includes('/api/v1/recordings?') && !res.url().includes('caller='));
     await supervisorPage.goto(`${t.baseUrl}/ui/recordings.html`);
+    await opened;
     await supervisorPage.fill('#caller', '600900001');
+    const filtered = supervisorPage.waitForResponse((res) => res.url().includes('/api/v1/recordings?') && res.url().includes('caller=600900001'));
     await supervisorPage.click('#filters button[type="submit"]');
+    await filtered;
     const row = supervisorPage.locator('#recordings tbody tr');
     await row.first().waitFor();
-    assert.equal(await row.count(), 1);
+    await waitFor(async () => (await row.count()) === 1, 5000, `not one row for the caller: ${(await row.allTextContents()).join(' | ')}`);
     const audio = supervisorPage.waitForResponse((res) => /\/audio\?ticket=/.test(res.url()) && (res.status() === 200 || res.status() === 206));
     await row.first().locator('button', { hasText: /Escuchar|Play/ }).click();
     const response = await audio;
