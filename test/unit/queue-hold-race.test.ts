@@ -7,6 +7,28 @@ import { QueueEntries, type Entry, type QueueDeps } from '../../src/queues/entri
 import type { QueueRow } from '../../src/queues/store.js';
 import { fakeAri, recordingLogger } from '../support/fake-ari-client.js';
 
+/** One queue entry (caller `caller1`, queue `sales`) in a QueueEntries over `ari`, the agents' commands going to `command`. */
+function queueWith(ari: ReturnType<typeof fakeAri>['ari'], command: (agentId: string, command: { type: string }) => Promise<void>, writes: string[] = []) {
+  const { logger, lines } = recordingLogger();
+  const deps = {
+    ari, helpers: new AriHelpers(ari, logger), logger, site: { phone: (e: string) => `PJSIP/${e}` },
+    bus: { emit: () => undefined },
+    writes: { enqueue: (what: string) => { writes.push(what); return Promise.resolve(); } },
+    store: { updateEntry: () => 'op', endOffer: () => 'op', insertOffer: () => 'op' },
+    agents: { command, takeForcedNotice: () => false },
+    media: {},
+  } as unknown as QueueDeps;
+  const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined, wrapUp: () => ({ wrapUpEndsAt: null, awaitingDisposition: false }) });
+  const queue = { id: 'q1', name: 'sales', music_on_hold: 'default', ring_timeout_seconds: 10 } as QueueRow;
+  const entry: Entry = {
+    id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
+    callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
+    legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
+  };
+  q.add(entry);
+  return { q, entry, lines };
+}
+
 /** One ARI request as it ran: when it was sent and when its answer came (a step counter, not a clock). */
 interface Span { what: string; sent: number; answered: number | undefined }
 
@@ -37,25 +59,7 @@ describe('a caller answered while being put on hold', () => {
       if (operation === 'bridges.create') return { id: `${String(params.type) === 'holding' ? 'hold' : 'call'}${++nextBridge}` };
       return undefined;
     };
-    const { logger, lines } = recordingLogger();
-    const helpers = new AriHelpers(ari, logger);
-    const writes: string[] = [];
-    const deps = {
-      ari, helpers, logger, site: { phone: (e: string) => `PJSIP/${e}` },
-      bus: { emit: () => undefined },
-      writes: { enqueue: (what: string) => { writes.push(what); return Promise.resolve(); } },
-      store: { updateEntry: () => 'op', endOffer: () => 'op', insertOffer: () => 'op' },
-      agents: { command: () => Promise.resolve(), takeForcedNotice: () => false },
-      media: {},
-    } as unknown as QueueDeps;
-    const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined, wrapUp: () => ({ wrapUpEndsAt: null, awaitingDisposition: false }) });
-    const queue = { id: 'q1', name: 'sales', music_on_hold: 'default', ring_timeout_seconds: 10 } as QueueRow;
-    const entry: Entry = {
-      id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
-      callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
-      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
-    };
-    q.add(entry);
+    const { q, entry, lines } = queueWith(ari, () => Promise.resolve());
     const release = async (name: string) => {
       while (!held.has(name)) await new Promise((r) => setImmediate(r));
       held.get(name)!();
@@ -145,24 +149,8 @@ describe('an agent who answered a call that could not be bridged', () => {
       if (operation === 'bridges.create') return { id: 'call1' };
       return undefined;
     };
-    const { logger } = recordingLogger();
     const commands: string[] = [];
-    const deps = {
-      ari, helpers: new AriHelpers(ari, logger), logger, site: { phone: (e: string) => `PJSIP/${e}` },
-      bus: { emit: () => undefined },
-      writes: { enqueue: () => Promise.resolve() },
-      store: { updateEntry: () => 'op', endOffer: () => 'op', insertOffer: () => 'op' },
-      agents: { command: (agentId: string, command: { type: string }) => { commands.push(`${agentId} ${command.type}`); return Promise.resolve(); }, takeForcedNotice: () => false },
-      media: {},
-    } as unknown as QueueDeps;
-    const q = new QueueEntries(deps, { dispatch: () => undefined, ringTimeout: () => undefined, wrapUp: () => ({ wrapUpEndsAt: null, awaitingDisposition: false }) });
-    const queue = { id: 'q1', name: 'sales', music_on_hold: 'default', ring_timeout_seconds: 10 } as QueueRow;
-    const entry: Entry = {
-      id: 'e1', call: { callId: 'call1', channelId: 'caller1', caller: '600' } as Entry['call'], queue, priority: 0, skills: {}, language: null,
-      callLanguage: 'es', announcing: false, enteredAt: new Date(), holdingBridgeId: undefined, holding: Promise.resolve(), state: 'waiting',
-      legs: new Map(), connected: undefined, hold: { count: 0, seconds: 0, since: null, by: null }, disposition: null, timers: [], ringTimer: undefined, finished: () => undefined,
-    };
-    q.add(entry);
+    const { q, entry } = queueWith(ari, (agentId, command) => { commands.push(`${agentId} ${command.type}`); return Promise.resolve(); });
     q.step(entry, { type: 'offer' });
     q.step(entry, { type: 'legRinging', legId: 'leg1', agentId: 'a1' });
     return { q, entry, commands, dispatcher: new Dispatcher(q) };
